@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/pflag"
+
+	"graphtrain/cuda"
+	"graphtrain/graph"
+)
+
+func init() {
+	register(&command{
+		path:  "devices",
+		short: "list the backends compiled in and the GPUs found (or why none is usable)",
+		run:   runDevices,
+	})
+	register(&command{
+		path:  "version",
+		short: "print graphtrain's version and what it was built with",
+		run: func(e *env, fs *pflag.FlagSet, _ any) error {
+			fmt.Fprintln(e.stdout, versionString())
+			return nil
+		},
+	})
+}
+
+func runDevices(e *env, fs *pflag.FlagSet, _ any) error {
+	if fs.NArg() > 0 {
+		return usagef("devices takes no arguments, got %q", fs.Args())
+	}
+	var names []string
+	for _, b := range graph.Backends() {
+		names = append(names, b.Name())
+	}
+	cpu := graph.CPU{}
+	fmt.Fprintf(e.stdout, "backends compiled in: %v\n", names)
+	fmt.Fprintf(e.stdout, "cpu: %s\n", cpu.Describe())
+	devs, driver, err := cuda.Devices()
+	gpu := map[string]any{"compiled": cuda.Compiled}
+	if err != nil {
+		fmt.Fprintf(e.stdout, "cuda: %v\n", err)
+		gpu["reason"] = err.Error()
+	} else {
+		fmt.Fprintf(e.stdout, "cuda: driver supports CUDA %s, %d GPU(s)\n", driver, len(devs))
+		for _, d := range devs {
+			fmt.Fprintf(e.stdout, "  gpu %d: %s, compute capability %s, %.1f GiB\n", d.Index, d.Name, d.ComputeCapability, float64(d.MemoryBytes)/(1<<30))
+		}
+		gpu["driver_cuda"], gpu["gpus"] = driver, devs
+	}
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{
+			"backends": names,
+			"cpu":      map[string]any{"gomaxprocs": runtime.GOMAXPROCS(0), "num_cpu": runtime.NumCPU(), "arch": runtime.GOARCH},
+			"cuda":     gpu,
+		})
+	}
+	return nil
+}
+
+func versionString() string {
+	gorgonia := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "gorgonia.org/gorgonia" {
+				gorgonia = d.Version
+			}
+		}
+	}
+	gpu := "cpu only"
+	if cuda.Compiled {
+		gpu = "with gpu"
+	}
+	return fmt.Sprintf("graphtrain %s (%s, gorgonia %s, %s/%s, %s)", version, runtime.Version(), gorgonia, runtime.GOOS, runtime.GOARCH, gpu)
+}

@@ -1,0 +1,296 @@
+// Command graphtrain trains neural networks defined as Gorgonia expression graphs, on the
+// CPU or, in a build with the gpu tag, on an NVIDIA GPU.
+//
+// Every subcommand lives in a file of its own and registers itself in init. This file holds
+// the dispatch, the global flags and the error conventions: one line on stderr,
+// "graphtrain: <what>: <why>; <what to do>", exit status 2 for usage errors and 1 for the rest.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"graphtrain/graph"
+)
+
+// version is set at link time by the Makefile (-X main.version=...).
+var version = "dev"
+
+// globals are the flags every command accepts.
+type globals struct {
+	Device string
+	JSON   bool
+	Quiet  bool
+}
+
+// env is what a command runs with: its output streams, the global flags and the
+// interrupt channel (closed on the first SIGINT or SIGTERM).
+type env struct {
+	stdout, stderr io.Writer
+	stdin          io.Reader
+	g              globals
+	interrupted    <-chan struct{}
+}
+
+// command is one leaf of the command tree, such as "train xor".
+type command struct {
+	path  string // words after "graphtrain", e.g. "train xor"
+	short string // one line for the command list
+	args  string // positional arguments, for the usage line
+	long  string // more help, printed above the flags
+	flags func(fs *pflag.FlagSet) any
+	run   func(e *env, fs *pflag.FlagSet, opts any) error
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.path]; dup {
+		panic("graphtrain: command registered twice: " + c.path)
+	}
+	commands[c.path] = c
+}
+
+// usageError marks errors in how the command was called; they exit with status 2.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// exitError carries an explicit exit status (e.g. 130 after an interrupt) with its message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+func addGlobalFlags(fs *pflag.FlagSet, g *globals) {
+	fs.StringVar(&g.Device, "device", "auto", "backend to run on: auto (the GPU when this build has one and it works, else the CPU), cpu or cuda")
+	fs.BoolVar(&g.JSON, "json", false, "print one JSON object with the results as the last line on stdout")
+	fs.BoolVarP(&g.Quiet, "quiet", "q", false, "print nothing but results and errors")
+}
+
+func main() {
+	interrupted := make(chan struct{})
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		close(interrupted)
+		<-sig // a second signal stops at once
+		fmt.Fprintln(os.Stderr, "graphtrain: interrupted twice: stopping now")
+		os.Exit(130)
+	}()
+	graph.Version = version
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, interrupted: interrupted}
+	os.Exit(run(e, os.Args[1:]))
+}
+
+// run executes the command line args and returns the exit status.
+func run(e *env, args []string) (code int) {
+	defer func() {
+		// A panic here is a bug (Gorgonia panics are recovered closer to their source):
+		// still one line for the user, the stack only with GRAPHTRAIN_DEBUG set.
+		if r := recover(); r != nil {
+			fmt.Fprintf(e.stderr, "graphtrain: internal error: %v; please report it with the command line\n", r)
+			if os.Getenv("GRAPHTRAIN_DEBUG") != "" {
+				e.stderr.Write(debug.Stack())
+			}
+			code = 1
+		}
+	}()
+
+	// Global flags may come before the command words.
+	lead := pflag.NewFlagSet("graphtrain", pflag.ContinueOnError)
+	lead.SetInterspersed(false)
+	lead.SetOutput(io.Discard)
+	var g globals
+	addGlobalFlags(lead, &g)
+	help := lead.BoolP("help", "h", false, "show help")
+	showVersion := lead.Bool("version", false, "print the version")
+	if err := lead.Parse(args); err != nil {
+		return fail(e, usagef("%v; run 'graphtrain --help'", err))
+	}
+	if *showVersion {
+		fmt.Fprintln(e.stdout, versionString())
+		return 0
+	}
+	rest := lead.Args()
+	var leadArgs []string
+	lead.Visit(func(f *pflag.Flag) {
+		if f.Name != "help" && f.Name != "version" {
+			leadArgs = append(leadArgs, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+
+	// Find the longest registered command path among the leading words.
+	var c *command
+	n := 0
+	for i := 1; i <= len(rest) && i <= 2; i++ {
+		if strings.HasPrefix(rest[i-1], "-") {
+			break
+		}
+		if cc, ok := commands[strings.Join(rest[:i], " ")]; ok {
+			c, n = cc, i
+		}
+	}
+	if c == nil {
+		if len(rest) == 0 || rest[0] == "help" {
+			printTopUsage(e.stdout, "")
+			return 0
+		}
+		prefix := rest[0]
+		if hasGroup(prefix) {
+			if *help || len(rest) == 1 || rest[1] == "--help" || rest[1] == "-h" {
+				printTopUsage(e.stdout, prefix)
+				return 0
+			}
+			return fail(e, usagef("unknown command %q; run 'graphtrain %s --help' for the list", prefix+" "+rest[1], prefix))
+		}
+		return fail(e, usagef("unknown command %q; run 'graphtrain --help' for the list", prefix))
+	}
+	if *help {
+		rest = append(rest, "--help")
+	}
+
+	fs := pflag.NewFlagSet("graphtrain "+c.path, pflag.ContinueOnError)
+	fs.SortFlags = false
+	var opts any
+	if c.flags != nil {
+		opts = c.flags(fs)
+	}
+	addGlobalFlags(fs, &e.g)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(append(leadArgs, rest[n:]...))
+	if errors.Is(err, pflag.ErrHelp) {
+		printCommandUsage(e.stdout, c, fs)
+		return 0
+	}
+	if err != nil {
+		return fail(e, usagef("%v; run 'graphtrain %s --help'", err, c.path))
+	}
+	switch e.g.Device {
+	case "auto", "cpu", "cuda":
+	default:
+		return fail(e, usagef("--device %q: must be auto, cpu or cuda", e.g.Device))
+	}
+	return fail(e, c.run(e, fs, opts))
+}
+
+// fail prints err as the one-line message of the CLI contract and returns the exit status.
+func fail(e *env, err error) int {
+	if err == nil {
+		return 0
+	}
+	code := 1
+	var u usageError
+	var x exitError
+	switch {
+	case errors.As(err, &x):
+		code = x.code
+	case errors.As(err, &u):
+		code = 2
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg)
+	return code
+}
+
+func hasGroup(word string) bool {
+	for p := range commands {
+		if strings.HasPrefix(p, word+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func printTopUsage(w io.Writer, group string) {
+	if group == "" {
+		fmt.Fprint(w, `graphtrain trains neural networks defined as Gorgonia expression graphs with symbolic
+gradients, on the CPU or on an NVIDIA GPU (builds with the gpu tag).
+
+Usage:
+  graphtrain <command> [flags]
+
+Commands:
+`)
+	} else {
+		fmt.Fprintf(w, "Usage:\n  graphtrain %s <what> [flags]\n\nCommands:\n", group)
+	}
+	var paths []string
+	for p := range commands {
+		if group == "" || strings.HasPrefix(p, group+" ") {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		fmt.Fprintf(w, "  %-18s %s\n", p, commands[p].short)
+	}
+	fmt.Fprint(w, `
+Global flags (accepted by every command):
+      --device string   auto (the GPU when this build has one and it works, else the CPU),
+                        cpu or cuda (default "auto")
+      --json            print one JSON object with the results as the last line on stdout
+  -q, --quiet           print nothing but results and errors
+
+Run 'graphtrain <command> --help' for a command's flags.
+`)
+}
+
+func printCommandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, "%s\n\nUsage:\n  graphtrain %s [flags]", c.short, c.path)
+	if c.args != "" {
+		fmt.Fprintf(w, " %s", c.args)
+	}
+	fmt.Fprintln(w)
+	if c.long != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.long))
+	}
+	fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
+}
+
+// printf prints progress and tables unless --quiet.
+func (e *env) printf(format string, args ...any) {
+	if !e.g.Quiet {
+		fmt.Fprintf(e.stdout, format, args...)
+	}
+}
+
+// emitJSON writes v as the one-line JSON object that ends stdout under --json.
+func (e *env) emitJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode JSON result: %w", err)
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+	return err
+}
+
+// stopRequested reports, without blocking, whether the user asked to stop.
+func (e *env) stopRequested() bool {
+	if e.interrupted == nil {
+		return false
+	}
+	select {
+	case <-e.interrupted:
+		return true
+	default:
+		return false
+	}
+}

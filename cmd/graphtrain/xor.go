@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"graphtrain/graph"
+)
+
+type trainXOROpts struct {
+	hidden   int
+	epochs   int
+	lr       float64
+	seed     int64
+	bias     bool
+	init     string
+	out      string
+	logEvery int
+}
+
+func init() {
+	register(&command{
+		path:  "train xor",
+		short: "train the XOR net of the original numpy experiment",
+		long: `Trains a 2-H-1 sigmoid net on the four XOR examples with full-batch gradient descent on
+½·Σ(y−ŷ)², the update rule of the original numpy train.py. With the defaults (seed 42 draws
+the original's starting weights with numpy's generator) it prints the original's numbers.
+The predictions shown come from the last epoch's forward pass, before its update; the saved
+checkpoint holds the weights after it.`,
+		flags: func(fs *pflag.FlagSet) any {
+			o := &trainXOROpts{}
+			fs.IntVar(&o.hidden, "hidden", 4, "hidden sigmoid units")
+			fs.IntVar(&o.epochs, "epochs", 10000, "full-batch epochs (gradient steps)")
+			fs.Float64Var(&o.lr, "lr", 0.1, "learning rate")
+			fs.Int64Var(&o.seed, "seed", 42, "seed for the starting weights, drawn as numpy's np.random.seed(seed); np.random.rand does (0 to 4294967295)")
+			fs.BoolVar(&o.bias, "bias", false, "give both layers biases (the original had none)")
+			fs.StringVar(&o.init, "init", "", "start from the weights in this checkpoint directory (graphtrain's, or weights0.npy and weights1.npy from numpy)")
+			fs.StringVar(&o.out, "out", "checkpoints/xor", "directory to save the trained weights in (weights0.npy, weights1.npy, model.json)")
+			fs.IntVar(&o.logEvery, "log-every", 1000, "print the loss every N epochs (0: never)")
+			return o
+		},
+		run: runTrainXOR,
+	})
+	register(&command{
+		path:  "predict xor",
+		short: "ask a trained XOR net for A XOR B",
+		args:  "[A B]",
+		long: `Runs the XOR net in --weights on the operands A and B (each 0 or 1). Without them it asks
+for them ("enter left operand", "enter right operand"), as the original inference.py did.`,
+		flags: func(fs *pflag.FlagSet) any {
+			w := new(string)
+			fs.StringVar(w, "weights", "", "checkpoint directory of a trained XOR net (required)")
+			return w
+		},
+		run: runPredictXOR,
+	})
+}
+
+func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
+	o := opts.(*trainXOROpts)
+	if fs.NArg() > 0 {
+		return usagef("train xor takes no arguments, got %q", fs.Args())
+	}
+	switch {
+	case o.hidden < 1:
+		return usagef("--hidden %d: must be at least 1", o.hidden)
+	case o.epochs < 1:
+		return usagef("--epochs %d: must be at least 1", o.epochs)
+	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr <= 0:
+		return usagef("--lr %v: must be a positive number", o.lr)
+	case o.seed < 0 || o.seed > math.MaxUint32:
+		return usagef("--seed %d: must be between 0 and 4294967295", o.seed)
+	case o.logEvery < 0:
+		return usagef("--log-every %d: must be 0 (never) or more", o.logEvery)
+	case o.out == "":
+		return usagef("--out: must name a directory")
+	}
+	if err := checkOutDir(o.out); err != nil {
+		return err
+	}
+	backend, note, err := graph.SelectBackend(e.g.Device)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
+	}
+
+	var m *graph.Model
+	if o.init != "" {
+		if m, _, _, err = graph.LoadCheckpoint(o.init); err != nil {
+			return fmt.Errorf("--init: %w", err)
+		}
+		if m.Spec.Kind != "xor" {
+			return fmt.Errorf("--init %s: holds a %s model, not an XOR net", o.init, m.Spec.Kind)
+		}
+		if fs.Changed("hidden") && o.hidden != m.Spec.Hidden {
+			return usagef("--hidden %d: the weights in --init %s have %d hidden units", o.hidden, o.init, m.Spec.Hidden)
+		}
+		if fs.Changed("bias") && o.bias != m.Spec.Bias {
+			return usagef("--bias=%v: the weights in --init %s have bias=%v", o.bias, o.init, m.Spec.Bias)
+		}
+	} else if m, err = graph.NewXOR(o.hidden, o.bias, o.seed); err != nil {
+		return err
+	}
+
+	start := "seed " + fmt.Sprint(o.seed)
+	if o.init != "" {
+		start = "weights from " + o.init
+	}
+	biases := "no biases"
+	if m.Spec.Bias {
+		biases = "biases"
+	}
+	e.printf("training XOR net 2-%d-1 sigmoid, %s, on %s: %d epochs, lr %g, %s\n", m.Spec.Hidden, biases, backend.Name(), o.epochs, o.lr, start)
+	res, err := graph.TrainXOR(m, graph.XORConfig{
+		Epochs:   o.epochs,
+		LR:       o.lr,
+		LogEvery: o.logEvery,
+		Log:      func(epoch int, loss float64) { e.printf("epoch %6d  loss %.8f\n", epoch, loss) },
+		Stop:     e.stopRequested,
+		Backend:  backend,
+	})
+	if err != nil {
+		return err
+	}
+	answers := make([]int, 4)
+	e.printf("\ninput  raw output   answer (after %d epochs, %.2f s)\n", res.Epochs, res.Seconds)
+	for i, p := range res.Predictions {
+		answers[i] = answer(p)
+		e.printf("%g %g    %.8f   %d\n", graph.XORInputs[2*i], graph.XORInputs[2*i+1], p, answers[i])
+	}
+	err = graph.SaveCheckpoint(o.out, m, nil, graph.Checkpoint{
+		Epoch:   res.Epochs,
+		Seed:    o.seed,
+		Backend: res.Device,
+		Hyper:   map[string]any{"lr": o.lr, "epochs": o.epochs, "solver": "sgd", "loss": "half sum of squares", "init": o.init},
+		Metrics: map[string]float64{"loss": res.Loss, "seconds": res.Seconds},
+	})
+	if err != nil {
+		return err
+	}
+	e.printf("saved to %s\n", o.out)
+	if e.stopRequested() {
+		return exitError{130, fmt.Errorf("interrupted after %d of %d epochs; the weights so far are saved in %s", res.Epochs, o.epochs, o.out)}
+	}
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{
+			"loss": res.Loss, "predictions": res.Predictions, "answers": answers,
+			"epochs": res.Epochs, "seconds": res.Seconds, "device": res.Device, "out": o.out,
+		})
+	}
+	return nil
+}
+
+func answer(p float64) int {
+	if p >= 0.5 {
+		return 1
+	}
+	return 0
+}
+
+// checkOutDir refuses an --out that exists and is not a directory, before any work is done.
+func checkOutDir(out string) error {
+	st, err := os.Stat(out)
+	if err == nil && !st.IsDir() {
+		return fmt.Errorf("--out %s: is a file, not a directory; give a directory (it is created if missing)", out)
+	}
+	return nil
+}
+
+func runPredictXOR(e *env, fs *pflag.FlagSet, opts any) error {
+	weights := *opts.(*string)
+	if weights == "" {
+		return usagef("predict xor: --weights DIR is required (a directory written by 'graphtrain train xor')")
+	}
+	var a, b int
+	var err error
+	switch fs.NArg() {
+	case 2:
+		if a, err = parseOperand("left", fs.Arg(0)); err != nil {
+			return usageError{err.Error()}
+		}
+		if b, err = parseOperand("right", fs.Arg(1)); err != nil {
+			return usageError{err.Error()}
+		}
+	case 0:
+	default:
+		return usagef("predict xor: give both operands A and B (each 0 or 1), or none to be asked for them")
+	}
+	m, _, _, err := graph.LoadCheckpoint(weights)
+	if err != nil {
+		return fmt.Errorf("--weights: %w", err)
+	}
+	if m.Spec.Kind != "xor" {
+		return fmt.Errorf("--weights %s: holds a %s model, not an XOR net", weights, m.Spec.Kind)
+	}
+	if fs.NArg() == 0 {
+		in := bufio.NewReader(e.stdin)
+		terminal := isTerminal(e.stdin)
+		var ok bool
+		if a, ok, err = promptOperand(e, in, "left", terminal); err != nil || !ok {
+			return err
+		}
+		if b, ok, err = promptOperand(e, in, "right", terminal); err != nil || !ok {
+			return err
+		}
+	}
+	raw, err := graph.PredictXOR(m, []float64{float64(a), float64(b)})
+	if err != nil {
+		return err
+	}
+	ans := answer(raw[0])
+	e.printf("Input: [%d %d]\n", a, b)
+	e.printf("Raw Prediction Output: %.4f\n", raw[0])
+	e.printf("Final Prediction (%d XOR %d): %d\n", a, b, ans)
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{"input": []int{a, b}, "raw": raw[0], "answer": ans})
+	}
+	return nil
+}
+
+func parseOperand(which, s string) (int, error) {
+	switch strings.TrimSpace(s) {
+	case "0":
+		return 0, nil
+	case "1":
+		return 1, nil
+	case "":
+		return 0, fmt.Errorf("%s operand is empty: enter 0 or 1", which)
+	}
+	return 0, fmt.Errorf("%s operand %q: must be 0 or 1", which, strings.TrimSpace(s))
+}
+
+// promptOperand asks for one operand. ok is false at the end of input (a clean exit). On a
+// terminal a bad answer asks again; from a pipe or file it is an error.
+func promptOperand(e *env, in *bufio.Reader, which string, terminal bool) (v int, ok bool, err error) {
+	for {
+		fmt.Fprintf(e.stdout, "enter %s operand\n", which)
+		line, rerr := in.ReadString('\n')
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return 0, false, fmt.Errorf("read %s operand: %w", which, rerr)
+		}
+		if rerr != nil && line == "" {
+			return 0, false, nil
+		}
+		v, err := parseOperand(which, line)
+		if err == nil {
+			return v, true, nil
+		}
+		if !terminal {
+			return 0, false, usageError{err.Error()}
+		}
+		fmt.Fprintf(e.stdout, "%v\n", err)
+	}
+}
+
+// isTerminal reports whether r is a character device (a terminal).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

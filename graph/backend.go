@@ -1,0 +1,210 @@
+package graph
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Backend runs built graphs. The CPU backend is always registered; the cuda package
+// registers "cuda" in builds with the gpu tag.
+type Backend interface {
+	// Name is the name --device selects it by: "cpu" or "cuda".
+	Name() string
+	// Available is nil when the backend can run now, or the reason it cannot.
+	Available() error
+	// Describe is one line about the hardware it runs on.
+	Describe() string
+	// NewTrainer compiles net (built with gradients) for training with s.
+	NewTrainer(net *Net, s *Solver) (Trainer, error)
+}
+
+// Trainer runs one compiled training graph.
+type Trainer interface {
+	// Step feeds x [batch, inputs] and y [batch, outputs], runs the forward and the backward
+	// pass, and updates the parameters with the solver.
+	Step(x, y *tensor.Dense) error
+	// Loss is the loss of the last step, computed before its update.
+	Loss() (float64, error)
+	// Output is the net's output of the last step [batch, outputs], before its update.
+	Output() (*tensor.Dense, error)
+	// Sync makes the Model's parameter tensors and the solver state current (a GPU copies
+	// them back to the host).
+	Sync() error
+	// Close frees what the trainer holds.
+	Close() error
+}
+
+var (
+	backendsMu sync.Mutex
+	backends   = map[string]Backend{}
+)
+
+// Register makes a backend selectable by its name. Backends call it from init.
+func Register(b Backend) {
+	backendsMu.Lock()
+	defer backendsMu.Unlock()
+	backends[b.Name()] = b
+}
+
+// Backends lists the registered (compiled-in) backends, the CPU first.
+func Backends() []Backend {
+	backendsMu.Lock()
+	defer backendsMu.Unlock()
+	var out []Backend
+	for _, b := range backends {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if (out[i].Name() == "cpu") != (out[j].Name() == "cpu") {
+			return out[i].Name() == "cpu"
+		}
+		return out[i].Name() < out[j].Name()
+	})
+	return out
+}
+
+// SelectBackend picks the backend for --device: "cpu", "cuda", or "auto" (the GPU when one is
+// compiled in and usable, else the CPU). For auto falling back to the CPU, note says why.
+func SelectBackend(device string) (b Backend, note string, err error) {
+	backendsMu.Lock()
+	gpu, haveGPU := backends["cuda"]
+	cpu := backends["cpu"]
+	backendsMu.Unlock()
+	switch device {
+	case "cpu":
+		return cpu, "", nil
+	case "cuda":
+		if !haveGPU {
+			return nil, "", fmt.Errorf("--device cuda: this graphtrain was built without GPU support; build it with 'make gpu', or use --device cpu")
+		}
+		if err := gpu.Available(); err != nil {
+			return nil, "", fmt.Errorf("--device cuda: no usable GPU: %v; use --device cpu or --device auto", err)
+		}
+		return gpu, "", nil
+	case "auto", "":
+		if !haveGPU {
+			return cpu, "", nil
+		}
+		if err := gpu.Available(); err != nil {
+			return cpu, fmt.Sprintf("no usable GPU (%v): running on the CPU", err), nil
+		}
+		return gpu, "", nil
+	}
+	return nil, "", fmt.Errorf("--device %q: must be auto, cpu or cuda", device)
+}
+
+// CPU is the backend that runs graphs with Gorgonia's TapeMachine.
+type CPU struct{}
+
+func init() { Register(CPU{}) }
+
+// Name returns "cpu".
+func (CPU) Name() string { return "cpu" }
+
+// Available is always nil: the CPU is always there.
+func (CPU) Available() error { return nil }
+
+// Describe names the CPU threads Go will use.
+func (CPU) Describe() string {
+	return fmt.Sprintf("Gorgonia TapeMachine, %s/%s, GOMAXPROCS=%d (of %d CPUs)", runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
+}
+
+// NewTrainer compiles net into a TapeMachine.
+func (CPU) NewTrainer(net *Net, s *Solver) (t Trainer, err error) {
+	if net.Grads == nil {
+		return nil, fmt.Errorf("graph: NewTrainer: net built without gradients")
+	}
+	if err := net.check(); err != nil {
+		return nil, err
+	}
+	if err := s.init(net.Model); err != nil {
+		return nil, err
+	}
+	defer recoverGorgonia(&err, "compile "+net.Model.Spec.Kind+" graph")
+	return &cpuTrainer{net: net, vm: G.NewTapeMachine(net.G), solver: s, grads: make([]*tensor.Dense, len(net.Grads))}, nil
+}
+
+type cpuTrainer struct {
+	net    *Net
+	vm     G.VM
+	solver *Solver
+	grads  []*tensor.Dense
+}
+
+func (c *cpuTrainer) Step(x, y *tensor.Dense) (err error) {
+	defer recoverGorgonia(&err, "training step")
+	if err := feed(c.net.X, x); err != nil {
+		return err
+	}
+	if err := feed(c.net.Y, y); err != nil {
+		return err
+	}
+	c.vm.Reset()
+	if err := c.vm.RunAll(); err != nil {
+		return fmt.Errorf("graph: training step: %w", err)
+	}
+	for i, gn := range c.net.Grads {
+		d, ok := gn.Value().(*tensor.Dense)
+		if !ok {
+			return fmt.Errorf("graph: gradient of %s is %T, not a dense tensor", c.net.Model.Params[i].Name, gn.Value())
+		}
+		c.grads[i] = d
+	}
+	return c.solver.Update(c.net.Model.Params, c.grads)
+}
+
+func (c *cpuTrainer) Loss() (float64, error) { return scalar(c.net.Loss.Value()) }
+
+func (c *cpuTrainer) Output() (*tensor.Dense, error) {
+	d, ok := c.net.outVal.(*tensor.Dense)
+	if !ok {
+		return nil, fmt.Errorf("graph: no output yet")
+	}
+	return d, nil
+}
+
+func (c *cpuTrainer) Sync() error  { return nil }
+func (c *cpuTrainer) Close() error { return c.vm.Close() }
+
+// feed sets an input node's value, checking its shape.
+func feed(n *G.Node, v *tensor.Dense) error {
+	if v == nil {
+		return nil
+	}
+	if !v.Shape().Eq(n.Shape()) {
+		return fmt.Errorf("%w: input %s is %v, the graph wants %v", ErrShape, n.Name(), v.Shape(), n.Shape())
+	}
+	return G.Let(n, v)
+}
+
+func scalar(v G.Value) (float64, error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, fmt.Errorf("graph: no value yet")
+	case *G.F64:
+		return float64(*x), nil
+	case *G.F32:
+		return float64(*x), nil
+	case tensor.Tensor:
+		switch d := x.Data().(type) {
+		case float64:
+			return d, nil
+		case float32:
+			return float64(d), nil
+		case []float64:
+			if len(d) == 1 {
+				return d[0], nil
+			}
+		case []float32:
+			if len(d) == 1 {
+				return float64(d[0]), nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("graph: %T is not a scalar", v)
+}
