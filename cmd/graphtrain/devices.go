@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -41,7 +42,7 @@ func runDevices(e *env, fs *pflag.FlagSet, _ any) error {
 	devs, driver, err := cuda.Devices()
 	gpu := map[string]any{"compiled": cuda.Compiled}
 	if err != nil {
-		fmt.Fprintf(e.stdout, "cuda: %v\n", err)
+		fmt.Fprintf(e.stdout, "cuda: %s\n", strings.TrimPrefix(err.Error(), "cuda: "))
 		gpu["reason"] = err.Error()
 	} else {
 		fmt.Fprintf(e.stdout, "cuda: driver supports CUDA %s, %d GPU(s)\n", driver, len(devs))

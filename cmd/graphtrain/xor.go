@@ -262,9 +262,9 @@ func promptOperand(e *env, in *bufio.Reader, which string, terminal bool) (v int
 	}
 }
 
-// isTerminal reports whether r is a character device (a terminal).
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
+// isTerminal reports whether the stream (stdin, stdout) is a character device (a terminal).
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	if !ok {
 		return false
 	}

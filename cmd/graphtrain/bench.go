@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"gorgonia.org/tensor"
+
+	"graphtrain/datasets"
+	"graphtrain/graph"
+)
+
+type benchOpts struct {
+	models, devices string
+	steps, batch    int
+	dataDir         string
+}
+
+// defaultBenchSteps keep each measurement to a few seconds on a 2-core CPU.
+var defaultBenchSteps = map[string]int{"xor": 2000, "mlp": 100, "cnn": 30}
+
+func init() {
+	register(&command{
+		path:  "bench",
+		short: "time training steps of each model on each backend, side by side",
+		long: `Runs the same training steps (forward, backward, Adam update; plain gradient descent for
+xor) of each model on each backend and prints samples per second, step latency (p50, p95),
+allocations per step and the process's peak RSS, and each backend's speed relative to the CPU.
+Inputs are random unless --data-dir gives MNIST, whose first batches are then used.`,
+		flags: func(fs *pflag.FlagSet) any {
+			o := &benchOpts{}
+			fs.StringVar(&o.models, "model", "xor,mlp,cnn", "models to time, comma-separated: xor, mlp, cnn")
+			fs.StringVar(&o.devices, "devices", "", "backends to time, comma-separated: cpu, cuda (default: every usable one compiled in)")
+			fs.IntVar(&o.steps, "steps", 0, "timed steps per model and backend (0: xor 2000, mlp 100, cnn 30)")
+			fs.IntVar(&o.batch, "batch", 128, "batch size for mlp and cnn (xor always uses its 4 examples)")
+			fs.StringVar(&o.dataDir, "data-dir", "", "directory with the MNIST files to take the batches from (default: random inputs)")
+			return o
+		},
+		run: runBench,
+	})
+}
+
+func runBench(e *env, fs *pflag.FlagSet, opts any) error {
+	o := opts.(*benchOpts)
+	if fs.NArg() > 0 {
+		return usagef("bench takes no arguments, got %q", fs.Args())
+	}
+	if o.steps < 0 {
+		return usagef("--steps %d: must be at least 1 (or 0 for the defaults)", o.steps)
+	}
+	if o.batch < 1 {
+		return usagef("--batch %d: must be at least 1", o.batch)
+	}
+	models := splitList(o.models)
+	for _, k := range models {
+		if _, ok := defaultBenchSteps[k]; !ok {
+			return usagef("--model %q: must be xor, mlp or cnn (or a comma-separated list of them)", k)
+		}
+	}
+	if len(models) == 0 {
+		return usagef("--model: name at least one of xor, mlp, cnn")
+	}
+	var backends []graph.Backend
+	if o.devices == "" {
+		if e.g.Device != "auto" {
+			b, _, err := graph.SelectBackend(e.g.Device)
+			if err != nil {
+				return err
+			}
+			backends = append(backends, b)
+		} else {
+			for _, b := range graph.Backends() {
+				if err := b.Available(); err != nil {
+					fmt.Fprintf(e.stderr, "graphtrain: %s not timed: %v\n", b.Name(), err)
+					continue
+				}
+				backends = append(backends, b)
+			}
+		}
+	} else {
+		for _, d := range splitList(o.devices) {
+			if d != "cpu" && d != "cuda" {
+				return usagef("--devices %q: must be cpu or cuda (or both, comma-separated)", d)
+			}
+			b, _, err := graph.SelectBackend(d)
+			if err != nil {
+				return err
+			}
+			backends = append(backends, b)
+		}
+	}
+
+	var xs, ys []*tensor.Dense
+	if o.dataDir != "" {
+		train, _, err := mnistData(e, o.dataDir)
+		if err != nil {
+			return err
+		}
+		bs := datasets.NewBatches(train, o.batch, 1, true)
+		bs.Reset(1)
+		for i := 0; i < 8 && bs.Next(); i++ {
+			xs = append(xs, tensor.New(tensor.WithShape(o.batch, graph.ImageSize), tensor.WithBacking(append([]float32(nil), bs.X...))))
+			ys = append(ys, tensor.New(tensor.WithShape(o.batch, graph.Classes), tensor.WithBacking(append([]float32(nil), bs.Y...))))
+		}
+	}
+
+	var results []*graph.BenchResult
+	e.printf("%-5s %-6s %6s %6s %14s %10s %10s %12s %8s\n", "model", "device", "batch", "steps", "samples/s", "p50 ms", "p95 ms", "allocs/step", "vs cpu")
+	for _, kind := range models {
+		cpuRate := 0.0
+		for _, b := range backends {
+			var m *graph.Model
+			var s *graph.Solver
+			var err error
+			batch, steps := o.batch, o.steps
+			if steps == 0 {
+				steps = defaultBenchSteps[kind]
+			}
+			var bx, by []*tensor.Dense
+			switch kind {
+			case "xor":
+				m, err = graph.NewXOR(4, false, 42)
+				s, _ = graph.NewSolver("sgd", 0.1)
+				batch = 4
+			case "mlp":
+				m, err = graph.NewMLP(256, 1)
+				s, _ = graph.NewSolver("adam", 1e-3)
+				bx, by = xs, ys
+			case "cnn":
+				m, err = graph.NewCNN(1)
+				s, _ = graph.NewSolver("adam", 1e-3)
+				bx, by = xs, ys
+			}
+			if err != nil {
+				return err
+			}
+			r, err := graph.Bench(m, b, s, batch, steps, bx, by)
+			if err != nil {
+				return fmt.Errorf("bench %s on %s: %w", kind, b.Name(), err)
+			}
+			ratio := ""
+			if b.Name() == "cpu" {
+				cpuRate = r.SamplesPerSec
+			} else if cpuRate > 0 {
+				ratio = fmt.Sprintf("%.1fx", r.SamplesPerSec/cpuRate)
+			}
+			e.printf("%-5s %-6s %6d %6d %14.0f %10.3f %10.3f %12.0f %8s\n", kind, b.Name(), r.Batch, r.Steps, r.SamplesPerSec, r.StepP50ms, r.StepP95ms, r.AllocsPerStep, ratio)
+			results = append(results, r)
+		}
+	}
+	rss := peakRSS()
+	e.printf("peak RSS %.0f MiB\n", float64(rss)/(1<<20))
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{"results": results, "peak_rss_bytes": rss})
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// peakRSS is the largest resident set this process has had, in bytes.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024 // Linux reports KiB
+}

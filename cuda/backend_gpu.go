@@ -1,0 +1,273 @@
+//go:build gpu
+
+package cuda
+
+import (
+	"fmt"
+	"unsafe"
+
+	"gorgonia.org/cu"
+	"gorgonia.org/tensor"
+
+	"graphtrain/graph"
+)
+
+func init() { graph.Register(Backend{}) }
+
+// Backend is the "cuda" backend: it lowers a training graph to a Program and runs it on
+// GPU 0.
+type Backend struct{}
+
+// Name returns "cuda".
+func (Backend) Name() string { return "cuda" }
+
+// Available sets up the GPU (once per process) and says why it cannot be used, if it
+// cannot: no driver, no device, no memory.
+func (Backend) Available() error {
+	_, err := openGPU()
+	return err
+}
+
+// Describe names the GPU and the driver's CUDA version, or says why there is none.
+func (Backend) Describe() string {
+	g, err := openGPU()
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%s, compute capability %s, %.1f GiB, driver CUDA %s", g.dev.Name, g.dev.ComputeCapability, float64(g.dev.MemoryBytes)/(1<<30), g.driver)
+}
+
+// NewTrainer lowers net and the solver's update to a Program, allocates every buffer it
+// plans, and uploads the parameters, the solver state and the constants.
+func (Backend) NewTrainer(net *graph.Net, s *graph.Solver) (graph.Trainer, error) {
+	g, err := openGPU()
+	if err != nil {
+		return nil, err
+	}
+	p, err := Lower(net, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := initState(net.Model, s); err != nil {
+		return nil, err
+	}
+	t := &trainer{g: g, p: p, net: net, s: s}
+	if err := g.th.do(t.setup); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// initState gives the solver zero state for every parameter that has none, as graph.Solver
+// does on the CPU.
+func initState(m *graph.Model, s *graph.Solver) error {
+	if s.State == nil {
+		s.State = map[string]*tensor.Dense{}
+	}
+	for _, slot := range s.Slots() {
+		for _, p := range m.Params {
+			key := slot + "/" + p.Name
+			if st, ok := s.State[key]; ok {
+				if !st.Shape().Eq(p.T.Shape()) || st.Dtype() != p.T.Dtype() {
+					return fmt.Errorf("%w: solver state %s is %v %v, the parameter %v %v", graph.ErrShape, key, st.Dtype(), st.Shape(), p.T.Dtype(), p.T.Shape())
+				}
+				continue
+			}
+			s.State[key] = tensor.New(tensor.Of(p.T.Dtype()), tensor.WithShape(p.T.Shape().Clone()...))
+		}
+	}
+	return nil
+}
+
+type trainer struct {
+	g     *gpu
+	p     *Program
+	net   *graph.Net
+	s     *graph.Solver
+	slots []cu.DevicePtr
+	bufs  []cu.DevicePtr // device address of each buffer
+	ls    *launches
+	steps int // steps run by this trainer
+}
+
+// setup runs on the driver thread.
+func (t *trainer) setup() error {
+	for i, b := range t.p.Slots {
+		d, err := cu.MemAlloc(max(b, 8))
+		if err != nil {
+			return fmt.Errorf("cuda: allocate slot %d (%d bytes) of the %s program: %w", i, b, t.p.Kind, err)
+		}
+		t.slots = append(t.slots, d)
+	}
+	for _, b := range t.p.Buffers {
+		t.bufs = append(t.bufs, t.slots[b.Slot])
+	}
+	for i, b := range t.p.Buffers {
+		switch b.Kind {
+		case Param:
+			if err := t.upload(i, t.net.Model.Params[b.Index].T); err != nil {
+				return err
+			}
+		case Const:
+			if err := t.uploadValues(i, b.Value); err != nil {
+				return err
+			}
+		case Step:
+			if err := t.uploadValues(i, []float64{float64(t.s.Steps)}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range t.p.State {
+		if err := t.upload(m.Buffer, t.s.State[m.Key]); err != nil {
+			return err
+		}
+	}
+	var err error
+	t.ls, err = t.g.prepare(t.p, t.bufs)
+	return err
+}
+
+// hostBytes is the backing memory of a dense tensor of the program's dtype.
+func (t *trainer) hostBytes(b int, d *tensor.Dense) (unsafe.Pointer, error) {
+	buf := t.p.Buffers[b]
+	if d.Shape().TotalSize() != buf.Elems {
+		return nil, fmt.Errorf("%w: %s has %d elements, the device buffer %d", graph.ErrShape, buf.Name, d.Shape().TotalSize(), buf.Elems)
+	}
+	switch x := d.Data().(type) {
+	case []float32:
+		if buf.Elem == 4 && len(x) > 0 {
+			return unsafe.Pointer(&x[0]), nil
+		}
+	case []float64:
+		if buf.Elem == 8 && len(x) > 0 {
+			return unsafe.Pointer(&x[0]), nil
+		}
+	}
+	return nil, fmt.Errorf("cuda: %s is %v, the program is %s", buf.Name, d.Dtype(), t.p.Dtype)
+}
+
+func (t *trainer) upload(b int, d *tensor.Dense) error {
+	ptr, err := t.hostBytes(b, d)
+	if err != nil {
+		return err
+	}
+	return cu.MemcpyHtoD(t.bufs[b], ptr, t.p.Buffers[b].Bytes())
+}
+
+func (t *trainer) download(b int, d *tensor.Dense) error {
+	ptr, err := t.hostBytes(b, d)
+	if err != nil {
+		return err
+	}
+	return cu.MemcpyDtoH(ptr, t.bufs[b], t.p.Buffers[b].Bytes())
+}
+
+// uploadValues writes float64 values into a buffer of the buffer's element size.
+func (t *trainer) uploadValues(b int, vals []float64) error {
+	buf := t.p.Buffers[b]
+	if buf.Elem == 4 {
+		f := make([]float32, len(vals))
+		for i, v := range vals {
+			f[i] = float32(v)
+		}
+		return cu.MemcpyHtoD(t.bufs[b], unsafe.Pointer(&f[0]), buf.Bytes())
+	}
+	return cu.MemcpyHtoD(t.bufs[b], unsafe.Pointer(&vals[0]), buf.Bytes())
+}
+
+// Step uploads x and y and launches the whole step (forward, backward, update) without
+// waiting for it.
+func (t *trainer) Step(x, y *tensor.Dense) error {
+	for _, in := range []struct {
+		n *tensor.Dense
+		g interface{ Shape() tensor.Shape }
+	}{{x, t.net.X}, {y, t.net.Y}} {
+		if in.n != nil && !in.n.Shape().Eq(in.g.Shape()) {
+			return fmt.Errorf("%w: input is %v, the graph wants %v", graph.ErrShape, in.n.Shape(), in.g.Shape())
+		}
+	}
+	err := t.g.th.do(func() error {
+		if x != nil {
+			if err := t.upload(t.p.X, x); err != nil {
+				return err
+			}
+		}
+		if y != nil {
+			if err := t.upload(t.p.Y, y); err != nil {
+				return err
+			}
+		}
+		return t.ls.run(t.p)
+	})
+	if err != nil {
+		return err
+	}
+	t.steps++
+	t.s.Steps++ // the device counter (Adam's t) advanced too
+	return nil
+}
+
+// Loss reads the last step's loss back, waiting for the step.
+func (t *trainer) Loss() (float64, error) {
+	if t.steps == 0 {
+		return 0, fmt.Errorf("cuda: no loss yet: run a step first")
+	}
+	var v [1]float64
+	err := t.g.th.do(func() error {
+		if t.p.Buffers[t.p.Loss].Elem == 4 {
+			var f [1]float32
+			err := cu.MemcpyDtoH(unsafe.Pointer(&f[0]), t.bufs[t.p.Loss], 4)
+			v[0] = float64(f[0])
+			return err
+		}
+		return cu.MemcpyDtoH(unsafe.Pointer(&v[0]), t.bufs[t.p.Loss], 8)
+	})
+	return v[0], err
+}
+
+// Output reads the last step's output back [batch, outputs].
+func (t *trainer) Output() (*tensor.Dense, error) {
+	if t.steps == 0 {
+		return nil, fmt.Errorf("cuda: no output yet: run a step first")
+	}
+	out := tensor.New(tensor.Of(t.net.Out.Dtype()), tensor.WithShape(t.net.Out.Shape().Clone()...))
+	err := t.g.th.do(func() error { return t.download(t.p.Out, out) })
+	return out, err
+}
+
+// Sync copies the parameters and the solver state back into the Model's and the Solver's
+// tensors, so that a checkpoint written now is the same as the CPU's.
+func (t *trainer) Sync() error {
+	return t.g.th.do(func() error {
+		for i, b := range t.p.Params {
+			if err := t.download(b, t.net.Model.Params[i].T); err != nil {
+				return err
+			}
+		}
+		for _, m := range t.p.State {
+			if err := t.download(m.Buffer, t.s.State[m.Key]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Close frees the device buffers and the launch records.
+func (t *trainer) Close() error {
+	return t.g.th.do(func() error {
+		var first error
+		for _, d := range t.slots {
+			if err := cu.MemFree(d); err != nil && first == nil {
+				first = err
+			}
+		}
+		t.slots, t.bufs = nil, nil
+		if t.ls != nil {
+			t.ls.free()
+		}
+		return first
+	})
+}

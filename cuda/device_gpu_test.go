@@ -1,0 +1,296 @@
+//go:build gpu
+
+package cuda
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"gorgonia.org/cu"
+
+	"graphtrain/graph"
+)
+
+// needGPU skips the test, with the reason, where no GPU is usable.
+func needGPU(t *testing.T) {
+	t.Helper()
+	if err := (Backend{}).Available(); err != nil {
+		t.Skipf("no CUDA device: %v", err)
+	}
+}
+
+// TestGuard: the test binary imports gorgonia.org/cu, so it only got here because the cuInit
+// guard kept cu's init from exiting. Devices either lists GPUs or says why there are none.
+func TestGuard(t *testing.T) {
+	devs, driver, err := Devices()
+	if err != nil {
+		if strings.Contains(err.Error(), "never called") {
+			t.Fatal(err)
+		}
+		t.Logf("no GPU, as reported: %v", err)
+		if (Backend{}).Available() == nil {
+			t.Fatal("Available is nil although Devices failed")
+		}
+		return
+	}
+	t.Logf("driver CUDA %s, GPUs %+v", driver, devs)
+	if len(devs) == 0 || devs[0].Name == "" || devs[0].MemoryBytes <= 0 {
+		t.Errorf("devices %+v", devs)
+	}
+}
+
+// TestRegisteredAndSelected: the gpu build registers "cuda"; --device cuda works exactly
+// when the GPU does, and auto falls back to the CPU with a reason.
+func TestRegisteredAndSelected(t *testing.T) {
+	var names []string
+	for _, b := range graph.Backends() {
+		names = append(names, b.Name())
+	}
+	if strings.Join(names, ",") != "cpu,cuda" {
+		t.Fatalf("backends %v, want cpu,cuda", names)
+	}
+	avail := (Backend{}).Available()
+	b, note, err := graph.SelectBackend("auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if avail == nil && b.Name() != "cuda" || avail != nil && (b.Name() != "cpu" || note == "") {
+		t.Errorf("auto chose %s (note %q) with the GPU's availability %v", b.Name(), note, avail)
+	}
+	_, _, err = graph.SelectBackend("cuda")
+	if (err == nil) != (avail == nil) {
+		t.Errorf("--device cuda: %v, with the GPU's availability %v", err, avail)
+	}
+}
+
+// TestLinksOnlyDriver: the gpu build needs libcuda.so.1 and libc at run time, nothing more.
+func TestLinksOnlyDriver(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	if _, err := exec.LookPath("ldd"); err != nil {
+		t.Skip("no ldd")
+	}
+	out, err := exec.Command("ldd", exe).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ldd: %v\n%s", err, out)
+	}
+	seen := false
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		lib := strings.Fields(line)[0]
+		switch {
+		case lib == "libcuda.so.1":
+			seen = true
+		case strings.HasPrefix(lib, "linux-vdso"), strings.Contains(lib, "ld-linux"),
+			lib == "libc.so.6", lib == "libdl.so.2", lib == "libpthread.so.0", lib == "libm.so.6", lib == "librt.so.1":
+		default:
+			t.Errorf("the gpu build needs %s at run time (only libcuda.so.1 and libc are allowed)", lib)
+		}
+	}
+	if !seen {
+		t.Error("the gpu build does not link libcuda.so.1")
+	}
+}
+
+// newDeviceTrainer makes a cuda trainer for a test model.
+func newDeviceTrainer(t *testing.T, m *graph.Model, batch int, solver string, lr float64) (*trainer, *graph.Solver) {
+	t.Helper()
+	net, err := m.Build(batch, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := graph.NewSolver(solver, lr)
+	tr, err := Backend{}.NewTrainer(net, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr.(*trainer), s
+}
+
+// readBuf copies a device buffer back as float64s.
+func (t *trainer) readBuf(b int) ([]float64, error) {
+	buf := t.p.Buffers[b]
+	out := make([]float64, buf.Elems)
+	err := t.g.th.do(func() error {
+		if buf.Elem == 8 {
+			return cu.MemcpyDtoH(unsafe.Pointer(&out[0]), t.bufs[b], buf.Bytes())
+		}
+		f := make([]float32, buf.Elems)
+		if err := cu.MemcpyDtoH(unsafe.Pointer(&f[0]), t.bufs[b], buf.Bytes()); err != nil {
+			return err
+		}
+		for i, v := range f {
+			out[i] = float64(v)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// runOne launches one kernel of the program and waits for it.
+func (t *trainer) runOne(i int) error {
+	return t.g.th.do(func() error {
+		if err := t.ls.only(i).run(t.p); err != nil {
+			return err
+		}
+		return cu.Synchronize()
+	})
+}
+
+// TestEveryKernelMatchesHost runs each model's program launch by launch on the device and on
+// the host interpreter (which TestHostProgramMatchesTapeMachine ties to the TapeMachine) and
+// compares every launch's output within 1e-4 relative; the device's result then feeds both,
+// so each op is compared on the same inputs.
+func TestEveryKernelMatchesHost(t *testing.T) {
+	needGPU(t)
+	for _, tm := range testModels(t) {
+		tr, s := newDeviceTrainer(t, tm.m, tm.batch, tm.solver, tm.lr)
+		h := newHostRun(tr.p, tm.m, s)
+		x, y := batchFor(tm.m, tm.batch, 3)
+		copy(h.buf(tr.p.X), toF64(x))
+		copy(h.buf(tr.p.Y), toF64(y))
+		if err := tr.g.th.do(func() error {
+			if err := tr.upload(tr.p.X, x); err != nil {
+				return err
+			}
+			return tr.upload(tr.p.Y, y)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range tr.p.Launches {
+			if err := tr.runOne(i); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.exec(l); err != nil {
+				t.Fatal(err)
+			}
+			outs := []int{l.Args[len(l.Args)-1]}
+			if strings.HasPrefix(l.Op, "update") {
+				outs = l.Args // parameters and state
+			}
+			for _, b := range outs {
+				got, err := tr.readBuf(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e := relErr(got, h.buf(b)); e > 1e-4 {
+					t.Errorf("%s launch %d %s (%s): off by %.2g relative", tm.m.Spec.Kind, i, l.Kernel, l.Op, e)
+				}
+				copy(h.buf(b), got)
+			}
+		}
+	}
+}
+
+// TestModelsMatchTapeMachine: one step of each model on the device; the loss, the output and
+// every gradient against the TapeMachine within 1e-4 relative.
+func TestModelsMatchTapeMachine(t *testing.T) {
+	needGPU(t)
+	for _, tm := range testModels(t) {
+		x, y := batchFor(tm.m, tm.batch, 11)
+		loss, out, grads := tapeReference(t, tm.m, tm.batch, x, y)
+		tr, _ := newDeviceTrainer(t, tm.m, tm.batch, tm.solver, tm.lr)
+		if err := tr.Step(x, y); err != nil {
+			t.Fatal(err)
+		}
+		l, err := tr.Loss()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr([]float64{l}, []float64{loss}); e > 1e-4 {
+			t.Errorf("%s: loss %v, TapeMachine %v", tm.m.Spec.Kind, l, loss)
+		}
+		o, err := tr.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr(toF64(o), out); e > 1e-4 {
+			t.Errorf("%s: output off by %.2g relative", tm.m.Spec.Kind, e)
+		}
+		for i, g := range tr.p.Grads {
+			got, err := tr.readBuf(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(got, grads[i]); e > 1e-4 {
+				t.Errorf("%s: gradient of %s off by %.2g relative", tm.m.Spec.Kind, tm.m.Params[i].Name, e)
+			}
+		}
+	}
+}
+
+// TestTrainingMatchesCPU: a full XOR run and a short MLP run on the device agree with the
+// CPU's, and Sync brings back the parameters and the solver state.
+func TestTrainingMatchesCPU(t *testing.T) {
+	needGPU(t)
+	xorCPU, _ := graph.NewXOR(4, false, 42)
+	xorGPU, _ := graph.NewXOR(4, false, 42)
+	rc, err := graph.TrainXOR(xorCPU, graph.XORConfig{Epochs: 10000, LR: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg, err := graph.TrainXOR(xorGPU, graph.XORConfig{Epochs: 10000, LR: 0.1, Backend: Backend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr(rg.Predictions, rc.Predictions); e > 1e-4 {
+		t.Errorf("xor predictions %v, CPU %v", rg.Predictions, rc.Predictions)
+	}
+	for i, p := range xorGPU.Params {
+		if e := relErr(toF64(p.T), toF64(xorCPU.Params[i].T)); e > 1e-4 {
+			t.Errorf("xor %s off by %.2g relative", p.Name, e)
+		}
+	}
+	t.Logf("xor: CPU %.2fs, GPU %.2fs, loss %v vs %v", rc.Seconds, rg.Seconds, rc.Loss, rg.Loss)
+
+	mc, _ := graph.NewMLP(64, 1)
+	mg, _ := graph.NewMLP(64, 1)
+	const batch, steps = 32, 20
+	netC, _ := mc.Build(batch, true)
+	sc, _ := graph.NewSolver("adam", 1e-3)
+	cpu, err := graph.CPU{}.NewTrainer(netC, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cpu.Close()
+	gt, sg := newDeviceTrainer(t, mg, batch, "adam", 1e-3)
+	for i := 0; i < steps; i++ {
+		x, y := batchFor(mc, batch, int64(i))
+		if err := cpu.Step(x, y); err != nil {
+			t.Fatal(err)
+		}
+		if err := gt.Step(x, y); err != nil {
+			t.Fatal(err)
+		}
+		lc, _ := cpu.Loss()
+		lg, err := gt.Loss()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(lc-lg) > 1e-3*math.Abs(lc) {
+			t.Errorf("mlp step %d: loss %v, CPU %v", i, lg, lc)
+		}
+	}
+	if err := gt.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if sg.Steps != sc.Steps {
+		t.Errorf("solver steps %d, CPU %d", sg.Steps, sc.Steps)
+	}
+	for i, p := range mg.Params {
+		if e := relErr(toF64(p.T), toF64(mc.Params[i].T)); e > 1e-3 {
+			t.Errorf("mlp %s off by %.2g relative after %d Adam steps", p.Name, e, steps)
+		}
+	}
+	for k, st := range sg.State {
+		if e := relErr(toF64(st), toF64(sc.State[k])); e > 1e-3 {
+			t.Errorf("mlp solver state %s off by %.2g relative", k, e)
+		}
+	}
+}

@@ -1,0 +1,301 @@
+//go:build gpu
+
+package cuda
+
+// The driver layer: the cuInit guard, the one OS thread every driver call runs on, device
+// queries, and launching a whole program with one cgo call. Everything that touches cgo is
+// in this file.
+
+/*
+#cgo LDFLAGS: -lcuda -ldl
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <cuda.h>
+
+// The cuInit guard (DESIGN fact 2). gorgonia.org/cu calls cuInit in its package init and
+// exits the process when it fails. This definition wins at link time over libcuda's: it
+// calls the real one, records its result and reports success, so that the program starts on
+// any machine with the driver library and can say why no GPU is usable.
+static CUresult gtInitResult = 0;
+static int gtInitCalled = 0;
+CUresult cuInit(unsigned int flags) {
+	CUresult (*real)(unsigned int) = (CUresult (*)(unsigned int))dlsym(RTLD_NEXT, "cuInit");
+	gtInitCalled = 1;
+	if (!real) { gtInitResult = CUDA_ERROR_UNKNOWN; return CUDA_SUCCESS; }
+	gtInitResult = real(flags);
+	return CUDA_SUCCESS;
+}
+static int gtGuard(int* called) { *called = gtInitCalled; return (int)gtInitResult; }
+
+static const char* gtErrorName(int r) {
+	const char* s = 0;
+	if (cuGetErrorName((CUresult)r, &s) != CUDA_SUCCESS || !s) return "";
+	return s;
+}
+static const char* gtErrorString(int r) {
+	const char* s = 0;
+	if (cuGetErrorString((CUresult)r, &s) != CUDA_SUCCESS || !s) return "";
+	return s;
+}
+static int gtDriverVersion() { int v = 0; cuDriverGetVersion(&v); return v; }
+
+// One kernel launch, its parameters prepared once (every one 8 bytes).
+typedef struct {
+	CUfunction f;
+	unsigned grid[3], block[3];
+	void** params;
+} gtLaunch;
+
+// gtRun launches n kernels on the default stream without waiting for any; on an error it
+// says which launch failed.
+static CUresult gtRun(gtLaunch* ls, int n, int* failed) {
+	for (int i = 0; i < n; i++) {
+		CUresult r = cuLaunchKernel(ls[i].f, ls[i].grid[0], ls[i].grid[1], ls[i].grid[2],
+			ls[i].block[0], ls[i].block[1], ls[i].block[2], 0, 0, ls[i].params, 0);
+		if (r != CUDA_SUCCESS) { *failed = i; return r; }
+	}
+	return CUDA_SUCCESS;
+}
+static void gtSetLaunch(gtLaunch* l, CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, void** params) {
+	l->f = f; l->grid[0] = gx; l->grid[1] = gy; l->grid[2] = gz;
+	l->block[0] = bx; l->block[1] = by; l->block[2] = bz; l->params = params;
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"gorgonia.org/cu"
+)
+
+// Compiled reports whether this build has the GPU backend.
+const Compiled = true
+
+// cudaError is a CUresult with the driver's name and description for it.
+func cudaError(r int) error {
+	if r == 0 {
+		return nil
+	}
+	name, desc := C.GoString(C.gtErrorName(C.int(r))), C.GoString(C.gtErrorString(C.int(r)))
+	if name == "" {
+		return fmt.Errorf("CUresult %d", r)
+	}
+	return fmt.Errorf("%s (%s)", name, desc)
+}
+
+// guardErr is why the driver could not be initialised, or nil.
+func guardErr() error {
+	var called C.int
+	r := int(C.gtGuard(&called))
+	if called == 0 {
+		return fmt.Errorf("cuda: cuInit was never called: the cuInit guard is not linked in")
+	}
+	if r != 0 {
+		return fmt.Errorf("cuda: the driver did not initialise: %w", cudaError(r))
+	}
+	return nil
+}
+
+// driverVersion is the CUDA version the driver supports, as "13.0".
+func driverVersion() string {
+	v := int(C.gtDriverVersion())
+	return fmt.Sprintf("%d.%d", v/1000, v%1000/10)
+}
+
+// Devices lists the GPUs the driver sees, with the CUDA version the driver supports, or
+// says why there are none.
+func Devices() (devs []Device, driver string, err error) {
+	if err := guardErr(); err != nil {
+		return nil, "", err
+	}
+	n, err := cu.NumDevices()
+	if err != nil {
+		return nil, "", fmt.Errorf("cuda: count devices: %w", err)
+	}
+	if n == 0 {
+		return nil, driverVersion(), fmt.Errorf("cuda: the driver sees no CUDA device")
+	}
+	for i := 0; i < n; i++ {
+		d := cu.Device(i)
+		name, err := d.Name()
+		if err != nil {
+			return nil, "", fmt.Errorf("cuda: device %d: %w", i, err)
+		}
+		major, minor, err := d.ComputeCapability()
+		if err != nil {
+			return nil, "", fmt.Errorf("cuda: device %d: %w", i, err)
+		}
+		mem, err := d.TotalMem()
+		if err != nil {
+			return nil, "", fmt.Errorf("cuda: device %d: %w", i, err)
+		}
+		devs = append(devs, Device{Index: i, Name: name, ComputeCapability: fmt.Sprintf("%d.%d", major, minor), MemoryBytes: mem})
+	}
+	return devs, driverVersion(), nil
+}
+
+// thread runs functions on one goroutine locked to its OS thread, where the CUDA context is
+// current: a context is current on one thread, and goroutines move between threads.
+type thread struct {
+	mu   sync.Mutex
+	work chan func()
+	done chan error
+}
+
+func newThread() *thread {
+	t := &thread{work: make(chan func()), done: make(chan error)}
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the process
+		for f := range t.work {
+			f()
+		}
+	}()
+	return t
+}
+
+// do runs f on the thread and returns its error.
+func (t *thread) do(f func() error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.work <- func() { t.done <- f() }
+	return <-t.done
+}
+
+// gpu is the process's device: GPU 0, its context and the loaded kernels, set up once.
+type gpu struct {
+	th      *thread
+	dev     Device
+	driver  string
+	kernels map[string]cu.Function
+}
+
+var (
+	gpuOnce sync.Once
+	theGPU  *gpu
+	gpuErr  error
+)
+
+// openGPU sets up GPU 0 the first time it is called: a context on the driver thread and
+// the kernels' PTX, JIT-compiled by the driver.
+func openGPU() (*gpu, error) {
+	gpuOnce.Do(func() {
+		devs, driver, err := Devices()
+		if err != nil {
+			gpuErr = err
+			return
+		}
+		g := &gpu{th: newThread(), dev: devs[0], driver: driver, kernels: map[string]cu.Function{}}
+		gpuErr = g.th.do(func() error {
+			if _, err := cu.Device(0).MakeContext(cu.SchedAuto); err != nil {
+				return fmt.Errorf("cuda: create a context on %s: %w", devs[0].Name, err)
+			}
+			for file, ptx := range ptxFiles() {
+				mod, err := cu.LoadData(ptx)
+				if err != nil {
+					return fmt.Errorf("cuda: load the PTX of %s: %w", file, err)
+				}
+				for _, name := range kernelNames(ptx) {
+					fn, err := mod.Function(name)
+					if err != nil {
+						return fmt.Errorf("cuda: kernel %s in %s: %w", name, file, err)
+					}
+					g.kernels[name] = fn
+				}
+			}
+			// A tiny allocation proves the device has memory to give.
+			p, err := cu.MemAlloc(256)
+			if err != nil {
+				return fmt.Errorf("cuda: allocate on %s: %w", devs[0].Name, err)
+			}
+			return cu.MemFree(p)
+		})
+		if gpuErr == nil {
+			theGPU = g
+		}
+	})
+	return theGPU, gpuErr
+}
+
+// launches is a program's launches with their parameters, in C memory, built once.
+type launches struct {
+	list   *C.gtLaunch
+	n      int
+	first  int              // index of list[0] in the program (a view made by only)
+	blocks []unsafe.Pointer // C allocations to free
+}
+
+// only is a view of launch i alone, for running a program kernel by kernel in tests.
+func (ls *launches) only(i int) *launches {
+	recs := unsafe.Slice(ls.list, ls.n)
+	return &launches{list: &recs[i], n: 1, first: i}
+}
+
+// prepare turns a program's launches into C launch records whose parameters point at the
+// given device buffers.
+func (g *gpu) prepare(p *Program, bufs []cu.DevicePtr) (*launches, error) {
+	ls := &launches{n: len(p.Launches)}
+	if ls.n == 0 {
+		return ls, nil
+	}
+	ls.list = (*C.gtLaunch)(C.calloc(C.size_t(ls.n), C.size_t(unsafe.Sizeof(C.gtLaunch{}))))
+	ls.blocks = append(ls.blocks, unsafe.Pointer(ls.list))
+	recs := unsafe.Slice(ls.list, ls.n)
+	for i, l := range p.Launches {
+		fn, ok := g.kernels[l.Kernel]
+		if !ok {
+			ls.free()
+			return nil, fmt.Errorf("cuda: kernel %s (for %s) is not in the embedded PTX: run make ptx", l.Kernel, l.Op)
+		}
+		k := len(l.Args) + len(l.Ints) + len(l.Reals)
+		vals := C.calloc(C.size_t(k+1), 8)
+		ptrs := C.calloc(C.size_t(k+1), C.size_t(unsafe.Sizeof(uintptr(0))))
+		ls.blocks = append(ls.blocks, vals, ptrs)
+		v := unsafe.Slice((*uint64)(vals), k+1)
+		pp := unsafe.Slice((*unsafe.Pointer)(ptrs), k+1)
+		j := 0
+		for _, b := range l.Args {
+			v[j] = uint64(bufs[b])
+			j++
+		}
+		for _, x := range l.Ints {
+			v[j] = uint64(x)
+			j++
+		}
+		for _, x := range l.Reals {
+			*(*float64)(unsafe.Pointer(&v[j])) = x
+			j++
+		}
+		for j := 0; j < k; j++ {
+			pp[j] = unsafe.Pointer(&v[j])
+		}
+		cf := *(*C.CUfunction)(unsafe.Pointer(&fn))
+		C.gtSetLaunch(&recs[i], cf, C.uint(l.Grid[0]), C.uint(l.Grid[1]), C.uint(l.Grid[2]), C.uint(l.Block[0]), C.uint(l.Block[1]), C.uint(l.Block[2]), (*unsafe.Pointer)(ptrs))
+	}
+	return ls, nil
+}
+
+// run launches them all, in order, without waiting. Call it on the driver thread.
+func (ls *launches) run(p *Program) error {
+	if ls.n == 0 {
+		return nil
+	}
+	var failed C.int
+	if r := C.gtRun(ls.list, C.int(ls.n), &failed); r != 0 {
+		i := ls.first + int(failed)
+		l := p.Launches[i]
+		return fmt.Errorf("cuda: launch %d (%s for %s): %w", i, l.Kernel, l.Op, cudaError(int(r)))
+	}
+	return nil
+}
+
+func (ls *launches) free() {
+	for _, b := range ls.blocks {
+		C.free(b)
+	}
+	ls.blocks, ls.list, ls.n = nil, nil, 0
+}

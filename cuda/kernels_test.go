@@ -1,0 +1,118 @@
+package cuda
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"graphtrain/graph"
+)
+
+// kernelSig is a kernel's parameter list by kind: 'p' pointer, 'i' long long, 'r' double.
+type kernelSig string
+
+var (
+	kernels2RE = regexp.MustCompile(`(?m)^KERNELS2\((\w+), \(([^)]*)\)`)
+	externRE   = regexp.MustCompile(`(?m)^extern "C" __global__ void (\w+)\(([^)]*)\)`)
+)
+
+// cuSignatures reads the kernel signatures from kernels/*.cu.
+func cuSignatures(t *testing.T) map[string]kernelSig {
+	files, err := filepath.Glob("kernels/*.cu")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no kernels/*.cu: %v", err)
+	}
+	sigs := map[string]kernelSig{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add := func(name, params string) {
+			var sig strings.Builder
+			for _, p := range strings.Split(params, ",") {
+				p = strings.TrimSpace(p)
+				switch {
+				case strings.Contains(p, "*"):
+					sig.WriteByte('p')
+				case strings.HasPrefix(p, "ll ") || strings.HasPrefix(p, "long long "):
+					sig.WriteByte('i')
+				case strings.HasPrefix(p, "double "):
+					sig.WriteByte('r')
+				case p == "CONV_PARAMS":
+					sig.WriteString(strings.Repeat("i", 14))
+				case p == "POOL_PARAMS":
+					sig.WriteString(strings.Repeat("i", 12))
+				default:
+					t.Errorf("%s: kernel %s has parameter %q, not 8 bytes (pointer, ll or double)", f, name, p)
+				}
+			}
+			sigs[name] = kernelSig(sig.String())
+		}
+		for _, m := range kernels2RE.FindAllStringSubmatch(string(src), -1) {
+			add(m[1]+"_f32", m[2])
+			add(m[1]+"_f64", m[2])
+		}
+		for _, m := range externRE.FindAllStringSubmatch(string(src), -1) {
+			add(m[1], m[2])
+		}
+	}
+	return sigs
+}
+
+// TestKernelABI checks every launch the lowering makes, for every model and solver, against
+// the kernel's signature in kernels/*.cu (pointers, then long longs, then doubles), and that
+// the committed PTX defines the kernel.
+func TestKernelABI(t *testing.T) {
+	sigs := cuSignatures(t)
+	inPTX := map[string]bool{}
+	ptxs, _ := filepath.Glob("kernels/*.ptx")
+	for _, f := range ptxs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range kernelNames(string(b)) {
+			inPTX[k] = true
+		}
+	}
+	for name := range sigs {
+		if !inPTX[name] {
+			t.Errorf("kernel %s is in kernels/*.cu but not in the PTX: run make ptx", name)
+		}
+	}
+	for _, tm := range testModels(t) {
+		for _, solver := range []string{"sgd", "momentum", "adam"} {
+			net, err := tm.m.Build(tm.batch, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, _ := graph.NewSolver(solver, 0.01)
+			p, err := Lower(net, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range p.Launches {
+				want, ok := sigs[l.Kernel]
+				if !ok {
+					t.Errorf("%s: kernel %s (for %s) is not in kernels/*.cu", p.Kind, l.Kernel, l.Op)
+					continue
+				}
+				got := kernelSig(strings.Repeat("p", len(l.Args)) + strings.Repeat("i", len(l.Ints)) + strings.Repeat("r", len(l.Reals)))
+				if got != want {
+					t.Errorf("%s: launch of %s passes %s, the kernel takes %s", p.Kind, l.Kernel, got, want)
+				}
+				for _, b := range l.Args {
+					if b < 0 || b >= len(p.Buffers) {
+						t.Errorf("%s: launch of %s uses buffer %d of %d", p.Kind, l.Kernel, b, len(p.Buffers))
+					}
+				}
+				if l.Grid[0] < 1 || l.Block[0] < 1 || l.Block[0]*l.Block[1]*l.Block[2] > 1024 {
+					t.Errorf("%s: launch of %s has grid %v block %v", p.Kind, l.Kernel, l.Grid, l.Block)
+				}
+			}
+		}
+	}
+}

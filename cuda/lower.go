@@ -1,0 +1,591 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"graphtrain/graph"
+)
+
+// Operation codes shared with kernels/elementwise.cu (ew_binary's and ew_unary's op).
+var (
+	binaryCodes = map[string]int64{"+": 0, "-": 1, "⊙": 2, "÷": 3, "^": 4, "<": 5, ">": 6, "<=": 7, ">=": 8, "==": 9, "!=": 10}
+	unaryCodes  = map[string]int64{
+		"abs": 0, "sign": 1, "ceil": 2, "floor": 3, "sin": 4, "cos": 5, "exp": 6, "ln": 7, "log2": 8,
+		"neg": 9, "square": 10, "sqrt": 11, "inv": 12, "invSqrt": 13, "cube": 14, "tanh": 15,
+		"sigmoid": 16, "log1p": 17, "expm1": 18, "softplus": 19,
+	}
+)
+
+// Launch geometry.
+const (
+	blockThreads  = 256 // elementwise kernels: one thread per element
+	reduceThreads = 128 // reduce_sum: one block per output element
+	gemmTile      = 16  // gemm: one 16x16 block per 16x16 tile of C
+)
+
+// Lower compiles net (built with gradients) and one update by s into a Program: the forward
+// pass, the backward pass and the optimizer's fused update of every parameter, as kernel
+// launches over planned buffers. An op with no kernel is an error that names it.
+func Lower(net *graph.Net, s *graph.Solver) (*Program, error) {
+	if net.Grads == nil {
+		return nil, fmt.Errorf("cuda: the %s net was built without gradients", net.Model.Spec.Kind)
+	}
+	if len(net.Nodes) != len(net.Model.Params) || len(net.Grads) != len(net.Nodes) {
+		return nil, fmt.Errorf("cuda: %d nodes and %d gradients for %d parameters", len(net.Nodes), len(net.Grads), len(net.Model.Params))
+	}
+	l := &lowering{net: net, bufOf: map[int64]int{}}
+	switch dt := net.X.Dtype(); dt {
+	case tensor.Float32:
+		l.suffix, l.elem = "_f32", 4
+	case tensor.Float64:
+		l.suffix, l.elem = "_f64", 8
+	default:
+		return nil, fmt.Errorf("cuda: dtype %v: only float32 and float64 have kernels", dt)
+	}
+	l.p = &Program{Kind: net.Model.Spec.Kind, Dtype: net.X.Dtype().String(), Step: -1}
+
+	for i, n := range net.Nodes {
+		id := l.newBuf(Buffer{Name: net.Model.Params[i].Name, Kind: Param, Elems: n.Shape().TotalSize(), Index: i})
+		l.bufOf[n.ID()] = id
+		l.p.Params = append(l.p.Params, id)
+	}
+	l.p.X = l.newBuf(Buffer{Name: "x", Kind: Input, Elems: net.X.Shape().TotalSize()})
+	l.p.Y = l.newBuf(Buffer{Name: "y", Kind: Input, Elems: net.Y.Shape().TotalSize()})
+	l.bufOf[net.X.ID()], l.bufOf[net.Y.ID()] = l.p.X, l.p.Y
+
+	order, err := l.schedule()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range order {
+		if _, done := l.bufOf[n.ID()]; done {
+			continue
+		}
+		if err := l.lowerNode(n); err != nil {
+			return nil, err
+		}
+	}
+	l.p.Out, l.p.Loss = l.bufOf[net.Out.ID()], l.bufOf[net.Loss.ID()]
+	for _, g := range net.Grads {
+		l.p.Grads = append(l.p.Grads, l.bufOf[g.ID()])
+	}
+	if err := l.lowerUpdate(s); err != nil {
+		return nil, err
+	}
+	l.plan()
+	return l.p, nil
+}
+
+type lowering struct {
+	net    *graph.Net
+	p      *Program
+	bufOf  map[int64]int // node id -> buffer id
+	suffix string        // kernel name suffix for the dtype: "_f32" or "_f64"
+	elem   int           // bytes per element
+}
+
+func (l *lowering) newBuf(b Buffer) int {
+	if b.Elem == 0 {
+		b.Elem = l.elem
+	}
+	l.p.Buffers = append(l.p.Buffers, b)
+	return len(l.p.Buffers) - 1
+}
+
+// children are n's arguments, in order.
+func (l *lowering) children(n *G.Node) []*G.Node {
+	var out []*G.Node
+	it := l.net.G.From(n.ID())
+	for it.Next() {
+		out = append(out, it.Node().(*G.Node))
+	}
+	return out
+}
+
+// schedule returns the nodes the loss, the output and the gradients need, in an order where
+// every node comes after its arguments. Nodes nothing needs (a gradient of the input
+// images, a read statement) are left out.
+func (l *lowering) schedule() ([]*G.Node, error) {
+	sorted, err := G.Sort(l.net.G)
+	if err != nil {
+		return nil, fmt.Errorf("cuda: sort the %s graph: %w", l.net.Model.Spec.Kind, err)
+	}
+	need := map[int64]bool{}
+	var mark func(n *G.Node)
+	mark = func(n *G.Node) {
+		if need[n.ID()] {
+			return
+		}
+		need[n.ID()] = true
+		for _, c := range l.children(n) {
+			mark(c)
+		}
+	}
+	mark(l.net.Loss)
+	mark(l.net.Out)
+	for _, g := range l.net.Grads {
+		mark(g)
+	}
+	var order []*G.Node
+	for i := len(sorted) - 1; i >= 0; i-- { // G.Sort puts the roots first
+		if need[sorted[i].ID()] {
+			order = append(order, sorted[i])
+		}
+	}
+	return order, nil
+}
+
+func (l *lowering) temp(n *G.Node) int {
+	id := l.newBuf(Buffer{Name: fmt.Sprintf("%%%d %v", n.ID(), n.Op()), Kind: Temp, Elems: max(1, n.Shape().TotalSize())})
+	l.bufOf[n.ID()] = id
+	return id
+}
+
+func (l *lowering) launch(n *G.Node, kernel string, threads int, args []int, ints []int64, reals []float64) {
+	l.p.Launches = append(l.p.Launches, Launch{
+		Kernel: kernel + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(), Args: args, Ints: ints, Reals: reals,
+		Grid: [3]int{blocks(threads, blockThreads), 1, 1}, Block: [3]int{blockThreads, 1, 1},
+	})
+}
+
+func blocks(n, per int) int { return max(1, (n+per-1)/per) }
+
+func size(n *G.Node) int { return max(1, n.Shape().TotalSize()) }
+
+func i64s(xs ...int) []int64 {
+	out := make([]int64, len(xs))
+	for i, x := range xs {
+		out[i] = int64(x)
+	}
+	return out
+}
+
+// lowerNode gives n a buffer and appends the launches that compute it.
+func (l *lowering) lowerNode(n *G.Node) error {
+	kind := opType(n)
+	if kind == "" {
+		return fmt.Errorf("cuda: input node %s is neither a parameter nor x nor y", n.Name())
+	}
+	ch := l.children(n)
+	for _, c := range ch {
+		if _, ok := l.bufOf[c.ID()]; !ok {
+			return fmt.Errorf("cuda: node %%%d (%v) uses %%%d before it is computed", n.ID(), n.Op(), c.ID())
+		}
+	}
+	in := func(i int) int { return l.bufOf[ch[i].ID()] }
+	v := opValue(n)
+	errorf := func(format string, args ...any) error {
+		return fmt.Errorf("cuda: op %q (%s, node %%%d): "+format, append([]any{fmt.Sprint(n.Op()), kind, n.ID()}, args...)...)
+	}
+	shape := n.Shape()
+
+	switch kind {
+	case "constantScalar":
+		x, err := scalarValue(n.Value())
+		if err != nil {
+			return errorf("%v", err)
+		}
+		l.bufOf[n.ID()] = l.newBuf(Buffer{Name: n.Name(), Kind: Const, Elems: 1, Value: []float64{x}})
+
+	case "sizeOp":
+		axis, err := intField(v, "axis")
+		if err != nil {
+			return err
+		}
+		cs := ch[0].Shape()
+		if axis < 0 || axis >= len(cs) {
+			return errorf("axis %d of a %v tensor", axis, cs)
+		}
+		l.bufOf[n.ID()] = l.newBuf(Buffer{Name: fmt.Sprint(n.Op()), Kind: Const, Elems: 1, Value: []float64{float64(cs[axis])}})
+
+	case "reshapeOp":
+		if size(ch[0]) != size(n) {
+			return errorf("%d elements from %d", size(n), size(ch[0]))
+		}
+		l.bufOf[n.ID()] = in(0) // a view: same buffer
+
+	case "elemBinOp":
+		sym := binOpSymbol(n)
+		code, ok := binaryCodes[sym]
+		if !ok {
+			return errorf("no kernel for the elementwise operator %q", sym)
+		}
+		if code >= binaryCodes["<"] {
+			same, err := boolField(v, "retSame")
+			if err != nil {
+				return err
+			}
+			if !same {
+				return errorf("comparison with a boolean result: no kernel (only numeric 1/0 results)")
+			}
+		}
+		nout := size(n)
+		var strides [2]int
+		for i := 0; i < 2; i++ {
+			switch size(ch[i]) {
+			case nout:
+				strides[i] = 1
+			case 1:
+				strides[i] = 0
+			default:
+				return errorf("argument %d has %d elements, the result %d: no broadcasting kernel", i, size(ch[i]), nout)
+			}
+		}
+		out := l.temp(n)
+		l.launch(n, "ew_binary", nout, []int{in(0), in(1), out}, i64s(nout, strides[0], strides[1], int(code)), nil)
+
+	case "elemUnaryOp":
+		name := fmt.Sprint(n.Op())
+		code, ok := unaryCodes[name]
+		if !ok {
+			return errorf("no kernel for the elementwise function %q", name)
+		}
+		out := l.temp(n)
+		l.launch(n, "ew_unary", size(n), []int{in(0), out}, i64s(size(n), int(code)), nil)
+
+	case "linAlgBinOp":
+		opk, err := intField(v, "āBinaryOperator")
+		if err != nil {
+			return err
+		}
+		if opk != 0 {
+			return errorf("only matrix × matrix has a kernel")
+		}
+		ta, err := boolField(v, "transA")
+		if err != nil {
+			return err
+		}
+		tb, err := boolField(v, "transB")
+		if err != nil {
+			return err
+		}
+		as, bs := ch[0].Shape(), ch[1].Shape()
+		if len(as) != 2 || len(bs) != 2 || len(shape) != 2 {
+			return errorf("shapes %v × %v -> %v: only matrices", as, bs, shape)
+		}
+		m, nn, k := shape[0], shape[1], as[1]
+		if ta {
+			k = as[0]
+		}
+		out := l.temp(n)
+		l.p.Launches = append(l.p.Launches, Launch{
+			Kernel: "gemm" + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(),
+			Args: []int{in(0), in(1), out}, Ints: i64s(m, nn, k, b2i(ta), b2i(tb)),
+			Grid: [3]int{blocks(nn, gemmTile), blocks(m, gemmTile), 1}, Block: [3]int{gemmTile, gemmTile, 1},
+		})
+
+	case "repeatOp", "transposeOp":
+		// Both are a gather: out[i0,i1,i2,i3] = in[Σ ik·stride_k] with the input's strides
+		// permuted (transpose) or zeroed along broadcast axes (repeat).
+		is := ch[0].Shape()
+		if len(shape) > 4 {
+			return errorf("%d dimensions: the gather kernel takes at most 4", len(shape))
+		}
+		instr := rowMajorStrides(is)
+		var dims, str [4]int
+		for i := range dims {
+			dims[i] = 1
+		}
+		off := 4 - len(shape)
+		for i, d := range shape {
+			dims[off+i] = d
+		}
+		if kind == "transposeOp" {
+			pat, err := intsField(v, "pattern")
+			if err != nil {
+				return err
+			}
+			if len(pat) != len(is) || len(pat) != len(shape) {
+				return errorf("pattern %v for a %v tensor", pat, is)
+			}
+			for i, p := range pat {
+				str[off+i] = instr[p]
+			}
+		} else {
+			if len(is) != 0 && len(is) != len(shape) {
+				return errorf("input %v, output %v: dimensions differ", is, shape)
+			}
+			for i := range shape {
+				if len(is) == 0 || is[i] == 1 {
+					continue // broadcast: stride 0
+				}
+				if is[i] != shape[i] {
+					return errorf("repeats axis %d of %v to %v: only axes of size 1 can be repeated", i, is, shape)
+				}
+				str[off+i] = instr[i]
+			}
+		}
+		out := l.temp(n)
+		l.launch(n, "gather4", size(n), []int{in(0), out}, i64s(size(n), dims[0], dims[1], dims[2], dims[3], str[0], str[1], str[2], str[3]), nil)
+
+	case "sumOp":
+		along, err := intsField(v, "along")
+		if err != nil {
+			return err
+		}
+		is := ch[0].Shape()
+		ax := append([]int(nil), along...)
+		sort.Ints(ax)
+		for i := 1; i < len(ax); i++ {
+			if ax[i] != ax[i-1]+1 {
+				return errorf("sums over axes %v: only adjacent axes have a kernel", along)
+			}
+		}
+		if len(ax) == 0 || ax[0] < 0 || ax[len(ax)-1] >= len(is) {
+			return errorf("axes %v of a %v tensor", along, is)
+		}
+		outer, length, inner := prod(is[:ax[0]]), prod(is[ax[0]:ax[len(ax)-1]+1]), prod(is[ax[len(ax)-1]+1:])
+		out := l.temp(n)
+		l.p.Launches = append(l.p.Launches, Launch{
+			Kernel: "reduce_sum" + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(),
+			Args: []int{in(0), out}, Ints: i64s(outer, length, inner),
+			Grid: [3]int{outer * inner, 1, 1}, Block: [3]int{reduceThreads, 1, 1},
+		})
+
+	case "softmaxOp", "softmaxDiffOp":
+		sv := v
+		if kind == "softmaxDiffOp" {
+			var err error
+			if sv, err = field(v, "softmaxOp"); err != nil {
+				return err
+			}
+		}
+		axis, err := intField(sv, "axis")
+		if err != nil {
+			return err
+		}
+		isLog, err := boolField(sv, "isLog")
+		if err != nil {
+			return err
+		}
+		if len(shape) < 2 || (axis != -1 && axis != len(shape)-1) {
+			return errorf("softmax over axis %d of %v: only the last axis of a matrix or tensor has a kernel", axis, shape)
+		}
+		cols := shape[len(shape)-1]
+		rows := size(n) / cols
+		out := l.temp(n)
+		if kind == "softmaxOp" {
+			l.launch(n, "softmax", rows, []int{in(0), out}, i64s(rows, cols, b2i(isLog)), nil)
+		} else { // children: x, y = softmax(x), dL/dy
+			l.launch(n, "softmax_back", rows, []int{in(1), in(2), out}, i64s(rows, cols, b2i(isLog)), nil)
+		}
+
+	case "im2colOp", "col2imOp":
+		pv := v
+		if kind == "col2imOp" {
+			var err error
+			if pv, err = field(v, "im2colOp"); err != nil {
+				return err
+			}
+		}
+		cp, err := readIm2col(pv)
+		if err != nil {
+			return err
+		}
+		img, col := ch[0].Shape(), shape // im2col: (B,C,H,W) -> (B,OH,OW,C·kh·kw)
+		if kind == "col2imOp" {
+			img, col = shape, ch[0].Shape()
+		}
+		if len(img) != 4 || len(col) != 4 || col[3] != img[1]*cp.kh*cp.kw {
+			return errorf("image %v and columns %v do not fit a %dx%d kernel", img, col, cp.kh, cp.kw)
+		}
+		ints := i64s(img[0], img[1], img[2], img[3], cp.kh, cp.kw, cp.padH, cp.padW, cp.strideH, cp.strideW, cp.dilH, cp.dilW, col[1], col[2])
+		out := l.temp(n)
+		l.launch(n, kind[:6], size(n), []int{in(0), out}, ints, nil) // one thread per output element
+
+	case "maxPoolOp", "maxPoolDiffOp":
+		cp, err := readMaxPool(v)
+		if err != nil {
+			return err
+		}
+		img, pooled := ch[0].Shape(), shape
+		if kind == "maxPoolDiffOp" {
+			pooled = ch[1].Shape()
+		}
+		if len(img) != 4 || len(pooled) != 4 {
+			return errorf("input %v, pooled %v: want 4 dimensions", img, pooled)
+		}
+		ints := i64s(img[0], img[1], img[2], img[3], cp.kh, cp.kw, cp.padH, cp.padW, cp.strideH, cp.strideW, pooled[2], pooled[3])
+		out := l.temp(n)
+		if kind == "maxPoolOp" {
+			l.launch(n, "maxpool", size(n), []int{in(0), out}, ints, nil)
+		} else { // children: input, pooled, dL/dpooled; one thread per input element
+			l.launch(n, "maxpool_back", size(n), []int{in(0), in(2), out}, ints, nil)
+		}
+
+	default:
+		return errorf("no kernel for this op")
+	}
+	return nil
+}
+
+// lowerUpdate appends the solver's fused update of every parameter, with the formulas of
+// graph.Solver, and gives the solver state its buffers.
+func (l *lowering) lowerUpdate(s *graph.Solver) error {
+	if s == nil {
+		return fmt.Errorf("cuda: no solver")
+	}
+	if s.Kind == "adam" {
+		l.p.Step = l.newBuf(Buffer{Name: "steps", Kind: Step, Elems: 1, Elem: 8})
+		l.p.Launches = append(l.p.Launches, Launch{Kernel: "step_inc", Op: "update", Node: -1, Args: []int{l.p.Step}, Grid: [3]int{1, 1, 1}, Block: [3]int{1, 1, 1}})
+	}
+	for i, w := range l.p.Params {
+		p := l.net.Model.Params[i]
+		g := l.p.Grads[i]
+		n := l.p.Buffers[w].Elems
+		if l.p.Buffers[g].Elems != n {
+			return fmt.Errorf("cuda: the gradient of %s has %d elements, the parameter %d", p.Name, l.p.Buffers[g].Elems, n)
+		}
+		state := func(slot string) int {
+			id := l.newBuf(Buffer{Name: slot + "/" + p.Name, Kind: State, Elems: n, Index: i})
+			l.p.State = append(l.p.State, Member{Key: slot + "/" + p.Name, Buffer: id})
+			return id
+		}
+		up := Launch{Kernel: s.Kind + l.suffix, Op: "update " + s.Kind + " " + p.Name, Node: -1, Ints: []int64{int64(n)},
+			Grid: [3]int{blocks(n, blockThreads), 1, 1}, Block: [3]int{blockThreads, 1, 1}}
+		switch s.Kind {
+		case "sgd":
+			up.Args, up.Reals = []int{w, g}, []float64{s.LR}
+		case "momentum":
+			up.Args, up.Reals = []int{w, g, state("velocity")}, []float64{s.LR, s.Momentum}
+		case "adam":
+			up.Args, up.Reals = []int{w, g, state("m"), state("v"), l.p.Step}, []float64{s.LR, s.Beta1, s.Beta2, s.Eps}
+		default:
+			return fmt.Errorf("cuda: solver %q: no update kernel (sgd, momentum, adam)", s.Kind)
+		}
+		l.p.Launches = append(l.p.Launches, up)
+	}
+	return nil
+}
+
+// plan gives every buffer a slot. Parameters, state, inputs and constants each get their
+// own; a temporary lives from the launch that writes it to the last launch that reads it
+// (the output and the loss to the end of the step), and temporaries whose lives do not
+// overlap share a slot. A launch's output never shares a slot with its inputs.
+func (l *lowering) plan() {
+	p := l.p
+	def := make([]int, len(p.Buffers))
+	last := make([]int, len(p.Buffers))
+	for i := range def {
+		def[i], last[i] = -1, -1
+	}
+	for i, ln := range p.Launches {
+		for _, b := range ln.Args {
+			if def[b] < 0 {
+				def[b] = i
+			}
+			last[b] = i
+		}
+	}
+	end := len(p.Launches)
+	last[p.Out], last[p.Loss] = end, end
+	for i := range p.Buffers {
+		p.Buffers[i].Slot = -1
+	}
+	newSlot := func(b int) {
+		p.Slots = append(p.Slots, p.Buffers[b].Bytes())
+		p.Buffers[b].Slot = len(p.Slots) - 1
+	}
+	for i, b := range p.Buffers {
+		if b.Kind != Temp || def[i] < 0 {
+			newSlot(i)
+		}
+	}
+	var free []int // slots free for reuse
+	for i, ln := range p.Launches {
+		for _, b := range ln.Args {
+			if p.Buffers[b].Kind != Temp || def[b] != i || p.Buffers[b].Slot >= 0 {
+				continue
+			}
+			need := p.Buffers[b].Bytes()
+			best := -1 // the smallest free slot that fits, else the largest, grown
+			for j, s := range free {
+				fits, bestFits := p.Slots[s] >= need, best >= 0 && p.Slots[free[best]] >= need
+				switch {
+				case best < 0, fits && !bestFits:
+					best = j
+				case fits && p.Slots[s] < p.Slots[free[best]]:
+					best = j
+				case !fits && !bestFits && p.Slots[s] > p.Slots[free[best]]:
+					best = j
+				}
+			}
+			if best < 0 {
+				newSlot(b)
+				continue
+			}
+			s := free[best]
+			free = append(free[:best], free[best+1:]...)
+			p.Slots[s] = max(p.Slots[s], need)
+			p.Buffers[b].Slot = s
+		}
+		for _, b := range ln.Args {
+			if p.Buffers[b].Kind == Temp && last[b] == i && !contains(free, p.Buffers[b].Slot) {
+				free = append(free, p.Buffers[b].Slot)
+			}
+		}
+	}
+}
+
+func contains(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func rowMajorStrides(s tensor.Shape) []int {
+	st := make([]int, len(s))
+	acc := 1
+	for i := len(s) - 1; i >= 0; i-- {
+		st[i] = acc
+		acc *= s[i]
+	}
+	return st
+}
+
+func prod(xs []int) int {
+	p := 1
+	for _, x := range xs {
+		p *= x
+	}
+	return p
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// scalarValue reads a constant node's value (a *G.F64, *G.F32 or the like).
+func scalarValue(v G.Value) (float64, error) {
+	if v == nil {
+		return 0, fmt.Errorf("constant without a value")
+	}
+	r := reflect.Indirect(reflect.ValueOf(v))
+	switch r.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return r.Float(), nil
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return float64(r.Int()), nil
+	}
+	if t, ok := v.(tensor.Tensor); ok && t.Shape().TotalSize() == 1 {
+		switch d := t.Data().(type) {
+		case float64:
+			return d, nil
+		case float32:
+			return float64(d), nil
+		}
+	}
+	return math.NaN(), fmt.Errorf("constant of type %T", v)
+}

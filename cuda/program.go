@@ -1,0 +1,125 @@
+package cuda
+
+import (
+	"fmt"
+	"strings"
+)
+
+// A Program is a training graph lowered to kernel launches: what the executor runs for one
+// step, in order, and the buffers they read and write. It is pure data, built and tested
+// without a device.
+type Program struct {
+	Kind     string // model kind: "xor", "mlp", "cnn"
+	Dtype    string // "float32" or "float64"
+	Buffers  []Buffer
+	Slots    []int64 // bytes of each device allocation; Buffers[i].Slot indexes it
+	Launches []Launch
+
+	X, Y, Out, Loss int      // buffer ids of the inputs, the output and the loss
+	Params          []int    // buffer id of each Model.Params[i]
+	Grads           []int    // buffer id of the gradient of each parameter
+	State           []Member // solver state buffers, e.g. "m/weights0"
+	Step            int      // buffer id of the step counter (float64) for Adam, or -1
+}
+
+// Member names a solver state buffer by its key in graph.Solver.State.
+type Member struct {
+	Key    string
+	Buffer int
+}
+
+// BufKind says where a buffer's contents come from and how long they live.
+type BufKind int
+
+// Buffer kinds. Every kind but Temp lives for the whole run in its own slot.
+const (
+	Temp  BufKind = iota // an intermediate value, its slot reused by liveness
+	Param                // a model parameter, uploaded once, read back by Sync
+	State                // solver state, uploaded once, read back by Sync
+	Input                // x or y, uploaded every step
+	Const                // a constant, uploaded once
+	Step                 // the solver's step counter (one float64)
+)
+
+func (k BufKind) String() string {
+	return [...]string{"temp", "param", "state", "input", "const", "step"}[k]
+}
+
+// Buffer is one value of the program: a node's output, a parameter, a solver state tensor.
+// Several nodes can share a buffer (a reshape is a view of its input).
+type Buffer struct {
+	Name  string
+	Kind  BufKind
+	Elems int
+	Elem  int       // bytes per element: 4 or 8
+	Slot  int       // the device allocation it lives in
+	Value []float64 // the contents of a Const buffer
+	Index int       // Param: index into Model.Params
+}
+
+// Bytes is the buffer's size in bytes.
+func (b Buffer) Bytes() int64 { return int64(b.Elems) * int64(b.Elem) }
+
+// Launch is one kernel launch. Its parameters follow one convention, which the kernels in
+// kernels/*.cu follow too: the buffer pointers (Args, in order), then the integers (each a
+// 64-bit long long), then the reals (each a double). Every parameter is 8 bytes (DESIGN
+// fact 8).
+type Launch struct {
+	Kernel string    // the kernel's name in the PTX, e.g. "gemm_f32"
+	Op     string    // the Gorgonia op it computes (for errors and the census), or "update"
+	Node   int64     // the node id it computes, or -1
+	Args   []int     // buffer ids: inputs first, the output last
+	Ints   []int64   // integer parameters
+	Reals  []float64 // real parameters
+	Grid   [3]int
+	Block  [3]int
+}
+
+// String is one line: kernel, buffers, integer and real parameters.
+func (l Launch) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-18s bufs=%v", l.Kernel, l.Args)
+	if len(l.Ints) > 0 {
+		fmt.Fprintf(&b, " ints=%v", l.Ints)
+	}
+	if len(l.Reals) > 0 {
+		fmt.Fprintf(&b, " reals=%v", l.Reals)
+	}
+	fmt.Fprintf(&b, " grid=%v block=%v  # %s", l.Grid, l.Block, l.Op)
+	return b.String()
+}
+
+// Dump prints the program: buffers with their slots, then the launches.
+func (p *Program) Dump() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "program %s %s: %d buffers in %d slots (%d bytes), %d launches\n", p.Kind, p.Dtype, len(p.Buffers), len(p.Slots), p.DeviceBytes(), len(p.Launches))
+	for i, buf := range p.Buffers {
+		fmt.Fprintf(&b, "  buf %3d slot %3d %-5s %8d x %d  %s\n", i, buf.Slot, buf.Kind, buf.Elems, buf.Elem, buf.Name)
+	}
+	for i, l := range p.Launches {
+		fmt.Fprintf(&b, "  %3d %s\n", i, l)
+	}
+	return b.String()
+}
+
+// DeviceBytes is the device memory the program needs, all slots together.
+func (p *Program) DeviceBytes() int64 {
+	var n int64
+	for _, s := range p.Slots {
+		n += s
+	}
+	return n
+}
+
+// Kernels lists the distinct kernels the program launches, in order of first use.
+func (p *Program) Kernels() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range p.Launches {
+		if !seen[l.Kernel] {
+			seen[l.Kernel] = true
+			out = append(out, l.Kernel)
+		}
+	}
+	return out
+}

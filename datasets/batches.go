@@ -1,0 +1,176 @@
+package datasets
+
+import (
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+)
+
+// Streams of the random generator, so that Split and the batch order never share a sequence
+// for the same seed.
+const (
+	splitStream   = 0x5eed5917
+	shuffleStream = 0xba7c4e5
+)
+
+// Split divides s into a training part and a validation part holding round(frac*N) images,
+// chosen by a random permutation drawn from seed: the same seed gives the same split, on every
+// platform and Go version. Both parts keep the images in their order in s and are copies,
+// except that when frac is 0 (or less, or NaN) train is s itself and val is empty. A frac of
+// 1 or more puts every image in val.
+func (s *Set) Split(frac float64, seed int64) (train, val *Set) {
+	nVal := 0
+	switch {
+	case frac >= 1:
+		nVal = s.N
+	case frac > 0:
+		nVal = int(math.Round(frac * float64(s.N)))
+	}
+	if nVal == 0 {
+		return s, s.subset(nil)
+	}
+	order := identity(s.N)
+	shuffle(order, rand.NewPCG(uint64(seed), splitStream))
+	valIdx, trainIdx := order[:nVal], order[nVal:]
+	slices.Sort(valIdx)
+	slices.Sort(trainIdx)
+	return s.subset(trainIdx), s.subset(valIdx)
+}
+
+// subset copies the images idx of s into a new Set.
+func (s *Set) subset(idx []int) *Set {
+	p := s.Rows * s.Cols
+	out := &Set{Images: make([]float32, len(idx)*p), Labels: make([]uint8, len(idx)), N: len(idx), Rows: s.Rows, Cols: s.Cols}
+	for k, i := range idx {
+		copy(out.Images[k*p:(k+1)*p], s.Images[i*p:(i+1)*p])
+		out.Labels[k] = s.Labels[i]
+	}
+	return out
+}
+
+func identity(n int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	return order
+}
+
+// shuffle permutes order uniformly (Fisher-Yates) with numbers from src. It draws bounded
+// integers itself (Lemire's method) rather than through math/rand, whose algorithms may change
+// between Go versions, so that a seed keeps its meaning.
+func shuffle(order []int, src *rand.PCG) {
+	for i := len(order) - 1; i > 0; i-- {
+		j := int(uint64n(src, uint64(i+1)))
+		order[i], order[j] = order[j], order[i]
+	}
+}
+
+// uint64n returns a uniform integer in [0, n), n > 0.
+func uint64n(src *rand.PCG, n uint64) uint64 {
+	hi, lo := bits.Mul64(src.Uint64(), n)
+	if lo < n {
+		threshold := -n % n
+		for lo < threshold {
+			hi, lo = bits.Mul64(src.Uint64(), n)
+		}
+	}
+	return hi
+}
+
+// Batches serves a Set in minibatches, in an order reshuffled for every epoch. It fills the
+// same buffers for every batch (X, Y and Labels are overwritten by Next and valid until the
+// next call) and allocates nothing per batch.
+//
+// A pass over the set yields N/Size full batches. The last N%Size images are dropped unless
+// Partial is set; then they come as a last, short batch with Len < Size, and X, Y and Labels
+// are sliced to Len rows. Callers that need a fixed batch size leave Partial unset.
+type Batches struct {
+	X      []float32 // images of this batch, row-major: [Len*Rows*Cols]
+	Y      []float32 // one-hot targets: [Len*10], Y[r*10+Labels[r]] = 1, the rest 0
+	Labels []int     // the digits: [Len]
+	Len    int       // rows valid in this batch: Size, or fewer in a last short batch
+	Size   int       // rows in a full batch
+
+	// Partial makes a pass end with the short batch of the images left over, instead of
+	// dropping them. Set it before Next; it applies from then on.
+	Partial bool
+
+	set     *Set
+	seed    int64
+	shuffle bool
+	order   []int // this pass's order of the images
+	pos     int   // the next position in order
+	src     *rand.PCG
+	x, y    []float32
+	labels  []int
+}
+
+// NewBatches serves s in batches of batch images (a batch below 1 counts as 1). With shuffle,
+// each pass takes the images in a random order drawn from (seed, epoch); without, in their
+// order in s. It starts the pass of epoch 0; call Reset at the start of every epoch.
+// Labels of 10 or more get an all-zero row in Y.
+func NewBatches(s *Set, batch int, seed int64, shuffle bool) *Batches {
+	batch = max(batch, 1)
+	p := s.Rows * s.Cols
+	b := &Batches{
+		Size: batch, set: s, seed: seed, shuffle: shuffle, order: identity(s.N),
+		src: rand.NewPCG(0, 0), x: make([]float32, batch*p), y: make([]float32, batch*MNISTClasses),
+		labels: make([]int, batch),
+	}
+	b.Reset(0)
+	return b
+}
+
+// Reset starts a new pass for the given epoch: the order is a function of the seed and the
+// epoch only, so that a resumed run sees the same batches.
+func (b *Batches) Reset(epoch int) {
+	b.pos = 0
+	b.Len = 0
+	if !b.shuffle {
+		return
+	}
+	for i := range b.order {
+		b.order[i] = i
+	}
+	b.src.Seed(uint64(b.seed)^shuffleStream, uint64(epoch))
+	shuffle(b.order, b.src)
+}
+
+// Count is the number of batches in a pass: N/Size, plus one for a short batch when Partial
+// is set and Size does not divide N.
+func (b *Batches) Count() int {
+	n := b.set.N / b.Size
+	if b.Partial && b.set.N%b.Size != 0 {
+		n++
+	}
+	return n
+}
+
+// Next fills X, Y, Labels and Len with the next batch and reports whether there was one; false
+// at the end of the pass.
+func (b *Batches) Next() bool {
+	left := len(b.order) - b.pos
+	if left <= 0 || (left < b.Size && !b.Partial) {
+		b.Len = 0
+		b.X, b.Y, b.Labels = b.x[:0], b.y[:0], b.labels[:0]
+		return false
+	}
+	rows := min(left, b.Size)
+	p := b.set.Rows * b.set.Cols
+	for r, i := range b.order[b.pos : b.pos+rows] {
+		copy(b.x[r*p:(r+1)*p], b.set.Images[i*p:(i+1)*p])
+		y := b.y[r*MNISTClasses : (r+1)*MNISTClasses]
+		clear(y)
+		l := int(b.set.Labels[i])
+		if l < MNISTClasses {
+			y[l] = 1
+		}
+		b.labels[r] = l
+	}
+	b.pos += rows
+	b.Len = rows
+	b.X, b.Y, b.Labels = b.x[:rows*p], b.y[:rows*MNISTClasses], b.labels[:rows]
+	return true
+}

@@ -1,0 +1,520 @@
+package datasets
+
+// Preparing a user's picture of a handwritten digit the way the MNIST
+// digits were prepared, so that a network trained on MNIST sees the same
+// kind of input.
+//
+// A digit prepared this way is 28x28 pixels, stored row-major (index
+// y*28+x) as float32 values in [0, 1] where 0 is background and 1 is ink,
+// with the maximum exactly 1.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/gif"  // register GIF with image.Decode
+	_ "image/jpeg" // register JPEG with image.Decode
+	_ "image/png"  // register PNG with image.Decode
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+)
+
+// MaxDigitImageSide is the largest width or height, in pixels, that
+// DigitFromImage and LoadDigit accept. Larger images are refused before
+// they are decoded, to bound memory.
+const MaxDigitImageSide = 10000
+
+// MaxDigitImagePixels is the largest number of pixels (width*height) that
+// DigitFromImage and LoadDigit accept (50 megapixels, more than a phone
+// photo). Larger images are refused before they are decoded.
+const MaxDigitImagePixels = 50_000_000
+
+// ErrNoDigit is returned (wrapped) by DigitFromImage and LoadDigit when the
+// picture holds no ink: every pixel is within the blank-contrast limit of
+// the background. Test for it with errors.Is.
+var ErrNoDigit = errors.New("no digit found (blank image)")
+
+const (
+	digitSide = 28 // the MNIST field is 28x28
+	digitBox  = 20 // the digit is scaled to fit a 20x20 box
+	// digitMinContrast is the least difference, on a 0..1 scale, between
+	// the brightest ink and the background for a picture to count as
+	// holding a digit (about 26 of 255 grey levels).
+	digitMinContrast = 0.1
+	// digitNoiseFraction is the share of the ink's contrast that is
+	// removed as background noise (soft threshold).
+	digitNoiseFraction = 0.2
+	// digitRamp is the text-art ramp from background to full ink.
+	digitRamp = " .:-=+*#%@"
+)
+
+// DigitFromImage reads a picture of one handwritten digit (PNG, JPEG or GIF,
+// any size up to MaxDigitImageSide per side and MaxDigitImagePixels in all)
+// and prepares it as the MNIST digits were prepared, giving the 28x28 input
+// an MNIST network expects: 784 float32 values, row-major (index y*28+x),
+// in [0, 1], where 1 is ink and 0 background.
+//
+// MNIST recipe (LeCun et al.): each NIST digit was size-normalised to fit a
+// 20x20 pixel box while preserving its aspect ratio; the anti-aliasing of
+// the normalisation gave grey levels; the result was then centred in a
+// 28x28 field by placing its centre of mass at the centre of the field.
+//
+// The steps here:
+//
+//  1. Decode and convert to grayscale luma (Y = 0.299R + 0.587G + 0.114B),
+//     compositing any transparency over white. If the border pixels are
+//     mostly transparent (mean border opacity below 1/2), the picture is a
+//     drawing on a transparent canvas and the ink is the opacity itself.
+//  2. Invert when the background is light: the background level is the
+//     median of the outermost ring of pixels (the border), and the picture
+//     is inverted when that median grey is above 1/2, so ink is high.
+//  3. Remove background noise: with bg the background's ink level (the
+//     border median after step 2) and peak the brightest ink, a picture
+//     whose contrast peak-bg is below 0.1 is blank; otherwise the level
+//     bg + 0.2*(peak-bg) is subtracted from every pixel, clamping at 0.
+//  4. Crop to the bounding box of the remaining ink (pixels above 0). A
+//     picture with no ink is an error wrapping ErrNoDigit.
+//  5. Scale so the longer side is 20 pixels, keeping the aspect ratio (the
+//     shorter side is rounded, at least 1 pixel), with area-averaging (box
+//     filter) resampling when shrinking and bilinear when enlarging, which
+//     gives anti-aliased grey levels.
+//  6. Paste into a 28x28 field, shifted by whole pixels so that the centre
+//     of mass of the ink is as near as can be to the field's centre (14,14)
+//     in pixel-edge coordinates (pixel x spans [x, x+1)), i.e. within half
+//     a pixel; the shift is clamped so the digit stays inside the field.
+//  7. Normalise so the maximum is exactly 1.
+//
+// Errors (all prefixed "datasets: digit image: ") name the cause: input
+// that is not a PNG, JPEG or GIF image, a truncated or corrupt image, a
+// zero-size image, an image over the size limits (checked with
+// image.DecodeConfig before decoding), or a blank image. DigitFromImage
+// does not panic on any input.
+func DigitFromImage(r io.Reader) ([]float32, error) {
+	px, err := digitFromReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: digit image: %w", err)
+	}
+	return px, nil
+}
+
+// LoadDigit reads the picture of a handwritten digit in the file at path and
+// prepares it as DigitFromImage does, returning 784 float32 values in
+// [0, 1], row-major 28x28, 1 = ink. Every error names the file:
+// "datasets: read digit image PATH: ...".
+func LoadDigit(path string) ([]float32, error) {
+	fail := func(err error) ([]float32, error) {
+		return nil, fmt.Errorf("datasets: read digit image %s: %w", path, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("%s: %w", pe.Op, pe.Err) // the path is named once, above
+		}
+		return fail(err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return fail(errors.New("is a directory"))
+	}
+	px, err := digitFromReader(f)
+	if err != nil {
+		return fail(err)
+	}
+	return px, nil
+}
+
+// DigitArt renders a prepared digit (28x28, row-major, values in [0, 1]) as
+// 28 lines of 28 characters for the terminal, each line ending in a
+// newline, using the ramp " .:-=+*#%@" from background (0) to full ink (1).
+// Missing pixels (px shorter than 784) and NaN render as background; values
+// outside [0, 1] are clamped; pixels past 784 are ignored.
+func DigitArt(px []float32) string {
+	var sb strings.Builder
+	sb.Grow(digitSide * (digitSide + 1))
+	top := float32(len(digitRamp) - 1)
+	for y := 0; y < digitSide; y++ {
+		for x := 0; x < digitSide; x++ {
+			var v float32
+			if i := y*digitSide + x; i < len(px) {
+				v = px[i]
+			}
+			c := digitRamp[0]
+			switch {
+			case v >= 1:
+				c = digitRamp[len(digitRamp)-1]
+			case v > 0: // false for NaN
+				c = digitRamp[int(v*top+0.5)]
+			}
+			sb.WriteByte(c)
+		}
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}
+
+// digitErrReader remembers the first read error other than io.EOF, so that
+// an I/O failure is reported as such and not as "unknown format".
+type digitErrReader struct {
+	r   io.Reader
+	err error
+}
+
+func (d *digitErrReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && err != io.EOF && d.err == nil {
+		d.err = err
+	}
+	return n, err
+}
+
+// digitFromReader checks the image's size from its header, decodes it and
+// prepares the digit. Its errors carry no prefix.
+func digitFromReader(r io.Reader) ([]float32, error) {
+	er := &digitErrReader{r: r}
+	// Keep the bytes DecodeConfig consumes so that Decode can read them
+	// again: only the header (plus read-ahead) is held, not the file.
+	var head bytes.Buffer
+	cfg, format, err := digitDecodeConfig(io.TeeReader(er, &head))
+	if err != nil {
+		switch {
+		case er.err != nil:
+			return nil, fmt.Errorf("read: %w", er.err)
+		case errors.Is(err, image.ErrFormat):
+			return nil, fmt.Errorf("not a PNG, JPEG or GIF image (%w)", err)
+		case format == "":
+			return nil, fmt.Errorf("decode header: %w", err)
+		}
+		return nil, fmt.Errorf("decode %s header: %w", format, err)
+	}
+	if err := digitCheckSize(cfg.Width, cfg.Height); err != nil {
+		return nil, err
+	}
+	img, format, err := digitDecode(io.MultiReader(&head, er))
+	if err != nil {
+		if er.err != nil {
+			return nil, fmt.Errorf("read: %w", er.err)
+		}
+		if format == "" {
+			return nil, fmt.Errorf("decode: %w", err)
+		}
+		return nil, fmt.Errorf("decode %s: %w", format, err)
+	}
+	b := img.Bounds()
+	if err := digitCheckSize(b.Dx(), b.Dy()); err != nil {
+		return nil, err
+	}
+	return digitPrepare(img)
+}
+
+// digitDecodeConfig is image.DecodeConfig, with a panic in a decoder turned
+// into an error.
+func digitDecodeConfig(r io.Reader) (cfg image.Config, format string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("image decoder panicked: %v", p)
+		}
+	}()
+	return image.DecodeConfig(r)
+}
+
+// digitDecode is image.Decode, with a panic in a decoder turned into an
+// error.
+func digitDecode(r io.Reader) (img image.Image, format string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			img, err = nil, fmt.Errorf("image decoder panicked: %v", p)
+		}
+	}()
+	return image.Decode(r)
+}
+
+// digitCheckSize refuses zero-size images and images over the limits.
+func digitCheckSize(w, h int) error {
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("zero-size image (%dx%d)", w, h)
+	}
+	if w > MaxDigitImageSide || h > MaxDigitImageSide || int64(w)*int64(h) > MaxDigitImagePixels {
+		return fmt.Errorf("image too large (%dx%d; the limit is %d pixels a side and %d in all)",
+			w, h, MaxDigitImageSide, MaxDigitImagePixels)
+	}
+	return nil
+}
+
+// digitPixelFunc returns a function giving the luma of the pixel at (x, y)
+// premultiplied by its opacity (that is, composited over black) and the
+// opacity, both in [0, 1]. The common decoded types are read directly.
+func digitPixelFunc(img image.Image) func(x, y int) (lum, alpha float32) {
+	const (
+		kr, kg, kb = 0.299, 0.587, 0.114
+	)
+	switch m := img.(type) {
+	case *image.Gray:
+		return func(x, y int) (float32, float32) {
+			return float32(m.Pix[m.PixOffset(x, y)]) / 255, 1
+		}
+	case *image.Gray16:
+		return func(x, y int) (float32, float32) {
+			i := m.PixOffset(x, y)
+			return float32(uint16(m.Pix[i])<<8|uint16(m.Pix[i+1])) / 65535, 1
+		}
+	case *image.YCbCr:
+		// JPEG's Y is full-range Rec. 601 luma, the same weights as above.
+		return func(x, y int) (float32, float32) {
+			return float32(m.Y[m.YOffset(x, y)]) / 255, 1
+		}
+	case *image.RGBA:
+		return func(x, y int) (float32, float32) {
+			p := m.Pix[m.PixOffset(x, y):]
+			lum := (kr*float32(p[0]) + kg*float32(p[1]) + kb*float32(p[2])) / 255
+			return lum, float32(p[3]) / 255
+		}
+	case *image.NRGBA:
+		return func(x, y int) (float32, float32) {
+			p := m.Pix[m.PixOffset(x, y):]
+			a := float32(p[3]) / 255
+			lum := (kr*float32(p[0]) + kg*float32(p[1]) + kb*float32(p[2])) / 255
+			return lum * a, a
+		}
+	case *image.Paletted:
+		var lums, alphas [256]float32
+		for i := range lums {
+			lums[i], alphas[i] = 0, 1 // missing entries: opaque black
+			if i < len(m.Palette) && m.Palette[i] != nil {
+				lums[i], alphas[i] = digitColor(m.Palette[i])
+			}
+		}
+		return func(x, y int) (float32, float32) {
+			c := m.Pix[m.PixOffset(x, y)]
+			return lums[c], alphas[c]
+		}
+	}
+	return func(x, y int) (float32, float32) {
+		c := img.At(x, y)
+		if c == nil {
+			return 0, 0
+		}
+		return digitColor(c)
+	}
+}
+
+// digitColor gives the premultiplied luma and the opacity of c.
+func digitColor(c color.Color) (lum, alpha float32) {
+	r, g, b, a := c.RGBA()
+	lum = (0.299*float32(r) + 0.587*float32(g) + 0.114*float32(b)) / 65535
+	return min(lum, 1), float32(a) / 65535
+}
+
+// digitMedian returns the median of v, reordering v.
+func digitMedian(v []float32) float32 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// digitPrepare runs steps 1 to 7 of DigitFromImage on a decoded image of
+// non-zero size.
+func digitPrepare(img image.Image) ([]float32, error) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	pix := digitPixelFunc(img)
+
+	// Step 1: the border decides between grey levels and opacity.
+	type sample struct{ lum, alpha float32 }
+	var border []sample
+	at := func(x, y int) {
+		l, a := pix(b.Min.X+x, b.Min.Y+y)
+		border = append(border, sample{l, a})
+	}
+	if w <= 2 || h <= 2 {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				at(x, y)
+			}
+		}
+	} else {
+		border = make([]sample, 0, 2*(w+h)-4)
+		for x := 0; x < w; x++ {
+			at(x, 0)
+			at(x, h-1)
+		}
+		for y := 1; y < h-1; y++ {
+			at(0, y)
+			at(w-1, y)
+		}
+	}
+	var alphaSum float64
+	for _, s := range border {
+		alphaSum += float64(s.alpha)
+	}
+	useAlpha := alphaSum < 0.5*float64(len(border))
+	// grey composites over white: a transparent pixel is background paper.
+	grey := func(s sample) float32 { return min(max(s.lum+1-s.alpha, 0), 1) }
+
+	// Step 2: invert when the border's median grey is light.
+	invert := false
+	if !useAlpha {
+		v := make([]float32, len(border))
+		for i, s := range border {
+			v[i] = grey(s)
+		}
+		invert = digitMedian(v) > 0.5
+	}
+	toInk := func(s sample) float32 {
+		switch {
+		case useAlpha:
+			return s.alpha
+		case invert:
+			return 1 - grey(s)
+		}
+		return grey(s)
+	}
+	bv := make([]float32, len(border))
+	for i, s := range border {
+		bv[i] = toInk(s)
+	}
+	bg := digitMedian(bv)
+
+	ink := make([]float32, w*h)
+	var peak float32
+	for y := 0; y < h; y++ {
+		row := ink[y*w : (y+1)*w]
+		for x := range row {
+			l, a := pix(b.Min.X+x, b.Min.Y+y)
+			v := toInk(sample{l, a})
+			row[x] = v
+			peak = max(peak, v)
+		}
+	}
+
+	// Step 3: blank test and soft threshold at bg + 20% of the contrast.
+	if peak-bg < digitMinContrast {
+		return nil, ErrNoDigit
+	}
+	level := bg + digitNoiseFraction*(peak-bg)
+	x0, y0, x1, y1 := w, h, -1, -1
+	for y := 0; y < h; y++ {
+		row := ink[y*w : (y+1)*w]
+		for x, v := range row {
+			v -= level
+			if v <= 0 {
+				row[x] = 0
+				continue
+			}
+			row[x] = v
+			x0, x1 = min(x0, x), max(x1, x)
+			y0, y1 = min(y0, y), max(y1, y)
+		}
+	}
+	// Step 4: crop to the ink's bounding box.
+	if x1 < 0 {
+		return nil, ErrNoDigit
+	}
+	cw, ch := x1-x0+1, y1-y0+1
+
+	// Step 5: the longer side becomes 20 pixels.
+	nw, nh := digitBox, digitBox
+	if ch >= cw {
+		nw = min(max(int(math.Round(float64(cw)*digitBox/float64(ch))), 1), digitBox)
+	} else {
+		nh = min(max(int(math.Round(float64(ch)*digitBox/float64(cw))), 1), digitBox)
+	}
+	tmp := make([]float32, ch*nw) // ch rows of nw columns
+	xt := digitTaps(cw, nw)
+	for y := 0; y < ch; y++ {
+		src := ink[(y0+y)*w+x0 : (y0+y)*w+x0+cw]
+		dst := tmp[y*nw : (y+1)*nw]
+		for o, taps := range xt {
+			var s float32
+			for _, t := range taps {
+				s += src[t.i] * t.w
+			}
+			dst[o] = s
+		}
+	}
+	small := make([]float32, nh*nw)
+	for o, taps := range digitTaps(ch, nh) {
+		dst := small[o*nw : (o+1)*nw]
+		for _, t := range taps {
+			src := tmp[t.i*nw : (t.i+1)*nw]
+			for x := range dst {
+				dst[x] += src[x] * t.w
+			}
+		}
+	}
+
+	// Step 6: centre of mass (pixel centres at x+0.5) onto (14, 14).
+	var sum, sx, sy float64
+	for y := 0; y < nh; y++ {
+		for x, v := range small[y*nw : (y+1)*nw] {
+			sum += float64(v)
+			sx += float64(v) * (float64(x) + 0.5)
+			sy += float64(v) * (float64(y) + 0.5)
+		}
+	}
+	if !(sum > 0) {
+		return nil, ErrNoDigit
+	}
+	const centre = digitSide / 2
+	ox := min(max(int(math.Round(centre-sx/sum)), 0), digitSide-nw)
+	oy := min(max(int(math.Round(centre-sy/sum)), 0), digitSide-nh)
+	out := make([]float32, digitSide*digitSide)
+	var top float32
+	for y := 0; y < nh; y++ {
+		copy(out[(oy+y)*digitSide+ox:], small[y*nw:(y+1)*nw])
+		for _, v := range small[y*nw : (y+1)*nw] {
+			top = max(top, v)
+		}
+	}
+
+	// Step 7: the maximum becomes 1.
+	if !(top > 0) {
+		return nil, ErrNoDigit
+	}
+	for i, v := range out {
+		out[i] = min(max(v/top, 0), 1)
+	}
+	return out, nil
+}
+
+// digitTap is one source pixel's weight in an output pixel.
+type digitTap struct {
+	i int
+	w float32
+}
+
+// digitTaps gives, for each of out output pixels along an axis of in source
+// pixels, the source pixels and weights: area averaging (a box filter over
+// the exact fractional footprint) when shrinking, bilinear interpolation
+// (pixel centres aligned, edges clamped) when enlarging or keeping the size.
+func digitTaps(in, out int) [][]digitTap {
+	taps := make([][]digitTap, out)
+	scale := float64(in) / float64(out)
+	for o := range taps {
+		if out < in {
+			lo, hi := float64(o)*scale, float64(o+1)*scale
+			for j := int(lo); j < in && float64(j) < hi; j++ {
+				ov := math.Min(hi, float64(j+1)) - math.Max(lo, float64(j))
+				if ov > 0 {
+					taps[o] = append(taps[o], digitTap{j, float32(ov / scale)})
+				}
+			}
+			continue
+		}
+		x := (float64(o)+0.5)*scale - 0.5
+		x = math.Min(math.Max(x, 0), float64(in-1))
+		j0 := int(x)
+		f := x - float64(j0)
+		j1 := min(j0+1, in-1)
+		taps[o] = []digitTap{{j0, float32(1 - f)}, {j1, float32(f)}}
+	}
+	return taps
+}

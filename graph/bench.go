@@ -1,0 +1,111 @@
+package graph
+
+import (
+	"fmt"
+	"math/rand"
+	"runtime"
+	"sort"
+	"time"
+
+	"gorgonia.org/tensor"
+)
+
+// BenchResult holds the figures of one model on one backend.
+type BenchResult struct {
+	Model         string  `json:"model"`
+	Device        string  `json:"device"`
+	Batch         int     `json:"batch"`
+	Steps         int     `json:"steps"`
+	SamplesPerSec float64 `json:"samples_per_second"`
+	StepP50ms     float64 `json:"step_p50_ms"`
+	StepP95ms     float64 `json:"step_p95_ms"`
+	AllocsPerStep float64 `json:"allocs_per_step"`
+	BytesPerStep  float64 `json:"bytes_per_step"`
+}
+
+// Bench times steps training steps (forward, backward, update) of m on backend b, after a
+// few untimed warm-up steps. x and y are the batches to feed, cycled through; nil x means
+// random inputs with random one-hot targets. Step latencies include everything the step
+// does, a backend's synchronisation included, so p50 and p95 are what a caller waits.
+func Bench(m *Model, b Backend, s *Solver, batch, steps int, x, y []*tensor.Dense) (*BenchResult, error) {
+	if steps < 1 || batch < 1 {
+		return nil, fmt.Errorf("graph: bench needs at least 1 step and a batch of at least 1")
+	}
+	net, err := m.Build(batch, true)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := b.NewTrainer(net, s)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+	if len(x) == 0 {
+		x, y = randomBatches(m, batch, 4)
+	}
+	step := func(i int) error {
+		if err := tr.Step(x[i%len(x)], y[i%len(y)]); err != nil {
+			return err
+		}
+		_, err := tr.Loss() // waits for the step on a device
+		return err
+	}
+	for i := 0; i < 3; i++ {
+		if err := step(i); err != nil {
+			return nil, err
+		}
+	}
+	lat := make([]float64, steps)
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	start := time.Now()
+	for i := 0; i < steps; i++ {
+		t0 := time.Now()
+		if err := step(i); err != nil {
+			return nil, err
+		}
+		lat[i] = time.Since(t0).Seconds() * 1e3
+	}
+	total := time.Since(start).Seconds()
+	runtime.ReadMemStats(&ms1)
+	sort.Float64s(lat)
+	return &BenchResult{
+		Model: m.Spec.Kind, Device: b.Name(), Batch: batch, Steps: steps,
+		SamplesPerSec: float64(batch*steps) / total,
+		StepP50ms:     lat[steps/2],
+		StepP95ms:     lat[min(steps-1, steps*95/100)],
+		AllocsPerStep: float64(ms1.Mallocs-ms0.Mallocs) / float64(steps),
+		BytesPerStep:  float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(steps),
+	}, nil
+}
+
+// randomBatches makes n batches of random inputs in [0,1) with random one-hot targets (for
+// XOR, the four examples).
+func randomBatches(m *Model, batch, n int) (xs, ys []*tensor.Dense) {
+	r := rand.New(rand.NewSource(1))
+	for k := 0; k < n; k++ {
+		if m.Spec.Kind == "xor" {
+			x := tensor.New(tensor.WithShape(batch, 2), tensor.WithBacking(make([]float64, batch*2)))
+			y := tensor.New(tensor.WithShape(batch, 1), tensor.WithBacking(make([]float64, batch)))
+			xd, yd := x.Data().([]float64), y.Data().([]float64)
+			for i := 0; i < batch; i++ {
+				e := i % 4
+				xd[2*i], xd[2*i+1], yd[i] = XORInputs[2*e], XORInputs[2*e+1], XORTargets[e]
+			}
+			xs, ys = append(xs, x), append(ys, y)
+			continue
+		}
+		xd := make([]float32, batch*m.Spec.Inputs)
+		for i := range xd {
+			xd[i] = r.Float32()
+		}
+		yd := make([]float32, batch*m.Spec.Outputs)
+		for i := 0; i < batch; i++ {
+			yd[i*m.Spec.Outputs+r.Intn(m.Spec.Outputs)] = 1
+		}
+		xs = append(xs, tensor.New(tensor.WithShape(batch, m.Spec.Inputs), tensor.WithBacking(xd)))
+		ys = append(ys, tensor.New(tensor.WithShape(batch, m.Spec.Outputs), tensor.WithBacking(yd)))
+	}
+	return xs, ys
+}

@@ -1,0 +1,302 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Batches yields the minibatches of one pass over a training set. datasets.Batches
+// implements it.
+type Batches interface {
+	// Reset starts a new pass, shuffled for the given epoch.
+	Reset(epoch int)
+	// Next moves to the next full batch; false at the end of the pass.
+	Next() bool
+	// Batch returns the current batch: images [batch*784] and one-hot targets [batch*10],
+	// valid until the next call to Next.
+	Batch() (x, y []float32)
+	// Count is the number of batches in a pass.
+	Count() int
+}
+
+// Labelled is a set of examples to measure accuracy on.
+type Labelled struct {
+	Images []float32 // [n*784], pixels in [0, 1]
+	Labels []uint8   // [n], 0-9
+}
+
+// N is the number of examples.
+func (l Labelled) N() int { return len(l.Labels) }
+
+// TrainConfig says how to train an MNIST model.
+type TrainConfig struct {
+	Epochs     int     // train up to this epoch (counting those done before a resume)
+	Batch      int     // examples per step; the batches must hold this many
+	Solver     *Solver // with its state, when resuming
+	Backend    Backend // nil: the CPU
+	Train      Batches
+	Val        Labelled // may be empty: then no validation accuracy, and the last epoch is the best
+	Out        string   // checkpoint directory: the best model there, the latest in Out/last
+	StartEpoch int      // epochs already done (resume)
+	BestVal    float64  // best validation accuracy so far (resume)
+	Seed       int64
+	Hyper      map[string]any // recorded in model.json
+
+	Progress func(step, steps int) // after every step, may be nil
+	OnEpoch  func(EpochStats)      // after every epoch, once saved, may be nil
+	Stop     func() bool           // polled after every step; true saves and stops
+}
+
+// EpochStats are one epoch's figures; they are also the lines of the metrics file.
+type EpochStats struct {
+	Epoch         int     `json:"epoch"`
+	TrainLoss     float64 `json:"train_loss"`
+	ValAccuracy   float64 `json:"val_accuracy"`
+	Seconds       float64 `json:"seconds"`
+	SamplesPerSec float64 `json:"samples_per_second"`
+	Best          bool    `json:"best"`
+}
+
+// TrainResult is the outcome of Train.
+type TrainResult struct {
+	Epochs        int     // epochs completed, resumed ones included
+	BestEpoch     int     // the epoch of the model saved in Out
+	BestVal       float64 // its validation accuracy
+	Seconds       float64 // training time in this run, validation and saving excluded
+	SamplesPerSec float64 // training samples per second in this run
+	Interrupted   bool    // Stop returned true; the state is saved in Out/last
+	Device        string
+}
+
+// ErrDiverged reports a loss that became NaN or infinite.
+var ErrDiverged = errors.New("graph: training diverged")
+
+// LastDir is the directory under Out holding the latest epoch's checkpoint, for --resume.
+func LastDir(out string) string { return filepath.Join(out, "last") }
+
+// Train runs minibatch training of m, checkpointing at every epoch end: the latest epoch,
+// with the solver's state, to Out/last, and the best by validation accuracy to Out. A loss
+// that becomes NaN or infinite stops it with ErrDiverged, leaving the last good checkpoints.
+func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
+	b := cfg.Backend
+	if b == nil {
+		b = CPU{}
+	}
+	if cfg.Epochs < 1 || cfg.Batch < 1 || cfg.Solver == nil || cfg.Train == nil || cfg.Out == "" {
+		return nil, fmt.Errorf("graph: Train: epochs %d, batch %d, solver, batches and out dir are all required", cfg.Epochs, cfg.Batch)
+	}
+	net, err := m.Build(cfg.Batch, true)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := b.NewTrainer(net, cfg.Solver)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+	xs := make([]float32, cfg.Batch*m.Spec.Inputs)
+	ys := make([]float32, cfg.Batch*m.Spec.Outputs)
+	x := tensor.New(tensor.WithShape(cfg.Batch, m.Spec.Inputs), tensor.WithBacking(xs))
+	y := tensor.New(tensor.WithShape(cfg.Batch, m.Spec.Outputs), tensor.WithBacking(ys))
+
+	res := &TrainResult{Epochs: cfg.StartEpoch, BestVal: cfg.BestVal, Device: b.Name()}
+	bestVal := cfg.BestVal
+	if cfg.StartEpoch > 0 {
+		res.BestEpoch = -1 // the best so far is the one already in Out
+	}
+	samples := 0
+	save := func(dir string, epoch int, metrics map[string]float64) error {
+		return SaveCheckpoint(dir, m, cfg.Solver, Checkpoint{Epoch: epoch, Seed: cfg.Seed, Backend: b.Name(), Hyper: cfg.Hyper, Metrics: metrics})
+	}
+	steps := cfg.Train.Count()
+	if steps == 0 {
+		return nil, fmt.Errorf("graph: the training set holds less than one batch of %d", cfg.Batch)
+	}
+	for epoch := cfg.StartEpoch + 1; epoch <= cfg.Epochs; epoch++ {
+		start := time.Now()
+		cfg.Train.Reset(epoch)
+		sum, n := 0.0, 0
+		for step := 1; cfg.Train.Next(); step++ {
+			bx, by := cfg.Train.Batch()
+			copy(xs, bx)
+			copy(ys, by)
+			if err := tr.Step(x, y); err != nil {
+				return nil, err
+			}
+			loss, err := tr.Loss()
+			if err != nil {
+				return nil, err
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return res, fmt.Errorf("%w: the loss became %v at epoch %d step %d; the last good checkpoint is in %s; try a lower --lr", ErrDiverged, loss, epoch, step, cfg.Out)
+			}
+			sum += loss
+			n++
+			samples += cfg.Batch
+			if cfg.Progress != nil {
+				cfg.Progress(step, steps)
+			}
+			if cfg.Stop != nil && cfg.Stop() {
+				res.Seconds += time.Since(start).Seconds()
+				res.Interrupted = true
+				if err := tr.Sync(); err != nil {
+					return nil, err
+				}
+				// The epoch is not complete: the checkpoint says the last complete one, so a
+				// resume runs this epoch again from the parameters reached so far.
+				if err := save(LastDir(cfg.Out), epoch-1, map[string]float64{"train_loss": sum / float64(n), "interrupted_at_step": float64(step)}); err != nil {
+					return nil, err
+				}
+				res.SamplesPerSec = float64(samples) / res.Seconds
+				return res, nil
+			}
+		}
+		secs := time.Since(start).Seconds()
+		res.Seconds += secs
+		if err := tr.Sync(); err != nil {
+			return nil, err
+		}
+		st := EpochStats{Epoch: epoch, TrainLoss: sum / float64(n), Seconds: secs, SamplesPerSec: float64(n*cfg.Batch) / secs}
+		if cfg.Val.N() > 0 {
+			pred, err := Predict(m, cfg.Val.Images, 1000)
+			if err != nil {
+				return nil, err
+			}
+			st.ValAccuracy = Accuracy(pred, cfg.Val.Labels)
+		}
+		metrics := map[string]float64{"train_loss": st.TrainLoss, "val_accuracy": st.ValAccuracy, "seconds": secs}
+		if err := save(LastDir(cfg.Out), epoch, metrics); err != nil {
+			return nil, err
+		}
+		if res.BestEpoch == 0 || st.ValAccuracy > bestVal || (cfg.Val.N() == 0) {
+			if err := save(cfg.Out, epoch, metrics); err != nil {
+				return nil, err
+			}
+			st.Best, bestVal, res.BestEpoch, res.BestVal = true, st.ValAccuracy, epoch, st.ValAccuracy
+		}
+		res.Epochs = epoch
+		if cfg.OnEpoch != nil {
+			cfg.OnEpoch(st)
+		}
+	}
+	if res.Seconds > 0 {
+		res.SamplesPerSec = float64(samples) / res.Seconds
+	}
+	return res, nil
+}
+
+// Predict returns the class with the largest logit for every image [n*784] of an MNIST model,
+// running the forward pass on the CPU batch examples at a time.
+func Predict(m *Model, images []float32, batch int) ([]int, error) {
+	out := make([]int, 0, len(images)/ImageSize)
+	err := Logits(m, images, batch, func(logits []float32) {
+		for i := 0; i+Classes <= len(logits); i += Classes {
+			out = append(out, argmax(logits[i:i+Classes]))
+		}
+	})
+	return out, err
+}
+
+// Logits runs the forward pass of an MNIST model over images [n*784], batch at a time, and
+// hands each batch's logits [rows*10] to f (valid during the call).
+func Logits(m *Model, images []float32, batch int, f func(logits []float32)) (err error) {
+	if m.Spec.Inputs != ImageSize || m.Spec.Outputs != Classes {
+		return fmt.Errorf("graph: a %s model is not an MNIST model", m.Spec.Kind)
+	}
+	if len(images)%ImageSize != 0 {
+		return fmt.Errorf("%w: %d pixels are not whole 28x28 images", ErrShape, len(images))
+	}
+	n := len(images) / ImageSize
+	if n == 0 {
+		return nil
+	}
+	if batch > n {
+		batch = n
+	}
+	net, err := m.Build(batch, false)
+	if err != nil {
+		return err
+	}
+	defer recoverGorgonia(&err, "forward pass")
+	vm := G.NewTapeMachine(net.G)
+	defer vm.Close()
+	xs := make([]float32, batch*ImageSize)
+	x := tensor.New(tensor.WithShape(batch, ImageSize), tensor.WithBacking(xs))
+	for lo := 0; lo < n; lo += batch {
+		rows := min(batch, n-lo)
+		copy(xs, images[lo*ImageSize:(lo+rows)*ImageSize])
+		clear(xs[rows*ImageSize:]) // the last batch is padded with blank images
+		if err := feed(net.X, x); err != nil {
+			return err
+		}
+		vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			return fmt.Errorf("graph: forward pass: %w", err)
+		}
+		logits, ok := net.outVal.Data().([]float32)
+		if !ok {
+			return fmt.Errorf("graph: forward pass gave %T", net.outVal.Data())
+		}
+		f(logits[:rows*Classes])
+	}
+	return nil
+}
+
+// Softmax turns logits [10] into probabilities.
+func Softmax(logits []float32) []float64 {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, float64(v))
+	}
+	p := make([]float64, len(logits))
+	sum := 0.0
+	for i, v := range logits {
+		p[i] = math.Exp(float64(v) - mx)
+		sum += p[i]
+	}
+	for i := range p {
+		p[i] /= sum
+	}
+	return p
+}
+
+// Accuracy is the fraction of predictions equal to their labels.
+func Accuracy(pred []int, labels []uint8) float64 {
+	if len(labels) == 0 {
+		return 0
+	}
+	ok := 0
+	for i, p := range pred {
+		if i < len(labels) && p == int(labels[i]) {
+			ok++
+		}
+	}
+	return float64(ok) / float64(len(labels))
+}
+
+// Confusion counts [true label][predicted] over the predictions.
+func Confusion(pred []int, labels []uint8) [Classes][Classes]int {
+	var c [Classes][Classes]int
+	for i, p := range pred {
+		if i < len(labels) && int(labels[i]) < Classes && p >= 0 && p < Classes {
+			c[labels[i]][p]++
+		}
+	}
+	return c
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i := range v {
+		if v[i] > v[best] {
+			best = i
+		}
+	}
+	return best
+}
