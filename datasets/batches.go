@@ -174,3 +174,8 @@ func (b *Batches) Next() bool {
 	b.X, b.Y, b.Labels = b.x[:rows*p], b.y[:rows*MNISTClasses], b.labels[:rows]
 	return true
 }
+
+// Head returns a copy of the first n images of s (all of them when n >= s.N).
+func (s *Set) Head(n int) *Set {
+	return s.subset(identity(min(max(n, 0), s.N)))
+}

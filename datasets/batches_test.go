@@ -196,3 +196,19 @@ func BenchmarkBatchesMNIST(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*128/b.Elapsed().Seconds(), "samples/s")
 }
+
+func TestHead(t *testing.T) {
+	s := batchesTestSet(20)
+	for _, c := range []struct{ n, want int }{{5, 5}, {0, 0}, {-1, 0}, {20, 20}, {99, 20}} {
+		h := s.Head(c.n)
+		if h.N != c.want || len(h.Images) != 4*c.want || len(h.Labels) != c.want || h.Rows != 2 || h.Cols != 2 {
+			t.Errorf("Head(%d): N %d, want %d", c.n, h.N, c.want)
+		}
+		if ids := batchesTestIDs(h.Images, h.N); fmt.Sprint(ids) != fmt.Sprint(identity(c.want)) {
+			t.Errorf("Head(%d): images %v", c.n, ids)
+		}
+	}
+	if h := s.Head(3); &h.Images[0] == &s.Images[0] {
+		t.Errorf("Head shares its images with the set")
+	}
+}

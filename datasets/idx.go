@@ -64,13 +64,21 @@ func (t DType) String() string {
 // The problems the IDX reader reports. Errors from ReadIDX, ReadIDXFile and InspectIDX wrap
 // one of them in a *FileError that names the input; test with errors.Is.
 var (
-	ErrBadMagic  = errors.New("datasets: bad IDX magic")
-	ErrBadType   = errors.New("datasets: unknown IDX element type")
-	ErrNoDims    = errors.New("datasets: IDX header has zero dimensions")
-	ErrTooLarge  = errors.New("datasets: IDX shape too large")
+	// ErrBadMagic: the input does not start with two zero bytes (not an IDX file).
+	ErrBadMagic = errors.New("datasets: bad IDX magic")
+	// ErrBadType: the type code is none of the six.
+	ErrBadType = errors.New("datasets: unknown IDX element type")
+	// ErrNoDims: the header says zero dimensions.
+	ErrNoDims = errors.New("datasets: IDX header has zero dimensions")
+	// ErrTooLarge: the element count, or its size in bytes, overflows an int.
+	ErrTooLarge = errors.New("datasets: IDX shape too large")
+	// ErrTruncated: the input ends inside the header or the data, or holds fewer bytes
+	// than the shape needs.
 	ErrTruncated = errors.New("datasets: IDX data truncated")
-	ErrTrailing  = errors.New("datasets: trailing bytes after the IDX data")
-	ErrCorrupt   = errors.New("datasets: corrupt gzip stream")
+	// ErrTrailing: the input goes on after the data.
+	ErrTrailing = errors.New("datasets: trailing bytes after the IDX data")
+	// ErrCorrupt: the input is gzipped and its gzip stream is damaged or cut short.
+	ErrCorrupt = errors.New("datasets: corrupt gzip stream")
 )
 
 // FileError is a problem with one input file: its name, the problem (a sentinel such as

