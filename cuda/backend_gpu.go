@@ -48,7 +48,7 @@ func (Backend) NewTrainer(net *graph.Net, s *graph.Solver) (graph.Trainer, error
 	if err != nil {
 		return nil, err
 	}
-	if err := initState(net.Model, s); err != nil {
+	if err := s.Init(net.Model); err != nil {
 		return nil, err
 	}
 	t := &trainer{g: g, p: p, net: net, s: s}
@@ -57,27 +57,6 @@ func (Backend) NewTrainer(net *graph.Net, s *graph.Solver) (graph.Trainer, error
 		return nil, err
 	}
 	return t, nil
-}
-
-// initState gives the solver zero state for every parameter that has none, as graph.Solver
-// does on the CPU.
-func initState(m *graph.Model, s *graph.Solver) error {
-	if s.State == nil {
-		s.State = map[string]*tensor.Dense{}
-	}
-	for _, slot := range s.Slots() {
-		for _, p := range m.Params {
-			key := slot + "/" + p.Name
-			if st, ok := s.State[key]; ok {
-				if !st.Shape().Eq(p.T.Shape()) || st.Dtype() != p.T.Dtype() {
-					return fmt.Errorf("%w: solver state %s is %v %v, the parameter %v %v", graph.ErrShape, key, st.Dtype(), st.Shape(), p.T.Dtype(), p.T.Shape())
-				}
-				continue
-			}
-			s.State[key] = tensor.New(tensor.Of(p.T.Dtype()), tensor.WithShape(p.T.Shape().Clone()...))
-		}
-	}
-	return nil
 }
 
 type trainer struct {

@@ -122,7 +122,7 @@ func (CPU) NewTrainer(net *Net, s *Solver) (t Trainer, err error) {
 	if err := net.check(); err != nil {
 		return nil, err
 	}
-	if err := s.init(net.Model); err != nil {
+	if err := s.Init(net.Model); err != nil {
 		return nil, err
 	}
 	defer recoverGorgonia(&err, "compile "+net.Model.Spec.Kind+" graph")

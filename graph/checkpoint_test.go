@@ -15,7 +15,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := NewSolver("adam", 0.01)
-	if err := s.init(m); err != nil {
+	if err := s.Init(m); err != nil {
 		t.Fatal(err)
 	}
 	s.Steps = 17

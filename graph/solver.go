@@ -59,8 +59,9 @@ func (s *Solver) Slots() []string {
 	return nil
 }
 
-// init makes zero state for every parameter of m that has none yet.
-func (s *Solver) init(m *Model) error {
+// Init gives the solver zero state for every parameter of m that has none yet, and checks
+// that the state it has fits m. Backends call it before the first step.
+func (s *Solver) Init(m *Model) error {
 	if s.State == nil {
 		s.State = map[string]*tensor.Dense{}
 	}
