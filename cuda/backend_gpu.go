@@ -68,6 +68,7 @@ type trainer struct {
 	bufs  []cu.DevicePtr // device address of each buffer
 	ls    *launches
 	steps int // steps run by this trainer
+	since int // steps since the loss sum was last read
 }
 
 // setup runs on the driver thread.
@@ -94,6 +95,10 @@ func (t *trainer) setup() error {
 			}
 		case Step:
 			if err := t.uploadValues(i, []float64{float64(t.s.Steps)}); err != nil {
+				return err
+			}
+		case Accum:
+			if err := t.uploadValues(i, []float64{0}); err != nil {
 				return err
 			}
 		}
@@ -184,6 +189,7 @@ func (t *trainer) Step(x, y *tensor.Dense) error {
 		return err
 	}
 	t.steps++
+	t.since++
 	t.s.Steps++ // the device counter (Adam's t) advanced too
 	return nil
 }
@@ -204,6 +210,32 @@ func (t *trainer) Loss() (float64, error) {
 		return cu.MemcpyDtoH(unsafe.Pointer(&v[0]), t.bufs[t.p.Loss], 8)
 	})
 	return v[0], err
+}
+
+// MeanLoss reads back the sum of the losses since the last call, waiting for the steps, and
+// zeroes it: one synchronisation per call, not per step.
+func (t *trainer) MeanLoss() (float64, error) {
+	if t.since == 0 {
+		return 0, fmt.Errorf("cuda: no loss yet: run a step first")
+	}
+	var sum float64
+	err := t.g.th.do(func() error {
+		b := t.p.LossSum
+		if t.p.Buffers[b].Elem == 4 {
+			var f [1]float32
+			err := cu.MemcpyDtoH(unsafe.Pointer(&f[0]), t.bufs[b], 4)
+			sum = float64(f[0])
+			if err != nil {
+				return err
+			}
+		} else if err := cu.MemcpyDtoH(unsafe.Pointer(&sum), t.bufs[b], 8); err != nil {
+			return err
+		}
+		return t.uploadValues(b, []float64{0})
+	})
+	n := t.since
+	t.since = 0
+	return sum / float64(n), err
 }
 
 // Output reads the last step's output back [batch, outputs].

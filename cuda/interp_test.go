@@ -32,6 +32,8 @@ func newHostRun(p *Program, m *graph.Model, s *graph.Solver) *hostRun {
 			copy(h.buf(i), toF64(m.Params[b.Index].T))
 		case Step:
 			h.buf(i)[0] = float64(s.Steps)
+		case Accum:
+			h.buf(i)[0] = 0
 		}
 	}
 	for _, st := range p.State {

@@ -78,6 +78,10 @@ func Lower(net *graph.Net, s *graph.Solver) (*Program, error) {
 	if err := l.lowerUpdate(s); err != nil {
 		return nil, err
 	}
+	// lossSum += loss, so that the mean loss of an epoch is read back once, not every step.
+	l.p.LossSum = l.newBuf(Buffer{Name: "loss sum", Kind: Accum, Elems: 1})
+	l.p.Launches = append(l.p.Launches, Launch{Kernel: "ew_binary" + l.suffix, Op: "accumulate loss", Node: -1,
+		Args: []int{l.p.LossSum, l.p.Loss, l.p.LossSum}, Ints: []int64{1, 1, 1, 0}, Grid: [3]int{1, 1, 1}, Block: [3]int{1, 1, 1}})
 	l.plan()
 	return l.p, nil
 }

@@ -383,6 +383,11 @@ func TestHostTrainingMatchesCPU(t *testing.T) {
 			if e := relErr([]float64{h.buf(p.Loss)[0]}, []float64{cl}); e > 1e-4 {
 				t.Errorf("last loss %v, CPU %v", h.buf(p.Loss)[0], cl)
 			}
+			// The device-side loss sum is what MeanLoss reads: the CPU's mean times the steps.
+			cm, _ := tr.MeanLoss()
+			if e := relErr([]float64{h.buf(p.LossSum)[0] / float64(c.steps)}, []float64{cm}); e > 1e-4 {
+				t.Errorf("mean loss from the device sum %v, CPU %v", h.buf(p.LossSum)[0]/float64(c.steps), cm)
+			}
 			for i, w := range p.Params {
 				if e := relErr(h.buf(w), toF64(cpuM.Params[i].T)); e > 1e-4 {
 					t.Errorf("%s off by %.2g relative after %d steps", cpuM.Params[i].Name, e, c.steps)

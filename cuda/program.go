@@ -20,6 +20,7 @@ type Program struct {
 	Grads           []int    // buffer id of the gradient of each parameter
 	State           []Member // solver state buffers, e.g. "m/weights0"
 	Step            int      // buffer id of the step counter (float64) for Adam, or -1
+	LossSum         int      // buffer id of the sum of the losses since it was last zeroed
 }
 
 // Member names a solver state buffer by its key in graph.Solver.State.
@@ -39,10 +40,11 @@ const (
 	Input                // x or y, uploaded every step
 	Const                // a constant, uploaded once
 	Step                 // the solver's step counter (one float64)
+	Accum                // a running sum, zeroed at the start and whenever it is read
 )
 
 func (k BufKind) String() string {
-	return [...]string{"temp", "param", "state", "input", "const", "step"}[k]
+	return [...]string{"temp", "param", "state", "input", "const", "step", "accum"}[k]
 }
 
 // Buffer is one value of the program: a node's output, a parameter, a solver state tensor.

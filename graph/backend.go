@@ -28,8 +28,12 @@ type Trainer interface {
 	// Step feeds x [batch, inputs] and y [batch, outputs], runs the forward and the backward
 	// pass, and updates the parameters with the solver.
 	Step(x, y *tensor.Dense) error
-	// Loss is the loss of the last step, computed before its update.
+	// Loss is the loss of the last step, computed before its update. On a GPU it waits for
+	// the step: call it only when the value is needed.
 	Loss() (float64, error)
+	// MeanLoss is the mean loss of the steps since the last call (or the start), and starts
+	// a new sum. On a GPU the sum is kept on the device and read back once per call.
+	MeanLoss() (float64, error)
 	// Output is the net's output of the last step [batch, outputs], before its update.
 	Output() (*tensor.Dense, error)
 	// Sync makes the Model's parameter tensors and the solver state current (a GPU copies
@@ -130,10 +134,12 @@ func (CPU) NewTrainer(net *Net, s *Solver) (t Trainer, err error) {
 }
 
 type cpuTrainer struct {
-	net    *Net
-	vm     G.VM
-	solver *Solver
-	grads  []*tensor.Dense
+	net     *Net
+	vm      G.VM
+	solver  *Solver
+	grads   []*tensor.Dense
+	lossSum float64 // losses of the steps since MeanLoss was last called
+	steps   int
 }
 
 func (c *cpuTrainer) Step(x, y *tensor.Dense) (err error) {
@@ -148,6 +154,12 @@ func (c *cpuTrainer) Step(x, y *tensor.Dense) (err error) {
 	if err := c.vm.RunAll(); err != nil {
 		return fmt.Errorf("graph: training step: %w", err)
 	}
+	loss, err := c.Loss()
+	if err != nil {
+		return err
+	}
+	c.lossSum += loss
+	c.steps++
 	for i, gn := range c.net.Grads {
 		d, ok := gn.Value().(*tensor.Dense)
 		if !ok {
@@ -159,6 +171,15 @@ func (c *cpuTrainer) Step(x, y *tensor.Dense) (err error) {
 }
 
 func (c *cpuTrainer) Loss() (float64, error) { return scalar(c.net.Loss.Value()) }
+
+func (c *cpuTrainer) MeanLoss() (float64, error) {
+	if c.steps == 0 {
+		return 0, fmt.Errorf("graph: no loss yet: run a step first")
+	}
+	mean := c.lossSum / float64(c.steps)
+	c.lossSum, c.steps = 0, 0
+	return mean, nil
+}
 
 func (c *cpuTrainer) Output() (*tensor.Dense, error) {
 	d, ok := c.net.outVal.(*tensor.Dense)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -61,6 +62,7 @@ type EpochStats struct {
 	Seconds       float64 `json:"seconds"`
 	SamplesPerSec float64 `json:"samples_per_second"`
 	Best          bool    `json:"best"`
+	RSSBytes      int64   `json:"rss_bytes,omitempty"` // resident memory at the epoch's end (Linux)
 }
 
 // TrainResult is the outcome of Train.
@@ -114,6 +116,9 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 	save := func(dir string, epoch int, metrics map[string]float64) error {
 		return SaveCheckpoint(dir, m, cfg.Solver, Checkpoint{Epoch: epoch, Seed: cfg.Seed, Backend: b.Name(), Hyper: cfg.Hyper, Metrics: metrics})
 	}
+	// The loss is checked for NaN every checkEvery steps, not every step: on a GPU each
+	// check waits for the device.
+	const checkEvery = 50
 	steps := cfg.Train.Count()
 	if steps == 0 {
 		return nil, fmt.Errorf("graph: the training set holds less than one batch of %d", cfg.Batch)
@@ -121,7 +126,13 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 	for epoch := cfg.StartEpoch + 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
 		cfg.Train.Reset(epoch)
-		sum, n := 0.0, 0
+		n := 0
+		diverged := func(loss float64, step int) error {
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return fmt.Errorf("%w: the loss became %v at epoch %d, by step %d; the last good checkpoint is in %s; try a lower --lr", ErrDiverged, loss, epoch, step, cfg.Out)
+			}
+			return nil
+		}
 		for step := 1; cfg.Train.Next(); step++ {
 			bx, by := cfg.Train.Batch()
 			copy(xs, bx)
@@ -129,14 +140,15 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 			if err := tr.Step(x, y); err != nil {
 				return nil, err
 			}
-			loss, err := tr.Loss()
-			if err != nil {
-				return nil, err
+			if step%checkEvery == 0 {
+				loss, err := tr.Loss()
+				if err != nil {
+					return nil, err
+				}
+				if err := diverged(loss, step); err != nil {
+					return res, err
+				}
 			}
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return res, fmt.Errorf("%w: the loss became %v at epoch %d step %d; the last good checkpoint is in %s; try a lower --lr", ErrDiverged, loss, epoch, step, cfg.Out)
-			}
-			sum += loss
 			n++
 			samples += cfg.Batch
 			if cfg.Progress != nil {
@@ -145,24 +157,38 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 			if cfg.Stop != nil && cfg.Stop() {
 				res.Seconds += time.Since(start).Seconds()
 				res.Interrupted = true
+				mean, err := tr.MeanLoss()
+				if err != nil {
+					return nil, err
+				}
+				if err := diverged(mean, step); err != nil {
+					return res, err
+				}
 				if err := tr.Sync(); err != nil {
 					return nil, err
 				}
 				// The epoch is not complete: the checkpoint says the last complete one, so a
 				// resume runs this epoch again from the parameters reached so far.
-				if err := save(LastDir(cfg.Out), epoch-1, map[string]float64{"train_loss": sum / float64(n), "interrupted_at_step": float64(step)}); err != nil {
+				if err := save(LastDir(cfg.Out), epoch-1, map[string]float64{"train_loss": mean, "interrupted_at_step": float64(step)}); err != nil {
 					return nil, err
 				}
 				res.SamplesPerSec = float64(samples) / res.Seconds
 				return res, nil
 			}
 		}
+		mean, err := tr.MeanLoss()
+		if err != nil {
+			return nil, err
+		}
 		secs := time.Since(start).Seconds()
 		res.Seconds += secs
+		if err := diverged(mean, n); err != nil {
+			return res, err
+		}
 		if err := tr.Sync(); err != nil {
 			return nil, err
 		}
-		st := EpochStats{Epoch: epoch, TrainLoss: sum / float64(n), Seconds: secs, SamplesPerSec: float64(n*cfg.Batch) / secs}
+		st := EpochStats{Epoch: epoch, TrainLoss: mean, Seconds: secs, SamplesPerSec: float64(n*cfg.Batch) / secs, RSSBytes: residentBytes()}
 		if cfg.Val.N() > 0 {
 			pred, err := Predict(m, cfg.Val.Images, 1000)
 			if err != nil {
@@ -299,4 +325,17 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
+}
+
+// residentBytes is the process's resident set size now, from /proc (0 where there is none).
+func residentBytes() int64 {
+	raw, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, resident int64
+	if _, err := fmt.Sscan(string(raw), &size, &resident); err != nil {
+		return 0
+	}
+	return resident * int64(os.Getpagesize())
 }
