@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"sort"
@@ -219,21 +218,7 @@ func checkPlan(t *testing.T, p *Program) {
 
 // batchFor returns inputs and one-hot targets for m: XOR's four examples, else random.
 func batchFor(m *graph.Model, batch int, seed int64) (x, y *tensor.Dense) {
-	if m.Spec.Kind == "xor" {
-		return tensor.New(tensor.WithShape(4, 2), tensor.WithBacking(append([]float64(nil), graph.XORInputs...))),
-			tensor.New(tensor.WithShape(4, 1), tensor.WithBacking(append([]float64(nil), graph.XORTargets...)))
-	}
-	r := rand.New(rand.NewSource(seed))
-	xd := make([]float32, batch*m.Spec.Inputs)
-	for i := range xd {
-		xd[i] = r.Float32()
-	}
-	yd := make([]float32, batch*m.Spec.Outputs)
-	for i := 0; i < batch; i++ {
-		yd[i*m.Spec.Outputs+r.Intn(m.Spec.Outputs)] = 1
-	}
-	return tensor.New(tensor.WithShape(batch, m.Spec.Inputs), tensor.WithBacking(xd)),
-		tensor.New(tensor.WithShape(batch, m.Spec.Outputs), tensor.WithBacking(yd))
+	return graph.RandomBatch(m, batch, seed)
 }
 
 // relErr is max|got−want| / max|want|: the error relative to the tensor's scale.

@@ -93,32 +93,44 @@ func Bench(m *Model, b Backend, s *Solver, batch, steps int, x, y []*tensor.Dens
 	}, nil
 }
 
-// randomBatches makes n batches of random inputs in [0,1) with random one-hot targets (for
-// XOR, the four examples).
+// randomBatches makes n batches from RandomBatch, seeded 1 to n.
 func randomBatches(m *Model, batch, n int) (xs, ys []*tensor.Dense) {
-	r := rand.New(rand.NewSource(1))
-	for k := 0; k < n; k++ {
-		if m.Spec.Kind == "xor" {
-			x := tensor.New(tensor.WithShape(batch, 2), tensor.WithBacking(make([]float64, batch*2)))
-			y := tensor.New(tensor.WithShape(batch, 1), tensor.WithBacking(make([]float64, batch)))
-			xd, yd := x.Data().([]float64), y.Data().([]float64)
-			for i := 0; i < batch; i++ {
-				e := i % 4
-				xd[2*i], xd[2*i+1], yd[i] = XORInputs[2*e], XORInputs[2*e+1], XORTargets[e]
-			}
-			xs, ys = append(xs, x), append(ys, y)
-			continue
-		}
-		xd := make([]float32, batch*m.Spec.Inputs)
-		for i := range xd {
-			xd[i] = r.Float32()
-		}
-		yd := make([]float32, batch*m.Spec.Outputs)
-		for i := 0; i < batch; i++ {
-			yd[i*m.Spec.Outputs+r.Intn(m.Spec.Outputs)] = 1
-		}
-		xs = append(xs, tensor.New(tensor.WithShape(batch, m.Spec.Inputs), tensor.WithBacking(xd)))
-		ys = append(ys, tensor.New(tensor.WithShape(batch, m.Spec.Outputs), tensor.WithBacking(yd)))
+	for k := 1; k <= n; k++ {
+		x, y := RandomBatch(m, batch, int64(k))
+		xs, ys = append(xs, x), append(ys, y)
 	}
 	return xs, ys
+}
+
+// RandomBatch returns inputs and one-hot targets that fit m, in m's dtype: for XOR its four
+// examples repeated to fill the batch, otherwise inputs uniform in [0, 1) with random
+// targets, drawn from seed. For benchmarks and tests.
+func RandomBatch(m *Model, batch int, seed int64) (x, y *tensor.Dense) {
+	r := rand.New(rand.NewSource(seed))
+	in, out := m.Spec.Inputs, m.Spec.Outputs
+	xd := make([]float64, batch*in)
+	yd := make([]float64, batch*out)
+	for i := 0; i < batch; i++ {
+		if m.Spec.Kind == "xor" {
+			e := i % 4
+			xd[2*i], xd[2*i+1], yd[i] = XORInputs[2*e], XORInputs[2*e+1], XORTargets[e]
+			continue
+		}
+		for j := 0; j < in; j++ {
+			xd[i*in+j] = r.Float64()
+		}
+		yd[i*out+r.Intn(out)] = 1
+	}
+	if m.Spec.Dtype == "float64" {
+		return tensor.New(tensor.WithShape(batch, in), tensor.WithBacking(xd)), tensor.New(tensor.WithShape(batch, out), tensor.WithBacking(yd))
+	}
+	return tensor.New(tensor.WithShape(batch, in), tensor.WithBacking(toFloat32(xd))), tensor.New(tensor.WithShape(batch, out), tensor.WithBacking(toFloat32(yd)))
+}
+
+func toFloat32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }

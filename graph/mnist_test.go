@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"math/rand"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -22,26 +21,12 @@ func float64Copy(m *Model) *Model {
 	return c
 }
 
-// tinyMNISTBatch is n random images with labels 0..n-1 (mod 10), one-hot, float64.
-func tinyMNISTBatch(n int, seed int64) (x, y *tensor.Dense) {
-	r := rand.New(rand.NewSource(seed))
-	xs := make([]float64, n*ImageSize)
-	for i := range xs {
-		xs[i] = r.Float64()
-	}
-	ys := make([]float64, n*Classes)
-	for i := 0; i < n; i++ {
-		ys[i*Classes+i%Classes] = 1
-	}
-	return tensor.New(tensor.WithShape(n, ImageSize), tensor.WithBacking(xs)), tensor.New(tensor.WithShape(n, Classes), tensor.WithBacking(ys))
-}
-
 func TestMNISTGradientsMatchFiniteDifferences(t *testing.T) {
 	mlp, _ := NewMLP(8, 3)
 	cnn, _ := NewCNN(3)
 	for _, m := range []*Model{mlp, cnn} {
 		m64 := float64Copy(m)
-		x, y := tinyMNISTBatch(2, 4)
+		x, y := RandomBatch(m64, 2, 4)
 		worst := checkGradients(t, m64, 2, x, y, 25)
 		t.Logf("%s: worst relative gradient error %.3g (25 values of each of %d parameter tensors)", m.Spec.Kind, worst, len(m.Params))
 		if worst > 1e-5 {
@@ -92,17 +77,7 @@ func benchmarkStep(b *testing.B, m *Model) {
 		b.Fatal(err)
 	}
 	defer tr.Close()
-	r := rand.New(rand.NewSource(1))
-	xs := make([]float32, batch*ImageSize)
-	for i := range xs {
-		xs[i] = r.Float32()
-	}
-	ys := make([]float32, batch*Classes)
-	for i := 0; i < batch; i++ {
-		ys[i*Classes+i%Classes] = 1
-	}
-	x := tensor.New(tensor.WithShape(batch, ImageSize), tensor.WithBacking(xs))
-	y := tensor.New(tensor.WithShape(batch, Classes), tensor.WithBacking(ys))
+	x, y := RandomBatch(m, batch, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -286,6 +286,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 
 	var bar *progressbar.ProgressBar
 	showBar := !e.g.Quiet && isTerminal(e.stdout)
+	current := start + 1 // the epoch in progress, for the bar
 	cfg := graph.TrainConfig{
 		Epochs: o.epochs, Batch: o.batch, Solver: solver, Backend: backend,
 		Train:      batchSource{batches},
@@ -304,11 +305,12 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			if bar == nil {
 				bar = progressbar.NewOptions(steps, progressbar.OptionSetWriter(e.stdout), progressbar.OptionSetWidth(30),
 					progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(),
-					progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetDescription("epoch"))
+					progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", current, o.epochs)))
 			}
 			bar.Set(step)
 		},
 		OnEpoch: func(st graph.EpochStats) {
+			current = st.Epoch + 1
 			if bar != nil {
 				bar.Finish()
 				bar = nil
