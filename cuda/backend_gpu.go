@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -246,6 +247,24 @@ func (t *trainer) Output() (*tensor.Dense, error) {
 	out := tensor.New(tensor.Of(t.net.Out.Dtype()), tensor.WithShape(t.net.Out.Shape().Clone()...))
 	err := t.g.th.do(func() error { return t.download(t.p.Out, out) })
 	return out, err
+}
+
+// SetLR sets the learning rate of the updates that follow: the first real parameter of every
+// update launch (sgd, momentum and adam all take the rate first).
+func (t *trainer) SetLR(lr float64) error {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("cuda: learning rate %v: must be a positive number", lr)
+	}
+	err := t.g.th.do(func() error {
+		for _, i := range t.p.SetLR(lr) {
+			t.ls.setReal(t.p, i, 0, lr)
+		}
+		return nil
+	})
+	if err == nil {
+		t.s.Rate = lr
+	}
+	return err
 }
 
 // Sync copies the parameters and the solver state back into the Model's and the Solver's

@@ -227,12 +227,13 @@ type launches struct {
 	n      int
 	first  int              // index of list[0] in the program (a view made by only)
 	blocks []unsafe.Pointer // C allocations to free
+	vals   [][]uint64       // each launch's parameter values, in C memory
 }
 
 // only is a view of launch i alone, for running a program kernel by kernel in tests.
 func (ls *launches) only(i int) *launches {
 	recs := unsafe.Slice(ls.list, ls.n)
-	return &launches{list: &recs[i], n: 1, first: i}
+	return &launches{list: &recs[i], n: 1, first: i, vals: ls.vals[i : i+1]}
 }
 
 // prepare turns a program's launches into C launch records whose parameters point at the
@@ -256,6 +257,7 @@ func (g *gpu) prepare(p *Program, bufs []cu.DevicePtr) (*launches, error) {
 		ptrs := C.calloc(C.size_t(k+1), C.size_t(unsafe.Sizeof(uintptr(0))))
 		ls.blocks = append(ls.blocks, vals, ptrs)
 		v := unsafe.Slice((*uint64)(vals), k+1)
+		ls.vals = append(ls.vals, v)
 		pp := unsafe.Slice((*unsafe.Pointer)(ptrs), k+1)
 		j := 0
 		for _, b := range l.Args {
@@ -279,6 +281,15 @@ func (g *gpu) prepare(p *Program, bufs []cu.DevicePtr) (*launches, error) {
 	return ls, nil
 }
 
+// setReal rewrites real parameter j of program launch i (a learning rate set by a schedule).
+// The driver copies the parameters when a kernel is launched, so the launches that follow
+// see the new value and those already queued keep theirs. Call it on the driver thread.
+func (ls *launches) setReal(p *Program, i, j int, x float64) {
+	l := p.Launches[i]
+	v := ls.vals[i-ls.first]
+	*(*float64)(unsafe.Pointer(&v[len(l.Args)+len(l.Ints)+j])) = x
+}
+
 // run launches them all, in order, without waiting. Call it on the driver thread.
 func (ls *launches) run(p *Program) error {
 	if ls.n == 0 {
@@ -297,5 +308,5 @@ func (ls *launches) free() {
 	for _, b := range ls.blocks {
 		C.free(b)
 	}
-	ls.blocks, ls.list, ls.n = nil, nil, 0
+	ls.blocks, ls.list, ls.n, ls.vals = nil, nil, 0, nil
 }

@@ -451,15 +451,19 @@ func (l *lowering) lowerUpdate(s *graph.Solver) error {
 			l.p.State = append(l.p.State, Member{Key: slot + "/" + p.Name, Buffer: id})
 			return id
 		}
+		lr := s.LR
+		if s.Rate > 0 {
+			lr = s.Rate
+		}
 		up := Launch{Kernel: s.Kind + l.suffix, Op: "update " + s.Kind + " " + p.Name, Node: -1, Ints: []int64{int64(n)},
 			Grid: [3]int{blocks(n, blockThreads), 1, 1}, Block: [3]int{blockThreads, 1, 1}}
 		switch s.Kind {
 		case "sgd":
-			up.Args, up.Reals = []int{w, g}, []float64{s.LR}
+			up.Args, up.Reals = []int{w, g}, []float64{lr}
 		case "momentum":
-			up.Args, up.Reals = []int{w, g, state("velocity")}, []float64{s.LR, s.Momentum}
+			up.Args, up.Reals = []int{w, g, state("velocity")}, []float64{lr, s.Momentum}
 		case "adam":
-			up.Args, up.Reals = []int{w, g, state("m"), state("v"), l.p.Step}, []float64{s.LR, s.Beta1, s.Beta2, s.Eps}
+			up.Args, up.Reals = []int{w, g, state("m"), state("v"), l.p.Step}, []float64{lr, s.Beta1, s.Beta2, s.Eps}
 		default:
 			return fmt.Errorf("cuda: solver %q: no update kernel (sgd, momentum, adam)", s.Kind)
 		}

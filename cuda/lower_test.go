@@ -356,6 +356,14 @@ func TestHostTrainingMatchesCPU(t *testing.T) {
 			}
 			h := newHostRun(p, hostM, sh)
 			for i := 0; i < c.steps; i++ {
+				if i == c.steps/2 { // a schedule halves the rate half way
+					if err := tr.SetLR(c.lr / 2); err != nil {
+						t.Fatal(err)
+					}
+					if n := len(p.SetLR(c.lr / 2)); n != len(p.Params) {
+						t.Fatalf("SetLR changed %d launches, want one per parameter (%d)", n, len(p.Params))
+					}
+				}
 				x, y := batchFor(cpuM, batch, int64(i))
 				if err := tr.Step(x, y); err != nil {
 					t.Fatal(err)

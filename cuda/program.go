@@ -113,6 +113,19 @@ func (p *Program) DeviceBytes() int64 {
 	return n
 }
 
+// SetLR sets the learning rate of every update launch (its first real parameter: sgd,
+// momentum and adam all take the rate first) and returns the indices of the launches changed.
+func (p *Program) SetLR(lr float64) []int {
+	var changed []int
+	for i, l := range p.Launches {
+		if strings.HasPrefix(l.Op, "update ") && len(l.Reals) > 0 {
+			p.Launches[i].Reals[0] = lr
+			changed = append(changed, i)
+		}
+	}
+	return changed
+}
+
 // Kernels lists the distinct kernels the program launches, in order of first use.
 func (p *Program) Kernels() []string {
 	seen := map[string]bool{}

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"sort"
 	"sync"
@@ -36,6 +37,9 @@ type Trainer interface {
 	MeanLoss() (float64, error)
 	// Output is the net's output of the last step [batch, outputs], before its update.
 	Output() (*tensor.Dense, error)
+	// SetLR sets the learning rate of the steps that follow (a schedule's), leaving the
+	// solver's base rate LR as it is.
+	SetLR(lr float64) error
 	// Sync makes the Model's parameter tensors and the solver state current (a GPU copies
 	// them back to the host).
 	Sync() error
@@ -187,6 +191,14 @@ func (c *cpuTrainer) Output() (*tensor.Dense, error) {
 		return nil, fmt.Errorf("graph: no output yet")
 	}
 	return d, nil
+}
+
+func (c *cpuTrainer) SetLR(lr float64) error {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("graph: learning rate %v: must be a positive number", lr)
+	}
+	c.solver.Rate = lr
+	return nil
 }
 
 func (c *cpuTrainer) Sync() error  { return nil }

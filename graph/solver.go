@@ -24,6 +24,10 @@ type Solver struct {
 	Eps      float64 `json:"eps,omitempty"`
 	Steps    int     `json:"steps"` // updates done so far (Adam's t)
 
+	// Rate is the learning rate in effect when a schedule scales LR (see Trainer.SetLR);
+	// 0 means LR itself. It is not saved: a schedule recomputes it from the epoch.
+	Rate float64 `json:"-"`
+
 	// State holds per-parameter buffers, keyed "<slot>/<param>": "m/weights0", "v/weights0"
 	// for Adam, "velocity/weights0" for momentum. Same shape and dtype as the parameter.
 	State map[string]*tensor.Dense `json:"-"`
@@ -109,6 +113,9 @@ func update[T float32 | float64](s *Solver, name string, w []T, gt *tensor.Dense
 		return fmt.Errorf("%w: gradient of %s is %v %v, the parameter has %d values", ErrShape, name, gt.Dtype(), gt.Shape(), len(w))
 	}
 	lr := T(s.LR)
+	if s.Rate > 0 {
+		lr = T(s.Rate)
+	}
 	switch s.Kind {
 	case "sgd":
 		for i := range w {

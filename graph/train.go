@@ -48,6 +48,8 @@ type TrainConfig struct {
 	BestVal    float64  // best validation accuracy so far (resume)
 	Seed       int64
 	Hyper      map[string]any // recorded in model.json
+	// Schedule, when set, gives the learning rate of each epoch (1-based); see Cosine.
+	Schedule func(epoch int) float64
 
 	Progress func(step, steps int) // after every step, may be nil
 	OnEpoch  func(EpochStats)      // after every epoch, once saved, may be nil
@@ -78,6 +80,16 @@ type TrainResult struct {
 
 // ErrDiverged reports a loss that became NaN or infinite.
 var ErrDiverged = errors.New("graph: training diverged")
+
+// Cosine is the cosine learning-rate schedule over epochs 1..total: the base rate in the
+// first epoch, falling along half a cosine wave towards zero in the last,
+//
+//	lr(e) = base · ½ · (1 + cos(π·(e−1)/total))
+func Cosine(base float64, total int) func(epoch int) float64 {
+	return func(epoch int) float64 {
+		return base * 0.5 * (1 + math.Cos(math.Pi*float64(epoch-1)/float64(total)))
+	}
+}
 
 // LastDir is the directory under Out holding the latest epoch's checkpoint, for --resume.
 func LastDir(out string) string { return filepath.Join(out, "last") }
@@ -124,6 +136,11 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 		return nil, fmt.Errorf("graph: the training set holds less than one batch of %d", cfg.Batch)
 	}
 	for epoch := cfg.StartEpoch + 1; epoch <= cfg.Epochs; epoch++ {
+		if cfg.Schedule != nil {
+			if err := tr.SetLR(cfg.Schedule(epoch)); err != nil {
+				return nil, err
+			}
+		}
 		start := time.Now()
 		cfg.Train.Reset(epoch)
 		n := 0

@@ -32,6 +32,7 @@ type trainMNISTOpts struct {
 	metrics  string
 	resume   string
 	limit    int
+	schedule string
 }
 
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
@@ -60,6 +61,7 @@ Without --data-dir, MNIST is read from (and if missing fetched into) the data ca
 			fs.IntVar(&o.batch, "batch", 128, "examples per training step; the last partial batch of an epoch is dropped")
 			fs.StringVar(&o.solver, "solver", "adam", "adam, sgd or momentum (0.9)")
 			fs.Float64Var(&o.lr, "lr", 0, "learning rate; 0: the solver's default (adam 1e-3, sgd 0.1, momentum 0.01)")
+			fs.StringVar(&o.schedule, "lr-schedule", "constant", "constant, or cosine: the rate falls along half a cosine wave from --lr in the first epoch towards 0 in the last")
 			fs.Float64Var(&o.valSplit, "val-split", 0.1, "fraction of the training images held out for validation, in [0, 1)")
 			fs.Int64Var(&o.seed, "seed", 1, "seed for the starting weights, the validation split and the shuffling")
 			fs.StringVar(&o.dataDir, "data-dir", "", "directory with the four MNIST files (default: $GRAPHTRAIN_DATA or the user cache, fetched when missing)")
@@ -146,6 +148,8 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		return usagef("--val-split %v: must be in [0, 1)", o.valSplit)
 	case o.limit < 0:
 		return usagef("--limit %d: must be 0 (all images) or more", o.limit)
+	case o.schedule != "constant" && o.schedule != "cosine":
+		return usagef("--lr-schedule %q: must be constant or cosine", o.schedule)
 	}
 
 	// The model and solver: fresh, or from --resume.
@@ -200,6 +204,9 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			}
 			if v, ok := h["limit"].(float64); ok && !fs.Changed("limit") {
 				o.limit = int(v)
+			}
+			if v, ok := h["lr_schedule"].(string); ok && !fs.Changed("lr-schedule") {
+				o.schedule = v
 			}
 		}
 	}
@@ -296,8 +303,12 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		BestVal:    bestVal,
 		Seed:       o.seed,
 		Hyper: map[string]any{"model": o.model, "batch": o.batch, "solver": solver.Kind, "lr": solver.LR,
-			"val_split": o.valSplit, "seed": o.seed, "epochs": o.epochs, "limit": o.limit},
+			"val_split": o.valSplit, "seed": o.seed, "epochs": o.epochs, "limit": o.limit, "lr_schedule": o.schedule},
 		Stop: e.stopRequested,
+		Schedule: map[string]func(int) float64{
+			"constant": nil,
+			"cosine":   graph.Cosine(solver.LR, o.epochs),
+		}[o.schedule],
 		Progress: func(step, steps int) {
 			if !showBar {
 				return
