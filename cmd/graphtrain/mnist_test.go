@@ -144,10 +144,12 @@ func TestTrainEvalPredictMNIST(t *testing.T) {
 }
 
 // TestResumeMatchesStraightRun: 2 epochs in one run and 1 + 1 with --resume give the same
-// parameters and solver state, bit for bit.
+// parameters and solver state, bit for bit; and differ from a constant-rate run.
 func TestResumeMatchesStraightRun(t *testing.T) {
 	dir := t.TempDir()
-	common := []string{"train", "mnist", "--model", "mlp", "--hidden", "16", "--limit", "1500", "-q"}
+	// The cosine schedule depends on the epoch: the resumed run must pick it up from the
+	// checkpoint, as it must the other hyperparameters.
+	common := []string{"train", "mnist", "--model", "mlp", "--hidden", "16", "--limit", "1500", "--lr-schedule", "cosine", "-q"}
 	if r := runBin(t, dir, "", append(common, "--epochs", "2", "--out", "a")...); r.code != 0 {
 		t.Fatalf("straight run: %s", r.stderr)
 	}
@@ -156,6 +158,14 @@ func TestResumeMatchesStraightRun(t *testing.T) {
 	}
 	if r := runBin(t, dir, "", "train", "mnist", "--resume", "b", "--epochs", "2", "-q"); r.code != 0 {
 		t.Fatalf("resume: %s", r.stderr)
+	}
+	if r := runBin(t, dir, "", "train", "mnist", "--model", "mlp", "--hidden", "16", "--limit", "1500", "-q", "--epochs", "2", "--out", "c"); r.code != 0 {
+		t.Fatalf("constant-rate run: %s", r.stderr)
+	}
+	a0, _ := os.ReadFile(filepath.Join(dir, "a", "last", "weights0.npy"))
+	c0, _ := os.ReadFile(filepath.Join(dir, "c", "last", "weights0.npy"))
+	if bytes.Equal(a0, c0) {
+		t.Errorf("--lr-schedule cosine changed nothing")
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "a", "last", "*.npy"))
 	if len(files) != 12 { // 4 parameters, Adam's m and v for each
