@@ -105,6 +105,7 @@ type Batches struct {
 	src     *rand.PCG
 	x, y    []float32
 	labels  []int
+	onehot  []float32 // the whole set's targets, made by Examples
 }
 
 // NewBatches serves s in batches of batch images (a batch below 1 counts as 1). With shuffle,
@@ -179,3 +180,22 @@ func (b *Batches) Next() bool {
 func (s *Set) Head(n int) *Set {
 	return s.subset(identity(min(max(n, 0), s.N)))
 }
+
+// Examples returns the whole set the batches are drawn from: images [n*Rows*Cols] and
+// one-hot targets [n*10] (made on the first call and kept), for a device that holds the
+// set and gathers the batches itself.
+func (b *Batches) Examples() (x, y []float32, n int) {
+	if b.onehot == nil {
+		b.onehot = make([]float32, b.set.N*MNISTClasses)
+		for i, l := range b.set.Labels {
+			if int(l) < MNISTClasses {
+				b.onehot[i*MNISTClasses+int(l)] = 1
+			}
+		}
+	}
+	return b.set.Images, b.onehot, b.set.N
+}
+
+// Order is this pass's order of the images (set by Reset): the batches Next gives are
+// order[0:Size], order[Size:2·Size], ...
+func (b *Batches) Order() []int { return b.order }

@@ -212,3 +212,31 @@ func TestHead(t *testing.T) {
 		t.Errorf("Head shares its images with the set")
 	}
 }
+
+// TestExamplesAndOrderMatchBatches: a device that gathers batch k as order[k·B:(k+1)·B]
+// from Examples gets exactly what Next gives.
+func TestExamplesAndOrderMatchBatches(t *testing.T) {
+	s := &Set{N: 7, Rows: 1, Cols: 2, Images: []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, Labels: []uint8{3, 1, 4, 1, 5, 9, 2}}
+	b := NewBatches(s, 3, 5, true)
+	b.Reset(2)
+	x, y, n := b.Examples()
+	order := append([]int(nil), b.Order()...)
+	if n != 7 || len(x) != 14 || len(y) != 70 || len(order) != 7 {
+		t.Fatalf("Examples: %d images, %d pixels, %d targets, order %v", n, len(x), len(y), order)
+	}
+	for k := 0; b.Next(); k++ {
+		for r := 0; r < b.Len; r++ {
+			i := order[k*3+r]
+			for c := 0; c < 2; c++ {
+				if b.X[r*2+c] != x[i*2+c] {
+					t.Fatalf("batch %d row %d: pixel %v, Examples[order] gives %v", k, r, b.X[r*2+c], x[i*2+c])
+				}
+			}
+			for c := 0; c < MNISTClasses; c++ {
+				if b.Y[r*MNISTClasses+c] != y[i*MNISTClasses+c] {
+					t.Fatalf("batch %d row %d: target differs", k, r)
+				}
+			}
+		}
+	}
+}

@@ -47,6 +47,28 @@ type Trainer interface {
 	Close() error
 }
 
+// DatasetTrainer is a Trainer that keeps the whole training set on its device and gathers
+// each batch there, so that a step uploads nothing: the GPU backend implements it. Train uses
+// it when the trainer and the batches both allow it.
+type DatasetTrainer interface {
+	Trainer
+	// SetDataset uploads the training inputs [n*inputs] and one-hot targets [n*outputs], once.
+	SetDataset(x, y []float32, n int) error
+	// SetOrder uploads the order of the examples for the next pass (once per epoch) and
+	// rewinds to its start.
+	SetOrder(order []int) error
+	// StepNext runs a step on the next batch of the order: examples order[k·B : (k+1)·B] for
+	// the k-th call since SetOrder.
+	StepNext() error
+}
+
+// Dataset is what Batches also are when their whole set can be handed to a device: the
+// examples, one-hot targets, and the order of the current pass (after Reset).
+type Dataset interface {
+	Examples() (x, y []float32, n int)
+	Order() []int
+}
+
 var (
 	backendsMu sync.Mutex
 	backends   = map[string]Backend{}

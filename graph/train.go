@@ -135,6 +135,16 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 	if steps == 0 {
 		return nil, fmt.Errorf("graph: the training set holds less than one batch of %d", cfg.Batch)
 	}
+	// On a device that can hold the training set, upload it once; then a step only gathers
+	// its batch there, following the pass's order uploaded once per epoch.
+	dtr, resident := tr.(DatasetTrainer)
+	data, ordered := cfg.Train.(Dataset)
+	if resident = resident && ordered; resident {
+		ex, ey, n := data.Examples()
+		if err := dtr.SetDataset(ex, ey, n); err != nil {
+			return nil, err
+		}
+	}
 	for epoch := cfg.StartEpoch + 1; epoch <= cfg.Epochs; epoch++ {
 		if cfg.Schedule != nil {
 			if err := tr.SetLR(cfg.Schedule(epoch)); err != nil {
@@ -143,6 +153,11 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 		}
 		start := time.Now()
 		cfg.Train.Reset(epoch)
+		if resident {
+			if err := dtr.SetOrder(data.Order()); err != nil {
+				return nil, err
+			}
+		}
 		n := 0
 		diverged := func(loss float64, step int) error {
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
@@ -150,12 +165,21 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 			}
 			return nil
 		}
-		for step := 1; cfg.Train.Next(); step++ {
-			bx, by := cfg.Train.Batch()
-			copy(xs, bx)
-			copy(ys, by)
-			if err := tr.Step(x, y); err != nil {
-				return nil, err
+		for step := 1; step <= steps; step++ {
+			if resident {
+				if err := dtr.StepNext(); err != nil {
+					return nil, err
+				}
+			} else {
+				if !cfg.Train.Next() {
+					break
+				}
+				bx, by := cfg.Train.Batch()
+				copy(xs, bx)
+				copy(ys, by)
+				if err := tr.Step(x, y); err != nil {
+					return nil, err
+				}
 			}
 			if step%checkEvery == 0 {
 				loss, err := tr.Loss()

@@ -376,6 +376,10 @@ func (s batchSource) Next() bool              { return s.b.Next() }
 func (s batchSource) Batch() (x, y []float32) { return s.b.X, s.b.Y }
 func (s batchSource) Count() int              { return s.b.Count() }
 
+// Examples and Order let a GPU trainer hold the training set (graph.Dataset).
+func (s batchSource) Examples() (x, y []float32, n int) { return s.b.Examples() }
+func (s batchSource) Order() []int                      { return s.b.Order() }
+
 type evalOpts struct {
 	weights, dataDir string
 	confusion        bool
