@@ -4,7 +4,7 @@ go 1.26
 
 require (
 	github.com/schollz/progressbar/v3 v3.19.1
-	github.com/spf13/pflag v1.1.0
+	github.com/spf13/pflag v1.0.10
 	gorgonia.org/cu v0.9.6
 	gorgonia.org/gorgonia v0.9.18
 	gorgonia.org/tensor v0.9.24

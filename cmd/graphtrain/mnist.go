@@ -76,7 +76,8 @@ Without --data-dir, MNIST is read from (and if missing fetched into) the data ca
 	register(&command{
 		path:  "eval mnist",
 		short: "measure a trained MNIST model on the 10000 test images",
-		long:  `Prints the test accuracy and the accuracy of each digit; with --confusion, the confusion matrix.`,
+		long: `Prints the test accuracy and the accuracy of each digit; with --confusion, the confusion matrix.
+The forward pass runs on the CPU whatever --device says (10000 images take a second or two).`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &evalOpts{}
 			fs.StringVar(&o.weights, "weights", "", "checkpoint directory of a trained MNIST model (required)")
@@ -93,7 +94,8 @@ Without --data-dir, MNIST is read from (and if missing fetched into) the data ca
 		long: `Prints the digit a trained model sees, its three most likely digits with their
 probabilities, and the 28x28 input as text art. An image of any size is prepared as the MNIST
 digits were: made grey, inverted when its background is light (dark ink on white paper),
-cropped to the ink, scaled to fit 20x20 and centred by its centre of mass in 28x28.`,
+cropped to the ink, scaled to fit 20x20 and centred by its centre of mass in 28x28. The
+forward pass runs on the CPU.`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &predictOpts{}
 			fs.StringVar(&o.weights, "weights", "", "checkpoint directory of a trained MNIST model (required)")
