@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"math"
+	"math/rand"
 	"os"
 	"os/exec"
 	"strings"
@@ -286,6 +287,123 @@ func TestTrainingMatchesCPU(t *testing.T) {
 	for i, p := range mg.Params {
 		if e := relErr(toF64(p.T), toF64(mc.Params[i].T)); e > 1e-3 {
 			t.Errorf("mlp %s off by %.2g relative after %d Adam steps", p.Name, e, steps)
+		}
+	}
+	for k, st := range sg.State {
+		if e := relErr(toF64(st), toF64(sc.State[k])); e > 1e-3 {
+			t.Errorf("mlp solver state %s off by %.2g relative", k, e)
+		}
+	}
+}
+
+// TestStepNextMatchesCPU: with the training set on the device (SetDataset once, SetOrder per
+// pass, StepNext per step, nothing uploaded per step), an MLP trained with Adam over two
+// passes in different orders, the rate halved in the second, agrees with the CPU fed the same
+// batches in the same order: every step's loss, the last output, the mean loss, and after
+// Sync the parameters and the solver state. Steps past the order, or before the set and the
+// order are there, are errors.
+func TestStepNextMatchesCPU(t *testing.T) {
+	needGPU(t)
+	mc, _ := graph.NewMLP(64, 1)
+	mg, _ := graph.NewMLP(64, 1)
+	const batch, n = 32, 200 // 6 batches a pass, 8 examples left over
+	x, y := randomSet(mc, n, 3)
+	netC, _ := mc.Build(batch, true)
+	sc, _ := graph.NewSolver("adam", 1e-3)
+	cpu, err := graph.CPU{}.NewTrainer(netC, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cpu.Close()
+	gt, sg := newDeviceTrainer(t, mg, batch, "adam", 1e-3)
+	if err := gt.StepNext(); err == nil {
+		t.Error("StepNext before SetDataset: no error")
+	}
+	if err := gt.SetOrder(make([]int, n)); err == nil {
+		t.Error("SetOrder before SetDataset: no error")
+	}
+	if err := gt.SetDataset(x, y[:len(y)-1], n); err == nil {
+		t.Error("SetDataset with a target short: no error")
+	}
+	if err := gt.SetDataset(x, y, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := gt.StepNext(); err == nil {
+		t.Error("StepNext before SetOrder: no error")
+	}
+	rng := rand.New(rand.NewSource(4))
+	steps := 0
+	for pass, k := range []int{n / batch, 3} {
+		order := rng.Perm(n)
+		if err := gt.SetOrder(order); err != nil {
+			t.Fatal(err)
+		}
+		if pass == 1 {
+			if err := cpu.SetLR(5e-4); err != nil {
+				t.Fatal(err)
+			}
+			if err := gt.SetLR(5e-4); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for s := 0; s < k; s++ {
+			bx, by := batchOf(mc, x, y, order, s*batch, batch)
+			if err := cpu.Step(bx, by); err != nil {
+				t.Fatal(err)
+			}
+			if err := gt.StepNext(); err != nil {
+				t.Fatalf("pass %d step %d: %v", pass, s, err)
+			}
+			steps++
+			lc, _ := cpu.Loss()
+			lg, err := gt.Loss()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(lc-lg) > 1e-3*math.Abs(lc) {
+				t.Errorf("pass %d step %d: loss %v, CPU %v", pass, s, lg, lc)
+			}
+		}
+		if pass == 0 {
+			if err := gt.StepNext(); err == nil || !strings.Contains(err.Error(), "SetOrder") {
+				t.Errorf("StepNext past the pass's order: %v, want an error saying to call SetOrder", err)
+			}
+		}
+	}
+	var cursor int64
+	if err := gt.g.th.do(func() error {
+		return cu.MemcpyDtoH(unsafe.Pointer(&cursor), gt.data.bufs[gt.data.p.Data.Cursor], 8)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if cursor != 3*batch {
+		t.Errorf("device batch cursor %d, want %d", cursor, 3*batch)
+	}
+	oc, _ := cpu.Output()
+	og, err := gt.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr(toF64(og), toF64(oc)); e > 1e-3 {
+		t.Errorf("last output off by %.2g relative", e)
+	}
+	mlc, _ := cpu.MeanLoss()
+	mlg, err := gt.MeanLoss()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(mlc-mlg) > 1e-3*math.Abs(mlc) {
+		t.Errorf("mean loss %v, CPU %v", mlg, mlc)
+	}
+	if err := gt.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if sg.Steps != sc.Steps || sg.Steps != steps {
+		t.Errorf("solver steps %d, CPU %d, want %d", sg.Steps, sc.Steps, steps)
+	}
+	for i, p := range mg.Params {
+		if e := relErr(toF64(p.T), toF64(mc.Params[i].T)); e > 1e-3 {
+			t.Errorf("mlp %s off by %.2g relative after %d resident Adam steps", p.Name, e, steps)
 		}
 	}
 	for k, st := range sg.State {

@@ -70,6 +70,31 @@ func (h *hostRun) round(x float64) float64 {
 func (h *hostRun) step(x, y *tensor.Dense) error {
 	copy(h.buf(h.p.X), toF64(x))
 	copy(h.buf(h.p.Y), toF64(y))
+	return h.run()
+}
+
+// setDataset and setOrder do on the host what the trainer's SetDataset and SetOrder upload
+// (a program made by WithDataset); stepNext is StepNext: the launches alone, no inputs.
+func (h *hostRun) setDataset(x, y []float32) {
+	for i, v := range x {
+		h.buf(h.p.Data.Examples)[i] = float64(v)
+	}
+	for i, v := range y {
+		h.buf(h.p.Data.Targets)[i] = float64(v)
+	}
+}
+
+func (h *hostRun) setOrder(order []int64) {
+	for i, k := range order {
+		h.buf(h.p.Data.Order)[i] = float64(k)
+	}
+	h.buf(h.p.Data.Cursor)[0] = 0
+}
+
+func (h *hostRun) stepNext() error { return h.run() }
+
+// run executes the program's launches in order.
+func (h *hostRun) run() error {
 	for _, l := range h.p.Launches {
 		if err := h.exec(l); err != nil {
 			return fmt.Errorf("%s: %w", l, err)
@@ -311,6 +336,21 @@ func (h *hostRun) exec(l Launch) error {
 		}
 	case "step_inc":
 		a[0][0]++
+	case "gather_rows":
+		rows, cols := int(ip[0]), int(ip[1])
+		src, order, cursor, dst := a[0], a[1], int(a[2][0]), a[3]
+		if cursor < 0 || cursor+rows > len(order) {
+			return fmt.Errorf("cursor %d: rows [%d, %d) outside the order of %d", cursor, cursor, cursor+rows, len(order))
+		}
+		for r := 0; r < rows; r++ {
+			k := int(order[cursor+r])
+			if k < 0 || (k+1)*cols > len(src) {
+				return fmt.Errorf("order[%d] = %d: outside the %d rows", cursor+r, k, len(src)/cols)
+			}
+			copy(dst[r*cols:(r+1)*cols], src[k*cols:(k+1)*cols])
+		}
+	case "cursor_add":
+		a[0][0] += float64(ip[0])
 	case "sgd":
 		lr := l.Reals[0]
 		for i := range a[0] {

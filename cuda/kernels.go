@@ -3,9 +3,9 @@ package cuda
 import "regexp"
 
 // The kernels are CUDA C in kernels/*.cu, one file per family (elementwise, gemm, reduce,
-// conv, optim). make ptx compiles them with nvcc for compute_60 into kernels/*.ptx, which are
-// committed and embedded in gpu builds; the driver JIT-compiles the PTX for the GPU it runs
-// on. make ptx-check fails when the committed PTX is stale.
+// conv, optim, data). make ptx compiles them with nvcc for compute_60 into kernels/*.ptx,
+// which are committed and embedded in gpu builds; the driver JIT-compiles the PTX for the GPU
+// it runs on. make ptx-check fails when the committed PTX is stale.
 
 var entryRE = regexp.MustCompile(`(?m)^\.visible \.entry ([A-Za-z0-9_]+)\(`)
 

@@ -62,7 +62,8 @@ func cuSignatures(t *testing.T) map[string]kernelSig {
 	return sigs
 }
 
-// TestKernelABI checks every launch the lowering makes, for every model and solver, against
+// TestKernelABI checks every launch the lowering makes, for every model and solver (with a
+// resident training set, so the data launches too), against
 // the kernel's signature in kernels/*.cu (pointers, then long longs, then doubles), and that
 // the committed PTX defines the kernel.
 func TestKernelABI(t *testing.T) {
@@ -90,7 +91,11 @@ func TestKernelABI(t *testing.T) {
 				t.Fatal(err)
 			}
 			s, _ := graph.NewSolver(solver, 0.01)
-			p, err := Lower(net, s)
+			base, err := Lower(net, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := base.WithDataset(3 * tm.batch) // every launch of base and the data launches
 			if err != nil {
 				t.Fatal(err)
 			}

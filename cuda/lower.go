@@ -48,7 +48,7 @@ func Lower(net *graph.Net, s *graph.Solver) (*Program, error) {
 	default:
 		return nil, fmt.Errorf("cuda: dtype %v: only float32 and float64 have kernels", dt)
 	}
-	l.p = &Program{Kind: net.Model.Spec.Kind, Dtype: net.X.Dtype().String(), Step: -1}
+	l.p = &Program{Kind: net.Model.Spec.Kind, Dtype: net.X.Dtype().String(), Batch: net.Batch, Step: -1}
 
 	for i, n := range net.Nodes {
 		id := l.newBuf(Buffer{Name: net.Model.Params[i].Name, Kind: Param, Elems: n.Shape().TotalSize(), Index: i})

@@ -11,6 +11,7 @@ import (
 type Program struct {
 	Kind     string // model kind: "xor", "mlp", "cnn"
 	Dtype    string // "float32" or "float64"
+	Batch    int    // examples per step: the rows of X and Y
 	Buffers  []Buffer
 	Slots    []int64 // bytes of each device allocation; Buffers[i].Slot indexes it
 	Launches []Launch
@@ -21,6 +22,18 @@ type Program struct {
 	State           []Member // solver state buffers, e.g. "m/weights0"
 	Step            int      // buffer id of the step counter (float64) for Adam, or -1
 	LossSum         int      // buffer id of the sum of the losses since it was last zeroed
+
+	Data *DataBuffers // the device-resident training set (WithDataset), or nil
+}
+
+// DataBuffers are the buffers of a program that gathers its batches from a training set held
+// on the device (see WithDataset).
+type DataBuffers struct {
+	N        int // examples in the set
+	Examples int // buffer id of the inputs [N, inputs], in the program's dtype
+	Targets  int // buffer id of the one-hot targets [N, outputs], in the program's dtype
+	Order    int // buffer id of the pass's order [N] (long long)
+	Cursor   int // buffer id of the batch cursor (one long long): the next batch starts at Order[Cursor]
 }
 
 // Member names a solver state buffer by its key in graph.Solver.State.
@@ -34,17 +47,18 @@ type BufKind int
 
 // Buffer kinds. Every kind but Temp lives for the whole run in its own slot.
 const (
-	Temp  BufKind = iota // an intermediate value, its slot reused by liveness
-	Param                // a model parameter, uploaded once, read back by Sync
-	State                // solver state, uploaded once, read back by Sync
-	Input                // x or y, uploaded every step
-	Const                // a constant, uploaded once
-	Step                 // the solver's step counter (one float64)
-	Accum                // a running sum, zeroed at the start and whenever it is read
+	Temp    BufKind = iota // an intermediate value, its slot reused by liveness
+	Param                  // a model parameter, uploaded once, read back by Sync
+	State                  // solver state, uploaded once, read back by Sync
+	Input                  // x or y, uploaded every step
+	Const                  // a constant, uploaded once
+	Step                   // the solver's step counter (one float64)
+	Accum                  // a running sum, zeroed at the start and whenever it is read
+	Dataset                // the resident training set, its order and cursor: uploaded once a set or a pass
 )
 
 func (k BufKind) String() string {
-	return [...]string{"temp", "param", "state", "input", "const", "step", "accum"}[k]
+	return [...]string{"temp", "param", "state", "input", "const", "step", "accum", "data"}[k]
 }
 
 // Buffer is one value of the program: a node's output, a parameter, a solver state tensor.

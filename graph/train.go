@@ -51,6 +51,7 @@ type TrainConfig struct {
 	// Schedule, when set, gives the learning rate of each epoch (1-based); see Cosine.
 	Schedule func(epoch int) float64
 
+	Warn     func(msg string)      // something the user should know, may be nil
 	Progress func(step, steps int) // after every step, may be nil
 	OnEpoch  func(EpochStats)      // after every epoch, once saved, may be nil
 	Stop     func() bool           // polled after every step; true saves and stops
@@ -142,7 +143,11 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 	if resident = resident && ordered; resident {
 		ex, ey, n := data.Examples()
 		if err := dtr.SetDataset(ex, ey, n); err != nil {
-			return nil, err
+			// Not enough device memory for the set: upload each batch instead.
+			resident = false
+			if cfg.Warn != nil {
+				cfg.Warn(fmt.Sprintf("the training set stays on the host, each batch uploaded: %v", err))
+			}
 		}
 	}
 	for epoch := cfg.StartEpoch + 1; epoch <= cfg.Epochs; epoch++ {

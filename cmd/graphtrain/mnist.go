@@ -307,6 +307,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		Hyper: map[string]any{"model": o.model, "batch": o.batch, "solver": solver.Kind, "lr": solver.LR,
 			"val_split": o.valSplit, "seed": o.seed, "epochs": o.epochs, "limit": o.limit, "lr_schedule": o.schedule},
 		Stop: e.stopRequested,
+		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
 		Schedule: map[string]func(int) float64{
 			"constant": nil,
 			"cosine":   graph.Cosine(solver.LR, o.epochs),
