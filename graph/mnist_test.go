@@ -8,15 +8,9 @@ import (
 
 // float64Copy returns m with float64 parameters, for finite differences without float32 noise.
 func float64Copy(m *Model) *Model {
-	c := &Model{Spec: m.Spec}
-	c.Spec.Dtype = "float64"
-	for _, p := range m.Params {
-		src := p.T.Data().([]float32)
-		dst := make([]float64, len(src))
-		for i, v := range src {
-			dst[i] = float64(v)
-		}
-		c.Params = append(c.Params, &Param{Name: p.Name, T: tensor.New(tensor.WithShape(p.T.Shape().Clone()...), tensor.WithBacking(dst))})
+	c, err := Float64Copy(m)
+	if err != nil {
+		panic(err)
 	}
 	return c
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -106,62 +105,16 @@ func xorBatch() (x, y *tensor.Dense) {
 // difference of the loss on (x, y) and returns the worst relative error,
 // |g − ĝ| / max(1e-3, |g| + |ĝ|) (float64 models only). With perParam > 0 it checks that
 // many values of each parameter, picked at random (and always the first), not all of them.
+// The logic is GradCheck's.
 func checkGradients(t *testing.T, m *Model, batch int, x, y *tensor.Dense, perParam int) float64 {
 	t.Helper()
-	net, err := m.Build(batch, true)
+	checks, err := GradCheck(m, batch, x, y, perParam)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := G.NewTapeMachine(net.G)
-	defer vm.Close()
-	loss := func() float64 {
-		if err := feed(net.X, x); err != nil {
-			t.Fatal(err)
-		}
-		if err := feed(net.Y, y); err != nil {
-			t.Fatal(err)
-		}
-		vm.Reset()
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		l, err := scalar(net.Loss.Value())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
-	loss()
-	var symbolic [][]float64
-	for _, g := range net.Grads {
-		symbolic = append(symbolic, append([]float64(nil), g.Value().Data().([]float64)...))
-	}
-	const h = 1e-6
 	worst := 0.0
-	for pi, p := range m.Params {
-		d := p.T.Data().([]float64)
-		idx := make([]int, len(d))
-		for i := range idx {
-			idx[i] = i
-		}
-		if perParam > 0 && perParam < len(d) {
-			r := rand.New(rand.NewSource(int64(pi)))
-			r.Shuffle(len(idx)-1, func(i, j int) { idx[i+1], idx[j+1] = idx[j+1], idx[i+1] })
-			idx = idx[:perParam]
-		}
-		for _, i := range idx {
-			old := d[i]
-			d[i] = old + h
-			lp := loss()
-			d[i] = old - h
-			lm := loss()
-			d[i] = old
-			num := (lp - lm) / (2 * h)
-			rel := math.Abs(num-symbolic[pi][i]) / math.Max(1e-3, math.Abs(num)+math.Abs(symbolic[pi][i]))
-			if rel > worst {
-				worst = rel
-			}
-		}
+	for _, c := range checks {
+		worst = math.Max(worst, c.Worst)
 	}
 	return worst
 }

@@ -33,6 +33,7 @@ type trainMNISTOpts struct {
 	resume   string
 	limit    int
 	schedule string
+	plot     string
 }
 
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
@@ -68,6 +69,7 @@ Without --data-dir, MNIST is read from (and if missing fetched into) the data ca
 			fs.StringVar(&o.out, "out", "", "checkpoint directory (default checkpoints/MODEL): the best model, and the latest state in OUT/last")
 			fs.StringVar(&o.metrics, "metrics", "", "append one JSON line per epoch to this file")
 			fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
+			fs.StringVar(&o.plot, "plot", "", "at the end, draw the loss and validation accuracy per epoch into this PNG (from --metrics when given)")
 			fs.IntVar(&o.limit, "limit", 0, "use only the first N training images (before the validation split), for quick experiments; 0: all")
 			return o
 		},
@@ -294,6 +296,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		what, backend.Name(), trainPart.N, valPart.N, o.batch, solver.Kind, solver.LR, start+1, o.epochs)
 
 	var bar *progressbar.ProgressBar
+	var history []graph.EpochStats
 	showBar := !e.g.Quiet && isTerminal(e.stdout)
 	current := start + 1 // the epoch in progress, for the bar
 	cfg := graph.TrainConfig{
@@ -335,6 +338,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			}
 			e.printf("epoch %3d  loss %.4f  val acc %6.2f%%  %6.1f s  %7.0f samples/s%s\n",
 				st.Epoch, st.TrainLoss, 100*st.ValAccuracy, st.Seconds, st.SamplesPerSec, best)
+			history = append(history, st) // for --plot
 			if metricsFile != nil {
 				b, _ := json.Marshal(st)
 				metricsFile.Write(append(b, '\n'))
@@ -361,6 +365,11 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	testAcc := graph.Accuracy(pred, testSet.Labels)
 	e.printf("test accuracy %.2f%% (the epoch %d model, saved in %s); %.1f s of training, %.0f samples/s\n",
 		100*testAcc, ck.Epoch, o.out, res.Seconds, res.SamplesPerSec)
+	if o.plot != "" {
+		if err := plotTraining(e, o.plot, o.metrics, history); err != nil {
+			return err
+		}
+	}
 	if e.g.JSON {
 		return e.emitJSON(map[string]any{
 			"test_accuracy": testAcc, "val_accuracy": ck.Metrics["val_accuracy"], "epochs": res.Epochs,

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+
+	"github.com/spf13/pflag"
+
+	"graphtrain/graph"
+)
+
+type gradcheckOpts struct {
+	samples int
+	tol     float64
+	batch   int
+	seed    int64
+	weights string
+}
+
+func init() {
+	register(&command{
+		path:  "gradcheck",
+		short: "check a model's symbolic gradients against finite differences",
+		args:  "xor|mlp|cnn",
+		long: `Builds the model's graph with its symbolic gradients (gorgonia.Grad) and compares them with
+central differences of the loss, (L(θ+h) − L(θ−h)) / 2h with h = 1e-6, on float64 copies of
+the parameters and a random batch. Prints per parameter the worst relative error
+|g − ĝ| / max(1e-3, |g| + |ĝ|) and exits with status 1 when one is above --tol. The
+parameters are fresh (xor: 4 hidden units with biases, values in ±1; mlp: 16 hidden units)
+unless --weights gives a checkpoint of that model.`,
+		flags: func(fs *pflag.FlagSet) any {
+			o := &gradcheckOpts{}
+			fs.IntVar(&o.samples, "samples", 25, "values of each parameter tensor to check, the first and others at random (0: all)")
+			fs.Float64Var(&o.tol, "tol", 1e-5, "largest relative error accepted")
+			fs.IntVar(&o.batch, "batch", 2, "examples in the random batch (xor: its four examples, repeated)")
+			fs.Int64Var(&o.seed, "seed", 1, "seed for the fresh parameters and the batch")
+			fs.StringVar(&o.weights, "weights", "", "check the parameters of this checkpoint instead of fresh ones")
+			return o
+		},
+		run: runGradcheck,
+	})
+}
+
+func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
+	o := opts.(*gradcheckOpts)
+	if fs.NArg() != 1 {
+		return usagef("gradcheck: give one model, xor, mlp or cnn")
+	}
+	kind := fs.Arg(0)
+	switch {
+	case kind != "xor" && kind != "mlp" && kind != "cnn":
+		return usagef("gradcheck: unknown model %q: must be xor, mlp or cnn", kind)
+	case o.samples < 0:
+		return usagef("--samples %d: must be 0 (all) or more", o.samples)
+	case !(o.tol > 0) || math.IsInf(o.tol, 0):
+		return usagef("--tol %v: must be a positive number", o.tol)
+	case o.batch < 1:
+		return usagef("--batch %d: must be at least 1", o.batch)
+	}
+	var m *graph.Model
+	var err error
+	if o.weights != "" {
+		if m, _, _, err = graph.LoadCheckpoint(o.weights); err != nil {
+			return fmt.Errorf("--weights: %w", err)
+		}
+		if m.Spec.Kind != kind {
+			return fmt.Errorf("--weights %s: holds a %s model, not a %s; run 'graphtrain gradcheck %s'", o.weights, m.Spec.Kind, kind, m.Spec.Kind)
+		}
+	} else {
+		switch kind {
+		case "xor":
+			if m, err = graph.NewXOR(4, true, o.seed); err == nil {
+				// Spread the values over ±1, biases included (NewXOR starts biases at 0).
+				r := rand.New(rand.NewSource(o.seed))
+				for _, p := range m.Params {
+					for i, d := 0, p.T.Data().([]float64); i < len(d); i++ {
+						d[i] = r.Float64()*2 - 1
+					}
+				}
+			}
+		case "mlp":
+			m, err = graph.NewMLP(16, o.seed)
+		case "cnn":
+			m, err = graph.NewCNN(o.seed)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	m64, err := graph.Float64Copy(m)
+	if err != nil {
+		return err
+	}
+	x, y := graph.RandomBatch(m64, o.batch, o.seed)
+	checks, err := graph.GradCheck(m64, o.batch, x, y, o.samples)
+	if err != nil {
+		return err
+	}
+	e.printf("%s: symbolic gradients against central differences (h = %g), batch %d, float64\n\n", kind, graph.GradStep, o.batch)
+	e.printf("%-12s %-14s %8s %12s %14s %14s\n", "parameter", "shape", "checked", "worst error", "symbolic", "numeric")
+	worst, worstName := 0.0, ""
+	type row struct {
+		Name     string  `json:"parameter"`
+		Shape    []int   `json:"shape"`
+		Checked  int     `json:"checked"`
+		Worst    float64 `json:"worst_relative_error"`
+		Symbolic float64 `json:"symbolic"`
+		Numeric  float64 `json:"numeric"`
+	}
+	var rows []row
+	for _, c := range checks {
+		shape := []int(m.Param(c.Name).T.Shape())
+		mark := ""
+		if c.Worst > o.tol {
+			mark = "  above --tol"
+		}
+		e.printf("%-12s %-14s %8d %12.3g %14.6g %14.6g%s\n", c.Name, fmt.Sprint(shape), c.Checked, c.Worst, c.Symbolic, c.Numeric, mark)
+		rows = append(rows, row{c.Name, shape, c.Checked, c.Worst, c.Symbolic, c.Numeric})
+		if c.Worst >= worst {
+			worst, worstName = c.Worst, c.Name
+		}
+	}
+	ok := worst <= o.tol
+	if ok {
+		e.printf("\nall within --tol %g (worst %.3g, in %s)\n", o.tol, worst, worstName)
+	}
+	if e.g.JSON {
+		if err := e.emitJSON(map[string]any{"model": kind, "params": rows, "worst": worst, "tol": o.tol, "ok": ok}); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		return fmt.Errorf("gradcheck %s: %s's worst relative error %.3g is above --tol %g: the symbolic gradient disagrees with the finite differences", kind, worstName, worst, o.tol)
+	}
+	return nil
+}

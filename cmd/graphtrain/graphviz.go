@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"graphtrain/graph"
+)
+
+type graphOpts struct {
+	grad     bool
+	dot, svg string
+	batch    int
+	hidden   int
+}
+
+func init() {
+	register(&command{
+		path:  "graph",
+		short: "draw a model's expression graph (Graphviz DOT, SVG)",
+		args:  "xor|mlp|cnn",
+		long: `Writes the model's Gorgonia expression graph as Graphviz DOT: a node per value, labelled
+with its op (or its name) and its shape, an edge from each operand to the node using it (the
+numbers on the arrows give the operand order). Parameters are orange boxes, inputs blue
+boxes, the output green, the loss a red octagon. With --grad it adds the backward pass that
+gorgonia.Grad builds: its nodes are dashed, the gradients purple boxes. --svg runs
+Graphviz's 'dot' program (apt-get install graphviz) to draw it.`,
+		flags: func(fs *pflag.FlagSet) any {
+			o := &graphOpts{}
+			fs.BoolVar(&o.grad, "grad", false, "include the backward pass (the symbolic gradients)")
+			fs.StringVar(&o.dot, "dot", "", "write the DOT text to this file")
+			fs.StringVar(&o.svg, "svg", "", "also draw it as SVG into this file, with Graphviz's dot")
+			fs.IntVar(&o.batch, "batch", 4, "batch size the graph is built for (it shows in the shapes)")
+			fs.IntVar(&o.hidden, "hidden", 0, "hidden units (xor 4, mlp 16 unless given)")
+			return o
+		},
+		run: runGraph,
+	})
+}
+
+func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
+	o := opts.(*graphOpts)
+	if fs.NArg() != 1 {
+		return usagef("graph: give one model, xor, mlp or cnn")
+	}
+	kind := fs.Arg(0)
+	switch {
+	case kind != "xor" && kind != "mlp" && kind != "cnn":
+		return usagef("graph: unknown model %q: must be xor, mlp or cnn", kind)
+	case o.dot == "" && o.svg == "":
+		return usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to")
+	case o.batch < 1:
+		return usagef("--batch %d: must be at least 1", o.batch)
+	case o.hidden < 0:
+		return usagef("--hidden %d: must be at least 1", o.hidden)
+	case o.hidden > 0 && kind == "cnn":
+		return usagef("--hidden: the cnn has no hidden-units setting")
+	}
+	dotProg := ""
+	if o.svg != "" {
+		var err error
+		if dotProg, err = exec.LookPath("dot"); err != nil {
+			return fmt.Errorf("--svg: Graphviz's dot program is not installed (apt-get install graphviz); nothing written: leave out --svg to write the DOT only, then draw it where Graphviz is, with 'dot -Tsvg FILE.dot -o FILE.svg'")
+		}
+	}
+	for _, f := range []string{o.dot, o.svg} {
+		if st, err := os.Stat(f); f != "" && err == nil && st.IsDir() {
+			return fmt.Errorf("%s: is a directory; give a file name", f)
+		}
+	}
+	var m *graph.Model
+	var err error
+	switch kind {
+	case "xor":
+		m, err = graph.NewXOR(cmpOr(o.hidden, 4), false, 42)
+	case "mlp":
+		m, err = graph.NewMLP(cmpOr(o.hidden, 16), 1)
+	case "cnn":
+		m, err = graph.NewCNN(1)
+	}
+	if err != nil {
+		return err
+	}
+	net, err := m.Build(o.batch, o.grad)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := net.WriteDOT(&buf); err != nil {
+		return err
+	}
+	if o.dot != "" {
+		if err := os.WriteFile(o.dot, buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("--dot: %v", err)
+		}
+	}
+	if o.svg != "" {
+		cmd := exec.Command(dotProg, "-Tsvg", "-o", o.svg)
+		cmd.Stdin = &buf
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("--svg: dot failed: %v: %s", err, strings.TrimSpace(stderr.String()))
+		}
+	}
+	back := "forward pass"
+	if o.grad {
+		back = "forward and backward pass"
+	}
+	e.printf("%s graph, batch %d, %s: %d nodes\n", kind, o.batch, back, len(net.G.AllNodes()))
+	for _, f := range []string{o.dot, o.svg} {
+		if f != "" {
+			e.printf("wrote %s\n", f)
+		}
+	}
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{"model": kind, "nodes": len(net.G.AllNodes()), "grad": o.grad, "dot": o.dot, "svg": o.svg})
+	}
+	return nil
+}
+
+func cmpOr(v, def int) int {
+	if v != 0 {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,604 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"graphtrain/graph"
+)
+
+type inspectXOROpts struct{ weights, out string }
+
+type inspectMNISTOpts struct {
+	weights, out, dataDir string
+	index                 int
+}
+
+func init() {
+	register(&command{
+		path:  "inspect xor",
+		short: "show what each hidden unit of a trained XOR net computes, with pictures",
+		long: `Prints, for the four inputs, every hidden unit's activation and the output; names for each
+hidden unit the logic function of A and B it comes closest to (its activations thresholded
+at 0.5), with how close (the largest distance of an activation from that function's 0 or 1);
+and draws heat maps of the output and of each hidden unit over the inputs' square: red near
+1, white at 0.5 (the decision boundary, also drawn as a black line), blue near 0, the four
+inputs marked. Files in --out: output.png, hidden<i>.png and all.png (all of them side by
+side). Reads graphtrain checkpoints (with or without biases) and the original numpy
+weights0.npy/weights1.npy directories.`,
+		flags: func(fs *pflag.FlagSet) any {
+			o := &inspectXOROpts{}
+			fs.StringVar(&o.weights, "weights", "", "checkpoint directory of a trained XOR net (required)")
+			fs.StringVar(&o.out, "out", "inspect-xor", "directory to write the PNG heat maps in (created if missing)")
+			return o
+		},
+		run: runInspectXOR,
+	})
+	register(&command{
+		path:  "inspect mnist",
+		short: "draw what a trained MNIST model's first layer looks for",
+		long: `For the mlp: weights0.png, each hidden unit's 784 input weights as a 28x28 image (unit 0
+top left, row by row). For the cnn: filters.png, the six 5x5 first-layer filters enlarged;
+maps0.png, test image --index and its six feature maps after conv0 + bias + ReLU (28x28);
+maps1.png, its sixteen maps after conv1 + bias + ReLU (10x10, before pooling). Weights use a
+diverging colour map, blue negative, white zero, red positive, on one symmetric scale for
+the whole picture (±the 99th percentile of |w|; larger values are clipped); feature maps,
+all >= 0, go from black (0) to yellow (the largest value in the picture). Each picture has
+a colour bar with its values.`,
+		flags: func(fs *pflag.FlagSet) any {
+			o := &inspectMNISTOpts{}
+			fs.StringVar(&o.weights, "weights", "", "checkpoint directory of a trained MNIST model (required)")
+			fs.StringVar(&o.out, "out", "inspect-mnist", "directory to write the PNGs in (created if missing)")
+			fs.IntVar(&o.index, "index", 0, "cnn: the test image (0-9999) whose feature maps are drawn")
+			fs.StringVar(&o.dataDir, "data-dir", "", "cnn: directory with the MNIST files (default: the data cache, fetched when missing)")
+			return o
+		},
+		run: runInspectMNIST,
+	})
+}
+
+// ---- XOR ----
+
+// XOR heat map geometry: a square of xorSide pixels shows A and B from -xorPad to 1+xorPad,
+// so that the four inputs at the corners of the unit square are marked inside it.
+const (
+	xorSide  = 200
+	xorPad   = 0.1
+	xorW     = xorSide + 40
+	xorH     = xorSide + 80
+	xorLeft  = 24
+	xorTop   = 22
+	xorCount = 200 * 200
+)
+
+func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
+	o := opts.(*inspectXOROpts)
+	if fs.NArg() > 0 {
+		return usagef("inspect xor takes no arguments, got %q", fs.Args())
+	}
+	if o.weights == "" {
+		return usagef("inspect xor: --weights DIR is required (a directory written by 'graphtrain train xor', or numpy's weights0.npy and weights1.npy)")
+	}
+	if o.out == "" {
+		return usagef("--out: must name a directory")
+	}
+	m, _, _, err := graph.LoadCheckpoint(o.weights)
+	if err != nil {
+		return fmt.Errorf("--weights: %w", err)
+	}
+	if m.Spec.Kind != "xor" {
+		return fmt.Errorf("--weights %s: holds a %s model, not an XOR net; use 'graphtrain inspect mnist' for it", o.weights, m.Spec.Kind)
+	}
+	hidden, out, err := graph.XORLayers(m, graph.XORInputs)
+	if err != nil {
+		return err
+	}
+	H := m.Spec.Hidden
+
+	// The table.
+	e.printf("XOR net 2-%d-1 in %s, bias %v: activations for the four inputs\n\n", H, o.weights, m.Spec.Bias)
+	e.printf("A B ")
+	for j := 0; j < H; j++ {
+		e.printf(" %8s", fmt.Sprintf("hidden%d", j))
+	}
+	e.printf("   output\n")
+	for i := range out {
+		e.printf("%g %g ", graph.XORInputs[2*i], graph.XORInputs[2*i+1])
+		for j := 0; j < H; j++ {
+			e.printf(" %8.4f", hidden[i][j])
+		}
+		e.printf(" %8.4f\n", out[i])
+	}
+	type unit struct {
+		Name        string    `json:"unit"`
+		Activations []float64 `json:"activations"`
+		Function    string    `json:"function"`
+		MaxDistance float64   `json:"max_distance"`
+		File        string    `json:"file"`
+	}
+	var units []unit
+	e.printf("\nclosest logic function of A and B (activation >= 0.5 read as 1; distance: the largest |activation − 0 or 1|)\n")
+	for j := 0; j <= H; j++ {
+		var v [4]float64
+		name := fmt.Sprintf("hidden%d", j)
+		for i := range v {
+			if j == H {
+				v[i] = out[i]
+			} else {
+				v[i] = hidden[i][j]
+			}
+		}
+		if j == H {
+			name = "output"
+		}
+		fn, d := graph.NearestLogic(v)
+		units = append(units, unit{Name: name, Activations: v[:], Function: fn, MaxDistance: d, File: filepath.Join(o.out, name+".png")})
+		e.printf("  %-8s %-12s distance %.3f %s\n", name, fn, d, closeness(d))
+	}
+	if !m.Spec.Bias {
+		e.printf("(without biases every hidden unit is σ(0) = 0.5 at input 00, undecided there: read as 1)\n")
+	}
+
+	// The pictures: every unit over a grid of inputs, in one forward pass.
+	grid := make([]float64, 0, 2*xorCount)
+	for py := 0; py < xorSide; py++ {
+		for px := 0; px < xorSide; px++ {
+			a, b := xorCoord(px, py)
+			grid = append(grid, a, b)
+		}
+	}
+	gh, gout, err := graph.XORLayers(m, grid)
+	if err != nil {
+		return err
+	}
+	var pics []*image.RGBA
+	for j, u := range units {
+		vals := make([]float64, xorCount)
+		for k := range vals {
+			if j == H {
+				vals[k] = gout[k]
+			} else {
+				vals[k] = gh[k][j]
+			}
+		}
+		pics = append(pics, xorHeatMap(fmt.Sprintf("%s: %s", u.Name, u.Function), vals, u.Activations))
+	}
+	files := map[string]image.Image{}
+	for j, u := range units {
+		files[u.File] = pics[j]
+	}
+	all := image.NewRGBA(image.Rect(0, 0, xorW*len(pics), xorH))
+	for j, p := range pics {
+		drawImage(all, p, j*xorW, 0)
+	}
+	files[filepath.Join(o.out, "all.png")] = all
+	names, err := writePNGs(o.out, files)
+	if err != nil {
+		return err
+	}
+	e.printf("\nwrote %s\n", strings.Join(names, ", "))
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{"inputs": graph.XORInputs, "hidden": hidden, "output": out, "units": units, "files": names})
+	}
+	return nil
+}
+
+func closeness(d float64) string {
+	switch {
+	case d < 0.1:
+		return "(clearly)"
+	case d < 0.3:
+		return "(roughly)"
+	}
+	return "(barely)"
+}
+
+// xorCoord is the input (A, B) at the centre of pixel (px, py); B grows upwards.
+func xorCoord(px, py int) (a, b float64) {
+	span := 1 + 2*xorPad
+	a = -xorPad + (float64(px)+0.5)/xorSide*span
+	b = -xorPad + (float64(xorSide-1-py)+0.5)/xorSide*span
+	return a, b
+}
+
+// xorPixel is the pixel of the input (A, B) in the heat map.
+func xorPixel(a, b float64) (px, py int) {
+	span := 1 + 2*xorPad
+	px = int(math.Round((a + xorPad) / span * xorSide))
+	py = xorSide - 1 - int(math.Round((b+xorPad)/span*xorSide))
+	return px, py
+}
+
+// xorHeatMap draws vals [xorSide*xorSide] (in [0, 1]) with a title, the unit square, the
+// 0.5 contour, the four inputs marked with their activations, and a colour bar.
+func xorHeatMap(title string, vals []float64, corners []float64) *image.RGBA {
+	img := newImage(xorW, xorH)
+	drawText(img, xorLeft, 15, title, color.Black)
+	for py := 0; py < xorSide; py++ {
+		for px := 0; px < xorSide; px++ {
+			v := vals[py*xorSide+px]
+			c := diverging(2*v - 1)
+			// The decision boundary: where the value crosses 0.5 to the next pixel.
+			if px+1 < xorSide && (v >= 0.5) != (vals[py*xorSide+px+1] >= 0.5) ||
+				py+1 < xorSide && (v >= 0.5) != (vals[(py+1)*xorSide+px] >= 0.5) {
+				c = color.RGBA{0, 0, 0, 255}
+			}
+			img.SetRGBA(xorLeft+px, xorTop+py, c)
+		}
+	}
+	// The unit square, in grey.
+	x0, y1 := xorPixel(0, 0)
+	x1, y0 := xorPixel(1, 1)
+	grey := color.RGBA{120, 120, 120, 255}
+	for x := x0; x <= x1; x++ {
+		img.SetRGBA(xorLeft+x, xorTop+y0, grey)
+		img.SetRGBA(xorLeft+x, xorTop+y1, grey)
+	}
+	for y := y0; y <= y1; y++ {
+		img.SetRGBA(xorLeft+x0, xorTop+y, grey)
+		img.SetRGBA(xorLeft+x1, xorTop+y, grey)
+	}
+	// The four inputs: a ring in the colour of the activation there, its value beside it.
+	for i := 0; i < 4; i++ {
+		a, b := graph.XORInputs[2*i], graph.XORInputs[2*i+1]
+		px, py := xorPixel(a, b)
+		cx, cy := xorLeft+px, xorTop+py
+		fill := diverging(2*corners[i] - 1)
+		for dy := -7; dy <= 7; dy++ {
+			for dx := -7; dx <= 7; dx++ {
+				r := math.Hypot(float64(dx), float64(dy))
+				switch {
+				case r <= 5:
+					img.SetRGBA(cx+dx, cy+dy, fill)
+				case r <= 7:
+					img.SetRGBA(cx+dx, cy+dy, color.RGBA{0, 0, 0, 255})
+				}
+			}
+		}
+		label := fmt.Sprintf("%g%g %.2f", a, b, corners[i])
+		lx := cx + 8
+		if a == 1 {
+			lx = cx - 8 - 7*len(label)
+		}
+		ly := cy + 16
+		if b == 1 {
+			ly = cy - 8
+		}
+		drawTextBoxed(img, lx, ly, label)
+	}
+	// Axes: A along the bottom, B up the left side.
+	drawText(img, xorLeft+xorSide/2-10, xorTop+xorSide+13, "A ->", color.Black)
+	drawText(img, 6, xorTop+xorSide/2-6, "^", color.Black)
+	drawText(img, 6, xorTop+xorSide/2+8, "B", color.Black)
+	colourBar(img, xorLeft, xorTop+xorSide+22, xorSide, 10, func(t float64) color.RGBA { return diverging(2*t - 1) },
+		[]string{"0", "0.5", "1"})
+	return img
+}
+
+// ---- MNIST ----
+
+func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
+	o := opts.(*inspectMNISTOpts)
+	if fs.NArg() > 0 {
+		return usagef("inspect mnist takes no arguments, got %q", fs.Args())
+	}
+	if o.index < 0 || o.index > 9999 {
+		return usagef("--index %d: must be between 0 and 9999", o.index)
+	}
+	if o.out == "" {
+		return usagef("--out: must name a directory")
+	}
+	m, err := loadMNISTModel(o.weights)
+	if err != nil {
+		if strings.Contains(err.Error(), "not an MNIST model") {
+			return fmt.Errorf("%v; use 'graphtrain inspect xor' for an XOR net", err)
+		}
+		return err
+	}
+	files := map[string]image.Image{}
+	switch m.Spec.Kind {
+	case "mlp":
+		if fs.Changed("index") || fs.Changed("data-dir") {
+			return usagef("--index and --data-dir are for a cnn; %s holds an mlp, whose first-layer weights need no image", o.weights)
+		}
+		w, err := paramFloats(m, "weights0")
+		if err != nil {
+			return err
+		}
+		H := m.Spec.Hidden
+		tiles := make([][]float64, H)
+		for j := range tiles {
+			t := make([]float64, graph.ImageSize)
+			for p := range t {
+				t[p] = w[p*H+j] // weights0 is [784, H]: column j is unit j
+			}
+			tiles[j] = t
+		}
+		files[filepath.Join(o.out, "weights0.png")] = weightGrid(
+			fmt.Sprintf("mlp first layer: the 784 input weights of each of the %d hidden units", H), tiles, graph.ImageSide, tileScale(H))
+		e.printf("mlp 784-%d-10 in %s: drawing the input weights of its %d hidden units\n", H, o.weights, H)
+	case "cnn":
+		w, err := paramFloats(m, "conv0")
+		if err != nil {
+			return err
+		}
+		filters := make([][]float64, 6)
+		for f := range filters {
+			filters[f] = w[f*25 : (f+1)*25]
+		}
+		files[filepath.Join(o.out, "filters.png")] = weightGrid("cnn first layer: the six 5x5 filters of conv0", filters, 5, 16)
+		_, test, err := mnistData(e, o.dataDir)
+		if err != nil {
+			return err
+		}
+		if o.index >= test.N {
+			return usagef("--index %d: the test set has %d images", o.index, test.N)
+		}
+		px := test.Images[o.index*graph.ImageSize : (o.index+1)*graph.ImageSize]
+		maps, err := graph.CNNFeatureMaps(m, px)
+		if err != nil {
+			return err
+		}
+		label := int(test.Labels[o.index])
+		files[filepath.Join(o.out, "maps0.png")] = featureMaps(
+			fmt.Sprintf("test image %d (a %d) and its 6 maps after conv0+bias+ReLU", o.index, label), px, maps.Conv0, graph.ImageSide, 4, 7)
+		files[filepath.Join(o.out, "maps1.png")] = featureMaps(
+			fmt.Sprintf("test image %d: its 16 maps after conv1+bias+ReLU, 10x10", o.index), nil, maps.Conv1, 10, 8, 8)
+		e.printf("cnn in %s: drawing its six first-layer filters and the feature maps of test image %d (a %d)\n", o.weights, o.index, label)
+	}
+	names, err := writePNGs(o.out, files)
+	if err != nil {
+		return err
+	}
+	e.printf("wrote %s\n", strings.Join(names, ", "))
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{"model": m.Spec.Kind, "files": names})
+	}
+	return nil
+}
+
+// tileScale is the enlargement of 28x28 tiles for h of them: the grid stays under ~1000 px.
+func tileScale(h int) int {
+	cols := int(math.Ceil(math.Sqrt(float64(h))))
+	return max(1, min(4, 1000/(cols*30)))
+}
+
+// paramFloats returns m's parameter name as float64s.
+func paramFloats(m *graph.Model, name string) ([]float64, error) {
+	p := m.Param(name)
+	if p == nil {
+		return nil, fmt.Errorf("%s model has no parameter %s", m.Spec.Kind, name)
+	}
+	switch d := p.T.Data().(type) {
+	case []float32:
+		v := make([]float64, len(d))
+		for i, x := range d {
+			v[i] = float64(x)
+		}
+		return v, nil
+	case []float64:
+		return d, nil
+	}
+	return nil, fmt.Errorf("parameter %s holds %T", name, p.T.Data())
+}
+
+// weightGrid draws tiles (each side x side, row-major) enlarged scale times on one symmetric
+// diverging scale, ±the 99th percentile of |w| over all tiles.
+func weightGrid(title string, tiles [][]float64, side, scale int) *image.RGBA {
+	var abs []float64
+	for _, t := range tiles {
+		for _, v := range t {
+			abs = append(abs, math.Abs(v))
+		}
+	}
+	slices.Sort(abs)
+	lim := abs[int(0.99*float64(len(abs)-1))]
+	if lim == 0 {
+		lim = 1
+	}
+	cols := int(math.Ceil(math.Sqrt(float64(len(tiles)))))
+	if len(tiles) <= 8 {
+		cols = len(tiles)
+	}
+	rows := (len(tiles) + cols - 1) / cols
+	ts, gap := side*scale, max(4, scale/2)
+	w := max(cols*(ts+gap)+gap+16, 7*len(title)+16, 300)
+	h := 24 + rows*(ts+gap) + 62
+	img := newImage(w, h)
+	drawText(img, 8, 15, title, color.Black)
+	for i, t := range tiles {
+		x0 := 8 + gap + (i%cols)*(ts+gap)
+		y0 := 24 + (i/cols)*(ts+gap)
+		for p, v := range t {
+			c := diverging(v / lim)
+			fillRect(img, x0+(p%side)*scale, y0+(p/side)*scale, scale, scale, c)
+		}
+	}
+	colourBar(img, 8+gap, h-50, min(w-32, 300), 10, func(t float64) color.RGBA { return diverging(2*t - 1) },
+		[]string{fmt.Sprintf("%.3g", -lim), "0", fmt.Sprintf("+%.3g", lim)})
+	drawText(img, 8+gap, h-6, "one scale for all; beyond +/-"+fmt.Sprintf("%.3g", lim)+" (99th pct of |w|) clipped", color.Black)
+	return img
+}
+
+// featureMaps draws the input image (when not nil) in grey and the maps (each side x side)
+// enlarged scale times, cols to a row, on one scale from 0 to the largest value.
+func featureMaps(title string, input []float32, maps [][]float32, side, scale, cols int) *image.RGBA {
+	hi := float32(0)
+	for _, m := range maps {
+		for _, v := range m {
+			hi = max(hi, v)
+		}
+	}
+	if hi == 0 {
+		hi = 1
+	}
+	n := len(maps)
+	if input != nil {
+		n++
+	}
+	rows := (n + cols - 1) / cols
+	ts, gap := side*scale, 6
+	w := max(cols*(ts+gap)+gap+16, 7*len(title)+16)
+	h := 24 + rows*(ts+gap+14) + 46
+	img := newImage(w, h)
+	drawText(img, 8, 15, title, color.Black)
+	i := 0
+	if input != nil {
+		x0, y0 := 8+gap, 24+14
+		drawText(img, x0, y0-3, "input", color.Black)
+		for p, v := range input {
+			g := uint8(255 - 255*min(max(v, 0), 1)) // ink dark on white
+			fillRect(img, x0+(p%side)*(ts/side), y0+(p/side)*(ts/side), ts/side, ts/side, color.RGBA{g, g, g, 255})
+		}
+		i++
+	}
+	for k, m := range maps {
+		x0 := 8 + gap + (i%cols)*(ts+gap)
+		y0 := 24 + 14 + (i/cols)*(ts+gap+14)
+		drawText(img, x0, y0-3, fmt.Sprintf("map %d", k), color.Black)
+		for p, v := range m {
+			fillRect(img, x0+(p%side)*scale, y0+(p/side)*scale, scale, scale, sequential(float64(v/hi)))
+		}
+		i++
+	}
+	colourBar(img, 8+gap, h-36, min(w-32, 300), 10, sequential, []string{"0", fmt.Sprintf("%.3g", hi/2), fmt.Sprintf("%.3g", hi)})
+	return img
+}
+
+// ---- pictures ----
+
+func newImage(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	fillRect(img, 0, 0, w, h, color.RGBA{255, 255, 255, 255})
+	return img
+}
+
+func fillRect(img *image.RGBA, x, y, w, h int, c color.RGBA) {
+	for yy := y; yy < y+h; yy++ {
+		for xx := x; xx < x+w; xx++ {
+			img.SetRGBA(xx, yy, c)
+		}
+	}
+}
+
+func drawImage(dst *image.RGBA, src *image.RGBA, x, y int) {
+	b := src.Bounds()
+	for yy := b.Min.Y; yy < b.Max.Y; yy++ {
+		for xx := b.Min.X; xx < b.Max.X; xx++ {
+			dst.SetRGBA(x+xx-b.Min.X, y+yy-b.Min.Y, src.RGBAAt(xx, yy))
+		}
+	}
+}
+
+// drawText writes s with its baseline at y, in basicfont's 7x13 face.
+func drawText(img *image.RGBA, x, y int, s string, c color.Color) {
+	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
+	d.DrawString(s)
+}
+
+// drawTextBoxed writes s in black on a white box, readable over any colour.
+func drawTextBoxed(img *image.RGBA, x, y int, s string) {
+	fillRect(img, x-1, y-11, 7*len(s)+2, 14, color.RGBA{255, 255, 255, 255})
+	drawText(img, x, y, s, color.Black)
+}
+
+// colourBar draws cmap over [0, 1] left to right in a w x h box at (x, y), with labels
+// spread evenly beneath it (the first at the left end, the last at the right end).
+func colourBar(img *image.RGBA, x, y, w, h int, cmap func(float64) color.RGBA, labels []string) {
+	for i := 0; i < w; i++ {
+		fillRect(img, x+i, y, 1, h, cmap(float64(i)/float64(w-1)))
+	}
+	black := color.RGBA{0, 0, 0, 255}
+	for i := -1; i <= w; i++ {
+		img.SetRGBA(x+i, y-1, black)
+		img.SetRGBA(x+i, y+h, black)
+	}
+	for j := y; j < y+h; j++ {
+		img.SetRGBA(x-1, j, black)
+		img.SetRGBA(x+w, j, black)
+	}
+	for k, l := range labels {
+		cx := x + k*(w-1)/max(1, len(labels)-1)
+		fillRect(img, cx, y+h, 1, 3, black)
+		lx := cx - 7*len(l)/2
+		lx = min(max(lx, 0), img.Bounds().Dx()-7*len(l))
+		drawText(img, lx, y+h+14, l, black)
+	}
+}
+
+// diverging maps t in [-1, 1] (clipped) to blue (-1), white (0), red (1): ColorBrewer's RdBu ends.
+func diverging(t float64) color.RGBA {
+	t = math.Max(-1, math.Min(1, t))
+	if math.IsNaN(t) {
+		t = 0
+	}
+	end := [3]float64{178, 24, 43}
+	if t < 0 {
+		end, t = [3]float64{33, 102, 172}, -t
+	}
+	mix := func(e float64) uint8 { return uint8(math.Round(255 + (e-255)*t)) }
+	return color.RGBA{mix(end[0]), mix(end[1]), mix(end[2]), 255}
+}
+
+// sequential maps t in [0, 1] (clipped) from black through purple and orange to light
+// yellow, like matplotlib's inferno.
+func sequential(t float64) color.RGBA {
+	stops := [][3]float64{{0, 0, 4}, {87, 16, 110}, {188, 55, 84}, {249, 142, 9}, {252, 255, 164}}
+	t = math.Max(0, math.Min(1, t))
+	if math.IsNaN(t) {
+		t = 0
+	}
+	f := t * float64(len(stops)-1)
+	i := min(int(f), len(stops)-2)
+	u := f - float64(i)
+	mix := func(k int) uint8 { return uint8(math.Round(stops[i][k] + (stops[i+1][k]-stops[i][k])*u)) }
+	return color.RGBA{mix(0), mix(1), mix(2), 255}
+}
+
+// writePNGs creates dir and writes every image (path → image) atomically, in path order.
+// It returns the paths written.
+func writePNGs(dir string, files map[string]image.Image) ([]string, error) {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("--out %s: is a file, not a directory; give a directory (it is created if missing)", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--out %s: cannot create the directory: %v", dir, unwrapPathError(err))
+	}
+	var names []string
+	for name := range files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if err := writePNG(name, files[name]); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// writePNG writes img to path atomically (a temporary file, then rename).
+func writePNG(path string, img image.Image) error {
+	return graph.WriteFileAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+}
+
+// unwrapPathError drops the path from an *os.PathError, which the message names already.
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"graphtrain/graph"
+)
+
+type plotOpts struct{ metrics, out string }
+
+func init() {
+	register(&command{
+		path:  "plot",
+		short: "draw the learning curves of a 'train mnist --metrics' file",
+		long: `Reads the JSON lines that 'graphtrain train mnist --metrics FILE' writes, one per epoch, and
+draws two panels in one PNG: the training loss per epoch (above) and the validation accuracy
+per epoch (below), the epoch of the best model marked. 'train mnist --plot FILE.png' draws
+the same at the end of training.`,
+		flags: func(fs *pflag.FlagSet) any {
+			o := &plotOpts{}
+			fs.StringVar(&o.metrics, "metrics", "", "the metrics file (JSON lines) of a train mnist run (required)")
+			fs.StringVar(&o.out, "out", "", "the PNG to write (default: the metrics file's name with .png)")
+			return o
+		},
+		run: runPlot,
+	})
+}
+
+func runPlot(e *env, fs *pflag.FlagSet, opts any) error {
+	o := opts.(*plotOpts)
+	if fs.NArg() > 0 {
+		return usagef("plot takes no arguments, got %q", fs.Args())
+	}
+	if o.metrics == "" {
+		return usagef("plot: --metrics FILE is required (the file of 'graphtrain train mnist --metrics FILE')")
+	}
+	if o.out == "" {
+		o.out = trimExt(o.metrics) + ".png"
+	}
+	stats, err := readMetrics(o.metrics)
+	if err != nil {
+		return err
+	}
+	if err := writeCurves(o.out, stats, filepath.Base(o.metrics)); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	e.printf("%d epochs from %s: wrote %s\n", len(stats), o.metrics, o.out)
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{"epochs": len(stats), "out": o.out})
+	}
+	return nil
+}
+
+func trimExt(p string) string { return p[:len(p)-len(filepath.Ext(p))] }
+
+// readMetrics reads a metrics file: one JSON object per line with at least epoch,
+// train_loss and val_accuracy. Blank lines are skipped.
+func readMetrics(path string) ([]graph.EpochStats, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics: %v", err)
+	}
+	var stats []graph.EpochStats
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var fields map[string]json.RawMessage
+		var st graph.EpochStats
+		err := json.Unmarshal(b, &fields)
+		if err == nil {
+			for _, k := range []string{"epoch", "train_loss", "val_accuracy"} {
+				if _, ok := fields[k]; !ok && err == nil {
+					err = fmt.Errorf("no %q field", k)
+				}
+			}
+		}
+		if err == nil {
+			err = json.Unmarshal(b, &st)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--metrics %s: line %d: not a metrics line of 'train mnist --metrics' (%v)", path, line, err)
+		}
+		stats = append(stats, st)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--metrics %s: %v", path, err)
+	}
+	if len(stats) == 0 {
+		return nil, fmt.Errorf("--metrics %s: no epochs in it; it is written by 'graphtrain train mnist --metrics FILE'", path)
+	}
+	return stats, nil
+}
+
+// writeCurves draws the loss and the validation accuracy per epoch, one panel each, into
+// the PNG out (800x600 points: 1067x800 px), atomically.
+func writeCurves(out string, stats []graph.EpochStats, title string) error {
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return fmt.Errorf("%s: is a directory; give a .png file name", out)
+	}
+	loss, acc, best := make(plotter.XYs, len(stats)), make(plotter.XYs, len(stats)), plotter.XYs{}
+	for i, s := range stats {
+		loss[i] = plotter.XY{X: float64(s.Epoch), Y: s.TrainLoss}
+		acc[i] = plotter.XY{X: float64(s.Epoch), Y: 100 * s.ValAccuracy}
+		if s.Best {
+			best = append(best, acc[i])
+		}
+	}
+	top := plot.New()
+	top.Title.Text = "training loss per epoch: " + title
+	top.Y.Label.Text = "loss (mean cross-entropy)"
+	bottom := plot.New()
+	bottom.Title.Text = "validation accuracy per epoch (rings: a new best model, saved)"
+	bottom.X.Label.Text = "epoch"
+	bottom.Y.Label.Text = "accuracy (%)"
+	for _, p := range []*plot.Plot{top, bottom} {
+		p.Add(plotter.NewGrid())
+		p.X.Tick.Marker = plot.TickerFunc(integerTicks)
+	}
+	blue, red := color.RGBA{33, 102, 172, 255}, color.RGBA{178, 24, 43, 255}
+	if err := addCurve(top, loss, blue); err != nil {
+		return err
+	}
+	if err := addCurve(bottom, acc, red); err != nil {
+		return err
+	}
+	if len(best) > 0 {
+		sc, err := plotter.NewScatter(best)
+		if err != nil {
+			return fmt.Errorf("plot: %v", err)
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(5), Shape: draw.RingGlyph{}}
+		bottom.Add(sc)
+	}
+	// Same epoch range on both panels.
+	lo, hi := loss[0].X, loss[0].X
+	for _, p := range loss {
+		lo, hi = min(lo, p.X), max(hi, p.X)
+	}
+	if lo == hi {
+		lo, hi = lo-1, hi+1
+	}
+	for _, p := range []*plot.Plot{top, bottom} {
+		p.X.Min, p.X.Max = lo, hi
+	}
+
+	img := vgimg.New(800, 600)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: 4, PadBottom: 4, PadLeft: 4, PadRight: 12, PadY: 10}
+	canvases := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
+	top.Draw(canvases[0][0])
+	bottom.Draw(canvases[1][0])
+	return graph.WriteFileAtomic(out, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+		return err
+	})
+}
+
+func addCurve(p *plot.Plot, xys plotter.XYs, c color.Color) error {
+	l, pts, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return fmt.Errorf("plot: %v", err)
+	}
+	l.Color, l.Width = c, vg.Points(2)
+	pts.Color, pts.Radius, pts.Shape = c, vg.Points(2.5), draw.CircleGlyph{}
+	p.Add(l, pts)
+	return nil
+}
+
+// integerTicks puts ticks on whole epochs, at most about ten labelled.
+func integerTicks(lo, hi float64) []plot.Tick {
+	step := 1
+	for (hi-lo)/float64(step) > 10 {
+		step *= 2
+	}
+	var ticks []plot.Tick
+	for v := int(lo); float64(v) <= hi; v++ {
+		if float64(v) < lo {
+			continue
+		}
+		label := ""
+		if v%step == 0 {
+			label = fmt.Sprint(v)
+		}
+		ticks = append(ticks, plot.Tick{Value: float64(v), Label: label})
+	}
+	return ticks
+}
+
+// plotTraining draws train mnist's learning curves into out: from the metrics file when there
+// is one (it holds the epochs of earlier, resumed runs too), else from this run's epochs.
+func plotTraining(e *env, out, metrics string, history []graph.EpochStats) error {
+	title := "this run"
+	if metrics != "" {
+		stats, err := readMetrics(metrics)
+		if err != nil {
+			return err
+		}
+		history, title = stats, filepath.Base(metrics)
+	}
+	if err := writeCurves(out, history, title); err != nil {
+		return fmt.Errorf("--plot: %w", err)
+	}
+	e.printf("learning curves drawn in %s\n", out)
+	return nil
+}
