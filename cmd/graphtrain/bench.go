@@ -119,17 +119,12 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 				steps = defaultBenchSteps[kind]
 			}
 			var bx, by []*tensor.Dense
-			switch kind {
-			case "xor":
-				m, err = graph.NewXOR(4, false, 42)
+			if kind == "xor" {
+				m, err = newModel(kind, 4, false, 42)
 				s, _ = graph.NewSolver("sgd", 0.1)
 				batch = 4
-			case "mlp":
-				m, err = graph.NewMLP(256, 1)
-				s, _ = graph.NewSolver("adam", 1e-3)
-				bx, by = xs, ys
-			case "cnn":
-				m, err = graph.NewCNN(1)
+			} else {
+				m, err = newModel(kind, 256, false, 1)
 				s, _ = graph.NewSolver("adam", 1e-3)
 				bx, by = xs, ys
 			}

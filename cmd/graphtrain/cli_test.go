@@ -41,9 +41,23 @@ type result struct {
 // runBin runs the built binary with args and stdin in dir.
 func runBin(t *testing.T, dir, stdin string, args ...string) result {
 	t.Helper()
+	return runBinWith(t, dir, stdin, nil, args...)
+}
+
+// runBinEnv is runBin with extra environment variables (e.g. PATH=...) and no input.
+func runBinEnv(t *testing.T, dir string, envVars []string, args ...string) result {
+	t.Helper()
+	return runBinWith(t, dir, "", envVars, args...)
+}
+
+func runBinWith(t *testing.T, dir, stdin string, envVars []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(stdin)
+	if envVars != nil {
+		cmd.Env = append(os.Environ(), envVars...)
+	}
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()

@@ -68,21 +68,15 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 			return fmt.Errorf("--weights %s: holds a %s model, not a %s; run 'graphtrain gradcheck %s'", o.weights, m.Spec.Kind, kind, m.Spec.Kind)
 		}
 	} else {
-		switch kind {
-		case "xor":
-			if m, err = graph.NewXOR(4, true, o.seed); err == nil {
-				// Spread the values over ±1, biases included (NewXOR starts biases at 0).
-				r := rand.New(rand.NewSource(o.seed))
-				for _, p := range m.Params {
-					for i, d := 0, p.T.Data().([]float64); i < len(d); i++ {
-						d[i] = r.Float64()*2 - 1
-					}
+		hidden := map[string]int{"xor": 4, "mlp": 16}[kind]
+		if m, err = newModel(kind, hidden, true, o.seed); err == nil && kind == "xor" {
+			// Spread the values over ±1, biases included (NewXOR starts biases at 0).
+			r := rand.New(rand.NewSource(o.seed))
+			for _, p := range m.Params {
+				for i, d := 0, p.T.Data().([]float64); i < len(d); i++ {
+					d[i] = r.Float64()*2 - 1
 				}
 			}
-		case "mlp":
-			m, err = graph.NewMLP(16, o.seed)
-		case "cnn":
-			m, err = graph.NewCNN(o.seed)
 		}
 		if err != nil {
 			return err

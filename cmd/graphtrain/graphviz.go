@@ -75,13 +75,10 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	var m *graph.Model
 	var err error
-	switch kind {
-	case "xor":
-		m, err = graph.NewXOR(cmpOr(o.hidden, 4), false, 42)
-	case "mlp":
-		m, err = graph.NewMLP(cmpOr(o.hidden, 16), 1)
-	case "cnn":
-		m, err = graph.NewCNN(1)
+	if kind == "xor" {
+		m, err = newModel(kind, cmpOr(o.hidden, 4), false, 42)
+	} else {
+		m, err = newModel(kind, cmpOr(o.hidden, 16), false, 1)
 	}
 	if err != nil {
 		return err

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -272,22 +270,4 @@ func TestGradcheckCLI(t *testing.T) {
 	// A tolerance no float meets: exit 1, naming the parameter.
 	r := runBin(t, dir, "", "gradcheck", "xor", "--tol", "1e-300")
 	wantFail(t, r, 1, "above --tol")
-}
-
-// runBinEnv is runBin with extra environment variables (e.g. PATH=...).
-func runBinEnv(t *testing.T, dir string, envVars []string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), envVars...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	r := result{stdout: o.String(), stderr: e.String()}
-	if x, ok := err.(*exec.ExitError); ok {
-		r.code = x.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return r
 }

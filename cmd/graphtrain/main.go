@@ -265,6 +265,20 @@ func printCommandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 }
 
+// newModel makes a fresh model of kind (xor, mlp or cnn): hidden units for xor and mlp,
+// biases for xor (the mnist models always have them).
+func newModel(kind string, hidden int, xorBias bool, seed int64) (*graph.Model, error) {
+	switch kind {
+	case "xor":
+		return graph.NewXOR(hidden, xorBias, seed)
+	case "mlp":
+		return graph.NewMLP(hidden, seed)
+	case "cnn":
+		return graph.NewCNN(seed)
+	}
+	return nil, usagef("model %q: must be xor, mlp or cnn", kind)
+}
+
 // printf prints progress and tables unless --quiet.
 func (e *env) printf(format string, args ...any) {
 	if !e.g.Quiet {

@@ -240,12 +240,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		}
 	}
 	if m == nil {
-		if o.model == "mlp" {
-			m, err = graph.NewMLP(o.hidden, o.seed)
-		} else {
-			m, err = graph.NewCNN(o.seed)
-		}
-		if err != nil {
+		if m, err = newModel(o.model, o.hidden, false, o.seed); err != nil {
 			return err
 		}
 		if o.lr == 0 {
