@@ -67,7 +67,7 @@ Without --data-dir, MNIST is read from (and if missing fetched into) the data ca
 			fs.Int64Var(&o.seed, "seed", 1, "seed for the starting weights, the validation split and the shuffling")
 			fs.StringVar(&o.dataDir, "data-dir", "", "directory with the four MNIST files (default: $GRAPHTRAIN_DATA or the user cache, fetched when missing)")
 			fs.StringVar(&o.out, "out", "", "checkpoint directory (default checkpoints/MODEL): the best model, and the latest state in OUT/last")
-			fs.StringVar(&o.metrics, "metrics", "", "append one JSON line per epoch to this file")
+			fs.StringVar(&o.metrics, "metrics", "", "write one JSON line per epoch to this file (appended to with --resume)")
 			fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
 			fs.StringVar(&o.plot, "plot", "", "at the end, draw the loss and validation accuracy per epoch into this PNG (from --metrics when given)")
 			fs.IntVar(&o.limit, "limit", 0, "use only the first N training images (before the validation split), for quick experiments; 0: all")
