@@ -60,8 +60,12 @@ func (Backend) NewTrainer(net *graph.Net, s *graph.Solver) (graph.Trainer, error
 	return t, nil
 }
 
-// The cuda trainer keeps the training set on the device when Train lets it.
-var _ graph.DatasetTrainer = (*trainer)(nil)
+// The cuda trainer keeps the training set on the device when Train lets it, and says how it
+// launches a step.
+var (
+	_ graph.DatasetTrainer = (*trainer)(nil)
+	_ graph.StepLauncher   = (*trainer)(nil)
+)
 
 type trainer struct {
 	g     *gpu
@@ -321,6 +325,19 @@ func (t *trainer) StepNext() error {
 	return nil
 }
 
+// Launching says how the steps run: as one CUDA graph, or launch by launch and why.
+func (t *trainer) Launching() string {
+	var mode string
+	t.g.th.do(func() error {
+		mode = t.ls.mode()
+		if t.data != nil {
+			mode = t.data.ls.mode()
+		}
+		return nil
+	})
+	return mode
+}
+
 // Step uploads x and y and launches the whole step (forward, backward, update) without
 // waiting for it.
 func (t *trainer) Step(x, y *tensor.Dense) error {
@@ -416,11 +433,15 @@ func (t *trainer) SetLR(lr float64) error {
 	}
 	err := t.g.th.do(func() error {
 		for _, i := range t.p.SetLR(lr) {
-			t.ls.setReal(t.p, i, 0, lr)
+			if err := t.ls.setReal(t.p, i, 0, lr); err != nil {
+				return err
+			}
 		}
 		if d := t.data; d != nil {
 			for _, i := range d.p.SetLR(lr) {
-				d.ls.setReal(d.p, i, 0, lr)
+				if err := d.ls.setReal(d.p, i, 0, lr); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -370,6 +370,9 @@ func TestStepNextMatchesCPU(t *testing.T) {
 			}
 		}
 	}
+	if mode := gt.Launching(); graphsOn() && mode != "CUDA graph" {
+		t.Errorf("resident steps launched %s, want CUDA graph", mode)
+	}
 	var cursor int64
 	if err := gt.g.th.do(func() error {
 		return cu.MemcpyDtoH(unsafe.Pointer(&cursor), gt.data.bufs[gt.data.p.Data.Cursor], 8)
@@ -409,6 +412,64 @@ func TestStepNextMatchesCPU(t *testing.T) {
 	for k, st := range sg.State {
 		if e := relErr(toF64(st), toF64(sc.State[k])); e > 1e-3 {
 			t.Errorf("mlp solver state %s off by %.2g relative", k, e)
+		}
+	}
+}
+
+// TestGraphMatchesLaunches: each model's steps run as one CUDA graph (the default) give the
+// same losses and parameters as the same steps launched kernel by kernel, a learning rate set
+// between steps included (it must reach the instantiated graph's update nodes); and the
+// graph was really built, not fallen back from.
+func TestGraphMatchesLaunches(t *testing.T) {
+	needGPU(t)
+	if !graphsOn() {
+		t.Skip("GRAPHTRAIN_CUDA_GRAPH=0: CUDA graphs are off")
+	}
+	ga, gb := testModels(t), testModels(t)
+	for k := range ga {
+		a, _ := newDeviceTrainer(t, ga[k].m, ga[k].batch, ga[k].solver, ga[k].lr)
+		b, _ := newDeviceTrainer(t, gb[k].m, gb[k].batch, gb[k].solver, gb[k].lr)
+		b.ls.useGraph = false
+		kind := ga[k].m.Spec.Kind
+		for i := 0; i < 6; i++ {
+			if i == 3 {
+				for _, tr := range []*trainer{a, b} {
+					if err := tr.SetLR(ga[k].lr / 4); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			x, y := batchFor(ga[k].m, ga[k].batch, int64(20+i))
+			if err := a.Step(x, y); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Step(x, y); err != nil {
+				t.Fatal(err)
+			}
+			la, err := a.Loss()
+			if err != nil {
+				t.Fatal(err)
+			}
+			lb, _ := b.Loss()
+			if math.Abs(la-lb) > 1e-6*math.Abs(lb) {
+				t.Errorf("%s step %d: loss %v as a graph, %v launch by launch", kind, i, la, lb)
+			}
+		}
+		if mode := a.Launching(); mode != "CUDA graph" {
+			t.Errorf("%s: steps launched %s, want CUDA graph", kind, mode)
+		}
+		if mode := b.Launching(); mode != "one by one" {
+			t.Errorf("%s: graphs off, steps launched %s", kind, mode)
+		}
+		for i, p := range a.p.Params {
+			pa, err := a.readBuf(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb, _ := b.readBuf(b.p.Params[i])
+			if e := relErr(pa, pb); e > 1e-6 {
+				t.Errorf("%s %s off by %.2g relative between graph and launches", kind, ga[k].m.Params[i].Name, e)
+			}
 		}
 	}
 }

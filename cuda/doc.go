@@ -9,4 +9,8 @@
 // compiled in only with the build tag gpu (make gpu). Without the tag the package holds the
 // lowering and the answer that the build has no GPU support and how to get it, so callers
 // never need a build tag of their own.
+//
+// A program's launches run as one CUDA graph (a kernel node per launch, each after the one
+// before), built at the first run and replayed; GRAPHTRAIN_CUDA_GRAPH=0 launches them one by
+// one instead.
 package cuda

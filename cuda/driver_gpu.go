@@ -57,6 +57,62 @@ static CUresult gtRun(gtLaunch* ls, int n, int* failed) {
 	}
 	return CUDA_SUCCESS;
 }
+// A program's launches as a CUDA graph (DESIGN fact 9): one kernel node per launch, each
+// depending on the one before, so the graph runs them in the order the stream would. Built
+// node by node rather than captured, so that each launch keeps its node and a parameter
+// rewritten later (a learning rate) reaches the instantiated graph.
+typedef struct {
+	CUgraph g;
+	CUgraphExec e;
+	CUgraphNode* nodes;
+	int n;
+} gtGraph;
+
+static CUDA_KERNEL_NODE_PARAMS gtNodeParams(gtLaunch* l) {
+	CUDA_KERNEL_NODE_PARAMS p;
+	p.func = l->f;
+	p.gridDimX = l->grid[0]; p.gridDimY = l->grid[1]; p.gridDimZ = l->grid[2];
+	p.blockDimX = l->block[0]; p.blockDimY = l->block[1]; p.blockDimZ = l->block[2];
+	p.sharedMemBytes = 0;
+	p.kernelParams = l->params;
+	p.extra = 0;
+	return p;
+}
+
+static void gtGraphFree(gtGraph* g) {
+	if (g->e) cuGraphExecDestroy(g->e);
+	if (g->g) cuGraphDestroy(g->g);
+	free(g->nodes);
+	g->e = 0; g->g = 0; g->nodes = 0; g->n = 0;
+}
+
+// gtGraphBuild makes and instantiates the graph of n launches; on an error it frees what it
+// made and says which launch failed (n for the instantiation).
+static CUresult gtGraphBuild(gtGraph* g, gtLaunch* ls, int n, int* failed) {
+	CUresult r = cuGraphCreate(&g->g, 0);
+	if (r != CUDA_SUCCESS) { *failed = -1; return r; }
+	g->nodes = (CUgraphNode*)calloc(n, sizeof(CUgraphNode));
+	if (!g->nodes) { *failed = -1; gtGraphFree(g); return CUDA_ERROR_OUT_OF_MEMORY; }
+	g->n = n;
+	for (int i = 0; i < n; i++) {
+		CUDA_KERNEL_NODE_PARAMS p = gtNodeParams(&ls[i]);
+		r = cuGraphAddKernelNode(&g->nodes[i], g->g, i ? &g->nodes[i-1] : 0, i ? 1 : 0, &p);
+		if (r != CUDA_SUCCESS) { *failed = i; gtGraphFree(g); return r; }
+	}
+	r = cuGraphInstantiateWithFlags(&g->e, g->g, 0);
+	if (r != CUDA_SUCCESS) { *failed = n; gtGraphFree(g); return r; }
+	return CUDA_SUCCESS;
+}
+
+// gtGraphSetParams gives node i of the instantiated graph launch l's current parameters;
+// the graph's launches queued before keep theirs.
+static CUresult gtGraphSetParams(gtGraph* g, gtLaunch* l, int i) {
+	CUDA_KERNEL_NODE_PARAMS p = gtNodeParams(l);
+	return cuGraphExecKernelNodeSetParams(g->e, g->nodes[i], &p);
+}
+
+static CUresult gtGraphLaunch(gtGraph* g) { return cuGraphLaunch(g->e, 0); }
+
 static void gtSetLaunch(gtLaunch* l, CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, void** params) {
 	l->f = f; l->grid[0] = gx; l->grid[1] = gy; l->grid[2] = gz;
 	l->block[0] = bx; l->block[1] = by; l->block[2] = bz; l->params = params;
@@ -66,6 +122,7 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -228,9 +285,21 @@ type launches struct {
 	first  int              // index of list[0] in the program (a view made by only)
 	blocks []unsafe.Pointer // C allocations to free
 	vals   [][]uint64       // each launch's parameter values, in C memory
+
+	// The launches as one CUDA graph, built at the first run when graphs are on (a program
+	// of more than one launch, GRAPHTRAIN_CUDA_GRAPH not "0"). When the driver cannot build
+	// it, graphErr says why and the launches go one by one.
+	useGraph bool
+	graph    *C.gtGraph
+	graphErr error
 }
 
-// only is a view of launch i alone, for running a program kernel by kernel in tests.
+// graphsOn reports whether programs run as CUDA graphs: yes unless the environment
+// variable GRAPHTRAIN_CUDA_GRAPH is "0" (to compare, or to rule graphs out when debugging).
+func graphsOn() bool { return os.Getenv("GRAPHTRAIN_CUDA_GRAPH") != "0" }
+
+// only is a view of launch i alone, for running a program kernel by kernel in tests. It
+// never runs as a graph.
 func (ls *launches) only(i int) *launches {
 	recs := unsafe.Slice(ls.list, ls.n)
 	return &launches{list: &recs[i], n: 1, first: i, vals: ls.vals[i : i+1]}
@@ -239,7 +308,7 @@ func (ls *launches) only(i int) *launches {
 // prepare turns a program's launches into C launch records whose parameters point at the
 // given device buffers.
 func (g *gpu) prepare(p *Program, bufs []cu.DevicePtr) (*launches, error) {
-	ls := &launches{n: len(p.Launches)}
+	ls := &launches{n: len(p.Launches), useGraph: graphsOn() && len(p.Launches) > 1}
 	if ls.n == 0 {
 		return ls, nil
 	}
@@ -282,17 +351,58 @@ func (g *gpu) prepare(p *Program, bufs []cu.DevicePtr) (*launches, error) {
 }
 
 // setReal rewrites real parameter j of program launch i (a learning rate set by a schedule).
-// The driver copies the parameters when a kernel is launched, so the launches that follow
-// see the new value and those already queued keep theirs. Call it on the driver thread.
-func (ls *launches) setReal(p *Program, i, j int, x float64) {
+// The driver copies the parameters when a kernel is launched (and a graph's node when it is
+// set), so the launches that follow see the new value and those already queued keep theirs.
+// Call it on the driver thread.
+func (ls *launches) setReal(p *Program, i, j int, x float64) error {
 	l := p.Launches[i]
 	v := ls.vals[i-ls.first]
 	*(*float64)(unsafe.Pointer(&v[len(l.Args)+len(l.Ints)+j])) = x
+	if ls.graph == nil {
+		return nil
+	}
+	recs := unsafe.Slice(ls.list, ls.n)
+	if r := C.gtGraphSetParams(ls.graph, &recs[i-ls.first], C.int(i-ls.first)); r != 0 {
+		return fmt.Errorf("cuda: set the parameters of launch %d (%s for %s) in the CUDA graph: %w", i, l.Kernel, l.Op, cudaError(int(r)))
+	}
+	return nil
 }
 
-// run launches them all, in order, without waiting. Call it on the driver thread.
+// buildGraph makes the CUDA graph of the launches. Call it on the driver thread.
+func (ls *launches) buildGraph(p *Program) error {
+	g := (*C.gtGraph)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gtGraph{}))))
+	var failed C.int
+	if r := C.gtGraphBuild(g, ls.list, C.int(ls.n), &failed); r != 0 {
+		C.free(unsafe.Pointer(g))
+		switch i := int(failed); {
+		case i < 0:
+			return fmt.Errorf("cuda: create a CUDA graph: %w", cudaError(int(r)))
+		case i >= ls.n:
+			return fmt.Errorf("cuda: instantiate the CUDA graph of %d launches: %w", ls.n, cudaError(int(r)))
+		default:
+			l := p.Launches[ls.first+i]
+			return fmt.Errorf("cuda: add launch %d (%s for %s) to a CUDA graph: %w", ls.first+i, l.Kernel, l.Op, cudaError(int(r)))
+		}
+	}
+	ls.graph = g
+	return nil
+}
+
+// run launches them all, in order, without waiting: as one CUDA graph when graphs are on
+// (built at the first run), else one by one. Call it on the driver thread.
 func (ls *launches) run(p *Program) error {
 	if ls.n == 0 {
+		return nil
+	}
+	if ls.useGraph && ls.graph == nil {
+		if err := ls.buildGraph(p); err != nil {
+			ls.useGraph, ls.graphErr = false, err
+		}
+	}
+	if ls.graph != nil {
+		if r := C.gtGraphLaunch(ls.graph); r != 0 {
+			return fmt.Errorf("cuda: launch the CUDA graph of %d launches (%s program): %w", ls.n, p.Kind, cudaError(int(r)))
+		}
 		return nil
 	}
 	var failed C.int
@@ -304,7 +414,26 @@ func (ls *launches) run(p *Program) error {
 	return nil
 }
 
+// mode says how the launches run: "CUDA graph", "one by one", or why not as a graph.
+func (ls *launches) mode() string {
+	switch {
+	case ls.graph != nil:
+		return "CUDA graph"
+	case ls.graphErr != nil:
+		return fmt.Sprintf("one by one (no CUDA graph: %v)", ls.graphErr)
+	case ls.useGraph:
+		return "CUDA graph (built at the first step)"
+	}
+	return "one by one"
+}
+
+// free releases the graph and the C memory. Call it on the driver thread.
 func (ls *launches) free() {
+	if ls.graph != nil {
+		C.gtGraphFree(ls.graph)
+		C.free(unsafe.Pointer(ls.graph))
+		ls.graph = nil
+	}
 	for _, b := range ls.blocks {
 		C.free(b)
 	}

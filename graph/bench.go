@@ -21,7 +21,14 @@ type BenchResult struct {
 	StepP95ms     float64 `json:"step_p95_ms"`
 	AllocsPerStep float64 `json:"allocs_per_step"`
 	BytesPerStep  float64 `json:"bytes_per_step"`
-	Resident      bool    `json:"resident"` // the batches were gathered on the device, as training does
+	Resident      bool    `json:"resident"`         // the batches were gathered on the device, as training does
+	Launch        string  `json:"launch,omitempty"` // how a GPU ran the step (StepLauncher)
+}
+
+// StepLauncher is a Trainer that says how it launches a step: the GPU backend's runs as one
+// CUDA graph, or kernel by kernel and why. Bench reports it.
+type StepLauncher interface {
+	Launching() string
 }
 
 // Bench times steps training steps (forward, backward, update) of m on backend b, after a
@@ -99,6 +106,10 @@ func Bench(m *Model, b Backend, s *Solver, batch, steps int, x, y []*tensor.Dens
 	}
 	total := time.Since(start).Seconds()
 	runtime.ReadMemStats(&ms1)
+	launch := ""
+	if sl, ok := tr.(StepLauncher); ok {
+		launch = sl.Launching()
+	}
 	// Latency: each step waited for, so p50 and p95 are what a caller of one step waits.
 	if err := rewind(); err != nil {
 		return nil, err
@@ -124,6 +135,7 @@ func Bench(m *Model, b Backend, s *Solver, batch, steps int, x, y []*tensor.Dens
 		AllocsPerStep: float64(ms1.Mallocs-ms0.Mallocs) / float64(steps),
 		BytesPerStep:  float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(steps),
 		Resident:      resident,
+		Launch:        launch,
 	}, nil
 }
 

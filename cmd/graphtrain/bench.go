@@ -142,6 +142,9 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 				ratio = fmt.Sprintf("%.1fx", r.SamplesPerSec/cpuRate)
 			}
 			e.printf("%-5s %-6s %6d %6d %14.0f %10.3f %10.3f %12.0f %8s\n", kind, b.Name(), r.Batch, r.Steps, r.SamplesPerSec, r.StepP50ms, r.StepP95ms, r.AllocsPerStep, ratio)
+			if r.Launch != "" {
+				e.printf("      %s steps launched: %s\n", b.Name(), r.Launch)
+			}
 			results = append(results, r)
 		}
 	}
