@@ -152,3 +152,34 @@ func (p *Program) Kernels() []string {
 	}
 	return out
 }
+
+// Forward returns the program that computes only the output from the inputs X: the launches
+// of p that Out depends on, in p's order, over p's buffers and slots, so that a trainer runs
+// it on the allocations it already has (to validate on the device). Leaving launches out never
+// lets one clobber a buffer another needs: the plan gives each buffer its slot alone from the
+// launch that writes it to the last that reads it, and the launches kept are in the same
+// order. No update, loss or data-gathering launch is kept, so the parameters, the solver
+// state and the training set's cursor stay as they are.
+func (p *Program) Forward() *Program {
+	need := map[int]bool{p.Out: true}
+	keep := make([]bool, len(p.Launches))
+	for i := len(p.Launches) - 1; i >= 0; i-- {
+		l := p.Launches[i]
+		if l.Node < 0 || len(l.Args) == 0 || !need[l.Args[len(l.Args)-1]] {
+			continue
+		}
+		keep[i] = true
+		for _, b := range l.Args[:len(l.Args)-1] {
+			need[b] = true
+		}
+	}
+	q := *p
+	q.Launches = nil
+	for i, l := range p.Launches {
+		if keep[i] {
+			q.Launches = append(q.Launches, l)
+		}
+	}
+	q.Data = nil
+	return &q
+}

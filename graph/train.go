@@ -236,7 +236,7 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 		}
 		st := EpochStats{Epoch: epoch, TrainLoss: mean, Seconds: secs, SamplesPerSec: float64(n*cfg.Batch) / secs, RSSBytes: residentBytes()}
 		if cfg.Val.N() > 0 {
-			pred, err := Predict(m, cfg.Val.Images, 1000)
+			pred, err := predictOn(tr, m, cfg.Val.Images)
 			if err != nil {
 				return nil, err
 			}
