@@ -72,10 +72,11 @@ gpu-test: ## build, vet and test the gpu build (device tests skip without a GPU)
 	$(GO) test -tags gpu ./cuda/...
 	$(MAKE) --no-print-directory gpu
 
-gpu-folder: ## build .gpu/ for a GPU machine without Go: stripped binaries, MNIST, torch_mnist.py
+gpu-folder: ## build .gpu/ for a GPU machine without Go: stripped binaries, MNIST, torch_mnist.py, run.sh
 	rm -rf .gpu && mkdir -p .gpu/mnist
 	$(GO) test -c -tags gpu -ldflags='-s -w' -o .gpu/cuda.test ./cuda
 	$(GO) build -tags gpu -ldflags='-s -w $(LDFLAGS)' -o .gpu/graphtrain ./cmd/graphtrain
 	cp "$$($(GO) mod download -json $(MNIST_MOD) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"/data/*.gz .gpu/mnist/
 	cp ../shared/gpu/torch_mnist.py .gpu/
+	cp cuda/scripts/gpu-run.sh .gpu/run.sh
 	@du -sh .gpu
