@@ -10,22 +10,14 @@ import (
 	"graphtrain/graph"
 )
 
-// lowerModel lowers a test model of the given kind at batch with a solver.
-func lowerModel(t *testing.T, kind string, batch int, solver string, lr float64) (*graph.Model, *graph.Solver, *Program) {
+// lowerKind lowers the test model of the given kind at batch with a solver.
+func lowerKind(t *testing.T, kind string, batch int, solver string, lr float64) (*graph.Model, *graph.Solver, *Program) {
 	t.Helper()
 	for _, tm := range testModels(t) {
 		if tm.m.Spec.Kind != kind {
 			continue
 		}
-		net, err := tm.m.Build(batch, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, _ := graph.NewSolver(solver, lr)
-		p, err := Lower(net, s)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, s := lowerModel(t, tm.m, batch, solver, lr)
 		return tm.m, s, p
 	}
 	t.Fatalf("no test model %s", kind)
@@ -37,7 +29,7 @@ func lowerModel(t *testing.T, kind string, batch int, solver string, lr float64)
 // program_mlp_dataset.txt); the base program is left as it was; bad sets and orders are
 // errors that say what is wrong.
 func TestWithDataset(t *testing.T) {
-	_, _, p := lowerModel(t, "mlp", 8, "adam", 1e-3)
+	_, _, p := lowerKind(t, "mlp", 8, "adam", 1e-3)
 	before := p.Dump()
 	q, err := p.WithDataset(20)
 	if err != nil {
@@ -127,8 +119,8 @@ func TestHostDatasetTrainingMatchesCPU(t *testing.T) {
 	const batch = 8
 	for _, c := range cases {
 		t.Run(c.kind+"_"+c.solver, func(t *testing.T) {
-			hostM, sh, base := lowerModel(t, c.kind, batch, c.solver, c.lr)
-			cpuM, _, _ := lowerModel(t, c.kind, batch, c.solver, c.lr)
+			hostM, sh, base := lowerKind(t, c.kind, batch, c.solver, c.lr)
+			cpuM, _, _ := lowerKind(t, c.kind, batch, c.solver, c.lr)
 			sc, _ := graph.NewSolver(c.solver, c.lr)
 			net, err := cpuM.Build(batch, true)
 			if err != nil {

@@ -4,8 +4,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-
-	"graphtrain/graph"
 )
 
 // TestForwardProgram: the forward program of each model keeps only forward launches (no
@@ -17,15 +15,7 @@ func TestForwardProgram(t *testing.T) {
 	for _, tm := range testModels(t) {
 		m := tm.m
 		kind := m.Spec.Kind
-		net, err := m.Build(tm.batch, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, _ := graph.NewSolver(tm.solver, tm.lr)
-		p, err := Lower(net, s)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, s := lowerModel(t, m, tm.batch, tm.solver, tm.lr)
 		f := p.Forward()
 		if len(f.Launches) == 0 || len(f.Launches) >= len(p.Launches) {
 			t.Fatalf("%s: forward program of %d launches, the training program %d", kind, len(f.Launches), len(p.Launches))

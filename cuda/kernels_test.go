@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"graphtrain/graph"
 )
 
 // kernelSig is a kernel's parameter list by kind: 'p' pointer, 'i' long long, 'r' double.
@@ -86,15 +84,7 @@ func TestKernelABI(t *testing.T) {
 	}
 	for _, tm := range testModels(t) {
 		for _, solver := range []string{"sgd", "momentum", "adam"} {
-			net, err := tm.m.Build(tm.batch, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, _ := graph.NewSolver(solver, 0.01)
-			base, err := Lower(net, s)
-			if err != nil {
-				t.Fatal(err)
-			}
+			base, _ := lowerModel(t, tm.m, tm.batch, solver, 0.01)
 			p, err := base.WithDataset(3 * tm.batch) // every launch of base and the data launches
 			if err != nil {
 				t.Fatal(err)

@@ -152,19 +152,29 @@ func TestGorgoniaOpLayout(t *testing.T) {
 	}
 }
 
+// lowerModel builds m's training graph for batch and lowers it with a fresh solver.
+func lowerModel(t testing.TB, m *graph.Model, batch int, solver string, lr float64) (*Program, *graph.Solver) {
+	t.Helper()
+	net, err := m.Build(batch, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := graph.NewSolver(solver, lr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Lower(net, s)
+	if err != nil {
+		t.Fatalf("%s: %v", m.Spec.Kind, err)
+	}
+	return p, s
+}
+
 // TestLowerPrograms lowers each model and compares the program (kernels, buffers, slots, in
 // order) with testdata/program_<kind>.txt.
 func TestLowerPrograms(t *testing.T) {
 	for _, tm := range testModels(t) {
-		net, err := tm.m.Build(tm.batch, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, _ := graph.NewSolver(tm.solver, tm.lr)
-		p, err := Lower(net, s)
-		if err != nil {
-			t.Fatalf("%s: %v", tm.m.Spec.Kind, err)
-		}
+		p, _ := lowerModel(t, tm.m, tm.batch, tm.solver, tm.lr)
 		t.Logf("%s: %d launches, kernels %v, %d buffers in %d slots, %d bytes", p.Kind, len(p.Launches), p.Kernels(), len(p.Buffers), len(p.Slots), p.DeviceBytes())
 		golden(t, "program_"+p.Kind+".txt", p.Dump())
 		checkPlan(t, p)
@@ -283,15 +293,7 @@ func TestHostProgramMatchesTapeMachine(t *testing.T) {
 		x, y := batchFor(m, tm.batch, 7)
 		loss, out, grads := tapeReference(t, m, tm.batch, x, y)
 
-		net, err := m.Build(tm.batch, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, _ := graph.NewSolver(tm.solver, tm.lr)
-		p, err := Lower(net, s)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, s := lowerModel(t, m, tm.batch, tm.solver, tm.lr)
 		h := newHostRun(p, m, s)
 		if err := h.step(x, y); err != nil {
 			t.Fatal(err)
