@@ -156,7 +156,13 @@ func (CPU) NewTrainer(net *Net, s *Solver) (t Trainer, err error) {
 		return nil, err
 	}
 	defer recoverGorgonia(&err, "compile "+net.Model.Spec.Kind+" graph")
-	return &cpuTrainer{net: net, vm: G.NewTapeMachine(net.G), solver: s, grads: make([]*tensor.Dense, len(net.Grads))}, nil
+	// Compile only what a step reads: the loss, the output (with its Read) and the gradients.
+	// Grad also differentiates nodes that no parameter's gradient needs (the cnn's first im2col
+	// patches, its ReLU masks: a [B·784,25] product and four elementwise products per step);
+	// the whole graph would compute those and throw them away.
+	roots := append(G.Nodes{net.Loss, net.Out}, net.Grads...)
+	vm := newTapeMachine(net.G.SubgraphRoots(roots...))
+	return &cpuTrainer{net: net, vm: vm, solver: s, grads: make([]*tensor.Dense, len(net.Grads))}, nil
 }
 
 type cpuTrainer struct {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -296,7 +295,7 @@ func Logits(m *Model, images []float32, batch int, f func(logits []float32)) (er
 		return err
 	}
 	defer recoverGorgonia(&err, "forward pass")
-	vm := G.NewTapeMachine(net.G)
+	vm := newTapeMachine(net.G)
 	defer vm.Close()
 	xs := make([]float32, batch*ImageSize)
 	x := tensor.New(tensor.WithShape(batch, ImageSize), tensor.WithBacking(xs))
