@@ -156,10 +156,22 @@ func (h *hostRun) exec(l Launch) error {
 			switch op {
 			case 0:
 				r = math.Abs(x)
+			case 1:
+				r = b2f(x > 0) - b2f(x < 0)
+			case 2:
+				r = math.Ceil(x)
+			case 3:
+				r = math.Floor(x)
+			case 4:
+				r = math.Sin(x)
+			case 5:
+				r = math.Cos(x)
 			case 6:
 				r = math.Exp(x)
 			case 7:
 				r = math.Log(x)
+			case 8:
+				r = math.Log2(x)
 			case 9:
 				r = -x
 			case 10:
@@ -168,10 +180,20 @@ func (h *hostRun) exec(l Launch) error {
 				r = math.Sqrt(x)
 			case 12:
 				r = 1 / x
+			case 13:
+				r = 1 / math.Sqrt(x)
+			case 14:
+				r = x * x * x
 			case 15:
 				r = math.Tanh(x)
 			case 16:
 				r = 1 / (1 + math.Exp(-x))
+			case 17:
+				r = math.Log1p(x)
+			case 18:
+				r = math.Expm1(x)
+			case 19:
+				r = math.Log1p(math.Exp(x))
 			default:
 				return fmt.Errorf("unary op %d not in the host interpreter", op)
 			}
@@ -211,6 +233,30 @@ func (h *hostRun) exec(l Launch) error {
 					acc += av * bv
 				}
 				a[2][r*n+c] = h.round(acc)
+			}
+		}
+	case "gemm_split":
+		m, n, k, ta, tb, kc := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1, int(ip[5])
+		for z := 0; z*kc < k; z++ {
+			for r := 0; r < m; r++ {
+				for c := 0; c < n; c++ {
+					var acc float64
+					for q := z * kc; q < min(k, (z+1)*kc); q++ {
+						var av, bv float64
+						if ta {
+							av = a[0][q*m+r]
+						} else {
+							av = a[0][r*k+q]
+						}
+						if tb {
+							bv = a[1][c*k+q]
+						} else {
+							bv = a[1][q*n+c]
+						}
+						acc += av * bv
+					}
+					a[2][(z*m+r)*n+c] = h.round(acc)
+				}
 			}
 		}
 	case "reduce_sum":

@@ -4,15 +4,16 @@
 #include "common.cuh"
 #define TILE 16
 
+// The product over k in [k0, k1) into C; one thread per element of C.
 template <typename T>
-__device__ void gemm(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb) {
+__device__ void gemm_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb, ll k0, ll k1) {
     __shared__ T As[TILE][TILE], Bs[TILE][TILE + 1];
     ll r = blockIdx.y * (ll)TILE + threadIdx.y, c = blockIdx.x * (ll)TILE + threadIdx.x;
     T acc = 0;
-    for (ll k0 = 0; k0 < K; k0 += TILE) {
-        ll ka = k0 + threadIdx.x, kb = k0 + threadIdx.y;
-        As[threadIdx.y][threadIdx.x] = (r < M && ka < K) ? (ta ? A[ka * M + r] : A[r * K + ka]) : T(0);
-        Bs[threadIdx.y][threadIdx.x] = (c < N && kb < K) ? (tb ? B[c * K + kb] : B[kb * N + c]) : T(0);
+    for (ll kt = k0; kt < k1; kt += TILE) {
+        ll ka = kt + threadIdx.x, kb = kt + threadIdx.y;
+        As[threadIdx.y][threadIdx.x] = (r < M && ka < k1) ? (ta ? A[ka * M + r] : A[r * K + ka]) : T(0);
+        Bs[threadIdx.y][threadIdx.x] = (c < N && kb < k1) ? (tb ? B[c * K + kb] : B[kb * N + c]) : T(0);
         __syncthreads();
 #pragma unroll
         for (int k = 0; k < TILE; k++) acc += As[threadIdx.y][k] * Bs[k][threadIdx.x];
@@ -20,5 +21,22 @@ __device__ void gemm(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll t
     }
     if (r < M && c < N) C[r * N + c] = acc;
 }
+
+template <typename T>
+__device__ void gemm(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb) {
+    gemm_range<T>(A, B, C, M, N, K, ta, tb, 0, K);
+}
 #define GEMM(T) gemm<T>((const T*)A, (const T*)B, (T*)C, M, N, K, ta, tb)
 KERNELS2(gemm, (const void* A, const void* B, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMM)
+
+// Split K, for a product with few tiles of C and a long K (a conv filter's gradient sums over
+// every pixel of the batch): grid (ceil(N/16), ceil(M/16), S); block z multiplies over
+// k in [z·kc, (z+1)·kc) into its own partial product P[z] ([S,M,N]). A reduce_sum over the
+// first axis then adds the S partials in a fixed order, so the result is deterministic.
+template <typename T>
+__device__ void gemm_split(const T* A, const T* B, T* P, ll M, ll N, ll K, ll ta, ll tb, ll kc) {
+    ll k0 = blockIdx.z * kc, k1 = min(K, k0 + kc);
+    gemm_range<T>(A, B, P + blockIdx.z * M * N, M, N, K, ta, tb, k0, k1);
+}
+#define GEMMS(T) gemm_split<T>((const T*)A, (const T*)B, (T*)P, M, N, K, ta, tb, kc)
+KERNELS2(gemm_split, (const void* A, const void* B, void* P, ll M, ll N, ll K, ll ta, ll tb, ll kc), GEMMS)
