@@ -270,6 +270,28 @@ func (h *hostRun) exec(l Launch) error {
 				a[1][o*inner+i] = h.round(acc)
 			}
 		}
+	case "softmax_xent":
+		rows, cols, c := int(ip[0]), int(ip[1]), l.Reals[0]
+		for r := 0; r < rows; r++ {
+			x, y, dx := a[0][r*cols:(r+1)*cols], a[1][r*cols:(r+1)*cols], a[3][r*cols:(r+1)*cols]
+			mx := x[0]
+			for _, v := range x {
+				mx = math.Max(mx, v)
+			}
+			var sum, ysum, acc float64
+			for _, v := range x {
+				sum += math.Exp(v - mx)
+			}
+			ls := math.Log(sum)
+			for j, v := range x {
+				ysum += y[j]
+				acc += y[j] * (v - mx - ls)
+			}
+			for j, v := range x {
+				dx[j] = h.round(c * (y[j] - math.Exp(v-mx)/sum*ysum))
+			}
+			a[2][r] = h.round(c * acc)
+		}
 	case "softmax":
 		rows, cols, isLog := int(ip[0]), int(ip[1]), ip[2] == 1
 		for r := 0; r < rows; r++ {

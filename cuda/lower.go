@@ -59,6 +59,7 @@ func Lower(net *graph.Net, s *graph.Solver) (*Program, error) {
 	l.p.Y = l.newBuf(Buffer{Name: "y", Kind: Input, Elems: net.Y.Shape().TotalSize()})
 	l.bufOf[net.X.ID()], l.bufOf[net.Y.ID()] = l.p.X, l.p.Y
 
+	l.xent = l.findXent()
 	order, err := l.schedule()
 	if err != nil {
 		return nil, err
@@ -92,6 +93,107 @@ type lowering struct {
 	bufOf  map[int64]int // node id -> buffer id
 	suffix string        // kernel name suffix for the dtype: "_f32" or "_f64"
 	elem   int           // bytes per element
+	xent   *xent         // the softmax cross-entropy fused into one kernel, or nil
+}
+
+// xent is a softmax cross-entropy that the lowering computes with one fused kernel
+// (softmax_xent) and a sum, instead of the nine launches of Gorgonia's nodes for the loss
+// and the gradient of the logits: log softmax, the product with the targets, the sum, the
+// scaling, the gradient's seed and broadcasts, and log softmax's backward.
+type xent struct {
+	logits, y, loss, dlogits *G.Node
+	c                        float64 // loss = c·Σ(y ⊙ log softmax(logits))
+}
+
+// findXent recognises loss = Σ(y ⊙ LogSoftMax(logits)) ⊙ c, with c a constant and logits a
+// matrix (what graph.softmaxCrossEntropy builds), and the softmaxDiffOp node that Grad made
+// for the gradient of the logits. It returns nil for a graph of any other shape, which is
+// then lowered node by node.
+func (l *lowering) findXent() *xent {
+	only := func(n *G.Node, kind string) bool { return n != nil && opType(n) == kind }
+	mul := func(n *G.Node) bool { return only(n, "elemBinOp") && binOpSymbol(n) == "⊙" }
+	loss := l.net.Loss
+	if !mul(loss) {
+		return nil
+	}
+	ch := l.children(loss)
+	if len(ch) != 2 {
+		return nil
+	}
+	sum, k := ch[0], ch[1]
+	if only(sum, "constantScalar") {
+		sum, k = k, sum
+	}
+	if !only(k, "constantScalar") || !only(sum, "sumOp") {
+		return nil
+	}
+	c, err := scalarValue(k.Value())
+	if err != nil {
+		return nil
+	}
+	prod := l.children(sum)
+	if len(prod) != 1 || !mul(prod[0]) || len(prod[0].Shape()) != 2 || size(sum) != 1 {
+		return nil
+	}
+	ch = l.children(prod[0])
+	if len(ch) != 2 {
+		return nil
+	}
+	sm := ch[1]
+	if ch[1].ID() == l.net.Y.ID() {
+		sm = ch[0]
+	} else if ch[0].ID() != l.net.Y.ID() {
+		return nil
+	}
+	if !only(sm, "softmaxOp") {
+		return nil
+	}
+	v := opValue(sm)
+	axis, err1 := intField(v, "axis")
+	isLog, err2 := boolField(v, "isLog")
+	in := l.children(sm)
+	if err1 != nil || err2 != nil || !isLog || (axis != -1 && axis != 1) || len(in) != 1 || !in[0].Shape().Eq(l.net.Y.Shape()) {
+		return nil
+	}
+	x := &xent{logits: in[0], y: l.net.Y, loss: loss, c: c}
+	for _, n := range l.net.G.AllNodes() {
+		if !only(n, "softmaxDiffOp") {
+			continue
+		}
+		if ch := l.children(n); len(ch) == 3 && ch[0].ID() == x.logits.ID() && ch[1].ID() == sm.ID() {
+			if x.dlogits != nil {
+				return nil
+			}
+			x.dlogits = n
+		}
+	}
+	if x.dlogits == nil {
+		return nil
+	}
+	return x
+}
+
+// fused reports whether n is computed by the fused softmax cross-entropy.
+func (l *lowering) fused(n *G.Node) bool {
+	return l.xent != nil && (n.ID() == l.xent.loss.ID() || n.ID() == l.xent.dlogits.ID())
+}
+
+// lowerXent appends the fused softmax cross-entropy: softmax_xent writes each row's term of
+// the loss and the gradient of the logits, and a sum of the terms makes the loss.
+func (l *lowering) lowerXent() {
+	x := l.xent
+	rows, cols := x.logits.Shape()[0], x.logits.Shape()[1]
+	terms := l.newBuf(Buffer{Name: "softmax cross-entropy: each row's term", Kind: Temp, Elems: rows})
+	dx, loss := l.temp(x.dlogits), l.temp(x.loss)
+	l.p.Launches = append(l.p.Launches, Launch{
+		Kernel: "softmax_xent" + l.suffix, Op: "softmax cross-entropy and its gradient", Node: x.dlogits.ID(),
+		Args: []int{l.bufOf[x.logits.ID()], l.bufOf[x.y.ID()], terms, dx}, Ints: i64s(rows, cols), Reals: []float64{x.c},
+		Grid: [3]int{blocks(rows, blockThreads), 1, 1}, Block: [3]int{blockThreads, 1, 1},
+	}, Launch{
+		Kernel: "reduce_sum" + l.suffix, Op: "softmax cross-entropy", Node: x.loss.ID(),
+		Args: []int{terms, loss}, Ints: i64s(1, rows, 1),
+		Grid: [3]int{1, 1, 1}, Block: [3]int{reduceThreads, 1, 1},
+	})
 }
 
 func (l *lowering) newBuf(b Buffer) int {
@@ -127,6 +229,11 @@ func (l *lowering) schedule() ([]*G.Node, error) {
 			return
 		}
 		need[n.ID()] = true
+		if l.fused(n) { // the fused kernel needs only the logits and the targets
+			mark(l.xent.logits)
+			mark(l.xent.y)
+			return
+		}
 		for _, c := range l.children(n) {
 			mark(c)
 		}
@@ -194,6 +301,10 @@ func i64s(xs ...int) []int64 {
 
 // lowerNode gives n a buffer and appends the launches that compute it.
 func (l *lowering) lowerNode(n *G.Node) error {
+	if l.fused(n) {
+		l.lowerXent() // both the loss and the gradient of the logits
+		return nil
+	}
 	kind := opType(n)
 	if kind == "" {
 		return fmt.Errorf("cuda: input node %s is neither a parameter nor x nor y", n.Name())

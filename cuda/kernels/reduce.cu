@@ -52,3 +52,30 @@ __device__ void softmax_back(const T* y, const T* g, T* dx, ll rows, ll cols, ll
 }
 #define SMB(T) softmax_back<T>((const T*)y, (const T*)g, (T*)dx, rows, cols, isLog)
 KERNELS2(softmax_back, (const void* y, const void* g, void* dx, ll rows, ll cols, ll isLog), SMB)
+
+// Softmax cross-entropy fused with its gradient, for logits x [rows, cols] and targets y: the
+// loss is c·Σ y·log softmax(x) (c = −1/batch), and dx its gradient with respect to x,
+// c·(y − softmax(x)·Σ_j y_j), what log softmax's backward gives for dL/dlog softmax = c·y.
+// One thread a row writes its row of dx and its term of the loss; a reduce_sum of the terms
+// makes the loss.
+template <typename T>
+__device__ void softmax_xent(const T* x, const T* y, T* rowloss, T* dx, ll rows, ll cols, double c) {
+    ll r = gid();
+    if (r >= rows) return;
+    x += r * cols;
+    y += r * cols;
+    dx += r * cols;
+    T mx = x[0];
+    for (ll j = 1; j < cols; j++) mx = max(mx, x[j]);
+    T sum = 0;
+    for (ll j = 0; j < cols; j++) sum += exp(x[j] - mx);
+    T ls = log(sum), ysum = 0, acc = 0, C = T(c);
+    for (ll j = 0; j < cols; j++) {
+        ysum += y[j];
+        acc += y[j] * (x[j] - mx - ls);
+    }
+    for (ll j = 0; j < cols; j++) dx[j] = C * (y[j] - exp(x[j] - mx) / sum * ysum);
+    rowloss[r] = C * acc;
+}
+#define SMX(T) softmax_xent<T>((const T*)x, (const T*)y, (T*)rowloss, (T*)dx, rows, cols, c)
+KERNELS2(softmax_xent, (const void* x, const void* y, void* rowloss, void* dx, ll rows, ll cols, double c), SMX)
