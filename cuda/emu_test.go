@@ -1,0 +1,824 @@
+package cuda
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The kernel emulator runs the CUDA C source of kernels/*.cu on the CPU, so that the kernels
+// themselves are tested without a GPU: each .cu file is compiled by g++ as it is, with
+// emu/emu.h force-included (CUDA's qualifiers, threadIdx and friends, __syncthreads), and
+// linked with emu/emu.cc (a block's threads as fibers, a barrier across them, and a driver
+// that reads commands on stdin) and a table of typed trampolines generated here from the
+// kernel signatures that TestKernelABI checks (x86-64 passes doubles in other registers than
+// integers, so a launch needs a call of the kernel's own type). The build is made once per
+// test run with AddressSanitizer and UndefinedBehaviorSanitizer, and every device slot is a
+// malloc of exactly Program.Slots bytes: a kernel that reads or writes past a buffer, or
+// does something undefined, kills the emulator with the sanitizer's report, and the test
+// fails with it. The tests below are the CPU twins of device_gpu_test.go's.
+
+var emuBuild struct {
+	once sync.Once
+	dir  string
+	exe  string
+	skip string // why the emulator cannot be built here
+	err  error
+}
+
+// TestMain removes the emulator's build, if a test made one.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if emuBuild.dir != "" {
+		os.RemoveAll(emuBuild.dir)
+	}
+	os.Exit(code)
+}
+
+// emuFlags: -O1 keeps the build short (about 2 s of CPU); -g1 gives the sanitizers' reports
+// file and line.
+var emuFlags = []string{"-std=c++20", "-O1", "-g1", "-fno-omit-frame-pointer",
+	"-fsanitize=address,undefined", "-fno-sanitize-recover=all"}
+
+// emulator returns the path of the emulator executable, building it at the first call with
+// $GRAPHTRAIN_EMU_CXX, else g++ (or g++-12, g++-11); it skips the test, saying why, where it
+// cannot be built (no g++, not x86-64 Linux).
+func emulator(t *testing.T) string {
+	t.Helper()
+	emuBuild.once.Do(func() {
+		if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+			emuBuild.skip = "the kernel emulator switches fibers with x86-64 assembly: linux/amd64 only, this is " + runtime.GOOS + "/" + runtime.GOARCH
+			return
+		}
+		var gxx string
+		for _, name := range []string{os.Getenv("GRAPHTRAIN_EMU_CXX"), "g++", "g++-12", "g++-11"} {
+			if path, err := exec.LookPath(name); name != "" && err == nil {
+				gxx = path
+				break
+			}
+		}
+		if gxx == "" {
+			emuBuild.skip = "no g++ to build the kernel emulator (Debian: apt-get install g++): the CUDA C kernels are not run on the CPU"
+			return
+		}
+		emuBuild.dir, emuBuild.exe, emuBuild.err = buildEmulator(gxx, cuSignatures(t))
+	})
+	if emuBuild.skip != "" {
+		t.Skip(emuBuild.skip)
+	}
+	if emuBuild.err != nil {
+		t.Fatal(emuBuild.err)
+	}
+	if emuBuild.exe == "" {
+		t.Fatal("the kernel emulator was not built: see the first test that failed")
+	}
+	return emuBuild.exe
+}
+
+// buildEmulator writes the kernel table and compiles the kernels, the runtime and the table
+// in parallel, then links them.
+func buildEmulator(gxx string, sigs map[string]kernelSig) (dir, exe string, err error) {
+	if len(sigs) == 0 {
+		return "", "", errors.New("no kernel signatures")
+	}
+	dir, err = os.MkdirTemp("", "graphtrain-emu-")
+	if err != nil {
+		return "", "", err
+	}
+	emuDir, _ := filepath.Abs("emu")
+	table := filepath.Join(dir, "table.cc")
+	if err := os.WriteFile(table, []byte(kernelTable(sigs)), 0o644); err != nil {
+		return dir, "", err
+	}
+	cus, _ := filepath.Glob("kernels/*.cu")
+	type unit struct{ src, obj string }
+	units := []unit{{filepath.Join(emuDir, "emu.cc"), "emu.o"}, {table, "table.o"}}
+	for _, cu := range cus {
+		abs, _ := filepath.Abs(cu)
+		units = append(units, unit{abs, strings.TrimSuffix(filepath.Base(cu), ".cu") + ".o"})
+	}
+	errs := make([]error, len(units))
+	sem := make(chan struct{}, max(1, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for i, u := range units {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			args := append([]string{}, emuFlags...)
+			args = append(args, "-I", emuDir)
+			if strings.HasSuffix(u.src, ".cu") {
+				args = append(args, "-x", "c++", "-include", "emu.h")
+			}
+			args = append(args, "-c", u.src, "-o", filepath.Join(dir, u.obj))
+			if out, err := exec.Command(gxx, args...).CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("g++ %s: %v\n%s", u.src, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return dir, "", err
+	}
+	exe = filepath.Join(dir, "emu")
+	args := append([]string{}, emuFlags...)
+	for _, u := range units {
+		args = append(args, filepath.Join(dir, u.obj))
+	}
+	if out, err := exec.Command(gxx, append(args, "-o", exe)...).CombinedOutput(); err != nil {
+		return dir, "", fmt.Errorf("linking the kernel emulator: %v\n%s", err, out)
+	}
+	return dir, exe, nil
+}
+
+// kernelTable is the C++ source of emu_kernels: for each kernel, a declaration of its own
+// type and a trampoline that calls it with the launch's pointers, long longs and doubles.
+func kernelTable(sigs map[string]kernelSig) string {
+	names := make([]string, 0, len(sigs))
+	for k := range sigs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("// Generated by cuda/emu_test.go from the kernel signatures in cuda/kernels/*.cu.\n#include \"emu.h\"\n\n")
+	for _, k := range names {
+		var params, args []string
+		np, ni, nr := 0, 0, 0
+		for _, c := range sigs[k] {
+			switch c {
+			case 'p':
+				params, args = append(params, "void*"), append(args, fmt.Sprintf("p[%d]", np))
+				np++
+			case 'i':
+				params, args = append(params, "long long"), append(args, fmt.Sprintf("i[%d]", ni))
+				ni++
+			case 'r':
+				params, args = append(params, "double"), append(args, fmt.Sprintf("r[%d]", nr))
+				nr++
+			}
+		}
+		fmt.Fprintf(&b, "extern \"C\" void %s(%s);\n", k, strings.Join(params, ", "))
+		fmt.Fprintf(&b, "static void call_%s(void* const* p, const long long* i, const double* r) { (void)p; (void)i; (void)r; %s(%s); }\n\n", k, k, strings.Join(args, ", "))
+	}
+	b.WriteString("const emu_kernel emu_kernels[] = {\n")
+	for _, k := range names {
+		fmt.Fprintf(&b, "    {%q, %q, call_%s},\n", k, string(sigs[k]), k)
+	}
+	fmt.Fprintf(&b, "};\nconst int emu_nkernels = %d;\n", len(names))
+	return b.String()
+}
+
+// emuRun is a Program's slots in a running emulator.
+type emuRun struct {
+	p      *Program
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	w      *bufio.Writer
+	r      *bufio.Reader
+	stderr bytes.Buffer
+	dead   error
+}
+
+// newEmuRun starts an emulator holding p's slots, each of exactly its bytes; the test's
+// cleanup stops it.
+func newEmuRun(t *testing.T, p *Program) *emuRun {
+	t.Helper()
+	exe := emulator(t)
+	e := &emuRun{p: p, cmd: exec.Command(exe)}
+	e.cmd.Env = append(os.Environ(), "ASAN_OPTIONS=detect_leaks=0:halt_on_error=1", "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+	e.cmd.Stderr = &e.stderr
+	var err error
+	if e.in, err = e.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.w, e.r = bufio.NewWriterSize(e.in, 1<<16), bufio.NewReaderSize(out, 1<<16)
+	t.Cleanup(e.close)
+	sizes := fmt.Sprint(len(p.Slots))
+	for _, s := range p.Slots {
+		sizes += fmt.Sprint(" ", s)
+	}
+	if err := e.call("slots "+sizes, nil); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *emuRun) close() {
+	if e.dead == nil {
+		fmt.Fprintln(e.w, "quit")
+		e.w.Flush()
+		e.in.Close()
+		e.cmd.Wait()
+		e.dead = errors.New("closed")
+	}
+}
+
+// call sends a command line (and data after it) and reads the answer line.
+func (e *emuRun) call(line string, data []byte) error {
+	if e.dead != nil {
+		return e.dead
+	}
+	e.w.WriteString(line + "\n")
+	e.w.Write(data)
+	err := e.w.Flush()
+	var ans string
+	if err == nil {
+		ans, err = e.r.ReadString('\n')
+	}
+	if err != nil {
+		// The emulator died: a sanitizer's report or a fault is on its stderr.
+		e.in.Close()
+		werr := e.cmd.Wait()
+		msg := e.stderr.String()
+		if len(msg) > 4000 { // the report's head says what and where
+			msg = msg[:4000] + "\n..."
+		}
+		e.dead = fmt.Errorf("kernel emulator died (%v) at %q:\n%s", werr, clip(line), msg)
+		return e.dead
+	}
+	if ans = strings.TrimSuffix(ans, "\n"); ans != "ok" {
+		return fmt.Errorf("kernel emulator: %q: %s", clip(line), ans)
+	}
+	return nil
+}
+
+// clip shortens a command line for an error message.
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
+
+// launch runs l on the emulator: its buffers are their slots' starts, as on the device.
+func (e *emuRun) launch(l Launch) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "launch %s %d %d %d %d %d %d", l.Kernel, l.Grid[0], l.Grid[1], l.Grid[2], l.Block[0], l.Block[1], l.Block[2])
+	for _, id := range l.Args {
+		fmt.Fprintf(&b, " %d", e.p.Buffers[id].Slot)
+	}
+	for _, v := range l.Ints {
+		fmt.Fprintf(&b, " %d", v)
+	}
+	for _, v := range l.Reals {
+		fmt.Fprintf(&b, " %x", math.Float64bits(v))
+	}
+	if err := e.call(b.String(), nil); err != nil {
+		return fmt.Errorf("%s: %w", l, err)
+	}
+	return nil
+}
+
+// run launches the whole program.
+func (e *emuRun) run() error {
+	for _, l := range e.p.Launches {
+		if err := e.launch(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// elemType is how buffer id is stored on the device: 'f' float32, 'd' float64, 'q' long long
+// (the training set's order and cursor).
+func elemType(p *Program, id int) byte {
+	switch {
+	case p.Data != nil && (id == p.Data.Order || id == p.Data.Cursor):
+		return 'q'
+	case p.Buffers[id].Elem == 4:
+		return 'f'
+	}
+	return 'd'
+}
+
+func (e *emuRun) write(id int, v []float64) error {
+	b := e.p.Buffers[id]
+	data := make([]byte, b.Bytes())
+	typ := elemType(e.p, id)
+	for i := 0; i < b.Elems; i++ {
+		switch typ {
+		case 'f':
+			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(float32(v[i])))
+		case 'd':
+			binary.LittleEndian.PutUint64(data[8*i:], math.Float64bits(v[i]))
+		case 'q':
+			binary.LittleEndian.PutUint64(data[8*i:], uint64(int64(v[i])))
+		}
+	}
+	return e.call(fmt.Sprintf("write %d %d", b.Slot, len(data)), data)
+}
+
+func (e *emuRun) read(id int) ([]float64, error) {
+	b := e.p.Buffers[id]
+	if err := e.call(fmt.Sprintf("read %d %d", b.Slot, b.Bytes()), nil); err != nil {
+		return nil, err
+	}
+	data := make([]byte, b.Bytes())
+	if _, err := io.ReadFull(e.r, data); err != nil {
+		return nil, err
+	}
+	out := make([]float64, b.Elems)
+	typ := elemType(e.p, id)
+	for i := range out {
+		switch typ {
+		case 'f':
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:])))
+		case 'd':
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
+		case 'q':
+			out[i] = float64(int64(binary.LittleEndian.Uint64(data[8*i:])))
+		}
+	}
+	return out, nil
+}
+
+// loadFrom uploads every buffer of h that is not a temporary (parameters, solver state,
+// constants, the step counter, the loss sum, the inputs, the training set), as a trainer does.
+func (e *emuRun) loadFrom(h *hostRun) error {
+	for id, b := range e.p.Buffers {
+		if b.Kind != Temp {
+			if err := e.write(id, h.buf(id)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// emuTol is the relative error allowed between the emulator and the host interpreter: in
+// float32 the kernels accumulate in float32 where the host rounds a float64 sum once.
+func emuTol(p *Program, id int) float64 {
+	if elemType(p, id) == 'f' {
+		return 1e-4
+	}
+	return 1e-12
+}
+
+// worstErrs records the largest relative error seen per kernel, for the log.
+type worstErrs map[string]float64
+
+func (w worstErrs) note(kernel string, e float64) {
+	if old, seen := w[kernel]; !seen || e > old || math.IsNaN(e) {
+		w[kernel] = e
+	}
+}
+
+func (w worstErrs) log(t *testing.T) {
+	names := make([]string, 0, len(w))
+	for k := range w {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		fmt.Fprintf(&b, "\n  %-18s %.2g", k, w[k])
+	}
+	t.Logf("worst relative error per kernel, emulator against the host interpreter:%s", b.String())
+}
+
+// stepLaunches runs p's launches one at a time on the emulator and on the host, compares every
+// buffer each launch reads or writes, and copies the emulator's values into the host run, so
+// that every launch is compared on the same inputs.
+func stepLaunches(t *testing.T, what string, e *emuRun, h *hostRun, worst worstErrs) {
+	t.Helper()
+	p := e.p
+	for i, l := range p.Launches {
+		if err := e.launch(l); err != nil {
+			t.Fatalf("%s launch %d: %v", what, i, err)
+		}
+		if err := h.exec(l); err != nil {
+			t.Fatalf("%s launch %d (host): %v", what, i, err)
+		}
+		// Every buffer of the launch: its outputs (an update's parameters and state, both
+		// of softmax_xent's results) and its inputs, which must come out as they went in.
+		seen := map[int]bool{}
+		for _, b := range l.Args {
+			if seen[b] {
+				continue
+			}
+			seen[b] = true
+			got, err := e.read(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := relErr(got, h.buf(b))
+			worst.note(l.Kernel, d)
+			if !(d <= emuTol(p, b)) {
+				t.Errorf("%s launch %d %s (%s), buffer %s: off by %.2g relative", what, i, l.Kernel, l.Op, p.Buffers[b].Name, d)
+			}
+			copy(h.buf(b), got)
+		}
+	}
+}
+
+// ownSlots is p with every buffer in a slot of its own, of exactly the buffer's bytes: where
+// the plan puts a buffer in a bigger slot, an access past the buffer still faults.
+func ownSlots(p *Program) *Program {
+	q := p.clone()
+	q.Slots = make([]int64, len(q.Buffers))
+	for i := range q.Buffers {
+		q.Buffers[i].Slot = i
+		q.Slots[i] = q.Buffers[i].Bytes()
+	}
+	return q
+}
+
+// solverLR is a learning rate for each solver in the tests.
+var solverLR = map[string]float64{"sgd": 0.1, "momentum": 0.05, "adam": 1e-3}
+
+// TestEmuKernelsMatchHost runs every launch of each model's program (xor in float64, mlp and
+// cnn in float32), with each solver, on the emulator and on the host interpreter, and
+// compares each launch's output: two steps of the program with its inputs uploaded and each
+// buffer in a slot of its own (so that the sanitizer sees a read or write past any buffer),
+// then two of the program with a resident training set (WithDataset: gather_rows,
+// cursor_add) over the buffer plan as it is.
+func TestEmuKernelsMatchHost(t *testing.T) {
+	worst := worstErrs{}
+	for _, tm := range testModels(t) {
+		for _, solver := range []string{"sgd", "momentum", "adam"} {
+			base, s := lowerModel(t, tm.m, tm.batch, solver, solverLR[solver])
+			what := tm.m.Spec.Kind + " " + solver
+			// Inputs uploaded; every buffer in a slot of exactly its bytes.
+			own := ownSlots(base)
+			e := newEmuRun(t, own)
+			h := newHostRun(own, tm.m, s)
+			for step := 0; step < 2; step++ {
+				x, y := batchFor(tm.m, tm.batch, int64(3+step))
+				copy(h.buf(own.X), toF64(x))
+				copy(h.buf(own.Y), toF64(y))
+				if err := e.loadFrom(h); err != nil {
+					t.Fatal(err)
+				}
+				stepLaunches(t, fmt.Sprintf("%s step %d", what, step), e, h, worst)
+			}
+			e.close()
+			// A resident training set of two batches and three more examples; the buffer plan
+			// as the device has it, temporaries sharing slots.
+			n := 2*tm.batch + 3
+			p, err := base.WithDataset(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e = newEmuRun(t, p)
+			h = newHostRun(p, tm.m, s)
+			x, y := batchFor(tm.m, n, 5)
+			copy(h.buf(p.Data.Examples), toF64(x))
+			copy(h.buf(p.Data.Targets), toF64(y))
+			order, err := p.orderValues(rand.New(rand.NewSource(6)).Perm(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.setOrder(order)
+			if err := e.loadFrom(h); err != nil {
+				t.Fatal(err)
+			}
+			for step := 0; step < 2; step++ {
+				stepLaunches(t, fmt.Sprintf("%s resident step %d", what, step), e, h, worst)
+			}
+			e.close()
+		}
+	}
+	worst.log(t)
+}
+
+// TestEmuTrainingMatchesHost trains on the emulator and on the host interpreter side by side,
+// with nothing copied between them: xor in float64 for many steps, the mlp with a resident
+// training set over two passes in different orders (the rate halved in the second), the cnn
+// with its batches uploaded. Every step's loss, then the parameters, the solver state, the
+// loss sum and the last output agree.
+func TestEmuTrainingMatchesHost(t *testing.T) {
+	cases := []struct {
+		kind, solver string
+		resident     bool
+		steps        int // steps, or the first pass's steps when resident (the second takes one fewer)
+		tol          float64
+	}{
+		{"xor", "momentum", false, 60, 1e-12}, {"mlp", "adam", true, 4, 1e-4}, {"cnn", "adam", false, 3, 1e-4},
+	}
+	for _, c := range cases {
+		t.Run(c.kind+"_"+c.solver, func(t *testing.T) {
+			models := testModels(t)
+			tm := models[0]
+			for _, m := range models {
+				if m.m.Spec.Kind == c.kind {
+					tm = m
+				}
+			}
+			lr := solverLR[c.solver]
+			p, s := lowerModel(t, tm.m, tm.batch, c.solver, lr)
+			rng := rand.New(rand.NewSource(8))
+			var n int
+			if c.resident {
+				n = (c.steps + 1) * tm.batch // a few examples left over each pass
+				var err error
+				if p, err = p.WithDataset(n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e := newEmuRun(t, p)
+			h := newHostRun(p, tm.m, s)
+			if c.resident {
+				x, y := batchFor(tm.m, n, 5)
+				copy(h.buf(p.Data.Examples), toF64(x))
+				copy(h.buf(p.Data.Targets), toF64(y))
+			}
+			if err := e.loadFrom(h); err != nil {
+				t.Fatal(err)
+			}
+			step := func(i int) {
+				if err := e.run(); err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				if err := h.run(); err != nil {
+					t.Fatalf("step %d (host): %v", i, err)
+				}
+				got, err := e.read(p.Loss)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := relErr(got, h.buf(p.Loss)); !(d <= c.tol) {
+					t.Errorf("step %d: loss %v, host %v", i, got[0], h.buf(p.Loss)[0])
+				}
+			}
+			steps := 0
+			if c.resident {
+				for pass, k := range []int{c.steps, c.steps - 1} {
+					order, err := p.orderValues(rng.Perm(n))
+					if err != nil {
+						t.Fatal(err)
+					}
+					h.setOrder(order)
+					for _, id := range []int{p.Data.Order, p.Data.Cursor} {
+						if err := e.write(id, h.buf(id)); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if pass == 1 {
+						p.SetLR(lr / 2) // the emulator and the host run the same launches
+					}
+					for i := 0; i < k; i++ {
+						step(steps)
+						steps++
+					}
+				}
+			} else {
+				for i := 0; i < c.steps; i++ {
+					x, y := batchFor(tm.m, tm.batch, int64(30+i))
+					copy(h.buf(p.X), toF64(x))
+					copy(h.buf(p.Y), toF64(y))
+					for _, id := range []int{p.X, p.Y} {
+						if err := e.write(id, h.buf(id)); err != nil {
+							t.Fatal(err)
+						}
+					}
+					step(i)
+					steps++
+				}
+			}
+			check := map[string]int{"loss sum": p.LossSum, "output": p.Out}
+			for i, id := range p.Params {
+				check[tm.m.Params[i].Name] = id
+			}
+			for _, st := range p.State {
+				check[st.Key] = st.Buffer
+			}
+			if p.Step >= 0 {
+				check["step"] = p.Step
+			}
+			if p.Data != nil {
+				check["cursor"] = p.Data.Cursor
+			}
+			worst := 0.0
+			for name, id := range check {
+				got, err := e.read(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := relErr(got, h.buf(id))
+				worst = max(worst, d)
+				if !(d <= c.tol) {
+					t.Errorf("%s off by %.2g relative after %d steps", name, d, steps)
+				}
+			}
+			t.Logf("%d steps: worst relative error %.2g", steps, worst)
+		})
+	}
+}
+
+// oddCases builds a program of one launch after another over buffers of their own (each in a
+// slot of exactly its bytes), for shapes the models do not make.
+type oddCases struct {
+	p      *Program
+	inputs map[int][]float64
+	rng    *rand.Rand
+}
+
+func newOddCases(dtype string) *oddCases {
+	return &oddCases{p: &Program{Kind: "odd", Dtype: dtype, Step: -1}, inputs: map[int][]float64{}, rng: rand.New(rand.NewSource(1))}
+}
+
+// in adds an input buffer of n values drawn by draw (float32-rounded in a float32 program).
+func (o *oddCases) in(n int, draw func() float64) int {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = draw()
+		if o.p.Dtype == "float32" {
+			v[i] = float64(float32(v[i]))
+		}
+	}
+	id := o.out(n)
+	o.inputs[id] = v
+	return id
+}
+
+// out adds an output buffer of n elements.
+func (o *oddCases) out(n int) int {
+	elem := 4
+	if o.p.Dtype == "float64" {
+		elem = 8
+	}
+	o.p.Buffers = append(o.p.Buffers, Buffer{Name: fmt.Sprint("b", len(o.p.Buffers)), Elems: n, Elem: elem, Slot: len(o.p.Slots)})
+	o.p.Slots = append(o.p.Slots, int64(n*elem))
+	return len(o.p.Buffers) - 1
+}
+
+func (o *oddCases) normal() float64 { return o.rng.NormFloat64() }
+
+func (o *oddCases) suffix() string {
+	if o.p.Dtype == "float64" {
+		return "_f64"
+	}
+	return "_f32"
+}
+
+// launch adds a launch of kernel (without its dtype suffix) on one thread per element of
+// threads, in blocks of 256, unless grid and block are given.
+func (o *oddCases) launch(kernel, op string, args []int, ints []int64, threads int, grid, block [3]int) {
+	if threads > 0 {
+		grid, block = [3]int{blocks(threads, blockThreads), 1, 1}, [3]int{blockThreads, 1, 1}
+	}
+	o.p.Launches = append(o.p.Launches, Launch{Kernel: kernel + o.suffix(), Op: op, Node: -1, Args: args, Ints: ints, Grid: grid, Block: block})
+}
+
+// TestEmuOddShapes runs the kernels on shapes the models do not exercise, in both precisions,
+// against the host interpreter: GEMMs whose M, N, K are not multiples of the 16x16 tile, with
+// every transpose combination, split along K too; sums longer than reduce_sum's 128 threads; softmax rows spread
+// over two blocks, the fused softmax cross-entropy too; im2col, col2im and max pooling with padding, strides, dilation and
+// overlapping windows; every binary operator with broadcasts and ties; the unary operators
+// all unary operators; a 4-D transpose.
+func TestEmuOddShapes(t *testing.T) {
+	worst := worstErrs{}
+	for _, dtype := range []string{"float32", "float64"} {
+		o := newOddCases(dtype)
+		for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {5, 40, 17}, {33, 18, 47}} {
+			m, n, k := s[0], s[1], s[2]
+			for _, ta := range []int{0, 1} {
+				for _, tb := range []int{0, 1} {
+					a, b := o.in(m*k, o.normal), o.in(k*n, o.normal)
+					o.launch("gemm", fmt.Sprintf("gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, o.out(m * n)}, i64s(m, n, k, ta, tb), 0,
+						[3]int{blocks(n, gemmTile), blocks(m, gemmTile), 1}, [3]int{gemmTile, gemmTile, 1})
+				}
+			}
+		}
+		// Split-K: parts whose length is not a whole number of tiles, a last part shorter than
+		// the others, and the lowering's own split of a long K.
+		for _, s := range [][4]int{{5, 7, 100, 40}, {17, 3, 70, 16}, {9, 20, 1100, 0}} {
+			m, n, k, kc := s[0], s[1], s[2], s[3]
+			var parts int
+			if kc == 0 {
+				parts, kc = splitK(m, n, k)
+			} else {
+				parts = blocks(k, kc)
+			}
+			for _, ta := range []int{0, 1} {
+				for _, tb := range []int{0, 1} {
+					a, b := o.in(m*k, o.normal), o.in(k*n, o.normal)
+					o.launch("gemm_split", fmt.Sprintf("gemm_split %dx%dx%d/%d ta=%d tb=%d", m, n, k, kc, ta, tb), []int{a, b, o.out(parts * m * n)}, i64s(m, n, k, ta, tb, kc), 0,
+						[3]int{blocks(n, gemmTile), blocks(m, gemmTile), parts}, [3]int{gemmTile, gemmTile, 1})
+				}
+			}
+		}
+		for _, s := range [][3]int{{3, 300, 5}, {1, 1000, 1}, {2, 129, 3}, {1, 128, 1}, {4, 1, 7}} {
+			outer, length, inner := s[0], s[1], s[2]
+			o.launch("reduce_sum", fmt.Sprintf("reduce_sum %v", s), []int{o.in(outer*length*inner, o.normal), o.out(outer * inner)}, i64s(outer, length, inner), 0,
+				[3]int{outer * inner, 1, 1}, [3]int{reduceThreads, 1, 1})
+		}
+		for _, isLog := range []int{0, 1} {
+			const rows, cols = 300, 7
+			x := o.in(rows*cols, o.normal)
+			y := o.out(rows * cols)
+			o.launch("softmax", fmt.Sprint("softmax log=", isLog), []int{x, y}, i64s(rows, cols, isLog), rows, [3]int{}, [3]int{})
+			o.launch("softmax_back", fmt.Sprint("softmax_back log=", isLog), []int{y, o.in(rows*cols, o.normal), o.out(rows * cols)}, i64s(rows, cols, isLog), rows, [3]int{}, [3]int{})
+		}
+		{
+			const rows, cols = 300, 7
+			x, y := o.in(rows*cols, o.normal), o.in(rows*cols, o.rng.Float64)
+			o.p.Launches = append(o.p.Launches, Launch{Kernel: "softmax_xent" + o.suffix(), Op: "softmax_xent", Node: -1,
+				Args: []int{x, y, o.out(rows), o.out(rows * cols)}, Ints: i64s(rows, cols), Reals: []float64{-1.0 / rows},
+				Grid: [3]int{blocks(rows, blockThreads), 1, 1}, Block: [3]int{blockThreads, 1, 1}})
+		}
+		// Convolution geometry: B, C, H, W, kernel, pad, stride, dilation.
+		for _, g := range [][12]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2, 1, 1}, {1, 2, 5, 9, 1, 4, 0, 2, 1, 3, 1, 1}} {
+			b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]
+			oh, ow := (h+2*ph-dh*(kh-1)-1)/sh+1, (w+2*pw-dw*(kw-1)-1)/sw+1
+			ints := i64s(b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, oh, ow)
+			cols := b * oh * ow * c * kh * kw
+			o.launch("im2col", fmt.Sprint("im2col ", g), []int{o.in(b*c*h*w, o.normal), o.out(cols)}, ints, cols, [3]int{}, [3]int{})
+			o.launch("col2im", fmt.Sprint("col2im ", g), []int{o.in(cols, o.normal), o.out(b * c * h * w)}, ints, b*c*h*w, [3]int{}, [3]int{})
+		}
+		// Pooling geometry: B, C, H, W, kernel, pad, stride; windows overlap in the first.
+		for _, g := range [][10]int{{2, 3, 7, 6, 3, 3, 1, 1, 2, 2}, {1, 2, 5, 7, 2, 3, 0, 1, 2, 3}} {
+			b, c, h, w, kh, kw, ph, pw, sh, sw := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9]
+			oh, ow := (h+2*ph-kh)/sh+1, (w+2*pw-kw)/sw+1
+			ints := i64s(b, c, h, w, kh, kw, ph, pw, sh, sw, oh, ow)
+			ties := func() float64 { return float64(o.rng.Intn(4)) } // ties: the first maximum wins
+			for _, draw := range []func() float64{o.normal, ties} {
+				in := o.in(b*c*h*w, draw)
+				o.launch("maxpool", fmt.Sprint("maxpool ", g), []int{in, o.out(b * c * oh * ow)}, ints, b*c*oh*ow, [3]int{}, [3]int{})
+				o.launch("maxpool_back", fmt.Sprint("maxpool_back ", g), []int{in, o.in(b*c*oh*ow, o.normal), o.out(b * c * h * w)}, ints, b*c*h*w, [3]int{}, [3]int{})
+			}
+		}
+		// Positive operands from a small set, so that pow is defined and comparisons tie.
+		few := func() float64 { return []float64{0.5, 1, 1.5, 2, 3}[o.rng.Intn(5)] }
+		const n = 300
+		for op := 0; op <= 10; op++ {
+			for _, st := range [][2]int{{1, 1}, {1, 0}, {0, 1}} {
+				a, b := o.in(n, few), o.in(n, few)
+				o.launch("ew_binary", fmt.Sprintf("binary op %d strides %v", op, st), []int{a, b, o.out(n)}, i64s(n, st[0], st[1], op), n, [3]int{}, [3]int{})
+			}
+		}
+		for op := 0; op < len(unaryCodes); op++ {
+			draw := o.normal // and positive where the operator needs it
+			switch op {
+			case 7, 8, 11, 12, 13:
+				draw = func() float64 { return 0.1 + 3*o.rng.Float64() }
+			case 17:
+				draw = func() float64 { return -0.9 + 3*o.rng.Float64() }
+			}
+			o.launch("ew_unary", fmt.Sprint("unary op ", op), []int{o.in(n, draw), o.out(n)}, i64s(n, op), n, [3]int{}, [3]int{})
+		}
+		// A transpose of a [3,4,5,2] tensor by the pattern (3,0,2,1): out [2,3,5,4].
+		o.launch("gather4", "transpose", []int{o.in(120, o.normal), o.out(120)}, i64s(120, 2, 3, 5, 4, 1, 40, 2, 10), 120, [3]int{}, [3]int{})
+
+		// Each block's threads resumed first to last, then last to first: a race that a
+		// missing __syncthreads leaves open would give another result in one of the orders.
+		for _, order := range []string{"forward", "reverse"} {
+			e := newEmuRun(t, o.p)
+			h := newHostRun(o.p, nil, nil)
+			if err := e.call("order "+order, nil); err != nil {
+				t.Fatal(err)
+			}
+			for id, v := range o.inputs {
+				copy(h.buf(id), v)
+				if err := e.write(id, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stepLaunches(t, dtype+" "+order, e, h, worst)
+		}
+	}
+	worst.log(t)
+}
+
+// TestEmuCatchesFaults: the sanitizers are on. A launch that reads one element past its
+// buffer, and one whose index arithmetic overflows, kill the emulator with a report that
+// names the kernel's source line, and the test sees it.
+func TestEmuCatchesFaults(t *testing.T) {
+	for _, c := range []struct {
+		kernel string
+		ints   []int64
+		want   string
+	}{
+		{"ew_unary", i64s(65, 9), "heap-buffer-overflow"},                                // n = 65 over 64 elements
+		{"gather4", []int64{4, 4, 1, 1, 1, 1 << 62, 0, 0, 0}, "signed integer overflow"}, // i0·s0 = 2⁶³
+	} {
+		o := newOddCases("float32")
+		o.launch(c.kernel, "fault", []int{o.in(64, o.normal), o.out(64)}, c.ints, 64, [3]int{}, [3]int{})
+		e := newEmuRun(t, o.p)
+		err := e.launch(o.p.Launches[0])
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "elementwise.cu") {
+			t.Errorf("%s: %v; want the emulator to die with %q in elementwise.cu", c.kernel, err, c.want)
+		}
+	}
+}
