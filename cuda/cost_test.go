@@ -18,7 +18,7 @@ func serialSteps(l Launch) int {
 	case "gemm_split":
 		return blocks(int(l.Ints[5]), gemmTile)
 	case "reduce_sum":
-		return blocks(int(l.Ints[1]), reduceThreads)
+		return blocks(int(l.Ints[1]), l.Block[0])
 	}
 	return 0
 }

@@ -192,7 +192,7 @@ func (l *lowering) lowerXent() {
 	}, Launch{
 		Kernel: "reduce_sum" + l.suffix, Op: "softmax cross-entropy", Node: x.loss.ID(),
 		Args: []int{terms, loss}, Ints: i64s(1, rows, 1),
-		Grid: [3]int{1, 1, 1}, Block: [3]int{reduceThreads, 1, 1},
+		Grid: [3]int{1, 1, 1}, Block: reduceBlock(rows),
 	})
 }
 
@@ -266,6 +266,17 @@ func (l *lowering) launch(n *G.Node, kernel string, threads int, args []int, int
 }
 
 func blocks(n, per int) int { return max(1, (n+per-1)/per) }
+
+// reduceBlock is the block of a reduce_sum over length values: reduceThreads threads, or for a
+// short sum the power of two that covers it, at least a warp (the conv biases' gradients sum
+// rows of 28 and 10 values, once per output element).
+func reduceBlock(length int) [3]int {
+	t := 32
+	for t < reduceThreads && t < length {
+		t *= 2
+	}
+	return [3]int{t, 1, 1}
+}
 
 // Split-K products (gemm_split): a product whose K is longer than splitMinK and whose C has
 // fewer than splitMaxTiles tiles is cut into parts of about splitChunk along K, so that it
@@ -431,7 +442,7 @@ func (l *lowering) lowerNode(n *G.Node) error {
 		}, Launch{
 			Kernel: "reduce_sum" + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(),
 			Args: []int{part, out}, Ints: i64s(1, parts, m*nn),
-			Grid: [3]int{m * nn, 1, 1}, Block: [3]int{reduceThreads, 1, 1},
+			Grid: [3]int{m * nn, 1, 1}, Block: reduceBlock(parts),
 		})
 
 	case "repeatOp", "transposeOp":
@@ -499,7 +510,7 @@ func (l *lowering) lowerNode(n *G.Node) error {
 		l.p.Launches = append(l.p.Launches, Launch{
 			Kernel: "reduce_sum" + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(),
 			Args: []int{in(0), out}, Ints: i64s(outer, length, inner),
-			Grid: [3]int{outer * inner, 1, 1}, Block: [3]int{reduceThreads, 1, 1},
+			Grid: [3]int{outer * inner, 1, 1}, Block: reduceBlock(length),
 		})
 
 	case "softmaxOp", "softmaxDiffOp":

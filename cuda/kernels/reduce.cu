@@ -1,8 +1,9 @@
 // Reductions and the softmax family.
 #include "common.cuh"
 
-// out[o,i] = Σ_k in[o,k,i], the input viewed as [outer, len, inner]. One block of 128
-// threads per output element (grid outer·inner), a fixed-order tree: deterministic.
+// out[o,i] = Σ_k in[o,k,i], the input viewed as [outer, len, inner]. One block (a power of two
+// of at most 128 threads) per output element (grid outer·inner), a fixed-order tree:
+// deterministic.
 template <typename T>
 __device__ void reduce_sum(const T* in, T* out, ll outer, ll len, ll inner) {
     __shared__ T part[128];
