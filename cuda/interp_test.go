@@ -214,50 +214,12 @@ func (h *hostRun) exec(l Launch) error {
 			a[1][i] = a[0][i0*s[0]+i1*s[1]+i2*s[2]+i3*s[3]]
 		}
 	case "gemm":
-		m, n, k, ta, tb := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1
-		for r := 0; r < m; r++ {
-			for c := 0; c < n; c++ {
-				var acc float64
-				for q := 0; q < k; q++ {
-					var av, bv float64
-					if ta {
-						av = a[0][q*m+r]
-					} else {
-						av = a[0][r*k+q]
-					}
-					if tb {
-						bv = a[1][c*k+q]
-					} else {
-						bv = a[1][q*n+c]
-					}
-					acc += av * bv
-				}
-				a[2][r*n+c] = h.round(acc)
-			}
-		}
+		m, n, k := int(ip[0]), int(ip[1]), int(ip[2])
+		h.gemm(a[0], a[1], a[2], m, n, k, ip[3] == 1, ip[4] == 1, 0, k)
 	case "gemm_split":
-		m, n, k, ta, tb, kc := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1, int(ip[5])
+		m, n, k, kc := int(ip[0]), int(ip[1]), int(ip[2]), int(ip[5])
 		for z := 0; z*kc < k; z++ {
-			for r := 0; r < m; r++ {
-				for c := 0; c < n; c++ {
-					var acc float64
-					for q := z * kc; q < min(k, (z+1)*kc); q++ {
-						var av, bv float64
-						if ta {
-							av = a[0][q*m+r]
-						} else {
-							av = a[0][r*k+q]
-						}
-						if tb {
-							bv = a[1][c*k+q]
-						} else {
-							bv = a[1][q*n+c]
-						}
-						acc += av * bv
-					}
-					a[2][(z*m+r)*n+c] = h.round(acc)
-				}
-			}
+			h.gemm(a[0], a[1], a[2][z*m*n:], m, n, k, ip[3] == 1, ip[4] == 1, z*kc, min(k, (z+1)*kc))
 		}
 	case "reduce_sum":
 		outer, length, inner := int(ip[0]), int(ip[1]), int(ip[2])
@@ -451,4 +413,25 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// gemm sets c [m,n] to op(a)·op(b) summed over k in [k0, k1): gemm's and gemm_split's
+// arithmetic, in float64, rounded once.
+func (h *hostRun) gemm(a, b, c []float64, m, n, k int, ta, tb bool, k0, k1 int) {
+	for r := 0; r < m; r++ {
+		for col := 0; col < n; col++ {
+			var acc float64
+			for q := k0; q < k1; q++ {
+				av, bv := a[r*k+q], b[q*n+col]
+				if ta {
+					av = a[q*m+r]
+				}
+				if tb {
+					bv = b[col*k+q]
+				}
+				acc += av * bv
+			}
+			c[r*n+col] = h.round(acc)
+		}
+	}
 }

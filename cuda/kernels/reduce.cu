@@ -21,6 +21,16 @@ __device__ void reduce_sum(const T* in, T* out, ll outer, ll len, ll inner) {
 #define RS(T) reduce_sum<T>((const T*)in, (T*)out, outer, len, inner)
 KERNELS2(reduce_sum, (const void* in, void* out, ll outer, ll len, ll inner), RS)
 
+// A row x [cols] of logits: its largest value mx and sum = Σ_j exp(x_j − mx), from which
+// softmax(x)_j = exp(x_j − mx)/sum and log softmax(x)_j = x_j − mx − log(sum).
+template <typename T>
+__device__ void row_exp_sum(const T* x, ll cols, T& mx, T& sum) {
+    mx = x[0];
+    for (ll j = 1; j < cols; j++) mx = max(mx, x[j]);
+    sum = 0;
+    for (ll j = 0; j < cols; j++) sum += exp(x[j] - mx);
+}
+
 // y = softmax(x) or log softmax(x) along the last axis of x [rows, cols]; one thread a row.
 template <typename T>
 __device__ void softmax(const T* x, T* y, ll rows, ll cols, ll isLog) {
@@ -28,10 +38,8 @@ __device__ void softmax(const T* x, T* y, ll rows, ll cols, ll isLog) {
     if (r >= rows) return;
     x += r * cols;
     y += r * cols;
-    T mx = x[0];
-    for (ll j = 1; j < cols; j++) mx = max(mx, x[j]);
-    T sum = 0;
-    for (ll j = 0; j < cols; j++) sum += exp(x[j] - mx);
+    T mx, sum;
+    row_exp_sum(x, cols, mx, sum);
     T ls = log(sum);
     for (ll j = 0; j < cols; j++) y[j] = isLog ? x[j] - mx - ls : exp(x[j] - mx) / sum;
 }
@@ -66,10 +74,8 @@ __device__ void softmax_xent(const T* x, const T* y, T* rowloss, T* dx, ll rows,
     x += r * cols;
     y += r * cols;
     dx += r * cols;
-    T mx = x[0];
-    for (ll j = 1; j < cols; j++) mx = max(mx, x[j]);
-    T sum = 0;
-    for (ll j = 0; j < cols; j++) sum += exp(x[j] - mx);
+    T mx, sum;
+    row_exp_sum(x, cols, mx, sum);
     T ls = log(sum), ysum = 0, acc = 0, C = T(c);
     for (ll j = 0; j < cols; j++) {
         ysum += y[j];
