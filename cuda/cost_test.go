@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"graphtrain/graph"
@@ -47,6 +48,29 @@ func TestNoLongSerialLoops(t *testing.T) {
 				}
 			}
 			t.Logf("%s batch %d: %d launches, the longest thread loop %d steps (%s)", m.Spec.Kind, batch, len(p.Launches), worst, where)
+		}
+	}
+}
+
+// TestLaunchLimits: the cnn lowers at a batch whose products have far more than 65535 row
+// tiles (the rows go on the grid's x), and a launch beyond a device's grid or block limits is
+// an error that names the batch and what to do.
+func TestLaunchLimits(t *testing.T) {
+	cnn, _ := graph.NewCNN(1)
+	p, _ := lowerModel(t, cnn, 2048, "adam", 1e-3)
+	if err := p.checkLimits(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct{ grid, block [3]int }{
+		{[3]int{1, 65536, 1}, [3]int{16, 16, 1}},
+		{[3]int{1, 1, 70000}, [3]int{16, 16, 1}},
+		{[3]int{1 << 31, 1, 1}, [3]int{256, 1, 1}},
+		{[3]int{1, 1, 1}, [3]int{64, 32, 1}},
+	} {
+		q := *p
+		q.Launches = append([]Launch{{Kernel: "gemm_f32", Op: "A × B", Grid: bad.grid, Block: bad.block}}, p.Launches...)
+		if err := q.checkLimits(); err == nil || !strings.Contains(err.Error(), "batch 2048") || !strings.Contains(err.Error(), "--batch") {
+			t.Errorf("grid %v block %v: %v", bad.grid, bad.block, err)
 		}
 	}
 }

@@ -48,6 +48,9 @@ func (p *Program) WithDataset(n int) (*Program, error) {
 	q.Launches = append([]Launch{gather(d.Examples, p.X, in, "x"), gather(d.Targets, p.Y, out, "y")}, q.Launches...)
 	q.Launches = append(q.Launches, Launch{Kernel: "cursor_add", Op: "advance cursor", Node: -1,
 		Args: []int{d.Cursor}, Ints: i64s(p.Batch), Grid: [3]int{1, 1, 1}, Block: [3]int{1, 1, 1}})
+	if err := q.checkLimits(); err != nil {
+		return nil, err
+	}
 	return q, nil
 }
 

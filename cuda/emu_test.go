@@ -697,7 +697,7 @@ func TestEmuOddShapes(t *testing.T) {
 				for _, tb := range []int{0, 1} {
 					a, b := o.in(m*k, o.normal), o.in(k*n, o.normal)
 					o.launch("gemm", fmt.Sprintf("gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, o.out(m * n)}, i64s(m, n, k, ta, tb), 0,
-						[3]int{blocks(n, gemmTile), blocks(m, gemmTile), 1}, [3]int{gemmTile, gemmTile, 1})
+						gemmGrid(m, n, 1), [3]int{gemmTile, gemmTile, 1})
 				}
 			}
 		}
@@ -715,7 +715,7 @@ func TestEmuOddShapes(t *testing.T) {
 				for _, tb := range []int{0, 1} {
 					a, b := o.in(m*k, o.normal), o.in(k*n, o.normal)
 					o.launch("gemm_split", fmt.Sprintf("gemm_split %dx%dx%d/%d ta=%d tb=%d", m, n, k, kc, ta, tb), []int{a, b, o.out(parts * m * n)}, i64s(m, n, k, ta, tb, kc), 0,
-						[3]int{blocks(n, gemmTile), blocks(m, gemmTile), parts}, [3]int{gemmTile, gemmTile, 1})
+						gemmGrid(m, n, parts), [3]int{gemmTile, gemmTile, 1})
 				}
 			}
 		}

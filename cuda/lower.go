@@ -83,8 +83,24 @@ func Lower(net *graph.Net, s *graph.Solver) (*Program, error) {
 	l.p.LossSum = l.newBuf(Buffer{Name: "loss sum", Kind: Accum, Elems: 1})
 	l.p.Launches = append(l.p.Launches, Launch{Kernel: "ew_binary" + l.suffix, Op: "accumulate loss", Node: -1,
 		Args: []int{l.p.LossSum, l.p.Loss, l.p.LossSum}, Ints: []int64{1, 1, 1, 0}, Grid: [3]int{1, 1, 1}, Block: [3]int{1, 1, 1}})
+	if err := l.p.checkLimits(); err != nil {
+		return nil, err
+	}
 	l.plan()
 	return l.p, nil
+}
+
+// checkLimits says which launch, if any, asks for more than a CUDA device gives: a grid of at
+// most 2^31-1 x 65535 x 65535 blocks of at most 1024 threads. Lowering is the place to say
+// it, naming the batch, rather than a failed launch mid-training.
+func (p *Program) checkLimits() error {
+	for i, l := range p.Launches {
+		g, b := l.Grid, l.Block
+		if g[0] < 1 || g[1] < 1 || g[2] < 1 || g[0] > 1<<31-1 || g[1] > 65535 || g[2] > 65535 || b[0]*b[1]*b[2] > 1024 || b[0]*b[1]*b[2] < 1 {
+			return fmt.Errorf("cuda: the %s program at batch %d needs launch %d (%s for %s) to run a grid of %v blocks of %v threads, beyond a CUDA device's limits (2147483647 x 65535 x 65535 blocks, 1024 threads): use a smaller --batch", p.Kind, p.Batch, i, l.Kernel, l.Op, g, b)
+		}
+	}
+	return nil
 }
 
 type lowering struct {
@@ -267,6 +283,13 @@ func (l *lowering) launch(n *G.Node, kernel string, threads int, args []int, int
 
 func blocks(n, per int) int { return max(1, (n+per-1)/per) }
 
+// gemmGrid is the grid of a product [m,n] in parts along K (1 for gemm): a block a 16x16 tile,
+// the rows on x, whose limit is 2^31-1 blocks (a conv's product has batch·784 rows), the
+// columns on y and the parts on z, whose limits are 65535.
+func gemmGrid(m, n, parts int) [3]int {
+	return [3]int{blocks(m, gemmTile), blocks(n, gemmTile), parts}
+}
+
 // reduceBlock is the block of a reduce_sum over length values: reduceThreads threads, or for a
 // short sum the power of two that covers it, at least a warp (the conv biases' gradients sum
 // rows of 28 and 10 values, once per output element).
@@ -422,7 +445,7 @@ func (l *lowering) lowerNode(n *G.Node) error {
 			k = as[0]
 		}
 		out := l.temp(n)
-		grid := [3]int{blocks(nn, gemmTile), blocks(m, gemmTile), 1}
+		grid := gemmGrid(m, nn, 1)
 		parts, kc := splitK(m, nn, k)
 		if parts == 1 {
 			l.p.Launches = append(l.p.Launches, Launch{
@@ -434,7 +457,7 @@ func (l *lowering) lowerNode(n *G.Node) error {
 		}
 		// Partial products over slices of K, then their sum in a fixed order.
 		part := l.newBuf(Buffer{Name: fmt.Sprintf("%%%d %v: %d partial products", n.ID(), n.Op(), parts), Kind: Temp, Elems: parts * m * nn})
-		grid[2] = parts
+		grid = gemmGrid(m, nn, parts)
 		l.p.Launches = append(l.p.Launches, Launch{
 			Kernel: "gemm_split" + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(),
 			Args: []int{in(0), in(1), part}, Ints: i64s(m, nn, k, b2i(ta), b2i(tb), kc),

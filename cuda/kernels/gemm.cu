@@ -1,6 +1,7 @@
 // C[M,N] = op(A)·op(B), op a transpose when asked: A is [M,K] (or [K,M] with transA), B is
 // [K,N] (or [N,K] with transB). 16x16 tiles in shared memory; block (16,16), grid
-// (ceil(N/16), ceil(M/16)).
+// (ceil(M/16), ceil(N/16)): the rows on x, whose limit is 2^31-1 blocks (a conv's product has
+// batch·784 rows; y and z stop at 65535).
 #include "common.cuh"
 #define TILE 16
 
@@ -8,7 +9,7 @@
 template <typename T>
 __device__ void gemm_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb, ll k0, ll k1) {
     __shared__ T As[TILE][TILE], Bs[TILE][TILE + 1];
-    ll r = blockIdx.y * (ll)TILE + threadIdx.y, c = blockIdx.x * (ll)TILE + threadIdx.x;
+    ll r = blockIdx.x * (ll)TILE + threadIdx.y, c = blockIdx.y * (ll)TILE + threadIdx.x;
     T acc = 0;
     for (ll kt = k0; kt < k1; kt += TILE) {
         ll ka = kt + threadIdx.x, kb = kt + threadIdx.y;
@@ -30,7 +31,7 @@ __device__ void gemm(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll t
 KERNELS2(gemm, (const void* A, const void* B, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMM)
 
 // Split K, for a product with few tiles of C and a long K (a conv filter's gradient sums over
-// every pixel of the batch): grid (ceil(N/16), ceil(M/16), S); block z multiplies over
+// every pixel of the batch): grid (ceil(M/16), ceil(N/16), S); block z multiplies over
 // k in [z·kc, (z+1)·kc) into its own partial product P[z] ([S,M,N]). A reduce_sum over the
 // first axis then adds the S partials in a fixed order, so the result is deterministic.
 template <typename T>
