@@ -69,17 +69,27 @@ var (
 )
 
 type trainer struct {
-	g     *gpu
-	p     *Program
-	net   *graph.Net
-	s     *graph.Solver
-	slots []cu.DevicePtr
-	bufs  []cu.DevicePtr // device address of each buffer
-	ls    *launches
-	steps int       // steps run by this trainer
-	since int       // steps since the loss sum was last read
-	data  *resident // the training set on the device (SetDataset), or nil
-	fwd   *forward  // the forward program (Logits), made at its first use
+	g      *gpu
+	p      *Program
+	net    *graph.Net
+	s      *graph.Solver
+	slots  []cu.DevicePtr
+	bufs   []cu.DevicePtr // device address of each buffer
+	ls     *launches
+	steps  int       // steps run by this trainer
+	since  int       // steps since the loss sum was last read
+	data   *resident // the training set on the device (SetDataset), or nil
+	fwd    *forward  // the forward program (Logits), made at its first use
+	closed bool      // Close was called: the device memory is gone
+}
+
+// live is an error once the trainer is closed, so that a use after Close says so instead
+// of touching freed device memory.
+func (t *trainer) live() error {
+	if t.closed {
+		return fmt.Errorf("cuda: the %s trainer is closed", t.p.Kind)
+	}
+	return nil
 }
 
 // forward is the trainer's program cut down to the output (Program.Forward), on the
@@ -196,8 +206,11 @@ func (t *trainer) uploadValues(b int, vals []float64) error {
 // targets once (converted for a float64 program), and prepares the program that gathers each
 // batch there (Program.WithDataset). A second call replaces the set. When the device cannot
 // hold the set the error says so, with the memory it needed and had, and the trainer goes on
-// as before: Step still takes uploaded batches.
+// as before (with the set it had, if any): Step still takes uploaded batches.
 func (t *trainer) SetDataset(x, y []float32, n int) error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	in, out := t.p.Buffers[t.p.X].Elems/t.p.Batch, t.p.Buffers[t.p.Y].Elems/t.p.Batch
 	if n < 1 || len(x) != n*in || len(y) != n*out {
 		return fmt.Errorf("%w: cuda: SetDataset: %d inputs and %d targets for %d examples of %d inputs and %d outputs", graph.ErrShape, len(x), len(y), n, in, out)
@@ -207,41 +220,39 @@ func (t *trainer) SetDataset(x, y []float32, n int) error {
 		return err
 	}
 	return t.g.th.do(func() error {
-		t.freeData()
 		d := &resident{p: rp, bufs: append([]cu.DevicePtr(nil), t.bufs...)}
 		free, total, _ := cu.MemInfo()
 		for _, b := range rp.Buffers[len(t.p.Buffers):] { // each in a slot of its own, in order
 			ptr, err := cu.MemAlloc(max(b.Bytes(), 8))
 			if err != nil {
-				for _, p := range d.slots {
-					cu.MemFree(p)
-				}
+				freeResident(d)
 				return fmt.Errorf("cuda: SetDataset: the training set of %d examples does not fit on %s: allocating its %s (%.1f MB of the %.1f MB the set needs) failed: %w; %.1f MB of %.1f MB were free, the %s program itself holds %.1f MB",
 					n, t.g.dev.Name, b.Name, mb(b.Bytes()), mb(rp.DeviceBytes()-t.p.DeviceBytes()), err, mb(free), mb(total), t.p.Kind, mb(t.p.DeviceBytes()))
 			}
 			d.slots = append(d.slots, ptr)
 			d.bufs = append(d.bufs, ptr)
 		}
-		t.data = d
 		for _, set := range []struct {
 			b    int
 			vals []float32
 		}{{rp.Data.Examples, x}, {rp.Data.Targets, y}} {
-			if err := t.uploadData(set.b, set.vals); err != nil {
-				t.freeData()
+			if err := uploadData(d, set.b, set.vals); err != nil {
+				freeResident(d)
 				return fmt.Errorf("cuda: SetDataset: upload the %s: %w", rp.Buffers[set.b].Name, err)
 			}
 		}
 		var zero int64
 		if err := cu.MemcpyHtoD(d.bufs[rp.Data.Cursor], unsafe.Pointer(&zero), 8); err != nil {
-			t.freeData()
+			freeResident(d)
 			return fmt.Errorf("cuda: SetDataset: zero the batch cursor: %w", err)
 		}
 		if d.ls, err = t.g.prepare(rp, d.bufs); err != nil {
-			t.freeData()
+			freeResident(d)
 			return err
 		}
-		return nil
+		old := t.data
+		t.data = d
+		return freeResident(old)
 	})
 }
 
@@ -249,36 +260,38 @@ func mb(b int64) float64 { return float64(b) / 1e6 }
 
 // uploadData writes float32 values into a data buffer of the resident program, converting
 // them for a float64 program. Call it on the driver thread.
-func (t *trainer) uploadData(b int, vals []float32) error {
-	buf := t.data.p.Buffers[b]
+func uploadData(d *resident, b int, vals []float32) error {
+	buf := d.p.Buffers[b]
 	if len(vals) == 0 {
 		return nil
 	}
 	if buf.Elem == 4 {
-		return cu.MemcpyHtoD(t.data.bufs[b], unsafe.Pointer(&vals[0]), buf.Bytes())
+		return cu.MemcpyHtoD(d.bufs[b], unsafe.Pointer(&vals[0]), buf.Bytes())
 	}
 	f := make([]float64, len(vals))
 	for i, v := range vals {
 		f[i] = float64(v)
 	}
-	return cu.MemcpyHtoD(t.data.bufs[b], unsafe.Pointer(&f[0]), buf.Bytes())
+	return cu.MemcpyHtoD(d.bufs[b], unsafe.Pointer(&f[0]), buf.Bytes())
 }
 
-// freeData frees the resident training set, if any. Call it on the driver thread.
-func (t *trainer) freeData() error {
-	if t.data == nil {
+// freeResident frees a resident training set's device memory and launches, nil included,
+// once the work queued before has finished (a step may still be reading the set). Call it on
+// the driver thread.
+func freeResident(d *resident) error {
+	if d == nil {
 		return nil
 	}
-	var first error
-	for _, p := range t.data.slots {
+	first := cu.Synchronize()
+	for _, p := range d.slots {
 		if err := cu.MemFree(p); err != nil && first == nil {
 			first = err
 		}
 	}
-	if t.data.ls != nil {
-		t.data.ls.free()
+	if d.ls != nil {
+		d.ls.free()
 	}
-	t.data = nil
+	d.slots, d.ls = nil, nil
 	return first
 }
 
@@ -286,6 +299,9 @@ func (t *trainer) freeData() error {
 // cursor to its start. The copies are synchronous on the default stream, so the steps already
 // queued finish reading the last pass's order first.
 func (t *trainer) SetOrder(order []int) error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	if t.data == nil {
 		return fmt.Errorf("cuda: SetOrder before SetDataset: the device holds no training set")
 	}
@@ -316,6 +332,9 @@ func (t *trainer) SetOrder(order []int) error {
 // it and without uploading anything: the step gathers its batch from the resident set at the
 // device's cursor and moves the cursor on.
 func (t *trainer) StepNext() error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	d := t.data
 	switch {
 	case d == nil:
@@ -342,6 +361,9 @@ func (t *trainer) StepNext() error {
 // they are (Output gives the last batch's outputs until the next step). A float32 program
 // only (the MNIST models).
 func (t *trainer) Logits(images []float32, f func(logits []float32)) error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	if t.p.Dtype != "float32" {
 		return fmt.Errorf("cuda: Logits: the %s program is %s, not float32", t.p.Kind, t.p.Dtype)
 	}
@@ -403,6 +425,9 @@ func (t *trainer) Launching() string {
 // Step uploads x and y and launches the whole step (forward, backward, update) without
 // waiting for it.
 func (t *trainer) Step(x, y *tensor.Dense) error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	for _, in := range []struct {
 		n *tensor.Dense
 		g interface{ Shape() tensor.Shape }
@@ -435,6 +460,9 @@ func (t *trainer) Step(x, y *tensor.Dense) error {
 
 // Loss reads the last step's loss back, waiting for the step.
 func (t *trainer) Loss() (float64, error) {
+	if err := t.live(); err != nil {
+		return 0, err
+	}
 	if t.steps == 0 {
 		return 0, fmt.Errorf("cuda: no loss yet: run a step first")
 	}
@@ -454,6 +482,9 @@ func (t *trainer) Loss() (float64, error) {
 // MeanLoss reads back the sum of the losses since the last call, waiting for the steps, and
 // zeroes it: one synchronisation per call, not per step.
 func (t *trainer) MeanLoss() (float64, error) {
+	if err := t.live(); err != nil {
+		return 0, err
+	}
 	if t.since == 0 {
 		return 0, fmt.Errorf("cuda: no loss yet: run a step first")
 	}
@@ -479,6 +510,9 @@ func (t *trainer) MeanLoss() (float64, error) {
 
 // Output reads the last step's output back [batch, outputs].
 func (t *trainer) Output() (*tensor.Dense, error) {
+	if err := t.live(); err != nil {
+		return nil, err
+	}
 	if t.steps == 0 {
 		return nil, fmt.Errorf("cuda: no output yet: run a step first")
 	}
@@ -490,6 +524,9 @@ func (t *trainer) Output() (*tensor.Dense, error) {
 // SetLR sets the learning rate of the updates that follow: the first real parameter of every
 // update launch (sgd, momentum and adam all take the rate first).
 func (t *trainer) SetLR(lr float64) error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	if !(lr > 0) || math.IsInf(lr, 0) {
 		return fmt.Errorf("cuda: learning rate %v: must be a positive number", lr)
 	}
@@ -517,6 +554,9 @@ func (t *trainer) SetLR(lr float64) error {
 // Sync copies the parameters and the solver state back into the Model's and the Solver's
 // tensors, so that a checkpoint written now is the same as the CPU's.
 func (t *trainer) Sync() error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	return t.g.th.do(func() error {
 		for i, b := range t.p.Params {
 			if err := t.download(b, t.net.Model.Params[i].T); err != nil {
@@ -534,8 +574,16 @@ func (t *trainer) Sync() error {
 
 // Close frees the device buffers (the resident training set's too) and the launch records.
 func (t *trainer) Close() error {
+	if t.closed {
+		return nil
+	}
+	t.closed = true
 	return t.g.th.do(func() error {
-		first := t.freeData()
+		first := cu.Synchronize() // steps may still be queued
+		if err := freeResident(t.data); err != nil && first == nil {
+			first = err
+		}
+		t.data = nil
 		for _, d := range t.slots {
 			if err := cu.MemFree(d); err != nil && first == nil {
 				first = err

@@ -528,3 +528,28 @@ func TestLogitsMatchCPU(t *testing.T) {
 		}
 	}
 }
+
+// TestUseAfterClose: a closed trainer says so on every use, never touches the freed device
+// memory, and a second Close is nothing.
+func TestUseAfterClose(t *testing.T) {
+	needGPU(t)
+	m, _ := graph.NewMLP(16, 1)
+	tr, _ := newDeviceTrainer(t, m, 8, "adam", 1e-3)
+	x, y := batchFor(m, 8, 1)
+	if err := tr.Step(x, y); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	_, lerr := tr.Loss()
+	for what, err := range map[string]error{"Step": tr.Step(x, y), "Loss": lerr, "Sync": tr.Sync(), "SetLR": tr.SetLR(0.1), "StepNext": tr.StepNext(),
+		"Logits": tr.Logits(make([]float32, 16*graph.ImageSize), func([]float32) {})} {
+		if err == nil || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("%s after Close: %v, want an error saying the trainer is closed", what, err)
+		}
+	}
+}

@@ -113,6 +113,17 @@ static CUresult gtGraphSetParams(gtGraph* g, gtLaunch* l, int i) {
 
 static CUresult gtGraphLaunch(gtGraph* g) { return cuGraphLaunch(g->e, 0); }
 
+// gtGraphMissing names the first graph entry point this binary calls that the driver library
+// does not export, or returns 0: symbols bind at their first call, so a missing one would end
+// the process there instead of leaving the launches to go one by one.
+static const char* gtGraphMissing() {
+	static const char* names[] = {"cuGraphCreate", "cuGraphAddKernelNode", "cuGraphInstantiateWithFlags",
+		"cuGraphExecKernelNodeSetParams", "cuGraphLaunch", "cuGraphExecDestroy", "cuGraphDestroy"};
+	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!dlsym(RTLD_DEFAULT, names[i])) return names[i];
+	return 0;
+}
+
 static void gtSetLaunch(gtLaunch* l, CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, void** params) {
 	l->f = f; l->grid[0] = gx; l->grid[1] = gy; l->grid[2] = gz;
 	l->block[0] = bx; l->block[1] = by; l->block[2] = bz; l->params = params;
@@ -215,20 +226,31 @@ func newThread() *thread {
 	return t
 }
 
-// do runs f on the thread and returns its error.
+// do runs f on the thread and returns its error. A panic in f is an error, not the end of
+// the process (it would be: the caller could not recover a panic on another goroutine).
 func (t *thread) do(f func() error) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.work <- func() { t.done <- f() }
+	t.work <- func() {
+		var err error
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("cuda: panic on the driver thread: %v", r)
+			}
+			t.done <- err
+		}()
+		err = f()
+	}
 	return <-t.done
 }
 
 // gpu is the process's device: GPU 0, its context and the loaded kernels, set up once.
 type gpu struct {
-	th      *thread
-	dev     Device
-	driver  string
-	kernels map[string]cu.Function
+	th       *thread
+	noGraphs error // why programs cannot run as CUDA graphs here, or nil
+	dev      Device
+	driver   string
+	kernels  map[string]cu.Function
 }
 
 var (
@@ -272,6 +294,9 @@ func openGPU() (*gpu, error) {
 			return cu.MemFree(p)
 		})
 		if gpuErr == nil {
+			if name := C.gtGraphMissing(); name != nil {
+				g.noGraphs = fmt.Errorf("the driver library has no %s", C.GoString(name))
+			}
 			theGPU = g
 		}
 	})
@@ -309,6 +334,9 @@ func (ls *launches) only(i int) *launches {
 // given device buffers.
 func (g *gpu) prepare(p *Program, bufs []cu.DevicePtr) (*launches, error) {
 	ls := &launches{n: len(p.Launches), useGraph: graphsOn() && len(p.Launches) > 1}
+	if ls.useGraph && g.noGraphs != nil {
+		ls.useGraph, ls.graphErr = false, g.noGraphs
+	}
 	if ls.n == 0 {
 		return ls, nil
 	}
@@ -355,6 +383,9 @@ func (g *gpu) prepare(p *Program, bufs []cu.DevicePtr) (*launches, error) {
 // set), so the launches that follow see the new value and those already queued keep theirs.
 // Call it on the driver thread.
 func (ls *launches) setReal(p *Program, i, j int, x float64) error {
+	if i < ls.first || i >= ls.first+ls.n {
+		return fmt.Errorf("cuda: launch %d is not among the %d launches from %d", i, ls.n, ls.first)
+	}
 	l := p.Launches[i]
 	v := ls.vals[i-ls.first]
 	*(*float64)(unsafe.Pointer(&v[len(l.Args)+len(l.Ints)+j])) = x

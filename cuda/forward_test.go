@@ -26,6 +26,19 @@ func TestForwardProgram(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d of %d launches: %v", kind, len(f.Launches), len(p.Launches), f.Kernels())
+		// What a step leaves to be read after validation lives in slots no forward launch
+		// writes: the loss, the loss sum, the parameters, the solver state, the step counter.
+		keep := map[int]string{p.Buffers[p.Loss].Slot: "the loss", p.Buffers[p.LossSum].Slot: "the loss sum"}
+		for _, b := range p.Buffers {
+			if b.Kind == Param || b.Kind == State || b.Kind == Step {
+				keep[b.Slot] = b.Name
+			}
+		}
+		for _, l := range f.Launches {
+			if what, ok := keep[f.Buffers[l.Args[len(l.Args)-1]].Slot]; ok {
+				t.Errorf("%s: forward launch %s writes the slot of %s", kind, l.Kernel, what)
+			}
+		}
 
 		h := newHostRun(f, m, s)
 		for i, b := range f.Buffers {

@@ -685,7 +685,9 @@ func (l *lowering) plan() {
 		p.Buffers[b].Slot = len(p.Slots) - 1
 	}
 	for i, b := range p.Buffers {
-		if b.Kind != Temp || def[i] < 0 {
+		// The loss too has a slot of its own (4 or 8 bytes): no forward launch run alone
+		// (Forward, to validate between steps) can then overwrite the last step's loss.
+		if b.Kind != Temp || def[i] < 0 || i == p.Loss {
 			newSlot(i)
 		}
 	}
