@@ -27,7 +27,8 @@ type Backend interface {
 // Trainer runs one compiled training graph.
 type Trainer interface {
 	// Step feeds x [batch, inputs] and y [batch, outputs], runs the forward and the backward
-	// pass, and updates the parameters with the solver.
+	// pass, and updates the parameters with the solver. A nil x or y feeds the last step's
+	// again (nothing to upload).
 	Step(x, y *tensor.Dense) error
 	// Loss is the loss of the last step, computed before its update. On a GPU it waits for
 	// the step: call it only when the value is needed.

@@ -168,6 +168,7 @@ func TrainXOR(m *Model, cfg XORConfig) (*XORResult, error) {
 		if err := tr.Step(x, y); err != nil {
 			return nil, err
 		}
+		x, y = nil, nil // the same four examples every epoch: a GPU uploads them once
 		res.Epochs = epoch
 		if cfg.Log != nil && cfg.LogEvery > 0 && (epoch%cfg.LogEvery == 0 || epoch == 1) {
 			if loss, err = tr.Loss(); err != nil {
