@@ -35,7 +35,14 @@ func (Backend) Describe() string {
 	if err != nil {
 		return err.Error()
 	}
-	return fmt.Sprintf("%s, compute capability %s, %.1f GiB, driver CUDA %s", g.dev.Name, g.dev.ComputeCapability, float64(g.dev.MemoryBytes)/(1<<30), g.driver)
+	graphs := "a step launched as one CUDA graph"
+	switch {
+	case g.noGraphs != nil:
+		graphs = fmt.Sprintf("a step launched kernel by kernel (no CUDA graphs: %v)", g.noGraphs)
+	case !graphsOn():
+		graphs = "a step launched kernel by kernel (GRAPHTRAIN_CUDA_GRAPH=0)"
+	}
+	return fmt.Sprintf("%s, compute capability %s, %.1f GiB, driver CUDA %s; %s", g.dev.Name, g.dev.ComputeCapability, float64(g.dev.MemoryBytes)/(1<<30), g.driver, graphs)
 }
 
 // NewTrainer lowers net and the solver's update to a Program, allocates every buffer it
