@@ -41,6 +41,9 @@ type residentTrainer struct {
 	steps  *int
 }
 
+// Launching says how its steps run, as the GPU trainer does (Bench reports it).
+func (t *residentTrainer) Launching() string { return "gathered on the host" }
+
 func (t *residentTrainer) SetDataset(x, y []float32, n int) error {
 	t.dx, t.dy, t.n = x, y, n
 	return nil
@@ -140,7 +143,7 @@ func TestBenchResident(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Resident || r.Steps != 5 || !(r.SamplesPerSec > 0) || steps != 3+5+5 {
+	if !r.Resident || r.Steps != 5 || !(r.SamplesPerSec > 0) || steps != 3+5+5 || r.Launch != "gathered on the host" {
 		t.Errorf("resident bench: %+v", r)
 	}
 }
