@@ -129,6 +129,22 @@ func SelectBackend(device string) (b Backend, note string, err error) {
 	return nil, "", fmt.Errorf("--device %q: must be auto, cpu or cuda", device)
 }
 
+// newTrainer makes a trainer for net on b or, when b cannot make one and fallback is not nil
+// (--device auto), on fallback, saying why through warn. It returns the backend the trainer
+// runs on. A GPU that is there but cannot take this graph (its memory, a batch beyond its
+// launch limits, an op without a kernel) then costs speed, not the run.
+func newTrainer(b, fallback Backend, net *Net, s *Solver, warn func(string)) (Trainer, Backend, error) {
+	tr, err := b.NewTrainer(net, s)
+	if err == nil || fallback == nil || fallback.Name() == b.Name() {
+		return tr, b, err
+	}
+	if warn != nil {
+		warn(fmt.Sprintf("%s cannot train this %s net (%v): training on %s instead", b.Name(), net.Model.Spec.Kind, err, fallback.Name()))
+	}
+	tr, err = fallback.NewTrainer(net, s)
+	return tr, fallback, err
+}
+
 // CPU is the backend that runs graphs with Gorgonia's TapeMachine.
 type CPU struct{}
 

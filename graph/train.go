@@ -40,6 +40,7 @@ type TrainConfig struct {
 	Batch      int     // examples per step; the batches must hold this many
 	Solver     *Solver // with its state, when resuming
 	Backend    Backend // nil: the CPU
+	Fallback   Backend // when Backend cannot make a trainer: this one, with a Warn (nil: an error)
 	Train      Batches
 	Val        Labelled // may be empty: then no validation accuracy, and the last epoch is the best
 	Out        string   // checkpoint directory: the best model there, the latest in Out/last
@@ -109,7 +110,7 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr, err := b.NewTrainer(net, cfg.Solver)
+	tr, b, err := newTrainer(b, cfg.Fallback, net, cfg.Solver, cfg.Warn)
 	if err != nil {
 		return nil, err
 	}

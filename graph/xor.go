@@ -121,6 +121,8 @@ type XORConfig struct {
 	Log      func(epoch int, loss float64) // progress, may be nil
 	Stop     func() bool                   // polled every epoch; true ends training early
 	Backend  Backend                       // nil: the CPU
+	Fallback Backend                       // when Backend cannot make a trainer (nil: an error)
+	Warn     func(msg string)              // says why the fallback runs, may be nil
 }
 
 // XORResult is the outcome of TrainXOR.
@@ -154,7 +156,7 @@ func TrainXOR(m *Model, cfg XORConfig) (*XORResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr, err := b.NewTrainer(net, solver)
+	tr, b, err := newTrainer(b, cfg.Fallback, net, solver, cfg.Warn)
 	if err != nil {
 		return nil, err
 	}

@@ -308,3 +308,12 @@ func (e *env) stopRequested() bool {
 		return false
 	}
 }
+
+// autoFallback is the backend training falls back to, saying why, when the one chosen cannot
+// take the graph: the CPU under --device auto, none when a device was named.
+func autoFallback(e *env) graph.Backend {
+	if e.g.Device == "auto" || e.g.Device == "" {
+		return graph.CPU{}
+	}
+	return nil
+}

@@ -295,7 +295,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	showBar := !e.g.Quiet && isTerminal(e.stdout)
 	current := start + 1 // the epoch in progress, for the bar
 	cfg := graph.TrainConfig{
-		Epochs: o.epochs, Batch: o.batch, Solver: solver, Backend: backend,
+		Epochs: o.epochs, Batch: o.batch, Solver: solver, Backend: backend, Fallback: autoFallback(e),
 		Train:      batchSource{batches},
 		Val:        graph.Labelled{Images: valPart.Images, Labels: valPart.Labels},
 		Out:        o.out,

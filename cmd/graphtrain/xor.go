@@ -127,6 +127,8 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		Log:      func(epoch int, loss float64) { e.printf("epoch %6d  loss %.8f\n", epoch, loss) },
 		Stop:     e.stopRequested,
 		Backend:  backend,
+		Fallback: autoFallback(e),
+		Warn:     func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
 	})
 	if err != nil {
 		return err
