@@ -63,6 +63,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 		return usagef("--model: name at least one of xor, mlp, cnn")
 	}
 	var backends []graph.Backend
+	autoDevices := o.devices == "" && e.g.Device == "auto"
 	if o.devices == "" {
 		if e.g.Device != "auto" {
 			b, _, err := graph.SelectBackend(e.g.Device)
@@ -132,6 +133,12 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 				return err
 			}
 			r, err := graph.Bench(m, b, s, batch, steps, bx, by)
+			if err != nil && autoDevices && b.Name() != "cpu" {
+				// Every usable backend was asked for, none named: one that cannot take this
+				// model is reported and skipped, as training would fall back.
+				fmt.Fprintf(e.stderr, "graphtrain: %s not timed on %s: %v\n", kind, b.Name(), err)
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("bench %s on %s: %w", kind, b.Name(), err)
 			}
