@@ -65,7 +65,6 @@ typedef struct {
 	CUgraph g;
 	CUgraphExec e;
 	CUgraphNode* nodes;
-	int n;
 } gtGraph;
 
 static CUDA_KERNEL_NODE_PARAMS gtNodeParams(gtLaunch* l) {
@@ -83,7 +82,7 @@ static void gtGraphFree(gtGraph* g) {
 	if (g->e) cuGraphExecDestroy(g->e);
 	if (g->g) cuGraphDestroy(g->g);
 	free(g->nodes);
-	g->e = 0; g->g = 0; g->nodes = 0; g->n = 0;
+	g->e = 0; g->g = 0; g->nodes = 0;
 }
 
 // gtGraphBuild makes and instantiates the graph of n launches; on an error it frees what it
@@ -93,7 +92,6 @@ static CUresult gtGraphBuild(gtGraph* g, gtLaunch* ls, int n, int* failed) {
 	if (r != CUDA_SUCCESS) { *failed = -1; return r; }
 	g->nodes = (CUgraphNode*)calloc(n, sizeof(CUgraphNode));
 	if (!g->nodes) { *failed = -1; gtGraphFree(g); return CUDA_ERROR_OUT_OF_MEMORY; }
-	g->n = n;
 	for (int i = 0; i < n; i++) {
 		CUDA_KERNEL_NODE_PARAMS p = gtNodeParams(&ls[i]);
 		r = cuGraphAddKernelNode(&g->nodes[i], g->g, i ? &g->nodes[i-1] : 0, i ? 1 : 0, &p);

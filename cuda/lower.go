@@ -205,11 +205,7 @@ func (l *lowering) lowerXent() {
 		Kernel: "softmax_xent" + l.suffix, Op: "softmax cross-entropy and its gradient", Node: x.dlogits.ID(),
 		Args: []int{l.bufOf[x.logits.ID()], l.bufOf[x.y.ID()], terms, dx}, Ints: i64s(rows, cols), Reals: []float64{x.c},
 		Grid: [3]int{blocks(rows, blockThreads), 1, 1}, Block: [3]int{blockThreads, 1, 1},
-	}, Launch{
-		Kernel: "reduce_sum" + l.suffix, Op: "softmax cross-entropy", Node: x.loss.ID(),
-		Args: []int{terms, loss}, Ints: i64s(1, rows, 1),
-		Grid: [3]int{1, 1, 1}, Block: reduceBlock(rows),
-	})
+	}, l.sum(x.loss.ID(), "softmax cross-entropy", terms, loss, 1, rows, 1))
 }
 
 func (l *lowering) newBuf(b Buffer) int {
@@ -288,6 +284,16 @@ func blocks(n, per int) int { return max(1, (n+per-1)/per) }
 // columns on y and the parts on z, whose limits are 65535.
 func gemmGrid(m, n, parts int) [3]int {
 	return [3]int{blocks(m, gemmTile), blocks(n, gemmTile), parts}
+}
+
+// sum is the reduce_sum launch out[o,i] = Σ_k in[o,k,i] over in viewed as [outer, length,
+// inner]: a block per output element, sized by reduceBlock.
+func (l *lowering) sum(node int64, op string, in, out, outer, length, inner int) Launch {
+	return Launch{
+		Kernel: "reduce_sum" + l.suffix, Op: op, Node: node,
+		Args: []int{in, out}, Ints: i64s(outer, length, inner),
+		Grid: [3]int{outer * inner, 1, 1}, Block: reduceBlock(length),
+	}
 }
 
 // reduceBlock is the block of a reduce_sum over length values: reduceThreads threads, or for a
@@ -445,28 +451,22 @@ func (l *lowering) lowerNode(n *G.Node) error {
 			k = as[0]
 		}
 		out := l.temp(n)
-		grid := gemmGrid(m, nn, 1)
 		parts, kc := splitK(m, nn, k)
 		if parts == 1 {
 			l.p.Launches = append(l.p.Launches, Launch{
 				Kernel: "gemm" + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(),
 				Args: []int{in(0), in(1), out}, Ints: i64s(m, nn, k, b2i(ta), b2i(tb)),
-				Grid: grid, Block: [3]int{gemmTile, gemmTile, 1},
+				Grid: gemmGrid(m, nn, 1), Block: [3]int{gemmTile, gemmTile, 1},
 			})
 			break
 		}
 		// Partial products over slices of K, then their sum in a fixed order.
 		part := l.newBuf(Buffer{Name: fmt.Sprintf("%%%d %v: %d partial products", n.ID(), n.Op(), parts), Kind: Temp, Elems: parts * m * nn})
-		grid = gemmGrid(m, nn, parts)
 		l.p.Launches = append(l.p.Launches, Launch{
 			Kernel: "gemm_split" + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(),
 			Args: []int{in(0), in(1), part}, Ints: i64s(m, nn, k, b2i(ta), b2i(tb), kc),
-			Grid: grid, Block: [3]int{gemmTile, gemmTile, 1},
-		}, Launch{
-			Kernel: "reduce_sum" + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(),
-			Args: []int{part, out}, Ints: i64s(1, parts, m*nn),
-			Grid: [3]int{m * nn, 1, 1}, Block: reduceBlock(parts),
-		})
+			Grid: gemmGrid(m, nn, parts), Block: [3]int{gemmTile, gemmTile, 1},
+		}, l.sum(n.ID(), fmt.Sprint(n.Op()), part, out, 1, parts, m*nn))
 
 	case "repeatOp", "transposeOp":
 		// Both are a gather: out[i0,i1,i2,i3] = in[Σ ik·stride_k] with the input's strides
@@ -529,12 +529,7 @@ func (l *lowering) lowerNode(n *G.Node) error {
 			return errorf("axes %v of a %v tensor", along, is)
 		}
 		outer, length, inner := prod(is[:ax[0]]), prod(is[ax[0]:ax[len(ax)-1]+1]), prod(is[ax[len(ax)-1]+1:])
-		out := l.temp(n)
-		l.p.Launches = append(l.p.Launches, Launch{
-			Kernel: "reduce_sum" + l.suffix, Op: fmt.Sprint(n.Op()), Node: n.ID(),
-			Args: []int{in(0), out}, Ints: i64s(outer, length, inner),
-			Grid: [3]int{outer * inner, 1, 1}, Block: reduceBlock(length),
-		})
+		l.p.Launches = append(l.p.Launches, l.sum(n.ID(), fmt.Sprint(n.Op()), in(0), l.temp(n), outer, length, inner))
 
 	case "softmaxOp", "softmaxDiffOp":
 		sv := v

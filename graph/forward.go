@@ -18,12 +18,7 @@ func predictOn(tr Trainer, m *Model, images []float32) ([]int, error) {
 	if !ok {
 		return Predict(m, images, 1000)
 	}
-	out := make([]int, 0, len(images)/ImageSize)
-	err := fw.Logits(images, func(logits []float32) {
-		for i := 0; i+Classes <= len(logits); i += Classes {
-			out = append(out, argmax(logits[i:i+Classes]))
-		}
-	})
+	out, err := predictions(images, func(f func([]float32)) error { return fw.Logits(images, f) })
 	if err == nil && len(out) != len(images)/ImageSize {
 		return nil, fmt.Errorf("graph: the %T forward pass gave %d predictions for %d images", fw, len(out), len(images)/ImageSize)
 	}

@@ -266,8 +266,14 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 // Predict returns the class with the largest logit for every image [n*784] of an MNIST model,
 // running the forward pass on the CPU batch examples at a time.
 func Predict(m *Model, images []float32, batch int) ([]int, error) {
+	return predictions(images, func(f func([]float32)) error { return Logits(m, images, batch, f) })
+}
+
+// predictions is the class with the largest logit of every image [n*784], from a forward
+// pass that hands its logits over a batch at a time.
+func predictions(images []float32, forward func(f func(logits []float32)) error) ([]int, error) {
 	out := make([]int, 0, len(images)/ImageSize)
-	err := Logits(m, images, batch, func(logits []float32) {
+	err := forward(func(logits []float32) {
 		for i := 0; i+Classes <= len(logits); i += Classes {
 			out = append(out, argmax(logits[i:i+Classes]))
 		}
