@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"graphtrain/graph"
+	"graphtrain/graph/program"
 )
 
 func init() { graph.Register(Backend{}) }
@@ -132,19 +133,19 @@ func (t *trainer) setup() error {
 	}
 	for i, b := range t.p.Buffers {
 		switch b.Kind {
-		case Param:
+		case program.Param:
 			if err := t.upload(i, t.net.Model.Params[b.Index].T); err != nil {
 				return err
 			}
-		case Const:
+		case program.Const:
 			if err := t.uploadValues(i, b.Value); err != nil {
 				return err
 			}
-		case Step:
+		case program.Step:
 			if err := t.uploadValues(i, []float64{float64(t.s.Steps)}); err != nil {
 				return err
 			}
-		case Accum:
+		case program.Accum:
 			if err := t.uploadValues(i, []float64{0}); err != nil {
 				return err
 			}
@@ -234,7 +235,7 @@ func (t *trainer) SetDataset(x, y []float32, n int) error {
 			if err != nil {
 				freeResident(d)
 				return fmt.Errorf("cuda: SetDataset: the training set of %d examples does not fit on %s: allocating its %s (%.1f MB of the %.1f MB the set needs) failed: %w; %.1f MB of %.1f MB were free, the %s program itself holds %.1f MB",
-					n, t.g.dev.Name, b.Name, mb(b.Bytes()), mb(rp.DeviceBytes()-t.p.DeviceBytes()), err, mb(free), mb(total), t.p.Kind, mb(t.p.DeviceBytes()))
+					n, t.g.dev.Name, b.Name, mb(b.Bytes()), mb(rp.Bytes()-t.p.Bytes()), err, mb(free), mb(total), t.p.Kind, mb(t.p.Bytes()))
 			}
 			d.slots = append(d.slots, ptr)
 			d.bufs = append(d.bufs, ptr)
@@ -312,7 +313,7 @@ func (t *trainer) SetOrder(order []int) error {
 	if t.data == nil {
 		return fmt.Errorf("cuda: SetOrder before SetDataset: the device holds no training set")
 	}
-	vals, err := t.data.p.orderValues(order)
+	vals, err := t.data.p.OrderValues(order)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,13 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"graphtrain/graph"
+	"graphtrain/graph/program"
 )
 
 // serialSteps is the longest loop one thread of a launch runs: tile steps for a product, loads
@@ -13,13 +15,13 @@ import (
 // 5x5 window). A GPU runs a launch no faster than its slowest thread, and a product of few
 // tiles over a long K is few blocks doing all of the work.
 func serialSteps(l Launch) int {
-	switch l.Kernel[:len(l.Kernel)-4] {
-	case "gemm":
+	switch l.Op {
+	case program.Gemm:
 		return blocks(int(l.Ints[2]), gemmTile)
-	case "gemm_split":
+	case program.GemmSplit:
 		return blocks(int(l.Ints[5]), gemmTile)
-	case "reduce_sum":
-		return blocks(int(l.Ints[1]), l.Block[0])
+	case program.ReduceSum:
+		return blocks(int(l.Ints[1]), kernelFor(l).Block[0])
 	}
 	return 0
 }
@@ -37,14 +39,14 @@ func TestNoLongSerialLoops(t *testing.T) {
 			for i, l := range p.Launches {
 				s := serialSteps(l)
 				limit := 64
-				if l.Kernel[:len(l.Kernel)-4] == "reduce_sum" {
+				if l.Op == program.ReduceSum {
 					limit = 256
 				}
 				if s > limit {
-					t.Errorf("%s batch %d: launch %d %s (%s) runs %d steps in a thread, more than %d", m.Spec.Kind, batch, i, l.Kernel, l.Op, s, limit)
+					t.Errorf("%s batch %d: launch %d %s (%s) runs %d steps in a thread, more than %d", m.Spec.Kind, batch, i, kernelFor(l).Name, l.What, s, limit)
 				}
 				if s > worst {
-					worst, where = s, fmt.Sprintf("launch %d %s %v", i, l.Kernel, l.Ints)
+					worst, where = s, fmt.Sprintf("launch %d %s %v", i, kernelFor(l).Name, l.Ints)
 				}
 			}
 			t.Logf("%s batch %d: %d launches, the longest thread loop %d steps (%s)", m.Spec.Kind, batch, len(p.Launches), worst, where)
@@ -58,19 +60,33 @@ func TestNoLongSerialLoops(t *testing.T) {
 func TestLaunchLimits(t *testing.T) {
 	cnn, _ := graph.NewCNN(1)
 	p, _ := lowerModel(t, cnn, 2048, "adam", 1e-3)
-	if err := p.checkLimits(); err != nil {
+	if err := checkLimits(p); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []struct{ grid, block [3]int }{
-		{[3]int{1, 65536, 1}, [3]int{16, 16, 1}},
-		{[3]int{1, 1, 70000}, [3]int{16, 16, 1}},
-		{[3]int{1 << 31, 1, 1}, [3]int{256, 1, 1}},
-		{[3]int{1, 1, 1}, [3]int{64, 32, 1}},
+	for _, bad := range []struct {
+		op   program.Op
+		ints []int64
+		grid [3]int
+	}{
+		{program.Gemm, []int64{16, 65536 * 16, 1, 0, 0}, [3]int{1, 65536, 1}},       // too many column tiles
+		{program.GemmSplit, []int64{16, 16, 70000, 0, 0, 1}, [3]int{1, 1, 70000}},   // too many parts
+		{program.Binary, []int64{256 << 31, 1, 1, 0}, [3]int{1 << 31, 1, 1}},        // too many blocks
+		{program.ReduceSum, []int64{1 << 16, 2, 1 << 16, 0}, [3]int{1 << 32, 1, 1}}, // too many sums
 	} {
 		q := *p
-		q.Launches = append([]Launch{{Kernel: "gemm_f32", Op: "A × B", Grid: bad.grid, Block: bad.block}}, p.Launches...)
-		if err := q.checkLimits(); err == nil || !strings.Contains(err.Error(), "batch 2048") || !strings.Contains(err.Error(), "--batch") {
-			t.Errorf("grid %v block %v: %v", bad.grid, bad.block, err)
+		q.Launches = append([]Launch{{Op: bad.op, What: "A × B", Node: 1, Ints: bad.ints}}, p.Launches...)
+		var le *LaunchLimitError
+		err := checkLimits(&q)
+		if !errors.As(err, &le) || le.Batch != 2048 || le.Grid != bad.grid || !errors.Is(err, ErrLaunchLimit) || !strings.Contains(err.Error(), "batch 2048") {
+			t.Errorf("%s %v: %v", bad.op, bad.ints, err)
 		}
 	}
+}
+
+func i64s(xs ...int) []int64 {
+	out := make([]int64, len(xs))
+	for i, x := range xs {
+		out[i] = int64(x)
+	}
+	return out
 }

@@ -8,17 +8,19 @@ import (
 	"gorgonia.org/tensor"
 
 	"graphtrain/graph"
+	"graphtrain/graph/program/programtest"
+	"graphtrain/graph/program/ref"
 )
 
 // lowerKind lowers the test model of the given kind at batch with a solver.
 func lowerKind(t *testing.T, kind string, batch int, solver string, lr float64) (*graph.Model, *graph.Solver, *Program) {
 	t.Helper()
-	for _, tm := range testModels(t) {
-		if tm.m.Spec.Kind != kind {
+	for _, tm := range programtest.Models(t) {
+		if tm.M.Spec.Kind != kind {
 			continue
 		}
-		p, s := lowerModel(t, tm.m, batch, solver, lr)
-		return tm.m, s, p
+		p, s := lowerModel(t, tm.M, batch, solver, lr)
+		return tm.M, s, p
 	}
 	t.Fatalf("no test model %s", kind)
 	return nil, nil, nil
@@ -30,14 +32,14 @@ func lowerKind(t *testing.T, kind string, batch int, solver string, lr float64) 
 // errors that say what is wrong.
 func TestWithDataset(t *testing.T) {
 	_, _, p := lowerKind(t, "mlp", 8, "adam", 1e-3)
-	before := p.Dump()
+	before := p.Dump(describe)
 	q, err := p.WithDataset(20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "program_mlp_dataset.txt", q.Dump())
-	checkPlan(t, q)
-	if p.Dump() != before || p.Data != nil {
+	programtest.Golden(t, "program_mlp_dataset.txt", q.Dump(describe))
+	programtest.CheckPlan(t, q)
+	if p.Dump(describe) != before || p.Data != nil {
 		t.Fatal("WithDataset changed the base program")
 	}
 	for i, b := range p.Buffers {
@@ -45,8 +47,8 @@ func TestWithDataset(t *testing.T) {
 			t.Errorf("buffer %d (%s) moved: slot %d, was %d", i, b.Name, q.Buffers[i].Slot, b.Slot)
 		}
 	}
-	if len(q.Launches) != len(p.Launches)+3 || !strings.HasPrefix(q.Launches[0].Kernel, "gather_rows") || q.Launches[len(q.Launches)-1].Kernel != "cursor_add" {
-		t.Errorf("launches: %d (base %d), first %s, last %s", len(q.Launches), len(p.Launches), q.Launches[0].Kernel, q.Launches[len(q.Launches)-1].Kernel)
+	if len(q.Launches) != len(p.Launches)+3 || !strings.HasPrefix(kernelFor(q.Launches[0]).Name, "gather_rows") || kernelFor(q.Launches[len(q.Launches)-1]).Name != "cursor_add" {
+		t.Errorf("launches: %d (base %d), first %s, last %s", len(q.Launches), len(p.Launches), kernelFor(q.Launches[0]).Name, kernelFor(q.Launches[len(q.Launches)-1]).Name)
 	}
 	d := q.Data
 	if d == nil || d.N != 20 || q.Buffers[d.Examples].Elems != 20*784 || q.Buffers[d.Targets].Elems != 20*10 || q.Buffers[d.Order].Elem != 8 || q.Buffers[d.Cursor].Elems != 1 {
@@ -76,11 +78,11 @@ func TestWithDataset(t *testing.T) {
 		order []int
 		want  string
 	}{{[]int{1, 2, 3}, "batches of 8"}, {make([]int, 21), "training set of 20"}, {[]int{0, 1, 2, 3, 4, 5, 6, 20}, "outside"}, {[]int{0, 1, 2, 3, 4, 5, 6, -1}, "outside"}} {
-		if _, err := q.orderValues(c.order); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := q.OrderValues(c.order); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("order %v: %v, want %q", c.order, err, c.want)
 		}
 	}
-	if _, err := p.orderValues(make([]int, 8)); err == nil {
+	if _, err := p.OrderValues(make([]int, 8)); err == nil {
 		t.Error("an order for a program without a training set: no error")
 	}
 }
@@ -137,17 +139,17 @@ func TestHostDatasetTrainingMatchesCPU(t *testing.T) {
 				t.Fatal(err)
 			}
 			x, y := randomSet(cpuM, c.n, 5)
-			h := newHostRun(p, hostM, sh)
-			h.setDataset(x, y)
+			h := ref.New(p, hostM, sh)
+			h.SetDataset(x, y)
 			rng := rand.New(rand.NewSource(9))
 			steps := 0
 			for pass, k := range []int{c.steps1, c.steps1 - 1} {
 				order := rng.Perm(c.n)
-				ov, err := p.orderValues(order)
+				ov, err := p.OrderValues(order)
 				if err != nil {
 					t.Fatal(err)
 				}
-				h.setOrder(ov)
+				h.SetOrder(ov)
 				if pass == 1 {
 					if err := tr.SetLR(c.lr / 2); err != nil {
 						t.Fatal(err)
@@ -159,32 +161,32 @@ func TestHostDatasetTrainingMatchesCPU(t *testing.T) {
 					if err := tr.Step(bx, by); err != nil {
 						t.Fatal(err)
 					}
-					if err := h.stepNext(); err != nil {
+					if err := h.Run(); err != nil {
 						t.Fatalf("pass %d step %d: %v", pass, s, err)
 					}
 					steps++
 				}
-				if got := h.buf(p.Data.Cursor)[0]; got != float64(k*batch) {
+				if got := h.Buf(p.Data.Cursor)[0]; got != float64(k*batch) {
 					t.Errorf("pass %d: cursor %v after %d steps, want %d", pass, got, k, k*batch)
 				}
 			}
 			cl, _ := tr.Loss()
-			if e := relErr([]float64{h.buf(p.Loss)[0]}, []float64{cl}); e > 1e-4 {
-				t.Errorf("last loss %v, CPU %v", h.buf(p.Loss)[0], cl)
+			if e := programtest.RelErr([]float64{h.Buf(p.Loss)[0]}, []float64{cl}); e > 1e-4 {
+				t.Errorf("last loss %v, CPU %v", h.Buf(p.Loss)[0], cl)
 			}
 			cm, _ := tr.MeanLoss()
-			if e := relErr([]float64{h.buf(p.LossSum)[0] / float64(steps)}, []float64{cm}); e > 1e-4 {
-				t.Errorf("mean loss from the device sum %v, CPU %v", h.buf(p.LossSum)[0]/float64(steps), cm)
+			if e := programtest.RelErr([]float64{h.Buf(p.LossSum)[0] / float64(steps)}, []float64{cm}); e > 1e-4 {
+				t.Errorf("mean loss from the device sum %v, CPU %v", h.Buf(p.LossSum)[0]/float64(steps), cm)
 			}
 			co, err := tr.Output()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e := relErr(h.buf(p.Out), toF64(co)); e > 1e-4 {
+			if e := programtest.RelErr(h.Buf(p.Out), ref.ToF64(co)); e > 1e-4 {
 				t.Errorf("last output off by %.2g relative", e)
 			}
 			for i, w := range p.Params {
-				if e := relErr(h.buf(w), toF64(cpuM.Params[i].T)); e > 1e-4 {
+				if e := programtest.RelErr(h.Buf(w), ref.ToF64(cpuM.Params[i].T)); e > 1e-4 {
 					t.Errorf("%s off by %.2g relative after %d steps", cpuM.Params[i].Name, e, steps)
 				}
 			}

@@ -14,6 +14,8 @@ import (
 	"gorgonia.org/cu"
 
 	"graphtrain/graph"
+	"graphtrain/graph/program/programtest"
+	"graphtrain/graph/program/ref"
 )
 
 // needGPU skips the test, with the reason, where no GPU is usable.
@@ -150,12 +152,12 @@ func (t *trainer) runOne(i int) error {
 // so each op is compared on the same inputs.
 func TestEveryKernelMatchesHost(t *testing.T) {
 	needGPU(t)
-	for _, tm := range testModels(t) {
-		tr, s := newDeviceTrainer(t, tm.m, tm.batch, tm.solver, tm.lr)
-		h := newHostRun(tr.p, tm.m, s)
-		x, y := batchFor(tm.m, tm.batch, 3)
-		copy(h.buf(tr.p.X), toF64(x))
-		copy(h.buf(tr.p.Y), toF64(y))
+	for _, tm := range programtest.Models(t) {
+		tr, s := newDeviceTrainer(t, tm.M, tm.Batch, tm.Solver, tm.LR)
+		h := ref.New(tr.p, tm.M, s)
+		x, y := programtest.Batch(tm.M, tm.Batch, 3)
+		copy(h.Buf(tr.p.X), ref.ToF64(x))
+		copy(h.Buf(tr.p.Y), ref.ToF64(y))
 		if err := tr.g.th.do(func() error {
 			if err := tr.upload(tr.p.X, x); err != nil {
 				return err
@@ -168,11 +170,11 @@ func TestEveryKernelMatchesHost(t *testing.T) {
 			if err := tr.runOne(i); err != nil {
 				t.Fatal(err)
 			}
-			if err := h.exec(l); err != nil {
+			if err := h.Exec(l); err != nil {
 				t.Fatal(err)
 			}
 			outs := []int{l.Args[len(l.Args)-1]}
-			if strings.HasPrefix(l.Op, "update") {
+			if strings.HasPrefix(l.What, "update") {
 				outs = l.Args // parameters and state
 			}
 			for _, b := range outs {
@@ -180,10 +182,10 @@ func TestEveryKernelMatchesHost(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if e := relErr(got, h.buf(b)); e > 1e-4 {
-					t.Errorf("%s launch %d %s (%s): off by %.2g relative", tm.m.Spec.Kind, i, l.Kernel, l.Op, e)
+				if e := programtest.RelErr(got, h.Buf(b)); e > 1e-4 {
+					t.Errorf("%s launch %d %s (%s): off by %.2g relative", tm.M.Spec.Kind, i, kernelFor(l).Name, l.What, e)
 				}
-				copy(h.buf(b), got)
+				copy(h.Buf(b), got)
 			}
 		}
 	}
@@ -193,10 +195,10 @@ func TestEveryKernelMatchesHost(t *testing.T) {
 // every gradient against the TapeMachine within 1e-4 relative.
 func TestModelsMatchTapeMachine(t *testing.T) {
 	needGPU(t)
-	for _, tm := range testModels(t) {
-		x, y := batchFor(tm.m, tm.batch, 11)
-		loss, out, grads := tapeReference(t, tm.m, tm.batch, x, y)
-		tr, _ := newDeviceTrainer(t, tm.m, tm.batch, tm.solver, tm.lr)
+	for _, tm := range programtest.Models(t) {
+		x, y := programtest.Batch(tm.M, tm.Batch, 11)
+		loss, out, grads := programtest.TapeReference(t, tm.M, tm.Batch, x, y)
+		tr, _ := newDeviceTrainer(t, tm.M, tm.Batch, tm.Solver, tm.LR)
 		if err := tr.Step(x, y); err != nil {
 			t.Fatal(err)
 		}
@@ -204,23 +206,23 @@ func TestModelsMatchTapeMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := relErr([]float64{l}, []float64{loss}); e > 1e-4 {
-			t.Errorf("%s: loss %v, TapeMachine %v", tm.m.Spec.Kind, l, loss)
+		if e := programtest.RelErr([]float64{l}, []float64{loss}); e > 1e-4 {
+			t.Errorf("%s: loss %v, TapeMachine %v", tm.M.Spec.Kind, l, loss)
 		}
 		o, err := tr.Output()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := relErr(toF64(o), out); e > 1e-4 {
-			t.Errorf("%s: output off by %.2g relative", tm.m.Spec.Kind, e)
+		if e := programtest.RelErr(ref.ToF64(o), out); e > 1e-4 {
+			t.Errorf("%s: output off by %.2g relative", tm.M.Spec.Kind, e)
 		}
 		for i, g := range tr.p.Grads {
 			got, err := tr.readBuf(g)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e := relErr(got, grads[i]); e > 1e-4 {
-				t.Errorf("%s: gradient of %s off by %.2g relative", tm.m.Spec.Kind, tm.m.Params[i].Name, e)
+			if e := programtest.RelErr(got, grads[i]); e > 1e-4 {
+				t.Errorf("%s: gradient of %s off by %.2g relative", tm.M.Spec.Kind, tm.M.Params[i].Name, e)
 			}
 		}
 	}
@@ -240,11 +242,11 @@ func TestTrainingMatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := relErr(rg.Predictions, rc.Predictions); e > 1e-4 {
+	if e := programtest.RelErr(rg.Predictions, rc.Predictions); e > 1e-4 {
 		t.Errorf("xor predictions %v, CPU %v", rg.Predictions, rc.Predictions)
 	}
 	for i, p := range xorGPU.Params {
-		if e := relErr(toF64(p.T), toF64(xorCPU.Params[i].T)); e > 1e-4 {
+		if e := programtest.RelErr(ref.ToF64(p.T), ref.ToF64(xorCPU.Params[i].T)); e > 1e-4 {
 			t.Errorf("xor %s off by %.2g relative", p.Name, e)
 		}
 	}
@@ -262,7 +264,7 @@ func TestTrainingMatchesCPU(t *testing.T) {
 	defer cpu.Close()
 	gt, sg := newDeviceTrainer(t, mg, batch, "adam", 1e-3)
 	for i := 0; i < steps; i++ {
-		x, y := batchFor(mc, batch, int64(i))
+		x, y := programtest.Batch(mc, batch, int64(i))
 		if err := cpu.Step(x, y); err != nil {
 			t.Fatal(err)
 		}
@@ -285,12 +287,12 @@ func TestTrainingMatchesCPU(t *testing.T) {
 		t.Errorf("solver steps %d, CPU %d", sg.Steps, sc.Steps)
 	}
 	for i, p := range mg.Params {
-		if e := relErr(toF64(p.T), toF64(mc.Params[i].T)); e > 1e-3 {
+		if e := programtest.RelErr(ref.ToF64(p.T), ref.ToF64(mc.Params[i].T)); e > 1e-3 {
 			t.Errorf("mlp %s off by %.2g relative after %d Adam steps", p.Name, e, steps)
 		}
 	}
 	for k, st := range sg.State {
-		if e := relErr(toF64(st), toF64(sc.State[k])); e > 1e-3 {
+		if e := programtest.RelErr(ref.ToF64(st), ref.ToF64(sc.State[k])); e > 1e-3 {
 			t.Errorf("mlp solver state %s off by %.2g relative", k, e)
 		}
 	}
@@ -387,7 +389,7 @@ func TestStepNextMatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := relErr(toF64(og), toF64(oc)); e > 1e-3 {
+	if e := programtest.RelErr(ref.ToF64(og), ref.ToF64(oc)); e > 1e-3 {
 		t.Errorf("last output off by %.2g relative", e)
 	}
 	mlc, _ := cpu.MeanLoss()
@@ -405,12 +407,12 @@ func TestStepNextMatchesCPU(t *testing.T) {
 		t.Errorf("solver steps %d, CPU %d, want %d", sg.Steps, sc.Steps, steps)
 	}
 	for i, p := range mg.Params {
-		if e := relErr(toF64(p.T), toF64(mc.Params[i].T)); e > 1e-3 {
+		if e := programtest.RelErr(ref.ToF64(p.T), ref.ToF64(mc.Params[i].T)); e > 1e-3 {
 			t.Errorf("mlp %s off by %.2g relative after %d resident Adam steps", p.Name, e, steps)
 		}
 	}
 	for k, st := range sg.State {
-		if e := relErr(toF64(st), toF64(sc.State[k])); e > 1e-3 {
+		if e := programtest.RelErr(ref.ToF64(st), ref.ToF64(sc.State[k])); e > 1e-3 {
 			t.Errorf("mlp solver state %s off by %.2g relative", k, e)
 		}
 	}
@@ -425,7 +427,7 @@ func TestGraphMatchesLaunches(t *testing.T) {
 	if !graphsOn() {
 		t.Skip("GRAPHTRAIN_CUDA_GRAPH=0: CUDA graphs are off")
 	}
-	ga, gb := testModels(t), testModels(t)
+	ga, gb := programtest.Models(t), programtest.Models(t)
 	for k := range ga {
 		a, _ := newDeviceTrainer(t, ga[k].m, ga[k].batch, ga[k].solver, ga[k].lr)
 		b, _ := newDeviceTrainer(t, gb[k].m, gb[k].batch, gb[k].solver, gb[k].lr)
@@ -439,7 +441,7 @@ func TestGraphMatchesLaunches(t *testing.T) {
 					}
 				}
 			}
-			x, y := batchFor(ga[k].m, ga[k].batch, int64(20+i))
+			x, y := programtest.Batch(ga[k].m, ga[k].batch, int64(20+i))
 			if err := a.Step(x, y); err != nil {
 				t.Fatal(err)
 			}
@@ -467,7 +469,7 @@ func TestGraphMatchesLaunches(t *testing.T) {
 				t.Fatal(err)
 			}
 			pb, _ := b.readBuf(b.p.Params[i])
-			if e := relErr(pa, pb); e > 1e-6 {
+			if e := programtest.RelErr(pa, pb); e > 1e-6 {
 				t.Errorf("%s %s off by %.2g relative between graph and launches", kind, ga[k].m.Params[i].Name, e)
 			}
 		}
@@ -480,14 +482,14 @@ func TestGraphMatchesLaunches(t *testing.T) {
 // as it would have.
 func TestLogitsMatchCPU(t *testing.T) {
 	needGPU(t)
-	for _, tm := range testModels(t) {
-		if tm.m.Spec.Dtype != "float32" {
+	for _, tm := range programtest.Models(t) {
+		if tm.M.Spec.Dtype != "float32" {
 			continue
 		}
-		kind := tm.m.Spec.Kind
-		tr, _ := newDeviceTrainer(t, tm.m, tm.batch, tm.solver, tm.lr)
+		kind := tm.M.Spec.Kind
+		tr, _ := newDeviceTrainer(t, tm.M, tm.Batch, tm.Solver, tm.LR)
 		for i := 0; i < 3; i++ {
-			x, y := batchFor(tm.m, tm.batch, int64(40+i))
+			x, y := programtest.Batch(tm.M, tm.Batch, int64(40+i))
 			if err := tr.Step(x, y); err != nil {
 				t.Fatal(err)
 			}
@@ -495,9 +497,9 @@ func TestLogitsMatchCPU(t *testing.T) {
 		if err := tr.Sync(); err != nil {
 			t.Fatal(err)
 		}
-		images, _ := randomSet(tm.m, 300, 9)
+		images, _ := randomSet(tm.M, 300, 9)
 		var want, got []float64
-		if err := graph.Logits(tm.m, images, 64, func(l []float32) {
+		if err := graph.Logits(tm.M, images, 64, func(l []float32) {
 			for _, v := range l {
 				want = append(want, float64(v))
 			}
@@ -512,14 +514,14 @@ func TestLogitsMatchCPU(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if e := relErr(got, want); !(e <= 1e-4) {
+		if e := programtest.RelErr(got, want); !(e <= 1e-4) {
 			t.Errorf("%s: device logits off by %.2g relative (%d values, CPU %d)", kind, e, len(got), len(want))
 		}
 		after, _ := tr.readBuf(tr.p.Params[0])
-		if relErr(after, before) != 0 {
-			t.Errorf("%s: Logits changed %s", kind, tm.m.Params[0].Name)
+		if programtest.RelErr(after, before) != 0 {
+			t.Errorf("%s: Logits changed %s", kind, tm.M.Params[0].Name)
 		}
-		x, y := batchFor(tm.m, tm.batch, 50)
+		x, y := programtest.Batch(tm.M, tm.Batch, 50)
 		if err := tr.Step(x, y); err != nil {
 			t.Fatal(err)
 		}
@@ -535,7 +537,7 @@ func TestUseAfterClose(t *testing.T) {
 	needGPU(t)
 	m, _ := graph.NewMLP(16, 1)
 	tr, _ := newDeviceTrainer(t, m, 8, "adam", 1e-3)
-	x, y := batchFor(m, 8, 1)
+	x, y := programtest.Batch(m, 8, 1)
 	if err := tr.Step(x, y); err != nil {
 		t.Fatal(err)
 	}

@@ -338,14 +338,18 @@ func (g *gpu) prepare(p *Program, bufs []cu.DevicePtr) (*launches, error) {
 	if ls.n == 0 {
 		return ls, nil
 	}
+	if err := checkLimits(p); err != nil {
+		return nil, err
+	}
 	ls.list = (*C.gtLaunch)(C.calloc(C.size_t(ls.n), C.size_t(unsafe.Sizeof(C.gtLaunch{}))))
 	ls.blocks = append(ls.blocks, unsafe.Pointer(ls.list))
 	recs := unsafe.Slice(ls.list, ls.n)
 	for i, l := range p.Launches {
-		fn, ok := g.kernels[l.Kernel]
+		kl := kernelFor(l)
+		fn, ok := g.kernels[kl.Name]
 		if !ok {
 			ls.free()
-			return nil, fmt.Errorf("cuda: kernel %s (for %s) is not in the embedded PTX: run make ptx", l.Kernel, l.Op)
+			return nil, fmt.Errorf("cuda: kernel %s (for %s) is not in the embedded PTX: run make ptx", kl.Name, l.What)
 		}
 		k := len(l.Args) + len(l.Ints) + len(l.Reals)
 		vals := C.calloc(C.size_t(k+1), 8)
@@ -371,7 +375,7 @@ func (g *gpu) prepare(p *Program, bufs []cu.DevicePtr) (*launches, error) {
 			pp[j] = unsafe.Pointer(&v[j])
 		}
 		cf := *(*C.CUfunction)(unsafe.Pointer(&fn))
-		C.gtSetLaunch(&recs[i], cf, C.uint(l.Grid[0]), C.uint(l.Grid[1]), C.uint(l.Grid[2]), C.uint(l.Block[0]), C.uint(l.Block[1]), C.uint(l.Block[2]), (*unsafe.Pointer)(ptrs))
+		C.gtSetLaunch(&recs[i], cf, C.uint(kl.Grid[0]), C.uint(kl.Grid[1]), C.uint(kl.Grid[2]), C.uint(kl.Block[0]), C.uint(kl.Block[1]), C.uint(kl.Block[2]), (*unsafe.Pointer)(ptrs))
 	}
 	return ls, nil
 }
@@ -392,7 +396,7 @@ func (ls *launches) setReal(p *Program, i, j int, x float64) error {
 	}
 	recs := unsafe.Slice(ls.list, ls.n)
 	if r := C.gtGraphSetParams(ls.graph, &recs[i-ls.first], C.int(i-ls.first)); r != 0 {
-		return fmt.Errorf("cuda: set the parameters of launch %d (%s for %s) in the CUDA graph: %w", i, l.Kernel, l.Op, cudaError(int(r)))
+		return fmt.Errorf("cuda: set the parameters of launch %d (%s for %s) in the CUDA graph: %w", i, kernelFor(l).Name, l.What, cudaError(int(r)))
 	}
 	return nil
 }
@@ -410,7 +414,7 @@ func (ls *launches) buildGraph(p *Program) error {
 			return fmt.Errorf("cuda: instantiate the CUDA graph of %d launches: %w", ls.n, cudaError(int(r)))
 		default:
 			l := p.Launches[ls.first+i]
-			return fmt.Errorf("cuda: add launch %d (%s for %s) to a CUDA graph: %w", ls.first+i, l.Kernel, l.Op, cudaError(int(r)))
+			return fmt.Errorf("cuda: add launch %d (%s for %s) to a CUDA graph: %w", ls.first+i, kernelFor(l).Name, l.What, cudaError(int(r)))
 		}
 	}
 	ls.graph = g
@@ -438,7 +442,7 @@ func (ls *launches) run(p *Program) error {
 	if r := C.gtRun(ls.list, C.int(ls.n), &failed); r != 0 {
 		i := ls.first + int(failed)
 		l := p.Launches[i]
-		return fmt.Errorf("cuda: launch %d (%s for %s): %w", i, l.Kernel, l.Op, cudaError(int(r)))
+		return fmt.Errorf("cuda: launch %d (%s for %s): %w", i, kernelFor(l).Name, l.What, cudaError(int(r)))
 	}
 	return nil
 }

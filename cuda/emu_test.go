@@ -17,6 +17,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"graphtrain/graph/program"
+	"graphtrain/graph/program/programtest"
+	"graphtrain/graph/program/ref"
 )
 
 // The kernel emulator runs the CUDA C source of kernels/*.cu on the CPU, so that the kernels
@@ -274,7 +278,7 @@ func clip(s string) string {
 // launch runs l on the emulator: its buffers are their slots' starts, as on the device.
 func (e *emuRun) launch(l Launch) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "launch %s %d %d %d %d %d %d", l.Kernel, l.Grid[0], l.Grid[1], l.Grid[2], l.Block[0], l.Block[1], l.Block[2])
+	fmt.Fprintf(&b, "launch %s %d %d %d %d %d %d", kernelFor(l).Name, kernelFor(l).Grid[0], kernelFor(l).Grid[1], kernelFor(l).Grid[2], kernelFor(l).Block[0], kernelFor(l).Block[1], kernelFor(l).Block[2])
 	for _, id := range l.Args {
 		fmt.Fprintf(&b, " %d", e.p.Buffers[id].Slot)
 	}
@@ -355,10 +359,10 @@ func (e *emuRun) read(id int) ([]float64, error) {
 
 // loadFrom uploads every buffer of h that is not a temporary (parameters, solver state,
 // constants, the step counter, the loss sum, the inputs, the training set), as a trainer does.
-func (e *emuRun) loadFrom(h *hostRun) error {
+func (e *emuRun) loadFrom(h *ref.Machine) error {
 	for id, b := range e.p.Buffers {
-		if b.Kind != Temp {
-			if err := e.write(id, h.buf(id)); err != nil {
+		if b.Kind != program.Temp {
+			if err := e.write(id, h.Buf(id)); err != nil {
 				return err
 			}
 		}
@@ -400,14 +404,14 @@ func (w worstErrs) log(t *testing.T) {
 // stepLaunches runs p's launches one at a time on the emulator and on the host, compares every
 // buffer each launch reads or writes, and copies the emulator's values into the host run, so
 // that every launch is compared on the same inputs.
-func stepLaunches(t *testing.T, what string, e *emuRun, h *hostRun, worst worstErrs) {
+func stepLaunches(t *testing.T, what string, e *emuRun, h *ref.Machine, worst worstErrs) {
 	t.Helper()
 	p := e.p
 	for i, l := range p.Launches {
 		if err := e.launch(l); err != nil {
 			t.Fatalf("%s launch %d: %v", what, i, err)
 		}
-		if err := h.exec(l); err != nil {
+		if err := h.Exec(l); err != nil {
 			t.Fatalf("%s launch %d (host): %v", what, i, err)
 		}
 		// Every buffer of the launch: its outputs (an update's parameters and state, both
@@ -422,12 +426,12 @@ func stepLaunches(t *testing.T, what string, e *emuRun, h *hostRun, worst worstE
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := relErr(got, h.buf(b))
-			worst.note(l.Kernel, d)
+			d := programtest.RelErr(got, h.Buf(b))
+			worst.note(kernelFor(l).Name, d)
 			if !(d <= emuTol(p, b)) {
-				t.Errorf("%s launch %d %s (%s), buffer %s: off by %.2g relative", what, i, l.Kernel, l.Op, p.Buffers[b].Name, d)
+				t.Errorf("%s launch %d %s (%s), buffer %s: off by %.2g relative", what, i, kernelFor(l).Name, l.What, p.Buffers[b].Name, d)
 			}
-			copy(h.buf(b), got)
+			copy(h.Buf(b), got)
 		}
 	}
 }
@@ -435,7 +439,7 @@ func stepLaunches(t *testing.T, what string, e *emuRun, h *hostRun, worst worstE
 // ownSlots is p with every buffer in a slot of its own, of exactly the buffer's bytes: where
 // the plan puts a buffer in a bigger slot, an access past the buffer still faults.
 func ownSlots(p *Program) *Program {
-	q := p.clone()
+	q := p.Clone()
 	q.Slots = make([]int64, len(q.Buffers))
 	for i := range q.Buffers {
 		q.Buffers[i].Slot = i
@@ -455,18 +459,18 @@ var solverLR = map[string]float64{"sgd": 0.1, "momentum": 0.05, "adam": 1e-3}
 // cursor_add) over the buffer plan as it is.
 func TestEmuKernelsMatchHost(t *testing.T) {
 	worst := worstErrs{}
-	for _, tm := range testModels(t) {
+	for _, tm := range programtest.Models(t) {
 		for _, solver := range []string{"sgd", "momentum", "adam"} {
-			base, s := lowerModel(t, tm.m, tm.batch, solver, solverLR[solver])
-			what := tm.m.Spec.Kind + " " + solver
+			base, s := lowerModel(t, tm.M, tm.Batch, solver, solverLR[solver])
+			what := tm.M.Spec.Kind + " " + solver
 			// Inputs uploaded; every buffer in a slot of exactly its bytes.
 			own := ownSlots(base)
 			e := newEmuRun(t, own)
-			h := newHostRun(own, tm.m, s)
+			h := ref.New(own, tm.M, s)
 			for step := 0; step < 2; step++ {
-				x, y := batchFor(tm.m, tm.batch, int64(3+step))
-				copy(h.buf(own.X), toF64(x))
-				copy(h.buf(own.Y), toF64(y))
+				x, y := programtest.Batch(tm.M, tm.Batch, int64(3+step))
+				copy(h.Buf(own.X), ref.ToF64(x))
+				copy(h.Buf(own.Y), ref.ToF64(y))
 				if err := e.loadFrom(h); err != nil {
 					t.Fatal(err)
 				}
@@ -475,21 +479,21 @@ func TestEmuKernelsMatchHost(t *testing.T) {
 			e.close()
 			// A resident training set of two batches and three more examples; the buffer plan
 			// as the device has it, temporaries sharing slots.
-			n := 2*tm.batch + 3
+			n := 2*tm.Batch + 3
 			p, err := base.WithDataset(n)
 			if err != nil {
 				t.Fatal(err)
 			}
 			e = newEmuRun(t, p)
-			h = newHostRun(p, tm.m, s)
-			x, y := batchFor(tm.m, n, 5)
-			copy(h.buf(p.Data.Examples), toF64(x))
-			copy(h.buf(p.Data.Targets), toF64(y))
-			order, err := p.orderValues(rand.New(rand.NewSource(6)).Perm(n))
+			h = ref.New(p, tm.M, s)
+			x, y := programtest.Batch(tm.M, n, 5)
+			copy(h.Buf(p.Data.Examples), ref.ToF64(x))
+			copy(h.Buf(p.Data.Targets), ref.ToF64(y))
+			order, err := p.OrderValues(rand.New(rand.NewSource(6)).Perm(n))
 			if err != nil {
 				t.Fatal(err)
 			}
-			h.setOrder(order)
+			h.SetOrder(order)
 			if err := e.loadFrom(h); err != nil {
 				t.Fatal(err)
 			}
@@ -518,30 +522,30 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.kind+"_"+c.solver, func(t *testing.T) {
-			models := testModels(t)
+			models := programtest.Models(t)
 			tm := models[0]
 			for _, m := range models {
-				if m.m.Spec.Kind == c.kind {
+				if m.M.Spec.Kind == c.kind {
 					tm = m
 				}
 			}
 			lr := solverLR[c.solver]
-			p, s := lowerModel(t, tm.m, tm.batch, c.solver, lr)
+			p, s := lowerModel(t, tm.M, tm.Batch, c.solver, lr)
 			rng := rand.New(rand.NewSource(8))
 			var n int
 			if c.resident {
-				n = (c.steps + 1) * tm.batch // a few examples left over each pass
+				n = (c.steps + 1) * tm.Batch // a few examples left over each pass
 				var err error
 				if p, err = p.WithDataset(n); err != nil {
 					t.Fatal(err)
 				}
 			}
 			e := newEmuRun(t, p)
-			h := newHostRun(p, tm.m, s)
+			h := ref.New(p, tm.M, s)
 			if c.resident {
-				x, y := batchFor(tm.m, n, 5)
-				copy(h.buf(p.Data.Examples), toF64(x))
-				copy(h.buf(p.Data.Targets), toF64(y))
+				x, y := programtest.Batch(tm.M, n, 5)
+				copy(h.Buf(p.Data.Examples), ref.ToF64(x))
+				copy(h.Buf(p.Data.Targets), ref.ToF64(y))
 			}
 			if err := e.loadFrom(h); err != nil {
 				t.Fatal(err)
@@ -550,27 +554,27 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 				if err := e.run(); err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
-				if err := h.run(); err != nil {
+				if err := h.Run(); err != nil {
 					t.Fatalf("step %d (host): %v", i, err)
 				}
 				got, err := e.read(p.Loss)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d := relErr(got, h.buf(p.Loss)); !(d <= c.tol) {
-					t.Errorf("step %d: loss %v, host %v", i, got[0], h.buf(p.Loss)[0])
+				if d := programtest.RelErr(got, h.Buf(p.Loss)); !(d <= c.tol) {
+					t.Errorf("step %d: loss %v, host %v", i, got[0], h.Buf(p.Loss)[0])
 				}
 			}
 			steps := 0
 			if c.resident {
 				for pass, k := range []int{c.steps, c.steps - 1} {
-					order, err := p.orderValues(rng.Perm(n))
+					order, err := p.OrderValues(rng.Perm(n))
 					if err != nil {
 						t.Fatal(err)
 					}
-					h.setOrder(order)
+					h.SetOrder(order)
 					for _, id := range []int{p.Data.Order, p.Data.Cursor} {
-						if err := e.write(id, h.buf(id)); err != nil {
+						if err := e.write(id, h.Buf(id)); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -584,11 +588,11 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 				}
 			} else {
 				for i := 0; i < c.steps; i++ {
-					x, y := batchFor(tm.m, tm.batch, int64(30+i))
-					copy(h.buf(p.X), toF64(x))
-					copy(h.buf(p.Y), toF64(y))
+					x, y := programtest.Batch(tm.M, tm.Batch, int64(30+i))
+					copy(h.Buf(p.X), ref.ToF64(x))
+					copy(h.Buf(p.Y), ref.ToF64(y))
 					for _, id := range []int{p.X, p.Y} {
-						if err := e.write(id, h.buf(id)); err != nil {
+						if err := e.write(id, h.Buf(id)); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -598,7 +602,7 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 			}
 			check := map[string]int{"loss sum": p.LossSum, "output": p.Out}
 			for i, id := range p.Params {
-				check[tm.m.Params[i].Name] = id
+				check[tm.M.Params[i].Name] = id
 			}
 			for _, st := range p.State {
 				check[st.Key] = st.Buffer
@@ -615,7 +619,7 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				d := relErr(got, h.buf(id))
+				d := programtest.RelErr(got, h.Buf(id))
 				worst = max(worst, d)
 				if !(d <= c.tol) {
 					t.Errorf("%s off by %.2g relative after %d steps", name, d, steps)
@@ -634,7 +638,7 @@ type oddCases struct {
 	rng    *rand.Rand
 }
 
-func newOddCases(dtype string) *oddCases {
+func newOddCases(dtype program.Dtype) *oddCases {
 	return &oddCases{p: &Program{Kind: "odd", Dtype: dtype, Step: -1}, inputs: map[int][]float64{}, rng: rand.New(rand.NewSource(1))}
 }
 
@@ -643,7 +647,7 @@ func (o *oddCases) in(n int, draw func() float64) int {
 	v := make([]float64, n)
 	for i := range v {
 		v[i] = draw()
-		if o.p.Dtype == "float32" {
+		if o.p.Dtype == program.Float32 {
 			v[i] = float64(float32(v[i]))
 		}
 	}
@@ -655,30 +659,19 @@ func (o *oddCases) in(n int, draw func() float64) int {
 // out adds an output buffer of n elements.
 func (o *oddCases) out(n int) int {
 	elem := 4
-	if o.p.Dtype == "float64" {
+	if o.p.Dtype == program.Float64 {
 		elem = 8
 	}
-	o.p.Buffers = append(o.p.Buffers, Buffer{Name: fmt.Sprint("b", len(o.p.Buffers)), Elems: n, Elem: elem, Slot: len(o.p.Slots)})
+	o.p.Buffers = append(o.p.Buffers, program.Buffer{Name: fmt.Sprint("b", len(o.p.Buffers)), Elems: n, Elem: elem, Slot: len(o.p.Slots)})
 	o.p.Slots = append(o.p.Slots, int64(n*elem))
 	return len(o.p.Buffers) - 1
 }
 
 func (o *oddCases) normal() float64 { return o.rng.NormFloat64() }
 
-func (o *oddCases) suffix() string {
-	if o.p.Dtype == "float64" {
-		return "_f64"
-	}
-	return "_f32"
-}
-
-// launch adds a launch of kernel (without its dtype suffix) on one thread per element of
-// threads, in blocks of 256, unless grid and block are given.
-func (o *oddCases) launch(kernel, op string, args []int, ints []int64, threads int, grid, block [3]int) {
-	if threads > 0 {
-		grid, block = [3]int{blocks(threads, blockThreads), 1, 1}, [3]int{blockThreads, 1, 1}
-	}
-	o.p.Launches = append(o.p.Launches, Launch{Kernel: kernel + o.suffix(), Op: op, Node: -1, Args: args, Ints: ints, Grid: grid, Block: block})
+// launch adds a launch of op, its kernel and geometry CUDA's own (kernelFor).
+func (o *oddCases) launch(op program.Op, what string, args []int, ints []int64) {
+	o.p.Launches = append(o.p.Launches, Launch{Op: op, Dtype: o.p.Dtype, What: what, Node: 1, Args: args, Ints: ints})
 }
 
 // TestEmuOddShapes runs the kernels on shapes the models do not exercise, in both precisions,
@@ -689,15 +682,14 @@ func (o *oddCases) launch(kernel, op string, args []int, ints []int64, threads i
 // all unary operators; a 4-D transpose.
 func TestEmuOddShapes(t *testing.T) {
 	worst := worstErrs{}
-	for _, dtype := range []string{"float32", "float64"} {
+	for _, dtype := range []program.Dtype{program.Float32, program.Float64} {
 		o := newOddCases(dtype)
 		for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {5, 40, 17}, {33, 18, 47}} {
 			m, n, k := s[0], s[1], s[2]
 			for _, ta := range []int{0, 1} {
 				for _, tb := range []int{0, 1} {
 					a, b := o.in(m*k, o.normal), o.in(k*n, o.normal)
-					o.launch("gemm", fmt.Sprintf("gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, o.out(m * n)}, i64s(m, n, k, ta, tb), 0,
-						gemmGrid(m, n, 1), [3]int{gemmTile, gemmTile, 1})
+					o.launch(program.Gemm, fmt.Sprintf("gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, o.out(m * n)}, i64s(m, n, k, ta, tb))
 				}
 			}
 		}
@@ -707,36 +699,33 @@ func TestEmuOddShapes(t *testing.T) {
 			m, n, k, kc := s[0], s[1], s[2], s[3]
 			var parts int
 			if kc == 0 {
-				parts, kc = splitK(m, n, k)
+				parts, kc = program.CUDA.SplitK.Parts(m, n, k)
 			} else {
 				parts = blocks(k, kc)
 			}
 			for _, ta := range []int{0, 1} {
 				for _, tb := range []int{0, 1} {
 					a, b := o.in(m*k, o.normal), o.in(k*n, o.normal)
-					o.launch("gemm_split", fmt.Sprintf("gemm_split %dx%dx%d/%d ta=%d tb=%d", m, n, k, kc, ta, tb), []int{a, b, o.out(parts * m * n)}, i64s(m, n, k, ta, tb, kc), 0,
-						gemmGrid(m, n, parts), [3]int{gemmTile, gemmTile, 1})
+					o.launch(program.GemmSplit, fmt.Sprintf("gemm_split %dx%dx%d/%d ta=%d tb=%d", m, n, k, kc, ta, tb), []int{a, b, o.out(parts * m * n)}, i64s(m, n, k, ta, tb, kc))
 				}
 			}
 		}
 		for _, s := range [][3]int{{3, 300, 5}, {1, 1000, 1}, {2, 129, 3}, {1, 128, 1}, {4, 1, 7}} {
 			outer, length, inner := s[0], s[1], s[2]
-			o.launch("reduce_sum", fmt.Sprintf("reduce_sum %v", s), []int{o.in(outer*length*inner, o.normal), o.out(outer * inner)}, i64s(outer, length, inner), 0,
-				[3]int{outer * inner, 1, 1}, [3]int{reduceThreads, 1, 1})
+			o.launch(program.ReduceSum, fmt.Sprintf("reduce_sum %v", s), []int{o.in(outer*length*inner, o.normal), o.out(outer * inner)}, i64s(outer, length, inner))
 		}
 		for _, isLog := range []int{0, 1} {
 			const rows, cols = 300, 7
 			x := o.in(rows*cols, o.normal)
 			y := o.out(rows * cols)
-			o.launch("softmax", fmt.Sprint("softmax log=", isLog), []int{x, y}, i64s(rows, cols, isLog), rows, [3]int{}, [3]int{})
-			o.launch("softmax_back", fmt.Sprint("softmax_back log=", isLog), []int{y, o.in(rows*cols, o.normal), o.out(rows * cols)}, i64s(rows, cols, isLog), rows, [3]int{}, [3]int{})
+			o.launch(program.Softmax, fmt.Sprint("softmax log=", isLog), []int{x, y}, i64s(rows, cols, isLog))
+			o.launch(program.SoftmaxBack, fmt.Sprint("softmax_back log=", isLog), []int{y, o.in(rows*cols, o.normal), o.out(rows * cols)}, i64s(rows, cols, isLog))
 		}
 		{
 			const rows, cols = 300, 7
 			x, y := o.in(rows*cols, o.normal), o.in(rows*cols, o.rng.Float64)
-			o.p.Launches = append(o.p.Launches, Launch{Kernel: "softmax_xent" + o.suffix(), Op: "softmax_xent", Node: -1,
-				Args: []int{x, y, o.out(rows), o.out(rows * cols)}, Ints: i64s(rows, cols), Reals: []float64{-1.0 / rows},
-				Grid: [3]int{blocks(rows, blockThreads), 1, 1}, Block: [3]int{blockThreads, 1, 1}})
+			o.p.Launches = append(o.p.Launches, Launch{Op: program.SoftmaxXent, Dtype: o.p.Dtype, What: "softmax_xent", Node: 1,
+				Args: []int{x, y, o.out(rows), o.out(rows * cols)}, Ints: i64s(rows, cols), Reals: []float64{-1.0 / rows}})
 		}
 		// Convolution geometry: B, C, H, W, kernel, pad, stride, dilation.
 		for _, g := range [][12]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2, 1, 1}, {1, 2, 5, 9, 1, 4, 0, 2, 1, 3, 1, 1}} {
@@ -744,8 +733,8 @@ func TestEmuOddShapes(t *testing.T) {
 			oh, ow := (h+2*ph-dh*(kh-1)-1)/sh+1, (w+2*pw-dw*(kw-1)-1)/sw+1
 			ints := i64s(b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, oh, ow)
 			cols := b * oh * ow * c * kh * kw
-			o.launch("im2col", fmt.Sprint("im2col ", g), []int{o.in(b*c*h*w, o.normal), o.out(cols)}, ints, cols, [3]int{}, [3]int{})
-			o.launch("col2im", fmt.Sprint("col2im ", g), []int{o.in(cols, o.normal), o.out(b * c * h * w)}, ints, b*c*h*w, [3]int{}, [3]int{})
+			o.launch(program.Im2col, fmt.Sprint("im2col ", g), []int{o.in(b*c*h*w, o.normal), o.out(cols)}, ints)
+			o.launch(program.Col2im, fmt.Sprint("col2im ", g), []int{o.in(cols, o.normal), o.out(b * c * h * w)}, ints)
 		}
 		// Pooling geometry: B, C, H, W, kernel, pad, stride; windows overlap in the first.
 		for _, g := range [][10]int{{2, 3, 7, 6, 3, 3, 1, 1, 2, 2}, {1, 2, 5, 7, 2, 3, 0, 1, 2, 3}} {
@@ -755,8 +744,8 @@ func TestEmuOddShapes(t *testing.T) {
 			ties := func() float64 { return float64(o.rng.Intn(4)) } // ties: the first maximum wins
 			for _, draw := range []func() float64{o.normal, ties} {
 				in := o.in(b*c*h*w, draw)
-				o.launch("maxpool", fmt.Sprint("maxpool ", g), []int{in, o.out(b * c * oh * ow)}, ints, b*c*oh*ow, [3]int{}, [3]int{})
-				o.launch("maxpool_back", fmt.Sprint("maxpool_back ", g), []int{in, o.in(b*c*oh*ow, o.normal), o.out(b * c * h * w)}, ints, b*c*h*w, [3]int{}, [3]int{})
+				o.launch(program.MaxPool, fmt.Sprint("maxpool ", g), []int{in, o.out(b * c * oh * ow)}, ints)
+				o.launch(program.MaxPoolBack, fmt.Sprint("maxpool_back ", g), []int{in, o.in(b*c*oh*ow, o.normal), o.out(b * c * h * w)}, ints)
 			}
 		}
 		// Positive operands from a small set, so that pow is defined and comparisons tie.
@@ -765,10 +754,10 @@ func TestEmuOddShapes(t *testing.T) {
 		for op := 0; op <= 10; op++ {
 			for _, st := range [][2]int{{1, 1}, {1, 0}, {0, 1}} {
 				a, b := o.in(n, few), o.in(n, few)
-				o.launch("ew_binary", fmt.Sprintf("binary op %d strides %v", op, st), []int{a, b, o.out(n)}, i64s(n, st[0], st[1], op), n, [3]int{}, [3]int{})
+				o.launch(program.Binary, fmt.Sprintf("binary op %d strides %v", op, st), []int{a, b, o.out(n)}, i64s(n, st[0], st[1], op))
 			}
 		}
-		for op := 0; op < len(unaryCodes); op++ {
+		for op := 0; op < len(program.UnaryOps); op++ {
 			draw := o.normal // and positive where the operator needs it
 			switch op {
 			case 7, 8, 11, 12, 13:
@@ -776,26 +765,26 @@ func TestEmuOddShapes(t *testing.T) {
 			case 17:
 				draw = func() float64 { return -0.9 + 3*o.rng.Float64() }
 			}
-			o.launch("ew_unary", fmt.Sprint("unary op ", op), []int{o.in(n, draw), o.out(n)}, i64s(n, op), n, [3]int{}, [3]int{})
+			o.launch(program.Unary, fmt.Sprint("unary op ", op), []int{o.in(n, draw), o.out(n)}, i64s(n, op))
 		}
 		// A transpose of a [3,4,5,2] tensor by the pattern (3,0,2,1): out [2,3,5,4].
-		o.launch("gather4", "transpose", []int{o.in(120, o.normal), o.out(120)}, i64s(120, 2, 3, 5, 4, 1, 40, 2, 10), 120, [3]int{}, [3]int{})
+		o.launch(program.Gather4, "transpose", []int{o.in(120, o.normal), o.out(120)}, i64s(120, 2, 3, 5, 4, 1, 40, 2, 10))
 
 		// Each block's threads resumed first to last, then last to first: a race that a
 		// missing __syncthreads leaves open would give another result in one of the orders.
 		for _, order := range []string{"forward", "reverse"} {
 			e := newEmuRun(t, o.p)
-			h := newHostRun(o.p, nil, nil)
+			h := ref.New(o.p, nil, nil)
 			if err := e.call("order "+order, nil); err != nil {
 				t.Fatal(err)
 			}
 			for id, v := range o.inputs {
-				copy(h.buf(id), v)
+				copy(h.Buf(id), v)
 				if err := e.write(id, v); err != nil {
 					t.Fatal(err)
 				}
 			}
-			stepLaunches(t, dtype+" "+order, e, h, worst)
+			stepLaunches(t, dtype.String()+" "+order, e, h, worst)
 		}
 	}
 	worst.log(t)
@@ -806,15 +795,15 @@ func TestEmuOddShapes(t *testing.T) {
 // names the kernel's source line, and the test sees it.
 func TestEmuCatchesFaults(t *testing.T) {
 	for _, c := range []struct {
-		kernel string
+		kernel program.Op
 		ints   []int64
 		want   string
 	}{
-		{"ew_unary", i64s(65, 9), "heap-buffer-overflow"},                                // n = 65 over 64 elements
-		{"gather4", []int64{4, 4, 1, 1, 1, 1 << 62, 0, 0, 0}, "signed integer overflow"}, // i0·s0 = 2⁶³
+		{program.Unary, i64s(65, 9), "heap-buffer-overflow"},                                   // n = 65 over 64 elements
+		{program.Gather4, []int64{4, 4, 1, 1, 1, 1 << 62, 0, 0, 0}, "signed integer overflow"}, // i0·s0 = 2⁶³
 	} {
-		o := newOddCases("float32")
-		o.launch(c.kernel, "fault", []int{o.in(64, o.normal), o.out(64)}, c.ints, 64, [3]int{}, [3]int{})
+		o := newOddCases(program.Float32)
+		o.launch(c.kernel, "fault", []int{o.in(64, o.normal), o.out(64)}, c.ints)
 		e := newEmuRun(t, o.p)
 		err := e.launch(o.p.Launches[0])
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "elementwise.cu") {

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"graphtrain/graph/program/programtest"
 )
 
 // kernelSig is a kernel's parameter list by kind: 'p' pointer, 'i' long long, 'r' double.
@@ -82,30 +84,30 @@ func TestKernelABI(t *testing.T) {
 			t.Errorf("kernel %s is in kernels/*.cu but not in the PTX: run make ptx", name)
 		}
 	}
-	for _, tm := range testModels(t) {
+	for _, tm := range programtest.Models(t) {
 		for _, solver := range []string{"sgd", "momentum", "adam"} {
-			base, _ := lowerModel(t, tm.m, tm.batch, solver, 0.01)
-			p, err := base.WithDataset(3 * tm.batch) // every launch of base and the data launches
+			base, _ := lowerModel(t, tm.M, tm.Batch, solver, 0.01)
+			p, err := base.WithDataset(3 * tm.Batch) // every launch of base and the data launches
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, l := range p.Launches {
-				want, ok := sigs[l.Kernel]
+				want, ok := sigs[kernelFor(l).Name]
 				if !ok {
-					t.Errorf("%s: kernel %s (for %s) is not in kernels/*.cu", p.Kind, l.Kernel, l.Op)
+					t.Errorf("%s: kernel %s (for %s) is not in kernels/*.cu", p.Kind, kernelFor(l).Name, l.What)
 					continue
 				}
 				got := kernelSig(strings.Repeat("p", len(l.Args)) + strings.Repeat("i", len(l.Ints)) + strings.Repeat("r", len(l.Reals)))
 				if got != want {
-					t.Errorf("%s: launch of %s passes %s, the kernel takes %s", p.Kind, l.Kernel, got, want)
+					t.Errorf("%s: launch of %s passes %s, the kernel takes %s", p.Kind, kernelFor(l).Name, got, want)
 				}
 				for _, b := range l.Args {
 					if b < 0 || b >= len(p.Buffers) {
-						t.Errorf("%s: launch of %s uses buffer %d of %d", p.Kind, l.Kernel, b, len(p.Buffers))
+						t.Errorf("%s: launch of %s uses buffer %d of %d", p.Kind, kernelFor(l).Name, b, len(p.Buffers))
 					}
 				}
-				if l.Grid[0] < 1 || l.Block[0] < 1 || l.Block[0]*l.Block[1]*l.Block[2] > 1024 {
-					t.Errorf("%s: launch of %s has grid %v block %v", p.Kind, l.Kernel, l.Grid, l.Block)
+				if kernelFor(l).Grid[0] < 1 || kernelFor(l).Block[0] < 1 || kernelFor(l).Block[0]*kernelFor(l).Block[1]*kernelFor(l).Block[2] > 1024 {
+					t.Errorf("%s: launch of %s has grid %v block %v", p.Kind, kernelFor(l).Name, kernelFor(l).Grid, kernelFor(l).Block)
 				}
 			}
 		}

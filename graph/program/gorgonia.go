@@ -1,4 +1,4 @@
-package cuda
+package program
 
 import (
 	"fmt"
@@ -57,16 +57,16 @@ func opValue(n *G.Node) reflect.Value {
 func field(v reflect.Value, name string) (reflect.Value, error) {
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
-			return reflect.Value{}, fmt.Errorf("cuda: nil where field %s was expected", name)
+			return reflect.Value{}, fmt.Errorf("program: nil where field %s was expected", name)
 		}
 		v = v.Elem()
 	}
 	if v.Kind() != reflect.Struct {
-		return reflect.Value{}, fmt.Errorf("cuda: %s is not a struct (looking for field %s)", v.Type(), name)
+		return reflect.Value{}, fmt.Errorf("program: %s is not a struct (looking for field %s)", v.Type(), name)
 	}
 	f := v.FieldByName(name)
 	if !f.IsValid() {
-		return reflect.Value{}, fmt.Errorf("cuda: Gorgonia's %s has no field %s: this Gorgonia version is not the one graphtrain was written for (v0.9.18)", v.Type(), name)
+		return reflect.Value{}, fmt.Errorf("program: Gorgonia's %s has no field %s: this Gorgonia version is not the one graphtrain was written for (v0.9.18)", v.Type(), name)
 	}
 	return f, nil
 }
@@ -83,7 +83,7 @@ func intField(v reflect.Value, name string) (int, error) {
 	case reflect.Uint8, reflect.Uint, reflect.Uint32, reflect.Uint64:
 		return int(f.Uint()), nil
 	}
-	return 0, fmt.Errorf("cuda: field %s of %s is %s, not an integer", name, v.Type(), f.Kind())
+	return 0, fmt.Errorf("program: field %s of %s is %s, not an integer", name, v.Type(), f.Kind())
 }
 
 func boolField(v reflect.Value, name string) (bool, error) {
@@ -92,7 +92,7 @@ func boolField(v reflect.Value, name string) (bool, error) {
 		return false, err
 	}
 	if f.Kind() != reflect.Bool {
-		return false, fmt.Errorf("cuda: field %s of %s is %s, not a bool", name, v.Type(), f.Kind())
+		return false, fmt.Errorf("program: field %s of %s is %s, not a bool", name, v.Type(), f.Kind())
 	}
 	return f.Bool(), nil
 }
@@ -103,7 +103,7 @@ func intsField(v reflect.Value, name string) ([]int, error) {
 		return nil, err
 	}
 	if f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Int {
-		return nil, fmt.Errorf("cuda: field %s of %s is %s, not a slice of int", name, v.Type(), f.Type())
+		return nil, fmt.Errorf("program: field %s of %s is %s, not a slice of int", name, v.Type(), f.Type())
 	}
 	out := make([]int, f.Len())
 	for i := range out {

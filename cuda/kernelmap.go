@@ -1,0 +1,175 @@
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"graphtrain/graph"
+	"graphtrain/graph/program"
+)
+
+// The lowered program is device-neutral (package program); this file is where CUDA decides
+// how each launch runs: the kernel (the op's name and the dtype's suffix, "gemm_f32"), the
+// grid and the block, and whether they fit a device's limits.
+
+// Program and Launch are the lowered program and its launches.
+type (
+	Program = program.Program
+	Launch  = program.Launch
+)
+
+// Launch geometry.
+const (
+	blockThreads  = 256 // elementwise kernels: one thread per element
+	reduceThreads = 128 // reduce_sum: one block per output element
+	gemmTile      = 16  // gemm: one 16x16 block per 16x16 tile of C
+)
+
+// Lower lowers net and one update by s for the CUDA target (program.CUDA: products of few
+// tiles over a long K split) and checks every launch against a device's limits.
+func Lower(net *graph.Net, s *graph.Solver) (*Program, error) {
+	p, err := program.Lower(net, s, program.CUDA)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLimits(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// kernel is a launch as CUDA runs it.
+type kernel struct {
+	Name         string // the entry point in the PTX
+	Grid, Block  [3]int
+	supported    bool // false: no kernel computes this op
+	unsupportedW string
+}
+
+// kernelFor maps a launch to its kernel and geometry.
+func kernelFor(l Launch) kernel {
+	name := l.Op.String()
+	if l.Op.Typed() {
+		name += map[program.Dtype]string{program.Float32: "_f32", program.Float64: "_f64"}[l.Dtype]
+	}
+	k := kernel{Name: name, Grid: [3]int{1, 1, 1}, Block: [3]int{blockThreads, 1, 1}, supported: true}
+	threads := func(n int64) { k.Grid[0] = blocks(int(n), blockThreads) }
+	ip := l.Ints
+	switch l.Op {
+	case program.Binary:
+		threads(ip[0])
+		if l.Node < 0 { // a bookkeeping sum of one value (the loss accumulator): one thread
+			k.Block = [3]int{1, 1, 1}
+		}
+	case program.Unary, program.Gather4, program.SGD, program.Momentum, program.Adam:
+		threads(ip[0])
+	case program.Softmax, program.SoftmaxBack, program.SoftmaxXent:
+		threads(ip[0]) // a thread per row
+	case program.Im2col: // a thread per column element: B·OH·OW·C·kh·kw
+		threads(ip[0] * ip[12] * ip[13] * ip[1] * ip[4] * ip[5])
+	case program.Col2im, program.MaxPoolBack: // a thread per image element: B·C·H·W
+		threads(ip[0] * ip[1] * ip[2] * ip[3])
+	case program.MaxPool: // a thread per pooled element: B·C·OH·OW
+		threads(ip[0] * ip[1] * ip[10] * ip[11])
+	case program.GatherRows:
+		threads(ip[0] * ip[1])
+	case program.Gemm:
+		k.Grid, k.Block = gemmGrid(int(ip[0]), int(ip[1]), 1), [3]int{gemmTile, gemmTile, 1}
+	case program.GemmSplit:
+		k.Grid, k.Block = gemmGrid(int(ip[0]), int(ip[1]), blocks(int(ip[2]), int(ip[5]))), [3]int{gemmTile, gemmTile, 1}
+	case program.ReduceSum:
+		k.Grid, k.Block = [3]int{int(ip[0] * ip[2]), 1, 1}, reduceBlock(int(ip[1]))
+	case program.StepInc, program.CursorAdd:
+		k.Block = [3]int{1, 1, 1}
+	default:
+		k.supported, k.unsupportedW = false, fmt.Sprintf("no CUDA kernel computes %s", l.Op)
+	}
+	return k
+}
+
+func blocks(n, per int) int { return max(1, (n+per-1)/per) }
+
+// gemmGrid is the grid of a product [m,n] in parts along K (1 for gemm): a block a 16x16 tile,
+// the rows on x, whose limit is 2^31-1 blocks (a conv's product has batch·784 rows), the
+// columns on y and the parts on z, whose limits are 65535.
+func gemmGrid(m, n, parts int) [3]int {
+	return [3]int{blocks(m, gemmTile), blocks(n, gemmTile), parts}
+}
+
+// reduceBlock is the block of a reduce_sum over length values: reduceThreads threads, or for a
+// short sum the power of two that covers it, at least a warp (the conv biases' gradients sum
+// rows of 28 and 10 values, once per output element).
+func reduceBlock(length int) [3]int {
+	t := 32
+	for t < reduceThreads && t < length {
+		t *= 2
+	}
+	return [3]int{t, 1, 1}
+}
+
+// ErrLaunchLimit is what a LaunchLimitError is (errors.Is): a program whose launch a CUDA
+// device cannot run.
+var ErrLaunchLimit = errors.New("beyond a CUDA device's launch limits")
+
+// LaunchLimitError says which launch of a program asks for more than a CUDA device gives: a
+// grid of at most 2^31-1 x 65535 x 65535 blocks of at most 1024 threads.
+type LaunchLimitError struct {
+	Kind         string // the model
+	Batch        int
+	Index        int // the launch
+	Kernel, What string
+	Grid, Block  [3]int
+}
+
+func (e *LaunchLimitError) Error() string {
+	return fmt.Sprintf("cuda: the %s program at batch %d needs launch %d (%s for %s) to run a grid of %v blocks of %v threads, beyond a CUDA device's limits (2147483647 x 65535 x 65535 blocks, 1024 threads)", e.Kind, e.Batch, e.Index, e.Kernel, e.What, e.Grid, e.Block)
+}
+
+func (e *LaunchLimitError) Unwrap() error { return ErrLaunchLimit }
+
+// checkLimits says which launch, if any, has no kernel or asks for more than a device gives.
+// Preparing a program is the place to say it, naming the batch, rather than a failed launch
+// mid-training.
+func checkLimits(p *Program) error {
+	for i, l := range p.Launches {
+		k := kernelFor(l)
+		if !k.supported {
+			return &program.UnsupportedError{Op: l.What, Node: l.Node, Why: k.unsupportedW}
+		}
+		g, b := k.Grid, k.Block
+		if g[0] < 1 || g[1] < 1 || g[2] < 1 || g[0] > 1<<31-1 || g[1] > 65535 || g[2] > 65535 || b[0]*b[1]*b[2] > 1024 || b[0]*b[1]*b[2] < 1 {
+			return &LaunchLimitError{Kind: p.Kind, Batch: p.Batch, Index: i, Kernel: k.Name, What: l.What, Grid: g, Block: b}
+		}
+	}
+	return nil
+}
+
+// describe is one line about a launch as CUDA runs it: kernel, buffers, integer and real
+// parameters, grid and block (the golden programs in testdata are Program.Dump(describe)).
+func describe(l Launch) string {
+	k := kernelFor(l)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-18s bufs=%v", k.Name, l.Args)
+	if len(l.Ints) > 0 {
+		fmt.Fprintf(&b, " ints=%v", l.Ints)
+	}
+	if len(l.Reals) > 0 {
+		fmt.Fprintf(&b, " reals=%v", l.Reals)
+	}
+	fmt.Fprintf(&b, " grid=%v block=%v  # %s", k.Grid, k.Block, l.What)
+	return b.String()
+}
+
+// programKernels lists the distinct kernels a program launches, in order of first use.
+func programKernels(p *Program) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range p.Launches {
+		if k := kernelFor(l).Name; !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
