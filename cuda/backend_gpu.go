@@ -372,7 +372,7 @@ func (t *trainer) Logits(images []float32, f func(logits []float32)) error {
 	if err := t.live(); err != nil {
 		return err
 	}
-	if t.p.Dtype != "float32" {
+	if t.p.Dtype != program.Float32 {
 		return fmt.Errorf("cuda: Logits: the %s program is %s, not float32", t.p.Kind, t.p.Dtype)
 	}
 	in, out := t.p.Buffers[t.p.X].Elems/t.p.Batch, t.p.Buffers[t.p.Out].Elems/t.p.Batch
