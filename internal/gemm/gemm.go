@@ -385,6 +385,27 @@ func packA(dst []float32, A mat, i0, i1, p0, kc, mr int) {
 			}
 			continue
 		}
+		if A.cs == 1 && mrr == mr {
+			// Row-major A: read mr rows side by side, write each packed
+			// column contiguously.
+			var rows [maxMR][]float32
+			for i := 0; i < mr; i++ {
+				o := (ir+i)*A.rs + p0
+				rows[i] = A.d[o : o+kc : o+kc]
+			}
+			switch mr {
+			case 12:
+				packRows12(pan, &rows, kc)
+			default:
+				for p := 0; p < kc; p++ {
+					seg := pan[p*mr : p*mr+mr]
+					for i := range seg {
+						seg[i] = rows[i][p]
+					}
+				}
+			}
+			continue
+		}
 		for i := 0; i < mrr; i++ {
 			o := (ir+i)*A.rs + p0*A.cs
 			if A.cs == 1 {
@@ -439,5 +460,17 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 				pan[p*nr+jj] = 0
 			}
 		}
+	}
+}
+
+func packRows12(pan []float32, rows *[maxMR][]float32, kc int) {
+	r0, r1, r2, r3 := rows[0][:kc], rows[1][:kc], rows[2][:kc], rows[3][:kc]
+	r4, r5, r6, r7 := rows[4][:kc], rows[5][:kc], rows[6][:kc], rows[7][:kc]
+	r8, r9, r10, r11 := rows[8][:kc], rows[9][:kc], rows[10][:kc], rows[11][:kc]
+	for p := 0; p < kc; p++ {
+		seg := pan[p*12 : p*12+12 : p*12+12]
+		seg[0], seg[1], seg[2], seg[3] = r0[p], r1[p], r2[p], r3[p]
+		seg[4], seg[5], seg[6], seg[7] = r4[p], r5[p], r6[p], r7[p]
+		seg[8], seg[9], seg[10], seg[11] = r8[p], r9[p], r10[p], r11[p]
 	}
 }
