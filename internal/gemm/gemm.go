@@ -1,0 +1,476 @@
+package gemm
+
+import (
+	"fmt"
+	"sync"
+
+	"graphtrain/internal/parallel"
+)
+
+// Blocking constants. Only KC and KChunk influence the order in which the
+// terms of a C element are summed; they are fixed (independent of the number
+// of workers and of how C is partitioned), which is what makes results
+// bit-identical for any worker count.
+const (
+	// KC is the depth of one packed panel: the k dimension is processed in
+	// blocks of KC, in ascending order, each block's partial sum added to C.
+	KC = 256
+	// MC and NC bound the rows and columns of C one job packs and computes.
+	MC = 144
+	NC = 512
+	// KChunk is the k-range of one chunk when a product with a small C and a
+	// huge k is split over k: chunk sums are added in ascending chunk order.
+	KChunk = 2048
+	// smallFlops: below this many flops (2mnk) a product runs on the caller.
+	smallFlops = 1 << 17
+	// minJobFlops: the partition is not refined below this many flops per job.
+	minJobFlops = 1 << 18
+)
+
+// Epilogue says how the product is combined with C:
+//
+//	C = f(β·C + op(A)·op(B) + 1·biasᵀ)
+//
+// with β = 1 if Accumulate else 0, f = max(0, ·) if ReLU else identity, and
+// bias (length ≥ n, or nil) added to every row of C.
+type Epilogue struct {
+	Bias       []float32
+	ReLU       bool
+	Accumulate bool
+}
+
+// mat is a strided view: element (i, j) is d[i*rs + j*cs].
+type mat struct {
+	d      []float32
+	rs, cs int
+}
+
+type scratch struct {
+	a, b, tile []float32
+	_          [64]byte // keep workers' headers on separate cache lines
+}
+
+// Workspace holds the packing buffers of a product. It grows on first use
+// and is then reused, so products of shapes already seen allocate nothing.
+// A Workspace must not be used by two products at the same time.
+type Workspace struct {
+	sc      []scratch
+	partial []float32
+	job     job
+}
+
+// NewWorkspace returns an empty workspace; buffers are sized on first use.
+func NewWorkspace() *Workspace { return &Workspace{} }
+
+var (
+	wsMu   sync.Mutex
+	wsFree []*Workspace
+)
+
+// Sgemm computes C = f(β·C + op(A)·op(B) + bias) (see Epilogue) where op(X)
+// is X or Xᵀ, for float32 row-major matrices:
+//
+//	op(A) is m x k: A is stored m x k (lda ≥ k) or, if transA, k x m (lda ≥ m)
+//	op(B) is k x n: B is stored k x n (ldb ≥ n) or, if transB, n x k (ldb ≥ k)
+//	C is m x n, row i at c[i*ldc:], ldc ≥ n
+//
+// Work is spread over the workers of p (nil means parallel.Default()). The
+// result does not depend on the number of workers, bit for bit. Packing
+// buffers come from a package-level free list of Workspaces, so that after
+// warm-up a call allocates nothing; use Workspace.Sgemm to own them.
+func Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
+	wsMu.Lock()
+	var ws *Workspace
+	if l := len(wsFree); l > 0 {
+		ws = wsFree[l-1]
+		wsFree = wsFree[:l-1]
+	}
+	wsMu.Unlock()
+	if ws == nil {
+		ws = NewWorkspace()
+	}
+	ws.Sgemm(p, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, ep)
+	wsMu.Lock()
+	wsFree = append(wsFree, ws)
+	wsMu.Unlock()
+}
+
+func checkMat(name string, trans bool, rows, cols int, x []float32, ld int) {
+	// op(X) is rows x cols; stored X is rows x cols, or cols x rows if trans.
+	sr, sc := rows, cols
+	if trans {
+		sr, sc = cols, rows
+	}
+	if ld < max(1, sc) {
+		panic(fmt.Sprintf("gemm: ld%s = %d < %d", name, ld, max(1, sc)))
+	}
+	if sr > 0 && sc > 0 && len(x) < (sr-1)*ld+sc {
+		panic(fmt.Sprintf("gemm: len(%s) = %d < %d", name, len(x), (sr-1)*ld+sc))
+	}
+}
+
+// Sgemm is the package-level Sgemm with this workspace's buffers.
+func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
+	if m < 0 || n < 0 || k < 0 {
+		panic("gemm: negative dimension")
+	}
+	checkMat("a", transA, m, k, a, lda)
+	checkMat("b", transB, k, n, b, ldb)
+	checkMat("c", false, m, n, c, ldc)
+	if ep.Bias != nil && len(ep.Bias) < n {
+		panic(fmt.Sprintf("gemm: len(bias) = %d < n = %d", len(ep.Bias), n))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if p == nil {
+		p = parallel.Default()
+	}
+	kern := active
+	C := mat{c, ldc, 1}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			if !ep.Accumulate {
+				clear(row)
+			}
+			epilogueRow(row, ep.Bias, 0, ep.ReLU)
+		}
+		return
+	}
+	A := mat{a, lda, 1}
+	if transA {
+		A = mat{a, 1, lda}
+	}
+	B := mat{b, ldb, 1}
+	if transB {
+		B = mat{b, 1, ldb}
+	}
+	j := &ws.job
+	*j = job{ws: ws, kern: kern, A: A, B: B, C: C, M: m, N: n, K: k,
+		load: ep.Accumulate, bias: ep.Bias, relu: ep.ReLU}
+	// Compute D = Cᵀ = op(B)ᵀ·op(A)ᵀ instead when that wastes fewer lanes
+	// (e.g. n = 6 or 10 with NR = 16): the vector dimension becomes m.
+	if util(n, m, kern) > 1.15*util(m, n, kern) {
+		j.A = mat{b, B.cs, B.rs}
+		j.B = mat{a, A.cs, A.rs}
+		j.C = mat{c, 1, ldc}
+		j.M, j.N = n, m
+		j.biasRows = true
+	}
+	M, N := j.M, j.N
+	mr, nr := kern.mr, kern.nr
+	mt, nt := ceilDiv(M, mr), ceilDiv(N, nr)
+	flops := 2 * float64(M) * float64(N) * float64(k)
+	workers := p.Size()
+
+	if k >= 2*KChunk && mt*mr <= MC && nt*nr <= NC {
+		// Small C, huge k: fixed k-chunks, partial sums reduced in order.
+		j.nchunks = ceilDiv(k, KChunk)
+		j.mbt, j.nbt, j.nmb, j.nnb = mt, nt, 1, 1
+		ws.grow(workers, mt*mr, nt*nr, j.nchunks*M*N)
+		p.RunWorkers(j.nchunks, j)
+		j.reduce()
+		*j = job{}
+		return
+	}
+
+	mbt, nbt := min(mt, MC/mr), min(nt, NC/nr)
+	jobs := func() int { return ceilDiv(mt, mbt) * ceilDiv(nt, nbt) }
+	for jobs() < 2*workers && (mbt > 1 || nbt > 1) && flops/float64(2*jobs()) >= minJobFlops {
+		if mbt*mr >= nbt*nr && mbt > 1 || nbt == 1 {
+			mbt = ceilDiv(mbt, 2)
+		} else {
+			nbt = ceilDiv(nbt, 2)
+		}
+	}
+	j.mbt, j.nbt = mbt, nbt
+	j.nmb, j.nnb = ceilDiv(mt, mbt), ceilDiv(nt, nbt)
+	n0 := j.nmb * j.nnb
+	if flops < smallFlops || workers == 1 || n0 == 1 {
+		ws.grow(1, mbt*mr, nbt*nr, 0)
+		for i := 0; i < n0; i++ {
+			j.DoWorker(0, i)
+		}
+	} else {
+		ws.grow(workers, mbt*mr, nbt*nr, 0)
+		p.RunWorkers(n0, j)
+	}
+	*j = job{}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// util is the fraction of useful lanes when an m x n C is cut into tiles.
+func util(m, n int, k *kernel) float64 {
+	return float64(m) / float64(ceilDiv(m, k.mr)*k.mr) * float64(n) / float64(ceilDiv(n, k.nr)*k.nr)
+}
+
+func (ws *Workspace) grow(workers, rows, cols, partial int) {
+	if len(ws.sc) < workers {
+		ws.sc = append(ws.sc, make([]scratch, workers-len(ws.sc))...)
+	}
+	for w := 0; w < workers; w++ {
+		s := &ws.sc[w]
+		if len(s.a) < rows*KC {
+			s.a = make([]float32, rows*KC)
+		}
+		if len(s.b) < cols*KC {
+			s.b = make([]float32, cols*KC)
+		}
+		if s.tile == nil {
+			s.tile = make([]float32, maxMR*maxNR)
+		}
+	}
+	if len(ws.partial) < partial {
+		ws.partial = make([]float32, partial)
+	}
+}
+
+// job is one product, partitioned into blocks of C (or chunks of k).
+type job struct {
+	ws       *Workspace
+	kern     *kernel
+	A, B, C  mat // op(A) M x K, op(B) K x N, destination M x N
+	M, N, K  int
+	load     bool
+	bias     []float32
+	biasRows bool // bias indexed by row of the destination (transposed case)
+	relu     bool
+	mbt, nbt int // tiles per block
+	nmb, nnb int // blocks along M and N
+	nchunks  int // > 0: split over k
+}
+
+// DoWorker computes block i (or k-chunk i) on worker w's scratch.
+func (j *job) DoWorker(w, i int) {
+	sc := &j.ws.sc[w]
+	if j.nchunks > 0 {
+		k0 := i * KChunk
+		k1 := min(j.K, k0+KChunk)
+		dst := mat{j.ws.partial[i*j.M*j.N : (i+1)*j.M*j.N], j.N, 1}
+		j.block(sc, 0, j.M, 0, j.N, k0, k1, dst, false)
+		return
+	}
+	ib, jb := i/j.nnb, i%j.nnb
+	i0 := ib * j.mbt * j.kern.mr
+	i1 := min(j.M, i0+j.mbt*j.kern.mr)
+	j0 := jb * j.nbt * j.kern.nr
+	j1 := min(j.N, j0+j.nbt*j.kern.nr)
+	j.block(sc, i0, i1, j0, j1, 0, j.K, j.C, j.load)
+	if j.bias != nil || j.relu {
+		j.epilogue(i0, i1, j0, j1)
+	}
+}
+
+// block computes dst[i0:i1, j0:j1] (+)= op(A)[i0:i1, k0:k1]·op(B)[k0:k1, j0:j1]
+// in KC-deep steps.
+func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool) {
+	kern := j.kern
+	mr, nr := kern.mr, kern.nr
+	tile := sc.tile
+	for pc := k0; pc < k1; pc += KC {
+		kc := min(KC, k1-pc)
+		ld := load || pc > k0
+		ldi := 0
+		if ld {
+			ldi = 1
+		}
+		packB(sc.b, j.B, pc, kc, j0, j1, nr)
+		packA(sc.a, j.A, i0, i1, pc, kc, mr)
+		for jr := j0; jr < j1; jr += nr {
+			nrr := min(nr, j1-jr)
+			bp := sc.b[(jr-j0)*kc:]
+			for ir := i0; ir < i1; ir += mr {
+				mrr := min(mr, i1-ir)
+				ap := sc.a[(ir-i0)*kc:]
+				if mrr == mr && nrr == nr && dst.cs == 1 {
+					kern.fn(kc, &ap[0], &bp[0], &dst.d[ir*dst.rs+jr], dst.rs, ldi)
+					continue
+				}
+				kern.fn(kc, &ap[0], &bp[0], &tile[0], nr, 0)
+				for i := 0; i < mrr; i++ {
+					t := tile[i*nr : i*nr+nrr]
+					o := (ir+i)*dst.rs + jr*dst.cs
+					if dst.cs == 1 {
+						d := dst.d[o : o+nrr]
+						if ld {
+							for jj, v := range t {
+								d[jj] += v
+							}
+						} else {
+							copy(d, t)
+						}
+						continue
+					}
+					for jj, v := range t {
+						if ld {
+							dst.d[o+jj*dst.cs] += v
+						} else {
+							dst.d[o+jj*dst.cs] = v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// epilogue adds the bias and applies ReLU to destination block [i0:i1, j0:j1].
+func (j *job) epilogue(i0, i1, j0, j1 int) {
+	d := j.C
+	for i := i0; i < i1; i++ {
+		for jj := j0; jj < j1; jj++ {
+			v := &d.d[i*d.rs+jj*d.cs]
+			if j.bias != nil {
+				if j.biasRows {
+					*v += j.bias[i]
+				} else {
+					*v += j.bias[jj]
+				}
+			}
+			if j.relu && !(*v > 0) {
+				*v = 0
+			}
+		}
+	}
+}
+
+// reduce adds the k-chunk partial sums to C in ascending chunk order.
+func (j *job) reduce() {
+	mn := j.M * j.N
+	part := j.ws.partial
+	d := j.C
+	for i := 0; i < j.M; i++ {
+		for jj := 0; jj < j.N; jj++ {
+			idx := i*j.N + jj
+			var s float32
+			if j.load {
+				s = d.d[i*d.rs+jj*d.cs]
+			}
+			for ch := 0; ch < j.nchunks; ch++ {
+				s += part[ch*mn+idx]
+			}
+			d.d[i*d.rs+jj*d.cs] = s
+		}
+	}
+	if j.bias != nil || j.relu {
+		j.epilogue(0, j.M, 0, j.N)
+	}
+}
+
+func epilogueRow(row, bias []float32, b0 int, relu bool) {
+	for i := range row {
+		if bias != nil {
+			row[i] += bias[b0+i]
+		}
+		if relu && !(row[i] > 0) {
+			row[i] = 0
+		}
+	}
+}
+
+// packA packs op(A)[i0:i1, p0:p0+kc] into MR-row micro-panels: panel q holds
+// a[p*mr+i] = op(A)[i0+q*mr+i, p0+p], rows past i1 zero.
+func packA(dst []float32, A mat, i0, i1, p0, kc, mr int) {
+	for ir := i0; ir < i1; ir += mr {
+		mrr := min(mr, i1-ir)
+		pan := dst[(ir-i0)*kc : (ir-i0)*kc+mr*kc]
+		if A.rs == 1 {
+			for p := 0; p < kc; p++ {
+				o := (p0+p)*A.cs + ir
+				seg := pan[p*mr : p*mr+mr]
+				copy(seg, A.d[o:o+mrr])
+				clear(seg[mrr:])
+			}
+			continue
+		}
+		if A.cs == 1 && mrr == mr {
+			// Row-major A: read mr rows side by side, write each packed
+			// column contiguously.
+			var rows [maxMR][]float32
+			for i := 0; i < mr; i++ {
+				o := (ir+i)*A.rs + p0
+				rows[i] = A.d[o : o+kc : o+kc]
+			}
+			switch mr {
+			case 12:
+				packRows12(pan, &rows, kc)
+			default:
+				for p := 0; p < kc; p++ {
+					seg := pan[p*mr : p*mr+mr]
+					for i := range seg {
+						seg[i] = rows[i][p]
+					}
+				}
+			}
+			continue
+		}
+		for i := 0; i < mrr; i++ {
+			o := (ir+i)*A.rs + p0*A.cs
+			if A.cs == 1 {
+				row := A.d[o : o+kc]
+				for p, v := range row {
+					pan[p*mr+i] = v
+				}
+			} else {
+				for p := 0; p < kc; p++ {
+					pan[p*mr+i] = A.d[o+p*A.cs]
+				}
+			}
+		}
+		for i := mrr; i < mr; i++ {
+			for p := 0; p < kc; p++ {
+				pan[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packB packs op(B)[p0:p0+kc, j0:j1] into NR-column micro-panels: panel q
+// holds b[p*nr+j] = op(B)[p0+p, j0+q*nr+j], columns past j1 zero.
+func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
+	for jr := j0; jr < j1; jr += nr {
+		nrr := min(nr, j1-jr)
+		pan := dst[(jr-j0)*kc : (jr-j0)*kc+nr*kc]
+		if B.cs == 1 {
+			for p := 0; p < kc; p++ {
+				o := (p0+p)*B.rs + jr
+				seg := pan[p*nr : p*nr+nr]
+				copy(seg, B.d[o:o+nrr])
+				clear(seg[nrr:])
+			}
+			continue
+		}
+		for jj := 0; jj < nrr; jj++ {
+			o := (jr+jj)*B.cs + p0*B.rs
+			if B.rs == 1 {
+				col := B.d[o : o+kc]
+				for p, v := range col {
+					pan[p*nr+jj] = v
+				}
+			} else {
+				for p := 0; p < kc; p++ {
+					pan[p*nr+jj] = B.d[o+p*B.rs]
+				}
+			}
+		}
+		for jj := nrr; jj < nr; jj++ {
+			for p := 0; p < kc; p++ {
+				pan[p*nr+jj] = 0
+			}
+		}
+	}
+}
+
+func packRows12(pan []float32, rows *[maxMR][]float32, kc int) {
+	r0, r1, r2, r3 := rows[0][:kc], rows[1][:kc], rows[2][:kc], rows[3][:kc]
+	r4, r5, r6, r7 := rows[4][:kc], rows[5][:kc], rows[6][:kc], rows[7][:kc]
+	r8, r9, r10, r11 := rows[8][:kc], rows[9][:kc], rows[10][:kc], rows[11][:kc]
+	for p := 0; p < kc; p++ {
+		seg := pan[p*12 : p*12+12 : p*12+12]
+		seg[0], seg[1], seg[2], seg[3] = r0[p], r1[p], r2[p], r3[p]
+		seg[4], seg[5], seg[6], seg[7] = r4[p], r5[p], r6[p], r7[p]
+		seg[8], seg[9], seg[10], seg[11] = r8[p], r9[p], r10[p], r11[p]
+	}
+}

@@ -1,0 +1,227 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"graphtrain/internal/parallel"
+)
+
+// forEachKernel runs f once per available micro-kernel, the portable one
+// included, restoring the default afterwards.
+func forEachKernel(t testing.TB, f func(name string)) {
+	def := Kernel()
+	defer Use(def)
+	for _, name := range Kernels() {
+		if err := Use(name); err != nil {
+			t.Fatal(err)
+		}
+		f(name)
+	}
+}
+
+type problem struct {
+	transA, transB bool
+	m, n, k        int
+	lda, ldb, ldc  int
+	a, b, c, bias  []float32
+	ep             Epilogue
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
+}
+
+// newProblem makes random operands; pad > 0 adds that many unused columns
+// to every stored row (filled with NaN in C to catch stray writes).
+func newProblem(r *rand.Rand, transA, transB bool, m, n, k, pad int, ep Epilogue) *problem {
+	p := &problem{transA: transA, transB: transB, m: m, n: n, k: k, ep: ep}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	p.lda, p.ldb, p.ldc = max(ac, 1)+pad, max(bc, 1)+pad, max(n, 1)+pad
+	p.a = randSlice(r, ar*p.lda)
+	p.b = randSlice(r, br*p.ldb)
+	p.c = randSlice(r, m*p.ldc)
+	for i := 0; i < m; i++ {
+		for j := n; j < p.ldc; j++ {
+			p.c[i*p.ldc+j] = float32(math.NaN())
+		}
+	}
+	if ep.Bias != nil {
+		p.ep.Bias = randSlice(r, n)
+	}
+	return p
+}
+
+func (p *problem) opA(i, q int) float64 {
+	if p.transA {
+		return float64(p.a[q*p.lda+i])
+	}
+	return float64(p.a[i*p.lda+q])
+}
+
+func (p *problem) opB(q, j int) float64 {
+	if p.transB {
+		return float64(p.b[j*p.ldb+q])
+	}
+	return float64(p.b[q*p.ldb+j])
+}
+
+// check compares got (the C after the product) with a float64 reference
+// computed from the C before it (c0), with a float32 error bound.
+func (p *problem) check(t *testing.T, what string, c0, got []float32) {
+	t.Helper()
+	const u = 1.0 / (1 << 23)
+	bad := 0
+	for i := 0; i < p.m; i++ {
+		for j := 0; j < p.ldc; j++ {
+			g := got[i*p.ldc+j]
+			if j >= p.n {
+				if !math.IsNaN(float64(g)) {
+					t.Fatalf("%s: wrote padding C[%d,%d]", what, i, j)
+				}
+				continue
+			}
+			var s, abs float64
+			if p.ep.Accumulate {
+				s = float64(c0[i*p.ldc+j])
+				abs = math.Abs(s)
+			}
+			for q := 0; q < p.k; q++ {
+				v := p.opA(i, q) * p.opB(q, j)
+				s += v
+				abs += math.Abs(v)
+			}
+			if p.ep.Bias != nil {
+				s += float64(p.ep.Bias[j])
+				abs += math.Abs(float64(p.ep.Bias[j]))
+			}
+			if p.ep.ReLU && s < 0 {
+				s = 0
+			}
+			tol := 2 * float64(p.k+3) * u * abs
+			if d := math.Abs(float64(g) - s); !(d <= tol) {
+				if bad++; bad < 5 {
+					t.Errorf("%s: C[%d,%d] = %v, want %v (tol %g)", what, i, j, g, s, tol)
+				}
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%s: %d wrong elements", what, bad)
+	}
+}
+
+var shapes = [][3]int{
+	{1, 1, 1}, {3, 5, 7}, {6, 16, 4}, {12, 32, 256}, {17, 33, 65}, {13, 40, 300},
+	{129, 257, 31}, {5, 200, 513}, {128, 10, 64}, {300, 6, 25}, {2, 3, 600},
+	{6, 25, 4500}, {0, 5, 3}, {4, 0, 3}, {7, 9, 0}, {1, 300, 2},
+}
+
+func TestSgemmAgainstReference(t *testing.T) {
+	pool := parallel.New(3)
+	defer pool.Close()
+	r := rand.New(rand.NewSource(1))
+	eps := []Epilogue{{}, {Accumulate: true}, {Bias: []float32{}, ReLU: true}, {Bias: []float32{}, Accumulate: true}, {ReLU: true}}
+	forEachKernel(t, func(kname string) {
+		for _, sh := range shapes {
+			m, n, k := sh[0], sh[1], sh[2]
+			for tr := 0; tr < 4; tr++ {
+				for ei, ep := range eps {
+					pad := (tr + ei) % 3 * 2
+					pr := newProblem(r, tr&1 != 0, tr&2 != 0, m, n, k, pad, ep)
+					c0 := append([]float32(nil), pr.c...)
+					Sgemm(pool, pr.transA, pr.transB, m, n, k, pr.a, pr.lda, pr.b, pr.ldb, pr.c, pr.ldc, pr.ep)
+					pr.check(t, fmt.Sprintf("%s %dx%dx%d tA=%v tB=%v ep=%d pad=%d", kname, m, n, k, pr.transA, pr.transB, ei, pad), c0, pr.c)
+				}
+			}
+		}
+	})
+}
+
+// Results must be bit-identical whatever the number of workers.
+func TestSgemmDeterministicAcrossWorkers(t *testing.T) {
+	pools := []*parallel.Pool{parallel.New(1), parallel.New(2), parallel.New(7)}
+	defer func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	}()
+	r := rand.New(rand.NewSource(2))
+	big := [][3]int{{128, 256, 784}, {784, 256, 128}, {300, 6, 25}, {6, 25, 20000}, {16, 150, 9000}, {129, 257, 600}, {128, 10, 256}}
+	forEachKernel(t, func(kname string) {
+		for _, sh := range big {
+			for tr := 0; tr < 4; tr++ {
+				pr := newProblem(r, tr&1 != 0, tr&2 != 0, sh[0], sh[1], sh[2], 1, Epilogue{Accumulate: true, Bias: []float32{}})
+				var first []float32
+				for pi, p := range pools {
+					c := append([]float32(nil), pr.c...)
+					Sgemm(p, pr.transA, pr.transB, pr.m, pr.n, pr.k, pr.a, pr.lda, pr.b, pr.ldb, c, pr.ldc, pr.ep)
+					if pi == 0 {
+						first = c
+						continue
+					}
+					for i := range c {
+						if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+							t.Fatalf("%s %v tr=%d: workers=%d differs from 1 worker at %d: %v vs %v", kname, sh, tr, p.Size(), i, c[i], first[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestSgemmZeroAllocs(t *testing.T) {
+	pool := parallel.New(2)
+	defer pool.Close()
+	r := rand.New(rand.NewSource(3))
+	ws := NewWorkspace()
+	forEachKernel(t, func(kname string) {
+		for _, sh := range [][3]int{{128, 256, 784}, {128, 10, 256}, {6, 25, 20000}, {3, 4, 5}} {
+			pr := newProblem(r, false, true, sh[0], sh[1], sh[2], 0, Epilogue{Bias: []float32{}, ReLU: true})
+			f := func() {
+				Sgemm(pool, pr.transA, pr.transB, pr.m, pr.n, pr.k, pr.a, pr.lda, pr.b, pr.ldb, pr.c, pr.ldc, pr.ep)
+			}
+			g := func() {
+				ws.Sgemm(pool, pr.transA, pr.transB, pr.m, pr.n, pr.k, pr.a, pr.lda, pr.b, pr.ldb, pr.c, pr.ldc, pr.ep)
+			}
+			f()
+			g()
+			if a := testing.AllocsPerRun(20, f); a != 0 {
+				t.Errorf("%s %v: Sgemm %v allocs per call", kname, sh, a)
+			}
+			if a := testing.AllocsPerRun(20, g); a != 0 {
+				t.Errorf("%s %v: Workspace.Sgemm %v allocs per call", kname, sh, a)
+			}
+		}
+	})
+}
+
+func TestSgemmPanicsOnBadArgs(t *testing.T) {
+	mustPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s: no panic", name)
+			}
+		}()
+		f()
+	}
+	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
+	mustPanic("short a", func() { Sgemm(nil, false, false, 2, 2, 4, a, 4, b, 2, c, 2, Epilogue{}) })
+	mustPanic("small lda", func() { Sgemm(nil, false, false, 2, 2, 3, a, 2, b, 2, c, 2, Epilogue{}) })
+	mustPanic("short bias", func() { Sgemm(nil, false, false, 2, 2, 3, a, 3, b, 2, c, 2, Epilogue{Bias: []float32{1}}) })
+}

@@ -1,0 +1,163 @@
+package parallel
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+type countJob struct{ hits []atomic.Int32 }
+
+func (j *countJob) Do(i int) { j.hits[i].Add(1) }
+
+type workerJob struct {
+	size  int
+	hits  []atomic.Int32
+	inUse []atomic.Int32
+	bad   atomic.Int32
+}
+
+func (j *workerJob) DoWorker(w, i int) {
+	if w < 0 || w >= j.size {
+		j.bad.Add(1)
+		return
+	}
+	if j.inUse[w].Add(1) != 1 {
+		j.bad.Add(1) // two goroutines with the same worker id at once
+	}
+	j.hits[i].Add(1)
+	runtime.Gosched()
+	j.inUse[w].Add(-1)
+}
+
+func TestRunEveryIndexOnce(t *testing.T) {
+	for _, workers := range []int{1, 2, 3, 7} {
+		p := New(workers)
+		for _, n := range []int{0, 1, 2, 3, 7, 8, 100, 1000} {
+			for rep := 0; rep < 3; rep++ {
+				j := &countJob{hits: make([]atomic.Int32, n)}
+				p.Run(n, j)
+				for i := range j.hits {
+					if h := j.hits[i].Load(); h != 1 {
+						t.Fatalf("workers=%d n=%d: index %d ran %d times", workers, n, i, h)
+					}
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
+func TestRunWorkersIDs(t *testing.T) {
+	for _, workers := range []int{1, 2, 5} {
+		p := New(workers)
+		n := 500
+		j := &workerJob{size: workers, hits: make([]atomic.Int32, n), inUse: make([]atomic.Int32, workers)}
+		p.RunWorkers(n, j)
+		if j.bad.Load() != 0 {
+			t.Fatalf("workers=%d: bad worker ids", workers)
+		}
+		for i := range j.hits {
+			if h := j.hits[i].Load(); h != 1 {
+				t.Fatalf("index %d ran %d times", i, h)
+			}
+		}
+		p.Close()
+	}
+}
+
+type nestJob struct {
+	p     *Pool
+	inner []atomic.Int32
+}
+
+func (j *nestJob) Do(i int) {
+	j.p.Run(10, FuncJob(func(k int) { j.inner[i*10+k].Add(1) }))
+}
+
+// FuncJob adapts a function to Job (test helper; a closure allocates).
+type FuncJob func(int)
+
+func (f FuncJob) Do(i int) { f(i) }
+
+// A nested Run on the same pool runs inline and does not deadlock.
+func TestNestedAndConcurrent(t *testing.T) {
+	p := New(3)
+	defer p.Close()
+	j := &nestJob{p: p, inner: make([]atomic.Int32, 200)}
+	p.Run(20, j)
+	for i := range j.inner {
+		if j.inner[i].Load() != 1 {
+			t.Fatalf("nested index %d ran %d times", i, j.inner[i].Load())
+		}
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 50; r++ {
+				c := &countJob{hits: make([]atomic.Int32, 37)}
+				p.Run(37, c)
+				for i := range c.hits {
+					if c.hits[i].Load() != 1 {
+						t.Errorf("concurrent: index %d ran %d times", i, c.hits[i].Load())
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestClose(t *testing.T) {
+	p := New(4)
+	c := &countJob{hits: make([]atomic.Int32, 10)}
+	p.Run(10, c)
+	p.Close()
+	p.Close()
+	c2 := &countJob{hits: make([]atomic.Int32, 10)}
+	p.Run(10, c2)
+	for i := range c2.hits {
+		if c2.hits[i].Load() != 1 {
+			t.Fatal("Run after Close")
+		}
+	}
+	if Default() != Default() || Default().Size() != runtime.GOMAXPROCS(0) {
+		t.Fatal("Default")
+	}
+}
+
+type sumJob struct{ out []float64 }
+
+func (j *sumJob) Do(i int) { j.out[i] = float64(i) * 0.5 }
+
+func (j *sumJob) DoWorker(w, i int) { j.out[i] = float64(i) * 0.25 }
+
+func TestZeroAllocs(t *testing.T) {
+	p := New(4)
+	defer p.Close()
+	j := &sumJob{out: make([]float64, 64)}
+	var job Job = j
+	var wjob WorkerJob = j
+	for _, n := range []int{1, 3, 64} {
+		if a := testing.AllocsPerRun(200, func() { p.Run(n, job) }); a != 0 {
+			t.Fatalf("Run(%d): %v allocs", n, a)
+		}
+		if a := testing.AllocsPerRun(200, func() { p.RunWorkers(n, wjob) }); a != 0 {
+			t.Fatalf("RunWorkers(%d): %v allocs", n, a)
+		}
+	}
+}
+
+func BenchmarkRunOverhead(b *testing.B) {
+	p := New(0)
+	defer p.Close()
+	j := &sumJob{out: make([]float64, 64)}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		p.Run(len(j.out), j)
+	}
+}
