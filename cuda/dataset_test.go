@@ -128,7 +128,7 @@ func TestHostDatasetTrainingMatchesCPU(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr, err := graph.CPU{}.NewTrainer(net, sc)
+			tr, err := graph.VM{}.NewTrainer(net, sc)
 			if err != nil {
 				t.Fatal(err)
 			}

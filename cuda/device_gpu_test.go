@@ -257,7 +257,7 @@ func TestTrainingMatchesCPU(t *testing.T) {
 	const batch, steps = 32, 20
 	netC, _ := mc.Build(batch, true)
 	sc, _ := graph.NewSolver("adam", 1e-3)
-	cpu, err := graph.CPU{}.NewTrainer(netC, sc)
+	cpu, err := graph.VM{}.NewTrainer(netC, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestStepNextMatchesCPU(t *testing.T) {
 	x, y := randomSet(mc, n, 3)
 	netC, _ := mc.Build(batch, true)
 	sc, _ := graph.NewSolver("adam", 1e-3)
-	cpu, err := graph.CPU{}.NewTrainer(netC, sc)
+	cpu, err := graph.VM{}.NewTrainer(netC, sc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -630,50 +630,6 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 	}
 }
 
-// oddCases builds a program of one launch after another over buffers of their own (each in a
-// slot of exactly its bytes), for shapes the models do not make.
-type oddCases struct {
-	p      *Program
-	inputs map[int][]float64
-	rng    *rand.Rand
-}
-
-func newOddCases(dtype program.Dtype) *oddCases {
-	return &oddCases{p: &Program{Kind: "odd", Dtype: dtype, Step: -1}, inputs: map[int][]float64{}, rng: rand.New(rand.NewSource(1))}
-}
-
-// in adds an input buffer of n values drawn by draw (float32-rounded in a float32 program).
-func (o *oddCases) in(n int, draw func() float64) int {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = draw()
-		if o.p.Dtype == program.Float32 {
-			v[i] = float64(float32(v[i]))
-		}
-	}
-	id := o.out(n)
-	o.inputs[id] = v
-	return id
-}
-
-// out adds an output buffer of n elements.
-func (o *oddCases) out(n int) int {
-	elem := 4
-	if o.p.Dtype == program.Float64 {
-		elem = 8
-	}
-	o.p.Buffers = append(o.p.Buffers, program.Buffer{Name: fmt.Sprint("b", len(o.p.Buffers)), Elems: n, Elem: elem, Slot: len(o.p.Slots)})
-	o.p.Slots = append(o.p.Slots, int64(n*elem))
-	return len(o.p.Buffers) - 1
-}
-
-func (o *oddCases) normal() float64 { return o.rng.NormFloat64() }
-
-// launch adds a launch of op, its kernel and geometry CUDA's own (kernelFor).
-func (o *oddCases) launch(op program.Op, what string, args []int, ints []int64) {
-	o.p.Launches = append(o.p.Launches, Launch{Op: op, Dtype: o.p.Dtype, What: what, Node: 1, Args: args, Ints: ints})
-}
-
 // TestEmuOddShapes runs the kernels on shapes the models do not exercise, in both precisions,
 // against the host interpreter: GEMMs whose M, N, K are not multiples of the 16x16 tile, with
 // every transpose combination, split along K too; sums longer than reduce_sum's 128 threads; softmax rows spread
@@ -683,102 +639,17 @@ func (o *oddCases) launch(op program.Op, what string, args []int, ints []int64) 
 func TestEmuOddShapes(t *testing.T) {
 	worst := worstErrs{}
 	for _, dtype := range []program.Dtype{program.Float32, program.Float64} {
-		o := newOddCases(dtype)
-		for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {5, 40, 17}, {33, 18, 47}} {
-			m, n, k := s[0], s[1], s[2]
-			for _, ta := range []int{0, 1} {
-				for _, tb := range []int{0, 1} {
-					a, b := o.in(m*k, o.normal), o.in(k*n, o.normal)
-					o.launch(program.Gemm, fmt.Sprintf("gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, o.out(m * n)}, i64s(m, n, k, ta, tb))
-				}
-			}
-		}
-		// Split-K: parts whose length is not a whole number of tiles, a last part shorter than
-		// the others, and the lowering's own split of a long K.
-		for _, s := range [][4]int{{5, 7, 100, 40}, {17, 3, 70, 16}, {9, 20, 1100, 0}} {
-			m, n, k, kc := s[0], s[1], s[2], s[3]
-			var parts int
-			if kc == 0 {
-				parts, kc = program.CUDA.SplitK.Parts(m, n, k)
-			} else {
-				parts = blocks(k, kc)
-			}
-			for _, ta := range []int{0, 1} {
-				for _, tb := range []int{0, 1} {
-					a, b := o.in(m*k, o.normal), o.in(k*n, o.normal)
-					o.launch(program.GemmSplit, fmt.Sprintf("gemm_split %dx%dx%d/%d ta=%d tb=%d", m, n, k, kc, ta, tb), []int{a, b, o.out(parts * m * n)}, i64s(m, n, k, ta, tb, kc))
-				}
-			}
-		}
-		for _, s := range [][3]int{{3, 300, 5}, {1, 1000, 1}, {2, 129, 3}, {1, 128, 1}, {4, 1, 7}} {
-			outer, length, inner := s[0], s[1], s[2]
-			o.launch(program.ReduceSum, fmt.Sprintf("reduce_sum %v", s), []int{o.in(outer*length*inner, o.normal), o.out(outer * inner)}, i64s(outer, length, inner))
-		}
-		for _, isLog := range []int{0, 1} {
-			const rows, cols = 300, 7
-			x := o.in(rows*cols, o.normal)
-			y := o.out(rows * cols)
-			o.launch(program.Softmax, fmt.Sprint("softmax log=", isLog), []int{x, y}, i64s(rows, cols, isLog))
-			o.launch(program.SoftmaxBack, fmt.Sprint("softmax_back log=", isLog), []int{y, o.in(rows*cols, o.normal), o.out(rows * cols)}, i64s(rows, cols, isLog))
-		}
-		{
-			const rows, cols = 300, 7
-			x, y := o.in(rows*cols, o.normal), o.in(rows*cols, o.rng.Float64)
-			o.p.Launches = append(o.p.Launches, Launch{Op: program.SoftmaxXent, Dtype: o.p.Dtype, What: "softmax_xent", Node: 1,
-				Args: []int{x, y, o.out(rows), o.out(rows * cols)}, Ints: i64s(rows, cols), Reals: []float64{-1.0 / rows}})
-		}
-		// Convolution geometry: B, C, H, W, kernel, pad, stride, dilation.
-		for _, g := range [][12]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2, 1, 1}, {1, 2, 5, 9, 1, 4, 0, 2, 1, 3, 1, 1}} {
-			b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]
-			oh, ow := (h+2*ph-dh*(kh-1)-1)/sh+1, (w+2*pw-dw*(kw-1)-1)/sw+1
-			ints := i64s(b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, oh, ow)
-			cols := b * oh * ow * c * kh * kw
-			o.launch(program.Im2col, fmt.Sprint("im2col ", g), []int{o.in(b*c*h*w, o.normal), o.out(cols)}, ints)
-			o.launch(program.Col2im, fmt.Sprint("col2im ", g), []int{o.in(cols, o.normal), o.out(b * c * h * w)}, ints)
-		}
-		// Pooling geometry: B, C, H, W, kernel, pad, stride; windows overlap in the first.
-		for _, g := range [][10]int{{2, 3, 7, 6, 3, 3, 1, 1, 2, 2}, {1, 2, 5, 7, 2, 3, 0, 1, 2, 3}} {
-			b, c, h, w, kh, kw, ph, pw, sh, sw := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9]
-			oh, ow := (h+2*ph-kh)/sh+1, (w+2*pw-kw)/sw+1
-			ints := i64s(b, c, h, w, kh, kw, ph, pw, sh, sw, oh, ow)
-			ties := func() float64 { return float64(o.rng.Intn(4)) } // ties: the first maximum wins
-			for _, draw := range []func() float64{o.normal, ties} {
-				in := o.in(b*c*h*w, draw)
-				o.launch(program.MaxPool, fmt.Sprint("maxpool ", g), []int{in, o.out(b * c * oh * ow)}, ints)
-				o.launch(program.MaxPoolBack, fmt.Sprint("maxpool_back ", g), []int{in, o.in(b*c*oh*ow, o.normal), o.out(b * c * h * w)}, ints)
-			}
-		}
-		// Positive operands from a small set, so that pow is defined and comparisons tie.
-		few := func() float64 { return []float64{0.5, 1, 1.5, 2, 3}[o.rng.Intn(5)] }
-		const n = 300
-		for op := 0; op <= 10; op++ {
-			for _, st := range [][2]int{{1, 1}, {1, 0}, {0, 1}} {
-				a, b := o.in(n, few), o.in(n, few)
-				o.launch(program.Binary, fmt.Sprintf("binary op %d strides %v", op, st), []int{a, b, o.out(n)}, i64s(n, st[0], st[1], op))
-			}
-		}
-		for op := 0; op < len(program.UnaryOps); op++ {
-			draw := o.normal // and positive where the operator needs it
-			switch op {
-			case 7, 8, 11, 12, 13:
-				draw = func() float64 { return 0.1 + 3*o.rng.Float64() }
-			case 17:
-				draw = func() float64 { return -0.9 + 3*o.rng.Float64() }
-			}
-			o.launch(program.Unary, fmt.Sprint("unary op ", op), []int{o.in(n, draw), o.out(n)}, i64s(n, op))
-		}
-		// A transpose of a [3,4,5,2] tensor by the pattern (3,0,2,1): out [2,3,5,4].
-		o.launch(program.Gather4, "transpose", []int{o.in(120, o.normal), o.out(120)}, i64s(120, 2, 3, 5, 4, 1, 40, 2, 10))
-
+		o := programtest.NewOdd(dtype)
+		o.AddAll()
 		// Each block's threads resumed first to last, then last to first: a race that a
 		// missing __syncthreads leaves open would give another result in one of the orders.
 		for _, order := range []string{"forward", "reverse"} {
-			e := newEmuRun(t, o.p)
-			h := ref.New(o.p, nil, nil)
+			e := newEmuRun(t, o.P)
+			h := ref.New(o.P, nil, nil)
 			if err := e.call("order "+order, nil); err != nil {
 				t.Fatal(err)
 			}
-			for id, v := range o.inputs {
+			for id, v := range o.Inputs {
 				copy(h.Buf(id), v)
 				if err := e.write(id, v); err != nil {
 					t.Fatal(err)
@@ -802,10 +673,10 @@ func TestEmuCatchesFaults(t *testing.T) {
 		{program.Unary, i64s(65, 9), "heap-buffer-overflow"},                                   // n = 65 over 64 elements
 		{program.Gather4, []int64{4, 4, 1, 1, 1, 1 << 62, 0, 0, 0}, "signed integer overflow"}, // i0·s0 = 2⁶³
 	} {
-		o := newOddCases(program.Float32)
-		o.launch(c.kernel, "fault", []int{o.in(64, o.normal), o.out(64)}, c.ints)
-		e := newEmuRun(t, o.p)
-		err := e.launch(o.p.Launches[0])
+		o := programtest.NewOdd(program.Float32)
+		o.Launch(c.kernel, "fault", []int{o.In(64, o.Normal), o.Out(64)}, c.ints)
+		e := newEmuRun(t, o.P)
+		err := e.launch(o.P.Launches[0])
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "elementwise.cu") {
 			t.Errorf("%s: %v; want the emulator to die with %q in elementwise.cu", c.kernel, err, c.want)
 		}

@@ -11,10 +11,11 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Backend runs built graphs. The CPU backend is always registered; the cuda package
-// registers "cuda" in builds with the gpu tag.
+// Backend runs built graphs. VM, Gorgonia's TapeMachine, is always registered; package cpu
+// registers "cpu" (the compiled CPU executor) and package cuda "cuda" (in builds with the gpu
+// tag) when a program imports them.
 type Backend interface {
-	// Name is the name --device selects it by: "cpu" or "cuda".
+	// Name is the name --device selects it by: "vm", "cpu" or "cuda".
 	Name() string
 	// Available is nil when the backend can run now, or the reason it cannot.
 	Available() error
@@ -82,7 +83,7 @@ func Register(b Backend) {
 	backends[b.Name()] = b
 }
 
-// Backends lists the registered (compiled-in) backends, the CPU first.
+// Backends lists the registered (compiled-in) backends: vm, cpu, cuda, then any other.
 func Backends() []Backend {
 	backendsMu.Lock()
 	defer backendsMu.Unlock()
@@ -90,43 +91,26 @@ func Backends() []Backend {
 	for _, b := range backends {
 		out = append(out, b)
 	}
+	rank := map[string]int{"vm": 0, "cpu": 1, "cuda": 2}
 	sort.Slice(out, func(i, j int) bool {
-		if (out[i].Name() == "cpu") != (out[j].Name() == "cpu") {
-			return out[i].Name() == "cpu"
+		ri, iok := rank[out[i].Name()]
+		rj, jok := rank[out[j].Name()]
+		if iok != jok {
+			return iok
+		}
+		if ri != rj {
+			return ri < rj
 		}
 		return out[i].Name() < out[j].Name()
 	})
 	return out
 }
 
-// SelectBackend picks the backend for --device: "cpu", "cuda", or "auto" (the GPU when one is
-// compiled in and usable, else the CPU). For auto falling back to the CPU, note says why.
-func SelectBackend(device string) (b Backend, note string, err error) {
+// Lookup is the registered backend of that name, or nil.
+func Lookup(name string) Backend {
 	backendsMu.Lock()
-	gpu, haveGPU := backends["cuda"]
-	cpu := backends["cpu"]
-	backendsMu.Unlock()
-	switch device {
-	case "cpu":
-		return cpu, "", nil
-	case "cuda":
-		if !haveGPU {
-			return nil, "", fmt.Errorf("--device cuda: this graphtrain was built without GPU support; build it with 'make gpu', or use --device cpu")
-		}
-		if err := gpu.Available(); err != nil {
-			return nil, "", fmt.Errorf("--device cuda: no usable GPU: %v; use --device cpu or --device auto", err)
-		}
-		return gpu, "", nil
-	case "auto", "":
-		if !haveGPU {
-			return cpu, "", nil
-		}
-		if err := gpu.Available(); err != nil {
-			return cpu, fmt.Sprintf("no usable GPU (%v): running on the CPU", err), nil
-		}
-		return gpu, "", nil
-	}
-	return nil, "", fmt.Errorf("--device %q: must be auto, cpu or cuda", device)
+	defer backendsMu.Unlock()
+	return backends[name]
 }
 
 // newTrainer makes a trainer for net on b or, when b cannot make one and fallback is not nil
@@ -145,24 +129,25 @@ func newTrainer(b, fallback Backend, net *Net, s *Solver, warn func(string)) (Tr
 	return tr, fallback, err
 }
 
-// CPU is the backend that runs graphs with Gorgonia's TapeMachine.
-type CPU struct{}
+// VM is the backend that runs graphs with Gorgonia's TapeMachine: the reference CPU VM that
+// every executor of lowered programs is checked against.
+type VM struct{}
 
-func init() { Register(CPU{}) }
+func init() { Register(VM{}) }
 
-// Name returns "cpu".
-func (CPU) Name() string { return "cpu" }
+// Name returns "vm".
+func (VM) Name() string { return "vm" }
 
 // Available is always nil: the CPU is always there.
-func (CPU) Available() error { return nil }
+func (VM) Available() error { return nil }
 
 // Describe names the CPU threads Go will use.
-func (CPU) Describe() string {
+func (VM) Describe() string {
 	return fmt.Sprintf("Gorgonia TapeMachine, %s/%s, GOMAXPROCS=%d (of %d CPUs)", runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
 }
 
 // NewTrainer compiles net into a TapeMachine.
-func (CPU) NewTrainer(net *Net, s *Solver) (t Trainer, err error) {
+func (VM) NewTrainer(net *Net, s *Solver) (t Trainer, err error) {
 	if net.Grads == nil {
 		return nil, fmt.Errorf("graph: NewTrainer: net built without gradients")
 	}

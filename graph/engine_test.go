@@ -182,7 +182,7 @@ func TestCPUTrainerSameBitsAsPlainTapeMachine(t *testing.T) {
 			}
 			sA, _ := NewSolver("adam", 1e-3)
 			sB, _ := NewSolver("adam", 1e-3)
-			trA, err := CPU{}.NewTrainer(netA, sA)
+			trA, err := VM{}.NewTrainer(netA, sA)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,7 +9,7 @@ import (
 
 // brokenGPU is a backend that is there but cannot take a graph, as a GPU without the memory
 // for it, or at a batch beyond its launch limits.
-type brokenGPU struct{ CPU }
+type brokenGPU struct{ VM }
 
 func (brokenGPU) Name() string { return "cuda" }
 func (brokenGPU) NewTrainer(*Net, *Solver) (Trainer, error) {
@@ -24,7 +24,7 @@ func TestTrainFallsBack(t *testing.T) {
 	x, y := RandomBatch(m, 16, 3)
 	var warned []string
 	cfg := TrainConfig{
-		Epochs: 1, Batch: 8, Backend: brokenGPU{}, Fallback: CPU{}, Out: filepath.Join(t.TempDir(), "out"),
+		Epochs: 1, Batch: 8, Backend: brokenGPU{}, Fallback: VM{}, Out: filepath.Join(t.TempDir(), "out"),
 		Train: &sliceBatches{x: x.Data().([]float32), y: y.Data().([]float32), n: 16, b: 8},
 		Warn:  func(msg string) { warned = append(warned, msg) },
 	}
@@ -33,11 +33,11 @@ func TestTrainFallsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Device != "cpu" || len(warned) != 1 || !strings.Contains(warned[0], "out of memory") || !strings.Contains(warned[0], "training on cpu") {
+	if res.Device != "vm" || len(warned) != 1 || !strings.Contains(warned[0], "out of memory") || !strings.Contains(warned[0], "training on vm") {
 		t.Errorf("device %q, warnings %q", res.Device, warned)
 	}
 	_, _, ck, err := LoadCheckpoint(cfg.Out)
-	if err != nil || ck.Backend != "cpu" {
+	if err != nil || ck.Backend != "vm" {
 		t.Errorf("checkpoint backend %q, %v", ck.Backend, err)
 	}
 	cfg.Fallback = nil
@@ -48,11 +48,11 @@ func TestTrainFallsBack(t *testing.T) {
 
 	xm, _ := NewXOR(4, false, 42)
 	warned = nil
-	r, err := TrainXOR(xm, XORConfig{Epochs: 10, LR: 0.1, Backend: brokenGPU{}, Fallback: CPU{}, Warn: func(msg string) { warned = append(warned, msg) }})
+	r, err := TrainXOR(xm, XORConfig{Epochs: 10, LR: 0.1, Backend: brokenGPU{}, Fallback: VM{}, Warn: func(msg string) { warned = append(warned, msg) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Device != "cpu" || len(warned) != 1 {
+	if r.Device != "vm" || len(warned) != 1 {
 		t.Errorf("xor: device %q, warnings %q", r.Device, warned)
 	}
 }

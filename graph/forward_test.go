@@ -11,13 +11,13 @@ import (
 // whose Logits runs the CPU forward pass (batches of 7, so the last one is partial) and
 // counts its calls. drop makes Logits hand over one image too few.
 type forwardCPU struct {
-	CPU
+	VM
 	calls *int
 	drop  bool
 }
 
 func (f forwardCPU) NewTrainer(net *Net, s *Solver) (Trainer, error) {
-	tr, err := f.CPU.NewTrainer(net, s)
+	tr, err := f.VM.NewTrainer(net, s)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func TestTrainValidatesOnForwarder(t *testing.T) {
 		})
 		return accs, err
 	}
-	want, err := run(CPU{})
+	want, err := run(VM{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func benchmarkStep(b *testing.B, m *Model) {
 		b.Fatal(err)
 	}
 	s, _ := NewSolver("adam", 1e-3)
-	tr, err := CPU{}.NewTrainer(net, s)
+	tr, err := VM{}.NewTrainer(net, s)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,14 +14,14 @@ import (
 // the CPU trainer, fed by gathering each batch from the set by the order, as the device's
 // gather kernels do. It tests Train's and Bench's use of DatasetTrainer without a device.
 type residentCPU struct {
-	CPU
+	VM
 	steps *int // StepNext calls, across its trainers
 }
 
 func (residentCPU) Name() string { return "resident-cpu" }
 
 func (r residentCPU) NewTrainer(net *Net, s *Solver) (Trainer, error) {
-	tr, err := r.CPU.NewTrainer(net, s)
+	tr, err := r.VM.NewTrainer(net, s)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func TestTrainResidentMatchesUploads(t *testing.T) {
 		return m
 	}
 	steps := 0
-	uploaded, resident := run(CPU{}), run(residentCPU{steps: &steps})
+	uploaded, resident := run(VM{}), run(residentCPU{steps: &steps})
 	if steps != 3*n/batch {
 		t.Fatalf("%d steps through StepNext, want %d", steps, 3*n/batch)
 	}

@@ -101,7 +101,7 @@ func LastDir(out string) string { return filepath.Join(out, "last") }
 func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 	b := cfg.Backend
 	if b == nil {
-		b = CPU{}
+		b = VM{}
 	}
 	if cfg.Epochs < 1 || cfg.Batch < 1 || cfg.Solver == nil || cfg.Train == nil || cfg.Out == "" {
 		return nil, fmt.Errorf("graph: Train: epochs %d, batch %d, solver, batches and out dir are all required", cfg.Epochs, cfg.Batch)

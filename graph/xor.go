@@ -146,7 +146,7 @@ func TrainXOR(m *Model, cfg XORConfig) (*XORResult, error) {
 	}
 	b := cfg.Backend
 	if b == nil {
-		b = CPU{}
+		b = VM{}
 	}
 	solver, err := NewSolver("sgd", cfg.LR)
 	if err != nil {

@@ -151,7 +151,7 @@ func BenchmarkTrainXOREpoch(b *testing.B) {
 		b.Fatal(err)
 	}
 	s, _ := NewSolver("sgd", 0.1)
-	tr, err := CPU{}.NewTrainer(net, s)
+	tr, err := VM{}.NewTrainer(net, s)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 	autoDevices := o.devices == "" && e.g.Device == "auto"
 	if o.devices == "" {
 		if e.g.Device != "auto" {
-			b, _, err := graph.SelectBackend(e.g.Device)
+			b, _, err := selectBackend(e.g.Device)
 			if err != nil {
 				return err
 			}
@@ -82,10 +82,10 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 		}
 	} else {
 		for _, d := range splitList(o.devices) {
-			if d != "cpu" && d != "cuda" {
-				return usagef("--devices %q: must be cpu or cuda (or both, comma-separated)", d)
+			if d != "vm" && d != "cpu" && d != "cuda" {
+				return usagef("--devices %q: must be vm, cpu or cuda (or several, comma-separated)", d)
 			}
-			b, _, err := graph.SelectBackend(d)
+			b, _, err := selectBackend(d)
 			if err != nil {
 				return err
 			}
@@ -108,9 +108,9 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 
 	var results []*graph.BenchResult
-	e.printf("%-5s %-6s %6s %6s %14s %10s %10s %12s %8s\n", "model", "device", "batch", "steps", "samples/s", "p50 ms", "p95 ms", "allocs/step", "vs cpu")
+	e.printf("%-5s %-6s %6s %6s %14s %10s %10s %12s %8s\n", "model", "device", "batch", "steps", "samples/s", "p50 ms", "p95 ms", "allocs/step", "vs vm")
 	for _, kind := range models {
-		cpuRate := 0.0
+		vmRate := 0.0
 		for _, b := range backends {
 			var m *graph.Model
 			var s *graph.Solver
@@ -133,7 +133,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 				return err
 			}
 			r, err := graph.Bench(m, b, s, batch, steps, bx, by)
-			if err != nil && autoDevices && b.Name() != "cpu" {
+			if err != nil && autoDevices && b.Name() != "vm" {
 				// Every usable backend was asked for, none named: one that cannot take this
 				// model is reported and skipped, as training would fall back.
 				fmt.Fprintf(e.stderr, "graphtrain: %s not timed on %s: %v\n", kind, b.Name(), err)
@@ -143,10 +143,10 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 				return fmt.Errorf("bench %s on %s: %w", kind, b.Name(), err)
 			}
 			ratio := ""
-			if b.Name() == "cpu" {
-				cpuRate = r.SamplesPerSec
-			} else if cpuRate > 0 {
-				ratio = fmt.Sprintf("%.1fx", r.SamplesPerSec/cpuRate)
+			if b.Name() == "vm" {
+				vmRate = r.SamplesPerSec
+			} else if vmRate > 0 {
+				ratio = fmt.Sprintf("%.1fx", r.SamplesPerSec/vmRate)
 			}
 			e.printf("%-5s %-6s %6d %6d %14.0f %10.3f %10.3f %12.0f %8s\n", kind, b.Name(), r.Batch, r.Steps, r.SamplesPerSec, r.StepP50ms, r.StepP95ms, r.AllocsPerStep, ratio)
 			if r.Launch != "" {

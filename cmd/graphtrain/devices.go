@@ -8,8 +8,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"graphtrain/cpu"
 	"graphtrain/cuda"
 	"graphtrain/graph"
+	"graphtrain/internal/gemm"
 )
 
 func init() {
@@ -36,9 +38,9 @@ func runDevices(e *env, fs *pflag.FlagSet, _ any) error {
 	for _, b := range graph.Backends() {
 		names = append(names, b.Name())
 	}
-	cpu := graph.CPU{}
 	fmt.Fprintf(e.stdout, "backends compiled in: %v\n", names)
-	fmt.Fprintf(e.stdout, "cpu: %s\n", cpu.Describe())
+	fmt.Fprintf(e.stdout, "vm: %s\n", graph.VM{}.Describe())
+	fmt.Fprintf(e.stdout, "cpu: %s\n", cpu.Backend{}.Describe())
 	devs, driver, err := cuda.Devices()
 	gpu := map[string]any{"compiled": cuda.Compiled}
 	if err != nil {
@@ -54,7 +56,7 @@ func runDevices(e *env, fs *pflag.FlagSet, _ any) error {
 	if e.g.JSON {
 		return e.emitJSON(map[string]any{
 			"backends": names,
-			"cpu":      map[string]any{"gomaxprocs": runtime.GOMAXPROCS(0), "num_cpu": runtime.NumCPU(), "arch": runtime.GOARCH},
+			"cpu":      map[string]any{"gomaxprocs": runtime.GOMAXPROCS(0), "num_cpu": runtime.NumCPU(), "arch": runtime.GOARCH, "gemm_kernel": gemm.Kernel()},
 			"cuda":     gpu,
 		})
 	}

@@ -78,7 +78,7 @@ func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
 
 func addGlobalFlags(fs *pflag.FlagSet, g *globals) {
-	fs.StringVar(&g.Device, "device", "auto", "backend to run on: auto (the GPU when this build has one and it works, else the CPU), cpu or cuda")
+	fs.StringVar(&g.Device, "device", "auto", "backend to run on: auto (the GPU when this build has one and it works, else cpu), cpu (graphtrain's compiled CPU executor), vm (Gorgonia's TapeMachine, the reference) or cuda")
 	fs.BoolVar(&g.JSON, "json", false, "print one JSON object with the results as the last line on stdout")
 	fs.BoolVarP(&g.Quiet, "quiet", "q", false, "print nothing but results and errors")
 }
@@ -184,9 +184,9 @@ func run(e *env, args []string) (code int) {
 		return fail(e, usagef("%v; run 'graphtrain %s --help'", err, c.path))
 	}
 	switch e.g.Device {
-	case "auto", "cpu", "cuda":
+	case "auto", "vm", "cpu", "cuda":
 	default:
-		return fail(e, usagef("--device %q: must be auto, cpu or cuda", e.g.Device))
+		return fail(e, usagef("--device %q: must be %s", e.g.Device, devices))
 	}
 	return fail(e, c.run(e, fs, opts))
 }
@@ -309,11 +309,3 @@ func (e *env) stopRequested() bool {
 	}
 }
 
-// autoFallback is the backend training falls back to, saying why, when the one chosen cannot
-// take the graph: the CPU under --device auto, none when a device was named.
-func autoFallback(e *env) graph.Backend {
-	if e.g.Device == "auto" || e.g.Device == "" {
-		return graph.CPU{}
-	}
-	return nil
-}

@@ -250,7 +250,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 	}
-	backend, note, err := graph.SelectBackend(e.g.Device)
+	backend, note, err := selectBackend(e.g.Device)
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	if err := checkOutDir(o.out); err != nil {
 		return err
 	}
-	backend, note, err := graph.SelectBackend(e.g.Device)
+	backend, note, err := selectBackend(e.g.Device)
 	if err != nil {
 		return err
 	}

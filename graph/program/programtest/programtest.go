@@ -57,7 +57,8 @@ func Model(t testing.TB, kind string) *graph.Model {
 	return nil
 }
 
-// Lower builds m's training graph for batch and lowers it for target with a fresh solver.
+// Lower builds m's training graph for batch and lowers it for target with a fresh solver
+// (its state initialised).
 func Lower(t testing.TB, m *graph.Model, batch int, solver string, lr float64, target program.Target) (*program.Program, *graph.Solver) {
 	t.Helper()
 	net, err := m.Build(batch, true)
@@ -66,6 +67,9 @@ func Lower(t testing.TB, m *graph.Model, batch int, solver string, lr float64, t
 	}
 	s, err := graph.NewSolver(solver, lr)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Init(m); err != nil {
 		t.Fatal(err)
 	}
 	p, err := program.Lower(net, s, target)

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"graphtrain/cpu"
+	"graphtrain/cuda"
+	"graphtrain/graph"
+)
+
+// The backends this program offers: graph.VM (Gorgonia's TapeMachine, always there), the
+// compiled CPU executor, and the CUDA backend, which registers itself only in builds with
+// the gpu tag.
+var (
+	_ = cpu.Backend{}
+	_ = cuda.Compiled
+)
+
+// devices are the names --device takes.
+const devices = "auto, vm, cpu or cuda"
+
+// selectBackend picks the backend for --device: "vm", "cpu", "cuda", or "auto" (the GPU when
+// one is compiled in and usable, else the compiled CPU executor). For auto falling back to
+// the CPU, note says why.
+func selectBackend(device string) (b graph.Backend, note string, err error) {
+	gpu := graph.Lookup("cuda")
+	switch device {
+	case "vm", "cpu":
+		return graph.Lookup(device), "", nil
+	case "cuda":
+		if gpu == nil {
+			return nil, "", fmt.Errorf("--device cuda: this graphtrain was built without GPU support; build it with 'make gpu', or use --device cpu")
+		}
+		if err := gpu.Available(); err != nil {
+			return nil, "", fmt.Errorf("--device cuda: no usable GPU: %v; use --device cpu or --device auto", err)
+		}
+		return gpu, "", nil
+	case "auto", "":
+		cpu := graph.Lookup("cpu")
+		if gpu == nil {
+			return cpu, "", nil
+		}
+		if err := gpu.Available(); err != nil {
+			return cpu, fmt.Sprintf("no usable GPU (%v): running on the CPU", err), nil
+		}
+		return gpu, "", nil
+	}
+	return nil, "", usagef("--device %q: must be %s", device, devices)
+}
+
+// autoFallback is the backend training falls back to, saying why, when the one chosen cannot
+// take the graph: the compiled CPU executor under --device auto, none when a device was named.
+func autoFallback(e *env) graph.Backend {
+	if e.g.Device == "auto" || e.g.Device == "" {
+		return graph.Lookup("cpu")
+	}
+	return nil
+}
+
+// deviceAdvice adds what to do to an error a backend returned.
+func deviceAdvice(err error) error {
+	var le *cuda.LaunchLimitError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%w: use a smaller --batch", err)
+	}
+	return err
+}

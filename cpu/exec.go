@@ -1,0 +1,229 @@
+package cpu
+
+import (
+	"fmt"
+	"unsafe"
+
+	"graphtrain/graph/program"
+	"graphtrain/internal/gemm"
+	"graphtrain/internal/parallel"
+)
+
+// An executor runs one program: its memory, planned once (a slot per program slot), and its
+// launches compiled once into Go calls over views of that memory. A step runs them in order
+// and allocates nothing.
+type executor struct {
+	p     *program.Program
+	slots [][]uint64 // the memory of each slot, 8-byte aligned
+	steps []func()   // one per launch
+	pool  *parallel.Pool
+	ws    *gemm.Workspace // the packing buffers of the float32 products
+}
+
+// newExecutor plans p's memory and compiles its launches. An op without a kernel here is an
+// error that names it.
+func newExecutor(p *program.Program, pool *parallel.Pool) (*executor, error) {
+	e := &executor{p: p, pool: pool, ws: gemm.NewWorkspace()}
+	for _, b := range p.Slots {
+		e.slots = append(e.slots, make([]uint64, (b+7)/8))
+	}
+	for i, l := range p.Launches {
+		f, err := e.compile(l)
+		if err != nil {
+			return nil, fmt.Errorf("cpu: launch %d (%s for %s): %w", i, l.Op, l.What, err)
+		}
+		e.steps = append(e.steps, f)
+	}
+	return e, nil
+}
+
+// newExecutorOn compiles p, a program over the slots of base's program and perhaps more of
+// its own after them (Forward, WithDataset), sharing base's memory for those slots.
+func newExecutorOn(p *program.Program, base *executor) (*executor, error) {
+	e := &executor{p: p, pool: base.pool, ws: base.ws}
+	for i, b := range p.Slots {
+		if i < len(base.slots) {
+			e.slots = append(e.slots, base.slots[i])
+		} else {
+			e.slots = append(e.slots, make([]uint64, (b+7)/8))
+		}
+	}
+	for i, l := range p.Launches {
+		f, err := e.compile(l)
+		if err != nil {
+			return nil, fmt.Errorf("cpu: launch %d (%s for %s): %w", i, l.Op, l.What, err)
+		}
+		e.steps = append(e.steps, f)
+	}
+	return e, nil
+}
+
+// run runs every launch, in order.
+func (e *executor) run() {
+	for _, f := range e.steps {
+		f()
+	}
+}
+
+// f32, f64 and i64 are buffer id's contents as float32s, float64s or int64s.
+func (e *executor) f32(id int) []float32 {
+	b := e.p.Buffers[id]
+	if b.Elems == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&e.slots[b.Slot][0])), b.Elems)
+}
+
+func (e *executor) f64(id int) []float64 {
+	b := e.p.Buffers[id]
+	if b.Elems == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float64)(unsafe.Pointer(&e.slots[b.Slot][0])), b.Elems)
+}
+
+func (e *executor) i64(id int) []int64 {
+	b := e.p.Buffers[id]
+	return unsafe.Slice((*int64)(unsafe.Pointer(&e.slots[b.Slot][0])), b.Elems)
+}
+
+// setReal and real read and write element i of a real buffer, whatever its dtype.
+func (e *executor) setReal(id, i int, x float64) {
+	if e.p.Buffers[id].Elem == 8 {
+		e.f64(id)[i] = x
+	} else {
+		e.f32(id)[i] = float32(x)
+	}
+}
+
+func (e *executor) real(id, i int) float64 {
+	if e.p.Buffers[id].Elem == 8 {
+		return e.f64(id)[i]
+	}
+	return float64(e.f32(id)[i])
+}
+
+// compile turns one launch into a call over its buffers, for the launch's dtype.
+func (e *executor) compile(l program.Launch) (func(), error) {
+	for _, b := range l.Args {
+		if b < 0 || b >= len(e.p.Buffers) {
+			return nil, fmt.Errorf("buffer %d of %d", b, len(e.p.Buffers))
+		}
+	}
+	switch l.Op {
+	case program.StepInc:
+		step := e.f64(l.Args[0])
+		return func() { step[0]++ }, nil
+	case program.CursorAdd:
+		cur, n := e.i64(l.Args[0]), l.Ints[0]
+		return func() { cur[0] += n }, nil
+	case program.GatherRows:
+		if l.Dtype == program.Float64 {
+			return gatherRows(e.f64(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f64(l.Args[3]), int(l.Ints[0]), int(l.Ints[1])), nil
+		}
+		return gatherRows(e.f32(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f32(l.Args[3]), int(l.Ints[0]), int(l.Ints[1])), nil
+	}
+	if l.Dtype == program.Float64 {
+		return compileTyped(e, l, e.f64)
+	}
+	if f := e.compileF32(l); f != nil {
+		return f, nil
+	}
+	return compileTyped(e, l, e.f32)
+}
+
+// compileF32 compiles the float32 launches that have kernels of their own (the products on
+// the packed GEMM, Adam), or returns nil.
+func (e *executor) compileF32(l program.Launch) func() {
+	a := func(i int) []float32 { return e.f32(l.Args[i]) }
+	ip := l.Ints
+	switch l.Op {
+	case program.Gemm, program.GemmBias:
+		m, n, k, ta, tb := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1
+		A, B, C := a(0), a(1), a(len(l.Args)-1)
+		var ep gemm.Epilogue
+		if l.Op == program.GemmBias {
+			ep.Bias = a(2)
+		}
+		lda, ldb := ldOf(ta, m, k), ldOf(tb, k, n)
+		return func() { e.ws.Sgemm(e.pool, ta, tb, m, n, k, A, lda, B, ldb, C, max(1, n), ep) }
+	case program.GemmSplit:
+		m, n, k, ta, tb, kc := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1, int(ip[5])
+		A, B, P := a(0), a(1), a(2)
+		lda, ldb := ldOf(ta, m, k), ldOf(tb, k, n)
+		return func() {
+			for z := 0; z*kc < k; z++ {
+				k0, k1 := z*kc, min(k, (z+1)*kc)
+				ao, bo := k0, k0*n // A[:, k0:], B[k0:, :]
+				if ta {
+					ao = k0 * m
+				}
+				if tb {
+					bo = k0
+				}
+				e.ws.Sgemm(e.pool, ta, tb, m, n, k1-k0, A[ao:], lda, B[bo:], ldb, P[z*m*n:], max(1, n), gemm.Epilogue{})
+			}
+		}
+	case program.Adam:
+		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals)
+	}
+	return nil
+}
+
+// ldOf is the leading dimension of a matrix that op makes rows x cols: cols, or rows when it
+// is stored transposed.
+func ldOf(trans bool, rows, cols int) int {
+	if trans {
+		return max(1, rows)
+	}
+	return max(1, cols)
+}
+
+type float interface{ float32 | float64 }
+
+// compileTyped compiles the launches whose kernels are generic in the element type.
+func compileTyped[T float](e *executor, l program.Launch, buf func(int) []T) (func(), error) {
+	a := func(i int) []T { return buf(l.Args[i]) }
+	ip := l.Ints
+	n := func(i int) int { return int(ip[i]) }
+	pool := e.pool
+	switch l.Op {
+	case program.Binary:
+		if _, ok := binaryOp[T](program.BinaryOp(ip[3])); !ok {
+			return nil, fmt.Errorf("binary operator %d has no kernel", ip[3])
+		}
+		return binary(pool, a(0), a(1), a(2), n(0), n(1), n(2), program.BinaryOp(ip[3])), nil
+	case program.Unary:
+		if _, ok := unaryOp[T](program.UnaryOp(ip[1])); !ok {
+			return nil, fmt.Errorf("unary function %d has no kernel", ip[1])
+		}
+		return unary(pool, a(0), a(1), n(0), program.UnaryOp(ip[1])), nil
+	case program.Gather4:
+		return gather4(pool, a(0), a(1), ip), nil
+	case program.Gemm, program.GemmBias, program.GemmSplit:
+		return gemmRef(l, a), nil
+	case program.ReduceSum:
+		return reduceSum(pool, a(0), a(1), n(0), n(1), n(2)), nil
+	case program.SoftmaxXent:
+		return softmaxXent(pool, a(0), a(1), a(2), a(3), n(0), n(1), l.Reals[0]), nil
+	case program.Softmax:
+		return softmax(pool, a(0), a(1), n(0), n(1), ip[2] == 1), nil
+	case program.SoftmaxBack:
+		return softmaxBack(pool, a(0), a(1), a(2), n(0), n(1), ip[2] == 1), nil
+	case program.Im2col:
+		return im2col(pool, a(0), a(1), ip), nil
+	case program.Col2im:
+		return col2im(pool, a(0), a(1), ip), nil
+	case program.MaxPool:
+		return maxPool(pool, a(0), a(1), ip), nil
+	case program.MaxPoolBack:
+		return maxPoolBack(pool, a(0), a(1), a(2), ip), nil
+	case program.SGD:
+		return sgd(pool, a(0), a(1), l.Reals), nil
+	case program.Momentum:
+		return momentum(pool, a(0), a(1), a(2), l.Reals), nil
+	case program.Adam:
+		return adam(pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
+	}
+	return nil, fmt.Errorf("no CPU kernel for %s", l.Op)
+}

@@ -1,0 +1,341 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"graphtrain/graph"
+	"graphtrain/graph/program"
+	"graphtrain/graph/program/programtest"
+	"graphtrain/graph/program/ref"
+	"graphtrain/internal/gemm"
+	"graphtrain/internal/parallel"
+)
+
+// kernels runs f once with each GEMM kernel this machine has (the portable Go one included),
+// so that every test covers every product kernel.
+func kernels(t *testing.T, f func(t *testing.T)) {
+	defer gemm.Use(gemm.Kernel())
+	for _, k := range gemm.Kernels() {
+		if err := gemm.Use(k); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(k, f)
+	}
+}
+
+// read is buffer id of e as float64s.
+func read(e *executor, id int) []float64 {
+	out := make([]float64, e.p.Buffers[id].Elems)
+	for i := range out {
+		if e.p.Buffers[id].Elem == 8 && e.p.Buffers[id].Kind == program.Dataset && (id == e.p.Data.Order || id == e.p.Data.Cursor) {
+			out[i] = float64(e.i64(id)[i])
+		} else {
+			out[i] = e.real(id, i)
+		}
+	}
+	return out
+}
+
+// write sets buffer id of e from float64s.
+func write(e *executor, id int, v []float64) {
+	for i, x := range v {
+		e.setReal(id, i, x)
+	}
+}
+
+// stepLaunches runs p's launches one at a time on the executor and on the reference
+// interpreter, compares each launch's output, then carries on from the reference's values so
+// that one error does not spread.
+func stepLaunches(t *testing.T, what string, e *executor, h *ref.Machine, tol float64) {
+	t.Helper()
+	for i, l := range e.p.Launches {
+		e.steps[i]()
+		if err := h.Exec(l); err != nil {
+			t.Fatalf("%s: launch %d: %v", what, i, err)
+		}
+		outs := []int{l.Args[len(l.Args)-1]}
+		switch l.Op {
+		case program.SoftmaxXent:
+			outs = l.Args[2:]
+		case program.Momentum:
+			outs = []int{l.Args[0], l.Args[2]}
+		case program.Adam:
+			outs = []int{l.Args[0], l.Args[2], l.Args[3]}
+		case program.SGD:
+			outs = []int{l.Args[0]}
+		case program.StepInc, program.CursorAdd:
+			continue
+		}
+		for _, b := range outs {
+			got, want := read(e, b), h.Buf(b)
+			if d := programtest.RelErr(got, want); !(d <= tol) {
+				t.Errorf("%s: launch %d (%s): buffer %s off by %.2g relative", what, i, l, e.p.Buffers[b].Name, d)
+			}
+			write(e, b, want)
+		}
+	}
+}
+
+// TestOddShapes runs every CUDA-kernel op on shapes the models do not make (package
+// programtest's list), and the CPU's own fused product with a bias, in both precisions, on
+// every GEMM kernel, against the reference interpreter.
+func TestOddShapes(t *testing.T) {
+	kernels(t, func(t *testing.T) {
+		for _, dtype := range []program.Dtype{program.Float32, program.Float64} {
+			o := programtest.NewOdd(dtype)
+			o.AddAll()
+			for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {130, 40, 17}, {33, 70, 300}} {
+				m, n, k := s[0], s[1], s[2]
+				for _, ta := range []int64{0, 1} {
+					for _, tb := range []int64{0, 1} {
+						a, b, bias := o.In(m*k, o.Normal), o.In(k*n, o.Normal), o.In(n, o.Normal)
+						o.Launch(program.GemmBias, fmt.Sprintf("gemm_bias %v ta=%d tb=%d", s, ta, tb), []int{a, b, bias, o.Out(m * n)}, []int64{int64(m), int64(n), int64(k), ta, tb})
+					}
+				}
+			}
+			e, err := newExecutor(o.P, parallel.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := ref.New(o.P, nil, nil)
+			for id, v := range o.Inputs {
+				copy(h.Buf(id), v)
+				write(e, id, v)
+			}
+			tol := 1e-5
+			if dtype == program.Float64 {
+				tol = 1e-12
+			}
+			stepLaunches(t, dtype.String(), e, h, tol)
+		}
+	})
+}
+
+// TestModelsMatchReference runs a few training steps of each model's program, for the CPU and
+// the CUDA target (whose split products the CPU runs too), launch by launch against the
+// reference interpreter.
+func TestModelsMatchReference(t *testing.T) {
+	for _, target := range []program.Target{program.CPU, program.CUDA} {
+		for _, tm := range programtest.Models(t) {
+			p, s := programtest.Lower(t, tm.M, tm.Batch, tm.Solver, tm.LR, target)
+			tr, err := newTrainer(p, &graph.Net{Model: tm.M}, s, parallel.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := ref.New(p, tm.M, s)
+			tol := 1e-5
+			if p.Dtype == program.Float64 {
+				tol = 1e-12
+			}
+			for step := 0; step < 3; step++ {
+				x, y := programtest.Batch(tm.M, tm.Batch, int64(step))
+				copy(h.Buf(p.X), ref.ToF64(x))
+				copy(h.Buf(p.Y), ref.ToF64(y))
+				if err := tr.load(p.X, x); err != nil {
+					t.Fatal(err)
+				}
+				if err := tr.load(p.Y, y); err != nil {
+					t.Fatal(err)
+				}
+				stepLaunches(t, fmt.Sprintf("%s %s step %d", target.Name, p.Kind, step), tr.e, h, tol)
+			}
+		}
+	}
+}
+
+// TestGradientsMatchVM: one step's loss, output and every gradient agree with Gorgonia's
+// TapeMachine within 1e-4 relative, for every model.
+func TestGradientsMatchVM(t *testing.T) {
+	kernels(t, func(t *testing.T) {
+		for _, tm := range programtest.Models(t) {
+			x, y := programtest.Batch(tm.M, tm.Batch, 7)
+			loss, out, grads := programtest.TapeReference(t, tm.M, tm.Batch, x, y)
+			p, s := programtest.Lower(t, tm.M, tm.Batch, tm.Solver, tm.LR, program.CPU)
+			tr, err := newTrainer(p, &graph.Net{Model: tm.M}, s, parallel.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.load(p.X, x); err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.load(p.Y, y); err != nil {
+				t.Fatal(err)
+			}
+			tr.e.run()
+			if e := programtest.RelErr(read(tr.e, p.Loss), []float64{loss}); e > 1e-4 {
+				t.Errorf("%s: loss %v, TapeMachine %v", p.Kind, read(tr.e, p.Loss), loss)
+			}
+			if e := programtest.RelErr(read(tr.e, p.Out), out); e > 1e-4 {
+				t.Errorf("%s: output off by %.2g relative", p.Kind, e)
+			}
+			for i, g := range p.Grads {
+				if e := programtest.RelErr(read(tr.e, g), grads[i]); e > 1e-4 {
+					t.Errorf("%s: gradient of %s off by %.2g relative", p.Kind, tm.M.Params[i].Name, e)
+				}
+			}
+		}
+	})
+}
+
+// train runs steps of the model of kind on a pool of workers and returns its parameters.
+func train(t *testing.T, kind string, workers, steps int) [][]float32 {
+	t.Helper()
+	m := programtest.Model(t, kind)
+	net, err := m.Build(16, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := graph.NewSolver("adam", 1e-3)
+	if err := s.Init(m); err != nil {
+		t.Fatal(err)
+	}
+	p, err := program.Lower(net, s, program.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := parallel.New(workers)
+	defer pool.Close()
+	tr, err := newTrainer(p, net, s, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < steps; i++ {
+		x, y := programtest.Batch(m, 16, int64(i))
+		if err := tr.Step(x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out [][]float32
+	for _, b := range p.Params {
+		out = append(out, append([]float32(nil), tr.e.f32(b)...))
+	}
+	return out
+}
+
+// TestSameOnAnyWorkers: training gives the same parameters bit for bit on 1, 2 and 3
+// workers.
+func TestSameOnAnyWorkers(t *testing.T) {
+	for _, kind := range []string{"mlp", "cnn"} {
+		want := train(t, kind, 1, 3)
+		for _, w := range []int{2, 3} {
+			got := train(t, kind, w, 3)
+			for i := range want {
+				for j := range want[i] {
+					if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+						t.Fatalf("%s on %d workers: parameter %d element %d is %v, on 1 worker %v", kind, w, i, j, got[i][j], want[i][j])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestStepAllocatesNothing: after the first step, a training step allocates nothing, fed
+// tensors or gathering from a resident set.
+func TestStepAllocatesNothing(t *testing.T) {
+	for _, kind := range []string{"xor", "mlp", "cnn"} {
+		m := programtest.Model(t, kind)
+		batch := 16
+		if kind == "xor" {
+			batch = 4
+		}
+		net, _ := m.Build(batch, true)
+		s, _ := graph.NewSolver("adam", 1e-3)
+		tr, err := Backend{}.NewTrainer(net, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, y := programtest.Batch(m, batch, 1)
+		if n := testing.AllocsPerRun(5, func() {
+			if err := tr.Step(x, y); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s: %v allocations a step", kind, n)
+		}
+		if kind == "xor" {
+			continue
+		}
+		d := tr.(graph.DatasetTrainer)
+		xs, ys := make([]float32, 64*m.Spec.Inputs), make([]float32, 64*m.Spec.Outputs)
+		if err := d.SetDataset(xs, ys, 64); err != nil {
+			t.Fatal(err)
+		}
+		order := make([]int, 64)
+		for i := range order {
+			order[i] = 63 - i
+		}
+		if n := testing.AllocsPerRun(3, func() {
+			if err := d.SetOrder(order); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.StepNext(); err != nil {
+				t.Fatal(err)
+			}
+		}); n > 1 { // SetOrder converts the order once a pass
+			t.Errorf("%s: %v allocations a resident step", kind, n)
+		}
+	}
+}
+
+// TestResidentMatchesFed: steps that gather their batches from the resident set give the
+// same parameters, bit for bit, as steps fed the same batches.
+func TestResidentMatchesFed(t *testing.T) {
+	m1, m2 := programtest.Model(t, "mlp"), programtest.Model(t, "mlp")
+	const n, batch = 48, 16
+	x, y := programtest.Batch(m1, n, 3)
+	xs, ys := x.Float32s(), y.Float32s()
+	order := []int{5, 40, 2, 33, 17, 8, 21, 47, 0, 12, 30, 44, 3, 9, 26, 38, 1, 6, 11, 19, 22, 25, 28, 31, 34, 35, 36, 37, 39, 41, 42, 43, 45, 46, 4, 7, 10, 13, 14, 15, 16, 18, 20, 23, 24, 27, 29, 32}
+	mk := func(m *graph.Model) (*trainer, *graph.Net) {
+		net, _ := m.Build(batch, true)
+		s, _ := graph.NewSolver("adam", 1e-3)
+		tr, err := Backend{}.NewTrainer(net, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr.(*trainer), net
+	}
+	fed, _ := mk(m1)
+	res, _ := mk(m2)
+	if err := res.SetDataset(xs, ys, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.SetOrder(order); err != nil {
+		t.Fatal(err)
+	}
+	bx := tensor.New(tensor.WithShape(batch, m1.Spec.Inputs), tensor.WithBacking(make([]float32, batch*m1.Spec.Inputs)))
+	by := tensor.New(tensor.WithShape(batch, m1.Spec.Outputs), tensor.WithBacking(make([]float32, batch*m1.Spec.Outputs)))
+	for k := 0; k < n/batch; k++ {
+		for r := 0; r < batch; r++ {
+			i := order[k*batch+r]
+			copy(bx.Float32s()[r*784:(r+1)*784], xs[i*784:(i+1)*784])
+			copy(by.Float32s()[r*10:(r+1)*10], ys[i*10:(i+1)*10])
+		}
+		if err := fed.Step(bx, by); err != nil {
+			t.Fatal(err)
+		}
+		if err := res.StepNext(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := res.StepNext(); err == nil {
+		t.Error("a step past the end of the order ran")
+	}
+	for i, b := range fed.p.Params {
+		a, c := fed.e.f32(b), res.e.f32(b)
+		for j := range a {
+			if a[j] != c[j] {
+				t.Fatalf("parameter %d differs at %d: fed %v, resident %v", i, j, a[j], c[j])
+			}
+		}
+	}
+	lf, _ := fed.MeanLoss()
+	lr, _ := res.MeanLoss()
+	if lf != lr {
+		t.Errorf("mean loss fed %v, resident %v", lf, lr)
+	}
+}

@@ -1,0 +1,516 @@
+package cpu
+
+import (
+	"math"
+
+	"graphtrain/graph/program"
+	"graphtrain/graph/program/ref"
+	"graphtrain/internal/parallel"
+)
+
+// Every kernel here computes what package ref defines for its op. Work is cut into chunks of
+// a fixed size, whatever the number of workers, and no sum is ever split across chunks, so
+// that a result is the same bit for bit on any number of cores.
+
+// chunk is the number of elements of an elementwise kernel's piece of work.
+const chunk = 16384
+
+// loop is a parallel loop over [0, n) in pieces of size: Do(i) runs body on piece i.
+type loop struct {
+	n, size int
+	body    func(lo, hi int)
+}
+
+func (l *loop) Do(i int) {
+	lo := i * l.size
+	l.body(lo, min(lo+l.size, l.n))
+}
+
+// forEach returns a call that runs body over [0, n) in pieces of size on pool: inline, with
+// no synchronisation, when there is one piece.
+func forEach(pool *parallel.Pool, n, size int, body func(lo, hi int)) func() {
+	size = max(1, size)
+	pieces := (n + size - 1) / size
+	if pieces <= 1 {
+		return func() { body(0, n) }
+	}
+	l := &loop{n: n, size: size, body: body}
+	return func() { pool.Run(pieces, l) }
+}
+
+// perRow is the number of rows of cols values that make about one chunk.
+func perRow(cols int) int { return max(1, chunk/max(1, cols)) }
+
+// binaryOp is the function of a binary code for T: the exact operation for + − × ÷ (a
+// float32 result of one is the float64 result rounded, as ref computes it), the float64
+// function rounded for the others.
+func binaryOp[T float](op program.BinaryOp) (func(x, y T) T, bool) {
+	b2 := func(b bool) T {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	switch op {
+	case program.Add:
+		return func(x, y T) T { return x + y }, true
+	case program.Sub:
+		return func(x, y T) T { return x - y }, true
+	case program.Mul:
+		return func(x, y T) T { return x * y }, true
+	case program.Div:
+		return func(x, y T) T { return x / y }, true
+	case program.Pow:
+		return func(x, y T) T { return T(math.Pow(float64(x), float64(y))) }, true
+	case program.Lt:
+		return func(x, y T) T { return b2(x < y) }, true
+	case program.Gt:
+		return func(x, y T) T { return b2(x > y) }, true
+	case program.Le:
+		return func(x, y T) T { return b2(x <= y) }, true
+	case program.Ge:
+		return func(x, y T) T { return b2(x >= y) }, true
+	case program.Eq:
+		return func(x, y T) T { return b2(x == y) }, true
+	case program.Ne:
+		return func(x, y T) T { return b2(x != y) }, true
+	}
+	return nil, false
+}
+
+// binary is c[i] = a[i·sa] op b[i·sb]. The common cases (a sum, a product, a comparison
+// with a scalar) have loops of their own; the rest call the operator's function.
+func binary[T float](pool *parallel.Pool, a, b, c []T, n, sa, sb int, op program.BinaryOp) func() {
+	f, _ := binaryOp[T](op)
+	var body func(lo, hi int)
+	switch {
+	case op == program.Add && sa == 1 && sb == 1:
+		body = func(lo, hi int) {
+			a, b, c := a[lo:hi], b[lo:hi], c[lo:hi]
+			for i := range c {
+				c[i] = a[i] + b[i]
+			}
+		}
+	case op == program.Mul && sa == 1 && sb == 1:
+		body = func(lo, hi int) {
+			a, b, c := a[lo:hi], b[lo:hi], c[lo:hi]
+			for i := range c {
+				c[i] = a[i] * b[i]
+			}
+		}
+	case op == program.Ge && sa == 1 && sb == 0:
+		body = func(lo, hi int) {
+			a, c, y := a[lo:hi], c[lo:hi], b[0]
+			for i := range c {
+				c[i] = 0
+				if a[i] >= y {
+					c[i] = 1
+				}
+			}
+		}
+	default:
+		body = func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				c[i] = f(a[i*sa], b[i*sb])
+			}
+		}
+	}
+	return forEach(pool, n, chunk, body)
+}
+
+// unaryOp is the float64 function of a unary code, its result rounded to T.
+func unaryOp[T float](op program.UnaryOp) (func(x T) T, bool) {
+	if _, ok := ref.UnaryFunc(op, 0); !ok {
+		return nil, false
+	}
+	return func(x T) T {
+		r, _ := ref.UnaryFunc(op, float64(x))
+		return T(r)
+	}, true
+}
+
+func unary[T float](pool *parallel.Pool, a, c []T, n int, op program.UnaryOp) func() {
+	f, _ := unaryOp[T](op)
+	if op == program.Sigmoid { // the XOR net's activation: no switch per element
+		return forEach(pool, n, chunk, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				c[i] = T(1 / (1 + math.Exp(-float64(a[i]))))
+			}
+		})
+	}
+	return forEach(pool, n, chunk, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c[i] = f(a[i])
+		}
+	})
+}
+
+// gather4 is out[i0,i1,i2,i3] = in[i0·s0 + i1·s1 + i2·s2 + i3·s3], row by row of the last
+// axis.
+func gather4[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
+	n := int(ip[0])
+	d0, d1, d2, d3 := int(ip[1]), int(ip[2]), int(ip[3]), int(ip[4])
+	s0, s1, s2, s3 := int(ip[5]), int(ip[6]), int(ip[7]), int(ip[8])
+	rows := d0 * d1 * d2
+	if rows*d3 != n {
+		rows = n / max(1, d3)
+	}
+	return forEach(pool, rows, perRow(d3), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			i2 := r % d2
+			i1 := (r / d2) % d1
+			i0 := r / (d2 * d1)
+			src := i0*s0 + i1*s1 + i2*s2
+			dst := out[r*d3 : (r+1)*d3]
+			if s3 == 1 {
+				copy(dst, in[src:src+d3])
+				continue
+			}
+			for j := range dst {
+				dst[j] = in[src+j*s3]
+			}
+		}
+	})
+}
+
+// gemmRef is a product of any dtype in plain loops, sums in float64 rounded once, as ref
+// computes it: the float64 programs (the XOR net's tiny products) use it.
+func gemmRef[T float](l program.Launch, a func(int) []T) func() {
+	ip := l.Ints
+	m, n, k, ta, tb := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1
+	A, B, C := a(0), a(1), a(len(l.Args)-1)
+	var bias []T
+	if l.Op == program.GemmBias {
+		bias = a(2)
+	}
+	kc := k
+	if l.Op == program.GemmSplit {
+		kc = int(ip[5])
+	}
+	return func() {
+		for z := 0; z*kc < max(k, 1); z++ {
+			k0, k1 := z*kc, min(k, (z+1)*kc)
+			out := C[z*m*n:]
+			for r := 0; r < m; r++ {
+				for col := 0; col < n; col++ {
+					var acc float64
+					for q := k0; q < k1; q++ {
+						av, bv := A[r*k+q], B[q*n+col]
+						if ta {
+							av = A[q*m+r]
+						}
+						if tb {
+							bv = B[col*k+q]
+						}
+						acc += float64(av) * float64(bv)
+					}
+					if bias != nil {
+						acc += float64(bias[col])
+					}
+					out[r*n+col] = T(acc)
+				}
+			}
+		}
+	}
+}
+
+// reduceSum is out[o,i] = Σ_k in[o,k,i], each sum in float64 in order of k and rounded once
+// (as ref), over pieces of the outputs.
+func reduceSum[T float](pool *parallel.Pool, in, out []T, outer, length, inner int) func() {
+	if inner == 1 {
+		return forEach(pool, outer, perRow(length), func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				var acc float64
+				for _, v := range in[o*length : (o+1)*length] {
+					acc += float64(v)
+				}
+				out[o] = T(acc)
+			}
+		})
+	}
+	// Sums along the rows of [length, inner] matrices: the pieces are column ranges, each
+	// summing its columns down the rows in a float64 scratch row of its own.
+	const cols = 256
+	pieces := (inner + cols - 1) / cols
+	scratch := make([][]float64, outer*pieces)
+	for i := range scratch {
+		scratch[i] = make([]float64, cols)
+	}
+	return forEach(pool, outer*pieces, 1, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			o, c0 := p/pieces, (p%pieces)*cols
+			c1 := min(inner, c0+cols)
+			acc := scratch[p][:c1-c0]
+			clear(acc)
+			for k := 0; k < length; k++ {
+				row := in[(o*length+k)*inner+c0 : (o*length+k)*inner+c1]
+				for i, v := range row {
+					acc[i] += float64(v)
+				}
+			}
+			for i, v := range acc {
+				out[o*inner+c0+i] = T(v)
+			}
+		}
+	})
+}
+
+// softmaxXent: each row's term of the loss and the gradient of its logits (see
+// program.SoftmaxXent), in float64 as ref.
+func softmaxXent[T float](pool *parallel.Pool, x, y, terms, dx []T, rows, cols int, c float64) func() {
+	return forEach(pool, rows, perRow(cols*8), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, yr, dr := x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
+			mx := float64(xr[0])
+			for _, v := range xr {
+				mx = math.Max(mx, float64(v))
+			}
+			var sum, ysum, acc float64
+			for _, v := range xr {
+				sum += math.Exp(float64(v) - mx)
+			}
+			ls := math.Log(sum)
+			for j, v := range xr {
+				ysum += float64(yr[j])
+				acc += float64(yr[j]) * (float64(v) - mx - ls)
+			}
+			for j, v := range xr {
+				dr[j] = T(c * (float64(yr[j]) - math.Exp(float64(v)-mx)/sum*ysum))
+			}
+			terms[r] = T(c * acc)
+		}
+	})
+}
+
+func softmax[T float](pool *parallel.Pool, x, y []T, rows, cols int, isLog bool) func() {
+	return forEach(pool, rows, perRow(cols*8), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, yr := x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]
+			mx := float64(xr[0])
+			for _, v := range xr {
+				mx = math.Max(mx, float64(v))
+			}
+			var sum float64
+			for _, v := range xr {
+				sum += math.Exp(float64(v) - mx)
+			}
+			for j, v := range xr {
+				if isLog {
+					yr[j] = T(float64(v) - mx - math.Log(sum))
+				} else {
+					yr[j] = T(math.Exp(float64(v)-mx) / sum)
+				}
+			}
+		}
+	})
+}
+
+func softmaxBack[T float](pool *parallel.Pool, y, g, dx []T, rows, cols int, isLog bool) func() {
+	return forEach(pool, rows, perRow(cols*8), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			yr, gr, dr := y[r*cols:(r+1)*cols], g[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
+			var sum float64
+			for j := range gr {
+				if isLog {
+					sum += float64(gr[j])
+				} else {
+					sum += float64(yr[j]) * float64(gr[j])
+				}
+			}
+			for j := range gr {
+				if isLog {
+					dr[j] = T(float64(gr[j]) - math.Exp(float64(yr[j]))*sum)
+				} else {
+					dr[j] = T((float64(gr[j]) - sum) * float64(yr[j]))
+				}
+			}
+		}
+	})
+}
+
+// conv is the geometry of an Im2col or Col2im launch.
+type conv struct{ B, C, H, W, kh, kw, ph, pw, sh, sw, dh, dw, OH, OW int }
+
+func convOf(ip []int64) conv {
+	v := make([]int, 14)
+	for i := range v {
+		v[i] = int(ip[i])
+	}
+	return conv{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]}
+}
+
+// im2col writes the columns of each image, one image a piece of work.
+func im2col[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
+	g := convOf(ip)
+	per := g.OH * g.OW * g.C * g.kh * g.kw
+	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			ci := b * per
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					for c := 0; c < g.C; c++ {
+						base := (b*g.C + c) * g.H * g.W
+						for r := 0; r < g.kh; r++ {
+							ih := oh*g.sh - g.ph + r*g.dh
+							for q := 0; q < g.kw; q++ {
+								iw := ow*g.sw - g.pw + q*g.dw
+								if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+									col[ci] = img[base+ih*g.W+iw]
+								} else {
+									col[ci] = 0
+								}
+								ci++
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// col2im sums each image's columns back where im2col took them, in ref's order, in T.
+func col2im[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
+	g := convOf(ip)
+	per := g.OH * g.OW * g.C * g.kh * g.kw
+	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			clear(img[b*g.C*g.H*g.W : (b+1)*g.C*g.H*g.W])
+			ci := b * per
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					for c := 0; c < g.C; c++ {
+						base := (b*g.C + c) * g.H * g.W
+						for r := 0; r < g.kh; r++ {
+							ih := oh*g.sh - g.ph + r*g.dh
+							for q := 0; q < g.kw; q++ {
+								iw := ow*g.sw - g.pw + q*g.dw
+								if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+									img[base+ih*g.W+iw] += col[ci]
+								}
+								ci++
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// pool2 is the geometry of a MaxPool or MaxPoolBack launch.
+type pool2 struct{ B, C, H, W, kh, kw, ph, pw, sh, sw, OH, OW int }
+
+func poolOf(ip []int64) pool2 {
+	v := make([]int, 12)
+	for i := range v {
+		v[i] = int(ip[i])
+	}
+	return pool2{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]}
+}
+
+func maxPool[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
+	g := poolOf(ip)
+	return forEach(pool, g.B*g.C, max(1, chunk/max(1, g.H*g.W)), func(lo, hi int) {
+		for bc := lo; bc < hi; bc++ {
+			plane := in[bc*g.H*g.W : (bc+1)*g.H*g.W]
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					h0, w0 := oh*g.sh-g.ph, ow*g.sw-g.pw
+					h1, w1 := min(h0+g.kh, g.H), min(w0+g.kw, g.W)
+					h0, w0 = max(h0, 0), max(w0, 0)
+					best, found := T(-math.MaxFloat32), false
+					for r := h0; r < h1; r++ {
+						for q := w0; q < w1; q++ {
+							if v := plane[r*g.W+q]; !found || v > best {
+								best, found = v, true
+							}
+						}
+					}
+					out[(bc*g.OH+oh)*g.OW+ow] = best
+				}
+			}
+		}
+	})
+}
+
+// maxPoolBack adds each pooled gradient at the first maximum of its window, in ref's order.
+func maxPoolBack[T float](pool *parallel.Pool, in, dpooled, dx []T, ip []int64) func() {
+	g := poolOf(ip)
+	return forEach(pool, g.B*g.C, max(1, chunk/max(1, g.H*g.W)), func(lo, hi int) {
+		for bc := lo; bc < hi; bc++ {
+			plane := in[bc*g.H*g.W : (bc+1)*g.H*g.W]
+			grad := dx[bc*g.H*g.W : (bc+1)*g.H*g.W]
+			clear(grad)
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					h0, w0 := oh*g.sh-g.ph, ow*g.sw-g.pw
+					h1, w1 := min(h0+g.kh, g.H), min(w0+g.kw, g.W)
+					h0, w0 = max(h0, 0), max(w0, 0)
+					arg := -1
+					var best T
+					for r := h0; r < h1; r++ {
+						for q := w0; q < w1; q++ {
+							if v := plane[r*g.W+q]; arg < 0 || v > best {
+								best, arg = v, r*g.W+q
+							}
+						}
+					}
+					if arg >= 0 {
+						grad[arg] += dpooled[(bc*g.OH+oh)*g.OW+ow]
+					}
+				}
+			}
+		}
+	})
+}
+
+func gatherRows[T float](src []T, order, cursor []int64, dst []T, rows, cols int) func() {
+	return func() {
+		at := int(cursor[0])
+		for r := 0; r < rows; r++ {
+			k := int(order[at+r])
+			copy(dst[r*cols:(r+1)*cols], src[k*cols:(k+1)*cols])
+		}
+	}
+}
+
+// sgd is w −= lr·g, the product rounded first, as ref.
+func sgd[T float](pool *parallel.Pool, w, g []T, reals []float64) func() {
+	return forEach(pool, len(w), chunk, func(lo, hi int) {
+		lr := reals[0]
+		for i := lo; i < hi; i++ {
+			w[i] = T(float64(w[i]) - float64(T(lr*float64(g[i]))))
+		}
+	})
+}
+
+func momentum[T float](pool *parallel.Pool, w, g, v []T, reals []float64) func() {
+	return forEach(pool, len(w), chunk, func(lo, hi int) {
+		lr, mu := reals[0], reals[1]
+		for i := lo; i < hi; i++ {
+			v[i] = T(mu*float64(v[i]) + float64(g[i]))
+			w[i] = T(float64(w[i]) - lr*float64(v[i]))
+		}
+	})
+}
+
+// adam is ref's Adam: every stored value rounded to T, the arithmetic in float64.
+func adam[T float](pool *parallel.Pool, w, g, m, v []T, step []float64, reals []float64) func() {
+	return forEach(pool, len(w), chunk, func(lo, hi int) {
+		lr, b1, b2, eps := reals[0], reals[1], reals[2], reals[3]
+		t := step[0]
+		c1, c2 := float64(T(1-math.Pow(b1, t))), float64(T(1-math.Pow(b2, t)))
+		for i := lo; i < hi; i++ {
+			gi := float64(g[i])
+			m[i] = T(b1*float64(m[i]) + (1-b1)*gi)
+			v[i] = T(b2*float64(v[i]) + (1-b2)*gi*gi)
+			w[i] = T(float64(w[i]) - lr*(float64(m[i])/c1)/(math.Sqrt(float64(v[i])/c2)+eps))
+		}
+	})
+}
+
+// adamF32 is Adam on float32 buffers.
+func adamF32(pool *parallel.Pool, w, g, m, v []float32, step []float64, reals []float64) func() {
+	return adam(pool, w, g, m, v, step, reals)
+}
