@@ -308,4 +308,3 @@ func (e *env) stopRequested() bool {
 		return false
 	}
 }
-
