@@ -227,7 +227,7 @@ func TestBadInput(t *testing.T) {
 		{"out is a file", "", []string{"train", "xor", "--out", "afile"}, 1, "--out afile: is a file"},
 		{"init missing", "", []string{"train", "xor", "--init", "nope", "--out", "good"}, 1, "--init: graph: bad checkpoint: nope: no such directory"},
 		{"init wrong hidden", "", []string{"train", "xor", "--init", "good", "--hidden", "3", "--out", "good"}, 2, "--hidden 3: the weights in --init good have 4 hidden units"},
-		{"bad device", "", []string{"train", "xor", "--device", "tpu", "--out", "good"}, 2, `--device "tpu": must be auto, cpu or cuda`},
+		{"bad device", "", []string{"train", "xor", "--device", "tpu", "--out", "good"}, 2, `--device "tpu": must be auto, vm, cpu or cuda`},
 		{"cuda without gpu build", "", []string{"train", "xor", "--device", "cuda", "--out", "good"}, 1, "built without GPU support; build it with 'make gpu'"},
 		{"extra argument", "", []string{"train", "xor", "extra", "--out", "good"}, 2, "takes no arguments"},
 	} {
@@ -278,7 +278,7 @@ func TestDevicesAndVersion(t *testing.T) {
 		} `json:"cuda"`
 	}
 	lastJSON(t, r.stdout, &d)
-	if r.code != 0 || len(d.Backends) == 0 || d.Backends[0] != "cpu" {
+	if r.code != 0 || len(d.Backends) < 2 || d.Backends[0] != "vm" || d.Backends[1] != "cpu" {
 		t.Errorf("devices: exit %d %+v", r.code, d)
 	}
 	if !d.CUDA.Compiled && !strings.Contains(d.CUDA.Reason, "build with make gpu") {
