@@ -52,7 +52,9 @@ if ! "$G" "${fetch[@]}" >"$out/fetch.log" 2>&1; then
 	exit 1
 fi
 data=$(tail -1 "$out/fetch.log" | sed -n 's/.*"dir":"\([^"]*\)".*/\1/p')
-note "MNIST in $data; $ROUNDS rounds, $THREADS threads, batch 128, Adam"
+# Other work on the machine moves these figures a lot (PyTorch's spinning threads suffer most):
+# the load average is printed before and after.
+note "MNIST in $data; $ROUNDS rounds, $THREADS threads, batch 128, Adam; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The graphtrain devices this binary's bench accepts: a one-step xor bench tells.
 devices=
@@ -133,6 +135,7 @@ done
 
 # Per model and side: every round's figure, the median, and the median's ratio to PyTorch's.
 echo
+note "load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 awk '
 { v[$3 " " $2] = v[$3 " " $2] " " $4; n[$3 " " $2]++; if (!($3 in seen)) { seen[$3] = 1; models[++nm] = $3 }
   if (!($2 in sides)) { sides[$2] = 1; order[++ns] = $2 } }
