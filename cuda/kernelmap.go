@@ -11,7 +11,10 @@ import (
 
 // The lowered program is device-neutral (package program); this file is where CUDA decides
 // how each launch runs: the kernel (the op's name and the dtype's suffix, "gemm_f32"), the
-// grid and the block, and whether they fit a device's limits.
+// grid and the block, and whether they fit a device's limits. A launch's parameters follow
+// one convention, which the kernels in kernels/*.cu follow too: the buffer pointers (Args, in
+// order), then the integers (each a 64-bit long long), then the reals (each a double). Every
+// parameter is 8 bytes (docs/DESIGN.md, "Kernel parameters are 8 bytes each").
 
 // Program and Launch are the lowered program and its launches.
 type (

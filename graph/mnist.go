@@ -9,7 +9,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// The MNIST networks, float32, with the shapes of shared/gpu/torch_mnist.py so that figures
+// The MNIST networks, float32, with the shapes of bench/peers/torch_mnist.py so that figures
 // compare like with like. Both end in logits [batch, 10]; the loss is softmax cross-entropy,
 // averaged over the batch:
 //

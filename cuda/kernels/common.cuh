@@ -1,4 +1,4 @@
-// Shared by graphtrain's kernels. Parameter convention (cuda/program.go): buffer pointers
+// Shared by graphtrain's kernels. Parameter convention (cuda/kernelmap.go): buffer pointers
 // first, then integers as long long, then reals as double: every parameter is 8 bytes.
 #pragma once
 typedef long long ll;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # check-libs.sh BINARY: fails unless the binary needs nothing beyond libcuda.so.1 and glibc
-# at run time (no cuBLAS, no NVRTC, no CUDA runtime: DESIGN fact 4).
+# at run time (no cuBLAS, no NVRTC, no CUDA runtime: docs/DESIGN.md,
+# "Only libcuda at run time").
 set -eu
 bin=$1
 libs=$(ldd "$bin" | awk '{print $1}')

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs Debian bookworm's CUDA 11.8 headers, driver stub and nvcc (non-free component) when
 # cuda.h is missing: what `make cuda-deps` runs. Idempotent and quiet. Users with their own
-# CUDA 11.x/12.x toolkit do not need it (CUDA 13 headers break gorgonia.org/cu: DESIGN fact 3).
+# CUDA 11.x/12.x toolkit do not need it (CUDA 13 headers break
+# gorgonia.org/cu: docs/DESIGN.md, "CUDA 11.8 headers from Debian").
 set -eu
 if [ -e "${CUDA_H:-/usr/include/cuda.h}" ] && command -v nvcc >/dev/null 2>&1; then
 	exit 0

@@ -6,7 +6,7 @@
 # GPU, evaluated on the CPU); all three when none is named. PyTorch eager runs in every call,
 # so that each call's figures have their peer on the same GPU. Each part takes a few minutes:
 # name one per call where a call has a time limit. Full logs go under $OUT (the device tool's
-# folder that comes back) or ./gpu-out; a summary goes to stdout.
+# folder that comes back) or ./gpu-out; a summary goes to stdout. docs/GPU.md says more.
 set -u
 parts=${*:-tests torch train}
 want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -14,6 +14,7 @@ out=${OUT:-gpu-out}
 mkdir -p "$out"
 G=./.gpu/graphtrain
 D=.gpu/mnist
+P=bench/peers/torch_mnist.py # the PyTorch peer, from the checkout
 step() { echo; echo "== $* ($(date +%T))"; }
 
 step "GPU (parts: $parts)"
@@ -44,14 +45,14 @@ fi
 # PyTorch eager on the same GPU in every call, so that each part's figures have their peer.
 for m in mlp cnn; do
 	step "PyTorch eager, $m, 3 epochs (torch-$m.log)"
-	PYTHONUNBUFFERED=1 python3 .gpu/torch_mnist.py --data-dir $D --model $m --epochs 3 --json > "$out/torch-$m.log" 2>&1
+	PYTHONUNBUFFERED=1 python3 $P --data-dir $D --model $m --epochs 3 --json > "$out/torch-$m.log" 2>&1
 	echo "exit $?"; tail -5 "$out/torch-$m.log"
 done
 
 if want torch; then
 for m in mlp cnn; do
 	step "PyTorch reduce-overhead, $m, 3 epochs (torch-$m-compiled.log)"
-	PYTHONUNBUFFERED=1 timeout 240 python3 .gpu/torch_mnist.py --data-dir $D --model $m --epochs 3 --compile reduce-overhead --json > "$out/torch-$m-compiled.log" 2>&1
+	PYTHONUNBUFFERED=1 timeout 240 python3 $P --data-dir $D --model $m --epochs 3 --compile reduce-overhead --json > "$out/torch-$m-compiled.log" 2>&1
 	echo "exit $?"; tail -3 "$out/torch-$m-compiled.log"
 done
 fi

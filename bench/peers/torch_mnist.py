@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Reference peer: the graphtrain MNIST models in PyTorch, for side-by-side figures.
+
+Same models, same batch size, same optimizer as graphtrain's defaults (Adam, lr 1e-3, batch
+128); the data set is put on the device once, as graphtrain does. Every epoch is a full pass
+over the 60000 training images, timed from the first step to the last (the test accuracy after
+it is not timed); samples_per_second is that of the fastest epoch.
+
+On a GPU (cuda/scripts/gpu-run.sh runs it so; see docs/GPU.md):
+  python3 torch_mnist.py --data-dir DIR --model mlp --epochs 3 --device cuda --json
+On the CPU, with the threads pinned as graphtrain's GOMAXPROCS is (make bench-peers runs it so):
+  python3 torch_mnist.py --data-dir DIR --model cnn --device cpu --threads 2 --json
+
+DIR holds train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz,
+t10k-labels-idx1-ubyte.gz (graphtrain data fetch puts them in its cache). Prints one line per
+epoch and, with --json, one JSON object last.
+
+Where OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE are set for an older OpenBLAS, unset them for this
+command alone (env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 ...): with them a current
+OpenBLAS runs the MLP's products about 3x slower (docs/DESIGN.md, "CPU peers").
+"""
+import argparse, gzip, json, os, struct, time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file")
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    # A writable copy: torch.tensor warns about read-only buffers.
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims).copy()
+
+
+def load(data_dir, split, device):
+    prefix = "train" if split == "train" else "t10k"
+    x = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"))
+    y = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
+    x = torch.tensor(x, dtype=torch.float32, device=device).div_(255.0).unsqueeze(1)
+    y = torch.tensor(y, dtype=torch.int64, device=device)
+    return x, y
+
+
+class MLP(nn.Module):
+    def __init__(self, hidden=256):
+        super().__init__()
+        self.fc1 = nn.Linear(784, hidden)
+        self.fc2 = nn.Linear(hidden, 10)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+class LeNet(nn.Module):
+    """conv 6@5x5 pad 2, relu, maxpool 2, conv 16@5x5, relu, maxpool 2, fc 120, fc 84, fc 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.c2 = nn.Conv2d(6, 16, 5)
+        self.f1 = nn.Linear(16 * 5 * 5, 120)
+        self.f2 = nn.Linear(120, 84)
+        self.f3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.c1(x)), 2)
+        x = F.max_pool2d(F.relu(self.c2(x)), 2)
+        x = F.relu(self.f1(x.flatten(1)))
+        x = F.relu(self.f2(x))
+        return self.f3(x)
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
+    p.add_argument("--compile", nargs="?", const="default", default=None,
+                   help="use torch.compile, optionally naming its mode (reduce-overhead: CUDA graphs)")
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args()
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    device = torch.device(a.device)
+    xtr, ytr = load(a.data_dir, "train", device)
+    xte, yte = load(a.data_dir, "test", device)
+    model = (MLP(a.hidden) if a.model == "mlp" else LeNet()).to(device)
+    step_model = torch.compile(model, mode=a.compile) if a.compile else model
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+
+    n = xtr.shape[0]
+    epoch_times = []
+    for epoch in range(1, a.epochs + 1):
+        sync(device)
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, device=device)
+        model.train()
+        for i in range(0, n, a.batch):
+            idx = perm[i:i + a.batch]
+            loss = F.cross_entropy(step_model(xtr[idx]), ytr[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        sync(device)
+        dt = time.perf_counter() - t0
+        epoch_times.append(dt)
+        model.eval()
+        with torch.no_grad():
+            correct = sum(int((model(xte[i:i + 10000]).argmax(1) == yte[i:i + 10000]).sum())
+                          for i in range(0, xte.shape[0], 10000))
+        acc = correct / xte.shape[0]
+        print(f"epoch {epoch}: {dt:.3f} s, {n / dt:.0f} samples/s, loss {loss.item():.4f}, test accuracy {acc:.4f}", flush=True)
+
+    if a.json:
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+        print(json.dumps({
+            "peer": "pytorch", "torch": torch.__version__, "device": name, "model": a.model,
+            "batch": a.batch, "epochs": a.epochs, "threads": torch.get_num_threads(), "compile": a.compile,
+            "epoch_seconds": epoch_times, "best_epoch_seconds": min(epoch_times),
+            "samples_per_second": n / min(epoch_times), "test_accuracy": acc,
+        }))
+
+
+if __name__ == "__main__":
+    main()
