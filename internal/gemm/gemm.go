@@ -126,7 +126,6 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 	if p == nil {
 		p = parallel.Default()
 	}
-	kern := active
 	C := mat{c, ldc, 1}
 	if k == 0 {
 		for i := 0; i < m; i++ {
@@ -146,12 +145,29 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 	if transB {
 		B = mat{b, 1, ldb}
 	}
+	// Pick the tile shape and orientation that waste fewest lanes, with a
+	// bias toward the family's first tile and no transposition. With swap
+	// the package computes D = Cᵀ = op(B)ᵀ·op(A)ᵀ (e.g. n = 6 or 10 with
+	// NR = 16): the vector dimension becomes m.
+	kern, swap, best := active.tiles[0], false, 0.0
+	for ti, t := range active.tiles {
+		for _, sw := range []bool{false, true} {
+			u := util(m, n, t)
+			if sw {
+				u = util(n, m, t) / 1.15
+			}
+			if ti > 0 {
+				u /= 1.15
+			}
+			if u > best {
+				kern, swap, best = t, sw, u
+			}
+		}
+	}
 	j := &ws.job
 	*j = job{ws: ws, kern: kern, A: A, B: B, C: C, M: m, N: n, K: k,
 		load: ep.Accumulate, bias: ep.Bias, relu: ep.ReLU}
-	// Compute D = Cᵀ = op(B)ᵀ·op(A)ᵀ instead when that wastes fewer lanes
-	// (e.g. n = 6 or 10 with NR = 16): the vector dimension becomes m.
-	if util(n, m, kern) > 1.15*util(m, n, kern) {
+	if swap {
 		j.A = mat{b, B.cs, B.rs}
 		j.B = mat{a, A.cs, A.rs}
 		j.C = mat{c, 1, ldc}
@@ -380,8 +396,17 @@ func packA(dst []float32, A mat, i0, i1, p0, kc, mr int) {
 			for p := 0; p < kc; p++ {
 				o := (p0+p)*A.cs + ir
 				seg := pan[p*mr : p*mr+mr]
-				copy(seg, A.d[o:o+mrr])
-				clear(seg[mrr:])
+				src := A.d[o : o+mrr]
+				if mrr > 16 {
+					copy(seg, src)
+				} else {
+					for i, v := range src {
+						seg[i] = v
+					}
+				}
+				for i := mrr; i < mr; i++ {
+					seg[i] = 0
+				}
 			}
 			continue
 		}
@@ -437,8 +462,17 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 			for p := 0; p < kc; p++ {
 				o := (p0+p)*B.rs + jr
 				seg := pan[p*nr : p*nr+nr]
-				copy(seg, B.d[o:o+nrr])
-				clear(seg[nrr:])
+				src := B.d[o : o+nrr]
+				if nrr > 16 {
+					copy(seg, src)
+				} else {
+					for j, v := range src {
+						seg[j] = v
+					}
+				}
+				for j := nrr; j < nr; j++ {
+					seg[j] = 0
+				}
 			}
 			continue
 		}

@@ -14,9 +14,16 @@ import (
 // c must have room for the whole MR x NR tile (partial edge tiles go through
 // a scratch tile).
 type kernel struct {
-	name   string
 	mr, nr int
 	fn     func(k int, a, b, c *float32, ldc int, load int)
+}
+
+// family is a named instruction set with one or more tile shapes; the first
+// is the default, the others are used when they waste fewer lanes on a
+// given shape (the choice depends only on m, n, so it is deterministic).
+type family struct {
+	name  string
+	tiles []*kernel
 }
 
 const (
@@ -25,19 +32,19 @@ const (
 )
 
 var (
-	kernels []*kernel // available on this CPU, preferred first
-	active  *kernel
+	kernels []*family // available on this CPU, preferred first
+	active  *family
 )
 
-var goKernel = &kernel{name: "go", mr: 4, nr: 4, fn: kernGo}
+var goKernel = &family{name: "go", tiles: []*kernel{{mr: 4, nr: 4, fn: kernGo}}}
 
 func init() {
 	kernels = append(archKernels(), goKernel)
 	active = kernels[0]
 }
 
-// Kernels lists the micro-kernels usable on this machine, the default
-// (fastest) first; "go" (portable) is always last.
+// Kernels lists the micro-kernel families usable on this machine, the
+// default (fastest) first; "go" (portable) is always last.
 func Kernels() []string {
 	names := make([]string, len(kernels))
 	for i, k := range kernels {
@@ -46,13 +53,13 @@ func Kernels() []string {
 	return names
 }
 
-// Kernel returns the name of the micro-kernel in use.
+// Kernel returns the name of the micro-kernel family in use.
 func Kernel() string { return active.name }
 
-// Use selects the micro-kernel by name (see Kernels). It is meant for tests
-// and benchmarks: it must not be called while a product is being computed.
-// Results are bit-identical for a given kernel whatever the number of
-// workers, but different kernels round differently.
+// Use selects the micro-kernel family by name (see Kernels). It is meant for
+// tests and benchmarks: it must not be called while a product is being
+// computed. Results are bit-identical for a given family whatever the number
+// of workers, but different families round differently.
 func Use(name string) error {
 	for _, k := range kernels {
 		if k.name == name {
