@@ -335,6 +335,32 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 // epilogue adds the bias and applies ReLU to destination block [i0:i1, j0:j1].
 func (j *job) epilogue(i0, i1, j0, j1 int) {
 	d := j.C
+	if d.cs == 1 && !j.biasRows {
+		var bias []float32
+		if j.bias != nil {
+			bias = j.bias[j0:j1]
+		}
+		for i := i0; i < i1; i++ {
+			row := d.d[i*d.rs+j0 : i*d.rs+j1]
+			switch {
+			case bias != nil && j.relu:
+				bias := bias[:len(row)]
+				for jj, v := range row {
+					row[jj] = max(v+bias[jj], 0)
+				}
+			case bias != nil:
+				bias := bias[:len(row)]
+				for jj := range row {
+					row[jj] += bias[jj]
+				}
+			default:
+				for jj, v := range row {
+					row[jj] = max(v, 0)
+				}
+			}
+		}
+		return
+	}
 	for i := i0; i < i1; i++ {
 		for jj := j0; jj < j1; jj++ {
 			v := &d.d[i*d.rs+jj*d.cs]
