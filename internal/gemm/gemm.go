@@ -31,8 +31,9 @@ const (
 //
 //	C = f(β·C + op(A)·op(B) + 1·biasᵀ)
 //
-// with β = 1 if Accumulate else 0, f = max(0, ·) if ReLU else identity, and
-// bias (length ≥ n, or nil) added to every row of C.
+// with β = 1 if Accumulate else 0, f = max(·, 0) if ReLU else identity
+// (Go's max: NaN stays NaN, -0 becomes +0), and bias (length ≥ n, or nil)
+// added to every row of C.
 type Epilogue struct {
 	Bias       []float32
 	ReLU       bool
@@ -371,8 +372,8 @@ func (j *job) epilogue(i0, i1, j0, j1 int) {
 					*v += j.bias[jj]
 				}
 			}
-			if j.relu && !(*v > 0) {
-				*v = 0
+			if j.relu {
+				*v = max(*v, 0)
 			}
 		}
 	}
@@ -406,8 +407,8 @@ func epilogueRow(row, bias []float32, b0 int, relu bool) {
 		if bias != nil {
 			row[i] += bias[b0+i]
 		}
-		if relu && !(row[i] > 0) {
-			row[i] = 0
+		if relu {
+			row[i] = max(row[i], 0)
 		}
 	}
 }
