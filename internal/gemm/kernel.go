@@ -73,13 +73,12 @@ func Use(name string) error {
 // kernGo is the portable 4x4 micro-kernel (same contract as the assembly
 // kernels, with separate multiply and add where the compiler does not fuse).
 func kernGo(k int, a, b, c *float32, ldc int, load int) {
-	as := unsafe.Slice(a, 4*k)
-	bs := unsafe.Slice(b, 4*k)
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32
 	for p := 0; p < k; p++ {
-		av := as[4*p : 4*p+4 : 4*p+4]
-		bv := bs[4*p : 4*p+4 : 4*p+4]
+		// a and b point at packed panels of 4*k floats (see kernel).
+		av := (*[4]float32)(unsafe.Add(unsafe.Pointer(a), 16*p))
+		bv := (*[4]float32)(unsafe.Add(unsafe.Pointer(b), 16*p))
 		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
 		a0 := av[0]
 		c00 += a0 * b0
