@@ -293,19 +293,46 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 		if ld {
 			ldi = 1
 		}
-		packB(sc.b, j.B, pc, kc, j0, j1, nr)
-		packA(sc.a, j.A, i0, i1, pc, kc, mr)
+		// An operand panel used by a single micro-kernel call is read in
+		// place when its MR (NR) values per p are contiguous: packing it
+		// would cost as much as the multiplication.
+		directA := j.A.rs == 1 && j1-j0 <= nr
+		directB := j.B.cs == 1 && i1-i0 <= mr
+		if !directB {
+			packB(sc.b, j.B, pc, kc, j0, j1, nr)
+		}
+		if !directA {
+			packA(sc.a, j.A, i0, i1, pc, kc, mr)
+		}
 		for jr := j0; jr < j1; jr += nr {
 			nrr := min(nr, j1-jr)
-			bp := sc.b[(jr-j0)*kc:]
+			var bp []float32
+			sb := nr
+			if !directB {
+				bp = sc.b[(jr-j0)*kc:]
+			} else if nrr == nr {
+				bp, sb = j.B.d[pc*j.B.rs+jr:], j.B.rs
+			} else {
+				packB(sc.b, j.B, pc, kc, jr, j1, nr)
+				bp = sc.b
+			}
 			for ir := i0; ir < i1; ir += mr {
 				mrr := min(mr, i1-ir)
-				ap := sc.a[(ir-i0)*kc:]
+				var ap []float32
+				sa := mr
+				if !directA {
+					ap = sc.a[(ir-i0)*kc:]
+				} else if mrr == mr {
+					ap, sa = j.A.d[pc*j.A.cs+ir:], j.A.cs
+				} else {
+					packA(sc.a, j.A, ir, i1, pc, kc, mr)
+					ap = sc.a
+				}
 				if mrr == mr && nrr == nr && dst.cs == 1 {
-					kern.fn(kc, &ap[0], &bp[0], &dst.d[ir*dst.rs+jr], dst.rs, ldi)
+					kern.fn(kc, &ap[0], &bp[0], &dst.d[ir*dst.rs+jr], dst.rs, ldi, sa, sb)
 					continue
 				}
-				kern.fn(kc, &ap[0], &bp[0], &tile[0], nr, 0)
+				kern.fn(kc, &ap[0], &bp[0], &tile[0], nr, 0, sa, sb)
 				for i := 0; i < mrr; i++ {
 					t := tile[i*nr : i*nr+nrr]
 					o := (ir+i)*dst.rs + jr*dst.cs

@@ -8,14 +8,16 @@ import (
 // kernel is a micro-kernel: it multiplies a packed MR x kc panel of A by a
 // packed kc x NR panel of B into an MR x NR tile of C:
 //
-//	acc[i][j] = sum_{p<k, ascending} a[p*mr+i] * b[p*nr+j]
+//	acc[i][j] = sum_{p<k, ascending} a[p*sa+i] * b[p*sb+j]
 //	c[i*ldc+j] = acc[i][j] + (load != 0 ? c[i*ldc+j] : 0)
 //
-// c must have room for the whole MR x NR tile (partial edge tiles go through
-// a scratch tile).
+// Packed panels have sa = mr, sb = nr; an operand whose MR (or NR) values
+// per p are already contiguous in memory may be passed unpacked with its
+// stride. c must have room for the whole MR x NR tile (partial edge tiles go
+// through a scratch tile).
 type kernel struct {
 	mr, nr int
-	fn     func(k int, a, b, c *float32, ldc int, load int)
+	fn     func(k int, a, b, c *float32, ldc int, load int, sa, sb int)
 }
 
 // family is a named instruction set with one or more tile shapes; the first
@@ -72,13 +74,13 @@ func Use(name string) error {
 
 // kernGo is the portable 4x4 micro-kernel (same contract as the assembly
 // kernels, with separate multiply and add where the compiler does not fuse).
-func kernGo(k int, a, b, c *float32, ldc int, load int) {
+func kernGo(k int, a, b, c *float32, ldc int, load int, sa, sb int) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32
 	for p := 0; p < k; p++ {
-		// a and b point at packed panels of 4*k floats (see kernel).
-		av := (*[4]float32)(unsafe.Add(unsafe.Pointer(a), 16*p))
-		bv := (*[4]float32)(unsafe.Add(unsafe.Pointer(b), 16*p))
+		// a and b point at panels of k groups of 4 floats (see kernel).
+		av := (*[4]float32)(unsafe.Add(unsafe.Pointer(a), 4*p*sa))
+		bv := (*[4]float32)(unsafe.Add(unsafe.Pointer(b), 4*p*sb))
 		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
 		a0 := av[0]
 		c00 += a0 * b0

@@ -7,18 +7,18 @@ import "golang.org/x/sys/cpu"
 // kernAVX2 is the 6x16 AVX2+FMA micro-kernel (kern_amd64.s).
 //
 //go:noescape
-func kernAVX2(k int, a, b, c *float32, ldc int, load int)
+func kernAVX2(k int, a, b, c *float32, ldc int, load int, sa, sb int)
 
 // kernAVX512 is the 12x32 AVX-512F micro-kernel (kern_amd64.s).
 //
 //go:noescape
-func kernAVX512(k int, a, b, c *float32, ldc int, load int)
+func kernAVX512(k int, a, b, c *float32, ldc int, load int, sa, sb int)
 
 // kernAVX512x6 is the 6x32 AVX-512F micro-kernel (kern_amd64.s), for
 // products with 6 or fewer rows (after the optional transposition).
 //
 //go:noescape
-func kernAVX512x6(k int, a, b, c *float32, ldc int, load int)
+func kernAVX512x6(k int, a, b, c *float32, ldc int, load int, sa, sb int)
 
 func archKernels() []*family {
 	var fs []*family
