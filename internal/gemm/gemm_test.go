@@ -190,8 +190,8 @@ func TestSgemmZeroAllocs(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	ws := NewWorkspace()
 	forEachKernel(t, func(kname string) {
-		for _, sh := range [][3]int{{128, 256, 784}, {128, 10, 256}, {6, 25, 20000}, {3, 4, 5}} {
-			pr := newProblem(r, false, true, sh[0], sh[1], sh[2], 0, Epilogue{Bias: []float32{}, ReLU: true})
+		for si, sh := range [][3]int{{128, 256, 784}, {128, 10, 256}, {6, 25, 20000}, {3, 4, 5}, {3000, 6, 25}, {150, 16, 5000}} {
+			pr := newProblem(r, si%2 == 0, si%3 == 0, sh[0], sh[1], sh[2], 0, Epilogue{Bias: []float32{}, ReLU: true})
 			f := func() {
 				Sgemm(pool, pr.transA, pr.transB, pr.m, pr.n, pr.k, pr.a, pr.lda, pr.b, pr.ldb, pr.c, pr.ldc, pr.ep)
 			}
