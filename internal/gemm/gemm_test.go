@@ -191,6 +191,9 @@ func TestSgemmDeterministicAcrossWorkers(t *testing.T) {
 }
 
 func TestSgemmZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("slow under the race detector; checked in normal runs")
+	}
 	pool := parallel.New(2)
 	defer pool.Close()
 	r := rand.New(rand.NewSource(3))
