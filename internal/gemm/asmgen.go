@@ -5,15 +5,16 @@
 //
 // Every kernel has the Go signature
 //
-//	func kernXXX(k int, a, b, c *float32, ldc int, load int)
+//	func kernXXX(k int, a, b, c *float32, ldc int, load int, sa, sb int)
 //
 // and computes, for an MR x NR register tile,
 //
-//	acc[i][j] = sum_{p<k} a[p*MR+i] * b[p*NR+j]   (fused multiply-add, p ascending)
+//	acc[i][j] = sum_{p<k} a[p*sa+i] * b[p*sb+j]   (fused multiply-add, p ascending)
 //	c[i*ldc+j] = acc[i][j] + (load != 0 ? c[i*ldc+j] : 0)
 //
-// a is a packed A micro-panel (k columns of MR values), b a packed B
-// micro-panel (k rows of NR values), c the top-left corner of the C tile.
+// a is an A micro-panel (k columns of MR values, sa floats apart; sa = MR
+// when packed), b a B micro-panel (k rows of NR values, sb floats apart),
+// c the top-left corner of the C tile.
 // NR is two vector registers wide; row i of the tile lives in two
 // accumulator registers.
 package main
@@ -43,20 +44,25 @@ func main() {
 	for _, k := range []kern{
 		{name: "kernAVX2", reg: "Y", vbytes: 32, mr: 6, acc0: 4, bc: []int{2, 3}, unroll: 4},
 		{name: "kernAVX512", reg: "Z", vbytes: 64, mr: 12, acc0: 8, bc: []int{2, 3, 4, 5, 6, 7}, unroll: 4},
+		{name: "kernAVX512x6", reg: "Z", vbytes: 64, mr: 6, acc0: 8, bc: []int{2, 3, 4, 5, 6, 7}, unroll: 4},
 	} {
 		nr := 2 * k.vbytes / 4
 		r := func(n int) string { return fmt.Sprintf("%s%d", k.reg, n) }
 		acc := func(i, h int) string { return r(k.acc0 + 2*i + h) }
 		w("")
-		w("// func %s(k int, a, b, c *float32, ldc int, load int)", k.name)
+		w("// func %s(k int, a, b, c *float32, ldc int, load int, sa, sb int)", k.name)
 		w("// %dx%d tile.", k.mr, nr)
-		w("TEXT ·%s(SB), NOSPLIT, $0-48", k.name)
+		w("TEXT ·%s(SB), NOSPLIT, $0-64", k.name)
 		w("\tMOVQ k+0(FP), CX")
 		w("\tMOVQ a+8(FP), SI")
 		w("\tMOVQ b+16(FP), DI")
 		w("\tMOVQ c+24(FP), DX")
 		w("\tMOVQ ldc+32(FP), R8")
 		w("\tSHLQ $2, R8")
+		w("\tMOVQ sa+48(FP), R9")
+		w("\tSHLQ $2, R9")
+		w("\tMOVQ sb+56(FP), R10")
+		w("\tSHLQ $2, R10")
 		for i := 0; i < k.mr; i++ {
 			for h := 0; h < 2; h++ {
 				if k.reg == "Z" {
@@ -67,14 +73,16 @@ func main() {
 			}
 		}
 		step := func(s int) {
-			w("\tVMOVUPS %d(DI), %s", s*2*k.vbytes, r(0))
-			w("\tVMOVUPS %d(DI), %s", s*2*k.vbytes+k.vbytes, r(1))
+			w("\tVMOVUPS (DI), %s", r(0))
+			w("\tVMOVUPS %d(DI), %s", k.vbytes, r(1))
+			w("\tADDQ R10, DI")
 			for i := 0; i < k.mr; i++ {
 				b := r(k.bc[i%len(k.bc)])
-				w("\tVBROADCASTSS %d(SI), %s", 4*(s*k.mr+i), b)
+				w("\tVBROADCASTSS %d(SI), %s", 4*i, b)
 				w("\tVFMADD231PS %s, %s, %s", r(0), b, acc(i, 0))
 				w("\tVFMADD231PS %s, %s, %s", r(1), b, acc(i, 1))
 			}
+			w("\tADDQ R9, SI")
 		}
 		w("\tCMPQ CX, $%d", k.unroll)
 		w("\tJLT %s_tail", k.name)
@@ -82,8 +90,6 @@ func main() {
 		for s := 0; s < k.unroll; s++ {
 			step(s)
 		}
-		w("\tADDQ $%d, SI", 4*k.mr*k.unroll)
-		w("\tADDQ $%d, DI", 2*k.vbytes*k.unroll)
 		w("\tSUBQ $%d, CX", k.unroll)
 		w("\tCMPQ CX, $%d", k.unroll)
 		w("\tJGE %s_loop%d", k.name, k.unroll)
@@ -92,8 +98,6 @@ func main() {
 		w("\tJE %s_store", k.name)
 		w("%s_loop1:", k.name)
 		step(0)
-		w("\tADDQ $%d, SI", 4*k.mr)
-		w("\tADDQ $%d, DI", 2*k.vbytes)
 		w("\tDECQ CX")
 		w("\tJNE %s_loop1", k.name)
 		w("%s_store:", k.name)

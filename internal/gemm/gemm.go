@@ -31,8 +31,9 @@ const (
 //
 //	C = f(β·C + op(A)·op(B) + 1·biasᵀ)
 //
-// with β = 1 if Accumulate else 0, f = max(0, ·) if ReLU else identity, and
-// bias (length ≥ n, or nil) added to every row of C.
+// with β = 1 if Accumulate else 0, f = max(·, 0) if ReLU else identity
+// (Go's max: NaN stays NaN, -0 becomes +0), and bias (length ≥ n, or nil)
+// added to every row of C.
 type Epilogue struct {
 	Bias       []float32
 	ReLU       bool
@@ -126,7 +127,6 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 	if p == nil {
 		p = parallel.Default()
 	}
-	kern := active
 	C := mat{c, ldc, 1}
 	if k == 0 {
 		for i := 0; i < m; i++ {
@@ -146,12 +146,29 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 	if transB {
 		B = mat{b, 1, ldb}
 	}
+	// Pick the tile shape and orientation that waste fewest lanes, with a
+	// bias toward the family's first tile and no transposition. With swap
+	// the package computes D = Cᵀ = op(B)ᵀ·op(A)ᵀ (e.g. n = 6 or 10 with
+	// NR = 16): the vector dimension becomes m.
+	kern, swap, best := active.tiles[0], false, 0.0
+	for ti, t := range active.tiles {
+		for _, sw := range []bool{false, true} {
+			u := util(m, n, t)
+			if sw {
+				u = util(n, m, t) / 1.15
+			}
+			if ti > 0 {
+				u /= 1.15
+			}
+			if u > best {
+				kern, swap, best = t, sw, u
+			}
+		}
+	}
 	j := &ws.job
 	*j = job{ws: ws, kern: kern, A: A, B: B, C: C, M: m, N: n, K: k,
 		load: ep.Accumulate, bias: ep.Bias, relu: ep.ReLU}
-	// Compute D = Cᵀ = op(B)ᵀ·op(A)ᵀ instead when that wastes fewer lanes
-	// (e.g. n = 6 or 10 with NR = 16): the vector dimension becomes m.
-	if util(n, m, kern) > 1.15*util(m, n, kern) {
+	if swap {
 		j.A = mat{b, B.cs, B.rs}
 		j.B = mat{a, A.cs, A.rs}
 		j.C = mat{c, 1, ldc}
@@ -276,19 +293,46 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 		if ld {
 			ldi = 1
 		}
-		packB(sc.b, j.B, pc, kc, j0, j1, nr)
-		packA(sc.a, j.A, i0, i1, pc, kc, mr)
+		// An operand panel used by a single micro-kernel call is read in
+		// place when its MR (NR) values per p are contiguous: packing it
+		// would cost as much as the multiplication.
+		directA := j.A.rs == 1 && j1-j0 <= nr
+		directB := j.B.cs == 1 && i1-i0 <= mr
+		if !directB {
+			packB(sc.b, j.B, pc, kc, j0, j1, nr)
+		}
+		if !directA {
+			packA(sc.a, j.A, i0, i1, pc, kc, mr)
+		}
 		for jr := j0; jr < j1; jr += nr {
 			nrr := min(nr, j1-jr)
-			bp := sc.b[(jr-j0)*kc:]
+			var bp []float32
+			sb := nr
+			if !directB {
+				bp = sc.b[(jr-j0)*kc:]
+			} else if nrr == nr {
+				bp, sb = j.B.d[pc*j.B.rs+jr:], j.B.rs
+			} else {
+				packB(sc.b, j.B, pc, kc, jr, j1, nr)
+				bp = sc.b
+			}
 			for ir := i0; ir < i1; ir += mr {
 				mrr := min(mr, i1-ir)
-				ap := sc.a[(ir-i0)*kc:]
+				var ap []float32
+				sa := mr
+				if !directA {
+					ap = sc.a[(ir-i0)*kc:]
+				} else if mrr == mr {
+					ap, sa = j.A.d[pc*j.A.cs+ir:], j.A.cs
+				} else {
+					packA(sc.a, j.A, ir, i1, pc, kc, mr)
+					ap = sc.a
+				}
 				if mrr == mr && nrr == nr && dst.cs == 1 {
-					kern.fn(kc, &ap[0], &bp[0], &dst.d[ir*dst.rs+jr], dst.rs, ldi)
+					kern.fn(kc, &ap[0], &bp[0], &dst.d[ir*dst.rs+jr], dst.rs, ldi, sa, sb)
 					continue
 				}
-				kern.fn(kc, &ap[0], &bp[0], &tile[0], nr, 0)
+				kern.fn(kc, &ap[0], &bp[0], &tile[0], nr, 0, sa, sb)
 				for i := 0; i < mrr; i++ {
 					t := tile[i*nr : i*nr+nrr]
 					o := (ir+i)*dst.rs + jr*dst.cs
@@ -319,6 +363,32 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 // epilogue adds the bias and applies ReLU to destination block [i0:i1, j0:j1].
 func (j *job) epilogue(i0, i1, j0, j1 int) {
 	d := j.C
+	if d.cs == 1 && !j.biasRows {
+		var bias []float32
+		if j.bias != nil {
+			bias = j.bias[j0:j1]
+		}
+		for i := i0; i < i1; i++ {
+			row := d.d[i*d.rs+j0 : i*d.rs+j1]
+			switch {
+			case bias != nil && j.relu:
+				bias := bias[:len(row)]
+				for jj, v := range row {
+					row[jj] = max(v+bias[jj], 0)
+				}
+			case bias != nil:
+				bias := bias[:len(row)]
+				for jj := range row {
+					row[jj] += bias[jj]
+				}
+			default:
+				for jj, v := range row {
+					row[jj] = max(v, 0)
+				}
+			}
+		}
+		return
+	}
 	for i := i0; i < i1; i++ {
 		for jj := j0; jj < j1; jj++ {
 			v := &d.d[i*d.rs+jj*d.cs]
@@ -329,8 +399,8 @@ func (j *job) epilogue(i0, i1, j0, j1 int) {
 					*v += j.bias[jj]
 				}
 			}
-			if j.relu && !(*v > 0) {
-				*v = 0
+			if j.relu {
+				*v = max(*v, 0)
 			}
 		}
 	}
@@ -364,8 +434,8 @@ func epilogueRow(row, bias []float32, b0 int, relu bool) {
 		if bias != nil {
 			row[i] += bias[b0+i]
 		}
-		if relu && !(row[i] > 0) {
-			row[i] = 0
+		if relu {
+			row[i] = max(row[i], 0)
 		}
 	}
 }
@@ -380,8 +450,17 @@ func packA(dst []float32, A mat, i0, i1, p0, kc, mr int) {
 			for p := 0; p < kc; p++ {
 				o := (p0+p)*A.cs + ir
 				seg := pan[p*mr : p*mr+mr]
-				copy(seg, A.d[o:o+mrr])
-				clear(seg[mrr:])
+				src := A.d[o : o+mrr]
+				if mrr > 16 {
+					copy(seg, src)
+				} else {
+					for i, v := range src {
+						seg[i] = v
+					}
+				}
+				for i := mrr; i < mr; i++ {
+					seg[i] = 0
+				}
 			}
 			continue
 		}
@@ -437,8 +516,17 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 			for p := 0; p < kc; p++ {
 				o := (p0+p)*B.rs + jr
 				seg := pan[p*nr : p*nr+nr]
-				copy(seg, B.d[o:o+nrr])
-				clear(seg[nrr:])
+				src := B.d[o : o+nrr]
+				if nrr > 16 {
+					copy(seg, src)
+				} else {
+					for j, v := range src {
+						seg[j] = v
+					}
+				}
+				for j := nrr; j < nr; j++ {
+					seg[j] = 0
+				}
 			}
 			continue
 		}

@@ -140,6 +140,9 @@ func TestSgemmAgainstReference(t *testing.T) {
 			m, n, k := sh[0], sh[1], sh[2]
 			for tr := 0; tr < 4; tr++ {
 				for ei, ep := range eps {
+					if (raceEnabled || testing.Short()) && (ei+tr)%3 != 0 {
+						continue // fewer epilogue combinations
+					}
 					pad := (tr + ei) % 3 * 2
 					pr := newProblem(r, tr&1 != 0, tr&2 != 0, m, n, k, pad, ep)
 					c0 := append([]float32(nil), pr.c...)
@@ -164,6 +167,9 @@ func TestSgemmDeterministicAcrossWorkers(t *testing.T) {
 	forEachKernel(t, func(kname string) {
 		for _, sh := range big {
 			for tr := 0; tr < 4; tr++ {
+				if (raceEnabled || testing.Short()) && tr != int(sh[0]+sh[1])%4 {
+					continue
+				}
 				pr := newProblem(r, tr&1 != 0, tr&2 != 0, sh[0], sh[1], sh[2], 1, Epilogue{Accumulate: true, Bias: []float32{}})
 				var first []float32
 				for pi, p := range pools {
@@ -185,13 +191,16 @@ func TestSgemmDeterministicAcrossWorkers(t *testing.T) {
 }
 
 func TestSgemmZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("slow under the race detector; checked in normal runs")
+	}
 	pool := parallel.New(2)
 	defer pool.Close()
 	r := rand.New(rand.NewSource(3))
 	ws := NewWorkspace()
 	forEachKernel(t, func(kname string) {
-		for _, sh := range [][3]int{{128, 256, 784}, {128, 10, 256}, {6, 25, 20000}, {3, 4, 5}} {
-			pr := newProblem(r, false, true, sh[0], sh[1], sh[2], 0, Epilogue{Bias: []float32{}, ReLU: true})
+		for si, sh := range [][3]int{{128, 256, 784}, {128, 10, 256}, {6, 25, 20000}, {3, 4, 5}, {3000, 6, 25}, {150, 16, 5000}} {
+			pr := newProblem(r, si%2 == 0, si%3 == 0, sh[0], sh[1], sh[2], 0, Epilogue{Bias: []float32{}, ReLU: true})
 			f := func() {
 				Sgemm(pool, pr.transA, pr.transB, pr.m, pr.n, pr.k, pr.a, pr.lda, pr.b, pr.ldb, pr.c, pr.ldc, pr.ep)
 			}

@@ -8,15 +8,24 @@ import (
 // kernel is a micro-kernel: it multiplies a packed MR x kc panel of A by a
 // packed kc x NR panel of B into an MR x NR tile of C:
 //
-//	acc[i][j] = sum_{p<k, ascending} a[p*mr+i] * b[p*nr+j]
+//	acc[i][j] = sum_{p<k, ascending} a[p*sa+i] * b[p*sb+j]
 //	c[i*ldc+j] = acc[i][j] + (load != 0 ? c[i*ldc+j] : 0)
 //
-// c must have room for the whole MR x NR tile (partial edge tiles go through
-// a scratch tile).
+// Packed panels have sa = mr, sb = nr; an operand whose MR (or NR) values
+// per p are already contiguous in memory may be passed unpacked with its
+// stride. c must have room for the whole MR x NR tile (partial edge tiles go
+// through a scratch tile).
 type kernel struct {
-	name   string
 	mr, nr int
-	fn     func(k int, a, b, c *float32, ldc int, load int)
+	fn     func(k int, a, b, c *float32, ldc int, load int, sa, sb int)
+}
+
+// family is a named instruction set with one or more tile shapes; the first
+// is the default, the others are used when they waste fewer lanes on a
+// given shape (the choice depends only on m, n, so it is deterministic).
+type family struct {
+	name  string
+	tiles []*kernel
 }
 
 const (
@@ -25,19 +34,19 @@ const (
 )
 
 var (
-	kernels []*kernel // available on this CPU, preferred first
-	active  *kernel
+	kernels []*family // available on this CPU, preferred first
+	active  *family
 )
 
-var goKernel = &kernel{name: "go", mr: 4, nr: 4, fn: kernGo}
+var goKernel = &family{name: "go", tiles: []*kernel{{mr: 4, nr: 4, fn: kernGo}}}
 
 func init() {
 	kernels = append(archKernels(), goKernel)
 	active = kernels[0]
 }
 
-// Kernels lists the micro-kernels usable on this machine, the default
-// (fastest) first; "go" (portable) is always last.
+// Kernels lists the micro-kernel families usable on this machine, the
+// default (fastest) first; "go" (portable) is always last.
 func Kernels() []string {
 	names := make([]string, len(kernels))
 	for i, k := range kernels {
@@ -46,13 +55,13 @@ func Kernels() []string {
 	return names
 }
 
-// Kernel returns the name of the micro-kernel in use.
+// Kernel returns the name of the micro-kernel family in use.
 func Kernel() string { return active.name }
 
-// Use selects the micro-kernel by name (see Kernels). It is meant for tests
-// and benchmarks: it must not be called while a product is being computed.
-// Results are bit-identical for a given kernel whatever the number of
-// workers, but different kernels round differently.
+// Use selects the micro-kernel family by name (see Kernels). It is meant for
+// tests and benchmarks: it must not be called while a product is being
+// computed. Results are bit-identical for a given family whatever the number
+// of workers, but different families round differently.
 func Use(name string) error {
 	for _, k := range kernels {
 		if k.name == name {
@@ -65,14 +74,13 @@ func Use(name string) error {
 
 // kernGo is the portable 4x4 micro-kernel (same contract as the assembly
 // kernels, with separate multiply and add where the compiler does not fuse).
-func kernGo(k int, a, b, c *float32, ldc int, load int) {
-	as := unsafe.Slice(a, 4*k)
-	bs := unsafe.Slice(b, 4*k)
+func kernGo(k int, a, b, c *float32, ldc int, load int, sa, sb int) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32
 	for p := 0; p < k; p++ {
-		av := as[4*p : 4*p+4 : 4*p+4]
-		bv := bs[4*p : 4*p+4 : 4*p+4]
+		// a and b point at panels of k groups of 4 floats (see kernel).
+		av := (*[4]float32)(unsafe.Add(unsafe.Pointer(a), 4*p*sa))
+		bv := (*[4]float32)(unsafe.Add(unsafe.Pointer(b), 4*p*sb))
 		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
 		a0 := av[0]
 		c00 += a0 * b0

@@ -2,4 +2,4 @@
 
 package gemm
 
-func archKernels() []*kernel { return nil }
+func archKernels() []*family { return nil }
