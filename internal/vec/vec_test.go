@@ -2,6 +2,7 @@ package vec
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"math/rand"
@@ -171,7 +172,9 @@ var ops = []op{
 		name: "SGD", nbuf: 2, fresh: []int{1}, gen: genSym,
 		run: func(s [][]float32, _ int, hp adamHP) { SGD(s[0], s[1], hp.lr) },
 		// As cpu's sgd kernel: w − (lr·g rounded).
-		ref:   func(e []float32, _ int, hp adamHP) { e[0] = r32(float64(e[0]) - float64(r32(float64(hp.lr)*float64(e[1])))) },
+		ref: func(e []float32, _ int, hp adamHP) {
+			e[0] = r32(float64(e[0]) - float64(r32(float64(hp.lr)*float64(e[1]))))
+		},
 		model: func(e []float32, _ int, hp adamHP, _ bool) { e[0] = e[0] - float32(hp.lr*e[1]) },
 		exact: true,
 	},
@@ -307,10 +310,13 @@ func TestAgainstReference(t *testing.T) {
 			}
 		}
 	})
+	for _, k := range slices.Sorted(maps.Keys(worst)) {
+		t.Logf("%-20s max |diff|/max|ref| = %.3g", k, worst[k])
+	}
 }
 
-// worst[op] is the largest error seen relative to max|ref|, logged by
-// TestAgainstReference -v.
+// worst[op slice] is the largest error seen relative to max|ref|, logged by
+// TestAgainstReference (go test -v).
 var worst = map[string]float64{}
 
 func compare(t *testing.T, what string, o *op, got, want *state) {
@@ -340,18 +346,6 @@ func compare(t *testing.T, what string, o *op, got, want *state) {
 			k := fmt.Sprintf("%s slice %d", o.name, b)
 			worst[k] = max(worst[k], maxd/scale)
 		}
-	}
-}
-
-func TestWorstErrors(t *testing.T) {
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range worst {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		t.Logf("%-22s max |diff|/max|ref| = %.3g", k, worst[k])
 	}
 }
 
