@@ -450,3 +450,35 @@ func TestImpls(t *testing.T) {
 		t.Errorf("a failed Use changed the implementation to %q", Impl())
 	}
 }
+
+// Outputs may be the same slice as an input.
+func TestInPlace(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	forEachImpl(t, func(name string) {
+		for _, n := range []int{7, 16, 33, 1000} {
+			a, b := make([]float32, n), make([]float32, n)
+			for i := range a {
+				a[i], b[i] = sym(r), sym(r)
+			}
+			want := make([]float32, n)
+			got := slices.Clone(a)
+			Add(want, a, b)
+			Add(got, got, b)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s n=%d: Add(a, a, b) differs from Add(dst, a, b)", name, n)
+			}
+			got = slices.Clone(a)
+			MaskMul(want, b, a)
+			MaskMul(got, b, got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s n=%d: MaskMul(x, mask, x) differs from MaskMul(dst, mask, x)", name, n)
+			}
+			got = slices.Clone(a)
+			GeZeroMask(want, a)
+			GeZeroMask(got, got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s n=%d: GeZeroMask(x, x) differs from GeZeroMask(mask, x)", name, n)
+			}
+		}
+	})
+}
