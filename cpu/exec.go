@@ -166,6 +166,12 @@ func (e *executor) compileF32(l program.Launch) func() {
 		}
 	case program.Adam:
 		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals)
+	case program.SGD:
+		return sgdF32(e.pool, a(0), a(1), l.Reals)
+	case program.Momentum:
+		return momentumF32(e.pool, a(0), a(1), a(2), l.Reals)
+	case program.Binary:
+		return binaryF32(e.pool, a(0), a(1), a(2), int(ip[0]), int(ip[1]), int(ip[2]), program.BinaryOp(ip[3]))
 	}
 	return nil
 }

@@ -70,9 +70,15 @@ func stepLaunches(t *testing.T, what string, e *executor, h *ref.Machine, tol fl
 		case program.StepInc, program.CursorAdd:
 			continue
 		}
+		lt := tol
+		if (l.Op == program.Adam || l.Op == program.Momentum) && l.Dtype == program.Float32 {
+			// Float32 arithmetic with float32 hyperparameters: 1−β2 rounded to float32 is
+			// off by 1.3e-5 relative, and so is v's new term.
+			lt = 1e-4
+		}
 		for _, b := range outs {
 			got, want := read(e, b), h.Buf(b)
-			if d := programtest.RelErr(got, want); !(d <= tol) {
+			if d := programtest.RelErr(got, want); !(d <= lt) {
 				t.Errorf("%s: launch %d (%s): buffer %s off by %.2g relative", what, i, l, e.p.Buffers[b].Name, d)
 			}
 			write(e, b, want)

@@ -6,6 +6,7 @@ import (
 	"graphtrain/graph/program"
 	"graphtrain/graph/program/ref"
 	"graphtrain/internal/parallel"
+	"graphtrain/internal/vec"
 )
 
 // Every kernel here computes what package ref defines for its op. Work is cut into chunks of
@@ -116,6 +117,28 @@ func binary[T float](pool *parallel.Pool, a, b, c []T, n, sa, sb int, op program
 		}
 	}
 	return forEach(pool, n, chunk, body)
+}
+
+// binaryF32 is the float32 Binary launches that package vec has SIMD kernels for, exact as
+// ref's (a sum, a product, the ReLU's mask x ≥ 0), or nil.
+func binaryF32(pool *parallel.Pool, a, b, c []float32, n, sa, sb int, op program.BinaryOp) func() {
+	switch {
+	case op == program.Add && sa == 1 && sb == 1:
+		return forEach(pool, n, chunk, func(lo, hi int) { vec.Add(c[lo:hi], a[lo:hi], b[lo:hi]) })
+	case op == program.Mul && sa == 1 && sb == 1:
+		return forEach(pool, n, chunk, func(lo, hi int) { vec.MaskMul(c[lo:hi], a[lo:hi], b[lo:hi]) })
+	case op == program.Ge && sa == 1 && sb == 0:
+		general := binary(pool, a, b, c, n, sa, sb, op)
+		mask := forEach(pool, n, chunk, func(lo, hi int) { vec.GeZeroMask(c[lo:hi], a[lo:hi]) })
+		return func() {
+			if b[0] == 0 {
+				mask()
+			} else {
+				general()
+			}
+		}
+	}
+	return nil
 }
 
 // unaryOp is the float64 function of a unary code, its result rounded to T.
@@ -510,7 +533,38 @@ func adam[T float](pool *parallel.Pool, w, g, m, v []T, step []float64, reals []
 	})
 }
 
-// adamF32 is Adam on float32 buffers.
+// adamF32 is Adam on float32 buffers in float32 arithmetic, on the SIMD kernel of package
+// vec: within a few float32 roundings of ref's float64 arithmetic, and the same on any number
+// of workers (each element's arithmetic is its own).
 func adamF32(pool *parallel.Pool, w, g, m, v []float32, step []float64, reals []float64) func() {
-	return adam(pool, w, g, m, v, step, reals)
+	var lr, b1, b2, eps, c1, c2 float32
+	run := forEach(pool, len(w), chunk, func(lo, hi int) {
+		vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], lr, b1, b2, eps, c1, c2)
+	})
+	return func() {
+		t := step[0]
+		lr, b1, b2, eps = float32(reals[0]), float32(reals[1]), float32(reals[2]), float32(reals[3])
+		c1, c2 = float32(1-math.Pow(reals[1], t)), float32(1-math.Pow(reals[2], t))
+		run()
+	}
+}
+
+// sgdF32 is SGD on float32 buffers: exactly ref's w −= round(lr·g).
+func sgdF32(pool *parallel.Pool, w, g []float32, reals []float64) func() {
+	var lr float32
+	run := forEach(pool, len(w), chunk, func(lo, hi int) { vec.SGD(w[lo:hi], g[lo:hi], lr) })
+	return func() {
+		lr = float32(reals[0])
+		run()
+	}
+}
+
+// momentumF32 is momentum on float32 buffers, in float32 arithmetic.
+func momentumF32(pool *parallel.Pool, w, g, v []float32, reals []float64) func() {
+	var lr, mu float32
+	run := forEach(pool, len(w), chunk, func(lo, hi int) { vec.Momentum(w[lo:hi], g[lo:hi], v[lo:hi], lr, mu) })
+	return func() {
+		lr, mu = float32(reals[0]), float32(reals[1])
+		run()
+	}
 }
