@@ -362,7 +362,17 @@ func convOf(ip []int64) conv {
 	return conv{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]}
 }
 
-// im2col writes the columns of each image, one image a piece of work.
+// window is, for output column ow and kernel column offset, the range [qlo, qhi) of kernel
+// columns q whose input column ow·sw − pw + q·dw lies inside the image, for dilation 1.
+func (g *conv) window(ow int) (iw0, qlo, qhi int) {
+	iw0 = ow*g.sw - g.pw
+	qlo, qhi = max(0, -iw0), min(g.kw, g.W-iw0)
+	return iw0, qlo, max(qlo, qhi)
+}
+
+// im2col writes the columns of each image, one image a piece of work. With no dilation along
+// the width, each kernel row is a run of kw input pixels: the part inside the image is
+// copied, the rest zeroed.
 func im2col[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
 	g := convOf(ip)
 	per := g.OH * g.OW * g.C * g.kh * g.kw
@@ -371,18 +381,32 @@ func im2col[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
 			ci := b * per
 			for oh := 0; oh < g.OH; oh++ {
 				for ow := 0; ow < g.OW; ow++ {
+					iw0, qlo, qhi := g.window(ow)
 					for c := 0; c < g.C; c++ {
 						base := (b*g.C + c) * g.H * g.W
 						for r := 0; r < g.kh; r++ {
 							ih := oh*g.sh - g.ph + r*g.dh
-							for q := 0; q < g.kw; q++ {
-								iw := ow*g.sw - g.pw + q*g.dw
-								if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
-									col[ci] = img[base+ih*g.W+iw]
-								} else {
-									col[ci] = 0
+							dst := col[ci : ci+g.kw]
+							ci += g.kw
+							if ih < 0 || ih >= g.H {
+								clear(dst)
+								continue
+							}
+							row := img[base+ih*g.W:]
+							if g.dw == 1 {
+								clear(dst[:qlo])
+								for q := qlo; q < qhi; q++ {
+									dst[q] = row[iw0+q]
 								}
-								ci++
+								clear(dst[qhi:])
+								continue
+							}
+							for q := range dst {
+								if iw := iw0 + q*g.dw; iw >= 0 && iw < g.W {
+									dst[q] = row[iw]
+								} else {
+									dst[q] = 0
+								}
 							}
 						}
 					}
@@ -402,16 +426,27 @@ func col2im[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
 			ci := b * per
 			for oh := 0; oh < g.OH; oh++ {
 				for ow := 0; ow < g.OW; ow++ {
+					iw0, qlo, qhi := g.window(ow)
 					for c := 0; c < g.C; c++ {
 						base := (b*g.C + c) * g.H * g.W
 						for r := 0; r < g.kh; r++ {
 							ih := oh*g.sh - g.ph + r*g.dh
-							for q := 0; q < g.kw; q++ {
-								iw := ow*g.sw - g.pw + q*g.dw
-								if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
-									img[base+ih*g.W+iw] += col[ci]
+							src := col[ci : ci+g.kw]
+							ci += g.kw
+							if ih < 0 || ih >= g.H {
+								continue
+							}
+							row := img[base+ih*g.W:]
+							if g.dw == 1 {
+								for q := qlo; q < qhi; q++ {
+									row[iw0+q] += src[q]
 								}
-								ci++
+								continue
+							}
+							for q, v := range src {
+								if iw := iw0 + q*g.dw; iw >= 0 && iw < g.W {
+									row[iw] += v
+								}
 							}
 						}
 					}

@@ -106,6 +106,10 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 	if cfg.Epochs < 1 || cfg.Batch < 1 || cfg.Solver == nil || cfg.Train == nil || cfg.Out == "" {
 		return nil, fmt.Errorf("graph: Train: epochs %d, batch %d, solver, batches and out dir are all required", cfg.Epochs, cfg.Batch)
 	}
+	steps := cfg.Train.Count()
+	if steps == 0 {
+		return nil, fmt.Errorf("graph: the training set holds less than one batch of %d", cfg.Batch)
+	}
 	net, err := m.Build(cfg.Batch, true)
 	if err != nil {
 		return nil, err
@@ -115,41 +119,12 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 		return nil, err
 	}
 	defer tr.Close()
-	xs := make([]float32, cfg.Batch*m.Spec.Inputs)
-	ys := make([]float32, cfg.Batch*m.Spec.Outputs)
-	x := tensor.New(tensor.WithShape(cfg.Batch, m.Spec.Inputs), tensor.WithBacking(xs))
-	y := tensor.New(tensor.WithShape(cfg.Batch, m.Spec.Outputs), tensor.WithBacking(ys))
-
-	res := &TrainResult{Epochs: cfg.StartEpoch, BestVal: cfg.BestVal, Device: b.Name()}
-	bestVal := cfg.BestVal
+	r := &run{m: m, cfg: &cfg, tr: tr, backend: b.Name(), bestVal: cfg.BestVal}
+	r.res = &TrainResult{Epochs: cfg.StartEpoch, BestVal: cfg.BestVal, Device: b.Name()}
 	if cfg.StartEpoch > 0 {
-		res.BestEpoch = -1 // the best so far is the one already in Out
+		r.res.BestEpoch = -1 // the best so far is the one already in Out
 	}
-	samples := 0
-	save := func(dir string, epoch int, metrics map[string]float64) error {
-		return SaveCheckpoint(dir, m, cfg.Solver, Checkpoint{Epoch: epoch, Seed: cfg.Seed, Backend: b.Name(), Hyper: cfg.Hyper, Metrics: metrics})
-	}
-	// The loss is checked for NaN every checkEvery steps, not every step: on a GPU each
-	// check waits for the device.
-	const checkEvery = 50
-	steps := cfg.Train.Count()
-	if steps == 0 {
-		return nil, fmt.Errorf("graph: the training set holds less than one batch of %d", cfg.Batch)
-	}
-	// On a device that can hold the training set, upload it once; then a step only gathers
-	// its batch there, following the pass's order uploaded once per epoch.
-	dtr, resident := tr.(DatasetTrainer)
-	data, ordered := cfg.Train.(Dataset)
-	if resident = resident && ordered; resident {
-		ex, ey, n := data.Examples()
-		if err := dtr.SetDataset(ex, ey, n); err != nil {
-			// Not enough device memory for the set: upload each batch instead.
-			resident = false
-			if cfg.Warn != nil {
-				cfg.Warn(fmt.Sprintf("the training set stays on the host, each batch uploaded: %v", err))
-			}
-		}
-	}
+	step := r.chooseStep()
 	for epoch := cfg.StartEpoch + 1; epoch <= cfg.Epochs; epoch++ {
 		if cfg.Schedule != nil {
 			if err := tr.SetLR(cfg.Schedule(epoch)); err != nil {
@@ -158,109 +133,181 @@ func Train(m *Model, cfg TrainConfig) (*TrainResult, error) {
 		}
 		start := time.Now()
 		cfg.Train.Reset(epoch)
-		if resident {
-			if err := dtr.SetOrder(data.Order()); err != nil {
+		if r.resident {
+			if err := r.dtr.SetOrder(r.data.Order()); err != nil {
 				return nil, err
 			}
 		}
 		n := 0
-		diverged := func(loss float64, step int) error {
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return fmt.Errorf("%w: the loss became %v at epoch %d, by step %d; the last good checkpoint is in %s; try a lower --lr", ErrDiverged, loss, epoch, step, cfg.Out)
+		for k := 1; k <= steps; k++ {
+			ok, err := step()
+			if err != nil {
+				return nil, err
 			}
-			return nil
-		}
-		for step := 1; step <= steps; step++ {
-			if resident {
-				if err := dtr.StepNext(); err != nil {
-					return nil, err
-				}
-			} else {
-				if !cfg.Train.Next() {
-					break
-				}
-				bx, by := cfg.Train.Batch()
-				copy(xs, bx)
-				copy(ys, by)
-				if err := tr.Step(x, y); err != nil {
-					return nil, err
-				}
+			if !ok {
+				break
 			}
-			if step%checkEvery == 0 {
+			// The loss is checked for NaN every checkEvery steps, not every step: on a GPU
+			// each check waits for the device.
+			if k%checkEvery == 0 {
 				loss, err := tr.Loss()
 				if err != nil {
 					return nil, err
 				}
-				if err := diverged(loss, step); err != nil {
-					return res, err
+				if err := r.diverged(loss, epoch, k); err != nil {
+					return r.res, err
 				}
 			}
 			n++
-			samples += cfg.Batch
+			r.samples += cfg.Batch
 			if cfg.Progress != nil {
-				cfg.Progress(step, steps)
+				cfg.Progress(k, steps)
 			}
 			if cfg.Stop != nil && cfg.Stop() {
-				res.Seconds += time.Since(start).Seconds()
-				res.Interrupted = true
-				mean, err := tr.MeanLoss()
-				if err != nil {
-					return nil, err
-				}
-				if err := diverged(mean, step); err != nil {
-					return res, err
-				}
-				if err := tr.Sync(); err != nil {
-					return nil, err
-				}
-				// The epoch is not complete: the checkpoint says the last complete one, so a
-				// resume runs this epoch again from the parameters reached so far.
-				if err := save(LastDir(cfg.Out), epoch-1, map[string]float64{"train_loss": mean, "interrupted_at_step": float64(step)}); err != nil {
-					return nil, err
-				}
-				res.SamplesPerSec = float64(samples) / res.Seconds
-				return res, nil
+				return r.interrupt(epoch, k, time.Since(start).Seconds())
 			}
 		}
-		mean, err := tr.MeanLoss()
+		if err := r.endEpoch(epoch, n, time.Since(start).Seconds()); err != nil {
+			return r.res, err
+		}
+	}
+	if r.res.Seconds > 0 {
+		r.res.SamplesPerSec = float64(r.samples) / r.res.Seconds
+	}
+	return r.res, nil
+}
+
+// checkEvery is how many steps go between two checks of the loss for NaN.
+const checkEvery = 50
+
+// run is the state of one Train call.
+type run struct {
+	m       *Model
+	cfg     *TrainConfig
+	tr      Trainer
+	backend string
+	res     *TrainResult
+	bestVal float64
+	samples int
+
+	// resident: the trainer holds the training set (DatasetTrainer) and gathers each
+	// batch itself, following the pass's order set once an epoch.
+	resident bool
+	dtr      DatasetTrainer
+	data     Dataset
+}
+
+// chooseStep returns the function that runs one training step and says whether there was a
+// batch for it. On a device that can hold the training set, the set is handed over once;
+// then a step only gathers its batch there. Else each batch is copied into the inputs.
+func (r *run) chooseStep() func() (bool, error) {
+	cfg := r.cfg
+	r.dtr, r.resident = r.tr.(DatasetTrainer)
+	var ordered bool
+	r.data, ordered = cfg.Train.(Dataset)
+	if r.resident = r.resident && ordered; r.resident {
+		ex, ey, n := r.data.Examples()
+		if err := r.dtr.SetDataset(ex, ey, n); err != nil {
+			// Not enough device memory for the set: hand over each batch instead.
+			r.resident = false
+			if cfg.Warn != nil {
+				cfg.Warn(fmt.Sprintf("the training set stays on the host, each batch uploaded: %v", err))
+			}
+		}
+	}
+	if r.resident {
+		return func() (bool, error) { return true, r.dtr.StepNext() }
+	}
+	xs := make([]float32, cfg.Batch*r.m.Spec.Inputs)
+	ys := make([]float32, cfg.Batch*r.m.Spec.Outputs)
+	x := tensor.New(tensor.WithShape(cfg.Batch, r.m.Spec.Inputs), tensor.WithBacking(xs))
+	y := tensor.New(tensor.WithShape(cfg.Batch, r.m.Spec.Outputs), tensor.WithBacking(ys))
+	return func() (bool, error) {
+		if !cfg.Train.Next() {
+			return false, nil
+		}
+		bx, by := cfg.Train.Batch()
+		copy(xs, bx)
+		copy(ys, by)
+		return true, r.tr.Step(x, y)
+	}
+}
+
+// diverged is ErrDiverged when loss is NaN or infinite.
+func (r *run) diverged(loss float64, epoch, step int) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("%w: the loss became %v at epoch %d, by step %d; the last good checkpoint is in %s; try a lower --lr", ErrDiverged, loss, epoch, step, r.cfg.Out)
+	}
+	return nil
+}
+
+// save writes a checkpoint of the model and the solver to dir.
+func (r *run) save(dir string, epoch int, metrics map[string]float64) error {
+	return SaveCheckpoint(dir, r.m, r.cfg.Solver, Checkpoint{Epoch: epoch, Seed: r.cfg.Seed, Backend: r.backend, Hyper: r.cfg.Hyper, Metrics: metrics})
+}
+
+// interrupt saves the state reached in the middle of epoch, at step, to Out/last and ends
+// the run. The epoch is not complete: the checkpoint says the last complete one, so a resume
+// runs this epoch again from the parameters reached so far.
+func (r *run) interrupt(epoch, step int, secs float64) (*TrainResult, error) {
+	r.res.Seconds += secs
+	r.res.Interrupted = true
+	mean, err := r.tr.MeanLoss()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.diverged(mean, epoch, step); err != nil {
+		return r.res, err
+	}
+	if err := r.tr.Sync(); err != nil {
+		return nil, err
+	}
+	if err := r.save(LastDir(r.cfg.Out), epoch-1, map[string]float64{"train_loss": mean, "interrupted_at_step": float64(step)}); err != nil {
+		return nil, err
+	}
+	r.res.SamplesPerSec = float64(r.samples) / r.res.Seconds
+	return r.res, nil
+}
+
+// endEpoch ends an epoch of n steps: the mean loss checked, the parameters synced, the
+// validation accuracy measured, the latest state saved in Out/last and, when it is the best
+// so far, the model in Out.
+func (r *run) endEpoch(epoch, n int, secs float64) error {
+	cfg := r.cfg
+	mean, err := r.tr.MeanLoss()
+	if err != nil {
+		return err
+	}
+	r.res.Seconds += secs
+	if err := r.diverged(mean, epoch, n); err != nil {
+		return err
+	}
+	if err := r.tr.Sync(); err != nil {
+		return err
+	}
+	st := EpochStats{Epoch: epoch, TrainLoss: mean, Seconds: secs, SamplesPerSec: float64(n*cfg.Batch) / secs, RSSBytes: residentBytes()}
+	if cfg.Val.N() > 0 {
+		pred, err := predictOn(r.tr, r.m, cfg.Val.Images)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		secs := time.Since(start).Seconds()
-		res.Seconds += secs
-		if err := diverged(mean, n); err != nil {
-			return res, err
-		}
-		if err := tr.Sync(); err != nil {
-			return nil, err
-		}
-		st := EpochStats{Epoch: epoch, TrainLoss: mean, Seconds: secs, SamplesPerSec: float64(n*cfg.Batch) / secs, RSSBytes: residentBytes()}
-		if cfg.Val.N() > 0 {
-			pred, err := predictOn(tr, m, cfg.Val.Images)
-			if err != nil {
-				return nil, err
-			}
-			st.ValAccuracy = Accuracy(pred, cfg.Val.Labels)
-		}
-		metrics := map[string]float64{"train_loss": st.TrainLoss, "val_accuracy": st.ValAccuracy, "seconds": secs}
-		if err := save(LastDir(cfg.Out), epoch, metrics); err != nil {
-			return nil, err
-		}
-		if res.BestEpoch == 0 || st.ValAccuracy > bestVal || (cfg.Val.N() == 0) {
-			if err := save(cfg.Out, epoch, metrics); err != nil {
-				return nil, err
-			}
-			st.Best, bestVal, res.BestEpoch, res.BestVal = true, st.ValAccuracy, epoch, st.ValAccuracy
-		}
-		res.Epochs = epoch
-		if cfg.OnEpoch != nil {
-			cfg.OnEpoch(st)
-		}
+		st.ValAccuracy = Accuracy(pred, cfg.Val.Labels)
 	}
-	if res.Seconds > 0 {
-		res.SamplesPerSec = float64(samples) / res.Seconds
+	metrics := map[string]float64{"train_loss": st.TrainLoss, "val_accuracy": st.ValAccuracy, "seconds": secs}
+	if err := r.save(LastDir(cfg.Out), epoch, metrics); err != nil {
+		return err
 	}
-	return res, nil
+	if r.res.BestEpoch == 0 || st.ValAccuracy > r.bestVal || (cfg.Val.N() == 0) {
+		if err := r.save(cfg.Out, epoch, metrics); err != nil {
+			return err
+		}
+		st.Best, r.bestVal, r.res.BestEpoch, r.res.BestVal = true, st.ValAccuracy, epoch, st.ValAccuracy
+	}
+	r.res.Epochs = epoch
+	if cfg.OnEpoch != nil {
+		cfg.OnEpoch(st)
+	}
+	return nil
 }
 
 // Predict returns the class with the largest logit for every image [n*784] of an MNIST model,
