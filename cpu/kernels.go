@@ -362,6 +362,126 @@ func convOf(ip []int64) conv {
 	return conv{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]}
 }
 
+// im2col writes the columns of each image, one image a piece of work. Element (oh, ow, k)
+// of an image's columns, k = (c·kh + r)·kw + q, is pixel (c, oh·sh − ph + r·dh, ow·sw − pw +
+// q·dw), or 0 outside the image. The loops run over k and oh outermost, so that the innermost
+// runs along an input row (a strided write, a contiguous read when sw is 1).
+func im2col[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
+	if g := convOf(ip); g.C*g.kh*g.kw > stridedK {
+		return im2colRuns(pool, img, col, ip)
+	}
+	return im2colStrided(pool, img, col, ip)
+}
+
+func im2colStrided[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
+	g := convOf(ip)
+	K := g.C * g.kh * g.kw
+	per := g.OH * g.OW * K
+	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			out := col[b*per : (b+1)*per]
+			for c := 0; c < g.C; c++ {
+				plane := img[(b*g.C+c)*g.H*g.W : (b*g.C+c+1)*g.H*g.W]
+				for r := 0; r < g.kh; r++ {
+					for q := 0; q < g.kw; q++ {
+						k := (c*g.kh+r)*g.kw + q
+						// The output columns ow whose input column lies inside the image.
+						off := q*g.dw - g.pw
+						owLo, owHi := g.inside(off)
+						for oh := 0; oh < g.OH; oh++ {
+							dst := out[oh*g.OW*K+k:]
+							ih := oh*g.sh - g.ph + r*g.dh
+							if ih < 0 || ih >= g.H {
+								for ow := 0; ow < g.OW; ow++ {
+									dst[ow*K] = 0
+								}
+								continue
+							}
+							row := plane[ih*g.W : (ih+1)*g.W]
+							for ow := 0; ow < owLo; ow++ {
+								dst[ow*K] = 0
+							}
+							for ow := owLo; ow < owHi; ow++ {
+								dst[ow*K] = row[ow*g.sw+off]
+							}
+							for ow := owHi; ow < g.OW; ow++ {
+								dst[ow*K] = 0
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// stridedK is the longest column (C·kh·kw) that im2col and col2im walk along input rows,
+// writing (or reading) the columns at a stride of the column's length; longer columns, where
+// that stride costs a cache line an element, go a kernel row's run of kw pixels at a time.
+// The cnn's first convolution (25) goes along rows, its second (150) by runs.
+const stridedK = 32
+
+// inside is the range [lo, hi) of output columns ow whose input column ow·sw + off lies
+// inside the image.
+func (g *conv) inside(off int) (lo, hi int) {
+	// ow·sw + off ≥ 0  ⇔  ow ≥ ceil(−off / sw);  ow·sw + off < W  ⇔  ow ≤ (W − 1 − off) / sw.
+	lo = 0
+	if off < 0 {
+		lo = (-off + g.sw - 1) / g.sw
+	}
+	hi = g.OW
+	if last := g.W - 1 - off; last < 0 {
+		hi = 0
+	} else {
+		hi = min(hi, last/g.sw+1)
+	}
+	return min(lo, g.OW), max(min(lo, g.OW), hi)
+}
+
+// col2im sums each image's columns back where im2col took them: each pixel's terms in order
+// of k, then oh, then ow (ref adds them in order of oh, ow, k, in float64), a float32 sum of
+// at most kh·kw terms, within a few roundings of ref's, and the same on any number of
+// workers.
+func col2im[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
+	if g := convOf(ip); g.C*g.kh*g.kw > stridedK {
+		return col2imRuns(pool, col, img, ip)
+	}
+	return col2imStrided(pool, col, img, ip)
+}
+
+func col2imStrided[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
+	g := convOf(ip)
+	K := g.C * g.kh * g.kw
+	per := g.OH * g.OW * K
+	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			in := col[b*per : (b+1)*per]
+			clear(img[b*g.C*g.H*g.W : (b+1)*g.C*g.H*g.W])
+			for c := 0; c < g.C; c++ {
+				plane := img[(b*g.C+c)*g.H*g.W : (b*g.C+c+1)*g.H*g.W]
+				for r := 0; r < g.kh; r++ {
+					for q := 0; q < g.kw; q++ {
+						k := (c*g.kh+r)*g.kw + q
+						off := q*g.dw - g.pw
+						owLo, owHi := g.inside(off)
+						for oh := 0; oh < g.OH; oh++ {
+							ih := oh*g.sh - g.ph + r*g.dh
+							if ih < 0 || ih >= g.H {
+								continue
+							}
+							src := in[oh*g.OW*K+k:]
+							row := plane[ih*g.W : (ih+1)*g.W]
+							for ow := owLo; ow < owHi; ow++ {
+								row[ow*g.sw+off] += src[ow*K]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // window is, for output column ow and kernel column offset, the range [qlo, qhi) of kernel
 // columns q whose input column ow·sw − pw + q·dw lies inside the image, for dilation 1.
 func (g *conv) window(ow int) (iw0, qlo, qhi int) {
@@ -370,10 +490,9 @@ func (g *conv) window(ow int) (iw0, qlo, qhi int) {
 	return iw0, qlo, max(qlo, qhi)
 }
 
-// im2col writes the columns of each image, one image a piece of work. With no dilation along
-// the width, each kernel row is a run of kw input pixels: the part inside the image is
-// copied, the rest zeroed.
-func im2col[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
+// im2colRuns is im2col for many channels: each kernel row is a run of kw input pixels, the
+// part inside the image copied (with no dilation along the width), the rest zeroed.
+func im2colRuns[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
 	g := convOf(ip)
 	per := g.OH * g.OW * g.C * g.kh * g.kw
 	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
@@ -416,8 +535,9 @@ func im2col[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
 	})
 }
 
-// col2im sums each image's columns back where im2col took them, in ref's order, in T.
-func col2im[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
+// col2imRuns is col2im for many channels, a kernel row's run of kw pixels at a time, each
+// pixel's terms in ref's order (oh, ow, k).
+func col2imRuns[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
 	g := convOf(ip)
 	per := g.OH * g.OW * g.C * g.kh * g.kw
 	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
@@ -459,6 +579,12 @@ func col2im[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
 // pool2 is the geometry of a MaxPool or MaxPoolBack launch.
 type pool2 struct{ B, C, H, W, kh, kw, ph, pw, sh, sw, OH, OW int }
 
+// halves reports whether the pooling is the common 2x2 windows at stride 2, no padding, that
+// tile the image: each output's window is 4 pixels inside it, and windows do not overlap.
+func (g *pool2) halves() bool {
+	return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W
+}
+
 func poolOf(ip []int64) pool2 {
 	v := make([]int, 12)
 	for i := range v {
@@ -469,6 +595,30 @@ func poolOf(ip []int64) pool2 {
 
 func maxPool[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
 	g := poolOf(ip)
+	if g.halves() {
+		return forEach(pool, g.B*g.C, max(1, chunk/max(1, g.H*g.W)), func(lo, hi int) {
+			for bc := lo; bc < hi; bc++ {
+				plane := in[bc*g.H*g.W : (bc+1)*g.H*g.W]
+				o := out[bc*g.OH*g.OW : (bc+1)*g.OH*g.OW]
+				for oh := 0; oh < g.OH; oh++ {
+					r0, r1 := plane[2*oh*g.W:(2*oh+1)*g.W], plane[(2*oh+1)*g.W:(2*oh+2)*g.W]
+					for ow := range o[oh*g.OW : (oh+1)*g.OW] {
+						best := r0[2*ow]
+						if v := r0[2*ow+1]; v > best {
+							best = v
+						}
+						if v := r1[2*ow]; v > best {
+							best = v
+						}
+						if v := r1[2*ow+1]; v > best {
+							best = v
+						}
+						o[oh*g.OW+ow] = best
+					}
+				}
+			}
+		})
+	}
 	return forEach(pool, g.B*g.C, max(1, chunk/max(1, g.H*g.W)), func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
 			plane := in[bc*g.H*g.W : (bc+1)*g.H*g.W]
@@ -495,6 +645,32 @@ func maxPool[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
 // maxPoolBack adds each pooled gradient at the first maximum of its window, in ref's order.
 func maxPoolBack[T float](pool *parallel.Pool, in, dpooled, dx []T, ip []int64) func() {
 	g := poolOf(ip)
+	if g.halves() { // windows do not overlap: each pixel is written once, 0 or the gradient
+		return forEach(pool, g.B*g.C, max(1, chunk/max(1, g.H*g.W)), func(lo, hi int) {
+			for bc := lo; bc < hi; bc++ {
+				plane := in[bc*g.H*g.W : (bc+1)*g.H*g.W]
+				grad := dx[bc*g.H*g.W : (bc+1)*g.H*g.W]
+				dp := dpooled[bc*g.OH*g.OW : (bc+1)*g.OH*g.OW]
+				clear(grad)
+				for oh := 0; oh < g.OH; oh++ {
+					i0, i1 := 2*oh*g.W, (2*oh+1)*g.W
+					for ow := 0; ow < g.OW; ow++ {
+						arg, best := i0+2*ow, plane[i0+2*ow]
+						if v := plane[i0+2*ow+1]; v > best {
+							arg, best = i0+2*ow+1, v
+						}
+						if v := plane[i1+2*ow]; v > best {
+							arg, best = i1+2*ow, v
+						}
+						if v := plane[i1+2*ow+1]; v > best {
+							arg = i1 + 2*ow + 1
+						}
+						grad[arg] = dp[oh*g.OW+ow]
+					}
+				}
+			}
+		})
+	}
 	return forEach(pool, g.B*g.C, max(1, chunk/max(1, g.H*g.W)), func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
 			plane := in[bc*g.H*g.W : (bc+1)*g.H*g.W]
