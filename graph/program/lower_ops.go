@@ -196,9 +196,19 @@ func (l *lowering) lowerProduct(n *node) error {
 // in[Σ ik·stride_k] with the input's strides permuted (transpose) or zeroed along broadcast
 // axes (repeat).
 func (l *lowering) lowerGather(n *node) error {
+	ints, err := n.gather()
+	if err != nil {
+		return err
+	}
+	l.launch(n.Node, Gather4, []int{n.in(0), l.temp(n.Node)}, ints, nil)
+	return nil
+}
+
+// gather is the Ints of the Gather4 that computes a transpose or a repeat.
+func (n *node) gather() ([]int64, error) {
 	is, shape := n.ch[0].Shape(), n.Shape()
 	if len(shape) > 4 {
-		return n.unsupported("%d dimensions: the gather kernel takes at most 4", len(shape))
+		return nil, n.unsupported("%d dimensions: the gather kernel takes at most 4", len(shape))
 	}
 	instr := rowMajorStrides(is)
 	var dims, str [4]int
@@ -212,31 +222,29 @@ func (l *lowering) lowerGather(n *node) error {
 	if n.kind == "transposeOp" {
 		pat, err := intsField(n.v, "pattern")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(pat) != len(is) || len(pat) != len(shape) {
-			return n.unsupported("pattern %v for a %v tensor", pat, is)
+			return nil, n.unsupported("pattern %v for a %v tensor", pat, is)
 		}
 		for i, p := range pat {
 			str[off+i] = instr[p]
 		}
 	} else {
 		if len(is) != 0 && len(is) != len(shape) {
-			return n.unsupported("input %v, output %v: dimensions differ", is, shape)
+			return nil, n.unsupported("input %v, output %v: dimensions differ", is, shape)
 		}
 		for i := range shape {
 			if len(is) == 0 || is[i] == 1 {
 				continue // broadcast: stride 0
 			}
 			if is[i] != shape[i] {
-				return n.unsupported("repeats axis %d of %v to %v: only axes of size 1 can be repeated", i, is, shape)
+				return nil, n.unsupported("repeats axis %d of %v to %v: only axes of size 1 can be repeated", i, is, shape)
 			}
 			str[off+i] = instr[i]
 		}
 	}
-	out := l.temp(n.Node)
-	l.launch(n.Node, Gather4, []int{n.in(0), out}, i64s(size(n.Node), dims[0], dims[1], dims[2], dims[3], str[0], str[1], str[2], str[3]), nil)
-	return nil
+	return i64s(size(n.Node), dims[0], dims[1], dims[2], dims[3], str[0], str[1], str[2], str[3]), nil
 }
 
 func (l *lowering) lowerSum(n *node) error {
@@ -338,9 +346,14 @@ func (l *lowering) lowerMaxPool(n *node) error {
 	return nil
 }
 
-// biased is a product plus a broadcast bias row that a GemmBias computes: sum = prod +
-// Repeat(bias).
-type biased struct{ prod, rep, bias *G.Node }
+// biased is a product plus a broadcast bias that a GemmBias computes: sum = prod +
+// Repeat(bias), or for a convolution sum = Transpose(Reshape(prod)) + Repeat(Repeat(...(bias)))
+// with the bias one value per column of the product (an output channel), which is then the
+// GemmBias followed by the transpose.
+type biased struct {
+	prod, bias *G.Node
+	trans      *G.Node // the transpose of the product, or nil
+}
 
 // findBiases finds, among the nodes to lower, each sum of a matrix product and a bias row
 // broadcast over its rows where nothing else reads the product or the broadcast, and marks
@@ -362,24 +375,58 @@ func (l *lowering) findBiases(order []*G.Node) {
 		uses[l.xent.y.ID()]++
 	}
 	l.bias, l.skip = map[int64]*biased{}, map[int64]bool{}
+	once := func(n *G.Node, kind string) bool { return opType(n) == kind && uses[n.ID()] == 1 }
 	for _, n := range order {
-		if opType(n) != "elemBinOp" || binOpSymbol(n) != "+" || len(n.Shape()) != 2 {
+		if opType(n) != "elemBinOp" || binOpSymbol(n) != "+" {
 			continue
 		}
 		ch := l.children(n)
-		if len(ch) != 2 || opType(ch[0]) != "linAlgBinOp" || opType(ch[1]) != "repeatOp" || uses[ch[0].ID()] != 1 || uses[ch[1].ID()] != 1 {
+		if len(ch) != 2 || !once(ch[1], "repeatOp") {
 			continue
 		}
-		src := l.children(ch[1]) // the bias, then the sizes it is repeated to
-		if len(src) < 1 || len(src[0].Shape()) != 2 || src[0].Shape()[0] != 1 || src[0].Shape()[1] != n.Shape()[1] {
+		// The bias: the first argument of the chain of repeats, each repeat used once.
+		skip := []*G.Node{ch[1]}
+		bias := l.children(ch[1])[0]
+		for once(bias, "repeatOp") {
+			skip = append(skip, bias)
+			bias = l.children(bias)[0]
+		}
+		b := &biased{bias: bias}
+		switch {
+		case once(ch[0], "linAlgBinOp") && len(n.Shape()) == 2: // a dense layer
+			b.prod = ch[0]
+		case once(ch[0], "transposeOp") && len(n.Shape()) == 4: // a convolution
+			r := l.children(ch[0])[0]
+			if !once(r, "reshapeOp") || !once(l.children(r)[0], "linAlgBinOp") {
+				continue
+			}
+			b.trans, b.prod = ch[0], l.children(r)[0]
+			skip = append(skip, ch[0], r)
+		default:
 			continue
 		}
-		pr := &node{Node: ch[0], kind: "linAlgBinOp", ch: l.children(ch[0]), v: opValue(ch[0]), l: l}
-		if _, _, _, _, _, err := pr.product(); err != nil {
+		pr := &node{Node: b.prod, kind: "linAlgBinOp", ch: l.children(b.prod), v: opValue(b.prod), l: l}
+		_, nn, _, _, _, err := pr.product()
+		if err != nil || size(bias) != nn {
 			continue
 		}
-		l.bias[n.ID()] = &biased{prod: ch[0], rep: ch[1], bias: src[0]}
-		l.skip[ch[0].ID()], l.skip[ch[1].ID()] = true, true
+		if b.trans == nil && (len(bias.Shape()) != 2 || bias.Shape()[0] != 1) {
+			continue // a dense layer's bias is a row
+		}
+		if b.trans != nil {
+			// The channels, the product's columns, must become axis 1 of the sum, and the
+			// bias vary along that axis alone.
+			pat, err := intsField(opValue(b.trans), "pattern")
+			bs := bias.Shape()
+			if err != nil || len(pat) != 4 || pat[1] != 3 || len(bs) != 4 || bs[0] != 1 || bs[1] != nn || bs[2] != 1 || bs[3] != 1 {
+				continue
+			}
+		}
+		l.bias[n.ID()] = b
+		l.skip[b.prod.ID()] = true
+		for _, k := range skip {
+			l.skip[k.ID()] = true
+		}
 	}
 }
 
@@ -395,8 +442,23 @@ func (l *lowering) lowerBias(sum *G.Node, b *biased) error {
 			return fmt.Errorf("program: node %%%d (%v) uses %%%d before it is computed", sum.ID(), sum.Op(), c.ID())
 		}
 	}
-	args := []int{pr.in(0), pr.in(1), l.bufOf[b.bias.ID()], l.temp(sum)}
-	l.p.Launches = append(l.p.Launches, Launch{Op: GemmBias, Dtype: l.dtype, Role: l.role(sum.ID()), Node: sum.ID(),
-		What: fmt.Sprintf("%v + bias", b.prod.Op()), Args: args, Ints: i64s(m, nn, k, b2i(ta), b2i(tb))})
+	if b.trans == nil {
+		args := []int{pr.in(0), pr.in(1), l.bufOf[b.bias.ID()], l.temp(sum)}
+		l.p.Launches = append(l.p.Launches, Launch{Op: GemmBias, Dtype: l.dtype, Role: l.role(sum.ID()), Node: sum.ID(),
+			What: fmt.Sprintf("%v + bias", b.prod.Op()), Args: args, Ints: i64s(m, nn, k, b2i(ta), b2i(tb))})
+		return nil
+	}
+	// A convolution: the product and its channel's bias, then the transpose to (B, C, H, W).
+	tr := &node{Node: b.trans, kind: "transposeOp", ch: l.children(b.trans), v: opValue(b.trans), l: l}
+	ints, err := tr.gather()
+	if err != nil {
+		return err
+	}
+	biasedProd := l.newBuf(Buffer{Name: fmt.Sprintf("%%%d %v + bias", b.prod.ID(), b.prod.Op()), Kind: Temp, Elems: m * nn})
+	args := []int{pr.in(0), pr.in(1), l.bufOf[b.bias.ID()], biasedProd}
+	l.p.Launches = append(l.p.Launches, Launch{Op: GemmBias, Dtype: l.dtype, Role: l.role(sum.ID()), Node: b.prod.ID(),
+		What: fmt.Sprintf("%v + bias", b.prod.Op()), Args: args, Ints: i64s(m, nn, k, b2i(ta), b2i(tb))},
+		Launch{Op: Gather4, Dtype: l.dtype, Role: l.role(sum.ID()), Node: sum.ID(),
+			What: fmt.Sprintf("%v of the biased product", b.trans.Op()), Args: []int{biasedProd, l.temp(sum)}, Ints: ints})
 	return nil
 }
