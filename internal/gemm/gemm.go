@@ -389,6 +389,38 @@ func (j *job) epilogue(i0, i1, j0, j1 int) {
 		}
 		return
 	}
+	if d.rs == 1 { // a transposed view: C's memory rows are the view's columns
+		for jj := j0; jj < j1; jj++ {
+			col := d.d[jj*d.cs+i0 : jj*d.cs+i1]
+			switch {
+			case j.bias != nil && j.biasRows && j.relu:
+				bias := j.bias[i0:i1]
+				for i, v := range col {
+					col[i] = max(v+bias[i], 0)
+				}
+			case j.bias != nil && j.biasRows:
+				bias := j.bias[i0:i1]
+				for i := range col {
+					col[i] += bias[i]
+				}
+			case j.bias != nil && j.relu:
+				b := j.bias[jj]
+				for i, v := range col {
+					col[i] = max(v+b, 0)
+				}
+			case j.bias != nil:
+				b := j.bias[jj]
+				for i := range col {
+					col[i] += b
+				}
+			default:
+				for i, v := range col {
+					col[i] = max(v, 0)
+				}
+			}
+		}
+		return
+	}
 	for i := i0; i < i1; i++ {
 		for jj := j0; jj < j1; jj++ {
 			v := &d.d[i*d.rs+jj*d.cs]
