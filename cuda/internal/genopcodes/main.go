@@ -1,7 +1,3 @@
-// Command genopcodes writes the C header of the elementwise operation codes that the CUDA
-// kernels switch on (cuda/kernels/opcodes.h) from the one Go table of them,
-// program.BinaryOps and program.UnaryOps. Run it with go generate ./cuda; make test fails
-// when the committed header is not what it writes.
 package main
 
 import (
