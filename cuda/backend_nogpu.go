@@ -2,8 +2,8 @@
 
 package cuda
 
-// Built without the gpu tag, the package registers no backend: graph.SelectBackend then
-// answers --device cuda with "built without GPU support; build it with 'make gpu'".
+// Built without the gpu tag, the package registers no backend: the CLI then answers
+// --device cuda with "built without GPU support; build it with 'make gpu'".
 
 // Compiled reports whether this build has the GPU backend.
 const Compiled = false

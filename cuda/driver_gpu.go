@@ -263,7 +263,7 @@ func openGPU() (*gpu, error) {
 	gpuOnce.Do(func() {
 		devs, driver, err := Devices()
 		if err != nil {
-			gpuErr = err
+			gpuErr = &noGPU{err}
 			return
 		}
 		g := &gpu{th: newThread(), dev: devs[0], driver: driver, kernels: map[string]cu.Function{}}
@@ -291,6 +291,9 @@ func openGPU() (*gpu, error) {
 			}
 			return cu.MemFree(p)
 		})
+		if gpuErr != nil {
+			gpuErr = &noGPU{gpuErr}
+		}
 		if gpuErr == nil {
 			if name := C.gtGraphMissing(); name != nil {
 				g.noGraphs = fmt.Errorf("the driver library has no %s", C.GoString(name))

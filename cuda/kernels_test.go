@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,5 +112,16 @@ func TestKernelABI(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestNoGPUIsTyped: whatever keeps the GPU from being used is an ErrNoGPU (errors.Is), a
+// build without GPU support included, so that the CLI can tell it from other failures.
+func TestNoGPUIsTyped(t *testing.T) {
+	if !errors.Is(ErrNotCompiled, ErrNoGPU) {
+		t.Error("ErrNotCompiled is not an ErrNoGPU")
+	}
+	if _, _, err := Devices(); !Compiled && !errors.Is(err, ErrNoGPU) {
+		t.Errorf("Devices in a build without the gpu tag: %v, not an ErrNoGPU", err)
 	}
 }

@@ -199,7 +199,7 @@ func fail(e *env, err error) int {
 	case errors.As(err, &u):
 		code = 2
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := strings.ReplaceAll(deviceAdvice(err).Error(), "\n", " ")
 	fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg)
 	return code
 }
