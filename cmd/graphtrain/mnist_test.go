@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
@@ -248,5 +249,47 @@ func TestTrainCNNShortRun(t *testing.T) {
 	t.Logf("cnn, 2700 images, 2 epochs, batch 32: test accuracy %.4f, %.0f samples/s", res.TestAccuracy, res.SamplesPerSec)
 	if res.TestAccuracy < 0.85 {
 		t.Errorf("cnn test accuracy %.4f after two short epochs, want >= 0.85", res.TestAccuracy)
+	}
+}
+
+// TestCheckpointsMoveBetweenDevices: a run started on the compiled CPU executor resumes on
+// the TapeMachine (and the other way round), and the second epoch's loss is the one a run
+// that stayed on one device reaches, within float32 rounding.
+func TestCheckpointsMoveBetweenDevices(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"train", "mnist", "--model", "mlp", "--hidden", "16", "--limit", "1500", "-q"}
+	epochLoss := func(metrics string, epoch int) float64 {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(dir, metrics))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var m struct {
+				Epoch     int     `json:"epoch"`
+				TrainLoss float64 `json:"train_loss"`
+			}
+			if err := json.Unmarshal([]byte(line), &m); err == nil && m.Epoch == epoch {
+				return m.TrainLoss
+			}
+		}
+		t.Fatalf("%s has no epoch %d", metrics, epoch)
+		return 0
+	}
+	if r := runBin(t, dir, "", append(common, "--device", "cpu", "--epochs", "2", "--out", "straight", "--metrics", "straight.jsonl")...); r.code != 0 {
+		t.Fatalf("straight run: %s", r.stderr)
+	}
+	want := epochLoss("straight.jsonl", 2)
+	for _, c := range []struct{ first, then string }{{"cpu", "vm"}, {"vm", "cpu"}} {
+		out := c.first + "-" + c.then
+		if r := runBin(t, dir, "", append(common, "--device", c.first, "--epochs", "1", "--out", out)...); r.code != 0 {
+			t.Fatalf("first epoch on %s: %s", c.first, r.stderr)
+		}
+		if r := runBin(t, dir, "", "train", "mnist", "--resume", out, "--epochs", "2", "--device", c.then, "-q", "--metrics", out+".jsonl"); r.code != 0 {
+			t.Fatalf("second epoch on %s: %s", c.then, r.stderr)
+		}
+		if got := epochLoss(out+".jsonl", 2); math.Abs(got-want) > 1e-3*math.Abs(want) {
+			t.Errorf("%s then %s: epoch 2 loss %v, all on cpu %v", c.first, c.then, got, want)
+		}
 	}
 }
