@@ -18,6 +18,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"graphtrain/graph"
+	"graphtrain/internal/atomicfile"
 )
 
 type inspectXOROpts struct{ weights, out string }
@@ -592,7 +593,7 @@ func writePNGs(dir string, files map[string]image.Image) ([]string, error) {
 
 // writePNG writes img to path atomically (a temporary file, then rename).
 func writePNG(path string, img image.Image) error {
-	return graph.WriteFileAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+	return atomicfile.WriteFile(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // unwrapPathError drops the path from an *os.PathError, which the message names already.

@@ -196,21 +196,21 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		if v, ok := ck.Metrics["best_val_accuracy"]; ok {
 			bestVal = v
 		}
-		if h := ck.Hyper; h != nil {
-			if v, ok := h["seed"].(float64); ok && !fs.Changed("seed") {
-				o.seed = int64(v)
+		if h := ck.Hyper; h != nil && h.Model != "" {
+			if !fs.Changed("seed") {
+				o.seed = h.Seed
 			}
-			if v, ok := h["val_split"].(float64); ok && !fs.Changed("val-split") {
-				o.valSplit = v
+			if !fs.Changed("val-split") {
+				o.valSplit = h.ValSplit
 			}
-			if v, ok := h["batch"].(float64); ok && !fs.Changed("batch") {
-				o.batch = int(v)
+			if !fs.Changed("batch") {
+				o.batch = h.Batch
 			}
-			if v, ok := h["limit"].(float64); ok && !fs.Changed("limit") {
-				o.limit = int(v)
+			if !fs.Changed("limit") {
+				o.limit = h.Limit
 			}
-			if v, ok := h["lr_schedule"].(string); ok && !fs.Changed("lr-schedule") {
-				o.schedule = v
+			if !fs.Changed("lr-schedule") && h.LRSchedule != "" {
+				o.schedule = h.LRSchedule
 			}
 		}
 	}
@@ -302,8 +302,8 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		StartEpoch: start,
 		BestVal:    bestVal,
 		Seed:       o.seed,
-		Hyper: map[string]any{"model": o.model, "batch": o.batch, "solver": solver.Kind, "lr": solver.LR,
-			"val_split": o.valSplit, "seed": o.seed, "epochs": o.epochs, "limit": o.limit, "lr_schedule": o.schedule},
+		Hyper: &graph.Hyperparameters{Model: o.model, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
+			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
 		Stop: e.stopRequested,
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
 		Schedule: map[string]func(int) float64{

@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"graphtrain/graph"
+	"graphtrain/internal/atomicfile"
 )
 
 type plotOpts struct{ metrics, out string }
@@ -167,7 +168,7 @@ func writeCurves(out string, stats []graph.EpochStats, title string) error {
 	canvases := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
 	top.Draw(canvases[0][0])
 	bottom.Draw(canvases[1][0])
-	return graph.WriteFileAtomic(out, func(w io.Writer) error {
+	return atomicfile.WriteFile(out, func(w io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 		return err
 	})

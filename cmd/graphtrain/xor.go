@@ -143,7 +143,7 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		Epoch:   res.Epochs,
 		Seed:    o.seed,
 		Backend: res.Device,
-		Hyper:   map[string]any{"lr": o.lr, "epochs": o.epochs, "solver": "sgd", "loss": "half sum of squares", "init": o.init},
+		Hyper:   &graph.Hyperparameters{LR: o.lr, Epochs: o.epochs, Solver: "sgd", Loss: "half sum of squares", Init: o.init, Seed: o.seed},
 		Metrics: map[string]float64{"loss": res.Loss, "seconds": res.Seconds},
 	})
 	if err != nil {
