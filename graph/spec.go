@@ -143,3 +143,21 @@ func short(s string) string {
 
 // sameShape compares two shapes.
 func sameShape(a, b []int) bool { return slices.Equal(a, b) }
+
+// SpecFor is the spec of the model graphtrain builds of kind: hidden units for xor and mlp,
+// biases for xor (the MNIST models always have them). It allocates nothing, so that a job's
+// memory can be estimated (TrainBytes) before its model is made.
+func SpecFor(kind string, hidden int, bias bool) (Spec, error) {
+	var s Spec
+	switch kind {
+	case "xor":
+		s = xorSpec(hidden, bias)
+	case "mlp":
+		s = mlpSpec(hidden)
+	case "cnn":
+		s = cnnSpec()
+	default:
+		return Spec{}, fmt.Errorf("%w: unknown model kind %q (want xor, mlp or cnn)", ErrSpec, short(kind))
+	}
+	return s, s.Check()
+}

@@ -98,7 +98,7 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	m, _, _, err := graph.LoadCheckpoint(o.weights)
 	if err != nil {
-		return fmt.Errorf("--weights: %w", err)
+		return checkpointError("--weights", err, "give a directory that graphtrain train wrote")
 	}
 	if m.Spec.Kind != "xor" {
 		return fmt.Errorf("--weights %s: holds a %s model, not an XOR net; use 'graphtrain inspect mnist' for it", o.weights, m.Spec.Kind)

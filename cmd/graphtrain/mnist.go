@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -34,6 +36,7 @@ type trainMNISTOpts struct {
 	limit    int
 	schedule string
 	plot     string
+	force    bool
 }
 
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
@@ -70,6 +73,7 @@ Without --data-dir, MNIST is read from (and if missing fetched into) the data ca
 			fs.StringVar(&o.metrics, "metrics", "", "write one JSON line per epoch to this file (appended to with --resume)")
 			fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
 			fs.StringVar(&o.plot, "plot", "", "at the end, draw the loss and validation accuracy per epoch into this PNG (from --metrics when given)")
+			fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out; with --resume, accept a --batch, --seed, --limit or --val-split other than the checkpoint's")
 			fs.IntVar(&o.limit, "limit", 0, "use only the first N training images (before the validation split), for quick experiments; 0: all")
 			return o
 		},
@@ -109,135 +113,116 @@ forward pass runs on the CPU.`,
 	})
 }
 
-// mnistData loads MNIST from dir, or from the data cache (fetching it when missing).
-func mnistData(e *env, dir string) (train, test *datasets.Set, err error) {
+// mnistDir resolves --data-dir: the directory given, which must exist, or the data cache,
+// fetched into when missing.
+func mnistDir(e *env, dir string) (string, error) {
 	if dir == "" {
-		if dir, err = datasets.DefaultDir(); err != nil {
-			return nil, nil, err
+		dir, err := datasets.DefaultDir()
+		if err != nil {
+			return "", err
 		}
 		log := io.Writer(e.stderr)
 		if e.g.Quiet {
 			log = io.Discard
 		}
 		if err := datasets.EnsureMNIST(dir, log); err != nil {
-			return nil, nil, err
+			return "", err
 		}
-	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, nil, fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch --dir %s' or leave out --data-dir", dir, dir)
+		return dir, nil
 	}
-	return datasets.LoadMNIST(dir)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch --dir %s' or leave out --data-dir", dir, dir)
+	}
+	return dir, nil
 }
 
-func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
-	o := opts.(*trainMNISTOpts)
-	if fs.NArg() > 0 {
-		return usagef("train mnist takes no arguments, got %q", fs.Args())
-	}
-	if _, ok := defaultEpochs[o.model]; !ok {
-		return usagef("--model %q: must be mlp or cnn", o.model)
-	}
-	if _, ok := defaultLR[o.solver]; !ok {
-		return usagef("--solver %q: must be adam, sgd or momentum", o.solver)
-	}
-	switch {
-	case o.hidden < 1:
-		return usagef("--hidden %d: must be at least 1", o.hidden)
-	case o.epochs < 0:
-		return usagef("--epochs %d: must be at least 1 (or 0 for the model's default)", o.epochs)
-	case o.batch < 1:
-		return usagef("--batch %d: must be at least 1", o.batch)
-	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr < 0:
-		return usagef("--lr %v: must be a positive number (or 0 for the solver's default)", o.lr)
-	case !(o.valSplit >= 0 && o.valSplit < 1):
-		return usagef("--val-split %v: must be in [0, 1)", o.valSplit)
-	case o.limit < 0:
-		return usagef("--limit %d: must be 0 (all images) or more", o.limit)
-	case o.schedule != "constant" && o.schedule != "cosine":
-		return usagef("--lr-schedule %q: must be constant or cosine", o.schedule)
-	}
+// mnistData loads MNIST from dir, or from the data cache (fetching it when missing).
+func mnistData(e *env, dir string) (train, test *datasets.Set, err error) {
+	return mnistSets(e, dir, 0)
+}
 
-	// The model and solver: fresh, or from --resume.
-	var (
-		m         *graph.Model
-		solver    *graph.Solver
-		start     int
-		bestVal   float64
-		resumeDir string
-		err       error
-	)
-	if o.resume != "" {
-		resumeDir = o.resume
-		if _, err := os.Stat(graph.LastDir(o.resume)); err == nil {
-			resumeDir = graph.LastDir(o.resume)
-		}
-		var ck *graph.Checkpoint
-		if m, solver, ck, err = graph.LoadCheckpoint(resumeDir); err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		if m.Spec.Kind != "mlp" && m.Spec.Kind != "cnn" {
-			return fmt.Errorf("--resume %s: holds a %s model, not an MNIST model", o.resume, m.Spec.Kind)
-		}
-		if fs.Changed("model") && o.model != m.Spec.Kind {
-			return usagef("--model %s: the checkpoint in --resume %s is a %s", o.model, o.resume, m.Spec.Kind)
-		}
-		if fs.Changed("hidden") && m.Spec.Kind == "mlp" && o.hidden != m.Spec.Hidden {
-			return usagef("--hidden %d: the checkpoint in --resume %s has %d", o.hidden, o.resume, m.Spec.Hidden)
-		}
-		if solver == nil {
-			return fmt.Errorf("--resume %s: the checkpoint holds no solver state; resume from OUT/last of a train mnist run", resumeDir)
-		}
-		if fs.Changed("solver") && o.solver != solver.Kind {
-			return usagef("--solver %s: the checkpoint in --resume %s was trained with %s", o.solver, o.resume, solver.Kind)
-		}
-		if fs.Changed("lr") && o.lr != solver.LR {
-			solver.LR = o.lr
-		}
-		o.model, start = m.Spec.Kind, ck.Epoch
-		if v, ok := ck.Metrics["best_val_accuracy"]; ok {
-			bestVal = v
-		}
-		if h := ck.Hyper; h != nil && h.Model != "" {
-			if !fs.Changed("seed") {
-				o.seed = h.Seed
-			}
-			if !fs.Changed("val-split") {
-				o.valSplit = h.ValSplit
-			}
-			if !fs.Changed("batch") {
-				o.batch = h.Batch
-			}
-			if !fs.Changed("limit") {
-				o.limit = h.Limit
-			}
-			if !fs.Changed("lr-schedule") && h.LRSchedule != "" {
-				o.schedule = h.LRSchedule
-			}
-		}
+// mnistSets loads the training set (its first limit images when limit > 0, reading no
+// further) and the test set.
+func mnistSets(e *env, dir string, limit int) (train, test *datasets.Set, err error) {
+	if dir, err = mnistDir(e, dir); err != nil {
+		return nil, nil, err
+	}
+	if train, err = datasets.LoadMNISTTrain(dir, limit); err != nil {
+		return nil, nil, err
+	}
+	if test, err = datasets.LoadMNISTTest(dir); err != nil {
+		return nil, nil, err
+	}
+	return train, test, nil
+}
+
+// mnistTest loads only the test set, for eval and predict.
+func mnistTest(e *env, dir string) (*datasets.Set, error) {
+	dir, err := mnistDir(e, dir)
+	if err != nil {
+		return nil, err
+	}
+	return datasets.LoadMNISTTest(dir)
+}
+
+func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
+	o := opts.(*trainMNISTOpts)
+	if err := checkTrainMNISTFlags(fs, o); err != nil {
+		return err
+	}
+	r, err := resumeMNIST(fs, o)
+	if err != nil {
+		return err
 	}
 	if o.epochs == 0 {
 		o.epochs = defaultEpochs[o.model]
 	}
-	if start >= o.epochs {
-		return usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, start)
+	if r != nil && r.start >= o.epochs {
+		return usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, r.start)
 	}
 	if o.out == "" {
 		o.out = filepath.Join("checkpoints", o.model)
-		if o.resume != "" {
-			o.out = o.resume
-			if resumeDir == graph.LastDir(o.resume) {
-				o.out = o.resume
-			} else if filepath.Base(o.resume) == "last" {
-				o.out = filepath.Dir(o.resume)
-			}
+		if r != nil {
+			o.out = r.outDir
 		}
 	}
-	if err := checkOutDir(o.out); err != nil {
+
+	// Everything that will be written is claimed or checked before the first step.
+	replace := o.force || (r != nil && sameDir(r.outDir, o.out))
+	out, err := claimOut("--out", o.out, replace,
+		"add --force to replace it, --resume "+o.out+" to continue it, or choose another --out")
+	if err != nil {
 		return err
 	}
+	saved := false
+	defer func() { out.release(saved) }()
+	metrics := &metricsLog{path: o.metrics, appendTo: r != nil}
 	if o.metrics != "" {
-		if st, err := os.Stat(o.metrics); err == nil && st.IsDir() {
-			return fmt.Errorf("--metrics %s: is a directory; give a file name", o.metrics)
+		if err := checkWritable("--metrics", o.metrics); err != nil {
+			return err
 		}
+		defer metrics.close()
+	}
+	if o.plot != "" {
+		if err := checkWritable("--plot", o.plot); err != nil {
+			return err
+		}
+	}
+
+	// The model and solver: fresh, or from --resume; a fresh one only once the job is known
+	// to fit in memory.
+	m, solver, start, bestVal := (*graph.Model)(nil), (*graph.Solver)(nil), 0, 0.0
+	if r != nil {
+		m, solver, start, bestVal = r.model, r.solver, r.start, r.bestVal
+	}
+	spec, err := graph.SpecFor(o.model, o.hidden, false)
+	if m != nil {
+		spec = m.Spec
+	} else if err != nil {
+		return usagef("--hidden %d: %v", o.hidden, err)
+	}
+	if err := checkTrainMemory(spec, o); err != nil {
+		return err
 	}
 	if m == nil {
 		if m, err = newModel(o.model, o.hidden, false, o.seed); err != nil {
@@ -258,42 +243,28 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
 	}
 
-	trainSet, testSet, err := mnistData(e, o.dataDir)
+	trainSet, testSet, err := mnistSets(e, o.dataDir, o.limit)
 	if err != nil {
 		return err
 	}
-	if o.limit > 0 && o.limit < trainSet.N {
-		trainSet = trainSet.Head(o.limit)
-	}
 	trainPart, valPart := trainSet.Split(o.valSplit, o.seed)
 	if trainPart.N < o.batch {
+		if o.valSplit > 0 && trainSet.N >= o.batch {
+			return usagef("--val-split %v: leaves %d training images, fewer than one batch of %d; lower --val-split", o.valSplit, trainPart.N, o.batch)
+		}
 		return usagef("--batch %d: larger than the %d training images", o.batch, trainPart.N)
 	}
 	batches := datasets.NewBatches(trainPart, o.batch, o.seed, true)
 
-	var metricsFile *os.File
-	if o.metrics != "" {
-		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if o.resume != "" {
-			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-		}
-		if metricsFile, err = os.OpenFile(o.metrics, flags, 0o644); err != nil {
-			return fmt.Errorf("--metrics: %w", err)
-		}
-		defer metricsFile.Close()
-	}
-
-	what := fmt.Sprintf("%s", o.model)
+	what := o.model
 	if o.model == "mlp" {
 		what = fmt.Sprintf("mlp 784-%d-10", m.Spec.Hidden)
 	}
 	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s lr %g, epochs %d to %d\n",
 		what, backend.Name(), trainPart.N, valPart.N, o.batch, solver.Kind, solver.LR, start+1, o.epochs)
 
-	var bar *progressbar.ProgressBar
-	var history []graph.EpochStats
-	showBar := !e.g.Quiet && isTerminal(e.stdout)
-	current := start + 1 // the epoch in progress, for the bar
+	show := newEpochPrinter(e, start, o.epochs)
+	var metricsErr error
 	cfg := graph.TrainConfig{
 		Epochs: o.epochs, Batch: o.batch, Solver: solver, Backend: backend, Fallback: autoFallback(e),
 		Train:      batchSource{batches},
@@ -310,48 +281,33 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			"constant": nil,
 			"cosine":   graph.Cosine(solver.LR, o.epochs),
 		}[o.schedule],
-		Progress: func(step, steps int) {
-			if !showBar {
-				return
-			}
-			if bar == nil {
-				bar = progressbar.NewOptions(steps, progressbar.OptionSetWriter(e.stdout), progressbar.OptionSetWidth(30),
-					progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(),
-					progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", current, o.epochs)))
-			}
-			bar.Set(step)
-		},
+		Progress: show.progress,
 		OnEpoch: func(st graph.EpochStats) {
-			current = st.Epoch + 1
-			if bar != nil {
-				bar.Finish()
-				bar = nil
-			}
-			best := ""
-			if st.Best {
-				best = "  (best, saved)"
-			}
-			e.printf("epoch %3d  loss %.4f  val acc %6.2f%%  %6.1f s  %7.0f samples/s%s\n",
-				st.Epoch, st.TrainLoss, 100*st.ValAccuracy, st.Seconds, st.SamplesPerSec, best)
-			history = append(history, st) // for --plot
-			if metricsFile != nil {
-				b, _ := json.Marshal(st)
-				metricsFile.Write(append(b, '\n'))
+			saved = true
+			show.epoch(st)
+			if err := metrics.write(st); err != nil && metricsErr == nil {
+				metricsErr = err
 			}
 		},
 	}
 	res, err := graph.Train(m, cfg)
+	if res != nil && res.Interrupted {
+		saved = true
+	}
 	if err != nil {
-		return err
+		return trainError(err, o.out)
+	}
+	if metricsErr != nil {
+		return metricsErr
 	}
 	if res.Interrupted {
-		return exitError{130, fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", graph.LastDir(o.out), o.out)}
+		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", graph.LastDir(o.out), o.out)}
 	}
 
 	// The test accuracy of the model saved in OUT, so that 'eval mnist' prints the same.
 	best, _, ck, err := graph.LoadCheckpoint(o.out)
 	if err != nil {
-		return err
+		return fmt.Errorf("--out %s: the model just saved does not load: %v", o.out, err)
 	}
 	pred, err := graph.Predict(best, testSet.Images, 1000)
 	if err != nil {
@@ -361,7 +317,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	e.printf("test accuracy %.2f%% (the epoch %d model, saved in %s); %.1f s of training, %.0f samples/s\n",
 		100*testAcc, ck.Epoch, o.out, res.Seconds, res.SamplesPerSec)
 	if o.plot != "" {
-		if err := plotTraining(e, o.plot, o.metrics, history); err != nil {
+		if err := plotTraining(e, o.plot, o.metrics, show.history); err != nil {
 			return err
 		}
 	}
@@ -373,6 +329,242 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		})
 	}
 	return nil
+}
+
+// checkTrainMNISTFlags checks train mnist's flags on their own.
+func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
+	if fs.NArg() > 0 {
+		return usagef("train mnist takes no arguments, got %q", fs.Args())
+	}
+	if _, ok := defaultEpochs[o.model]; !ok {
+		return usagef("--model %q: must be mlp or cnn", o.model)
+	}
+	if _, ok := defaultLR[o.solver]; !ok {
+		return usagef("--solver %q: must be adam, sgd or momentum", o.solver)
+	}
+	switch {
+	case o.hidden < 1 || o.hidden > graph.MaxHidden:
+		return usagef("--hidden %d: must be between 1 and %d", o.hidden, graph.MaxHidden)
+	case o.epochs < 0 || o.epochs > maxEpochs:
+		return usagef("--epochs %d: must be between 1 and %d (or 0 for the model's default)", o.epochs, maxEpochs)
+	case o.batch < 1 || o.batch > datasets.MNISTTrainN:
+		return usagef("--batch %d: must be between 1 and %d", o.batch, datasets.MNISTTrainN)
+	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr < 0:
+		return usagef("--lr %v: must be a positive number (or 0 for the solver's default)", o.lr)
+	case !(o.valSplit >= 0 && o.valSplit < 1):
+		return usagef("--val-split %v: must be in [0, 1)", o.valSplit)
+	case o.limit < 0:
+		return usagef("--limit %d: must be 0 (all images) or more", o.limit)
+	case o.schedule != "constant" && o.schedule != "cosine":
+		return usagef("--lr-schedule %q: must be constant or cosine", o.schedule)
+	}
+	if o.dataDir != "" {
+		if st, err := os.Stat(o.dataDir); err != nil || !st.IsDir() {
+			return fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch --dir %s' or leave out --data-dir", o.dataDir, o.dataDir)
+		}
+	}
+	return nil
+}
+
+// maxEpochs bounds --epochs: far beyond any useful run.
+const maxEpochs = 100000
+
+// checkTrainMemory estimates the job (model, solver, activations of a batch, the images) and
+// refuses one the machine cannot hold.
+func checkTrainMemory(spec graph.Spec, o *trainMNISTOpts) error {
+	slots := map[string]int{"sgd": 0, "momentum": 1, "adam": 2}[o.solver]
+	need, err := spec.TrainBytes(o.batch, slots)
+	if err != nil {
+		return err
+	}
+	images := int64(datasets.MNISTTrainN)
+	if o.limit > 0 && int64(o.limit) < images {
+		images = int64(o.limit)
+	}
+	// float32 pixels of the training and test images, the batches' shuffled copy.
+	need += (2*images + datasets.MNISTTestN) * datasets.MNISTPixels * 4
+	advice := "lower --batch"
+	if spec.Kind == "mlp" {
+		advice = "lower --hidden or --batch"
+	}
+	return checkMemory(need, advice)
+}
+
+// resumed is what --resume brings: the model, its solver and where training stopped.
+type resumed struct {
+	model   *graph.Model
+	solver  *graph.Solver
+	start   int     // epochs done
+	bestVal float64 // best validation accuracy so far
+	dir     string  // the checkpoint read: OUT/last, or the directory given
+	outDir  string  // the OUT it belongs to
+}
+
+// resumeMNIST loads --resume, when given, and reconciles the flags with it: what the
+// checkpoint was trained with is taken unless the flag is given; a flag that would break
+// "continues exactly as an uninterrupted run would" is refused unless --force.
+func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
+	if o.resume == "" {
+		return nil, nil
+	}
+	r := &resumed{dir: o.resume, outDir: o.resume}
+	if st, err := os.Stat(graph.LastDir(o.resume)); err == nil && st.IsDir() {
+		r.dir = graph.LastDir(o.resume)
+	} else if filepath.Base(filepath.Clean(o.resume)) == "last" {
+		r.outDir = filepath.Dir(filepath.Clean(o.resume))
+	}
+	m, solver, ck, err := graph.LoadCheckpoint(r.dir)
+	if err != nil {
+		return nil, checkpointError("--resume", err, "give the --out of a 'graphtrain train mnist' run")
+	}
+	if m.Spec.Kind != "mlp" && m.Spec.Kind != "cnn" {
+		return nil, fmt.Errorf("--resume %s: holds a %s model, not an MNIST model", o.resume, m.Spec.Kind)
+	}
+	if fs.Changed("model") && o.model != m.Spec.Kind {
+		return nil, usagef("--model %s: the checkpoint in --resume %s is a %s", o.model, o.resume, m.Spec.Kind)
+	}
+	if fs.Changed("hidden") && m.Spec.Kind == "mlp" && o.hidden != m.Spec.Hidden {
+		return nil, usagef("--hidden %d: the checkpoint in --resume %s has %d", o.hidden, o.resume, m.Spec.Hidden)
+	}
+	if solver == nil {
+		return nil, fmt.Errorf("--resume %s: the checkpoint holds no solver state; resume from OUT/last of a train mnist run", r.dir)
+	}
+	if fs.Changed("solver") && o.solver != solver.Kind {
+		return nil, usagef("--solver %s: the checkpoint in --resume %s was trained with %s", o.solver, o.resume, solver.Kind)
+	}
+	if fs.Changed("lr") && o.lr != solver.LR {
+		solver.LR = o.lr
+	}
+	o.model, o.hidden, o.solver = m.Spec.Kind, max(m.Spec.Hidden, 1), solver.Kind
+	r.model, r.solver, r.start = m, solver, ck.Epoch
+	if v, ok := ck.Metrics["best_val_accuracy"]; ok {
+		r.bestVal = v
+	}
+	if h := ck.Hyper; h != nil && h.Model != "" {
+		for _, c := range []struct {
+			flag     string
+			set, was any
+			take     func()
+		}{
+			{"batch", o.batch, h.Batch, func() { o.batch = h.Batch }},
+			{"seed", o.seed, h.Seed, func() { o.seed = h.Seed }},
+			{"limit", o.limit, h.Limit, func() { o.limit = h.Limit }},
+			{"val-split", o.valSplit, h.ValSplit, func() { o.valSplit = h.ValSplit }},
+		} {
+			if !fs.Changed(c.flag) {
+				c.take()
+				continue
+			}
+			if c.set != c.was && !o.force {
+				return nil, usagef("--%s %v: the checkpoint in --resume %s was trained with --%s %v, and a resumed run continues exactly as an uninterrupted one only with the same; leave --%s out, or add --force", c.flag, c.set, o.resume, c.flag, c.was, c.flag)
+			}
+		}
+		if !fs.Changed("lr-schedule") && h.LRSchedule != "" {
+			o.schedule = h.LRSchedule
+		}
+	}
+	return r, nil
+}
+
+// sameDir reports whether two paths name the same directory.
+func sameDir(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+// trainError turns an error of graph.Train into the CLI's message.
+func trainError(err error, out string) error {
+	if errors.Is(err, graph.ErrDiverged) {
+		msg := strings.TrimPrefix(err.Error(), graph.ErrDiverged.Error()+": ")
+		if _, statErr := os.Stat(filepath.Join(out, "model.json")); statErr != nil {
+			msg = strings.Replace(msg, "the last good checkpoint is in "+out, "no epoch finished, so nothing was saved", 1)
+		}
+		return fmt.Errorf("training diverged: %s", msg)
+	}
+	return err
+}
+
+// metricsLog writes the metrics file, one JSON line per epoch. The file is opened at the
+// first epoch's end (truncated, or appended to after --resume), so that a run that fails
+// before it changes nothing.
+type metricsLog struct {
+	path     string
+	appendTo bool
+	f        *os.File
+}
+
+func (l *metricsLog) write(st graph.EpochStats) error {
+	if l.path == "" {
+		return nil
+	}
+	if l.f == nil {
+		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if l.appendTo {
+			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		f, err := os.OpenFile(l.path, flags, 0o644)
+		if err != nil {
+			return fmt.Errorf("--metrics %s: cannot be written (%s)", l.path, plainError(err))
+		}
+		l.f = f
+	}
+	b, _ := json.Marshal(st)
+	if _, err := l.f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("--metrics %s: cannot be written (%s)", l.path, plainError(err))
+	}
+	return nil
+}
+
+func (l *metricsLog) close() {
+	if l.f != nil {
+		l.f.Close()
+	}
+}
+
+// epochPrinter shows training's progress: a bar on a terminal while an epoch runs, and a
+// line at each epoch's end. It keeps the epochs' figures for --plot.
+type epochPrinter struct {
+	e       *env
+	total   int
+	current int // the epoch in progress, for the bar
+	bar     *progressbar.ProgressBar
+	show    bool
+	history []graph.EpochStats
+}
+
+func newEpochPrinter(e *env, start, total int) *epochPrinter {
+	return &epochPrinter{e: e, total: total, current: start + 1, show: !e.g.Quiet && isTerminal(e.stdout)}
+}
+
+func (p *epochPrinter) progress(step, steps int) {
+	if !p.show {
+		return
+	}
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions(steps, progressbar.OptionSetWriter(p.e.stdout), progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", p.current, p.total)))
+	}
+	p.bar.Set(step)
+}
+
+func (p *epochPrinter) epoch(st graph.EpochStats) {
+	p.current = st.Epoch + 1
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar = nil
+	}
+	best := ""
+	if st.Best {
+		best = "  (best, saved)"
+	}
+	p.e.printf("epoch %3d  loss %.4f  val acc %6.2f%%  %6.1f s  %7.0f samples/s%s\n",
+		st.Epoch, st.TrainLoss, 100*st.ValAccuracy, st.Seconds, st.SamplesPerSec, best)
+	p.history = append(p.history, st)
 }
 
 // batchSource adapts datasets.Batches to graph.Batches.
@@ -399,7 +591,7 @@ func loadMNISTModel(weights string) (*graph.Model, error) {
 	}
 	m, _, _, err := graph.LoadCheckpoint(weights)
 	if err != nil {
-		return nil, fmt.Errorf("--weights: %w", err)
+		return nil, checkpointError("--weights", err, "give the --out of a 'graphtrain train mnist' run")
 	}
 	if m.Spec.Kind != "mlp" && m.Spec.Kind != "cnn" {
 		return nil, fmt.Errorf("--weights %s: holds a %s model, not an MNIST model (mlp or cnn)", weights, m.Spec.Kind)
@@ -416,7 +608,7 @@ func runEvalMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
-	_, test, err := mnistData(e, o.dataDir)
+	test, err := mnistTest(e, o.dataDir)
 	if err != nil {
 		return err
 	}
@@ -488,7 +680,7 @@ func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 	} else {
-		_, test, err := mnistData(e, o.dataDir)
+		test, err := mnistTest(e, o.dataDir)
 		if err != nil {
 			return err
 		}

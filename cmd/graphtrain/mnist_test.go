@@ -110,11 +110,11 @@ func TestTrainEvalPredictMNIST(t *testing.T) {
 		code int
 		want string
 	}{
-		{"missing data", []string{"train", "mnist", "--data-dir", "nodata", "--out", "mlp"}, 1, "--data-dir nodata: no such directory"},
+		{"missing data", []string{"train", "mnist", "--data-dir", "nodata", "--out", "mlp-new"}, 1, "--data-dir nodata: no such directory"},
 		{"data dir without MNIST", []string{"eval", "mnist", "--weights", "mlp", "--data-dir", "xor"}, 1, "xor"},
 		{"wrong model", []string{"train", "mnist", "--model", "resnet", "--out", "mlp"}, 2, `--model "resnet": must be mlp or cnn`},
-		{"batch 0", []string{"train", "mnist", "--batch", "0", "--out", "mlp"}, 2, "--batch 0: must be at least 1"},
-		{"batch too big", []string{"train", "mnist", "--batch", "5000", "--limit", "1000", "--out", "mlp"}, 2, "larger than the 900 training images"},
+		{"batch 0", []string{"train", "mnist", "--batch", "0", "--out", "mlp"}, 2, "--batch 0: must be between 1 and 60000"},
+		{"batch too big", []string{"train", "mnist", "--batch", "5000", "--limit", "1000", "--out", "mlp-new"}, 2, "larger than the 900 training images"},
 		{"bad solver", []string{"train", "mnist", "--solver", "rmsprop", "--out", "mlp"}, 2, `--solver "rmsprop"`},
 		{"bad val split", []string{"train", "mnist", "--val-split", "1", "--out", "mlp"}, 2, "--val-split 1: must be in [0, 1)"},
 		{"lr NaN", []string{"train", "mnist", "--lr", "NaN", "--out", "mlp"}, 2, "--lr NaN"},
