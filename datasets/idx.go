@@ -447,7 +447,7 @@ func (d *idxDecoder) readErr(err error, early string) error {
 		if g.err == io.ErrUnexpectedEOF {
 			return d.fail(ErrCorrupt, "the compressed stream ends early (is the file cut short?)")
 		}
-		return d.fail(ErrCorrupt, g.err.Error())
+		return d.fail(ErrCorrupt, strings.TrimPrefix(strings.TrimPrefix(g.err.Error(), "gzip: "), "flate: "))
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return d.fail(ErrTruncated, early)
 	}

@@ -253,6 +253,9 @@ func LoadCheckpoint(dir string) (*Model, *Solver, *Checkpoint, error) {
 		if !sameShape(fi.Shape, ps.Shape) {
 			return nil, nil, nil, bad(dir, "model.json", "gives %s the shape %s, a %s model has %s", ps.Name, shapeString(fi.Shape), ck.Model.Kind, shapeString(ps.Shape))
 		}
+		if err := checkArrayFile(filepath.Join(dir, fi.File), ps.Shape); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	m, err := NewModel(ck.Model, 0)
 	if err != nil {
@@ -415,37 +418,62 @@ func loadInto(dir string, fi FileInfo, t *tensor.Dense) error {
 	return copyArray(dir, fi.File, a, t)
 }
 
-// readArray reads the .npy file at path when it is a regular file whose header says shape
-// and whose size is what the header says, then checks sum (when not empty) over all of it.
-func readArray(path, sum string, shape []int) (*npy.Array, error) {
+// checkArrayFile checks, allocating nothing in proportion to it, that the .npy file at path
+// is a regular file whose header says shape and whose size is what the header says.
+func checkArrayFile(path string, shape []int) error {
+	f, _, err := openArray(path, shape)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// openArray opens the .npy file at path when checkArrayFile's conditions hold, positioned at
+// its start, and returns its size.
+func openArray(path string, shape []int) (*os.File, int64, error) {
 	dir, file := filepath.Dir(path), filepath.Base(path)
 	f, err := safefile.Open(path, MaxArrayBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, bad(dir, file, "is missing; it is listed in model.json")
+			return nil, 0, bad(dir, file, "is missing; it is listed in model.json")
 		}
-		return nil, fileErr(err)
+		return nil, 0, fileErr(err)
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fileErr(err)
+		f.Close()
+		return nil, 0, fileErr(err)
 	}
-	br := bufio.NewReader(f)
-	h, err := npy.ReadHeader(br)
+	h, err := npy.ReadHeader(bufio.NewReader(f))
 	if err != nil {
-		return nil, bad(dir, file, "%v", npyProblem(err))
+		f.Close()
+		return nil, 0, bad(dir, file, "%v", npyProblem(err))
 	}
 	if shape != nil && !sameShape(h.Shape, shape) {
-		return nil, bad(dir, file, "holds shape %s, the model needs %s", shapeString(h.Shape), shapeString(shape))
+		f.Close()
+		return nil, 0, bad(dir, file, "holds shape %s, the model needs %s", shapeString(h.Shape), shapeString(shape))
 	}
 	if want := h.Offset + h.DataBytes(); st.Size() != want {
-		return nil, bad(dir, file, "is %d bytes, its header announces %d", st.Size(), want)
+		f.Close()
+		return nil, 0, bad(dir, file, "is %d bytes, its header announces %d", st.Size(), want)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fileErr(err)
+		f.Close()
+		return nil, 0, fileErr(err)
 	}
-	raw := make([]byte, st.Size())
+	return f, st.Size(), nil
+}
+
+// readArray reads the .npy file at path when it is a regular file whose header says shape
+// and whose size is what the header says, then checks sum (when not empty) over all of it.
+func readArray(path, sum string, shape []int) (*npy.Array, error) {
+	dir, file := filepath.Dir(path), filepath.Base(path)
+	f, size, err := openArray(path, shape)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw := make([]byte, size)
 	if _, err := io.ReadFull(f, raw); err != nil {
 		return nil, bad(dir, file, "changed while it was read")
 	}
