@@ -180,8 +180,18 @@ func TestResumeMatchesStraightRun(t *testing.T) {
 	}
 }
 
-// TestInterruptSavesAndExits130 sends SIGINT during training.
-func TestInterruptSavesAndExits130(t *testing.T) {
+// TestInterruptSavesAndExits sends SIGINT, then SIGTERM, during training: each saves the
+// state and exits 128 plus the signal's number, as shells report it.
+func TestInterruptSavesAndExits(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		t.Run(tc.sig.String(), func(t *testing.T) { interruptTraining(t, tc.sig, tc.code) })
+	}
+}
+
+func interruptTraining(t *testing.T, sig syscall.Signal, want int) {
 	dir := t.TempDir()
 	cmd := exec.Command(binPath, "train", "mnist", "--model", "mlp", "--hidden", "32", "--epochs", "1000", "--limit", "6000", "--out", "o")
 	cmd.Dir = dir
@@ -198,7 +208,7 @@ func TestInterruptSavesAndExits130(t *testing.T) {
 		}
 	}
 	time.Sleep(200 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Process.Signal(sig)
 	go func() {
 		for sc.Scan() {
 		}
@@ -208,8 +218,8 @@ func TestInterruptSavesAndExits130(t *testing.T) {
 	if x, ok := err.(*exec.ExitError); ok {
 		code = x.ExitCode()
 	}
-	if code != 130 || !strings.Contains(stderr.String(), "interrupted: the state is saved in o/last") || !strings.Contains(stderr.String(), "--resume o") {
-		t.Fatalf("exit %d, stderr %q: want 130 and where the checkpoint is", code, stderr.String())
+	if code != want || !strings.Contains(stderr.String(), "interrupted: the state is saved in o/last") || !strings.Contains(stderr.String(), "--resume o") {
+		t.Fatalf("exit %d, stderr %q: want %d and where the checkpoint is", code, stderr.String(), want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "o", "last", "solver.v.weights1.npy")); err != nil {
 		t.Errorf("no resumable state after the interrupt: %v", err)
