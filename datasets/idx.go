@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"graphtrain/internal/safefile"
 )
 
 // DType is the element type of an IDX file: the third byte of its magic number.
@@ -166,7 +168,7 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 // ReadIDXFile reads the IDX file at path, gzipped or not (recognised by its first bytes, not
 // its name).
 func ReadIDXFile(path string) (*IDX, error) {
-	d, f, err := openIDXFile(path)
+	d, f, err := openIDXFile(path, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +192,7 @@ type IDXInfo struct {
 // element statistics. It streams through the file, holding only a small buffer, and checks it
 // as strictly as ReadIDXFile.
 func InspectIDX(path string) (*IDXInfo, error) {
-	d, f, err := openIDXFile(path)
+	d, f, err := openIDXFile(path, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -269,19 +271,21 @@ func describeReader(r io.Reader) (name string, size int64) {
 
 // openIDXFile opens path and reads its IDX header. For a gzipped file it also reads the
 // gzip trailer's ISIZE, the uncompressed length modulo 2^32, to size the output exactly.
-func openIDXFile(path string) (*idxDecoder, *os.File, error) {
-	f, err := os.Open(path)
+// Only a regular file of at most max bytes (max <= 0: any size) is opened: a FIFO or a
+// device is refused at once.
+func openIDXFile(path string, max int64) (*idxDecoder, *os.File, error) {
+	f, err := safefile.Open(path, max)
 	if err != nil {
+		var se *safefile.Error
+		if errors.As(err, &se) && (errors.Is(err, safefile.ErrNotRegular) || errors.Is(err, safefile.ErrTooLarge)) {
+			return nil, nil, &FileError{File: path, Err: errors.New(strings.TrimPrefix(se.Problem, "is ")), Detail: "want an IDX file"}
+		}
 		return nil, nil, fmt.Errorf("datasets: %w", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("datasets: %w", err)
-	}
-	if st.IsDir() {
-		f.Close()
-		return nil, nil, &FileError{File: path, Err: errors.New("is a directory"), Detail: "want an IDX file"}
 	}
 	size, isize := int64(-1), int64(-1)
 	if st.Mode().IsRegular() {
@@ -334,6 +338,9 @@ func (g gzipReader) Read(p []byte) (int, error) {
 
 const (
 	idxChunk = 1 << 16 // bytes read at a time
+	// maxHintElements bounds the elements allocated up front on a gzip trailer's word:
+	// MNIST's training images.
+	maxHintElements = 60000 * 28 * 28
 	// maxDeflateRatio bounds how many times larger than its compressed size a gzip stream can
 	// inflate (deflate's limit is about 1032:1). Beyond that a gzip ISIZE cannot be true.
 	maxDeflateRatio = 1100
@@ -417,7 +424,9 @@ func newIDXDecoder(r io.Reader, name string, size, isize int64) (*idxDecoder, er
 	case d.gz != nil && isize >= 0 && size > 0:
 		total := header + d.bytes
 		if uint32(total) == uint32(isize) && total/maxDeflateRatio <= size {
-			d.hint = d.count
+			// A gzip trailer can lie: trust it up to what MNIST's largest file holds, and
+			// let a larger array grow as its data really arrives.
+			d.hint = min(d.count, maxHintElements)
 		}
 	}
 	return d, nil
@@ -438,7 +447,7 @@ func (d *idxDecoder) readErr(err error, early string) error {
 		if g.err == io.ErrUnexpectedEOF {
 			return d.fail(ErrCorrupt, "the compressed stream ends early (is the file cut short?)")
 		}
-		return d.fail(ErrCorrupt, g.err.Error())
+		return d.fail(ErrCorrupt, strings.TrimPrefix(strings.TrimPrefix(g.err.Error(), "gzip: "), "flate: "))
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return d.fail(ErrTruncated, early)
 	}
@@ -449,15 +458,25 @@ func (d *idxDecoder) readErr(err error, early string) error {
 // input ends there (for gzip, that the stream and its checksum are intact). fn must not keep
 // the chunk.
 func (d *idxDecoder) stream(fn func(raw []byte)) error {
+	return d.streamN(int64(d.count), fn)
+}
+
+// streamN is stream for the first count elements only: it stops reading there, and checks
+// the end of the input only when count is all of them.
+func (d *idxDecoder) streamN(count int64, fn func(raw []byte)) error {
 	esize := int64(d.typ.Size())
-	buf := make([]byte, min(d.bytes, idxChunk/esize*esize))
-	for done := int64(0); done < d.bytes; {
-		n := min(int64(len(buf)), d.bytes-done)
+	want := min(d.bytes, count*esize)
+	buf := make([]byte, min(want, idxChunk/esize*esize))
+	for done := int64(0); done < want; {
+		n := min(int64(len(buf)), want-done)
 		if m, err := io.ReadFull(d.src, buf[:n]); err != nil {
 			return d.readErr(err, fmt.Sprintf("the data ends after %d of the %d bytes that shape %v of %s needs", done+int64(m), d.bytes, d.shape, d.typ))
 		}
 		fn(buf[:n])
 		done += n
+	}
+	if want < d.bytes {
+		return nil
 	}
 	extra, err := io.Copy(io.Discard, d.src)
 	if err != nil {

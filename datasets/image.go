@@ -19,15 +19,20 @@ import (
 	_ "image/png"  // register PNG with image.Decode
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
+
+	"graphtrain/internal/safefile"
 )
 
 // MaxDigitImageSide is the largest width or height, in pixels, that
 // DigitFromImage and LoadDigit accept. Larger images are refused before
 // they are decoded, to bound memory.
 const MaxDigitImageSide = 10000
+
+// MaxDigitFileBytes is the largest image file LoadDigit reads: a photo of a digit is a few
+// megabytes.
+const MaxDigitFileBytes = 64 << 20
 
 // MaxDigitImagePixels is the largest number of pixels (width*height) that
 // DigitFromImage and LoadDigit accept (50 megapixels, more than a phone
@@ -110,24 +115,30 @@ func LoadDigit(path string) ([]float32, error) {
 	fail := func(err error) ([]float32, error) {
 		return nil, fmt.Errorf("datasets: read digit image %s: %w", path, err)
 	}
-	f, err := os.Open(path)
+	f, err := safefile.Open(path, MaxDigitFileBytes)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = fmt.Errorf("%s: %w", pe.Op, pe.Err) // the path is named once, above
+		var se *safefile.Error
+		if errors.As(err, &se) {
+			err = problem{se.Problem, se.Err} // the path is named once, above
 		}
 		return fail(err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return fail(errors.New("is a directory"))
-	}
 	px, err := digitFromReader(f)
 	if err != nil {
 		return fail(err)
 	}
 	return px, nil
 }
+
+// problem is an error's text without the file name, which the message names once.
+type problem struct {
+	text string
+	err  error
+}
+
+func (p problem) Error() string { return p.text }
+func (p problem) Unwrap() error { return p.err }
 
 // DigitArt renders a prepared digit (28x28, row-major, values in [0, 1]) as
 // 28 lines of 28 characters for the terminal, each line ending in a

@@ -342,7 +342,7 @@ func TestLoadDigitErrors(t *testing.T) {
 		{"not an image", text, image.ErrFormat, "datasets: read digit image " + text + ": not a PNG, JPEG or GIF image"},
 		{"blank", blank, ErrNoDigit, "datasets: read digit image " + blank + ": no digit found (blank image)"},
 		{"truncated", truncated, nil, "datasets: read digit image " + truncated + ": decode png: "},
-		{"missing", missing, fs.ErrNotExist, "datasets: read digit image " + missing + ": open: "},
+		{"missing", missing, fs.ErrNotExist, "datasets: read digit image " + missing + ": does not exist"},
 		{"directory", dir, nil, "datasets: read digit image " + dir + ": is a directory"},
 	}
 	for _, tt := range tests {

@@ -81,14 +81,29 @@ func (s *Set) Image(i int) []float32 {
 // check MD5 sums (EnsureMNIST and Fetcher do, for the gzipped files). A missing file is an
 // error that wraps fs.ErrNotExist and says how to fetch it.
 func LoadMNIST(dir string) (train, test *Set, err error) {
-	if train, err = loadMNISTSet(dir, MNISTTrainImages, MNISTTrainLabels); err != nil {
+	if train, err = LoadMNISTTrain(dir, 0); err != nil {
 		return nil, nil, err
 	}
-	if test, err = loadMNISTSet(dir, MNISTTestImages, MNISTTestLabels); err != nil {
+	if test, err = LoadMNISTTest(dir); err != nil {
 		return nil, nil, err
 	}
 	return train, test, nil
 }
+
+// LoadMNISTTrain reads MNIST's training set from dir, as LoadMNIST does; with limit > 0 only
+// its first limit images and labels, reading no further, so that limit bounds the memory.
+func LoadMNISTTrain(dir string, limit int) (*Set, error) {
+	return loadMNISTSet(dir, MNISTTrainImages, MNISTTrainLabels, limit)
+}
+
+// LoadMNISTTest reads MNIST's test set from dir, as LoadMNIST does, and nothing else.
+func LoadMNISTTest(dir string) (*Set, error) {
+	return loadMNISTSet(dir, MNISTTestImages, MNISTTestLabels, 0)
+}
+
+// maxMNISTFileBytes bounds an MNIST file's size (the training images are 47 MB unpacked):
+// a file far larger is not MNIST.
+const maxMNISTFileBytes = 1 << 30
 
 // findMNISTFile returns the path of base in dir, plain or gzipped.
 func findMNISTFile(dir, base string) (string, error) {
@@ -102,7 +117,7 @@ func findMNISTFile(dir, base string) (string, error) {
 		dir, base, base, fs.ErrNotExist, dir)
 }
 
-func loadMNISTSet(dir, imagesName, labelsName string) (*Set, error) {
+func loadMNISTSet(dir, imagesName, labelsName string, limit int) (*Set, error) {
 	imagesPath, err := findMNISTFile(dir, imagesName)
 	if err != nil {
 		return nil, err
@@ -111,38 +126,43 @@ func loadMNISTSet(dir, imagesName, labelsName string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	labels, err := loadMNISTLabels(labelsPath)
+	labels, nLabels, err := loadMNISTLabels(labelsPath, limit)
 	if err != nil {
 		return nil, err
 	}
-	s, err := loadMNISTImages(imagesPath)
+	s, nImages, err := loadMNISTImages(imagesPath, limit)
 	if err != nil {
 		return nil, err
 	}
-	if s.N != len(labels) {
-		return nil, fmt.Errorf("%w: %s holds %d images but %s holds %d labels", ErrNotMNIST, imagesPath, s.N, labelsPath, len(labels))
+	if nImages != nLabels {
+		return nil, fmt.Errorf("%w: %s holds %d images but %s holds %d labels", ErrNotMNIST, imagesPath, nImages, labelsPath, nLabels)
 	}
 	s.Labels = labels
 	return s, nil
 }
 
 // loadMNISTImages streams the uint8 images at path into float32 pixels, without holding the
-// bytes.
-func loadMNISTImages(path string) (*Set, error) {
-	d, f, err := openIDXFile(path)
+// bytes: all of them, or the first limit when limit > 0. n is the count the file holds.
+func loadMNISTImages(path string, limit int) (s *Set, n int, err error) {
+	d, f, err := openIDXFile(path, maxMNISTFileBytes)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	if d.typ != Uint8 || len(d.shape) != 3 || d.shape[1] != MNISTRows || d.shape[2] != MNISTCols {
-		return nil, d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST images are uint8 [n %d %d]", d.typ, d.shape, MNISTRows, MNISTCols))
+		return nil, 0, d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST images are uint8 [n %d %d]", d.typ, d.shape, MNISTRows, MNISTCols))
 	}
+	take := d.shape[0]
+	if limit > 0 && limit < take {
+		take = limit
+	}
+	d.hint = min(d.hint, take*MNISTPixels)
 	var scale [256]float32
 	for b := range scale {
 		scale[b] = float32(b) / 255
 	}
 	px := make([]float32, 0, d.hint)
-	err = d.stream(func(raw []byte) {
+	err = d.streamN(int64(take)*MNISTPixels, func(raw []byte) {
 		n := len(px)
 		px = slices.Grow(px, len(raw))[:n+len(raw)]
 		for i, b := range raw {
@@ -150,30 +170,34 @@ func loadMNISTImages(path string) (*Set, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return &Set{Images: px, N: d.shape[0], Rows: MNISTRows, Cols: MNISTCols}, nil
+	return &Set{Images: px, N: take, Rows: MNISTRows, Cols: MNISTCols}, d.shape[0], nil
 }
 
-// loadMNISTLabels reads the uint8 labels at path and checks that each is 0-9.
-func loadMNISTLabels(path string) ([]uint8, error) {
-	d, f, err := openIDXFile(path)
+// loadMNISTLabels reads the uint8 labels at path, all or the first limit when limit > 0,
+// and checks that each is 0-9. n is the count the file holds.
+func loadMNISTLabels(path string, limit int) (labels []uint8, n int, err error) {
+	d, f, err := openIDXFile(path, maxMNISTFileBytes)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	if d.typ != Uint8 || len(d.shape) != 1 {
-		return nil, d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST labels are uint8 [n]", d.typ, d.shape))
+		return nil, 0, d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST labels are uint8 [n]", d.typ, d.shape))
 	}
-	a, err := d.readAll()
-	if err != nil {
-		return nil, err
+	take := d.shape[0]
+	if limit > 0 && limit < take {
+		take = limit
 	}
-	labels := a.Data.([]uint8)
+	labels = make([]uint8, 0, min(d.hint, take))
+	if err := d.streamN(int64(take), func(raw []byte) { labels = append(labels, raw...) }); err != nil {
+		return nil, 0, err
+	}
 	for i, l := range labels {
 		if l >= MNISTClasses {
-			return nil, d.fail(ErrNotMNIST, fmt.Sprintf("label %d at index %d; MNIST labels are 0-9", l, i))
+			return nil, 0, d.fail(ErrNotMNIST, fmt.Sprintf("label %d at index %d; MNIST labels are 0-9", l, i))
 		}
 	}
-	return labels, nil
+	return labels, d.shape[0], nil
 }

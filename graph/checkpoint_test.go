@@ -2,11 +2,14 @@ package graph
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"graphtrain/internal/npy"
 )
 
 func TestCheckpointRoundTrip(t *testing.T) {
@@ -60,8 +63,8 @@ func TestCheckpointErrors(t *testing.T) {
 		setup func(dir string)
 		want  string
 	}{
-		"missing dir": {func(dir string) { os.RemoveAll(dir) }, "no such directory"},
-		"empty dir":   {func(dir string) { os.RemoveAll(dir); os.Mkdir(dir, 0o755) }, "neither model.json nor weights0.npy"},
+		"missing dir": {func(dir string) { os.RemoveAll(dir) }, "does not exist"},
+		"empty dir":   {func(dir string) { os.RemoveAll(dir); os.Mkdir(dir, 0o755) }, "holds no model.json"},
 		"file":        {func(dir string) { os.RemoveAll(dir); os.WriteFile(dir, []byte("x"), 0o644) }, "is a file"},
 		"corrupt model.json": {func(dir string) {
 			os.WriteFile(filepath.Join(dir, "model.json"), []byte("{not json"), 0o644)
@@ -70,8 +73,9 @@ func TestCheckpointErrors(t *testing.T) {
 			b, _ := os.ReadFile(filepath.Join(dir, "model.json"))
 			os.WriteFile(filepath.Join(dir, "model.json"), []byte(strings.Replace(string(b), `"kind": "xor"`, `"kind": "resnet"`, 1)), 0o644)
 		}, "unknown model kind"},
+
 		"edited weights": {func(dir string) {
-			SaveNPY(filepath.Join(dir, "weights1.npy"), &Array{Shape: []int{4, 1}, Data: []float64{1, 2, 3, 4}})
+			npy.Save(filepath.Join(dir, "weights1.npy"), &npy.Array{Shape: []int{4, 1}, Data: []float64{1, 2, 3, 4}})
 		}, "does not match the checksum"},
 		"missing weights": {func(dir string) { os.Remove(filepath.Join(dir, "weights1.npy")) }, "weights1.npy"},
 	}
@@ -93,9 +97,9 @@ func TestNumpyXORDirectoryShapes(t *testing.T) {
 		w0, w1 []int
 		want   string
 	}{
-		"w0 not 2xH":   {[]int{3, 4}, []int{4, 1}, "needs (2, H)"},
-		"w1 wrong":     {[]int{2, 4}, []int{3, 1}, "shape (3, 1), the model needs (4, 1)"},
-		"w1 not a col": {[]int{2, 4}, []int{4}, "shape (4,), the model needs (4, 1)"},
+		"w0 not 2xH":   {[]int{3, 4}, []int{4, 1}, "not the original numpy XOR net's (2, H)"},
+		"w1 wrong":     {[]int{2, 4}, []int{3, 1}, "holds shape (3, 1), the model needs (4, 1)"},
+		"w1 not a col": {[]int{2, 4}, []int{4}, "holds shape (4,), the model needs (4, 1)"},
 	} {
 		dir := t.TempDir()
 		for file, shape := range map[string][]int{"weights0.npy": tc.w0, "weights1.npy": tc.w1} {
@@ -103,7 +107,7 @@ func TestNumpyXORDirectoryShapes(t *testing.T) {
 			for _, d := range shape {
 				n *= d
 			}
-			if err := SaveNPY(filepath.Join(dir, file), &Array{Shape: shape, Data: make([]float64, n)}); err != nil {
+			if err := npy.Save(filepath.Join(dir, file), &npy.Array{Shape: shape, Data: make([]float64, n)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -114,8 +118,8 @@ func TestNumpyXORDirectoryShapes(t *testing.T) {
 	}
 	// float32 weights from numpy load too, converted.
 	dir := t.TempDir()
-	SaveNPY(filepath.Join(dir, "weights0.npy"), &Array{Shape: []int{2, 2}, Data: []float32{1, 2, 3, 4}})
-	SaveNPY(filepath.Join(dir, "weights1.npy"), &Array{Shape: []int{2, 1}, Data: []float32{5, 6}})
+	npy.Save(filepath.Join(dir, "weights0.npy"), &npy.Array{Shape: []int{2, 2}, Data: []float32{1, 2, 3, 4}})
+	npy.Save(filepath.Join(dir, "weights1.npy"), &npy.Array{Shape: []int{2, 1}, Data: []float32{5, 6}})
 	m, _, _, err := LoadCheckpoint(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -123,4 +127,33 @@ func TestNumpyXORDirectoryShapes(t *testing.T) {
 	if got := m.Params[1].T.Data().([]float64); got[1] != 6 || m.Spec.Hidden != 2 {
 		t.Errorf("float32 weights loaded as %v, hidden %d", got, m.Spec.Hidden)
 	}
+}
+
+// sameBits reports whether two []float32 or []float64 hold the same bits.
+func sameBits(a, b any) bool {
+	switch x := a.(type) {
+	case []float64:
+		y, ok := b.([]float64)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if math.Float64bits(x[i]) != math.Float64bits(y[i]) {
+				return false
+			}
+		}
+		return true
+	case []float32:
+		y, ok := b.([]float32)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

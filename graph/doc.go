@@ -12,6 +12,12 @@
 // part of a checkpoint so that training resumes where it stopped.
 //
 // Checkpoints are directories with one numpy .npy file per parameter and a model.json; see
-// SaveCheckpoint. Errors start with "graph:" where the package defines them, and no Gorgonia
-// panic escapes the package's exported functions.
+// checkpoint.go. A save replaces the whole directory atomically (internal/atomicfile); a load
+// checks the spec (spec.go: Check, ParamShapes), every file's header, size and SHA-256 before
+// allocating, and refuses NaN or infinite values. Spec.TrainBytes estimates a job's memory so
+// that callers can refuse one the machine cannot hold. Errors about a checkpoint are
+// *CheckpointError, naming the file, and wrap ErrCheckpoint; other errors start with "graph:"
+// where the package defines them, and no Gorgonia panic escapes the package's exported
+// functions. The .npy format, atomic writes and numpy's random generator live in packages of
+// their own under internal/.
 package graph

@@ -45,7 +45,7 @@ func NewMLP(hidden int, seed int64) (*Model, error) {
 		return nil, fmt.Errorf("graph: hidden units %d: must be at least 1", hidden)
 	}
 	r := rand.New(rand.NewSource(seed))
-	m := &Model{Spec: Spec{Kind: "mlp", Inputs: ImageSize, Hidden: hidden, Outputs: Classes, Bias: true, Activation: "relu", Dtype: "float32"}}
+	m := &Model{Spec: mlpSpec(hidden)}
 	m.Params = []*Param{
 		uniformParam(r, "weights0", ImageSize, ImageSize, hidden),
 		uniformParam(r, "bias0", ImageSize, 1, hidden),
@@ -58,7 +58,7 @@ func NewMLP(hidden int, seed int64) (*Model, error) {
 // NewCNN returns the LeNet-style convnet.
 func NewCNN(seed int64) (*Model, error) {
 	r := rand.New(rand.NewSource(seed))
-	m := &Model{Spec: Spec{Kind: "cnn", Inputs: ImageSize, Outputs: Classes, Bias: true, Activation: "relu", Dtype: "float32"}}
+	m := &Model{Spec: cnnSpec()}
 	m.Params = []*Param{
 		uniformParam(r, "conv0", 1*5*5, 6, 1, 5, 5),
 		uniformParam(r, "conv0_bias", 1*5*5, 1, 6, 1, 1),

@@ -47,7 +47,7 @@ type TrainConfig struct {
 	StartEpoch int      // epochs already done (resume)
 	BestVal    float64  // best validation accuracy so far (resume)
 	Seed       int64
-	Hyper      map[string]any // recorded in model.json
+	Hyper      *Hyperparameters // recorded in model.json
 	// Schedule, when set, gives the learning rate of each epoch (1-based); see Cosine.
 	Schedule func(epoch int) float64
 

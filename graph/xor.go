@@ -7,6 +7,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"graphtrain/internal/mt19937"
 )
 
 // The XOR net of the original numpy experiment:
@@ -35,14 +37,14 @@ func NewXOR(hidden int, bias bool, seed int64) (*Model, error) {
 	if seed < 0 || seed > math.MaxUint32 {
 		return nil, fmt.Errorf("graph: seed %d: must be between 0 and %d", seed, uint32(math.MaxUint32))
 	}
-	r := newNumpyRand(uint32(seed))
+	r := mt19937.New(uint32(seed))
 	w0 := make([]float64, 2*hidden)
 	for i := range w0 {
-		w0[i] = r.float64()
+		w0[i] = r.Float64()
 	}
 	w1 := make([]float64, hidden)
 	for i := range w1 {
-		w1[i] = r.float64()
+		w1[i] = r.Float64()
 	}
 	m := &Model{Spec: xorSpec(hidden, bias)}
 	m.Params = []*Param{

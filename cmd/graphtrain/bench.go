@@ -62,6 +62,9 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 	if len(models) == 0 {
 		return usagef("--model: name at least one of xor, mlp, cnn")
 	}
+	if err := checkBenchMemory(models, o.batch); err != nil {
+		return err
+	}
 	var backends []graph.Backend
 	autoDevices := o.devices == "" && e.g.Device == "auto"
 	if o.devices == "" {
@@ -180,4 +183,27 @@ func peakRSS() int64 {
 		return 0
 	}
 	return ru.Maxrss * 1024 // Linux reports KiB
+}
+
+// checkBenchMemory refuses a bench whose largest model would not fit in memory at --batch.
+func checkBenchMemory(models []string, batch int) error {
+	for _, kind := range models {
+		if kind == "xor" {
+			continue // always 4 examples
+		}
+		spec, err := graph.SpecFor(kind, 256, false)
+		if err != nil {
+			return err
+		}
+		need, err := spec.TrainBytes(batch, 2)
+		if err != nil {
+			return err
+		}
+		// Up to 8 batches of real images and targets, with --data-dir.
+		need += 8 * int64(batch) * (graph.ImageSize + graph.Classes) * 4
+		if err := checkMemory(need, fmt.Sprintf("lower --batch (the %s model)", kind)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

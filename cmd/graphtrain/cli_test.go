@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/graph"
+	"graphtrain/internal/npy"
 )
 
 // binPath is the graphtrain binary TestMain builds, so that the CLI is tested as users run it.
@@ -175,8 +175,8 @@ func TestBadInput(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "afile"), []byte("not a directory"), 0o644)
 	os.MkdirAll(filepath.Join(dir, "wrongshape"), 0o755)
-	graph.SaveNPY(filepath.Join(dir, "wrongshape", "weights0.npy"), &graph.Array{Shape: []int{2, 4}, Data: make([]float64, 8)})
-	graph.SaveNPY(filepath.Join(dir, "wrongshape", "weights1.npy"), &graph.Array{Shape: []int{3, 1}, Data: make([]float64, 3)})
+	npy.Save(filepath.Join(dir, "wrongshape", "weights0.npy"), &npy.Array{Shape: []int{2, 4}, Data: make([]float64, 8)})
+	npy.Save(filepath.Join(dir, "wrongshape", "weights1.npy"), &npy.Array{Shape: []int{3, 1}, Data: make([]float64, 3)})
 	os.MkdirAll(filepath.Join(dir, "garbage"), 0o755)
 	os.WriteFile(filepath.Join(dir, "garbage", "weights0.npy"), []byte("hello"), 0o644)
 	os.WriteFile(filepath.Join(dir, "garbage", "weights1.npy"), []byte("hello"), 0o644)
@@ -200,10 +200,10 @@ func TestBadInput(t *testing.T) {
 		code  int
 		want  string
 	}{
-		{"missing weights dir", "", []string{"predict", "xor", "--weights", "nope", "1", "1"}, 1, "nope: no such directory"},
+		{"missing weights dir", "", []string{"predict", "xor", "--weights", "nope", "1", "1"}, 1, "nope does not exist"},
 		{"weights dir is a file", "", []string{"predict", "xor", "--weights", "afile", "1", "1"}, 1, "afile is a file"},
-		{"unreadable weights", "", []string{"predict", "xor", "--weights", "garbage", "1", "1"}, 1, "garbage/weights0.npy: graph: bad .npy file"},
-		{"weights of the wrong shape", "", []string{"predict", "xor", "--weights", "wrongshape", "0", "1"}, 1, "weights1.npy has shape (3, 1), the model needs (4, 1)"},
+		{"unreadable weights", "", []string{"predict", "xor", "--weights", "garbage", "1", "1"}, 1, "garbage/weights0.npy: too short for the .npy preamble"},
+		{"weights of the wrong shape", "", []string{"predict", "xor", "--weights", "wrongshape", "0", "1"}, 1, "weights1.npy holds shape (3, 1), the model needs (4, 1)"},
 		{"no --weights", "", []string{"predict", "xor", "1", "1"}, 2, "--weights DIR is required"},
 		{"operand 2", "", []string{"predict", "xor", "--weights", "good", "2", "1"}, 2, `left operand "2": must be 0 or 1`},
 		{"operand x", "", []string{"predict", "xor", "--weights", "good", "1", "x"}, 2, `right operand "x": must be 0 or 1`},
@@ -222,10 +222,10 @@ func TestBadInput(t *testing.T) {
 		{"lr negative", "", []string{"train", "xor", "--lr", "-0.1", "--out", "good"}, 2, "--lr -0.1: must be a positive number"},
 		{"lr zero", "", []string{"train", "xor", "--lr", "0", "--out", "good"}, 2, "--lr 0: must be a positive number"},
 		{"lr inf", "", []string{"train", "xor", "--lr", "Inf", "--out", "good"}, 2, "--lr +Inf: must be a positive number"},
-		{"hidden 0", "", []string{"train", "xor", "--hidden", "0", "--out", "good"}, 2, "--hidden 0: must be at least 1"},
+		{"hidden 0", "", []string{"train", "xor", "--hidden", "0", "--out", "good"}, 2, "--hidden 0: must be between 1 and"},
 		{"seed too big", "", []string{"train", "xor", "--seed", "4294967296", "--out", "good"}, 2, "--seed 4294967296"},
 		{"out is a file", "", []string{"train", "xor", "--out", "afile"}, 1, "--out afile: is a file"},
-		{"init missing", "", []string{"train", "xor", "--init", "nope", "--out", "good"}, 1, "--init: graph: bad checkpoint: nope: no such directory"},
+		{"init missing", "", []string{"train", "xor", "--init", "nope", "--out", "good"}, 1, "--init nope does not exist"},
 		{"init wrong hidden", "", []string{"train", "xor", "--init", "good", "--hidden", "3", "--out", "good"}, 2, "--hidden 3: the weights in --init good have 4 hidden units"},
 		{"bad device", "", []string{"train", "xor", "--device", "tpu", "--out", "good"}, 2, `--device "tpu": must be auto, vm, cpu or cuda`},
 		{"cuda without gpu build", "", []string{"train", "xor", "--device", "cuda", "--out", "good"}, 1, "built without GPU support; build it with 'make gpu'"},

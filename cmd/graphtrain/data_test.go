@@ -117,7 +117,7 @@ func TestDataInspectErrors(t *testing.T) {
 	dataOneLineError(t, []string{"data", "inspect"}, 2, "needs a FILE")
 	dataOneLineError(t, []string{"data", "inspect", text, short}, 2, "one FILE", "got 2")
 	dataOneLineError(t, []string{"data", "inspect", "--bogus", text}, 2, "bogus")
-	dataOneLineError(t, []string{"data", "inspect", missing}, 1, missing, "no such file")
+	dataOneLineError(t, []string{"data", "inspect", missing}, 1, missing, "does not exist")
 	dataOneLineError(t, []string{"data", "inspect", dir}, 1, dir, "directory")
 	dataOneLineError(t, []string{"data", "inspect", text}, 1, text, "bad IDX magic", "is it an IDX file")
 	dataOneLineError(t, []string{"data", "inspect", short}, 1, short, "truncated", "needs 10 bytes", "holds 3")

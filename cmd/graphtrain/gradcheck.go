@@ -62,7 +62,7 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 	var err error
 	if o.weights != "" {
 		if m, _, _, err = graph.LoadCheckpoint(o.weights); err != nil {
-			return fmt.Errorf("--weights: %w", err)
+			return checkpointError("--weights", err, "give a directory that graphtrain train wrote")
 		}
 		if m.Spec.Kind != kind {
 			return fmt.Errorf("--weights %s: holds a %s model, not a %s; run 'graphtrain gradcheck %s'", o.weights, m.Spec.Kind, kind, m.Spec.Kind)

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -34,6 +36,7 @@ type env struct {
 	stdin          io.Reader
 	g              globals
 	interrupted    <-chan struct{}
+	signal         *atomic.Int32 // the number of the signal that interrupted, once one has
 }
 
 // command is one leaf of the command tree, such as "train xor".
@@ -79,17 +82,24 @@ func addGlobalFlags(fs *pflag.FlagSet, g *globals) {
 
 func main() {
 	interrupted := make(chan struct{})
+	var got atomic.Int32
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-sig
+		s := <-sig
+		if n, ok := s.(syscall.Signal); ok {
+			got.Store(int32(n))
+		}
 		close(interrupted)
-		<-sig // a second signal stops at once
+		s = <-sig // a second signal stops at once
 		fmt.Fprintln(os.Stderr, "graphtrain: interrupted twice: stopping now")
+		if n, ok := s.(syscall.Signal); ok {
+			os.Exit(128 + int(n))
+		}
 		os.Exit(130)
 	}()
 	graph.Version = version
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, interrupted: interrupted}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, interrupted: interrupted, signal: &got}
 	os.Exit(run(e, os.Args[1:]))
 }
 
@@ -185,6 +195,9 @@ func run(e *env, args []string) (code int) {
 	return fail(e, c.run(e, fs, opts))
 }
 
+// packagePrefix matches the name of a graphtrain package starting a message or a part of one.
+var packagePrefix = regexp.MustCompile(`(^|[\s(])(?:graph|datasets|npy|cuda|program): `)
+
 // fail prints err as the one-line message of the CLI contract and returns the exit status.
 func fail(e *env, err error) int {
 	if err == nil {
@@ -200,6 +213,9 @@ func fail(e *env, err error) int {
 		code = 2
 	}
 	msg := strings.ReplaceAll(deviceAdvice(err).Error(), "\n", " ")
+	// Library packages start their messages with their name, for Go callers; the user
+	// needs the file or flag and the problem, not where in graphtrain it was found.
+	msg = packagePrefix.ReplaceAllString(msg, "$1")
 	fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg)
 	return code
 }
@@ -288,6 +304,17 @@ func (e *env) emitJSON(v any) error {
 	}
 	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
 	return err
+}
+
+// interruptCode is the exit status after an interrupt: 128 plus the signal's number, as
+// shells report it (130 for SIGINT, Ctrl-C; 143 for SIGTERM).
+func (e *env) interruptCode() int {
+	if e.signal != nil {
+		if n := e.signal.Load(); n > 0 {
+			return 128 + int(n)
+		}
+	}
+	return 130
 }
 
 // stopRequested reports, without blocking, whether the user asked to stop.

@@ -2,16 +2,12 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 
 	"graphtrain/datasets"
@@ -34,6 +30,7 @@ type trainMNISTOpts struct {
 	limit    int
 	schedule string
 	plot     string
+	force    bool
 }
 
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
@@ -70,6 +67,7 @@ Without --data-dir, MNIST is read from (and if missing fetched into) the data ca
 			fs.StringVar(&o.metrics, "metrics", "", "write one JSON line per epoch to this file (appended to with --resume)")
 			fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
 			fs.StringVar(&o.plot, "plot", "", "at the end, draw the loss and validation accuracy per epoch into this PNG (from --metrics when given)")
+			fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out; with --resume, accept a --batch, --seed, --limit or --val-split other than the checkpoint's")
 			fs.IntVar(&o.limit, "limit", 0, "use only the first N training images (before the validation split), for quick experiments; 0: all")
 			return o
 		},
@@ -109,270 +107,56 @@ forward pass runs on the CPU.`,
 	})
 }
 
-// mnistData loads MNIST from dir, or from the data cache (fetching it when missing).
-func mnistData(e *env, dir string) (train, test *datasets.Set, err error) {
+// mnistDir resolves --data-dir: the directory given, which must exist, or the data cache,
+// fetched into when missing.
+func mnistDir(e *env, dir string) (string, error) {
 	if dir == "" {
-		if dir, err = datasets.DefaultDir(); err != nil {
-			return nil, nil, err
+		dir, err := datasets.DefaultDir()
+		if err != nil {
+			return "", err
 		}
 		log := io.Writer(e.stderr)
 		if e.g.Quiet {
 			log = io.Discard
 		}
 		if err := datasets.EnsureMNIST(dir, log); err != nil {
-			return nil, nil, err
+			return "", err
 		}
-	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, nil, fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch --dir %s' or leave out --data-dir", dir, dir)
+		return dir, nil
 	}
-	return datasets.LoadMNIST(dir)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch --dir %s' or leave out --data-dir", dir, dir)
+	}
+	return dir, nil
 }
 
-func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) error {
-	o := opts.(*trainMNISTOpts)
-	if fs.NArg() > 0 {
-		return usagef("train mnist takes no arguments, got %q", fs.Args())
-	}
-	if _, ok := defaultEpochs[o.model]; !ok {
-		return usagef("--model %q: must be mlp or cnn", o.model)
-	}
-	if _, ok := defaultLR[o.solver]; !ok {
-		return usagef("--solver %q: must be adam, sgd or momentum", o.solver)
-	}
-	switch {
-	case o.hidden < 1:
-		return usagef("--hidden %d: must be at least 1", o.hidden)
-	case o.epochs < 0:
-		return usagef("--epochs %d: must be at least 1 (or 0 for the model's default)", o.epochs)
-	case o.batch < 1:
-		return usagef("--batch %d: must be at least 1", o.batch)
-	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr < 0:
-		return usagef("--lr %v: must be a positive number (or 0 for the solver's default)", o.lr)
-	case !(o.valSplit >= 0 && o.valSplit < 1):
-		return usagef("--val-split %v: must be in [0, 1)", o.valSplit)
-	case o.limit < 0:
-		return usagef("--limit %d: must be 0 (all images) or more", o.limit)
-	case o.schedule != "constant" && o.schedule != "cosine":
-		return usagef("--lr-schedule %q: must be constant or cosine", o.schedule)
-	}
+// mnistData loads MNIST from dir, or from the data cache (fetching it when missing).
+func mnistData(e *env, dir string) (train, test *datasets.Set, err error) {
+	return mnistSets(e, dir, 0)
+}
 
-	// The model and solver: fresh, or from --resume.
-	var (
-		m         *graph.Model
-		solver    *graph.Solver
-		start     int
-		bestVal   float64
-		resumeDir string
-		err       error
-	)
-	if o.resume != "" {
-		resumeDir = o.resume
-		if _, err := os.Stat(graph.LastDir(o.resume)); err == nil {
-			resumeDir = graph.LastDir(o.resume)
-		}
-		var ck *graph.Checkpoint
-		if m, solver, ck, err = graph.LoadCheckpoint(resumeDir); err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		if m.Spec.Kind != "mlp" && m.Spec.Kind != "cnn" {
-			return fmt.Errorf("--resume %s: holds a %s model, not an MNIST model", o.resume, m.Spec.Kind)
-		}
-		if fs.Changed("model") && o.model != m.Spec.Kind {
-			return usagef("--model %s: the checkpoint in --resume %s is a %s", o.model, o.resume, m.Spec.Kind)
-		}
-		if fs.Changed("hidden") && m.Spec.Kind == "mlp" && o.hidden != m.Spec.Hidden {
-			return usagef("--hidden %d: the checkpoint in --resume %s has %d", o.hidden, o.resume, m.Spec.Hidden)
-		}
-		if solver == nil {
-			return fmt.Errorf("--resume %s: the checkpoint holds no solver state; resume from OUT/last of a train mnist run", resumeDir)
-		}
-		if fs.Changed("solver") && o.solver != solver.Kind {
-			return usagef("--solver %s: the checkpoint in --resume %s was trained with %s", o.solver, o.resume, solver.Kind)
-		}
-		if fs.Changed("lr") && o.lr != solver.LR {
-			solver.LR = o.lr
-		}
-		o.model, start = m.Spec.Kind, ck.Epoch
-		if v, ok := ck.Metrics["best_val_accuracy"]; ok {
-			bestVal = v
-		}
-		if h := ck.Hyper; h != nil {
-			if v, ok := h["seed"].(float64); ok && !fs.Changed("seed") {
-				o.seed = int64(v)
-			}
-			if v, ok := h["val_split"].(float64); ok && !fs.Changed("val-split") {
-				o.valSplit = v
-			}
-			if v, ok := h["batch"].(float64); ok && !fs.Changed("batch") {
-				o.batch = int(v)
-			}
-			if v, ok := h["limit"].(float64); ok && !fs.Changed("limit") {
-				o.limit = int(v)
-			}
-			if v, ok := h["lr_schedule"].(string); ok && !fs.Changed("lr-schedule") {
-				o.schedule = v
-			}
-		}
+// mnistSets loads the training set (its first limit images when limit > 0, reading no
+// further) and the test set.
+func mnistSets(e *env, dir string, limit int) (train, test *datasets.Set, err error) {
+	if dir, err = mnistDir(e, dir); err != nil {
+		return nil, nil, err
 	}
-	if o.epochs == 0 {
-		o.epochs = defaultEpochs[o.model]
+	if train, err = datasets.LoadMNISTTrain(dir, limit); err != nil {
+		return nil, nil, err
 	}
-	if start >= o.epochs {
-		return usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, start)
+	if test, err = datasets.LoadMNISTTest(dir); err != nil {
+		return nil, nil, err
 	}
-	if o.out == "" {
-		o.out = filepath.Join("checkpoints", o.model)
-		if o.resume != "" {
-			o.out = o.resume
-			if resumeDir == graph.LastDir(o.resume) {
-				o.out = o.resume
-			} else if filepath.Base(o.resume) == "last" {
-				o.out = filepath.Dir(o.resume)
-			}
-		}
-	}
-	if err := checkOutDir(o.out); err != nil {
-		return err
-	}
-	if o.metrics != "" {
-		if st, err := os.Stat(o.metrics); err == nil && st.IsDir() {
-			return fmt.Errorf("--metrics %s: is a directory; give a file name", o.metrics)
-		}
-	}
-	if m == nil {
-		if m, err = newModel(o.model, o.hidden, false, o.seed); err != nil {
-			return err
-		}
-		if o.lr == 0 {
-			o.lr = defaultLR[o.solver]
-		}
-		if solver, err = graph.NewSolver(o.solver, o.lr); err != nil {
-			return err
-		}
-	}
-	backend, note, err := selectBackend(e.g.Device)
+	return train, test, nil
+}
+
+// mnistTest loads only the test set, for eval and predict.
+func mnistTest(e *env, dir string) (*datasets.Set, error) {
+	dir, err := mnistDir(e, dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if note != "" {
-		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
-	}
-
-	trainSet, testSet, err := mnistData(e, o.dataDir)
-	if err != nil {
-		return err
-	}
-	if o.limit > 0 && o.limit < trainSet.N {
-		trainSet = trainSet.Head(o.limit)
-	}
-	trainPart, valPart := trainSet.Split(o.valSplit, o.seed)
-	if trainPart.N < o.batch {
-		return usagef("--batch %d: larger than the %d training images", o.batch, trainPart.N)
-	}
-	batches := datasets.NewBatches(trainPart, o.batch, o.seed, true)
-
-	var metricsFile *os.File
-	if o.metrics != "" {
-		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if o.resume != "" {
-			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-		}
-		if metricsFile, err = os.OpenFile(o.metrics, flags, 0o644); err != nil {
-			return fmt.Errorf("--metrics: %w", err)
-		}
-		defer metricsFile.Close()
-	}
-
-	what := fmt.Sprintf("%s", o.model)
-	if o.model == "mlp" {
-		what = fmt.Sprintf("mlp 784-%d-10", m.Spec.Hidden)
-	}
-	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s lr %g, epochs %d to %d\n",
-		what, backend.Name(), trainPart.N, valPart.N, o.batch, solver.Kind, solver.LR, start+1, o.epochs)
-
-	var bar *progressbar.ProgressBar
-	var history []graph.EpochStats
-	showBar := !e.g.Quiet && isTerminal(e.stdout)
-	current := start + 1 // the epoch in progress, for the bar
-	cfg := graph.TrainConfig{
-		Epochs: o.epochs, Batch: o.batch, Solver: solver, Backend: backend, Fallback: autoFallback(e),
-		Train:      batchSource{batches},
-		Val:        graph.Labelled{Images: valPart.Images, Labels: valPart.Labels},
-		Out:        o.out,
-		StartEpoch: start,
-		BestVal:    bestVal,
-		Seed:       o.seed,
-		Hyper: map[string]any{"model": o.model, "batch": o.batch, "solver": solver.Kind, "lr": solver.LR,
-			"val_split": o.valSplit, "seed": o.seed, "epochs": o.epochs, "limit": o.limit, "lr_schedule": o.schedule},
-		Stop: e.stopRequested,
-		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
-		Schedule: map[string]func(int) float64{
-			"constant": nil,
-			"cosine":   graph.Cosine(solver.LR, o.epochs),
-		}[o.schedule],
-		Progress: func(step, steps int) {
-			if !showBar {
-				return
-			}
-			if bar == nil {
-				bar = progressbar.NewOptions(steps, progressbar.OptionSetWriter(e.stdout), progressbar.OptionSetWidth(30),
-					progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(),
-					progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", current, o.epochs)))
-			}
-			bar.Set(step)
-		},
-		OnEpoch: func(st graph.EpochStats) {
-			current = st.Epoch + 1
-			if bar != nil {
-				bar.Finish()
-				bar = nil
-			}
-			best := ""
-			if st.Best {
-				best = "  (best, saved)"
-			}
-			e.printf("epoch %3d  loss %.4f  val acc %6.2f%%  %6.1f s  %7.0f samples/s%s\n",
-				st.Epoch, st.TrainLoss, 100*st.ValAccuracy, st.Seconds, st.SamplesPerSec, best)
-			history = append(history, st) // for --plot
-			if metricsFile != nil {
-				b, _ := json.Marshal(st)
-				metricsFile.Write(append(b, '\n'))
-			}
-		},
-	}
-	res, err := graph.Train(m, cfg)
-	if err != nil {
-		return err
-	}
-	if res.Interrupted {
-		return exitError{130, fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", graph.LastDir(o.out), o.out)}
-	}
-
-	// The test accuracy of the model saved in OUT, so that 'eval mnist' prints the same.
-	best, _, ck, err := graph.LoadCheckpoint(o.out)
-	if err != nil {
-		return err
-	}
-	pred, err := graph.Predict(best, testSet.Images, 1000)
-	if err != nil {
-		return err
-	}
-	testAcc := graph.Accuracy(pred, testSet.Labels)
-	e.printf("test accuracy %.2f%% (the epoch %d model, saved in %s); %.1f s of training, %.0f samples/s\n",
-		100*testAcc, ck.Epoch, o.out, res.Seconds, res.SamplesPerSec)
-	if o.plot != "" {
-		if err := plotTraining(e, o.plot, o.metrics, history); err != nil {
-			return err
-		}
-	}
-	if e.g.JSON {
-		return e.emitJSON(map[string]any{
-			"test_accuracy": testAcc, "val_accuracy": ck.Metrics["val_accuracy"], "epochs": res.Epochs,
-			"best_epoch": ck.Epoch, "seconds": res.Seconds, "samples_per_second": res.SamplesPerSec,
-			"device": res.Device, "model": o.model, "out": o.out,
-		})
-	}
-	return nil
+	return datasets.LoadMNISTTest(dir)
 }
 
 // batchSource adapts datasets.Batches to graph.Batches.
@@ -399,7 +183,7 @@ func loadMNISTModel(weights string) (*graph.Model, error) {
 	}
 	m, _, _, err := graph.LoadCheckpoint(weights)
 	if err != nil {
-		return nil, fmt.Errorf("--weights: %w", err)
+		return nil, checkpointError("--weights", err, "give the --out of a 'graphtrain train mnist' run")
 	}
 	if m.Spec.Kind != "mlp" && m.Spec.Kind != "cnn" {
 		return nil, fmt.Errorf("--weights %s: holds a %s model, not an MNIST model (mlp or cnn)", weights, m.Spec.Kind)
@@ -416,7 +200,7 @@ func runEvalMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
-	_, test, err := mnistData(e, o.dataDir)
+	test, err := mnistTest(e, o.dataDir)
 	if err != nil {
 		return err
 	}
@@ -488,7 +272,7 @@ func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 	} else {
-		_, test, err := mnistData(e, o.dataDir)
+		test, err := mnistTest(e, o.dataDir)
 		if err != nil {
 			return err
 		}

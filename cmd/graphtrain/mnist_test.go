@@ -111,11 +111,11 @@ func TestTrainEvalPredictMNIST(t *testing.T) {
 		code int
 		want string
 	}{
-		{"missing data", []string{"train", "mnist", "--data-dir", "nodata", "--out", "mlp"}, 1, "--data-dir nodata: no such directory"},
+		{"missing data", []string{"train", "mnist", "--data-dir", "nodata", "--out", "mlp-new"}, 1, "--data-dir nodata: no such directory"},
 		{"data dir without MNIST", []string{"eval", "mnist", "--weights", "mlp", "--data-dir", "xor"}, 1, "xor"},
 		{"wrong model", []string{"train", "mnist", "--model", "resnet", "--out", "mlp"}, 2, `--model "resnet": must be mlp or cnn`},
-		{"batch 0", []string{"train", "mnist", "--batch", "0", "--out", "mlp"}, 2, "--batch 0: must be at least 1"},
-		{"batch too big", []string{"train", "mnist", "--batch", "5000", "--limit", "1000", "--out", "mlp"}, 2, "larger than the 900 training images"},
+		{"batch 0", []string{"train", "mnist", "--batch", "0", "--out", "mlp"}, 2, "--batch 0: must be between 1 and 60000"},
+		{"batch too big", []string{"train", "mnist", "--batch", "5000", "--limit", "1000", "--out", "mlp-new"}, 2, "larger than the 900 training images"},
 		{"bad solver", []string{"train", "mnist", "--solver", "rmsprop", "--out", "mlp"}, 2, `--solver "rmsprop"`},
 		{"bad val split", []string{"train", "mnist", "--val-split", "1", "--out", "mlp"}, 2, "--val-split 1: must be in [0, 1)"},
 		{"lr NaN", []string{"train", "mnist", "--lr", "NaN", "--out", "mlp"}, 2, "--lr NaN"},
@@ -181,8 +181,18 @@ func TestResumeMatchesStraightRun(t *testing.T) {
 	}
 }
 
-// TestInterruptSavesAndExits130 sends SIGINT during training.
-func TestInterruptSavesAndExits130(t *testing.T) {
+// TestInterruptSavesAndExits sends SIGINT, then SIGTERM, during training: each saves the
+// state and exits 128 plus the signal's number, as shells report it.
+func TestInterruptSavesAndExits(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		t.Run(tc.sig.String(), func(t *testing.T) { interruptTraining(t, tc.sig, tc.code) })
+	}
+}
+
+func interruptTraining(t *testing.T, sig syscall.Signal, want int) {
 	dir := t.TempDir()
 	cmd := exec.Command(binPath, "train", "mnist", "--model", "mlp", "--hidden", "32", "--epochs", "1000", "--limit", "6000", "--out", "o")
 	cmd.Dir = dir
@@ -199,7 +209,7 @@ func TestInterruptSavesAndExits130(t *testing.T) {
 		}
 	}
 	time.Sleep(200 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Process.Signal(sig)
 	go func() {
 		for sc.Scan() {
 		}
@@ -209,8 +219,8 @@ func TestInterruptSavesAndExits130(t *testing.T) {
 	if x, ok := err.(*exec.ExitError); ok {
 		code = x.ExitCode()
 	}
-	if code != 130 || !strings.Contains(stderr.String(), "interrupted: the state is saved in o/last") || !strings.Contains(stderr.String(), "--resume o") {
-		t.Fatalf("exit %d, stderr %q: want 130 and where the checkpoint is", code, stderr.String())
+	if code != want || !strings.Contains(stderr.String(), "interrupted: the state is saved in o/last") || !strings.Contains(stderr.String(), "--resume o") {
+		t.Fatalf("exit %d, stderr %q: want %d and where the checkpoint is", code, stderr.String(), want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "o", "last", "solver.v.weights1.npy")); err != nil {
 		t.Errorf("no resumable state after the interrupt: %v", err)

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -18,6 +18,8 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"graphtrain/graph"
+	"graphtrain/internal/atomicfile"
+	"graphtrain/internal/safefile"
 )
 
 type plotOpts struct{ metrics, out string }
@@ -67,46 +69,88 @@ func runPlot(e *env, fs *pflag.FlagSet, opts any) error {
 
 func trimExt(p string) string { return p[:len(p)-len(filepath.Ext(p))] }
 
+// Bounds on a metrics file: far above any real run, low enough that a hostile file cannot
+// take the plot's memory or time.
+const (
+	maxMetricsBytes = 64 << 20
+	maxMetricsLines = 100000
+	maxMetricsEpoch = 1000000
+	maxMetricsLine  = 1 << 16
+)
+
 // readMetrics reads a metrics file: one JSON object per line with at least epoch,
 // train_loss and val_accuracy. Blank lines are skipped.
 func readMetrics(path string) ([]graph.EpochStats, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxMetricsBytes)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics: %v", err)
+		return nil, fmt.Errorf("--metrics %v; give the file of 'graphtrain train mnist --metrics FILE'", err)
 	}
+	stats, err := parseMetrics(data)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics %s: %v", path, err)
+	}
+	return stats, nil
+}
+
+// parseMetrics parses the lines of a metrics file, checking every number.
+func parseMetrics(data []byte) ([]graph.EpochStats, error) {
 	var stats []graph.EpochStats
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
+	line := 0
+	for rest := data; len(rest) > 0; {
+		var b []byte
+		b, rest, _ = bytes.Cut(rest, []byte("\n"))
+		line++
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue
 		}
+		if len(b) > maxMetricsLine {
+			return nil, fmt.Errorf("line %d is %d bytes long; a metrics line is under 200", line, len(b))
+		}
+		if len(stats) >= maxMetricsLines {
+			return nil, fmt.Errorf("more than %d epochs; not a metrics file of 'train mnist --metrics'", maxMetricsLines)
+		}
 		var fields map[string]json.RawMessage
 		var st graph.EpochStats
-		err := json.Unmarshal(b, &fields)
-		if err == nil {
-			for _, k := range []string{"epoch", "train_loss", "val_accuracy"} {
-				if _, ok := fields[k]; !ok && err == nil {
-					err = fmt.Errorf("no %q field", k)
-				}
+		var problem string
+		if json.Unmarshal(b, &fields) != nil {
+			problem = "not a JSON object"
+		}
+		for _, k := range []string{"epoch", "train_loss", "val_accuracy"} {
+			if _, ok := fields[k]; !ok && problem == "" {
+				problem = fmt.Sprintf("no %q field", k)
 			}
 		}
-		if err == nil {
-			err = json.Unmarshal(b, &st)
+		if problem == "" && json.Unmarshal(b, &st) != nil {
+			problem = "a field holds the wrong kind of value"
 		}
-		if err != nil {
-			return nil, fmt.Errorf("--metrics %s: line %d: not a metrics line of 'train mnist --metrics' (%v)", path, line, err)
+		switch {
+		case problem != "":
+		case st.Epoch < 0 || st.Epoch > maxMetricsEpoch:
+			problem = fmt.Sprintf("epoch %d is not between 0 and %d", st.Epoch, maxMetricsEpoch)
+		case !finite(st.TrainLoss, st.ValAccuracy, st.Seconds, st.SamplesPerSec):
+			problem = "a number is NaN or infinite"
+		case st.ValAccuracy < 0 || st.ValAccuracy > 1:
+			problem = fmt.Sprintf("val_accuracy %v is not between 0 and 1", st.ValAccuracy)
+		}
+		if problem != "" {
+			return nil, fmt.Errorf("line %d: not a metrics line of 'train mnist --metrics' (%s): %s", line, problem, safefile.Excerpt(string(b), 60))
 		}
 		stats = append(stats, st)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--metrics %s: %v", path, err)
-	}
 	if len(stats) == 0 {
-		return nil, fmt.Errorf("--metrics %s: no epochs in it; it is written by 'graphtrain train mnist --metrics FILE'", path)
+		return nil, fmt.Errorf("no epochs in it; it is written by 'graphtrain train mnist --metrics FILE'")
 	}
 	return stats, nil
+}
+
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // writeCurves draws the loss and the validation accuracy per epoch, one panel each, into
@@ -167,7 +211,7 @@ func writeCurves(out string, stats []graph.EpochStats, title string) error {
 	canvases := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
 	top.Draw(canvases[0][0])
 	bottom.Draw(canvases[1][0])
-	return graph.WriteFileAtomic(out, func(w io.Writer) error {
+	return atomicfile.WriteFile(out, func(w io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 		return err
 	})
@@ -190,8 +234,13 @@ func integerTicks(lo, hi float64) []plot.Tick {
 	for (hi-lo)/float64(step) > 10 {
 		step *= 2
 	}
+	// Unlabelled ticks at every epoch while there are few; beyond that only the labelled.
+	minor := 1
+	if (hi-lo)/float64(step) > 10 || hi-lo > 200 {
+		minor = step
+	}
 	var ticks []plot.Tick
-	for v := int(lo); float64(v) <= hi; v++ {
+	for v := int(math.Ceil(lo)) / minor * minor; float64(v) <= hi; v += minor {
 		if float64(v) < lo {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"graphtrain/graph"
+	"graphtrain/internal/safefile"
 )
 
 type trainXOROpts struct {
@@ -69,8 +70,8 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		return usagef("train xor takes no arguments, got %q", fs.Args())
 	}
 	switch {
-	case o.hidden < 1:
-		return usagef("--hidden %d: must be at least 1", o.hidden)
+	case o.hidden < 1 || o.hidden > graph.MaxHidden:
+		return usagef("--hidden %d: must be between 1 and %d", o.hidden, graph.MaxHidden)
 	case o.epochs < 1:
 		return usagef("--epochs %d: must be at least 1", o.epochs)
 	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr <= 0:
@@ -82,9 +83,18 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	case o.out == "":
 		return usagef("--out: must name a directory")
 	}
-	if err := checkOutDir(o.out); err != nil {
+	if spec, err := graph.SpecFor("xor", o.hidden, o.bias); err == nil {
+		need, _ := spec.TrainBytes(len(graph.XORTargets), 0)
+		if err := checkMemory(need, "lower --hidden"); err != nil {
+			return err
+		}
+	}
+	out, err := claimOut("--out", o.out, true, "")
+	if err != nil {
 		return err
 	}
+	saved := false
+	defer func() { out.release(saved) }()
 	backend, note, err := selectBackend(e.g.Device)
 	if err != nil {
 		return err
@@ -96,7 +106,7 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	var m *graph.Model
 	if o.init != "" {
 		if m, _, _, err = graph.LoadCheckpoint(o.init); err != nil {
-			return fmt.Errorf("--init: %w", err)
+			return checkpointError("--init", err, "give a directory that 'graphtrain train xor' wrote, or one with numpy's weights0.npy and weights1.npy")
 		}
 		if m.Spec.Kind != "xor" {
 			return fmt.Errorf("--init %s: holds a %s model, not an XOR net", o.init, m.Spec.Kind)
@@ -143,15 +153,16 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		Epoch:   res.Epochs,
 		Seed:    o.seed,
 		Backend: res.Device,
-		Hyper:   map[string]any{"lr": o.lr, "epochs": o.epochs, "solver": "sgd", "loss": "half sum of squares", "init": o.init},
+		Hyper:   &graph.Hyperparameters{LR: o.lr, Epochs: o.epochs, Solver: "sgd", Loss: "half sum of squares", Init: o.init, Seed: o.seed},
 		Metrics: map[string]float64{"loss": res.Loss, "seconds": res.Seconds},
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("--out %s: the model could not be saved: %v", o.out, plainError(err))
 	}
+	saved = true
 	e.printf("saved to %s\n", o.out)
 	if e.stopRequested() {
-		return exitError{130, fmt.Errorf("interrupted after %d of %d epochs; the weights so far are saved in %s", res.Epochs, o.epochs, o.out)}
+		return exitError{e.interruptCode(), fmt.Errorf("interrupted after %d of %d epochs; the weights so far are saved in %s", res.Epochs, o.epochs, o.out)}
 	}
 	if e.g.JSON {
 		return e.emitJSON(map[string]any{
@@ -167,15 +178,6 @@ func answer(p float64) int {
 		return 1
 	}
 	return 0
-}
-
-// checkOutDir refuses an --out that exists and is not a directory, before any work is done.
-func checkOutDir(out string) error {
-	st, err := os.Stat(out)
-	if err == nil && !st.IsDir() {
-		return fmt.Errorf("--out %s: is a file, not a directory; give a directory (it is created if missing)", out)
-	}
-	return nil
 }
 
 func runPredictXOR(e *env, fs *pflag.FlagSet, opts any) error {
@@ -199,7 +201,7 @@ func runPredictXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	m, _, _, err := graph.LoadCheckpoint(weights)
 	if err != nil {
-		return fmt.Errorf("--weights: %w", err)
+		return checkpointError("--weights", err, "give the --out of a 'graphtrain train xor' run")
 	}
 	if m.Spec.Kind != "xor" {
 		return fmt.Errorf("--weights %s: holds a %s model, not an XOR net", weights, m.Spec.Kind)
@@ -238,7 +240,7 @@ func parseOperand(which, s string) (int, error) {
 	case "":
 		return 0, fmt.Errorf("%s operand is empty: enter 0 or 1", which)
 	}
-	return 0, fmt.Errorf("%s operand %q: must be 0 or 1", which, strings.TrimSpace(s))
+	return 0, fmt.Errorf("%s operand %s: must be 0 or 1", which, safefile.Excerpt(strings.TrimSpace(s), 20))
 }
 
 // promptOperand asks for one operand. ok is false at the end of input (a clean exit). On a
@@ -246,9 +248,12 @@ func parseOperand(which, s string) (int, error) {
 func promptOperand(e *env, in *bufio.Reader, which string, terminal bool) (v int, ok bool, err error) {
 	for {
 		fmt.Fprintf(e.stdout, "enter %s operand\n", which)
-		line, rerr := in.ReadString('\n')
+		line, rerr := readLine(in, maxOperandLine)
+		if errors.Is(rerr, errLongLine) {
+			return 0, false, usagef("%s operand: a line of more than %d bytes; enter 0 or 1", which, maxOperandLine)
+		}
 		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return 0, false, fmt.Errorf("read %s operand: %w", which, rerr)
+			return 0, false, fmt.Errorf("read %s operand: %s", which, plainError(rerr))
 		}
 		if rerr != nil && line == "" {
 			return 0, false, nil
@@ -262,6 +267,28 @@ func promptOperand(e *env, in *bufio.Reader, which string, terminal bool) (v int
 		}
 		fmt.Fprintf(e.stdout, "%v\n", err)
 	}
+}
+
+// maxOperandLine bounds a line of interactive input: an operand is one character.
+const maxOperandLine = 256
+
+var errLongLine = errors.New("line too long")
+
+// readLine reads one line of at most max bytes (newline included), without buffering more:
+// an endless line from a pipe is refused once max bytes are read.
+func readLine(in *bufio.Reader, max int) (string, error) {
+	var b []byte
+	for len(b) < max {
+		c, err := in.ReadByte()
+		if err != nil {
+			return string(b), err
+		}
+		b = append(b, c)
+		if c == '\n' {
+			return string(b), nil
+		}
+	}
+	return "", errLongLine
 }
 
 // isTerminal reports whether the stream (stdin, stdout) is a character device (a terminal).

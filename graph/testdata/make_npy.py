@@ -1,4 +1,4 @@
-"""Writes the numpy files graph's tests read. Run with Debian's python3-numpy:
+"""Writes the numpy files the tests of graph and internal/npy read. Run with Debian's python3-numpy:
     python3 graph/testdata/make_npy.py
 The files are committed; this script documents how they were made."""
 import io
@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib import format as npf
 
 here = os.path.dirname(os.path.abspath(__file__))
-out = os.path.join(here, "npy")
+out = os.path.join(here, "..", "..", "internal", "npy", "testdata")
 
 # The original experiment's starting weights: what train.py drew before training.
 np.random.seed(42)

@@ -1,4 +1,4 @@
-package graph
+package npy
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ func TestReadNumpyWrittenFiles(t *testing.T) {
 		{"f8_empty.npy", []int{0, 3}, []float64{}},
 		{"f8_v2.npy", []int{2, 2}, []float64{1, 2, 3, 4}},
 	} {
-		a, err := LoadNPY(filepath.Join("testdata", "npy", tc.file))
+		a, err := Load(filepath.Join("testdata", tc.file))
 		if err != nil {
 			t.Errorf("%s: %v", tc.file, err)
 			continue
@@ -51,10 +51,10 @@ func TestRejectUnsupportedNumpyFiles(t *testing.T) {
 		"int64.npy":     "dtype <i8 is not supported",
 		"object.npy":    "object arrays",
 	} {
-		path := filepath.Join("testdata", "npy", file)
-		_, err := LoadNPY(path)
-		if err == nil || !errors.Is(err, ErrNPY) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s: error %v, want ErrNPY naming the file and %q", file, err, want)
+		path := filepath.Join("testdata", file)
+		_, err := Load(path)
+		if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error %v, want ErrFormat naming the file and %q", file, err, want)
 		}
 	}
 }
@@ -68,13 +68,13 @@ func TestNPYRoundTrip(t *testing.T) {
 		{Shape: []int{0}, Data: []float64{}},
 	} {
 		var buf bytes.Buffer
-		if err := WriteNPY(&buf, a); err != nil {
+		if err := Write(&buf, a); err != nil {
 			t.Fatal(err)
 		}
 		if buf.Len()%64 != 0 && a.Len() == 0 {
 			t.Errorf("shape %v: %d bytes, the header is not padded to 64", a.Shape, buf.Len())
 		}
-		b, err := ReadNPY(&buf)
+		b, err := Read(&buf)
 		if err != nil {
 			t.Fatalf("shape %v: %v", a.Shape, err)
 		}
@@ -82,8 +82,8 @@ func TestNPYRoundTrip(t *testing.T) {
 			t.Errorf("round trip of %v %v gave %v %v", a.Shape, a.Data, b.Shape, b.Data)
 		}
 	}
-	if err := WriteNPY(&bytes.Buffer{}, &Array{Shape: []int{3}, Data: []float64{1}}); err == nil {
-		t.Error("WriteNPY accepted 1 value for shape (3,)")
+	if err := Write(&bytes.Buffer{}, &Array{Shape: []int{3}, Data: []float64{1}}); err == nil {
+		t.Error("Write accepted 1 value for shape (3,)")
 	}
 }
 
@@ -119,7 +119,7 @@ func npyBytes(header string, data []byte) []byte {
 	return b.Bytes()
 }
 
-func TestReadNPYMalformed(t *testing.T) {
+func TestReadMalformed(t *testing.T) {
 	eight := make([]byte, 8)
 	for _, tc := range []struct {
 		name, want string
@@ -141,14 +141,14 @@ func TestReadNPYMalformed(t *testing.T) {
 		{"huge shape", "too large", npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000, 100000), }\n", eight)},
 		{"duplicate key", "duplicate key", npyBytes("{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n", eight)},
 	} {
-		_, err := ReadNPY(bytes.NewReader(tc.raw))
-		if err == nil || !errors.Is(err, ErrNPY) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: error %v, want ErrNPY saying %q", tc.name, err, tc.want)
+		_, err := Read(bytes.NewReader(tc.raw))
+		if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want ErrFormat saying %q", tc.name, err, tc.want)
 		}
 	}
 }
 
-// TestNumpyReadsOurFiles has numpy load a file WriteNPY wrote. It needs python3 with numpy
+// TestNumpyReadsOurFiles has numpy load a file Write wrote. It needs python3 with numpy
 // (Debian's python3-numpy, which .ci/run installs).
 func TestNumpyReadsOurFiles(t *testing.T) {
 	py := ""
@@ -163,7 +163,7 @@ func TestNumpyReadsOurFiles(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.npy")
-	if err := SaveNPY(path, &Array{Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6.5}}); err != nil {
+	if err := Save(path, &Array{Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6.5}}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(py, "-c", "import numpy,sys; a=numpy.load(sys.argv[1]); print(a.dtype, a.shape, a.sum())", path).CombinedOutput()
@@ -174,12 +174,12 @@ func TestNumpyReadsOurFiles(t *testing.T) {
 		t.Errorf("numpy read %q, want float32 (2, 3) 21.5", got)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Errorf("SaveNPY left %d files, want 1 (no temporary files)", len(entries))
+		t.Errorf("Save left %d files, want 1 (no temporary files)", len(entries))
 	}
 }
 
-func FuzzReadNPY(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "npy", "*.npy"))
+func FuzzRead(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.npy"))
 	for _, file := range files {
 		raw, err := os.ReadFile(file)
 		if err == nil {
@@ -187,10 +187,10 @@ func FuzzReadNPY(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		a, err := ReadNPY(bytes.NewReader(raw))
+		a, err := Read(bytes.NewReader(raw))
 		if err != nil {
-			if !errors.Is(err, ErrNPY) {
-				t.Fatalf("error %v does not wrap ErrNPY", err)
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("error %v does not wrap ErrFormat", err)
 			}
 			return
 		}
@@ -207,10 +207,10 @@ func FuzzReadNPY(f *testing.F) {
 			t.Fatalf("shape %v with %d values", a.Shape, n)
 		}
 		var buf bytes.Buffer
-		if err := WriteNPY(&buf, a); err != nil {
+		if err := Write(&buf, a); err != nil {
 			t.Fatal(err)
 		}
-		b, err := ReadNPY(&buf)
+		b, err := Read(&buf)
 		if err != nil || !reflect.DeepEqual(a.Shape, b.Shape) || !sameBits(a.Data, b.Data) {
 			t.Fatalf("re-read after write: %v", err)
 		}

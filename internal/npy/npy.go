@@ -1,4 +1,4 @@
-package graph
+package npy
 
 import (
 	"bufio"
@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
-	"gorgonia.org/tensor"
+	"graphtrain/internal/atomicfile"
+	"graphtrain/internal/safefile"
 )
 
 // The .npy format (numpy's lib/format.py): the magic "\x93NUMPY", a major and a minor version
@@ -25,8 +25,11 @@ import (
 // the data. graphtrain reads and writes little-endian float32 ('<f4') and float64 ('<f8')
 // arrays in C order, which is what numpy writes by default on every common machine.
 
-// ErrNPY is wrapped by every error about a malformed or unsupported .npy file.
-var ErrNPY = errors.New("graph: bad .npy file")
+// ErrFormat is wrapped by every error about a malformed or unsupported .npy file.
+var ErrFormat = errors.New("npy: bad .npy file")
+
+// ErrShape reports data that does not fill the array's shape.
+var ErrShape = errors.New("npy: shape mismatch")
 
 const (
 	npyMagic     = "\x93NUMPY"
@@ -49,67 +52,68 @@ func (a *Array) Len() int {
 	return n
 }
 
-// Tensor returns the array as a dense tensor sharing its data. A 0-dimensional array becomes
-// a tensor of shape (1).
-func (a *Array) Tensor() *tensor.Dense {
-	shape := append([]int(nil), a.Shape...)
-	if len(shape) == 0 {
-		shape = []int{1}
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(a.Data))
+// Header is what a .npy file says about its array before the data.
+type Header struct {
+	Shape    []int
+	ElemSize int   // 4 for '<f4', 8 for '<f8'
+	Len      int   // values the shape holds
+	Offset   int64 // bytes before the data: magic, version, header length and header
 }
 
-// ArrayOf returns the array view of a float32 or float64 tensor (sharing its data).
-func ArrayOf(t *tensor.Dense) *Array {
-	return &Array{Shape: append([]int(nil), t.Shape()...), Data: t.Data()}
-}
+// DataBytes is the size of the data the header announces.
+func (h *Header) DataBytes() int64 { return int64(h.Len) * int64(h.ElemSize) }
 
-// ReadNPY reads one array from r.
-func ReadNPY(r io.Reader) (*Array, error) {
-	br := bufio.NewReader(r)
+// ReadHeader reads the preamble and header of a .npy file, up to the data, and checks that
+// graphtrain can read the array. It allocates nothing in proportion to the shape, so a
+// caller can check the shape and the file's size before reading the data.
+func ReadHeader(r io.Reader) (*Header, error) {
 	pre := make([]byte, 8)
-	if _, err := io.ReadFull(br, pre); err != nil {
-		return nil, fmt.Errorf("%w: too short for the .npy preamble", ErrNPY)
+	if _, err := io.ReadFull(r, pre); err != nil {
+		return nil, fmt.Errorf("%w: too short for the .npy preamble", ErrFormat)
 	}
 	if string(pre[:6]) != npyMagic {
-		return nil, fmt.Errorf("%w: not a .npy file (bad magic %q)", ErrNPY, pre[:6])
+		return nil, fmt.Errorf("%w: not a .npy file (bad magic %q)", ErrFormat, pre[:6])
 	}
 	var hlen int
+	offset := int64(8)
 	switch major, minor := pre[6], pre[7]; {
 	case major == 1 && minor == 0:
 		var b [2]byte
-		if _, err := io.ReadFull(br, b[:]); err != nil {
-			return nil, fmt.Errorf("%w: truncated header length", ErrNPY)
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return nil, fmt.Errorf("%w: truncated header length", ErrFormat)
 		}
 		hlen = int(binary.LittleEndian.Uint16(b[:]))
+		offset += 2
 	case (major == 2 || major == 3) && minor == 0:
 		var b [4]byte
-		if _, err := io.ReadFull(br, b[:]); err != nil {
-			return nil, fmt.Errorf("%w: truncated header length", ErrNPY)
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return nil, fmt.Errorf("%w: truncated header length", ErrFormat)
 		}
 		n := binary.LittleEndian.Uint32(b[:])
 		if n > npyMaxHeader {
-			return nil, fmt.Errorf("%w: header of %d bytes is too long", ErrNPY, n)
+			return nil, fmt.Errorf("%w: header of %d bytes is too long", ErrFormat, n)
 		}
 		hlen = int(n)
+		offset += 4
 	default:
-		return nil, fmt.Errorf("%w: format version %d.%d not supported (want 1.0 or 2.0)", ErrNPY, major, minor)
+		return nil, fmt.Errorf("%w: format version %d.%d not supported (want 1.0 or 2.0)", ErrFormat, major, minor)
 	}
 	header := make([]byte, hlen)
-	if _, err := io.ReadFull(br, header); err != nil {
-		return nil, fmt.Errorf("%w: truncated header", ErrNPY)
+	if _, err := io.ReadFull(r, header); err != nil {
+		return nil, fmt.Errorf("%w: truncated header", ErrFormat)
 	}
+	offset += int64(hlen)
 	descr, fortran, shape, err := parseNPYHeader(string(header))
 	if err != nil {
 		return nil, err
 	}
 	if fortran {
-		return nil, fmt.Errorf("%w: Fortran-order arrays are not supported; save it with np.save(f, np.ascontiguousarray(a))", ErrNPY)
+		return nil, fmt.Errorf("%w: Fortran-order arrays are not supported; save it with np.save(f, np.ascontiguousarray(a))", ErrFormat)
 	}
 	n := 1
 	for _, d := range shape {
 		if d < 0 || (d > 0 && n > math.MaxInt32/d) {
-			return nil, fmt.Errorf("%w: shape %v is too large", ErrNPY, shape)
+			return nil, fmt.Errorf("%w: shape %v is too large", ErrFormat, shape)
 		}
 		n *= d
 	}
@@ -120,24 +124,35 @@ func ReadNPY(r io.Reader) (*Array, error) {
 	case "<f4":
 		size = 4
 	case ">f8", ">f4":
-		return nil, fmt.Errorf("%w: big-endian data (%s) is not supported; convert with a.astype('<f%c')", ErrNPY, descr, descr[2])
+		return nil, fmt.Errorf("%w: big-endian data (%s) is not supported; convert with a.astype('<f%c')", ErrFormat, descr, descr[2])
 	default:
 		if strings.Contains(descr, "O") {
-			return nil, fmt.Errorf("%w: object arrays (%s) are not supported", ErrNPY, descr)
+			return nil, fmt.Errorf("%w: object arrays (%s) are not supported", ErrFormat, short(descr))
 		}
-		return nil, fmt.Errorf("%w: dtype %s is not supported (want float32 '<f4' or float64 '<f8')", ErrNPY, descr)
+		return nil, fmt.Errorf("%w: dtype %s is not supported (want float32 '<f4' or float64 '<f8')", ErrFormat, short(descr))
 	}
+	return &Header{Shape: shape, ElemSize: size, Len: n, Offset: offset}, nil
+}
+
+// Read reads one array from r.
+func Read(r io.Reader) (*Array, error) {
+	br := bufio.NewReader(r)
+	h, err := ReadHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	shape, n, size := h.Shape, h.Len, h.ElemSize
 	// Read what is there (at most one byte more than the shape needs) before trusting the
 	// shape with an allocation: a hostile header cannot make us allocate more than the file.
 	raw, err := io.ReadAll(io.LimitReader(br, int64(n)*int64(size)+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading data: %v", ErrNPY, err)
+		return nil, fmt.Errorf("%w: reading data: %v", ErrFormat, err)
 	}
 	switch {
 	case len(raw) < n*size:
-		return nil, fmt.Errorf("%w: data truncated: shape %v needs %d values, the file holds %d", ErrNPY, shape, n, len(raw)/size)
+		return nil, fmt.Errorf("%w: data truncated: shape %v needs %d values, the file holds %d", ErrFormat, shape, n, len(raw)/size)
 	case len(raw) > n*size:
-		return nil, fmt.Errorf("%w: trailing bytes after the %d values of shape %v", ErrNPY, n, shape)
+		return nil, fmt.Errorf("%w: trailing bytes after the %d values of shape %v", ErrFormat, n, shape)
 	}
 	a := &Array{Shape: shape}
 	if size == 8 {
@@ -160,7 +175,7 @@ func ReadNPY(r io.Reader) (*Array, error) {
 // order, with single or double quotes, and nothing else.
 func parseNPYHeader(h string) (descr string, fortran bool, shape []int, err error) {
 	bad := func(why string) error {
-		return fmt.Errorf("%w: malformed header %q: %s", ErrNPY, strings.TrimSpace(h), why)
+		return fmt.Errorf("%w: malformed header %s: %s", ErrFormat, excerpt(strings.TrimSpace(h)), why)
 	}
 	s := strings.TrimSpace(h)
 	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
@@ -175,11 +190,11 @@ func parseNPYHeader(h string) (descr string, fortran bool, shape []int, err erro
 		}
 		rest = strings.TrimSpace(rest)
 		if !strings.HasPrefix(rest, ":") {
-			return "", false, nil, bad("expected ':' after " + key)
+			return "", false, nil, bad("expected ':' after " + excerpt(key))
 		}
 		rest = strings.TrimSpace(rest[1:])
 		if seen[key] {
-			return "", false, nil, bad("duplicate key " + key)
+			return "", false, nil, bad("duplicate key " + excerpt(key))
 		}
 		seen[key] = true
 		switch key {
@@ -212,19 +227,19 @@ func parseNPYHeader(h string) (descr string, fortran bool, shape []int, err erro
 				}
 				d, err := strconv.Atoi(f)
 				if err != nil || d < 0 {
-					return "", false, nil, bad("shape entry " + strconv.Quote(f) + " is not a size")
+					return "", false, nil, bad("shape entry " + excerpt(f) + " is not a size")
 				}
 				shape = append(shape, d)
 			}
 			rest = rest[end+1:]
 		default:
-			return "", false, nil, bad("unknown key " + key)
+			return "", false, nil, bad("unknown key " + excerpt(key))
 		}
 		rest = strings.TrimSpace(rest)
 		if strings.HasPrefix(rest, ",") {
 			rest = strings.TrimSpace(rest[1:])
 		} else if rest != "" {
-			return "", false, nil, bad("expected ',' after " + key)
+			return "", false, nil, bad("expected ',' after " + excerpt(key))
 		}
 		s = rest
 	}
@@ -234,6 +249,23 @@ func parseNPYHeader(h string) (descr string, fortran bool, shape []int, err erro
 		}
 	}
 	return descr, fortran, shape, nil
+}
+
+// excerpt quotes at most 80 bytes of s, for error messages: a header can be 64 KiB.
+func excerpt(s string) string {
+	const n = 80
+	if len(s) <= n {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:n]) + fmt.Sprintf("... (%d bytes)", len(s))
+}
+
+// short cuts s to 80 bytes for an error message, unquoted.
+func short(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	return s[:80] + "..."
 }
 
 // npyString reads a quoted Python string at the start of s.
@@ -248,8 +280,8 @@ func npyString(s string) (val, rest string, ok bool) {
 	return s[1 : 1+end], s[2+end:], true
 }
 
-// WriteNPY writes a as a version 1.0 .npy file (2.0 if the header needs it), as np.save does.
-func WriteNPY(w io.Writer, a *Array) error {
+// Write writes a as a version 1.0 .npy file (2.0 if the header needs it), as np.save does.
+func Write(w io.Writer, a *Array) error {
 	var descr string
 	switch d := a.Data.(type) {
 	case []float64:
@@ -263,7 +295,7 @@ func WriteNPY(w io.Writer, a *Array) error {
 			return fmt.Errorf("%w: shape %v holds %d values, data has %d", ErrShape, a.Shape, a.Len(), len(d))
 		}
 	default:
-		return fmt.Errorf("graph: WriteNPY: unsupported data type %T", a.Data)
+		return fmt.Errorf("npy: Write: unsupported data type %T", a.Data)
 	}
 	var sh strings.Builder
 	sh.WriteByte('(')
@@ -304,21 +336,21 @@ func WriteNPY(w io.Writer, a *Array) error {
 	return bw.Flush()
 }
 
-// LoadNPY reads the .npy file at path; errors name the file.
-func LoadNPY(path string) (*Array, error) {
-	f, err := os.Open(path)
+// Load reads the .npy file at path, which must be a regular file; errors name the file.
+func Load(path string) (*Array, error) {
+	f, err := safefile.Open(path, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	a, err := ReadNPY(f)
+	a, err := Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return a, nil
 }
 
-// SaveNPY writes a to path atomically.
-func SaveNPY(path string, a *Array) error {
-	return WriteFileAtomic(path, func(w io.Writer) error { return WriteNPY(w, a) })
+// Save writes a to path atomically.
+func Save(path string, a *Array) error {
+	return atomicfile.WriteFile(path, func(w io.Writer) error { return Write(w, a) })
 }

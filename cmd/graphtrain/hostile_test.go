@@ -1,0 +1,480 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"graphtrain/datasets"
+	"graphtrain/graph"
+	"graphtrain/internal/npy"
+)
+
+// Hostile inputs, as a new user with bad luck (or bad intent) would give them: every case
+// must end in one line of error (or work), at once, in bounded memory, with no Go runtime
+// crash, no hang and no package prefix or Go type name in the message.
+
+// maxRefusedRSS is the most memory a refused input may make graphtrain take.
+const maxRefusedRSS = 200 << 20
+
+// hostileRun runs the binary with a deadline and returns its result and peak RSS in bytes.
+func hostileRun(t *testing.T, dir string, args ...string) (result, int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader("")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%v: still running after 60 s (a hang?)", args)
+	}
+	r := result{stdout: o.String(), stderr: e.String()}
+	if x, ok := err.(*exec.ExitError); ok {
+		r.code = x.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss * 1024
+	}
+	return r, rss
+}
+
+// rawGoText finds what must not reach the user: a Go crash, a package's prefix, Go's own
+// error texts.
+var rawGoText = regexp.MustCompile(`goroutine|panic|(^|[\s(])(graph|datasets|npy|json|gzip|flate|cuda|program): |strconv\.|Go value|bufio\.`)
+
+// checkRefused checks that a run failed the way the CLI promises.
+func checkRefused(t *testing.T, name string, r result, rss int64, want string) {
+	t.Helper()
+	msg := strings.TrimSuffix(r.stderr, "\n")
+	switch {
+	case r.code != 1 && r.code != 2:
+		t.Errorf("%s: exit %d, want 1 or 2\n%s", name, r.code, r.stderr)
+	case strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(msg, "graphtrain: "):
+		t.Errorf("%s: stderr is not one line starting 'graphtrain: ':\n%s", name, r.stderr)
+	case !strings.Contains(msg, want):
+		t.Errorf("%s: %q lacks %q", name, msg, want)
+	case len(msg) > 600:
+		t.Errorf("%s: a message of %d bytes", name, len(msg))
+	}
+	if bad := rawGoText.FindString(msg); bad != "" {
+		t.Errorf("%s: the message shows %q: %s", name, bad, msg)
+	}
+	if rss > maxRefusedRSS {
+		t.Errorf("%s: peak RSS %d MiB, want under %d", name, rss>>20, maxRefusedRSS>>20)
+	}
+}
+
+// rssReport collects the peak RSS of refused runs for the test log.
+type rssReport struct {
+	n   int
+	max int64
+	at  string
+}
+
+func (r *rssReport) add(name string, rss int64) {
+	r.n++
+	if rss > r.max {
+		r.max, r.at = rss, name
+	}
+}
+
+func (r *rssReport) log(t *testing.T, class string) {
+	t.Logf("%s: %d hostile cases, peak RSS at most %.1f MiB (%s)", class, r.n, float64(r.max)/(1<<20), r.at)
+}
+
+// editJSON rewrites model.json in dir through f.
+func editJSON(t *testing.T, dir string, f func(m map[string]any)) {
+	path := filepath.Join(dir, "model.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	out, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// param returns model.json's entry of a parameter.
+func param(m map[string]any, name string) map[string]any {
+	for _, p := range m["params"].([]any) {
+		if pm := p.(map[string]any); pm["name"] == name {
+			return pm
+		}
+	}
+	return nil
+}
+
+// rewriteArray replaces a parameter's file with a, updating its checksum in model.json.
+func rewriteArray(t *testing.T, dir, name string, a *npy.Array) {
+	path := filepath.Join(dir, name+".npy")
+	if err := npy.Save(path, a); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	editJSON(t, dir, func(m map[string]any) { param(m, name)["sha256"] = sha256Hex(raw) })
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	os.MkdirAll(dst, 0o755)
+	entries, _ := os.ReadDir(src)
+	for _, e := range entries {
+		if e.IsDir() {
+			copyDir(t, filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()))
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dst, e.Name()), raw, 0o644)
+	}
+}
+
+func replaceWith(t *testing.T, path string, how string) {
+	os.Remove(path)
+	var err error
+	switch how {
+	case "zero":
+		err = os.Symlink("/dev/zero", path)
+	case "fifo":
+		err = syscall.Mkfifo(path, 0o644)
+	case "dir":
+		err = os.Mkdir(path, 0o755)
+	}
+	if err != nil {
+		t.Skipf("cannot make a %s here: %v", how, err)
+	}
+}
+
+func TestHostileCheckpoints(t *testing.T) {
+	root := t.TempDir()
+	m, _ := graph.NewMLP(16, 1)
+	s, _ := graph.NewSolver("adam", 1e-3)
+	s.Init(m)
+	good := filepath.Join(root, "good")
+	if err := graph.SaveCheckpoint(good, m, s, graph.Checkpoint{Epoch: 1, Seed: 1,
+		Hyper: &graph.Hyperparameters{Model: "mlp", Batch: 128, Solver: "adam", LR: 1e-3, ValSplit: 0.1, Seed: 1, Epochs: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	nanW := make([]float32, 784*16)
+	nanW[5] = float32(math.NaN())
+	infB := make([]float32, 10)
+	infB[3] = float32(math.Inf(1))
+	hugeHeader := append([]byte("\x93NUMPY\x02\x00"), binary.LittleEndian.AppendUint32(nil, 90000)...)
+	hugeHeader = append(hugeHeader, []byte("{'descr': '<f4', 'fortran_order': False, 'shape': (784, 16), "+strings.Repeat(" ", 90000-70)+"}\n")...)
+
+	cases := []struct {
+		name  string
+		setup func(dir string)
+		want  string
+	}{
+		{"hidden 4000000000", func(d string) {
+			editJSON(t, d, func(m map[string]any) { m["model"].(map[string]any)["hidden"] = 4000000000 })
+		}, "hidden units"},
+		{"hidden 1e11", func(d string) {
+			editJSON(t, d, func(m map[string]any) { m["model"].(map[string]any)["hidden"] = 100000000000 })
+		}, "hidden units"},
+		{"hidden -5", func(d string) { editJSON(t, d, func(m map[string]any) { m["model"].(map[string]any)["hidden"] = -5 }) }, "hidden units"},
+		{"hidden 1000000, shapes to match", func(d string) {
+			editJSON(t, d, func(m map[string]any) {
+				m["model"].(map[string]any)["hidden"] = 1000000
+				param(m, "weights0")["shape"] = []int{784, 1000000}
+				param(m, "bias0")["shape"] = []int{1, 1000000}
+				param(m, "weights1")["shape"] = []int{1000000, 10}
+			})
+		}, "weights0.npy"},
+		{"shape in model.json", func(d string) {
+			editJSON(t, d, func(m map[string]any) { param(m, "weights0")["shape"] = []int{784, 17} })
+		}, "gives weights0 the shape (784, 17)"},
+		{"no sha256", func(d string) { editJSON(t, d, func(m map[string]any) { delete(param(m, "weights0"), "sha256") }) }, "no SHA-256"},
+		{"wrong sha256", func(d string) {
+			editJSON(t, d, func(m map[string]any) { param(m, "weights1")["sha256"] = strings.Repeat("ab", 32) })
+		}, "does not match the checksum"},
+		{"NaN weights", func(d string) { rewriteArray(t, d, "weights0", &npy.Array{Shape: []int{784, 16}, Data: nanW}) }, "NaN or infinite"},
+		{"infinite bias", func(d string) { rewriteArray(t, d, "bias1", &npy.Array{Shape: []int{1, 10}, Data: infB}) }, "NaN or infinite"},
+		{"header shape differs", func(d string) {
+			rewriteArray(t, d, "weights0", &npy.Array{Shape: []int{784, 15}, Data: make([]float32, 784*15)})
+		}, "holds shape (784, 15), the model needs (784, 16)"},
+		{"model.json is /dev/zero", func(d string) { replaceWith(t, filepath.Join(d, "model.json"), "zero") }, "is a device"},
+		{"model.json is a FIFO", func(d string) { replaceWith(t, filepath.Join(d, "model.json"), "fifo") }, "named pipe"},
+		{"model.json is a directory", func(d string) { replaceWith(t, filepath.Join(d, "model.json"), "dir") }, "directory"},
+		{"weights0.npy is /dev/zero", func(d string) { replaceWith(t, filepath.Join(d, "weights0.npy"), "zero") }, "is a device"},
+		{"weights0.npy is a FIFO", func(d string) { replaceWith(t, filepath.Join(d, "weights0.npy"), "fifo") }, "named pipe"},
+		{"weights0.npy sparse 4 GiB", func(d string) { os.Truncate(filepath.Join(d, "weights0.npy"), 4<<30) }, "more than the"},
+		{"weights0.npy grown by a byte", func(d string) {
+			f, _ := os.OpenFile(filepath.Join(d, "weights0.npy"), os.O_APPEND|os.O_WRONLY, 0)
+			f.Write([]byte{0})
+			f.Close()
+		}, "its header announces"},
+		{"weights0.npy cut short", func(d string) { os.Truncate(filepath.Join(d, "weights0.npy"), 1000) }, "its header announces"},
+		{"weights0.npy one byte", func(d string) { os.WriteFile(filepath.Join(d, "weights0.npy"), []byte{1}, 0o644) }, "too short"},
+		{"weights0.npy 90 KB header", func(d string) { os.WriteFile(filepath.Join(d, "weights0.npy"), hugeHeader, 0o644) }, "too long"},
+		{"weights0.npy missing", func(d string) { os.Remove(filepath.Join(d, "weights0.npy")) }, "is missing"},
+		{"model.json 2 MiB", func(d string) {
+			os.WriteFile(filepath.Join(d, "model.json"), append(bytes.Repeat([]byte(" "), 2<<20), "{}"...), 0o644)
+		}, "more than the"},
+		{"model.json a list", func(d string) { os.WriteFile(filepath.Join(d, "model.json"), []byte("[]"), 0o644) }, "not a graphtrain model.json"},
+		{"model.json empty", func(d string) { os.WriteFile(filepath.Join(d, "model.json"), nil, 0o644) }, "not a graphtrain model.json"},
+		{"model.json two values", func(d string) {
+			raw, _ := os.ReadFile(filepath.Join(d, "model.json"))
+			os.WriteFile(filepath.Join(d, "model.json"), append(raw, "{}"...), 0o644)
+		}, "more than one JSON value"},
+		{"model.json wrong types", func(d string) { editJSON(t, d, func(m map[string]any) { m["epoch"] = "three" }) }, "holds a JSON string"},
+		{"model.json unknown field", func(d string) { editJSON(t, d, func(m map[string]any) { m["extra"] = 1 }) }, "unknown field"},
+		{"file name escapes", func(d string) {
+			editJSON(t, d, func(m map[string]any) { param(m, "weights0")["file"] = "../good/weights0.npy" })
+		}, "not a plain .npy file name"},
+		{"same file twice", func(d string) { editJSON(t, d, func(m map[string]any) { param(m, "bias0")["file"] = "weights0.npy" }) }, "twice"},
+		{"unknown kind", func(d string) {
+			editJSON(t, d, func(m map[string]any) { m["model"].(map[string]any)["kind"] = "resnet" })
+		}, "unknown model kind"},
+		{"float64 mlp", func(d string) {
+			editJSON(t, d, func(m map[string]any) { m["model"].(map[string]any)["dtype"] = "float64" })
+		}, "not a model graphtrain builds"},
+		{"negative epoch", func(d string) { editJSON(t, d, func(m map[string]any) { m["epoch"] = -3 }) }, "negative"},
+		{"solver NaN rate", func(d string) { editJSON(t, d, func(m map[string]any) { m["solver"].(map[string]any)["lr"] = -1 }) }, "solver"},
+		{"unknown solver", func(d string) {
+			editJSON(t, d, func(m map[string]any) { m["solver"].(map[string]any)["kind"] = "lbfgs" })
+		}, "must be sgd, momentum or adam"},
+		{"no model.json", func(d string) { os.Remove(filepath.Join(d, "model.json")) }, "not the original numpy XOR net"},
+		{"empty directory", func(d string) { os.RemoveAll(d); os.Mkdir(d, 0o755) }, "not a checkpoint"},
+		{"a FIFO for the directory", func(d string) { os.RemoveAll(d); syscall.Mkfifo(d, 0o644) }, "not a checkpoint directory"},
+	}
+	var rep rssReport
+	for i, tc := range cases {
+		dir := filepath.Join(root, fmt.Sprintf("c%02d", i))
+		copyDir(t, good, dir)
+		tc.setup(dir)
+		r, rss := hostileRun(t, root, "eval", "mnist", "--weights", dir)
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+	}
+	// Resume needs the solver's state: a stateful solver without it is refused.
+	dir := filepath.Join(root, "nostate")
+	copyDir(t, good, dir)
+	editJSON(t, dir, func(m map[string]any) { m["solver_state"] = m["solver_state"].([]any)[:3] })
+	r, rss := hostileRun(t, root, "train", "mnist", "--resume", dir, "--epochs", "3", "--out", filepath.Join(root, "o"))
+	checkRefused(t, "missing solver state", r, rss, "has no solver state")
+	rep.add("missing solver state", rss)
+	rep.log(t, "checkpoints")
+}
+
+func TestHostileMetrics(t *testing.T) {
+	root := t.TempDir()
+	line := `{"epoch":1,"train_loss":0.3,"val_accuracy":0.9,"seconds":1,"samples_per_second":100,"best":true}` + "\n"
+	write := func(name, content string) func(string) {
+		return func(p string) { os.WriteFile(p, []byte(content), 0o644) }
+	}
+	cases := []struct {
+		name  string
+		setup func(path string)
+		want  string
+	}{
+		{"epoch 100000000", write("", line+`{"epoch":100000000,"train_loss":0.2,"val_accuracy":0.95}`+"\n"), "epoch 100000000 is not between"},
+		{"negative epoch", write("", `{"epoch":-1,"train_loss":0.2,"val_accuracy":0.95}`), "epoch -1"},
+		{"fractional epoch", write("", `{"epoch":1.5,"train_loss":0.2,"val_accuracy":0.95}`), "wrong kind of value"},
+		{"loss 1e999", write("", `{"epoch":1,"train_loss":1e999,"val_accuracy":0.95}`), "line 1"},
+		{"accuracy 5", write("", `{"epoch":1,"train_loss":0.2,"val_accuracy":5}`), "val_accuracy 5"},
+		{"a list", write("", `[1, 2]`), "not a JSON object"},
+		{"missing field", write("", `{"epoch":1,"train_loss":0.2}`), `no "val_accuracy" field`},
+		{"empty", write("", ""), "no epochs"},
+		{"binary", write("", "\x00\x01\xff\xfe garbage"), "line 1"},
+		{"1 MB line", write("", `{"epoch":1,"train_loss":0.2,"val_accuracy":0.9,"x":"`+strings.Repeat("a", 1<<20)+`"}`), "bytes long"},
+		{"200000 lines", write("", strings.Repeat(line, 200000)), "more than 100000 epochs"},
+		{"70 MB", func(p string) { os.WriteFile(p, nil, 0o644); os.Truncate(p, 70<<20) }, "more than the"},
+		{"/dev/zero", func(p string) { replaceWith(t, p, "zero") }, "is a device"},
+		{"FIFO", func(p string) { replaceWith(t, p, "fifo") }, "named pipe"},
+		{"directory", func(p string) { replaceWith(t, p, "dir") }, "directory"},
+		{"missing", func(p string) {}, "does not exist"},
+	}
+	var rep rssReport
+	for i, tc := range cases {
+		path := filepath.Join(root, fmt.Sprintf("m%02d.jsonl", i))
+		tc.setup(path)
+		r, rss := hostileRun(t, root, "plot", "--metrics", path, "--out", filepath.Join(root, "p.png"))
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+		if _, err := os.Stat(filepath.Join(root, "p.png")); err == nil {
+			t.Errorf("%s: a refused metrics file wrote the plot", tc.name)
+		}
+	}
+	rep.log(t, "metrics files")
+}
+
+// idxBytes is an IDX file of uint8 with the header's shape and the data given.
+func idxBytes(shape []int, data []byte) []byte {
+	b := []byte{0, 0, 0x08, byte(len(shape))}
+	for _, d := range shape {
+		b = binary.BigEndian.AppendUint32(b, uint32(d))
+	}
+	return append(b, data...)
+}
+
+func gzipped(raw []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(raw)
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestHostileDataDirs(t *testing.T) {
+	cache, err := datasets.DefaultDir()
+	if err != nil {
+		t.Skip(err)
+	}
+	if err := datasets.EnsureMNIST(cache, nil); err != nil {
+		t.Skipf("no MNIST here: %v", err)
+	}
+	root := t.TempDir()
+	images := make([]byte, 2000*784)
+	for i := range images {
+		images[i] = byte(i * 7)
+	}
+	labels := make([]byte, 2000)
+	for i := range labels {
+		labels[i] = byte(i % 10)
+	}
+	// A gzip whose IDX header claims 2.7 million images and whose trailer agrees (ISIZE),
+	// holding 2000: it must not allocate for 2.7 million.
+	liar := gzipped(idxBytes([]int{2700000, 28, 28}, images))
+	binary.LittleEndian.PutUint32(liar[len(liar)-4:], uint32(16+2700000*784))
+	liarLabels := gzipped(idxBytes([]int{2700000}, labels))
+	binary.LittleEndian.PutUint32(liarLabels[len(liarLabels)-4:], uint32(8+2700000))
+	tI, tL := datasets.MNISTTrainImages, datasets.MNISTTrainLabels
+	cases := []struct {
+		name  string
+		files map[string][]byte // file name → content; nil content: special (see how)
+		how   map[string]string
+		args  []string
+		want  string // "" : the run must work
+	}{
+		{"header claims 2.7M images, --limit 2000", map[string][]byte{tI + ".gz": liar, tL + ".gz": liarLabels}, nil, []string{"--limit", "2000"}, ""},
+		{"header claims 2.7M images", map[string][]byte{tI + ".gz": liar, tL + ".gz": liarLabels}, nil, nil, "corrupt gzip"},
+		{"header claims 2.7M images, 2000 labels", map[string][]byte{tI + ".gz": liar, tL: idxBytes([]int{2000}, labels)}, nil, []string{"--limit", "2000"}, "2700000 images"},
+		{"plain file claims more than it holds", map[string][]byte{tI: idxBytes([]int{60000, 28, 28}, images), tL: idxBytes([]int{2000}, labels)}, nil, nil, "needs 47040000 bytes"},
+		{"images are a FIFO", map[string][]byte{tL: idxBytes([]int{2000}, labels)}, map[string]string{tI: "fifo"}, nil, "named pipe"},
+		{"images are /dev/zero", map[string][]byte{tL: idxBytes([]int{2000}, labels)}, map[string]string{tI: "zero"}, nil, "device"},
+		{"labels 0-255", map[string][]byte{tI: idxBytes([]int{2000, 28, 28}, images), tL: idxBytes([]int{2000}, bytes.Repeat([]byte{200}, 2000))}, nil, nil, "label 200"},
+		{"counts disagree", map[string][]byte{tI: idxBytes([]int{2000, 28, 28}, images), tL: idxBytes([]int{1000}, labels[:1000])}, nil, nil, "1000 labels"},
+		{"images 27x27", map[string][]byte{tI: idxBytes([]int{2000, 27, 28}, images[:2000*27*28]), tL: idxBytes([]int{2000}, labels)}, nil, nil, "MNIST images are uint8"},
+		{"corrupt gzip", map[string][]byte{tI + ".gz": append(gzipped(idxBytes([]int{2000, 28, 28}, images))[:500], 1, 2, 3), tL: idxBytes([]int{2000}, labels)}, nil, nil, "gzip"},
+		{"no test files", map[string][]byte{tI: idxBytes([]int{2000, 28, 28}, images), tL: idxBytes([]int{2000}, labels)}, map[string]string{"notest": ""}, nil, "t10k-images"},
+	}
+	var rep rssReport
+	for i, tc := range cases {
+		dir := filepath.Join(root, fmt.Sprintf("d%02d", i))
+		os.MkdirAll(dir, 0o755)
+		if _, skip := tc.how["notest"]; !skip {
+			for _, f := range []string{datasets.MNISTTestImages + ".gz", datasets.MNISTTestLabels + ".gz"} {
+				os.Symlink(filepath.Join(cache, f), filepath.Join(dir, f))
+			}
+		}
+		for name, content := range tc.files {
+			os.WriteFile(filepath.Join(dir, name), content, 0o644)
+		}
+		for name, how := range tc.how {
+			if name != "notest" {
+				replaceWith(t, filepath.Join(dir, name), how)
+			}
+		}
+		args := append([]string{"train", "mnist", "--data-dir", dir, "--hidden", "8", "--epochs", "1", "--val-split", "0.5", "--out", filepath.Join(root, fmt.Sprintf("o%02d", i))}, tc.args...)
+		r, rss := hostileRun(t, root, args...)
+		if tc.want == "" {
+			if r.code != 0 {
+				t.Errorf("%s: exit %d: %s", tc.name, r.code, r.stderr)
+			}
+			if rss > 400<<20 {
+				t.Errorf("%s: peak RSS %d MiB", tc.name, rss>>20)
+			}
+			t.Logf("%s: works, peak RSS %.1f MiB", tc.name, float64(rss)/(1<<20))
+			continue
+		}
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+		if _, err := os.Stat(filepath.Join(root, fmt.Sprintf("o%02d", i))); err == nil {
+			t.Errorf("%s: a failed run left its --out behind", tc.name)
+		}
+	}
+	rep.log(t, "data directories")
+}
+
+func TestHostileFlags(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "keep.jsonl"), []byte("keep\n"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"mlp hidden 10000000", []string{"train", "mnist", "--hidden", "10000000", "--out", "h"}, "lower --hidden or --batch"},
+		{"mlp hidden 100000000", []string{"train", "mnist", "--hidden", "100000000", "--out", "h"}, "--hidden 100000000"},
+		{"xor hidden 100000000", []string{"train", "xor", "--hidden", "100000000", "--out", "h"}, "--hidden 100000000: must be between 1 and"},
+		{"bench batch 10000000", []string{"bench", "--model", "mlp", "--batch", "10000000"}, "lower --batch"},
+		{"bench cnn batch 200000", []string{"bench", "--model", "cnn", "--batch", "200000"}, "lower --batch"},
+		{"plot into a missing directory", []string{"train", "mnist", "--limit", "1000", "--out", "ow", "--plot", "/nonexistent/p.png", "--metrics", "keep.jsonl"}, "--plot /nonexistent/p.png"},
+		{"metrics into a missing directory", []string{"train", "mnist", "--limit", "1000", "--out", "ow", "--metrics", "/nonexistent/m.jsonl"}, "--metrics /nonexistent/m.jsonl"},
+		{"out under a file", []string{"train", "mnist", "--limit", "1000", "--out", "keep.jsonl/o"}, "--out keep.jsonl/o"},
+		{"resume with another seed", []string{"train", "mnist", "--resume", "nothere", "--seed", "3"}, "--resume nothere does not exist"},
+		{"epochs 1e9", []string{"train", "mnist", "--epochs", "1000000000"}, "--epochs 1000000000"},
+	}
+	var rep rssReport
+	for _, tc := range cases {
+		r, rss := hostileRun(t, root, tc.args...)
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+	}
+	if raw, _ := os.ReadFile(filepath.Join(root, "keep.jsonl")); string(raw) != "keep\n" {
+		t.Errorf("a refused run changed keep.jsonl: %q", raw)
+	}
+	for _, name := range []string{"ow", "h"} {
+		if _, err := os.Stat(filepath.Join(root, name)); err == nil {
+			t.Errorf("a refused run left %s behind", name)
+		}
+	}
+	// predict xor from an endless line on a pipe: refused after a short read, not echoed.
+	m, _ := graph.NewXOR(4, false, 42)
+	graph.SaveCheckpoint(filepath.Join(root, "xor"), m, nil, graph.Checkpoint{})
+	cmd := exec.Command(binPath, "predict", "xor", "--weights", "xor")
+	cmd.Dir = root
+	cmd.Stdin = bytes.NewReader(bytes.Repeat([]byte("1"), 10<<20))
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	cmd.Run()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rep.add("endless operand line", ru.Maxrss*1024)
+	}
+	checkRefused(t, "endless operand line", result{code: cmd.ProcessState.ExitCode(), stderr: e.String()}, 0, "more than 256 bytes")
+	rep.log(t, "flags and input")
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -1,0 +1,435 @@
+package main
+
+// train mnist: flags checked, --resume reconciled, outputs claimed, memory estimated, then
+// graph.Train with an epoch printer and a metrics log; the test accuracy of the model saved.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/pflag"
+
+	"graphtrain/datasets"
+	"graphtrain/graph"
+)
+
+func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
+	o := opts.(*trainMNISTOpts)
+	if err := checkTrainMNISTFlags(fs, o); err != nil {
+		return err
+	}
+	r, err := resumeMNIST(fs, o)
+	if err != nil {
+		return err
+	}
+	if o.epochs == 0 {
+		o.epochs = defaultEpochs[o.model]
+	}
+	if r != nil && r.start >= o.epochs {
+		return usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, r.start)
+	}
+	if o.out == "" {
+		o.out = filepath.Join("checkpoints", o.model)
+		if r != nil {
+			o.out = r.outDir
+		}
+	}
+
+	// Everything that will be written is claimed or checked before the first step.
+	out, metrics, err := claimTrainOutputs(o, r)
+	if err != nil {
+		return err
+	}
+	saved := false
+	defer func() { out.release(saved); metrics.close() }()
+
+	// The model and solver: fresh, or from --resume; a fresh one only once the job is known
+	// to fit in memory.
+	m, solver, start, bestVal := (*graph.Model)(nil), (*graph.Solver)(nil), 0, 0.0
+	if r != nil {
+		m, solver, start, bestVal = r.model, r.solver, r.start, r.bestVal
+	}
+	spec, err := graph.SpecFor(o.model, o.hidden, false)
+	if m != nil {
+		spec = m.Spec
+	} else if err != nil {
+		return usagef("--hidden %d: %v", o.hidden, err)
+	}
+	if err := checkTrainMemory(spec, o); err != nil {
+		return err
+	}
+	if m == nil {
+		if m, err = newModel(o.model, o.hidden, false, o.seed); err != nil {
+			return err
+		}
+		if o.lr == 0 {
+			o.lr = defaultLR[o.solver]
+		}
+		if solver, err = graph.NewSolver(o.solver, o.lr); err != nil {
+			return err
+		}
+	}
+	backend, note, err := selectBackend(e.g.Device)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
+	}
+
+	trainSet, testSet, err := mnistSets(e, o.dataDir, o.limit)
+	if err != nil {
+		return err
+	}
+	trainPart, valPart := trainSet.Split(o.valSplit, o.seed)
+	if trainPart.N < o.batch {
+		if o.valSplit > 0 && trainSet.N >= o.batch {
+			return usagef("--val-split %v: leaves %d training images, fewer than one batch of %d; lower --val-split", o.valSplit, trainPart.N, o.batch)
+		}
+		return usagef("--batch %d: larger than the %d training images", o.batch, trainPart.N)
+	}
+	batches := datasets.NewBatches(trainPart, o.batch, o.seed, true)
+
+	what := o.model
+	if o.model == "mlp" {
+		what = fmt.Sprintf("mlp 784-%d-10", m.Spec.Hidden)
+	}
+	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s lr %g, epochs %d to %d\n",
+		what, backend.Name(), trainPart.N, valPart.N, o.batch, solver.Kind, solver.LR, start+1, o.epochs)
+
+	show := newEpochPrinter(e, start, o.epochs)
+	var metricsErr error
+	cfg := graph.TrainConfig{
+		Epochs: o.epochs, Batch: o.batch, Solver: solver, Backend: backend, Fallback: autoFallback(e),
+		Train:      batchSource{batches},
+		Val:        graph.Labelled{Images: valPart.Images, Labels: valPart.Labels},
+		Out:        o.out,
+		StartEpoch: start,
+		BestVal:    bestVal,
+		Seed:       o.seed,
+		Hyper: &graph.Hyperparameters{Model: o.model, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
+			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
+		Stop: e.stopRequested,
+		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
+		Schedule: map[string]func(int) float64{
+			"constant": nil,
+			"cosine":   graph.Cosine(solver.LR, o.epochs),
+		}[o.schedule],
+		Progress: show.progress,
+		OnEpoch: func(st graph.EpochStats) {
+			saved = true
+			show.epoch(st)
+			if err := metrics.write(st); err != nil && metricsErr == nil {
+				metricsErr = err
+			}
+		},
+	}
+	res, err := graph.Train(m, cfg)
+	if res != nil && res.Interrupted {
+		saved = true
+	}
+	if err != nil {
+		return trainError(err, o.out)
+	}
+	if metricsErr != nil {
+		return metricsErr
+	}
+	if res.Interrupted {
+		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", graph.LastDir(o.out), o.out)}
+	}
+
+	return reportTrainMNIST(e, o, res, testSet, show.history)
+}
+
+// reportTrainMNIST prints the test accuracy of the model saved in OUT, so that 'eval mnist'
+// prints the same, draws --plot and ends --json.
+func reportTrainMNIST(e *env, o *trainMNISTOpts, res *graph.TrainResult, testSet *datasets.Set, history []graph.EpochStats) error {
+	best, _, ck, err := graph.LoadCheckpoint(o.out)
+	if err != nil {
+		return fmt.Errorf("--out %s: the model just saved does not load: %v", o.out, err)
+	}
+	pred, err := graph.Predict(best, testSet.Images, 1000)
+	if err != nil {
+		return err
+	}
+	testAcc := graph.Accuracy(pred, testSet.Labels)
+	e.printf("test accuracy %.2f%% (the epoch %d model, saved in %s); %.1f s of training, %.0f samples/s\n",
+		100*testAcc, ck.Epoch, o.out, res.Seconds, res.SamplesPerSec)
+	if o.plot != "" {
+		if err := plotTraining(e, o.plot, o.metrics, history); err != nil {
+			return err
+		}
+	}
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{
+			"test_accuracy": testAcc, "val_accuracy": ck.Metrics["val_accuracy"], "epochs": res.Epochs,
+			"best_epoch": ck.Epoch, "seconds": res.Seconds, "samples_per_second": res.SamplesPerSec,
+			"device": res.Device, "model": o.model, "out": o.out,
+		})
+	}
+	return nil
+}
+
+// claimTrainOutputs claims --out (locked, cleaned, not replaced without --force or
+// --resume) and checks that --metrics and --plot can be written.
+func claimTrainOutputs(o *trainMNISTOpts, r *resumed) (*outDir, *metricsLog, error) {
+	replace := o.force || (r != nil && sameDir(r.outDir, o.out))
+	out, err := claimOut("--out", o.out, replace,
+		"add --force to replace it, --resume "+o.out+" to continue it, or choose another --out")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range []struct{ flag, path string }{{"--metrics", o.metrics}, {"--plot", o.plot}} {
+		if c.path == "" {
+			continue
+		}
+		if err := checkWritable(c.flag, c.path); err != nil {
+			out.release(false)
+			return nil, nil, err
+		}
+	}
+	return out, &metricsLog{path: o.metrics, appendTo: r != nil}, nil
+}
+
+// checkTrainMNISTFlags checks train mnist's flags on their own.
+func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
+	if fs.NArg() > 0 {
+		return usagef("train mnist takes no arguments, got %q", fs.Args())
+	}
+	if _, ok := defaultEpochs[o.model]; !ok {
+		return usagef("--model %q: must be mlp or cnn", o.model)
+	}
+	if _, ok := defaultLR[o.solver]; !ok {
+		return usagef("--solver %q: must be adam, sgd or momentum", o.solver)
+	}
+	switch {
+	case o.hidden < 1 || o.hidden > graph.MaxHidden:
+		return usagef("--hidden %d: must be between 1 and %d", o.hidden, graph.MaxHidden)
+	case o.epochs < 0 || o.epochs > maxEpochs:
+		return usagef("--epochs %d: must be between 1 and %d (or 0 for the model's default)", o.epochs, maxEpochs)
+	case o.batch < 1 || o.batch > datasets.MNISTTrainN:
+		return usagef("--batch %d: must be between 1 and %d", o.batch, datasets.MNISTTrainN)
+	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr < 0:
+		return usagef("--lr %v: must be a positive number (or 0 for the solver's default)", o.lr)
+	case !(o.valSplit >= 0 && o.valSplit < 1):
+		return usagef("--val-split %v: must be in [0, 1)", o.valSplit)
+	case o.limit < 0:
+		return usagef("--limit %d: must be 0 (all images) or more", o.limit)
+	case o.schedule != "constant" && o.schedule != "cosine":
+		return usagef("--lr-schedule %q: must be constant or cosine", o.schedule)
+	}
+	if o.dataDir != "" {
+		if st, err := os.Stat(o.dataDir); err != nil || !st.IsDir() {
+			return fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch --dir %s' or leave out --data-dir", o.dataDir, o.dataDir)
+		}
+	}
+	return nil
+}
+
+// maxEpochs bounds --epochs: far beyond any useful run.
+const maxEpochs = 100000
+
+// checkTrainMemory estimates the job (model, solver, activations of a batch, the images) and
+// refuses one the machine cannot hold.
+func checkTrainMemory(spec graph.Spec, o *trainMNISTOpts) error {
+	slots := map[string]int{"sgd": 0, "momentum": 1, "adam": 2}[o.solver]
+	need, err := spec.TrainBytes(o.batch, slots)
+	if err != nil {
+		return err
+	}
+	images := int64(datasets.MNISTTrainN)
+	if o.limit > 0 && int64(o.limit) < images {
+		images = int64(o.limit)
+	}
+	// float32 pixels of the training and test images, the batches' shuffled copy.
+	need += (2*images + datasets.MNISTTestN) * datasets.MNISTPixels * 4
+	advice := "lower --batch"
+	if spec.Kind == "mlp" {
+		advice = "lower --hidden or --batch"
+	}
+	return checkMemory(need, advice)
+}
+
+// resumed is what --resume brings: the model, its solver and where training stopped.
+type resumed struct {
+	model   *graph.Model
+	solver  *graph.Solver
+	start   int     // epochs done
+	bestVal float64 // best validation accuracy so far
+	dir     string  // the checkpoint read: OUT/last, or the directory given
+	outDir  string  // the OUT it belongs to
+}
+
+// resumeMNIST loads --resume, when given, and reconciles the flags with it: what the
+// checkpoint was trained with is taken unless the flag is given; a flag that would break
+// "continues exactly as an uninterrupted run would" is refused unless --force.
+func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
+	if o.resume == "" {
+		return nil, nil
+	}
+	r := &resumed{dir: o.resume, outDir: o.resume}
+	if st, err := os.Stat(graph.LastDir(o.resume)); err == nil && st.IsDir() {
+		r.dir = graph.LastDir(o.resume)
+	} else if filepath.Base(filepath.Clean(o.resume)) == "last" {
+		r.outDir = filepath.Dir(filepath.Clean(o.resume))
+	}
+	m, solver, ck, err := graph.LoadCheckpoint(r.dir)
+	if err != nil {
+		return nil, checkpointError("--resume", err, "give the --out of a 'graphtrain train mnist' run")
+	}
+	if m.Spec.Kind != "mlp" && m.Spec.Kind != "cnn" {
+		return nil, fmt.Errorf("--resume %s: holds a %s model, not an MNIST model", o.resume, m.Spec.Kind)
+	}
+	if fs.Changed("model") && o.model != m.Spec.Kind {
+		return nil, usagef("--model %s: the checkpoint in --resume %s is a %s", o.model, o.resume, m.Spec.Kind)
+	}
+	if fs.Changed("hidden") && m.Spec.Kind == "mlp" && o.hidden != m.Spec.Hidden {
+		return nil, usagef("--hidden %d: the checkpoint in --resume %s has %d", o.hidden, o.resume, m.Spec.Hidden)
+	}
+	if solver == nil {
+		return nil, fmt.Errorf("--resume %s: the checkpoint holds no solver state; resume from OUT/last of a train mnist run", r.dir)
+	}
+	if fs.Changed("solver") && o.solver != solver.Kind {
+		return nil, usagef("--solver %s: the checkpoint in --resume %s was trained with %s", o.solver, o.resume, solver.Kind)
+	}
+	if fs.Changed("lr") && o.lr != solver.LR {
+		solver.LR = o.lr
+	}
+	o.model, o.hidden, o.solver = m.Spec.Kind, max(m.Spec.Hidden, 1), solver.Kind
+	r.model, r.solver, r.start = m, solver, ck.Epoch
+	if v, ok := ck.Metrics["best_val_accuracy"]; ok {
+		r.bestVal = v
+	}
+	if h := ck.Hyper; h != nil && h.Model != "" {
+		for _, c := range []struct {
+			flag     string
+			set, was any
+			take     func()
+		}{
+			{"batch", o.batch, h.Batch, func() { o.batch = h.Batch }},
+			{"seed", o.seed, h.Seed, func() { o.seed = h.Seed }},
+			{"limit", o.limit, h.Limit, func() { o.limit = h.Limit }},
+			{"val-split", o.valSplit, h.ValSplit, func() { o.valSplit = h.ValSplit }},
+		} {
+			if !fs.Changed(c.flag) {
+				c.take()
+				continue
+			}
+			if c.set != c.was && !o.force {
+				return nil, usagef("--%s %v: the checkpoint in --resume %s was trained with --%s %v, and a resumed run continues exactly as an uninterrupted one only with the same; leave --%s out, or add --force", c.flag, c.set, o.resume, c.flag, c.was, c.flag)
+			}
+		}
+		if !fs.Changed("lr-schedule") && h.LRSchedule != "" {
+			o.schedule = h.LRSchedule
+		}
+	}
+	return r, nil
+}
+
+// sameDir reports whether two paths name the same directory.
+func sameDir(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+// trainError turns an error of graph.Train into the CLI's message.
+func trainError(err error, out string) error {
+	if errors.Is(err, graph.ErrDiverged) {
+		msg := strings.TrimPrefix(err.Error(), graph.ErrDiverged.Error()+": ")
+		if _, statErr := os.Stat(filepath.Join(out, "model.json")); statErr != nil {
+			msg = strings.Replace(msg, "the last good checkpoint is in "+out, "no epoch finished, so nothing was saved", 1)
+		}
+		return fmt.Errorf("training diverged: %s", msg)
+	}
+	return err
+}
+
+// metricsLog writes the metrics file, one JSON line per epoch. The file is opened at the
+// first epoch's end (truncated, or appended to after --resume), so that a run that fails
+// before it changes nothing.
+type metricsLog struct {
+	path     string
+	appendTo bool
+	f        *os.File
+}
+
+func (l *metricsLog) write(st graph.EpochStats) error {
+	if l.path == "" {
+		return nil
+	}
+	if l.f == nil {
+		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if l.appendTo {
+			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		f, err := os.OpenFile(l.path, flags, 0o644)
+		if err != nil {
+			return fmt.Errorf("--metrics %s: cannot be written (%s)", l.path, plainError(err))
+		}
+		l.f = f
+	}
+	b, _ := json.Marshal(st)
+	if _, err := l.f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("--metrics %s: cannot be written (%s)", l.path, plainError(err))
+	}
+	return nil
+}
+
+func (l *metricsLog) close() {
+	if l.f != nil {
+		l.f.Close()
+	}
+}
+
+// epochPrinter shows training's progress: a bar on a terminal while an epoch runs, and a
+// line at each epoch's end. It keeps the epochs' figures for --plot.
+type epochPrinter struct {
+	e       *env
+	total   int
+	current int // the epoch in progress, for the bar
+	bar     *progressbar.ProgressBar
+	show    bool
+	history []graph.EpochStats
+}
+
+func newEpochPrinter(e *env, start, total int) *epochPrinter {
+	return &epochPrinter{e: e, total: total, current: start + 1, show: !e.g.Quiet && isTerminal(e.stdout)}
+}
+
+func (p *epochPrinter) progress(step, steps int) {
+	if !p.show {
+		return
+	}
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions(steps, progressbar.OptionSetWriter(p.e.stdout), progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", p.current, p.total)))
+	}
+	p.bar.Set(step)
+}
+
+func (p *epochPrinter) epoch(st graph.EpochStats) {
+	p.current = st.Epoch + 1
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar = nil
+	}
+	best := ""
+	if st.Best {
+		best = "  (best, saved)"
+	}
+	p.e.printf("epoch %3d  loss %.4f  val acc %6.2f%%  %6.1f s  %7.0f samples/s%s\n",
+		st.Epoch, st.TrainLoss, 100*st.ValAccuracy, st.Seconds, st.SamplesPerSec, best)
+	p.history = append(p.history, st)
+}

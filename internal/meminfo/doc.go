@@ -1,0 +1,6 @@
+// Package meminfo tells how much memory the machine can give a new job: Linux's
+// MemAvailable from /proc/meminfo, the kernel's own estimate of what can be allocated
+// without swapping. graphtrain compares it with a job's estimate before allocating, so that
+// a job too large for the machine is refused with a message instead of dying in the Go
+// runtime.
+package meminfo
