@@ -79,8 +79,23 @@ type TrainResult struct {
 	Device        string
 }
 
-// ErrDiverged reports a loss that became NaN or infinite.
+// ErrDiverged reports a loss that became NaN or infinite: every *DivergedError is one
+// (errors.Is).
 var ErrDiverged = errors.New("graph: training diverged")
+
+// DivergedError says when the loss became NaN or infinite, and where the last good
+// checkpoint is (the directory Train saves to; nothing is there when no epoch finished).
+type DivergedError struct {
+	Loss        float64
+	Epoch, Step int
+	Out         string
+}
+
+func (e *DivergedError) Error() string {
+	return fmt.Sprintf("%v: the loss became %v at epoch %d, by step %d; the last good checkpoint is in %s", ErrDiverged, e.Loss, e.Epoch, e.Step, e.Out)
+}
+
+func (e *DivergedError) Is(target error) bool { return target == ErrDiverged }
 
 // Cosine is the cosine learning-rate schedule over epochs 1..total: the base rate in the
 // first epoch, falling along half a cosine wave towards zero in the last,
@@ -236,7 +251,7 @@ func (r *run) chooseStep() func() (bool, error) {
 // diverged is ErrDiverged when loss is NaN or infinite.
 func (r *run) diverged(loss float64, epoch, step int) error {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return fmt.Errorf("%w: the loss became %v at epoch %d, by step %d; the last good checkpoint is in %s; try a lower --lr", ErrDiverged, loss, epoch, step, r.cfg.Out)
+		return &DivergedError{Loss: loss, Epoch: epoch, Step: step, Out: r.cfg.Out}
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -345,12 +344,13 @@ func sameDir(a, b string) bool {
 
 // trainError turns an error of graph.Train into the CLI's message.
 func trainError(err error, out string) error {
-	if errors.Is(err, graph.ErrDiverged) {
-		msg := strings.TrimPrefix(err.Error(), graph.ErrDiverged.Error()+": ")
-		if _, statErr := os.Stat(filepath.Join(out, "model.json")); statErr != nil {
-			msg = strings.Replace(msg, "the last good checkpoint is in "+out, "no epoch finished, so nothing was saved", 1)
+	var d *graph.DivergedError
+	if errors.As(err, &d) {
+		saved := "the last good checkpoint is in " + d.Out
+		if _, statErr := os.Stat(filepath.Join(d.Out, "model.json")); statErr != nil {
+			saved = "no epoch finished, so nothing was saved"
 		}
-		return fmt.Errorf("training diverged: %s", msg)
+		return fmt.Errorf("training diverged: the loss became %v at epoch %d, by step %d; %s; try a lower --lr", d.Loss, d.Epoch, d.Step, saved)
 	}
 	return err
 }
