@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -343,5 +344,30 @@ func TestResidentMatchesFed(t *testing.T) {
 	lr, _ := res.MeanLoss()
 	if lf != lr {
 		t.Errorf("mean loss fed %v, resident %v", lf, lr)
+	}
+}
+
+// TestClosedTrainerSaysSo: every call on a closed trainer is an error, not a crash.
+func TestClosedTrainerSaysSo(t *testing.T) {
+	m := programtest.Model(t, "mlp")
+	net, _ := m.Build(8, true)
+	s, _ := graph.NewSolver("adam", 1e-3)
+	tr, err := Backend{}.NewTrainer(net, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := programtest.Batch(m, 8, 1)
+	if err := tr.Step(x, y); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	d := tr.(*trainer)
+	_, e1 := tr.Loss()
+	_, e2 := tr.MeanLoss()
+	_, e3 := tr.Output()
+	for i, err := range []error{tr.Step(x, y), e1, e2, e3, tr.SetLR(0.1), tr.Sync(), d.SetOrder([]int{0}), d.StepNext(), d.Logits(make([]float32, 784), func([]float32) {})} {
+		if err == nil || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("call %d on a closed trainer: %v", i, err)
+		}
 	}
 }

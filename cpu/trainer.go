@@ -165,6 +165,9 @@ func (t *trainer) stepped() {
 
 // Loss is the last step's loss.
 func (t *trainer) Loss() (float64, error) {
+	if err := t.live(); err != nil {
+		return 0, err
+	}
 	if t.steps == 0 {
 		return 0, fmt.Errorf("cpu: no loss yet: run a step first")
 	}
@@ -173,6 +176,9 @@ func (t *trainer) Loss() (float64, error) {
 
 // MeanLoss is the mean of the losses since the last call, and starts a new sum.
 func (t *trainer) MeanLoss() (float64, error) {
+	if err := t.live(); err != nil {
+		return 0, err
+	}
 	if t.since == 0 {
 		return 0, fmt.Errorf("cpu: no loss yet: run a step first")
 	}
@@ -185,6 +191,9 @@ func (t *trainer) MeanLoss() (float64, error) {
 
 // Output is a copy of the last step's output.
 func (t *trainer) Output() (*tensor.Dense, error) {
+	if err := t.live(); err != nil {
+		return nil, err
+	}
 	if t.steps == 0 {
 		return nil, fmt.Errorf("cpu: no output yet: run a step first")
 	}
@@ -194,6 +203,9 @@ func (t *trainer) Output() (*tensor.Dense, error) {
 
 // SetLR sets the rate of the updates that follow.
 func (t *trainer) SetLR(lr float64) error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	if !(lr > 0) || math.IsInf(lr, 0) {
 		return fmt.Errorf("cpu: learning rate %v: must be a positive number", lr)
 	}
@@ -265,6 +277,9 @@ func (t *trainer) SetDataset(x, y []float32, n int) error {
 
 // SetOrder sets the pass's order and rewinds.
 func (t *trainer) SetOrder(order []int) error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	if t.data == nil {
 		return fmt.Errorf("cpu: SetOrder before SetDataset: no training set is held")
 	}
@@ -280,6 +295,9 @@ func (t *trainer) SetOrder(order []int) error {
 
 // StepNext runs a step on the next batch of the order.
 func (t *trainer) StepNext() error {
+	if err := t.live(); err != nil {
+		return err
+	}
 	if t.data == nil {
 		return fmt.Errorf("cpu: StepNext before SetDataset: no training set is held")
 	}
