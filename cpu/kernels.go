@@ -514,8 +514,11 @@ func im2colRuns[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
 							row := img[base+ih*g.W:]
 							if g.dw == 1 {
 								clear(dst[:qlo])
-								for q := qlo; q < qhi; q++ {
-									dst[q] = row[iw0+q]
+								in := row[iw0+qlo : iw0+qhi]
+								d := dst[qlo:qhi]
+								d = d[:len(in)]
+								for i, v := range in {
+									d[i] = v
 								}
 								clear(dst[qhi:])
 								continue
@@ -558,8 +561,11 @@ func col2imRuns[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
 							}
 							row := img[base+ih*g.W:]
 							if g.dw == 1 {
-								for q := qlo; q < qhi; q++ {
-									row[iw0+q] += src[q]
+								d := row[iw0+qlo : iw0+qhi]
+								in := src[qlo:qhi]
+								in = in[:len(d)]
+								for i, v := range in {
+									d[i] += v
 								}
 								continue
 							}
