@@ -443,6 +443,10 @@ func TestHostileFlags(t *testing.T) {
 		{"out under a file", []string{"train", "mnist", "--limit", "1000", "--out", "keep.jsonl/o"}, "--out keep.jsonl/o"},
 		{"resume with another seed", []string{"train", "mnist", "--resume", "nothere", "--seed", "3"}, "--resume nothere does not exist"},
 		{"epochs 1e9", []string{"train", "mnist", "--epochs", "1000000000"}, "--epochs 1000000000"},
+		{"lr in hex", []string{"train", "mnist", "--lr", "0x10"}, `--lr "0x10": must be a number`},
+		{"epochs a word", []string{"train", "mnist", "--epochs", "abc"}, `--epochs "abc": must be a whole number`},
+		{"hidden beyond int64", []string{"train", "mnist", "--hidden", "99999999999999999999"}, "--hidden 99999999999999999999: out of range"},
+		{"val split 0.9999", []string{"train", "mnist", "--val-split", "0.9999", "--out", "ow"}, "--val-split 0.9999: leaves 6 training images"},
 	}
 	var rep rssReport
 	for _, tc := range cases {

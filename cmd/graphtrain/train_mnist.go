@@ -42,6 +42,15 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		}
 	}
 
+	// MNIST's 60000 training images (fewer with --limit) must leave a batch after the split.
+	n := datasets.MNISTTrainN
+	if o.limit > 0 {
+		n = min(n, o.limit)
+	}
+	if err := checkSplit(o, n, n-int(math.Round(o.valSplit*float64(n)))); err != nil {
+		return err
+	}
+
 	// Everything that will be written is claimed or checked before the first step.
 	out, metrics, err := claimTrainOutputs(o, r)
 	if err != nil {
@@ -89,11 +98,8 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		return err
 	}
 	trainPart, valPart := trainSet.Split(o.valSplit, o.seed)
-	if trainPart.N < o.batch {
-		if o.valSplit > 0 && trainSet.N >= o.batch {
-			return usagef("--val-split %v: leaves %d training images, fewer than one batch of %d; lower --val-split", o.valSplit, trainPart.N, o.batch)
-		}
-		return usagef("--batch %d: larger than the %d training images", o.batch, trainPart.N)
+	if err := checkSplit(o, trainSet.N, trainPart.N); err != nil {
+		return err
 	}
 	batches := datasets.NewBatches(trainPart, o.batch, o.seed, true)
 
@@ -175,6 +181,17 @@ func reportTrainMNIST(e *env, o *trainMNISTOpts, res *graph.TrainResult, testSet
 		})
 	}
 	return nil
+}
+
+// checkSplit refuses a split that leaves fewer than one batch of n images for training.
+func checkSplit(o *trainMNISTOpts, n, train int) error {
+	if train >= o.batch {
+		return nil
+	}
+	if o.valSplit > 0 && n >= o.batch {
+		return usagef("--val-split %v: leaves %d training images, fewer than one batch of %d; lower --val-split", o.valSplit, train, o.batch)
+	}
+	return usagef("--batch %d: larger than the %d training images", o.batch, train)
 }
 
 // claimTrainOutputs claims --out (locked, cleaned, not replaced without --force or
