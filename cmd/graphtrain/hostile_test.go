@@ -423,6 +423,25 @@ func TestHostileDataDirs(t *testing.T) {
 		}
 	}
 	rep.log(t, "data directories")
+
+	// eval and predict --index read the test files only: a FIFO in place of the training
+	// images would hang a command that opened it.
+	dir := filepath.Join(root, "testonly")
+	os.MkdirAll(dir, 0o755)
+	for _, f := range []string{datasets.MNISTTestImages + ".gz", datasets.MNISTTestLabels + ".gz"} {
+		os.Symlink(filepath.Join(cache, f), filepath.Join(dir, f))
+	}
+	syscall.Mkfifo(filepath.Join(dir, datasets.MNISTTrainImages), 0o644)
+	m, _ := graph.NewMLP(8, 1)
+	graph.SaveCheckpoint(filepath.Join(root, "mlp"), m, nil, graph.Checkpoint{})
+	for _, args := range [][]string{
+		{"eval", "mnist", "--weights", "mlp", "--data-dir", dir},
+		{"predict", "mnist", "--weights", "mlp", "--data-dir", dir, "--index", "3"},
+	} {
+		if r, _ := hostileRun(t, root, args...); r.code != 0 {
+			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
 }
 
 func TestHostileFlags(t *testing.T) {

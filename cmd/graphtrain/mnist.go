@@ -108,8 +108,8 @@ forward pass runs on the CPU.`,
 }
 
 // mnistDir resolves --data-dir: the directory given, which must exist, or the data cache,
-// fetched into when missing.
-func mnistDir(e *env, dir string) (string, error) {
+// fetched into when missing (the test files only with testOnly).
+func mnistDir(e *env, dir string, testOnly bool) (string, error) {
 	if dir == "" {
 		dir, err := datasets.DefaultDir()
 		if err != nil {
@@ -119,7 +119,11 @@ func mnistDir(e *env, dir string) (string, error) {
 		if e.g.Quiet {
 			log = io.Discard
 		}
-		if err := datasets.EnsureMNIST(dir, log); err != nil {
+		ensure := datasets.EnsureMNIST
+		if testOnly {
+			ensure = datasets.EnsureMNISTTest
+		}
+		if err := ensure(dir, log); err != nil {
 			return "", err
 		}
 		return dir, nil
@@ -138,7 +142,7 @@ func mnistData(e *env, dir string) (train, test *datasets.Set, err error) {
 // mnistSets loads the training set (its first limit images when limit > 0, reading no
 // further) and the test set.
 func mnistSets(e *env, dir string, limit int) (train, test *datasets.Set, err error) {
-	if dir, err = mnistDir(e, dir); err != nil {
+	if dir, err = mnistDir(e, dir, false); err != nil {
 		return nil, nil, err
 	}
 	if train, err = datasets.LoadMNISTTrain(dir, limit); err != nil {
@@ -152,7 +156,7 @@ func mnistSets(e *env, dir string, limit int) (train, test *datasets.Set, err er
 
 // mnistTest loads only the test set, for eval and predict.
 func mnistTest(e *env, dir string) (*datasets.Set, error) {
-	dir, err := mnistDir(e, dir)
+	dir, err := mnistDir(e, dir, true)
 	if err != nil {
 		return nil, err
 	}
