@@ -460,7 +460,7 @@ func TestHostileFlags(t *testing.T) {
 		{"plot into a missing directory", []string{"train", "mnist", "--limit", "1000", "--out", "ow", "--plot", "/nonexistent/p.png", "--metrics", "keep.jsonl"}, "--plot /nonexistent/p.png"},
 		{"metrics into a missing directory", []string{"train", "mnist", "--limit", "1000", "--out", "ow", "--metrics", "/nonexistent/m.jsonl"}, "--metrics /nonexistent/m.jsonl"},
 		{"out under a file", []string{"train", "mnist", "--limit", "1000", "--out", "keep.jsonl/o"}, "--out keep.jsonl/o"},
-		{"resume with another seed", []string{"train", "mnist", "--resume", "nothere", "--seed", "3"}, "--resume nothere does not exist"},
+		{"resume with another seed", []string{"train", "mnist", "--resume", "nothere", "--seed", "3"}, "--resume nothere: no such directory"},
 		{"epochs 1e9", []string{"train", "mnist", "--epochs", "1000000000"}, "--epochs 1000000000"},
 		{"lr in hex", []string{"train", "mnist", "--lr", "0x10"}, `--lr "0x10": must be a number`},
 		{"epochs a word", []string{"train", "mnist", "--epochs", "abc"}, `--epochs "abc": must be a whole number`},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -146,10 +147,10 @@ func mnistSets(e *env, dir string, limit int) (train, test *datasets.Set, err er
 		return nil, nil, err
 	}
 	if train, err = datasets.LoadMNISTTrain(dir, limit); err != nil {
-		return nil, nil, err
+		return nil, nil, dataAdvice(err, dir)
 	}
 	if test, err = datasets.LoadMNISTTest(dir); err != nil {
-		return nil, nil, err
+		return nil, nil, dataAdvice(err, dir)
 	}
 	return train, test, nil
 }
@@ -160,7 +161,17 @@ func mnistTest(e *env, dir string) (*datasets.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return datasets.LoadMNISTTest(dir)
+	test, err := datasets.LoadMNISTTest(dir)
+	return test, dataAdvice(err, dir)
+}
+
+// dataAdvice adds what to do to an error about a broken MNIST file.
+func dataAdvice(err error, dir string) error {
+	var fe *datasets.FileError
+	if errors.As(err, &fe) || errors.Is(err, datasets.ErrNotMNIST) {
+		return fmt.Errorf("%w; remove it and run 'graphtrain data fetch --dir %s' for a good copy", err, dir)
+	}
+	return err
 }
 
 // batchSource adapts datasets.Batches to graph.Batches.
