@@ -49,11 +49,27 @@ func DefaultDir() (string, error) {
 // it fetches and from where. A file present only uncompressed counts as present. It says
 // nothing when all four are there.
 func EnsureMNIST(dir string, log io.Writer) error {
+	return ensureFiles(dir, MNISTFiles, log)
+}
+
+// EnsureMNISTTest is EnsureMNIST for the two files of the test set only, for commands that
+// read nothing else.
+func EnsureMNISTTest(dir string, log io.Writer) error {
+	var test []RemoteFile
+	for _, rf := range MNISTFiles {
+		if strings.HasPrefix(rf.Name, "t10k-") {
+			test = append(test, rf)
+		}
+	}
+	return ensureFiles(dir, test, log)
+}
+
+func ensureFiles(dir string, files []RemoteFile, log io.Writer) error {
 	if log == nil {
 		log = io.Discard
 	}
 	present := true
-	for _, rf := range MNISTFiles {
+	for _, rf := range files {
 		base := strings.TrimSuffix(rf.Name, ".gz")
 		if st, err := os.Stat(filepath.Join(dir, base)); err == nil && st.Mode().IsRegular() {
 			continue
@@ -66,7 +82,9 @@ func EnsureMNIST(dir string, log io.Writer) error {
 	if present {
 		return nil
 	}
-	_, err := NewFetcher(log).Fetch(dir)
+	f := NewFetcher(log)
+	f.Files = files
+	_, err := f.Fetch(dir)
 	return err
 }
 

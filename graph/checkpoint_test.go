@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"graphtrain/internal/dirlock"
 	"graphtrain/internal/npy"
 )
 
@@ -156,4 +157,33 @@ func sameBits(a, b any) bool {
 		return true
 	}
 	return false
+}
+
+// TestSaveKeepsLockAndLast: a save swaps in a whole new directory, carrying over what is not
+// the checkpoint's own: OUT/last, and the lock, which stays held across the swap.
+func TestSaveKeepsLockAndLast(t *testing.T) {
+	m, _ := NewXOR(2, false, 1)
+	out := filepath.Join(t.TempDir(), "out")
+	if err := SaveCheckpoint(out, m, nil, Checkpoint{Epoch: 1}); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := dirlock.Acquire(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	if err := SaveCheckpoint(LastDir(out), m, nil, Checkpoint{Epoch: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveCheckpoint(out, m, nil, Checkpoint{Epoch: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dirlock.Acquire(out); err == nil {
+		t.Error("the lock was lost when the directory was replaced")
+	}
+	for dir, epoch := range map[string]int{out: 3, LastDir(out): 2} {
+		if _, _, ck, err := LoadCheckpoint(dir); err != nil || ck.Epoch != epoch {
+			t.Errorf("%s: epoch %v, %v; want %d", dir, ck, err, epoch)
+		}
+	}
 }

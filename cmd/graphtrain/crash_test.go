@@ -63,7 +63,7 @@ func TestCrashSIGKILL(t *testing.T) {
 		}
 		// Start-up (reading MNIST) takes a few tenths of a second; kill anywhere from
 		// before the first save to several epochs in.
-		time.Sleep(time.Duration(100+rng.Intn(1500)) * time.Millisecond)
+		time.Sleep(time.Duration(20+rng.Intn(1500)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && !ws.Signaled() {

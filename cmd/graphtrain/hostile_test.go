@@ -423,6 +423,25 @@ func TestHostileDataDirs(t *testing.T) {
 		}
 	}
 	rep.log(t, "data directories")
+
+	// eval and predict --index read the test files only: a FIFO in place of the training
+	// images would hang a command that opened it.
+	dir := filepath.Join(root, "testonly")
+	os.MkdirAll(dir, 0o755)
+	for _, f := range []string{datasets.MNISTTestImages + ".gz", datasets.MNISTTestLabels + ".gz"} {
+		os.Symlink(filepath.Join(cache, f), filepath.Join(dir, f))
+	}
+	syscall.Mkfifo(filepath.Join(dir, datasets.MNISTTrainImages), 0o644)
+	m, _ := graph.NewMLP(8, 1)
+	graph.SaveCheckpoint(filepath.Join(root, "mlp"), m, nil, graph.Checkpoint{})
+	for _, args := range [][]string{
+		{"eval", "mnist", "--weights", "mlp", "--data-dir", dir},
+		{"predict", "mnist", "--weights", "mlp", "--data-dir", dir, "--index", "3"},
+	} {
+		if r, _ := hostileRun(t, root, args...); r.code != 0 {
+			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
 }
 
 func TestHostileFlags(t *testing.T) {
@@ -441,8 +460,12 @@ func TestHostileFlags(t *testing.T) {
 		{"plot into a missing directory", []string{"train", "mnist", "--limit", "1000", "--out", "ow", "--plot", "/nonexistent/p.png", "--metrics", "keep.jsonl"}, "--plot /nonexistent/p.png"},
 		{"metrics into a missing directory", []string{"train", "mnist", "--limit", "1000", "--out", "ow", "--metrics", "/nonexistent/m.jsonl"}, "--metrics /nonexistent/m.jsonl"},
 		{"out under a file", []string{"train", "mnist", "--limit", "1000", "--out", "keep.jsonl/o"}, "--out keep.jsonl/o"},
-		{"resume with another seed", []string{"train", "mnist", "--resume", "nothere", "--seed", "3"}, "--resume nothere does not exist"},
+		{"resume with another seed", []string{"train", "mnist", "--resume", "nothere", "--seed", "3"}, "--resume nothere: no such directory"},
 		{"epochs 1e9", []string{"train", "mnist", "--epochs", "1000000000"}, "--epochs 1000000000"},
+		{"lr in hex", []string{"train", "mnist", "--lr", "0x10"}, `--lr "0x10": must be a number`},
+		{"epochs a word", []string{"train", "mnist", "--epochs", "abc"}, `--epochs "abc": must be a whole number`},
+		{"hidden beyond int64", []string{"train", "mnist", "--hidden", "99999999999999999999"}, "--hidden 99999999999999999999: out of range"},
+		{"val split 0.9999", []string{"train", "mnist", "--val-split", "0.9999", "--out", "ow"}, "--val-split 0.9999: leaves 6 training images"},
 	}
 	var rep rssReport
 	for _, tc := range cases {

@@ -185,7 +185,7 @@ func run(e *env, args []string) (code int) {
 		return 0
 	}
 	if err != nil {
-		return fail(e, usagef("%v; run 'graphtrain %s --help'", err, c.path))
+		return fail(e, usagef("%s; run 'graphtrain %s --help'", flagProblem(err), c.path))
 	}
 	switch e.g.Device {
 	case "auto", "vm", "cpu", "cuda":
@@ -197,6 +197,30 @@ func run(e *env, args []string) (code int) {
 
 // packagePrefix matches the name of a graphtrain package starting a message or a part of one.
 var packagePrefix = regexp.MustCompile(`(^|[\s(])(?:graph|datasets|npy|cuda|program): `)
+
+// pflagValue matches pflag's message about a flag value that does not parse, which ends in
+// Go's strconv error.
+var pflagValue = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: strconv\.Parse(\w+): parsing ".*": (.*)$`)
+
+// flagProblem says what is wrong with a flag in the CLI's words, without Go's strconv text.
+func flagProblem(err error) string {
+	m := pflagValue.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	value, flag, kind, why := m[1], m[2], m[3], m[4]
+	if len(value) > 40 {
+		value = value[:40] + "..."
+	}
+	want := map[string]string{"Float": "a number", "Int": "a whole number", "Uint": "a whole number, 0 or more", "Bool": "true or false"}[kind]
+	if want == "" {
+		want = "a valid value"
+	}
+	if strings.Contains(why, "out of range") {
+		return fmt.Sprintf("%s %s: out of range; must be %s of sensible size", flag, value, want)
+	}
+	return fmt.Sprintf("%s %q: must be %s", flag, value, want)
+}
 
 // fail prints err as the one-line message of the CLI contract and returns the exit status.
 func fail(e *env, err error) int {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -108,8 +109,8 @@ forward pass runs on the CPU.`,
 }
 
 // mnistDir resolves --data-dir: the directory given, which must exist, or the data cache,
-// fetched into when missing.
-func mnistDir(e *env, dir string) (string, error) {
+// fetched into when missing (the test files only with testOnly).
+func mnistDir(e *env, dir string, testOnly bool) (string, error) {
 	if dir == "" {
 		dir, err := datasets.DefaultDir()
 		if err != nil {
@@ -119,7 +120,11 @@ func mnistDir(e *env, dir string) (string, error) {
 		if e.g.Quiet {
 			log = io.Discard
 		}
-		if err := datasets.EnsureMNIST(dir, log); err != nil {
+		ensure := datasets.EnsureMNIST
+		if testOnly {
+			ensure = datasets.EnsureMNISTTest
+		}
+		if err := ensure(dir, log); err != nil {
 			return "", err
 		}
 		return dir, nil
@@ -138,25 +143,35 @@ func mnistData(e *env, dir string) (train, test *datasets.Set, err error) {
 // mnistSets loads the training set (its first limit images when limit > 0, reading no
 // further) and the test set.
 func mnistSets(e *env, dir string, limit int) (train, test *datasets.Set, err error) {
-	if dir, err = mnistDir(e, dir); err != nil {
+	if dir, err = mnistDir(e, dir, false); err != nil {
 		return nil, nil, err
 	}
 	if train, err = datasets.LoadMNISTTrain(dir, limit); err != nil {
-		return nil, nil, err
+		return nil, nil, dataAdvice(err, dir)
 	}
 	if test, err = datasets.LoadMNISTTest(dir); err != nil {
-		return nil, nil, err
+		return nil, nil, dataAdvice(err, dir)
 	}
 	return train, test, nil
 }
 
 // mnistTest loads only the test set, for eval and predict.
 func mnistTest(e *env, dir string) (*datasets.Set, error) {
-	dir, err := mnistDir(e, dir)
+	dir, err := mnistDir(e, dir, true)
 	if err != nil {
 		return nil, err
 	}
-	return datasets.LoadMNISTTest(dir)
+	test, err := datasets.LoadMNISTTest(dir)
+	return test, dataAdvice(err, dir)
+}
+
+// dataAdvice adds what to do to an error about a broken MNIST file.
+func dataAdvice(err error, dir string) error {
+	var fe *datasets.FileError
+	if errors.As(err, &fe) || errors.Is(err, datasets.ErrNotMNIST) {
+		return fmt.Errorf("%w; remove it and run 'graphtrain data fetch --dir %s' for a good copy", err, dir)
+	}
+	return err
 }
 
 // batchSource adapts datasets.Batches to graph.Batches.

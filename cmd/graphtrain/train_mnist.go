@@ -24,6 +24,29 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if err := checkTrainMNISTFlags(fs, o); err != nil {
 		return err
 	}
+	// --out is claimed (locked) before --resume is read, so that resuming the OUT another run
+	// is writing fails on its lock, not on a checkpoint caught between two saves.
+	resumeOut := ""
+	if o.resume != "" {
+		if st, err := os.Stat(o.resume); err != nil || !st.IsDir() {
+			return fmt.Errorf("--resume %s: no such directory; give the --out of a 'graphtrain train mnist' run", o.resume)
+		}
+		_, resumeOut = resumeDirs(o.resume)
+	}
+	if o.out == "" {
+		o.out = filepath.Join("checkpoints", o.model)
+		if resumeOut != "" {
+			o.out = resumeOut
+		}
+	}
+	// Everything that will be written is claimed or checked before the first step.
+	out, metrics, err := claimTrainOutputs(o, resumeOut)
+	if err != nil {
+		return err
+	}
+	saved := false
+	defer func() { out.release(saved); metrics.close() }()
+
 	r, err := resumeMNIST(fs, o)
 	if err != nil {
 		return err
@@ -34,20 +57,15 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if r != nil && r.start >= o.epochs {
 		return usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, r.start)
 	}
-	if o.out == "" {
-		o.out = filepath.Join("checkpoints", o.model)
-		if r != nil {
-			o.out = r.outDir
-		}
-	}
 
-	// Everything that will be written is claimed or checked before the first step.
-	out, metrics, err := claimTrainOutputs(o, r)
-	if err != nil {
+	// MNIST's 60000 training images (fewer with --limit) must leave a batch after the split.
+	n := datasets.MNISTTrainN
+	if o.limit > 0 {
+		n = min(n, o.limit)
+	}
+	if err := checkSplit(o, n, n-int(math.Round(o.valSplit*float64(n)))); err != nil {
 		return err
 	}
-	saved := false
-	defer func() { out.release(saved); metrics.close() }()
 
 	// The model and solver: fresh, or from --resume; a fresh one only once the job is known
 	// to fit in memory.
@@ -88,11 +106,8 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		return err
 	}
 	trainPart, valPart := trainSet.Split(o.valSplit, o.seed)
-	if trainPart.N < o.batch {
-		if o.valSplit > 0 && trainSet.N >= o.batch {
-			return usagef("--val-split %v: leaves %d training images, fewer than one batch of %d; lower --val-split", o.valSplit, trainPart.N, o.batch)
-		}
-		return usagef("--batch %d: larger than the %d training images", o.batch, trainPart.N)
+	if err := checkSplit(o, trainSet.N, trainPart.N); err != nil {
+		return err
 	}
 	batches := datasets.NewBatches(trainPart, o.batch, o.seed, true)
 
@@ -176,10 +191,21 @@ func reportTrainMNIST(e *env, o *trainMNISTOpts, res *graph.TrainResult, testSet
 	return nil
 }
 
+// checkSplit refuses a split that leaves fewer than one batch of n images for training.
+func checkSplit(o *trainMNISTOpts, n, train int) error {
+	if train >= o.batch {
+		return nil
+	}
+	if o.valSplit > 0 && n >= o.batch {
+		return usagef("--val-split %v: leaves %d training images, fewer than one batch of %d; lower --val-split", o.valSplit, train, o.batch)
+	}
+	return usagef("--batch %d: larger than the %d training images", o.batch, train)
+}
+
 // claimTrainOutputs claims --out (locked, cleaned, not replaced without --force or
 // --resume) and checks that --metrics and --plot can be written.
-func claimTrainOutputs(o *trainMNISTOpts, r *resumed) (*outDir, *metricsLog, error) {
-	replace := o.force || (r != nil && sameDir(r.outDir, o.out))
+func claimTrainOutputs(o *trainMNISTOpts, resumeOut string) (*outDir, *metricsLog, error) {
+	replace := o.force || (resumeOut != "" && sameDir(resumeOut, o.out))
 	out, err := claimOut("--out", o.out, replace,
 		"add --force to replace it, --resume "+o.out+" to continue it, or choose another --out")
 	if err != nil {
@@ -194,7 +220,7 @@ func claimTrainOutputs(o *trainMNISTOpts, r *resumed) (*outDir, *metricsLog, err
 			return nil, nil, err
 		}
 	}
-	return out, &metricsLog{path: o.metrics, appendTo: r != nil}, nil
+	return out, &metricsLog{path: o.metrics, appendTo: resumeOut != ""}, nil
 }
 
 // checkTrainMNISTFlags checks train mnist's flags on their own.
@@ -273,12 +299,8 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	if o.resume == "" {
 		return nil, nil
 	}
-	r := &resumed{dir: o.resume, outDir: o.resume}
-	if st, err := os.Stat(graph.LastDir(o.resume)); err == nil && st.IsDir() {
-		r.dir = graph.LastDir(o.resume)
-	} else if filepath.Base(filepath.Clean(o.resume)) == "last" {
-		r.outDir = filepath.Dir(filepath.Clean(o.resume))
-	}
+	r := &resumed{}
+	r.dir, r.outDir = resumeDirs(o.resume)
 	m, solver, ck, err := graph.LoadCheckpoint(r.dir)
 	if err != nil {
 		return nil, checkpointError("--resume", err, "give the --out of a 'graphtrain train mnist' run")
@@ -330,6 +352,18 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 		}
 	}
 	return r, nil
+}
+
+// resumeDirs says which checkpoint --resume reads (OUT/last when there is one, else the
+// directory given) and the OUT it belongs to.
+func resumeDirs(resume string) (dir, outDir string) {
+	dir, outDir = resume, resume
+	if st, err := os.Stat(graph.LastDir(resume)); err == nil && st.IsDir() {
+		dir = graph.LastDir(resume)
+	} else if filepath.Base(filepath.Clean(resume)) == "last" {
+		outDir = filepath.Dir(filepath.Clean(resume))
+	}
+	return dir, outDir
 }
 
 // sameDir reports whether two paths name the same directory.
