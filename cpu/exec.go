@@ -14,8 +14,9 @@ import (
 // and allocates nothing.
 type executor struct {
 	p     *program.Program
-	slots [][]uint64 // the memory of each slot, 8-byte aligned
-	steps []func()   // one per launch
+	slots []unsafe.Pointer // the memory of each slot: owned ([]uint64, 8-byte aligned) or lent
+	owned [][]uint64       // the memory this executor allocated
+	steps []func()         // one per launch
 	pool  *parallel.Pool
 	ws    *gemm.Workspace // the packing buffers of the float32 products
 }
@@ -25,7 +26,7 @@ type executor struct {
 func newExecutor(p *program.Program, pool *parallel.Pool) (*executor, error) {
 	e := &executor{p: p, pool: pool, ws: gemm.NewWorkspace()}
 	for _, b := range p.Slots {
-		e.slots = append(e.slots, make([]uint64, (b+7)/8))
+		e.slots = append(e.slots, e.alloc(b))
 	}
 	for i, l := range p.Launches {
 		f, err := e.compile(l)
@@ -37,15 +38,26 @@ func newExecutor(p *program.Program, pool *parallel.Pool) (*executor, error) {
 	return e, nil
 }
 
+// alloc is a new slot of n bytes, zeroed, 8-byte aligned.
+func (e *executor) alloc(n int64) unsafe.Pointer {
+	m := make([]uint64, max(1, (n+7)/8))
+	e.owned = append(e.owned, m)
+	return unsafe.Pointer(&m[0])
+}
+
 // newExecutorOn compiles p, a program over the slots of base's program and perhaps more of
-// its own after them (Forward, WithDataset), sharing base's memory for those slots.
-func newExecutorOn(p *program.Program, base *executor) (*executor, error) {
+// its own after them (Forward, WithDataset), sharing base's memory for those slots. lent
+// gives memory for some of the new slots (the caller's training set, read in place).
+func newExecutorOn(p *program.Program, base *executor, lent map[int]unsafe.Pointer) (*executor, error) {
 	e := &executor{p: p, pool: base.pool, ws: base.ws}
 	for i, b := range p.Slots {
-		if i < len(base.slots) {
+		switch ptr, ok := lent[i]; {
+		case i < len(base.slots):
 			e.slots = append(e.slots, base.slots[i])
-		} else {
-			e.slots = append(e.slots, make([]uint64, (b+7)/8))
+		case ok:
+			e.slots = append(e.slots, ptr)
+		default:
+			e.slots = append(e.slots, e.alloc(b))
 		}
 	}
 	for i, l := range p.Launches {
@@ -71,7 +83,7 @@ func (e *executor) f32(id int) []float32 {
 	if b.Elems == 0 {
 		return nil
 	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&e.slots[b.Slot][0])), b.Elems)
+	return unsafe.Slice((*float32)(e.slots[b.Slot]), b.Elems)
 }
 
 func (e *executor) f64(id int) []float64 {
@@ -79,12 +91,12 @@ func (e *executor) f64(id int) []float64 {
 	if b.Elems == 0 {
 		return nil
 	}
-	return unsafe.Slice((*float64)(unsafe.Pointer(&e.slots[b.Slot][0])), b.Elems)
+	return unsafe.Slice((*float64)(e.slots[b.Slot]), b.Elems)
 }
 
 func (e *executor) i64(id int) []int64 {
 	b := e.p.Buffers[id]
-	return unsafe.Slice((*int64)(unsafe.Pointer(&e.slots[b.Slot][0])), b.Elems)
+	return unsafe.Slice((*int64)(e.slots[b.Slot]), b.Elems)
 }
 
 // setReal and real read and write element i of a real buffer, whatever its dtype.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"unsafe"
 
 	"gorgonia.org/tensor"
 
@@ -56,7 +57,8 @@ type trainer struct {
 	fwd     *executor
 	data    *executor // the program that gathers its batches from the resident set, or nil
 	dn      int
-	ordered int // examples in the current pass
+	ordered int          // examples in the current pass
+	set     [2][]float32 // the training set the resident program reads, kept alive
 	open    bool
 }
 
@@ -247,8 +249,9 @@ func (t *trainer) Launching() string {
 	return fmt.Sprintf("%d compiled launches, %s products", len(t.p.Launches), gemm.Kernel())
 }
 
-// SetDataset keeps the training set in the trainer's memory, so that a step gathers its batch
-// there (program.WithDataset) instead of copying tensors in.
+// SetDataset keeps the training set, so that a step gathers its batch from it
+// (program.WithDataset) instead of copying tensors in. The trainer reads x and y in place,
+// without a copy: they must not change while it holds them.
 func (t *trainer) SetDataset(x, y []float32, n int) error {
 	if err := t.live(); err != nil {
 		return err
@@ -264,14 +267,17 @@ func (t *trainer) SetDataset(x, y []float32, n int) error {
 	if err != nil {
 		return err
 	}
-	// The resident program shares the trainer's slots: its own are appended after them.
-	d, err := newExecutorOn(rp, t.e)
+	// The resident program shares the trainer's slots: its own are appended after them, the
+	// examples and the targets read where the caller keeps them (no copy of the set).
+	lent := map[int]unsafe.Pointer{
+		rp.Buffers[rp.Data.Examples].Slot: unsafe.Pointer(&x[0]),
+		rp.Buffers[rp.Data.Targets].Slot:  unsafe.Pointer(&y[0]),
+	}
+	d, err := newExecutorOn(rp, t.e, lent)
 	if err != nil {
 		return err
 	}
-	copy(d.f32(rp.Data.Examples), x)
-	copy(d.f32(rp.Data.Targets), y)
-	t.data, t.dn = d, n
+	t.data, t.dn, t.set = d, n, [2][]float32{x, y}
 	return nil
 }
 
@@ -322,7 +328,7 @@ func (t *trainer) Logits(images []float32, f func(logits []float32)) error {
 		return fmt.Errorf("%w: cpu: Logits: %d values are not whole examples of %d", graph.ErrShape, len(images), in)
 	}
 	if t.fwd == nil {
-		fw, err := newExecutorOn(t.p.Forward(), t.e)
+		fw, err := newExecutorOn(t.p.Forward(), t.e, nil)
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,42 @@ func (s *Set) Split(frac float64, seed int64) (train, val *Set) {
 	return s.subset(trainIdx), s.subset(valIdx)
 }
 
+// SplitInPlace is Split without a second copy of the training part: the validation images
+// are copied out, then the training images are moved down within s's own memory, which the
+// training part then uses. s must not be used afterwards. Both parts hold the same images,
+// in the same order, as Split's.
+func (s *Set) SplitInPlace(frac float64, seed int64) (train, val *Set) {
+	nVal := 0
+	switch {
+	case frac >= 1:
+		nVal = s.N
+	case frac > 0:
+		nVal = int(math.Round(frac * float64(s.N)))
+	}
+	if nVal == 0 {
+		return s, s.subset(nil)
+	}
+	order := identity(s.N)
+	shuffle(order, rand.NewPCG(uint64(seed), splitStream))
+	valIdx, trainIdx := order[:nVal], order[nVal:]
+	slices.Sort(valIdx)
+	slices.Sort(trainIdx)
+	val = s.subset(valIdx)
+	// trainIdx is ascending, so image k comes from an index i ≥ k: moving them down in order
+	// never overwrites one still to be moved.
+	p := s.Rows * s.Cols
+	for k, i := range trainIdx {
+		if k != i {
+			copy(s.Images[k*p:(k+1)*p], s.Images[i*p:(i+1)*p])
+			s.Labels[k] = s.Labels[i]
+		}
+	}
+	n := len(trainIdx)
+	train = &Set{Images: s.Images[: n*p : n*p], Labels: s.Labels[:n:n], N: n, Rows: s.Rows, Cols: s.Cols}
+	*s = Set{}
+	return train, val
+}
+
 // subset copies the images idx of s into a new Set.
 func (s *Set) subset(idx []int) *Set {
 	p := s.Rows * s.Cols

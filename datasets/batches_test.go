@@ -240,3 +240,25 @@ func TestExamplesAndOrderMatchBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitInPlace: the same parts as Split, without a copy of the training part.
+func TestSplitInPlace(t *testing.T) {
+	mk := func() *Set {
+		s := &Set{N: 50, Rows: 2, Cols: 3, Images: make([]float32, 50*6), Labels: make([]uint8, 50)}
+		for i := range s.Images {
+			s.Images[i] = float32(i)
+		}
+		for i := range s.Labels {
+			s.Labels[i] = uint8(i)
+		}
+		return s
+	}
+	for _, frac := range []float64{0, 0.1, 0.5, 0.98, 1} {
+		a, b := mk().Split(frac, 3)
+		src := mk()
+		c, d := src.SplitInPlace(frac, 3)
+		if !slices.Equal(a.Images, c.Images) || !slices.Equal(a.Labels, c.Labels) || !slices.Equal(b.Images, d.Images) || !slices.Equal(b.Labels, d.Labels) || a.N != c.N || b.N != d.N {
+			t.Errorf("frac %v: SplitInPlace gives other parts than Split", frac)
+		}
+	}
+}

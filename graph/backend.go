@@ -55,6 +55,7 @@ type Trainer interface {
 type DatasetTrainer interface {
 	Trainer
 	// SetDataset uploads the training inputs [n*inputs] and one-hot targets [n*outputs], once.
+	// A trainer on the CPU may read them in place: they must not change while it trains.
 	SetDataset(x, y []float32, n int) error
 	// SetOrder uploads the order of the examples for the next pass (once per epoch) and
 	// rewinds to its start.

@@ -105,8 +105,9 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if err != nil {
 		return err
 	}
-	trainPart, valPart := trainSet.Split(o.valSplit, o.seed)
-	if err := checkSplit(o, trainSet.N, trainPart.N); err != nil {
+	all := trainSet.N
+	trainPart, valPart := trainSet.SplitInPlace(o.valSplit, o.seed) // trainSet is used up
+	if err := checkSplit(o, all, trainPart.N); err != nil {
 		return err
 	}
 	batches := datasets.NewBatches(trainPart, o.batch, o.seed, true)
