@@ -367,10 +367,138 @@ func convOf(ip []int64) conv {
 // q·dw), or 0 outside the image. The loops run over k and oh outermost, so that the innermost
 // runs along an input row (a strided write, a contiguous read when sw is 1).
 func im2col[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
-	if g := convOf(ip); g.C*g.kh*g.kw > stridedK {
+	g := convOf(ip)
+	switch {
+	case g.unit():
+		return im2colPadded(pool, img, col, g)
+	case g.C*g.kh*g.kw > stridedK:
 		return im2colRuns(pool, img, col, ip)
 	}
 	return im2colStrided(pool, img, col, ip)
+}
+
+// unit reports whether the convolution has strides and dilations of 1, as the cnn's have.
+func (g *conv) unit() bool { return g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 }
+
+// padded holds, for each piece of work, an image's channels with their padding as zeros:
+// (C, H+2·ph, W+2·pw), so that every kernel row is kw consecutive values with no bounds to
+// check.
+type padded[T float] struct {
+	g      conv
+	ph, pw int // the padded plane's height and width
+	planes [][]T
+}
+
+func newPadded[T float](g conv) *padded[T] {
+	p := &padded[T]{g: g, ph: g.H + 2*g.ph, pw: g.W + 2*g.pw}
+	p.planes = make([][]T, g.B)
+	return p
+}
+
+// plane is image b's padded channels, made once.
+func (p *padded[T]) plane(b int) []T {
+	if p.planes[b] == nil {
+		p.planes[b] = make([]T, p.g.C*p.ph*p.pw)
+	}
+	return p.planes[b]
+}
+
+// run copies the kw values at src into dst, both of length kw.
+func run[T float](dst, src []T) {
+	switch len(dst) {
+	case 5:
+		*(*[5]T)(dst) = *(*[5]T)(src)
+	case 3:
+		*(*[3]T)(dst) = *(*[3]T)(src)
+	default:
+		copy(dst, src)
+	}
+}
+
+// addRun adds the kw values at src to dst.
+func addRun[T float](dst, src []T) {
+	if len(dst) == 5 {
+		d, s := (*[5]T)(dst), (*[5]T)(src)
+		d[0] += s[0]
+		d[1] += s[1]
+		d[2] += s[2]
+		d[3] += s[3]
+		d[4] += s[4]
+		return
+	}
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// im2colPadded is im2col at unit strides: each image is copied into its padded planes, then
+// every column is kh runs of kw values per channel.
+func im2colPadded[T float](pool *parallel.Pool, img, col []T, g conv) func() {
+	K := g.C * g.kh * g.kw
+	per := g.OH * g.OW * K
+	pd := newPadded[T](g)
+	for b := range pd.planes {
+		pd.plane(b) // the padding stays zero: allocate every plane once, now
+	}
+	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			pl := pd.plane(b)
+			for c := 0; c < g.C; c++ {
+				for h := 0; h < g.H; h++ {
+					copy(pl[(c*pd.ph+h+g.ph)*pd.pw+g.pw:][:g.W], img[((b*g.C+c)*g.H+h)*g.W:][:g.W])
+				}
+			}
+			out := col[b*per : (b+1)*per]
+			i := 0
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					for c := 0; c < g.C; c++ {
+						for r := 0; r < g.kh; r++ {
+							at := (c*pd.ph+oh+r)*pd.pw + ow
+							run(out[i:i+g.kw], pl[at:at+g.kw])
+							i += g.kw
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// col2imPadded is col2im at unit strides: the runs are summed into the padded planes (each
+// pixel's terms in order of oh, ow, c, r, q, as ref's), whose inside is then the image.
+func col2imPadded[T float](pool *parallel.Pool, col, img []T, g conv) func() {
+	K := g.C * g.kh * g.kw
+	per := g.OH * g.OW * K
+	pd := newPadded[T](g)
+	for b := range pd.planes {
+		pd.plane(b)
+	}
+	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			pl := pd.plane(b)
+			clear(pl)
+			in := col[b*per : (b+1)*per]
+			i := 0
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					for c := 0; c < g.C; c++ {
+						for r := 0; r < g.kh; r++ {
+							at := (c*pd.ph+oh+r)*pd.pw + ow
+							addRun(pl[at:at+g.kw], in[i:i+g.kw])
+							i += g.kw
+						}
+					}
+				}
+			}
+			for c := 0; c < g.C; c++ {
+				for h := 0; h < g.H; h++ {
+					copy(img[((b*g.C+c)*g.H+h)*g.W:][:g.W], pl[(c*pd.ph+h+g.ph)*pd.pw+g.pw:][:g.W])
+				}
+			}
+		}
+	})
 }
 
 func im2colStrided[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
@@ -443,7 +571,11 @@ func (g *conv) inside(off int) (lo, hi int) {
 // at most kh·kw terms, within a few roundings of ref's, and the same on any number of
 // workers.
 func col2im[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
-	if g := convOf(ip); g.C*g.kh*g.kw > stridedK {
+	g := convOf(ip)
+	switch {
+	case g.unit():
+		return col2imPadded(pool, col, img, g)
+	case g.C*g.kh*g.kw > stridedK:
 		return col2imRuns(pool, col, img, ip)
 	}
 	return col2imStrided(pool, col, img, ip)
