@@ -171,29 +171,62 @@ func unary[T float](pool *parallel.Pool, a, c []T, n int, op program.UnaryOp) fu
 // gather4 is out[i0,i1,i2,i3] = in[i0·s0 + i1·s1 + i2·s2 + i3·s3], row by row of the last
 // axis.
 func gather4[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
-	n := int(ip[0])
 	d0, d1, d2, d3 := int(ip[1]), int(ip[2]), int(ip[3]), int(ip[4])
 	s0, s1, s2, s3 := int(ip[5]), int(ip[6]), int(ip[7]), int(ip[8])
-	rows := d0 * d1 * d2
-	if rows*d3 != n {
-		rows = n / max(1, d3)
+	block := d1 * d2 * d3
+	switch {
+	case d3 > 1 && s2 == 1 && s1 == d2 && s3 == d1*d2:
+		// Channels last, as a convolution's gradient goes into its product: each i0's block
+		// in is [d3][d1·d2], out its transpose [d1·d2][d3].
+		return forEach(pool, d0, max(1, chunk/max(1, block)), func(lo, hi int) {
+			for i0 := lo; i0 < hi; i0++ {
+				transpose(out[i0*block:(i0+1)*block], in[i0*s0:i0*s0+block], d3, d1*d2)
+			}
+		})
+	case d1 > 1 && s1 == 1 && s3 == d1 && s2 == d1*d3:
+		// Channels first, as a convolution's product comes out: each i0's block in is
+		// [d2·d3][d1], out its transpose [d1][d2·d3].
+		return forEach(pool, d0, max(1, chunk/max(1, block)), func(lo, hi int) {
+			for i0 := lo; i0 < hi; i0++ {
+				transpose(out[i0*block:(i0+1)*block], in[i0*s0:i0*s0+block], d2*d3, d1)
+			}
+		})
 	}
+	rows := d0 * d1 * d2
 	return forEach(pool, rows, perRow(d3), func(lo, hi int) {
+		// (i0, i1, i2) of row lo, then carried along.
+		i2 := lo % d2
+		i1 := (lo / d2) % d1
+		i0 := lo / (d2 * d1)
 		for r := lo; r < hi; r++ {
-			i2 := r % d2
-			i1 := (r / d2) % d1
-			i0 := r / (d2 * d1)
 			src := i0*s0 + i1*s1 + i2*s2
 			dst := out[r*d3 : (r+1)*d3]
 			if s3 == 1 {
 				copy(dst, in[src:src+d3])
-				continue
+			} else {
+				for j := range dst {
+					dst[j] = in[src+j*s3]
+				}
 			}
-			for j := range dst {
-				dst[j] = in[src+j*s3]
+			if i2++; i2 == d2 {
+				i2 = 0
+				if i1++; i1 == d1 {
+					i1, i0 = 0, i0+1
+				}
 			}
 		}
 	})
+}
+
+// transpose writes src [rows][cols] into dst as [cols][rows].
+func transpose[T float](dst, src []T, rows, cols int) {
+	src, dst = src[:rows*cols], dst[:rows*cols]
+	for c := 0; c < cols; c++ {
+		d := dst[c*rows : (c+1)*rows]
+		for r := range d {
+			d[r] = src[r*cols+c]
+		}
+	}
 }
 
 // gemmRef is a product of any dtype in plain loops, sums in float64 rounded once, as ref
