@@ -18,6 +18,9 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(rssWrapEnv) != "" {
+		os.Exit(rssWrap())
+	}
 	dir, err := os.MkdirTemp("", "graphtrain-cli-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -423,7 +423,7 @@ func TestExportONNXCommandLine(t *testing.T) {
 		{"no --weights", nil, 2, "add --weights DIR"},
 		{"an argument", []string{"--weights", "xor", "extra"}, 2, "takes no arguments"},
 		{"unknown flag", []string{"--weights", "xor", "--opset", "17"}, 2, "unknown flag"},
-		{"no checkpoint", []string{"--weights", "missing", "--out", "xor.onnx"}, 1, "no such directory"},
+		{"no checkpoint", []string{"--weights", "missing", "--out", "xor.onnx"}, 1, "does not exist"},
 		{"broken checkpoint", []string{"--weights", "broken", "--out", "xor.onnx"}, 1, "not a graphtrain model.json"},
 		{"no such directory for --out", []string{"--weights", "xor", "--out", "nodir/x.onnx"}, 1, "does not exist"},
 		{"--out a directory", []string{"--weights", "xor", "--out", "broken"}, 1, "is a directory"},

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,12 +32,54 @@ import (
 // maxRefusedRSS is the most memory a refused input may make graphtrain take.
 const maxRefusedRSS = 200 << 20
 
+// A process's peak RSS as wait4 reports it (ru_maxrss) starts from its parent's RSS at the
+// fork: a child of this test process, which holds MNIST after some tests, would report
+// hundreds of MiB before running a line. So the binary is run by a copy of the test binary
+// started afresh (rssWrap, small), which reports its own child's figure in a file.
+const (
+	rssWrapEnv = "GRAPHTRAIN_TEST_RSS_WRAP" // the file the wrapper writes the peak RSS to
+)
+
+// rssWrap runs os.Args[1:], passing stdin, stdout, stderr and the exit status through, and
+// writes the child's peak RSS in bytes to the file named by rssWrapEnv.
+func rssWrap() int {
+	c := exec.Command(os.Args[1], os.Args[2:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	err := c.Run()
+	if c.ProcessState == nil {
+		fmt.Fprintln(os.Stderr, "rss wrapper:", err)
+		return 125
+	}
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		os.WriteFile(os.Getenv(rssWrapEnv), []byte(strconv.FormatInt(ru.Maxrss*1024, 10)), 0o644)
+	}
+	return c.ProcessState.ExitCode()
+}
+
+// measured is a command that runs args of the binary through rssWrap; peak reads its figure
+// after it ran.
+func measured(ctx context.Context, t *testing.T, args ...string) (cmd *exec.Cmd, peak func() int64) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "rss")
+	cmd = exec.CommandContext(ctx, os.Args[0], append([]string{binPath}, args...)...)
+	cmd.Env = append(os.Environ(), rssWrapEnv+"="+file)
+	return cmd, func() int64 {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v: no peak RSS from the wrapper: %v", args, err)
+		}
+		n, _ := strconv.ParseInt(string(b), 10, 64)
+		return n
+	}
+}
+
 // hostileRun runs the binary with a deadline and returns its result and peak RSS in bytes.
 func hostileRun(t *testing.T, dir string, args ...string) (result, int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd, peak := measured(ctx, t, args...)
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader("")
 	var o, e bytes.Buffer
@@ -51,11 +94,7 @@ func hostileRun(t *testing.T, dir string, args ...string) (result, int64) {
 	} else if err != nil {
 		t.Fatalf("run %v: %v", args, err)
 	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss * 1024
-	}
-	return r, rss
+	return r, peak()
 }
 
 // rawGoText finds what must not reach the user: a Go crash, a package's prefix, Go's own
@@ -484,14 +523,14 @@ func TestHostileFlags(t *testing.T) {
 	// predict xor from an endless line on a pipe: refused after a short read, not echoed.
 	m, _ := graph.NewXOR(4, false, 42)
 	graph.SaveCheckpoint(filepath.Join(root, "xor"), m, nil, graph.Checkpoint{})
-	cmd := exec.Command(binPath, "predict", "xor", "--weights", "xor")
+	cmd, peak := measured(context.Background(), t, "predict", "xor", "--weights", "xor")
 	cmd.Dir = root
 	cmd.Stdin = bytes.NewReader(bytes.Repeat([]byte("1"), 10<<20))
 	var e bytes.Buffer
 	cmd.Stderr = &e
 	cmd.Run()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rep.add("endless operand line", ru.Maxrss*1024)
+	if rss := peak(); rss > 0 {
+		rep.add("endless operand line", rss)
 	}
 	checkRefused(t, "endless operand line", result{code: cmd.ProcessState.ExitCode(), stderr: e.String()}, 0, "more than 256 bytes")
 	rep.log(t, "flags and input")
