@@ -178,7 +178,7 @@ func NewModel(spec Spec, seed int64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Spec != spec {
+	if !m.Spec.Equal(spec) {
 		return nil, fmt.Errorf("%w: %s is not a model graphtrain builds (the nearest is %s)", ErrSpec, spec, m.Spec)
 	}
 	return m, nil

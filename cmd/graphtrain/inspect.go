@@ -47,9 +47,11 @@ weights0.npy/weights1.npy directories.`,
 	})
 	register(&command{
 		path:  "inspect mnist",
-		short: "draw what a trained MNIST model's first layer looks for",
-		long: `For the mlp: weights0.png, each hidden unit's 784 input weights as a 28x28 image (unit 0
-top left, row by row). For the cnn: filters.png, the six 5x5 first-layer filters enlarged;
+		short: "draw what a trained MNIST model's layers look for",
+		long: `For the mlp: weights0.png, each first-layer hidden unit's 784 input weights as a 28x28
+image (unit 0 top left, row by row); then weights1.png, weights2.png, ... for each deeper
+layer (the last is the output layer), its weight matrix as a heat map, one row per unit of
+the layer holding that unit's weights from each unit of the layer before. For the cnn: filters.png, the six 5x5 first-layer filters enlarged;
 maps0.png, test image --index and its six feature maps after conv0 + bias + ReLU (28x28);
 maps1.png, its sixteen maps after conv1 + bias + ReLU (10x10, before pooling). Weights use a
 diverging colour map, blue negative, white zero, red positive, on one symmetric scale for
@@ -327,7 +329,24 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		}
 		files[filepath.Join(o.out, "weights0.png")] = weightGrid(
 			fmt.Sprintf("mlp first layer: the 784 input weights of each of the %d hidden units", H), tiles, graph.ImageSide, tileScale(H))
-		e.printf("mlp 784-%d-10 in %s: drawing the input weights of its %d hidden units\n", H, o.weights, H)
+		e.printf("mlp %s in %s: drawing the input weights of the %d units of its first hidden layer", m.Spec.LayerSizes(), o.weights, H)
+		// Deeper layers, the output layer included: each one's weight matrix.
+		layers := append(m.Spec.HiddenLayers(), graph.Classes)
+		for i := 1; i < len(layers); i++ {
+			name := fmt.Sprintf("weights%d", i)
+			w, err := paramFloats(m, name)
+			if err != nil {
+				return err
+			}
+			what := fmt.Sprintf("hidden layer %d", i+1)
+			if i == len(layers)-1 {
+				what = "output layer"
+			}
+			files[filepath.Join(o.out, name+".png")] = weightMatrix(
+				fmt.Sprintf("mlp %s (%s): the %d input weights of each of its %d units", what, name, layers[i-1], layers[i]),
+				w, layers[i-1], layers[i], i == len(layers)-1)
+		}
+		e.printf(" and the weight matrices of its %d deeper layers\n", len(layers)-1)
 	case "cnn":
 		w, err := paramFloats(m, "conv0")
 		if err != nil {
@@ -430,6 +449,64 @@ func weightGrid(title string, tiles [][]float64, side, scale int) *image.RGBA {
 	drawText(img, 8+gap, h-6, "one scale for all; beyond +/-"+fmt.Sprintf("%.3g", lim)+" (99th pct of |w|) clipped", color.Black)
 	return img
 }
+
+// weightMatrix draws the weights w [in, out] (row-major, as a dense layer holds them) as a
+// heat map with one row per unit of the layer (out rows) and one column per input (in
+// columns): row j is unit j's input weights. Colours as in weightGrid. A matrix wider or
+// taller than maxMatrixSide is shown in blocks, each the mean of the weights it covers.
+// classes labels the rows with the digits (the output layer).
+func weightMatrix(title string, w []float64, in, out int, classes bool) *image.RGBA {
+	bc, br := (in+maxMatrixSide-1)/maxMatrixSide, (out+maxMatrixSide-1)/maxMatrixSide
+	cols, rows := (in+bc-1)/bc, (out+br-1)/br
+	cell := make([]float64, rows*cols)
+	count := make([]int, rows*cols)
+	for i := 0; i < in; i++ {
+		for j := 0; j < out; j++ {
+			k := (j/br)*cols + i/bc
+			cell[k] += w[i*out+j]
+			count[k]++
+		}
+	}
+	abs := make([]float64, len(cell))
+	for k := range cell {
+		cell[k] /= float64(count[k])
+		abs[k] = math.Abs(cell[k])
+	}
+	slices.Sort(abs)
+	lim := abs[int(0.99*float64(len(abs)-1))]
+	if lim == 0 {
+		lim = 1
+	}
+	// Cells of at least 2 pixels, the picture at least ~300 pixels on its longer side.
+	scale := max(1, min(24, 300/max(rows, cols)))
+	left, top := 40, 40
+	wpx := max(left+cols*scale+16, 7*len(title)+16, 330)
+	hpx := top + rows*scale + 84
+	img := newImage(wpx, hpx)
+	drawText(img, 8, 15, title, color.Black)
+	xs, ys := "inputs ->", "units"
+	if bc > 1 || br > 1 {
+		xs += fmt.Sprintf(" (blocks of %dx%d averaged)", br, bc)
+	}
+	drawText(img, left, top-6, xs, color.Black)
+	drawText(img, 4, top+10, ys, color.Black)
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			fillRect(img, left+c*scale, top+r*scale, scale, scale, diverging(cell[r*cols+c]/lim))
+		}
+		if classes && scale >= 10 {
+			drawText(img, left-12, top+r*scale+scale/2+5, fmt.Sprint(r), color.Black)
+		}
+	}
+	y := top + rows*scale + 24
+	colourBar(img, left, y, min(wpx-left-16, 300), 10, func(t float64) color.RGBA { return diverging(2*t - 1) },
+		[]string{fmt.Sprintf("%.3g", -lim), "0", fmt.Sprintf("+%.3g", lim)})
+	drawText(img, left, hpx-6, "one scale for all; beyond +/-"+fmt.Sprintf("%.3g", lim)+" (99th pct of |w|) clipped", color.Black)
+	return img
+}
+
+// maxMatrixSide bounds the rows and columns weightMatrix draws.
+const maxMatrixSide = 1024
 
 // featureMaps draws the input image (when not nil) in grey and the maps (each side x side)
 // enlarged scale times, cols to a row, on one scale from 0 to the largest value.

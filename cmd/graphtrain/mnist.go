@@ -16,7 +16,7 @@ import (
 
 type trainMNISTOpts struct {
 	model    string
-	hidden   int
+	hidden   layersFlag
 	epochs   int
 	batch    int
 	solver   string
@@ -54,7 +54,8 @@ Without --data-dir, MNIST is read from (and if missing fetched into) the data ca
 		flags: func(fs *pflag.FlagSet) any {
 			o := &trainMNISTOpts{}
 			fs.StringVar(&o.model, "model", "mlp", "mlp (784-H-10, ReLU) or cnn (LeNet-style convnet)")
-			fs.IntVar(&o.hidden, "hidden", 256, "hidden units of the mlp")
+			o.hidden = layersFlag{256}
+			fs.Var(&o.hidden, "hidden", "hidden units of the mlp, a layer's size or a list of them: 512,256 builds 784-512-256-10 (ReLU between layers)")
 			fs.IntVar(&o.epochs, "epochs", 0, "epochs to train in all (with --resume, counting those done); 0: the model's default (mlp 10, cnn 10)")
 			fs.IntVar(&o.batch, "batch", 128, "examples per training step; the last partial batch of an epoch is dropped")
 			fs.StringVar(&o.solver, "solver", "adam", "adam, sgd or momentum (0.9)")

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,11 +57,14 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if r != nil {
 		m, solver, start, bestVal = r.model, r.solver, r.start, r.bestVal
 	}
-	spec, err := graph.SpecFor(o.model, o.hidden, false)
+	spec, err := graph.SpecFor(o.model, 1, false)
+	if o.model == "mlp" {
+		spec, err = graph.MLPSpec(o.hidden)
+	}
 	if m != nil {
 		spec = m.Spec
 	} else if err != nil {
-		return usagef("--hidden %d: %v", o.hidden, err)
+		return usagef("--hidden %s: %v", o.hidden.String(), err)
 	}
 	if err := checkTrainMemory(spec, o); err != nil {
 		return err
@@ -99,7 +103,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 
 	what := o.model
 	if o.model == "mlp" {
-		what = fmt.Sprintf("mlp 784-%d-10", m.Spec.Hidden)
+		what = "mlp " + m.Spec.LayerSizes()
 	}
 	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s lr %g, epochs %d to %d\n",
 		what, backend.Name(), trainPart.N, valPart.N, o.batch, solver.Kind, solver.LR, start+1, o.epochs)
@@ -210,8 +214,10 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 		return usagef("--solver %q: must be adam, sgd or momentum", o.solver)
 	}
 	switch {
-	case o.hidden < 1 || o.hidden > graph.MaxHidden:
-		return usagef("--hidden %d: must be between 1 and %d", o.hidden, graph.MaxHidden)
+	case checkLayers(o.hidden) != nil:
+		return checkLayers(o.hidden)
+	case len(o.hidden) > 1 && o.model != "mlp":
+		return usagef("--hidden %s: only the mlp takes more than one hidden layer", o.hidden.String())
 	case o.epochs < 0 || o.epochs > maxEpochs:
 		return usagef("--epochs %d: must be between 1 and %d (or 0 for the model's default)", o.epochs, maxEpochs)
 	case o.batch < 1 || o.batch > datasets.MNISTTrainN:
@@ -290,8 +296,8 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	if fs.Changed("model") && o.model != m.Spec.Kind {
 		return nil, usagef("--model %s: the checkpoint in --resume %s is a %s", o.model, o.resume, m.Spec.Kind)
 	}
-	if fs.Changed("hidden") && m.Spec.Kind == "mlp" && o.hidden != m.Spec.Hidden {
-		return nil, usagef("--hidden %d: the checkpoint in --resume %s has %d", o.hidden, o.resume, m.Spec.Hidden)
+	if fs.Changed("hidden") && m.Spec.Kind == "mlp" && !slices.Equal(o.hidden, m.Spec.HiddenLayers()) {
+		return nil, usagef("--hidden %s: the checkpoint in --resume %s has %s", o.hidden.String(), o.resume, layersString(m.Spec.HiddenLayers()))
 	}
 	if solver == nil {
 		return nil, fmt.Errorf("--resume %s: the checkpoint holds no solver state; resume from OUT/last of a train mnist run", r.dir)
@@ -302,7 +308,10 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	if fs.Changed("lr") && o.lr != solver.LR {
 		solver.LR = o.lr
 	}
-	o.model, o.hidden, o.solver = m.Spec.Kind, max(m.Spec.Hidden, 1), solver.Kind
+	o.model, o.solver = m.Spec.Kind, solver.Kind
+	if m.Spec.Kind == "mlp" {
+		o.hidden = m.Spec.HiddenLayers()
+	}
 	r.model, r.solver, r.start = m, solver, ck.Epoch
 	if v, ok := ck.Metrics["best_val_accuracy"]; ok {
 		r.bestVal = v
