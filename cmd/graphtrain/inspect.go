@@ -477,14 +477,17 @@ func weightMatrix(title string, w []float64, in, out int, classes bool) *image.R
 	if lim == 0 {
 		lim = 1
 	}
-	// Cells of at least 2 pixels, the picture at least ~300 pixels on its longer side.
-	scale := max(1, min(24, 300/max(rows, cols)))
+	// Each side about 512 pixels when it can be, a cell at most 24 pixels.
+	sx, sy := max(1, min(24, 512/cols)), max(1, min(24, 512/rows))
 	left, top := 40, 40
-	wpx := max(left+cols*scale+16, 7*len(title)+16, 330)
-	hpx := top + rows*scale + 84
+	wpx := max(left+cols*sx+16, 7*len(title)+16, 330)
+	hpx := top + rows*sy + 84
 	img := newImage(wpx, hpx)
 	drawText(img, 8, 15, title, color.Black)
 	xs, ys := "inputs ->", "units"
+	if classes {
+		ys = ""
+	}
 	if bc > 1 || br > 1 {
 		xs += fmt.Sprintf(" (blocks of %dx%d averaged)", br, bc)
 	}
@@ -492,13 +495,13 @@ func weightMatrix(title string, w []float64, in, out int, classes bool) *image.R
 	drawText(img, 4, top+10, ys, color.Black)
 	for r := 0; r < rows; r++ {
 		for c := 0; c < cols; c++ {
-			fillRect(img, left+c*scale, top+r*scale, scale, scale, diverging(cell[r*cols+c]/lim))
+			fillRect(img, left+c*sx, top+r*sy, sx, sy, diverging(cell[r*cols+c]/lim))
 		}
-		if classes && scale >= 10 {
-			drawText(img, left-12, top+r*scale+scale/2+5, fmt.Sprint(r), color.Black)
+		if classes && sy >= 10 {
+			drawText(img, left-12, top+r*sy+sy/2+5, fmt.Sprint(r), color.Black)
 		}
 	}
-	y := top + rows*scale + 24
+	y := top + rows*sy + 24
 	colourBar(img, left, y, min(wpx-left-16, 300), 10, func(t float64) color.RGBA { return diverging(2*t - 1) },
 		[]string{fmt.Sprintf("%.3g", -lim), "0", fmt.Sprintf("+%.3g", lim)})
 	drawText(img, left, hpx-6, "one scale for all; beyond +/-"+fmt.Sprintf("%.3g", lim)+" (99th pct of |w|) clipped", color.Black)
