@@ -98,7 +98,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 
 	var xs, ys []*tensor.Dense
 	if o.dataDir != "" {
-		train, _, err := mnistData(e, o.dataDir)
+		train, _, err := mnistData(e, datasets.MNIST, o.dataDir)
 		if err != nil {
 			return err
 		}

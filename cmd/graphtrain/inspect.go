@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"graphtrain/datasets"
 	"graphtrain/graph"
 	"graphtrain/internal/atomicfile"
 )
@@ -21,8 +22,8 @@ import (
 type inspectXOROpts struct{ weights, out string }
 
 type inspectMNISTOpts struct {
-	weights, out, dataDir string
-	index                 int
+	weights, out, dataDir, dataset string
+	index                          int
 }
 
 func init() {
@@ -63,7 +64,8 @@ a colour bar with its values.`,
 			fs.StringVar(&o.weights, "weights", "", "checkpoint directory of a trained MNIST model (required)")
 			fs.StringVar(&o.out, "out", "inspect-mnist", "directory to write the PNGs in (created if missing)")
 			fs.IntVar(&o.index, "index", 0, "cnn: the test image (0-9999) whose feature maps are drawn")
-			fs.StringVar(&o.dataDir, "data-dir", "", "cnn: directory with the MNIST files (default: the data cache, fetched when missing)")
+			fs.StringVar(&o.dataset, "dataset", "", "mnist or fashion: the data set the model was trained on (default: the one the checkpoint names; another is refused)")
+			fs.StringVar(&o.dataDir, "data-dir", "", "cnn: directory with the data set's files (default: the data cache, fetched when missing)")
 			return o
 		},
 		run: runInspectMNIST,
@@ -301,7 +303,7 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if o.out == "" {
 		return usagef("--out: must name a directory")
 	}
-	m, err := loadMNISTModel(o.weights)
+	m, ds, err := loadMNISTModel(o.weights, o.dataset)
 	if err != nil {
 		if strings.Contains(err.Error(), "not an MNIST model") {
 			return fmt.Errorf("%v; use 'graphtrain inspect xor' for an XOR net", err)
@@ -342,9 +344,13 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			if i == len(layers)-1 {
 				what = "output layer"
 			}
+			var rowNames []string
+			if i == len(layers)-1 {
+				rowNames = ds.Classes
+			}
 			files[filepath.Join(o.out, name+".png")] = weightMatrix(
 				fmt.Sprintf("mlp %s (%s): the %d input weights of each of its %d units", what, name, layers[i-1], layers[i]),
-				w, layers[i-1], layers[i], i == len(layers)-1)
+				w, layers[i-1], layers[i], rowNames)
 		}
 		e.printf(" and the weight matrices of its %d deeper layers\n", len(layers)-1)
 	case "cnn":
@@ -357,7 +363,7 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			filters[f] = w[f*25 : (f+1)*25]
 		}
 		files[filepath.Join(o.out, "filters.png")] = weightGrid("cnn first layer: the six 5x5 filters of conv0", filters, 5, 16)
-		_, test, err := mnistData(e, o.dataDir)
+		test, err := mnistTest(e, ds, o.dataDir)
 		if err != nil {
 			return err
 		}
@@ -370,11 +376,15 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 		label := int(test.Labels[o.index])
+		what := fmt.Sprint(label)
+		if ds != datasets.MNIST {
+			what = ds.ClassName(label)
+		}
 		files[filepath.Join(o.out, "maps0.png")] = featureMaps(
-			fmt.Sprintf("test image %d (a %d) and its 6 maps after conv0+bias+ReLU", o.index, label), px, maps.Conv0, graph.ImageSide, 4, 7)
+			fmt.Sprintf("test image %d (a %s) and its 6 maps after conv0+bias+ReLU", o.index, what), px, maps.Conv0, graph.ImageSide, 4, 7)
 		files[filepath.Join(o.out, "maps1.png")] = featureMaps(
 			fmt.Sprintf("test image %d: its 16 maps after conv1+bias+ReLU, 10x10", o.index), nil, maps.Conv1, 10, 8, 8)
-		e.printf("cnn in %s: drawing its six first-layer filters and the feature maps of test image %d (a %d)\n", o.weights, o.index, label)
+		e.printf("cnn in %s: drawing its six first-layer filters and the feature maps of test image %d (a %s)\n", o.weights, o.index, what)
 	}
 	names, err := writePNGs(o.out, files)
 	if err != nil {
@@ -454,8 +464,9 @@ func weightGrid(title string, tiles [][]float64, side, scale int) *image.RGBA {
 // heat map with one row per unit of the layer (out rows) and one column per input (in
 // columns): row j is unit j's input weights. Colours as in weightGrid. A matrix wider or
 // taller than maxMatrixSide is shown in blocks, each the mean of the weights it covers.
-// classes labels the rows with the digits (the output layer).
-func weightMatrix(title string, w []float64, in, out int, classes bool) *image.RGBA {
+// rowNames, when given, label the rows (the output layer's classes).
+func weightMatrix(title string, w []float64, in, out int, rowNames []string) *image.RGBA {
+	classes := len(rowNames) == out
 	bc, br := (in+maxMatrixSide-1)/maxMatrixSide, (out+maxMatrixSide-1)/maxMatrixSide
 	cols, rows := (in+bc-1)/bc, (out+br-1)/br
 	cell := make([]float64, rows*cols)
@@ -480,6 +491,11 @@ func weightMatrix(title string, w []float64, in, out int, classes bool) *image.R
 	// Each side about 512 pixels when it can be, a cell at most 24 pixels.
 	sx, sy := max(1, min(24, 512/cols)), max(1, min(24, 512/rows))
 	left, top := 40, 40
+	if classes {
+		for _, n := range rowNames {
+			left = max(left, 7*len(n)+16)
+		}
+	}
 	wpx := max(left+cols*sx+16, 7*len(title)+16, 330)
 	hpx := top + rows*sy + 84
 	img := newImage(wpx, hpx)
@@ -498,7 +514,7 @@ func weightMatrix(title string, w []float64, in, out int, classes bool) *image.R
 			fillRect(img, left+c*sx, top+r*sy, sx, sy, diverging(cell[r*cols+c]/lim))
 		}
 		if classes && sy >= 10 {
-			drawText(img, left-12, top+r*sy+sy/2+5, fmt.Sprint(r), color.Black)
+			drawText(img, left-4-7*len(rowNames[r]), top+r*sy+sy/2+5, rowNames[r], color.Black)
 		}
 	}
 	y := top + rows*sy + 24

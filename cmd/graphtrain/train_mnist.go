@@ -32,6 +32,9 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	}
 	if o.epochs == 0 {
 		o.epochs = defaultEpochs[o.model]
+		if o.dataset == "fashion" {
+			o.epochs = fashionEpochs[o.model]
+		}
 	}
 	if r != nil && r.start >= o.epochs {
 		return usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, r.start)
@@ -88,7 +91,11 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
 	}
 
-	trainSet, testSet, err := mnistSets(e, o.dataDir, o.limit)
+	ds, err := datasetFlag(o.dataset)
+	if err != nil {
+		return err
+	}
+	trainSet, testSet, err := mnistSets(e, ds, o.dataDir, o.limit)
 	if err != nil {
 		return err
 	}
@@ -105,6 +112,9 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if o.model == "mlp" {
 		what = "mlp " + m.Spec.LayerSizes()
 	}
+	if ds != datasets.MNIST {
+		what += " (" + ds.Title + ")"
+	}
 	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s lr %g, epochs %d to %d\n",
 		what, backend.Name(), trainPart.N, valPart.N, o.batch, solver.Kind, solver.LR, start+1, o.epochs)
 
@@ -118,7 +128,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		StartEpoch: start,
 		BestVal:    bestVal,
 		Seed:       o.seed,
-		Hyper: &graph.Hyperparameters{Model: o.model, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
+		Hyper: &graph.Hyperparameters{Model: o.model, Dataset: ds.Name, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
 			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
 		Stop: e.stopRequested,
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
@@ -175,7 +185,7 @@ func reportTrainMNIST(e *env, o *trainMNISTOpts, res *graph.TrainResult, testSet
 		return e.emitJSON(map[string]any{
 			"test_accuracy": testAcc, "val_accuracy": ck.Metrics["val_accuracy"], "epochs": res.Epochs,
 			"best_epoch": ck.Epoch, "seconds": res.Seconds, "samples_per_second": res.SamplesPerSec,
-			"device": res.Device, "model": o.model, "out": o.out,
+			"device": res.Device, "model": o.model, "out": o.out, "dataset": o.dataset,
 		})
 	}
 	return nil
@@ -213,6 +223,10 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 	if _, ok := defaultLR[o.solver]; !ok {
 		return usagef("--solver %q: must be adam, sgd or momentum", o.solver)
 	}
+	ds, err := datasetFlag(o.dataset)
+	if err != nil {
+		return err
+	}
 	switch {
 	case checkLayers(o.hidden) != nil:
 		return checkLayers(o.hidden)
@@ -233,7 +247,7 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 	}
 	if o.dataDir != "" {
 		if st, err := os.Stat(o.dataDir); err != nil || !st.IsDir() {
-			return fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch --dir %s' or leave out --data-dir", o.dataDir, o.dataDir)
+			return fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch%s --dir %s' or leave out --data-dir", o.dataDir, datasetArg(ds), o.dataDir)
 		}
 	}
 	return nil
@@ -302,6 +316,10 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	if solver == nil {
 		return nil, fmt.Errorf("--resume %s: the checkpoint holds no solver state; resume from OUT/last of a train mnist run", r.dir)
 	}
+	if fs.Changed("dataset") && o.dataset != ck.Dataset() {
+		return nil, usagef("--dataset %s: the checkpoint in --resume %s was trained on %s; leave out --dataset", o.dataset, o.resume, ck.Dataset())
+	}
+	o.dataset = ck.Dataset()
 	if fs.Changed("solver") && o.solver != solver.Kind {
 		return nil, usagef("--solver %s: the checkpoint in --resume %s was trained with %s", o.solver, o.resume, solver.Kind)
 	}
