@@ -5,6 +5,9 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"image"
+	"image/png"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -135,5 +138,41 @@ func TestFetchByContentSHA256(t *testing.T) {
 	_, err = f.Fetch(t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "test data") || !strings.Contains(err.Error(), "a package") || !strings.Contains(err.Error(), "/wrong/") {
 		t.Errorf("fetch with no good source: %v", err)
+	}
+}
+
+// TestFashionFromImage: a dark object on white paper becomes a light object on black, its
+// longer side 28 pixels, centred by its bounding box, its grey level kept (not stretched to
+// 1) less 5% of the contrast.
+func TestFashionFromImage(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 200, 200))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for y := 20; y < 180; y++ { // 160 tall
+		for x := 50; x < 150; x++ { // 100 wide
+			img.Pix[y*200+x] = 51 // grey 0.2: ink 0.8
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	px, err := FashionFromImage(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 100x160 scaled to 18x28 (17.5 rounded), placed at x 5..22.
+	for y := 0; y < 28; y++ {
+		for x := 0; x < 28; x++ {
+			v := px[y*28+x]
+			inside := x >= 5 && x < 23
+			if inside && math.Abs(float64(v)-0.76) > 0.01 || !inside && v != 0 {
+				t.Fatalf("pixel (%d, %d) = %v; want 0.76 inside x 5..22, 0 outside\n%s", x, y, v, DigitArt(px))
+			}
+		}
+	}
+	if _, err := FashionFromImage(bytes.NewReader([]byte("not an image"))); err == nil || !strings.Contains(err.Error(), "datasets: fashion image") {
+		t.Errorf("not an image: %v", err)
 	}
 }

@@ -105,7 +105,9 @@ a model is not measured on another data set's test set.`,
 		args:  "(IMAGE | --index N)",
 		long: `Prints the digit a trained model sees, its three most likely digits with their
 probabilities, and the 28x28 input as text art; for a Fashion-MNIST model, the class names
-(T-shirt/top, Trouser, ..., Ankle boot). An image of any size is prepared as the MNIST
+(T-shirt/top, Trouser, ..., Ankle boot); a picture for such a model is prepared as
+Fashion-MNIST's were: cropped to the object, its longer side scaled to 28 pixels, centred,
+dark on light inverted, its grey levels kept. An image of any size is prepared as the MNIST
 digits were: made grey, inverted when its background is light (dark ink on white paper),
 cropped to the ink, scaled to fit 20x20 and centred by its centre of mass in 28x28. The
 forward pass runs on the CPU.`,
@@ -341,7 +343,11 @@ func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	source := ""
 	if fs.NArg() == 1 {
 		source = fs.Arg(0)
-		if px, err = datasets.LoadDigit(source); err != nil {
+		load := datasets.LoadDigit
+		if ds == datasets.Fashion {
+			load = datasets.LoadFashion
+		}
+		if px, err = load(source); err != nil {
 			return err
 		}
 	} else {
