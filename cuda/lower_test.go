@@ -35,3 +35,17 @@ func TestLowerPrograms(t *testing.T) {
 		programtest.CheckPlan(t, p)
 	}
 }
+
+// TestLowerDeepMLP lowers a three-hidden-layer mlp and compares its program with
+// testdata/program_mlp_deep.txt: one more dense layer is one more product, bias and ReLU
+// forward and their gradients backward.
+func TestLowerDeepMLP(t *testing.T) {
+	m, err := graph.NewDeepMLP([]int{24, 16, 12}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := lowerModel(t, m, 8, "adam", 1e-3)
+	t.Logf("deep mlp: %d launches, kernels %v, %d buffers in %d slots, %d bytes", len(p.Launches), programKernels(p), len(p.Buffers), len(p.Slots), p.Bytes())
+	programtest.Golden(t, "program_mlp_deep.txt", p.Dump(describe))
+	programtest.CheckPlan(t, p)
+}

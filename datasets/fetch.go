@@ -1,9 +1,12 @@
 package datasets
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -32,61 +35,18 @@ var ErrFetch = errors.New("datasets: cannot fetch MNIST")
 
 // DefaultDir is the MNIST directory used when the user names none: $GRAPHTRAIN_DATA when set,
 // else graphtrain/mnist under the user's cache directory (os.UserCacheDir: $XDG_CACHE_HOME or
-// ~/.cache on Linux).
-func DefaultDir() (string, error) {
-	if d := os.Getenv("GRAPHTRAIN_DATA"); d != "" {
-		return d, nil
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("datasets: no directory for the MNIST files: %v; set GRAPHTRAIN_DATA to one", err)
-	}
-	return filepath.Join(cache, "graphtrain", "mnist"), nil
-}
+// ~/.cache on Linux). Dataset.DefaultDir gives another data set's.
+func DefaultDir() (string, error) { return MNIST.DefaultDir() }
 
 // EnsureMNIST makes sure that dir holds the four MNIST files, fetching those that are missing
 // (or whose gzipped copy has the wrong MD5 sum) with NewFetcher(log), which says on log what
 // it fetches and from where. A file present only uncompressed counts as present. It says
 // nothing when all four are there.
-func EnsureMNIST(dir string, log io.Writer) error {
-	return ensureFiles(dir, MNISTFiles, log)
-}
+func EnsureMNIST(dir string, log io.Writer) error { return MNIST.Ensure(dir, log) }
 
 // EnsureMNISTTest is EnsureMNIST for the two files of the test set only, for commands that
 // read nothing else.
-func EnsureMNISTTest(dir string, log io.Writer) error {
-	var test []RemoteFile
-	for _, rf := range MNISTFiles {
-		if strings.HasPrefix(rf.Name, "t10k-") {
-			test = append(test, rf)
-		}
-	}
-	return ensureFiles(dir, test, log)
-}
-
-func ensureFiles(dir string, files []RemoteFile, log io.Writer) error {
-	if log == nil {
-		log = io.Discard
-	}
-	present := true
-	for _, rf := range files {
-		base := strings.TrimSuffix(rf.Name, ".gz")
-		if st, err := os.Stat(filepath.Join(dir, base)); err == nil && st.Mode().IsRegular() {
-			continue
-		}
-		if sum, _, err := fileMD5(filepath.Join(dir, rf.Name)); err != nil || sum != rf.MD5 {
-			present = false
-			break
-		}
-	}
-	if present {
-		return nil
-	}
-	f := NewFetcher(log)
-	f.Files = files
-	_, err := f.Fetch(dir)
-	return err
-}
+func EnsureMNISTTest(dir string, log io.Writer) error { return MNIST.EnsureTest(dir, log) }
 
 // Fetcher fetches files into a directory and verifies them. Its sources, tried in order for
 // the files still missing: the files already in the directory (kept when their MD5 sums are
@@ -97,6 +57,11 @@ func ensureFiles(dir string, files []RemoteFile, log io.Writer) error {
 type Fetcher struct {
 	// Files to fetch; nil means MNISTFiles.
 	Files []RemoteFile
+	// What names the data set in messages; empty means MNIST.
+	What string
+	// Locals are directories on this machine tried, in order, after the files already in the
+	// directory and before the Go module proxy.
+	Locals []LocalSource
 	// GoCommand is the go command that runs "go mod download -json Module@Version" to fetch
 	// the module that holds the files in its ModuleDir folder. Empty: skip the module proxy.
 	GoCommand string
@@ -120,10 +85,8 @@ type Fetcher struct {
 // DefaultMirrors. It reports on log (which may be nil) and shows download progress there too
 // when log is a terminal.
 func NewFetcher(log io.Writer) *Fetcher {
-	f := &Fetcher{GoCommand: "go", Mirrors: DefaultMirrors, Log: log}
-	if isTerminal(log) {
-		f.Progress = log
-	}
+	f := MNIST.NewFetcher(log)
+	f.Files, f.What = nil, ""
 	return f
 }
 
@@ -141,8 +104,17 @@ func isTerminal(w io.Writer) bool {
 type Fetched struct {
 	Name   string // file name
 	Path   string // where it is now
-	MD5    string // its verified MD5 sum
-	Source string // "already there", "Go module proxy (MODULE@VERSION)" or the URL it came from
+	MD5    string // its MD5 sum (verified when the RemoteFile gives one)
+	SHA256 string // the verified SHA-256 of its decompressed contents, when the RemoteFile gives one
+	Source string // "already there", "Go module proxy (MODULE@VERSION)", a local copy or the URL it came from
+}
+
+// LocalSource is a directory on this machine that may hold the files, such as the one a
+// Debian package installs them in.
+type LocalSource struct {
+	Dir   string // where the files are
+	Label string // what it is, for messages: "Debian package dataset-fashion-mnist"
+	Hint  string // how to get it, for the error when nothing else worked: "make fashion-deps"
 }
 
 // Fetch makes sure dir (created if needed) holds every file with the right MD5 sum, fetching
@@ -161,13 +133,14 @@ func (f *Fetcher) Fetch(dir string) ([]Fetched, error) {
 	var total int64
 	for _, rf := range files {
 		p := filepath.Join(dir, rf.Name)
-		sum, _, err := fileMD5(p)
+		g, err := verifyFile(p, rf)
 		switch {
-		case err == nil && sum == rf.MD5:
-			done = append(done, Fetched{Name: rf.Name, Path: p, MD5: sum, Source: "already there"})
-			continue
 		case err == nil:
-			f.logf("%s: MD5 %s, want %s: fetching it again", p, sum, rf.MD5)
+			g.Name, g.Path, g.Source = rf.Name, p, "already there"
+			done = append(done, g)
+			continue
+		case errors.Is(err, errMismatch):
+			f.logf("%s: %v: fetching it again", p, err)
 		case !errors.Is(err, os.ErrNotExist):
 			f.logf("%s: %v: fetching it again", p, err)
 		}
@@ -184,13 +157,42 @@ func (f *Fetcher) Fetch(dir string) ([]Fetched, error) {
 	if total > 0 {
 		what += fmt.Sprintf(" (%.1f MB)", float64(total)/1e6)
 	}
-	if f.Files == nil {
-		what = "MNIST, " + what + ","
+	if f.What != "" || f.Files == nil {
+		f.logf("fetching %s, %s, into %s", f.what(), what, dir)
+	} else {
+		f.logf("fetching %s into %s", what, dir)
 	}
-	f.logf("fetching %s into %s", what, dir)
 
 	var failures []string
-	if f.GoCommand != "" {
+	for _, loc := range f.Locals {
+		if len(missing) == 0 {
+			break
+		}
+		var errs []string
+		var got []Fetched
+		for _, rf := range missing {
+			g, err := f.copyFile(dir, rf, filepath.Join(loc.Dir, rf.Name))
+			if err != nil {
+				errs = append(errs, rf.Name+": "+err.Error())
+				continue
+			}
+			g.Source = loc.Label + " (" + loc.Dir + ")"
+			got = append(got, g)
+		}
+		done = append(done, got...)
+		missing = remove(missing, got)
+		if len(got) > 0 {
+			f.logf("%s (%s): %d files, checksums verified", loc.Label, loc.Dir, len(got))
+		}
+		if len(errs) > 0 {
+			msg := loc.Label + " (" + loc.Dir + "): " + strings.Join(errs, ", ")
+			if loc.Hint != "" {
+				msg += " (" + loc.Hint + ")"
+			}
+			failures = append(failures, msg)
+		}
+	}
+	if f.GoCommand != "" && len(missing) > 0 {
 		src := fmt.Sprintf("Go module proxy (%s@%s)", f.module(), f.version())
 		got, err := f.fromModule(dir, missing)
 		for _, g := range got {
@@ -221,7 +223,7 @@ func (f *Fetcher) Fetch(dir string) ([]Fetched, error) {
 				f.logf("%s: %v", url, err)
 				continue
 			}
-			f.logf("%s: MD5 verified", url)
+			f.logf("%s: %s verified", url, checkName(rf))
 			got = append(got, g)
 		}
 		done = append(done, got...)
@@ -238,9 +240,20 @@ func (f *Fetcher) Fetch(dir string) ([]Fetched, error) {
 		for i, rf := range missing {
 			names[i] = rf.Name
 		}
-		return done, fmt.Errorf("%w into %s: %s missing; tried %s", ErrFetch, dir, strings.Join(names, ", "), strings.Join(failures, "; "))
+		return done, fmt.Errorf("%w into %s: %s missing; tried %s", f.fetchErr(), dir, strings.Join(names, ", "), strings.Join(failures, "; "))
 	}
 	return done, nil
+}
+
+// what names the data set in messages.
+func (f *Fetcher) what() string { return orDefault(f.What, "MNIST") }
+
+// fetchErr is ErrFetch, naming the data set when it is not MNIST.
+func (f *Fetcher) fetchErr() error {
+	if f.what() == "MNIST" {
+		return ErrFetch
+	}
+	return fmt.Errorf("%w (%s)", ErrFetch, f.what())
 }
 
 func (f *Fetcher) module() string    { return orDefault(f.Module, MNISTModule) }
@@ -403,6 +416,14 @@ func (f *Fetcher) install(dir string, rf RemoteFile, src io.Reader, total int64,
 	if rf.MD5 != "" && sum != rf.MD5 {
 		return Fetched{}, fmt.Errorf("MD5 %s, want %s", sum, rf.MD5)
 	}
+	var sha string
+	if rf.SHA256 != "" {
+		g, err := verifyFile(tmp.Name(), rf)
+		if err != nil {
+			return Fetched{}, err
+		}
+		sha = g.SHA256
+	}
 	final := filepath.Join(dir, rf.Name)
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return Fetched{}, err
@@ -410,7 +431,79 @@ func (f *Fetcher) install(dir string, rf RemoteFile, src io.Reader, total int64,
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return Fetched{}, err
 	}
-	return Fetched{Name: rf.Name, Path: final, MD5: sum}, nil
+	return Fetched{Name: rf.Name, Path: final, MD5: sum, SHA256: sha}, nil
+}
+
+// errMismatch marks a file whose checksum or size is not the one expected (errors.Is).
+var errMismatch = errors.New("checksum mismatch")
+
+// mismatch is an error about a wrong file; it says what is wrong and wraps errMismatch.
+type mismatch struct{ msg string }
+
+func (m mismatch) Error() string        { return m.msg }
+func (m mismatch) Is(target error) bool { return target == errMismatch }
+
+func mismatchf(format string, args ...any) error { return mismatch{fmt.Sprintf(format, args...)} }
+
+// checkName names what verifies rf, for messages.
+func checkName(rf RemoteFile) string {
+	if rf.SHA256 != "" {
+		return "SHA-256 of the contents"
+	}
+	return "MD5"
+}
+
+// verifyFile checks the file at path against rf: the SHA-256 and size of its decompressed
+// contents when rf gives a SHA256 (a gzipped file is recognised by its magic bytes), and its
+// MD5 sum when rf gives one. A wrong file is an error wrapping errMismatch.
+func verifyFile(path string, rf RemoteFile) (Fetched, error) {
+	var g Fetched
+	if rf.MD5 != "" || rf.SHA256 == "" {
+		sum, _, err := fileMD5(path)
+		if err != nil {
+			return g, err
+		}
+		if sum != rf.MD5 {
+			return g, mismatchf("MD5 %s, want %s", sum, rf.MD5)
+		}
+		g.MD5 = sum
+	}
+	if rf.SHA256 == "" {
+		return g, nil
+	}
+	f, err := safefile.Open(path, maxMNISTFileBytes)
+	if err != nil {
+		return g, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return g, mismatchf("not a valid gzip file (%v)", err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	h := sha256.New()
+	limit := rf.RawSize
+	if limit <= 0 {
+		limit = maxMNISTFileBytes
+	}
+	n, err := io.Copy(h, io.LimitReader(r, limit+1))
+	if err != nil {
+		return g, mismatchf("its contents cannot be read after %d bytes (%v)", n, err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if rf.RawSize > 0 && n != rf.RawSize {
+		return g, mismatchf("its contents are %d bytes, want %d", n, rf.RawSize)
+	}
+	if sum != rf.SHA256 {
+		return g, mismatchf("the SHA-256 of its contents is %s, want %s", sum, rf.SHA256)
+	}
+	g.SHA256 = sum
+	return g, nil
 }
 
 // fileMD5 returns the MD5 sum (hex) and size of the file at path.

@@ -186,7 +186,58 @@ func (d *digitErrReader) Read(p []byte) (int, error) {
 
 // digitFromReader checks the image's size from its header, decodes it and
 // prepares the digit. Its errors carry no prefix.
-func digitFromReader(r io.Reader) ([]float32, error) {
+func digitFromReader(r io.Reader) ([]float32, error) { return pictureFromReader(r, digitRecipe) }
+
+// recipe is how a picture is made a 28x28 input: MNIST's digits and Fashion-MNIST's
+// clothes were prepared differently.
+type recipe struct {
+	box          int     // the longer side is scaled to box pixels
+	noise        float32 // share of the contrast subtracted as background noise
+	centreOfMass bool    // centre by the centre of mass (else by the bounding box)
+	normalise    bool    // scale so the maximum is 1
+}
+
+var (
+	digitRecipe = recipe{box: digitBox, noise: digitNoiseFraction, centreOfMass: true, normalise: true}
+	// Fashion-MNIST (Zalando's README): trimmed to the object, the longer side resized to
+	// 28, centred, negated, 8-bit grey; no threshold, no normalisation. A little of the
+	// contrast (5%) is still taken as background so that a photo's paper is not an object.
+	fashionRecipe = recipe{box: digitSide, noise: 0.05}
+)
+
+// FashionFromImage reads a picture of one piece of clothing (PNG, JPEG or GIF, the limits
+// of DigitFromImage) and prepares it as Fashion-MNIST's pictures were: grey, inverted when
+// its background is light, cropped to the object, its longer side scaled to 28 pixels
+// keeping the aspect ratio, centred in the 28x28 field by its bounding box. It returns 784
+// float32 values in [0, 1], row-major, 1 = dark on a light background.
+func FashionFromImage(r io.Reader) ([]float32, error) {
+	px, err := pictureFromReader(r, fashionRecipe)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: fashion image: %w", err)
+	}
+	return px, nil
+}
+
+// LoadFashion reads the picture in the file at path and prepares it as FashionFromImage
+// does. Every error names the file.
+func LoadFashion(path string) ([]float32, error) {
+	f, err := safefile.Open(path, MaxDigitFileBytes)
+	if err != nil {
+		var se *safefile.Error
+		if errors.As(err, &se) {
+			err = problem{se.Problem, se.Err}
+		}
+		return nil, fmt.Errorf("datasets: read fashion image %s: %w", path, err)
+	}
+	defer f.Close()
+	px, err := pictureFromReader(f, fashionRecipe)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: read fashion image %s: %w", path, err)
+	}
+	return px, nil
+}
+
+func pictureFromReader(r io.Reader, rc recipe) ([]float32, error) {
 	er := &digitErrReader{r: r}
 	// Keep the bytes DecodeConfig consumes so that Decode can read them
 	// again: only the header (plus read-ahead) is held, not the file.
@@ -220,7 +271,7 @@ func digitFromReader(r io.Reader) ([]float32, error) {
 	if err := digitCheckSize(b.Dx(), b.Dy()); err != nil {
 		return nil, err
 	}
-	return digitPrepare(img)
+	return digitPrepare(img, rc)
 }
 
 // digitDecodeConfig is image.DecodeConfig, with a panic in a decoder turned
@@ -333,7 +384,8 @@ func digitMedian(v []float32) float32 {
 
 // digitPrepare runs steps 1 to 7 of DigitFromImage on a decoded image of
 // non-zero size.
-func digitPrepare(img image.Image) ([]float32, error) {
+func digitPrepare(img image.Image, rc recipe) ([]float32, error) {
+	digitBox := rc.box
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	pix := digitPixelFunc(img)
@@ -410,7 +462,7 @@ func digitPrepare(img image.Image) ([]float32, error) {
 	if peak-bg < digitMinContrast {
 		return nil, ErrNoDigit
 	}
-	level := bg + digitNoiseFraction*(peak-bg)
+	level := bg + rc.noise*(peak-bg)
 	x0, y0, x1, y1 := w, h, -1, -1
 	for y := 0; y < h; y++ {
 		row := ink[y*w : (y+1)*w]
@@ -431,12 +483,12 @@ func digitPrepare(img image.Image) ([]float32, error) {
 	}
 	cw, ch := x1-x0+1, y1-y0+1
 
-	// Step 5: the longer side becomes 20 pixels.
+	// Step 5: the longer side becomes rc.box pixels (20 for a digit, 28 for clothes).
 	nw, nh := digitBox, digitBox
 	if ch >= cw {
-		nw = min(max(int(math.Round(float64(cw)*digitBox/float64(ch))), 1), digitBox)
+		nw = min(max(int(math.Round(float64(cw)*float64(digitBox)/float64(ch))), 1), digitBox)
 	} else {
-		nh = min(max(int(math.Round(float64(ch)*digitBox/float64(cw))), 1), digitBox)
+		nh = min(max(int(math.Round(float64(ch)*float64(digitBox)/float64(cw))), 1), digitBox)
 	}
 	tmp := make([]float32, ch*nw) // ch rows of nw columns
 	xt := digitTaps(cw, nw)
@@ -477,6 +529,9 @@ func digitPrepare(img image.Image) ([]float32, error) {
 	const centre = digitSide / 2
 	ox := min(max(int(math.Round(centre-sx/sum)), 0), digitSide-nw)
 	oy := min(max(int(math.Round(centre-sy/sum)), 0), digitSide-nh)
+	if !rc.centreOfMass {
+		ox, oy = (digitSide-nw)/2, (digitSide-nh)/2
+	}
 	out := make([]float32, digitSide*digitSide)
 	var top float32
 	for y := 0; y < nh; y++ {
@@ -489,6 +544,9 @@ func digitPrepare(img image.Image) ([]float32, error) {
 	// Step 7: the maximum becomes 1.
 	if !(top > 0) {
 		return nil, ErrNoDigit
+	}
+	if !rc.normalise {
+		top = 1
 	}
 	for i, v := range out {
 		out[i] = min(max(v/top, 0), 1)

@@ -485,5 +485,15 @@ func FuzzDigitFromImage(f *testing.F) {
 			return
 		}
 		digitTestCheck(t, px)
+		// The Fashion-MNIST recipe reads the same images: 784 values in [0, 1], no panic.
+		fx, err := FashionFromImage(bytes.NewReader(data))
+		if err != nil || len(fx) != 784 {
+			t.Fatalf("FashionFromImage of an image DigitFromImage reads: %d pixels, %v", len(fx), err)
+		}
+		for i, v := range fx {
+			if !(v >= 0 && v <= 1) {
+				t.Fatalf("fashion px[%d] = %v, outside [0,1]", i, v)
+			}
+		}
 	})
 }

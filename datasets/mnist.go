@@ -38,20 +38,24 @@ const (
 )
 
 // RemoteFile is a file to fetch: its name, its MD5 sum (lower-case hex) and its size in bytes
-// (0: unknown).
+// (0: unknown). When SHA256 is set the file is checked by the SHA-256 (lower-case hex) and
+// the size (RawSize) of its decompressed contents instead (a gzipped file's bytes differ
+// between compressors, its contents do not); MD5 and Size, when also set, are checked too.
 type RemoteFile struct {
-	Name string
-	MD5  string
-	Size int64
+	Name    string
+	MD5     string
+	Size    int64
+	SHA256  string
+	RawSize int64
 }
 
 // MNISTFiles are the four gzipped MNIST files as published, with their MD5 sums and sizes.
 // Treat it as read-only.
 var MNISTFiles = []RemoteFile{
-	{MNISTTrainImages + ".gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422},
-	{MNISTTrainLabels + ".gz", "d53e105ee54ea40749a09fcbcd1e9432", 28881},
-	{MNISTTestImages + ".gz", "9fb629c4189551a2d022fa330f9573f3", 1648877},
-	{MNISTTestLabels + ".gz", "ec29112dd5afa0611ce80d1b7f02629c", 4542},
+	{Name: MNISTTrainImages + ".gz", MD5: "f68b3c2dcbeaaa9fbdd348bbdeb94873", Size: 9912422},
+	{Name: MNISTTrainLabels + ".gz", MD5: "d53e105ee54ea40749a09fcbcd1e9432", Size: 28881},
+	{Name: MNISTTestImages + ".gz", MD5: "9fb629c4189551a2d022fa330f9573f3", Size: 1648877},
+	{Name: MNISTTestLabels + ".gz", MD5: "ec29112dd5afa0611ce80d1b7f02629c", Size: 4542},
 }
 
 // ErrNotMNIST reports a file that is a valid IDX file but not what MNIST holds there: wrong

@@ -150,6 +150,9 @@ func TestRealMNIST(t *testing.T) {
 	if train.Labels[0] != 5 || test.Labels[0] != 7 {
 		t.Errorf("first labels: training %d, test %d; want 5 and 7", train.Labels[0], test.Labels[0])
 	}
+	if IdentifyTestSet(test.Labels) != MNIST {
+		t.Errorf("the test labels are not recognised as MNIST's")
+	}
 	lo, hi := float32(1), float32(0)
 	for _, v := range train.Images {
 		lo, hi = min(lo, v), max(hi, v)

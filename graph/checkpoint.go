@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gorgonia.org/tensor"
@@ -76,7 +77,10 @@ type Checkpoint struct {
 // map with the same keys, so they read as they are. A field that does not apply (batch for
 // the XOR net) is left out of model.json.
 type Hyperparameters struct {
-	Model      string  `json:"model,omitempty"` // mlp or cnn; empty for the XOR net
+	Model string `json:"model,omitempty"` // mlp or cnn; empty for the XOR net
+	// Dataset is what an mlp or cnn was trained on, "mnist" or "fashion" (Fashion-MNIST);
+	// empty in checkpoints from before Fashion-MNIST, which are all MNIST's.
+	Dataset    string  `json:"dataset,omitempty"`
 	Solver     string  `json:"solver,omitempty"`
 	LR         float64 `json:"lr,omitempty"`
 	Epochs     int     `json:"epochs,omitempty"`
@@ -87,6 +91,22 @@ type Hyperparameters struct {
 	LRSchedule string  `json:"lr_schedule,omitempty"`
 	Loss       string  `json:"loss,omitempty"` // XOR: "half sum of squares"
 	Init       string  `json:"init,omitempty"` // XOR: --init, where the weights came from
+}
+
+// Datasets are the data sets an MNIST-format model may be trained on (Hyperparameters.Dataset).
+var Datasets = []string{"mnist", "fashion"}
+
+// Dataset is the data set the checkpoint's model was trained on: "mnist" or "fashion" for
+// the mlp and the cnn (mnist when model.json does not say: it was written before
+// Fashion-MNIST), "" for the XOR net.
+func (c *Checkpoint) Dataset() string {
+	if c.Model.Kind != "mlp" && c.Model.Kind != "cnn" {
+		return ""
+	}
+	if c.Hyper == nil || c.Hyper.Dataset == "" {
+		return "mnist"
+	}
+	return c.Hyper.Dataset
 }
 
 // FileInfo describes one array file of a checkpoint.
@@ -178,7 +198,7 @@ func NewModel(spec Spec, seed int64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Spec != spec {
+	if !m.Spec.Equal(spec) {
 		return nil, fmt.Errorf("%w: %s is not a model graphtrain builds (the nearest is %s)", ErrSpec, spec, m.Spec)
 	}
 	return m, nil
@@ -319,6 +339,9 @@ func ParseModelJSON(raw []byte) (*Checkpoint, error) {
 	}
 	if ck.Epoch < 0 {
 		return nil, fmt.Errorf("epoch %d is negative", ck.Epoch)
+	}
+	if h := ck.Hyper; h != nil && h.Dataset != "" && !slices.Contains(Datasets, h.Dataset) {
+		return nil, fmt.Errorf("data set %q: must be %s", short(h.Dataset), strings.Join(Datasets, " or "))
 	}
 	seen := map[string]bool{}
 	for _, fi := range append(append([]FileInfo(nil), ck.Params...), ck.State...) {

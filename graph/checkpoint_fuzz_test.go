@@ -73,7 +73,8 @@ func TestParamShapesMatchConstructors(t *testing.T) {
 	xorNoBias, _ := NewXOR(3, false, 1)
 	mlp, _ := NewMLP(7, 1)
 	cnn, _ := NewCNN(1)
-	for _, m := range []*Model{xor, xorNoBias, mlp, cnn} {
+	deep, _ := NewDeepMLP([]int{9, 1, 5}, 1)
+	for _, m := range []*Model{xor, xorNoBias, mlp, cnn, deep} {
 		ps, err := m.Spec.ParamShapes()
 		if err != nil || len(ps) != len(m.Params) {
 			t.Fatalf("%s: %d shapes (%v) for %d parameters", m.Spec.Kind, len(ps), err, len(m.Params))
@@ -83,7 +84,11 @@ func TestParamShapesMatchConstructors(t *testing.T) {
 				t.Errorf("%s: ParamShapes says %s %v, the constructor makes %s %v", m.Spec.Kind, ps[i].Name, ps[i].Shape, p.Name, p.T.Shape())
 			}
 		}
-		if spec, err := SpecFor(m.Spec.Kind, m.Spec.Hidden, m.Spec.Bias); err != nil || spec != m.Spec {
+		spec, err := SpecFor(m.Spec.Kind, m.Spec.Hidden, m.Spec.Bias)
+		if m == deep {
+			spec, err = MLPSpec(m.Spec.HiddenLayers())
+		}
+		if err != nil || !spec.Equal(m.Spec) {
 			t.Errorf("SpecFor(%s) = %v, %v; the constructor's is %v", m.Spec.Kind, spec, err, m.Spec)
 		}
 	}

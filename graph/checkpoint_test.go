@@ -32,7 +32,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m2.Spec != m.Spec || ck.Epoch != 3 || ck.Metrics["loss"] != 0.25 {
+	if !m2.Spec.Equal(m.Spec) || ck.Epoch != 3 || ck.Metrics["loss"] != 0.25 {
 		t.Errorf("loaded %+v epoch %d metrics %v", m2.Spec, ck.Epoch, ck.Metrics)
 	}
 	for i, p := range m.Params {

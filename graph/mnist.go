@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -17,6 +18,8 @@ import (
 //
 // mlp: z = ReLU(x·W0 + b0)·W1 + b1                    x [B,784], W0 [784,H], W1 [H,10]
 //
+// and deeper, 784-H0-H1-...-10: ReLU(x·W0 + b0) → ReLU(·W1 + b1) → ... → ·WL + bL.
+//
 // cnn (LeNet-style):
 //
 //	x [B,784] → [B,1,28,28]
@@ -28,7 +31,7 @@ import (
 func init() {
 	builders["mlp"] = buildMLP
 	builders["cnn"] = buildCNN
-	constructors["mlp"] = func(s Spec, seed int64) (*Model, error) { return NewMLP(s.Hidden, seed) }
+	constructors["mlp"] = func(s Spec, seed int64) (*Model, error) { return NewDeepMLP(s.HiddenLayers(), seed) }
 	constructors["cnn"] = func(s Spec, seed int64) (*Model, error) { return NewCNN(seed) }
 }
 
@@ -44,13 +47,24 @@ func NewMLP(hidden int, seed int64) (*Model, error) {
 	if hidden < 1 {
 		return nil, fmt.Errorf("graph: hidden units %d: must be at least 1", hidden)
 	}
+	return NewDeepMLP([]int{hidden}, seed)
+}
+
+// NewDeepMLP returns the ReLU net 784-H0-H1-...-10 with the hidden layers given. Its
+// parameters are drawn layer by layer, weights<i> then bias<i>, so that one hidden layer
+// gives NewMLP's net, draw for draw.
+func NewDeepMLP(hidden []int, seed int64) (*Model, error) {
+	if err := checkLayers(hidden); err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
 	r := rand.New(rand.NewSource(seed))
-	m := &Model{Spec: mlpSpec(hidden)}
-	m.Params = []*Param{
-		uniformParam(r, "weights0", ImageSize, ImageSize, hidden),
-		uniformParam(r, "bias0", ImageSize, 1, hidden),
-		uniformParam(r, "weights1", hidden, hidden, Classes),
-		uniformParam(r, "bias1", hidden, 1, Classes),
+	m := &Model{Spec: mlpSpec(hidden...)}
+	for _, ps := range mlpParamShapes(hidden) {
+		fanIn := ps.Shape[0]
+		if strings.HasPrefix(ps.Name, "bias") { // the fan-in of its layer's weights
+			fanIn = m.Params[len(m.Params)-1].T.Shape()[0]
+		}
+		m.Params = append(m.Params, uniformParam(r, ps.Name, fanIn, ps.Shape...))
 	}
 	return m, nil
 }
@@ -90,11 +104,14 @@ func uniformParam(r *rand.Rand, name string, fanIn int, shape ...int) *Param {
 
 func buildMLP(net *Net) error {
 	p := net.Nodes
-	h, err := dense(net.X, p[0], p[1], G.Rectify)
-	if err != nil {
-		return err
+	h := net.X
+	var err error
+	for i := 0; i+2 < len(p); i += 2 {
+		if h, err = dense(h, p[i], p[i+1], G.Rectify); err != nil {
+			return err
+		}
 	}
-	logits, err := dense(h, p[2], p[3], nil)
+	logits, err := dense(h, p[len(p)-2], p[len(p)-1], nil)
 	if err != nil {
 		return err
 	}

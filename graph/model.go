@@ -11,9 +11,13 @@ import (
 // Spec is what a model is, apart from its parameter values: enough to rebuild its graph.
 // It is stored in a checkpoint's model.json.
 type Spec struct {
-	Kind       string `json:"kind"`       // "xor", "mlp" or "cnn"
-	Inputs     int    `json:"inputs"`     // features per example: 2 for xor, 784 for mnist
-	Hidden     int    `json:"hidden"`     // hidden units (xor, mlp)
+	Kind   string `json:"kind"`   // "xor", "mlp" or "cnn"
+	Inputs int    `json:"inputs"` // features per example: 2 for xor, 784 for mnist
+	Hidden int    `json:"hidden"` // hidden units (xor, mlp): of the first hidden layer
+	// Layers are the sizes of an mlp's hidden layers, first to last, when it has more than
+	// one (784-512-256-10: [512, 256], with Hidden 512); empty for one hidden layer, so that
+	// a one-layer mlp's model.json is what it always was.
+	Layers     []int  `json:"layers,omitempty"`
 	Outputs    int    `json:"outputs"`    // 1 for xor, 10 for mnist
 	Bias       bool   `json:"bias"`       // whether the dense layers have biases
 	Activation string `json:"activation"` // hidden activation: "sigmoid" or "relu"

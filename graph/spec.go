@@ -3,11 +3,15 @@ package graph
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // MaxHidden bounds the hidden units of the xor and mlp models: far beyond any useful net,
 // small enough that no parameter's size overflows.
 const MaxHidden = 1 << 24
+
+// MaxLayers bounds the hidden layers of an mlp: far beyond any useful net.
+const MaxLayers = 64
 
 // ParamShape is the name and shape of one parameter, known from a Spec before anything is
 // allocated.
@@ -25,9 +29,42 @@ func (p ParamShape) Len() int {
 	return n
 }
 
-// mlpSpec and cnnSpec are the only specs of their kinds that graphtrain builds.
-func mlpSpec(hidden int) Spec {
-	return Spec{Kind: "mlp", Inputs: ImageSize, Hidden: hidden, Outputs: Classes, Bias: true, Activation: "relu", Dtype: "float32"}
+// mlpSpec and cnnSpec are the only specs of their kinds that graphtrain builds. An mlp with
+// one hidden layer records its size in Hidden alone (as every checkpoint before deeper
+// mlps did); a deeper one also lists every layer in Layers.
+func mlpSpec(hidden ...int) Spec {
+	s := Spec{Kind: "mlp", Inputs: ImageSize, Outputs: Classes, Bias: true, Activation: "relu", Dtype: "float32"}
+	if len(hidden) > 0 {
+		s.Hidden = hidden[0]
+	}
+	if len(hidden) > 1 {
+		s.Layers = append([]int(nil), hidden...)
+	}
+	return s
+}
+
+// HiddenLayers lists the sizes of the hidden layers, first to last: Layers, or [Hidden]
+// when the model has one hidden layer (xor, and an mlp with one).
+func (s Spec) HiddenLayers() []int {
+	if len(s.Layers) > 0 {
+		return append([]int(nil), s.Layers...)
+	}
+	return []int{s.Hidden}
+}
+
+// Equal reports whether two specs are the same model.
+func (s Spec) Equal(o Spec) bool {
+	return s.Kind == o.Kind && s.Inputs == o.Inputs && s.Hidden == o.Hidden && s.Outputs == o.Outputs &&
+		s.Bias == o.Bias && s.Activation == o.Activation && s.Dtype == o.Dtype && slices.Equal(s.Layers, o.Layers)
+}
+
+// LayerSizes writes the sizes of the mlp's layers, inputs to outputs: 784-512-256-10.
+func (s Spec) LayerSizes() string {
+	parts := []string{fmt.Sprint(s.Inputs)}
+	for _, h := range s.HiddenLayers() {
+		parts = append(parts, fmt.Sprint(h))
+	}
+	return strings.Join(append(parts, fmt.Sprint(s.Outputs)), "-")
 }
 
 func cnnSpec() Spec {
@@ -44,21 +81,43 @@ func (s Spec) Check() error {
 		}
 		want = xorSpec(s.Hidden, s.Bias)
 		if s.Kind == "mlp" {
-			want = mlpSpec(s.Hidden)
+			if err := checkLayers(s.HiddenLayers()); err != nil {
+				return err
+			}
+			if len(s.Layers) == 1 || len(s.Layers) > 1 && s.Layers[0] != s.Hidden {
+				return fmt.Errorf("%w: layers %v with hidden %d: layers lists two or more hidden layers, the first of Hidden units (one layer is given by hidden alone)", ErrSpec, s.Layers, s.Hidden)
+			}
+			want = mlpSpec(s.HiddenLayers()...)
 		}
 	case "cnn":
 		want = cnnSpec()
 	default:
 		return fmt.Errorf("%w: unknown model kind %q (want xor, mlp or cnn)", ErrSpec, short(s.Kind))
 	}
-	if s != want {
+	if !s.Equal(want) {
 		return fmt.Errorf("%w: %s is not a model graphtrain builds (the nearest is %s)", ErrSpec, s, want)
+	}
+	return nil
+}
+
+// checkLayers checks the hidden layer sizes of an mlp.
+func checkLayers(layers []int) error {
+	if len(layers) < 1 || len(layers) > MaxLayers {
+		return fmt.Errorf("%w: %d hidden layers: must be between 1 and %d", ErrSpec, len(layers), MaxLayers)
+	}
+	for _, h := range layers {
+		if h < 1 || h > MaxHidden {
+			return fmt.Errorf("%w: %d hidden units: must be between 1 and %d", ErrSpec, h, MaxHidden)
+		}
 	}
 	return nil
 }
 
 // String writes the spec as model.json says it, for messages.
 func (s Spec) String() string {
+	if len(s.Layers) > 0 && len(s.Layers) <= MaxLayers {
+		return fmt.Sprintf("%s %s %s bias=%v %s", short(s.Kind), s.LayerSizes(), short(s.Activation), s.Bias, short(s.Dtype))
+	}
 	return fmt.Sprintf("%s %d-%d-%d %s bias=%v %s", short(s.Kind), s.Inputs, s.Hidden, s.Outputs, short(s.Activation), s.Bias, short(s.Dtype))
 }
 
@@ -76,7 +135,7 @@ func (s Spec) ParamShapes() ([]ParamShape, error) {
 		}
 		return ps, nil
 	case "mlp":
-		return []ParamShape{{"weights0", []int{ImageSize, h}}, {"bias0", []int{1, h}}, {"weights1", []int{h, Classes}}, {"bias1", []int{1, Classes}}}, nil
+		return mlpParamShapes(s.HiddenLayers()), nil
 	}
 	return []ParamShape{
 		{"conv0", []int{6, 1, 5, 5}}, {"conv0_bias", []int{1, 6, 1, 1}},
@@ -85,6 +144,18 @@ func (s Spec) ParamShapes() ([]ParamShape, error) {
 		{"weights1", []int{120, 84}}, {"bias1", []int{1, 84}},
 		{"weights2", []int{84, Classes}}, {"bias2", []int{1, Classes}},
 	}, nil
+}
+
+// mlpParamShapes lists an mlp's parameters, layer by layer: weights<i> [in, out] and
+// bias<i> [1, out], i from 0 (the first hidden layer) to len(hidden) (the output layer).
+func mlpParamShapes(hidden []int) []ParamShape {
+	var ps []ParamShape
+	in := ImageSize
+	for i, out := range append(append([]int(nil), hidden...), Classes) {
+		ps = append(ps, ParamShape{fmt.Sprintf("weights%d", i), []int{in, out}}, ParamShape{fmt.Sprintf("bias%d", i), []int{1, out}})
+		in = out
+	}
+	return ps
 }
 
 // elemBytes is the size of one value of the spec's dtype.
@@ -124,7 +195,10 @@ func (s Spec) TrainBytes(batch, slots int) (int64, error) {
 	case "xor":
 		perExample = 2 * int64(2+6*s.Hidden+6)
 	case "mlp":
-		perExample = 2 * int64(2*ImageSize+6*s.Hidden+8*Classes)
+		perExample = 2 * int64(2*ImageSize+8*Classes)
+		for _, h := range s.HiddenLayers() {
+			perExample += 2 * 6 * int64(h)
+		}
 	case "cnn":
 		// input, im2col of both convolutions (28·28·25 and 10·10·150), conv, bias, ReLU
 		// and pool outputs, the dense layers.
@@ -159,5 +233,15 @@ func SpecFor(kind string, hidden int, bias bool) (Spec, error) {
 	default:
 		return Spec{}, fmt.Errorf("%w: unknown model kind %q (want xor, mlp or cnn)", ErrSpec, short(kind))
 	}
+	return s, s.Check()
+}
+
+// MLPSpec is the spec of the mlp with these hidden layers (784-512-256-10: [512, 256]). It
+// allocates nothing.
+func MLPSpec(hidden []int) (Spec, error) {
+	if err := checkLayers(hidden); err != nil {
+		return Spec{}, err
+	}
+	s := mlpSpec(hidden...)
 	return s, s.Check()
 }

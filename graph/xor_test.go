@@ -22,7 +22,7 @@ func TestXORMatchesOriginalFromNumpyWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.Format != "numpy train.py" || m.Spec != xorSpec(4, false) {
+	if ck.Format != "numpy train.py" || !m.Spec.Equal(xorSpec(4, false)) {
 		t.Fatalf("numpy weights loaded as %q %+v, want the bias-free XOR net with 4 hidden units", ck.Format, m.Spec)
 	}
 	res, err := TrainXOR(m, XORConfig{Epochs: 10000, LR: 0.1})

@@ -98,7 +98,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 
 	var xs, ys []*tensor.Dense
 	if o.dataDir != "" {
-		train, _, err := mnistData(e, o.dataDir)
+		train, _, err := mnistData(e, datasets.MNIST, o.dataDir)
 		if err != nil {
 			return err
 		}
@@ -124,11 +124,11 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 			}
 			var bx, by []*tensor.Dense
 			if kind == "xor" {
-				m, err = newModel(kind, 4, false, 42)
+				m, err = newModel(kind, []int{4}, false, 42)
 				s, _ = graph.NewSolver("sgd", 0.1)
 				batch = 4
 			} else {
-				m, err = newModel(kind, 256, false, 1)
+				m, err = newModel(kind, []int{256}, false, 1)
 				s, _ = graph.NewSolver("adam", 1e-3)
 				bx, by = xs, ys
 			}

@@ -16,6 +16,7 @@ type gradcheckOpts struct {
 	batch   int
 	seed    int64
 	weights string
+	hidden  layersFlag
 }
 
 func init() {
@@ -27,8 +28,8 @@ func init() {
 central differences of the loss, (L(θ+h) − L(θ−h)) / 2h with h = 1e-6, on float64 copies of
 the parameters and a random batch. Prints per parameter the worst relative error
 |g − ĝ| / max(1e-3, |g| + |ĝ|) and exits with status 1 when one is above --tol. The
-parameters are fresh (xor: 4 hidden units with biases, values in ±1; mlp: 16 hidden units)
-unless --weights gives a checkpoint of that model.`,
+parameters are fresh (xor: 4 hidden units with biases, values in ±1; mlp: 16 hidden units,
+or the layers --hidden lists) unless --weights gives a checkpoint of that model.`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &gradcheckOpts{}
 			fs.IntVar(&o.samples, "samples", 25, "values of each parameter tensor to check, the first and others at random (0: all)")
@@ -36,6 +37,7 @@ unless --weights gives a checkpoint of that model.`,
 			fs.IntVar(&o.batch, "batch", 2, "examples in the random batch (xor: its four examples, repeated)")
 			fs.Int64Var(&o.seed, "seed", 1, "seed for the fresh parameters and the batch")
 			fs.StringVar(&o.weights, "weights", "", "check the parameters of this checkpoint instead of fresh ones")
+			fs.Var(&o.hidden, "hidden", "hidden units of the fresh model (xor 4, mlp 16); for the mlp a list of layer sizes checks a deeper net: 16,8,8 is 784-16-8-8-10")
 			return o
 		},
 		run: runGradcheck,
@@ -57,6 +59,14 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 		return usagef("--tol %v: must be a positive number", o.tol)
 	case o.batch < 1:
 		return usagef("--batch %d: must be at least 1", o.batch)
+	case checkLayers(o.hidden) != nil:
+		return checkLayers(o.hidden)
+	case len(o.hidden) > 0 && kind == "cnn":
+		return usagef("--hidden: the cnn has no hidden-units setting")
+	case len(o.hidden) > 1 && kind == "xor":
+		return usagef("--hidden %s: the XOR net has one hidden layer", o.hidden.String())
+	case len(o.hidden) > 0 && o.weights != "":
+		return usagef("--hidden: the model in --weights has its own; give one or the other")
 	}
 	var m *graph.Model
 	var err error
@@ -68,7 +78,7 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 			return fmt.Errorf("--weights %s: holds a %s model, not a %s; run 'graphtrain gradcheck %s'", o.weights, m.Spec.Kind, kind, m.Spec.Kind)
 		}
 	} else {
-		hidden := map[string]int{"xor": 4, "mlp": 16}[kind]
+		hidden := orLayers(o.hidden, map[string]int{"xor": 4, "mlp": 16}[kind])
 		if m, err = newModel(kind, hidden, true, o.seed); err == nil && kind == "xor" {
 			// Spread the values over ±1, biases included (NewXOR starts biases at 0).
 			r := rand.New(rand.NewSource(o.seed))

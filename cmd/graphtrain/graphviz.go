@@ -16,7 +16,7 @@ type graphOpts struct {
 	grad     bool
 	dot, svg string
 	batch    int
-	hidden   int
+	hidden   layersFlag
 }
 
 func init() {
@@ -36,7 +36,7 @@ Graphviz's 'dot' program (apt-get install graphviz) to draw it.`,
 			fs.StringVar(&o.dot, "dot", "", "write the DOT text to this file")
 			fs.StringVar(&o.svg, "svg", "", "also draw it as SVG into this file, with Graphviz's dot")
 			fs.IntVar(&o.batch, "batch", 4, "batch size the graph is built for (it shows in the shapes)")
-			fs.IntVar(&o.hidden, "hidden", 0, "hidden units (xor 4, mlp 16 unless given)")
+			fs.Var(&o.hidden, "hidden", "hidden units (xor 4, mlp 16 unless given); for the mlp a list of layer sizes builds a deeper net: 16,8 is 784-16-8-10")
 			return o
 		},
 		run: runGraph,
@@ -56,10 +56,12 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 		return usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to")
 	case o.batch < 1:
 		return usagef("--batch %d: must be at least 1", o.batch)
-	case o.hidden < 0:
-		return usagef("--hidden %d: must be at least 1", o.hidden)
-	case o.hidden > 0 && kind == "cnn":
+	case checkLayers(o.hidden) != nil:
+		return checkLayers(o.hidden)
+	case len(o.hidden) > 0 && kind == "cnn":
 		return usagef("--hidden: the cnn has no hidden-units setting")
+	case len(o.hidden) > 1 && kind == "xor":
+		return usagef("--hidden %s: the XOR net has one hidden layer", o.hidden.String())
 	}
 	dotProg := ""
 	if o.svg != "" {
@@ -76,9 +78,9 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 	var m *graph.Model
 	var err error
 	if kind == "xor" {
-		m, err = newModel(kind, cmpOr(o.hidden, 4), false, 42)
+		m, err = newModel(kind, orLayers(o.hidden, 4), false, 42)
 	} else {
-		m, err = newModel(kind, cmpOr(o.hidden, 16), false, 1)
+		m, err = newModel(kind, orLayers(o.hidden, 16), false, 1)
 	}
 	if err != nil {
 		return err
@@ -121,9 +123,10 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 	return nil
 }
 
-func cmpOr(v, def int) int {
-	if v != 0 {
-		return v
+// orLayers is hidden, or one layer of def units when hidden is empty.
+func orLayers(hidden []int, def int) []int {
+	if len(hidden) > 0 {
+		return hidden
 	}
-	return def
+	return []int{def}
 }

@@ -248,6 +248,30 @@ func TestHostileCheckpoints(t *testing.T) {
 				param(m, "weights1")["shape"] = []int{1000000, 10}
 			})
 		}, "weights0.npy"},
+		{"layers of 10000000, shapes to match", func(d string) {
+			editJSON(t, d, func(m map[string]any) {
+				m["model"].(map[string]any)["hidden"] = 16
+				m["model"].(map[string]any)["layers"] = []int{16, 10000000, 10000000}
+			})
+		}, "gives weights1 the shape (16, 10), a mlp model has (16, 10000000)"},
+		{"one layer listed", func(d string) {
+			editJSON(t, d, func(m map[string]any) { m["model"].(map[string]any)["layers"] = []int{16} })
+		}, "one layer is given by hidden alone"},
+		{"layers not starting with hidden", func(d string) {
+			editJSON(t, d, func(m map[string]any) { m["model"].(map[string]any)["layers"] = []int{17, 8} })
+		}, "the first of Hidden units"},
+		{"100 layers", func(d string) {
+			editJSON(t, d, func(m map[string]any) {
+				l := make([]int, 100)
+				for i := range l {
+					l[i] = 16
+				}
+				m["model"].(map[string]any)["layers"] = l
+			})
+		}, "100 hidden layers"},
+		{"unknown data set", func(d string) {
+			editJSON(t, d, func(m map[string]any) { m["hyperparameters"].(map[string]any)["dataset"] = "cifar" })
+		}, "data set \"cifar\""},
 		{"shape in model.json", func(d string) {
 			editJSON(t, d, func(m map[string]any) { param(m, "weights0")["shape"] = []int{784, 17} })
 		}, "gives weights0 the shape (784, 17)"},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"graphtrain/datasets"
 	"graphtrain/graph"
 	"graphtrain/internal/atomicfile"
 )
@@ -21,8 +22,8 @@ import (
 type inspectXOROpts struct{ weights, out string }
 
 type inspectMNISTOpts struct {
-	weights, out, dataDir string
-	index                 int
+	weights, out, dataDir, dataset string
+	index                          int
 }
 
 func init() {
@@ -47,9 +48,11 @@ weights0.npy/weights1.npy directories.`,
 	})
 	register(&command{
 		path:  "inspect mnist",
-		short: "draw what a trained MNIST model's first layer looks for",
-		long: `For the mlp: weights0.png, each hidden unit's 784 input weights as a 28x28 image (unit 0
-top left, row by row). For the cnn: filters.png, the six 5x5 first-layer filters enlarged;
+		short: "draw what a trained MNIST model's layers look for",
+		long: `For the mlp: weights0.png, each first-layer hidden unit's 784 input weights as a 28x28
+image (unit 0 top left, row by row); then weights1.png, weights2.png, ... for each deeper
+layer (the last is the output layer), its weight matrix as a heat map, one row per unit of
+the layer holding that unit's weights from each unit of the layer before. For the cnn: filters.png, the six 5x5 first-layer filters enlarged;
 maps0.png, test image --index and its six feature maps after conv0 + bias + ReLU (28x28);
 maps1.png, its sixteen maps after conv1 + bias + ReLU (10x10, before pooling). Weights use a
 diverging colour map, blue negative, white zero, red positive, on one symmetric scale for
@@ -61,7 +64,8 @@ a colour bar with its values.`,
 			fs.StringVar(&o.weights, "weights", "", "checkpoint directory of a trained MNIST model (required)")
 			fs.StringVar(&o.out, "out", "inspect-mnist", "directory to write the PNGs in (created if missing)")
 			fs.IntVar(&o.index, "index", 0, "cnn: the test image (0-9999) whose feature maps are drawn")
-			fs.StringVar(&o.dataDir, "data-dir", "", "cnn: directory with the MNIST files (default: the data cache, fetched when missing)")
+			fs.StringVar(&o.dataset, "dataset", "", "mnist or fashion: the data set the model was trained on (default: the one the checkpoint names; another is refused)")
+			fs.StringVar(&o.dataDir, "data-dir", "", "cnn: directory with the data set's files (default: the data cache, fetched when missing)")
 			return o
 		},
 		run: runInspectMNIST,
@@ -299,7 +303,7 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if o.out == "" {
 		return usagef("--out: must name a directory")
 	}
-	m, err := loadMNISTModel(o.weights)
+	m, ds, err := loadMNISTModel(o.weights, o.dataset)
 	if err != nil {
 		if strings.Contains(err.Error(), "not an MNIST model") {
 			return fmt.Errorf("%v; use 'graphtrain inspect xor' for an XOR net", err)
@@ -327,7 +331,28 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		}
 		files[filepath.Join(o.out, "weights0.png")] = weightGrid(
 			fmt.Sprintf("mlp first layer: the 784 input weights of each of the %d hidden units", H), tiles, graph.ImageSide, tileScale(H))
-		e.printf("mlp 784-%d-10 in %s: drawing the input weights of its %d hidden units\n", H, o.weights, H)
+		e.printf("mlp %s in %s: drawing the input weights of the %d units of its first hidden layer", m.Spec.LayerSizes(), o.weights, H)
+		// Deeper layers, the output layer included: each one's weight matrix.
+		layers := append(m.Spec.HiddenLayers(), graph.Classes)
+		for i := 1; i < len(layers); i++ {
+			name := fmt.Sprintf("weights%d", i)
+			w, err := paramFloats(m, name)
+			if err != nil {
+				return err
+			}
+			what := fmt.Sprintf("hidden layer %d", i+1)
+			if i == len(layers)-1 {
+				what = "output layer"
+			}
+			var rowNames []string
+			if i == len(layers)-1 {
+				rowNames = ds.Classes
+			}
+			files[filepath.Join(o.out, name+".png")] = weightMatrix(
+				fmt.Sprintf("mlp %s (%s): the %d input weights of each of its %d units", what, name, layers[i-1], layers[i]),
+				w, layers[i-1], layers[i], rowNames)
+		}
+		e.printf(" and the weight matrices of its %d deeper layers\n", len(layers)-1)
 	case "cnn":
 		w, err := paramFloats(m, "conv0")
 		if err != nil {
@@ -338,7 +363,7 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			filters[f] = w[f*25 : (f+1)*25]
 		}
 		files[filepath.Join(o.out, "filters.png")] = weightGrid("cnn first layer: the six 5x5 filters of conv0", filters, 5, 16)
-		_, test, err := mnistData(e, o.dataDir)
+		test, err := mnistTest(e, ds, o.dataDir)
 		if err != nil {
 			return err
 		}
@@ -351,11 +376,15 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 		label := int(test.Labels[o.index])
+		what := fmt.Sprint(label)
+		if ds != datasets.MNIST {
+			what = ds.ClassName(label)
+		}
 		files[filepath.Join(o.out, "maps0.png")] = featureMaps(
-			fmt.Sprintf("test image %d (a %d) and its 6 maps after conv0+bias+ReLU", o.index, label), px, maps.Conv0, graph.ImageSide, 4, 7)
+			fmt.Sprintf("test image %d (a %s) and its 6 maps after conv0+bias+ReLU", o.index, what), px, maps.Conv0, graph.ImageSide, 4, 7)
 		files[filepath.Join(o.out, "maps1.png")] = featureMaps(
 			fmt.Sprintf("test image %d: its 16 maps after conv1+bias+ReLU, 10x10", o.index), nil, maps.Conv1, 10, 8, 8)
-		e.printf("cnn in %s: drawing its six first-layer filters and the feature maps of test image %d (a %d)\n", o.weights, o.index, label)
+		e.printf("cnn in %s: drawing its six first-layer filters and the feature maps of test image %d (a %s)\n", o.weights, o.index, what)
 	}
 	names, err := writePNGs(o.out, files)
 	if err != nil {
@@ -430,6 +459,73 @@ func weightGrid(title string, tiles [][]float64, side, scale int) *image.RGBA {
 	drawText(img, 8+gap, h-6, "one scale for all; beyond +/-"+fmt.Sprintf("%.3g", lim)+" (99th pct of |w|) clipped", color.Black)
 	return img
 }
+
+// weightMatrix draws the weights w [in, out] (row-major, as a dense layer holds them) as a
+// heat map with one row per unit of the layer (out rows) and one column per input (in
+// columns): row j is unit j's input weights. Colours as in weightGrid. A matrix wider or
+// taller than maxMatrixSide is shown in blocks, each the mean of the weights it covers.
+// rowNames, when given, label the rows (the output layer's classes).
+func weightMatrix(title string, w []float64, in, out int, rowNames []string) *image.RGBA {
+	classes := len(rowNames) == out
+	bc, br := (in+maxMatrixSide-1)/maxMatrixSide, (out+maxMatrixSide-1)/maxMatrixSide
+	cols, rows := (in+bc-1)/bc, (out+br-1)/br
+	cell := make([]float64, rows*cols)
+	count := make([]int, rows*cols)
+	for i := 0; i < in; i++ {
+		for j := 0; j < out; j++ {
+			k := (j/br)*cols + i/bc
+			cell[k] += w[i*out+j]
+			count[k]++
+		}
+	}
+	abs := make([]float64, len(cell))
+	for k := range cell {
+		cell[k] /= float64(count[k])
+		abs[k] = math.Abs(cell[k])
+	}
+	slices.Sort(abs)
+	lim := abs[int(0.99*float64(len(abs)-1))]
+	if lim == 0 {
+		lim = 1
+	}
+	// Each side about 512 pixels when it can be, a cell at most 24 pixels.
+	sx, sy := max(1, min(24, 512/cols)), max(1, min(24, 512/rows))
+	left, top := 40, 40
+	if classes {
+		for _, n := range rowNames {
+			left = max(left, 7*len(n)+16)
+		}
+	}
+	wpx := max(left+cols*sx+16, 7*len(title)+16, 330)
+	hpx := top + rows*sy + 84
+	img := newImage(wpx, hpx)
+	drawText(img, 8, 15, title, color.Black)
+	xs, ys := "inputs ->", "units"
+	if classes {
+		ys = ""
+	}
+	if bc > 1 || br > 1 {
+		xs += fmt.Sprintf(" (blocks of %dx%d averaged)", br, bc)
+	}
+	drawText(img, left, top-6, xs, color.Black)
+	drawText(img, 4, top+10, ys, color.Black)
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			fillRect(img, left+c*sx, top+r*sy, sx, sy, diverging(cell[r*cols+c]/lim))
+		}
+		if classes && sy >= 10 {
+			drawText(img, left-4-7*len(rowNames[r]), top+r*sy+sy/2+5, rowNames[r], color.Black)
+		}
+	}
+	y := top + rows*sy + 24
+	colourBar(img, left, y, min(wpx-left-16, 300), 10, func(t float64) color.RGBA { return diverging(2*t - 1) },
+		[]string{fmt.Sprintf("%.3g", -lim), "0", fmt.Sprintf("+%.3g", lim)})
+	drawText(img, left, hpx-6, "one scale for all; beyond +/-"+fmt.Sprintf("%.3g", lim)+" (99th pct of |w|) clipped", color.Black)
+	return img
+}
+
+// maxMatrixSide bounds the rows and columns weightMatrix draws.
+const maxMatrixSide = 1024
 
 // featureMaps draws the input image (when not nil) in grey and the maps (each side x side)
 // enlarged scale times, cols to a row, on one scale from 0 to the largest value.

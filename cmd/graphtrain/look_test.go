@@ -236,10 +236,16 @@ func TestGraphDOT(t *testing.T) {
 			}
 		}
 	}
+	// A deeper mlp: a dense layer more per --hidden size.
+	r := runBin(t, dir, "", "graph", "mlp", "--hidden", "16,8", "--dot", "deep.dot", "--grad")
+	b, _ := os.ReadFile(filepath.Join(dir, "deep.dot"))
+	if r.code != 0 || !strings.Contains(string(b), "parameter\\nweights2") || !strings.Contains(string(b), "d loss / d weights2") {
+		t.Errorf("graph mlp --hidden 16,8: exit %d: %s\n%.300s", r.code, r.stderr, b)
+	}
 	// --svg without Graphviz: a clear error, nothing written.
 	empty := t.TempDir()
 	cmd := []string{"graph", "xor", "--dot", "x2.dot", "--svg", "x.svg"}
-	r := runBinEnv(t, dir, []string{"PATH=" + empty}, cmd...)
+	r = runBinEnv(t, dir, []string{"PATH=" + empty}, cmd...)
 	wantFail(t, r, 1, "dot program is not installed", "apt-get install graphviz")
 	for _, f := range []string{"x2.dot", "x.svg"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
@@ -267,7 +273,14 @@ func TestGradcheckCLI(t *testing.T) {
 			t.Errorf("gradcheck %s: %+v\n%s", kind, res, r.stdout)
 		}
 	}
+	// A deeper mlp: every layer's parameters checked.
+	r := runBin(t, dir, "", "gradcheck", "mlp", "--hidden", "12,8,6", "--samples", "5")
+	if r.code != 0 || !strings.Contains(r.stdout, "weights3") || !strings.Contains(r.stdout, "bias3") || !strings.Contains(r.stdout, "all within --tol") {
+		t.Errorf("gradcheck mlp --hidden 12,8,6: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	wantFail(t, runBin(t, dir, "", "gradcheck", "xor", "--hidden", "4,4"), 2, "the XOR net has one hidden layer")
+	wantFail(t, runBin(t, dir, "", "gradcheck", "mlp", "--hidden", "4,0"), 2, "--hidden 4,0: 0 hidden units")
 	// A tolerance no float meets: exit 1, naming the parameter.
-	r := runBin(t, dir, "", "gradcheck", "xor", "--tol", "1e-300")
+	r = runBin(t, dir, "", "gradcheck", "xor", "--tol", "1e-300")
 	wantFail(t, r, 1, "above --tol")
 }

@@ -299,14 +299,17 @@ func printCommandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 }
 
-// newModel makes a fresh model of kind (xor, mlp or cnn): hidden units for xor and mlp,
-// biases for xor (the mnist models always have them).
-func newModel(kind string, hidden int, xorBias bool, seed int64) (*graph.Model, error) {
+// newModel makes a fresh model of kind (xor, mlp or cnn): hidden units for xor (one layer)
+// and mlp (one or more layers), biases for xor (the mnist models always have them).
+func newModel(kind string, hidden []int, xorBias bool, seed int64) (*graph.Model, error) {
 	switch kind {
 	case "xor":
-		return graph.NewXOR(hidden, xorBias, seed)
+		if len(hidden) != 1 {
+			return nil, usagef("--hidden %v: the XOR net has one hidden layer", hidden)
+		}
+		return graph.NewXOR(hidden[0], xorBias, seed)
 	case "mlp":
-		return graph.NewMLP(hidden, seed)
+		return graph.NewDeepMLP(hidden, seed)
 	case "cnn":
 		return graph.NewCNN(seed)
 	}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -53,6 +54,9 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	}
 	if o.epochs == 0 {
 		o.epochs = defaultEpochs[o.model]
+		if o.dataset == "fashion" {
+			o.epochs = fashionEpochs[o.model]
+		}
 	}
 	if r != nil && r.start >= o.epochs {
 		return usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, r.start)
@@ -73,11 +77,14 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if r != nil {
 		m, solver, start, bestVal = r.model, r.solver, r.start, r.bestVal
 	}
-	spec, err := graph.SpecFor(o.model, o.hidden, false)
+	spec, err := graph.SpecFor(o.model, 1, false)
+	if o.model == "mlp" {
+		spec, err = graph.MLPSpec(o.hidden)
+	}
 	if m != nil {
 		spec = m.Spec
 	} else if err != nil {
-		return usagef("--hidden %d: %v", o.hidden, err)
+		return usagef("--hidden %s: %v", o.hidden.String(), err)
 	}
 	if err := checkTrainMemory(spec, o); err != nil {
 		return err
@@ -101,7 +108,11 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
 	}
 
-	trainSet, testSet, err := mnistSets(e, o.dataDir, o.limit)
+	ds, err := datasetFlag(o.dataset)
+	if err != nil {
+		return err
+	}
+	trainSet, testSet, err := mnistSets(e, ds, o.dataDir, o.limit)
 	if err != nil {
 		return err
 	}
@@ -114,7 +125,10 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 
 	what := o.model
 	if o.model == "mlp" {
-		what = fmt.Sprintf("mlp 784-%d-10", m.Spec.Hidden)
+		what = "mlp " + m.Spec.LayerSizes()
+	}
+	if ds != datasets.MNIST {
+		what += " (" + ds.Title + ")"
 	}
 	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s lr %g, epochs %d to %d\n",
 		what, backend.Name(), trainPart.N, valPart.N, o.batch, solver.Kind, solver.LR, start+1, o.epochs)
@@ -129,7 +143,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		StartEpoch: start,
 		BestVal:    bestVal,
 		Seed:       o.seed,
-		Hyper: &graph.Hyperparameters{Model: o.model, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
+		Hyper: &graph.Hyperparameters{Model: o.model, Dataset: ds.Name, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
 			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
 		Stop: e.stopRequested,
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
@@ -186,7 +200,7 @@ func reportTrainMNIST(e *env, o *trainMNISTOpts, res *graph.TrainResult, testSet
 		return e.emitJSON(map[string]any{
 			"test_accuracy": testAcc, "val_accuracy": ck.Metrics["val_accuracy"], "epochs": res.Epochs,
 			"best_epoch": ck.Epoch, "seconds": res.Seconds, "samples_per_second": res.SamplesPerSec,
-			"device": res.Device, "model": o.model, "out": o.out,
+			"device": res.Device, "model": o.model, "out": o.out, "dataset": o.dataset,
 		})
 	}
 	return nil
@@ -235,9 +249,15 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 	if _, ok := defaultLR[o.solver]; !ok {
 		return usagef("--solver %q: must be adam, sgd or momentum", o.solver)
 	}
+	ds, err := datasetFlag(o.dataset)
+	if err != nil {
+		return err
+	}
 	switch {
-	case o.hidden < 1 || o.hidden > graph.MaxHidden:
-		return usagef("--hidden %d: must be between 1 and %d", o.hidden, graph.MaxHidden)
+	case checkLayers(o.hidden) != nil:
+		return checkLayers(o.hidden)
+	case len(o.hidden) > 1 && o.model != "mlp":
+		return usagef("--hidden %s: only the mlp takes more than one hidden layer", o.hidden.String())
 	case o.epochs < 0 || o.epochs > maxEpochs:
 		return usagef("--epochs %d: must be between 1 and %d (or 0 for the model's default)", o.epochs, maxEpochs)
 	case o.batch < 1 || o.batch > datasets.MNISTTrainN:
@@ -253,7 +273,7 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 	}
 	if o.dataDir != "" {
 		if st, err := os.Stat(o.dataDir); err != nil || !st.IsDir() {
-			return fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch --dir %s' or leave out --data-dir", o.dataDir, o.dataDir)
+			return fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch%s --dir %s' or leave out --data-dir", o.dataDir, datasetArg(ds), o.dataDir)
 		}
 	}
 	return nil
@@ -312,19 +332,26 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	if fs.Changed("model") && o.model != m.Spec.Kind {
 		return nil, usagef("--model %s: the checkpoint in --resume %s is a %s", o.model, o.resume, m.Spec.Kind)
 	}
-	if fs.Changed("hidden") && m.Spec.Kind == "mlp" && o.hidden != m.Spec.Hidden {
-		return nil, usagef("--hidden %d: the checkpoint in --resume %s has %d", o.hidden, o.resume, m.Spec.Hidden)
+	if fs.Changed("hidden") && m.Spec.Kind == "mlp" && !slices.Equal(o.hidden, m.Spec.HiddenLayers()) {
+		return nil, usagef("--hidden %s: the checkpoint in --resume %s has %s", o.hidden.String(), o.resume, layersString(m.Spec.HiddenLayers()))
 	}
 	if solver == nil {
 		return nil, fmt.Errorf("--resume %s: the checkpoint holds no solver state; resume from OUT/last of a train mnist run", r.dir)
 	}
+	if fs.Changed("dataset") && o.dataset != ck.Dataset() {
+		return nil, usagef("--dataset %s: the checkpoint in --resume %s was trained on %s; leave out --dataset", o.dataset, o.resume, ck.Dataset())
+	}
+	o.dataset = ck.Dataset()
 	if fs.Changed("solver") && o.solver != solver.Kind {
 		return nil, usagef("--solver %s: the checkpoint in --resume %s was trained with %s", o.solver, o.resume, solver.Kind)
 	}
 	if fs.Changed("lr") && o.lr != solver.LR {
 		solver.LR = o.lr
 	}
-	o.model, o.hidden, o.solver = m.Spec.Kind, max(m.Spec.Hidden, 1), solver.Kind
+	o.model, o.solver = m.Spec.Kind, solver.Kind
+	if m.Spec.Kind == "mlp" {
+		o.hidden = m.Spec.HiddenLayers()
+	}
 	r.model, r.solver, r.start = m, solver, ck.Epoch
 	if v, ok := ck.Metrics["best_val_accuracy"]; ok {
 		r.bestVal = v

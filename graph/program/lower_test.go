@@ -46,6 +46,41 @@ func TestHostProgramMatchesTapeMachine(t *testing.T) {
 	}
 }
 
+// TestDeepMLPLowers lowers a three-hidden-layer mlp for every target and runs it on the host
+// interpreter against the TapeMachine, as TestHostProgramMatchesTapeMachine does for the
+// standard models: the lowering takes any depth.
+func TestDeepMLPLowers(t *testing.T) {
+	m, err := graph.NewDeepMLP([]int{24, 16, 12}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch = 6
+	x, y := programtest.Batch(m, batch, 7)
+	loss, out, grads := programtest.TapeReference(t, m, batch, x, y)
+	for _, target := range targets {
+		p, s := programtest.Lower(t, m, batch, "adam", 1e-3, target)
+		programtest.CheckPlan(t, p)
+		h := ref.New(p, m, s)
+		if err := h.Step(x, y); err != nil {
+			t.Fatal(err)
+		}
+		if e := programtest.RelErr([]float64{h.Buf(p.Loss)[0]}, []float64{loss}); e > 1e-4 {
+			t.Errorf("%s: loss %v, TapeMachine %v", target.Name, h.Buf(p.Loss)[0], loss)
+		}
+		if e := programtest.RelErr(h.Buf(p.Out), out); e > 1e-4 {
+			t.Errorf("%s: output off by %.2g relative", target.Name, e)
+		}
+		if len(p.Grads) != len(m.Params) {
+			t.Fatalf("%s: %d gradients for %d parameters", target.Name, len(p.Grads), len(m.Params))
+		}
+		for i, g := range p.Grads {
+			if e := programtest.RelErr(h.Buf(g), grads[i]); e > 1e-4 {
+				t.Errorf("%s: gradient of %s off by %.2g relative", target.Name, m.Params[i].Name, e)
+			}
+		}
+	}
+}
+
 // TestHostTrainingMatchesCPU trains with the CPU backend and with the host interpreter of
 // the lowered program (forward, backward, fused update) and compares the parameters.
 func TestHostTrainingMatchesCPU(t *testing.T) {

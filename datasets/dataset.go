@@ -1,0 +1,193 @@
+package datasets
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Dataset describes a data set in MNIST's format (four IDX files: 60000 training and 10000
+// test images of 28x28 uint8 pixels, labels 0-9): where it is cached, how it is fetched and
+// verified, and what its ten classes are. LoadMNIST and its kin read any of them.
+type Dataset struct {
+	Name     string       // the --dataset value: "mnist", "fashion"
+	Title    string       // for messages: "MNIST", "Fashion-MNIST"
+	CacheDir string       // the folder under graphtrain in the user cache directory
+	EnvVar   string       // the environment variable that names its directory, overriding the cache
+	Files    []RemoteFile // the four files, gzipped, with what verifies them
+	Classes  []string     // the ten classes' names, by label
+	Noun     string       // what a class is called: "digit", "class"
+	// Module is true when the Go module proxy holds the files (MNISTModule).
+	Module bool
+	// Locals are directories on this machine that may hold the files (a Debian package's).
+	Locals []LocalSource
+	// Mirrors are HTTPS base URLs of the files, tried last.
+	Mirrors []string
+	// TestLabelsSHA256 is the SHA-256 of the decompressed test labels file, which tells the
+	// data sets apart once loaded (IdentifyTestSet).
+	TestLabelsSHA256 string
+}
+
+// MNIST is the handwritten digits.
+var MNIST = &Dataset{
+	Name: "mnist", Title: "MNIST", CacheDir: "mnist", EnvVar: "GRAPHTRAIN_DATA",
+	Files:   MNISTFiles,
+	Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
+	Noun:    "digit",
+	Module:  true,
+	Mirrors: DefaultMirrors,
+	// Measured on the official t10k-labels-idx1-ubyte.gz (MD5 ec29112dd5afa0611ce80d1b7f02629c).
+	TestLabelsSHA256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+// FashionDebianDir is where Debian's package dataset-fashion-mnist installs the files.
+const FashionDebianDir = "/usr/share/datasets/fashion-mnist"
+
+// FashionFiles are the four gzipped Fashion-MNIST files, checked by the SHA-256 and size of
+// their decompressed contents: Debian's gzip files are not byte for byte upstream's (their
+// MD5 sums differ from the ones upstream publishes), their contents are. The sums were
+// measured on Debian's package dataset-fashion-mnist 0.0~git20200523.55506a9-1.
+var FashionFiles = []RemoteFile{
+	{Name: MNISTTrainImages + ".gz", SHA256: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", RawSize: 47040016},
+	{Name: MNISTTrainLabels + ".gz", SHA256: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", RawSize: 60008},
+	{Name: MNISTTestImages + ".gz", SHA256: "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", RawSize: 7840016},
+	{Name: MNISTTestLabels + ".gz", SHA256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", RawSize: 10008},
+}
+
+// FashionMirrors are HTTPS copies of upstream's Fashion-MNIST files (Zalando Research's
+// repository), tried after the Debian package.
+var FashionMirrors = []string{
+	"https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+}
+
+// Fashion is Zalando's Fashion-MNIST: ten kinds of clothing in MNIST's format.
+var Fashion = &Dataset{
+	Name: "fashion", Title: "Fashion-MNIST", CacheDir: "fashion-mnist", EnvVar: "GRAPHTRAIN_FASHION_DATA",
+	Files:            FashionFiles,
+	Classes:          []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"},
+	Noun:             "class",
+	Locals:           []LocalSource{{Dir: FashionDebianDir, Label: "Debian package dataset-fashion-mnist", Hint: "install it with make fashion-deps"}},
+	Mirrors:          FashionMirrors,
+	TestLabelsSHA256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
+// Datasets are the data sets graphtrain knows, by --dataset name.
+var Datasets = []*Dataset{MNIST, Fashion}
+
+// DatasetByName returns the data set called name ("mnist" or "fashion"); "" is mnist.
+func DatasetByName(name string) (*Dataset, error) {
+	if name == "" {
+		return MNIST, nil
+	}
+	for _, d := range Datasets {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	names := make([]string, len(Datasets))
+	for i, d := range Datasets {
+		names[i] = d.Name
+	}
+	return nil, fmt.Errorf("unknown data set %q: must be %s", name, strings.Join(names, " or "))
+}
+
+// DefaultDir is the directory used when the user names none: the data set's environment
+// variable when set, else graphtrain/<CacheDir> under the user's cache directory
+// (os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on Linux).
+func (d *Dataset) DefaultDir() (string, error) {
+	if v := os.Getenv(d.EnvVar); v != "" {
+		return v, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("datasets: no directory for the %s files: %v; set %s to one", d.Title, err, d.EnvVar)
+	}
+	return filepath.Join(cache, "graphtrain", d.CacheDir), nil
+}
+
+// NewFetcher returns a Fetcher for the data set with every source: the files already there,
+// its local copies, the Go module proxy (MNIST), its mirrors. It reports on log (which may
+// be nil) and shows download progress there too when log is a terminal.
+func (d *Dataset) NewFetcher(log io.Writer) *Fetcher {
+	f := &Fetcher{Files: d.Files, What: d.Title, Locals: d.Locals, Mirrors: d.Mirrors, Log: log}
+	if d.Module {
+		f.GoCommand = "go"
+	}
+	if isTerminal(log) {
+		f.Progress = log
+	}
+	return f
+}
+
+// Ensure makes sure that dir holds the data set's four files, fetching those that are
+// missing or wrong with NewFetcher(log). A file present only uncompressed counts as present.
+// It says nothing when all four are there.
+func (d *Dataset) Ensure(dir string, log io.Writer) error { return d.ensure(dir, d.Files, log) }
+
+// EnsureTest is Ensure for the two files of the test set only, for commands that read
+// nothing else.
+func (d *Dataset) EnsureTest(dir string, log io.Writer) error {
+	var test []RemoteFile
+	for _, rf := range d.Files {
+		if strings.HasPrefix(rf.Name, "t10k-") {
+			test = append(test, rf)
+		}
+	}
+	return d.ensure(dir, test, log)
+}
+
+func (d *Dataset) ensure(dir string, files []RemoteFile, log io.Writer) error {
+	if log == nil {
+		log = io.Discard
+	}
+	present := true
+	for _, rf := range files {
+		base := strings.TrimSuffix(rf.Name, ".gz")
+		if st, err := os.Stat(filepath.Join(dir, base)); err == nil && st.Mode().IsRegular() {
+			continue
+		}
+		if _, err := verifyFile(filepath.Join(dir, rf.Name), rf); err != nil {
+			present = false
+			break
+		}
+	}
+	if present {
+		return nil
+	}
+	f := d.NewFetcher(log)
+	f.Files = files
+	_, err := f.Fetch(dir)
+	return err
+}
+
+// ClassName is the name of class c ("7" for MNIST, "Sneaker" for Fashion-MNIST).
+func (d *Dataset) ClassName(c int) string {
+	if c >= 0 && c < len(d.Classes) {
+		return d.Classes[c]
+	}
+	return fmt.Sprint(c)
+}
+
+// IdentifyTestSet returns the data set whose test set has these labels (all 10000 of them,
+// in order), or nil when it is none graphtrain knows: so that a model trained on one data set
+// is not measured on another by mistake.
+func IdentifyTestSet(labels []uint8) *Dataset {
+	h := sha256.New()
+	var hdr [8]byte
+	hdr[2], hdr[3] = byte(Uint8), 1
+	binary.BigEndian.PutUint32(hdr[4:], uint32(len(labels)))
+	h.Write(hdr[:])
+	h.Write(labels)
+	sum := hex.EncodeToString(h.Sum(nil))
+	for _, d := range Datasets {
+		if d.TestLabelsSHA256 == sum {
+			return d
+		}
+	}
+	return nil
+}
