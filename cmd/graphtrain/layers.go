@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,6 +44,9 @@ func parseLayers(s string) ([]int, error) {
 	var v []int
 	for _, f := range fields {
 		h, err := strconv.Atoi(strings.TrimSpace(f))
+		if errors.Is(err, strconv.ErrRange) {
+			return nil, fmt.Errorf("out of range; give sizes like 256 or 512,256")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%q is not a number of hidden units; give sizes like 256 or 512,256", strings.TrimSpace(f))
 		}

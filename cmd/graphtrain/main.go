@@ -202,10 +202,21 @@ var packagePrefix = regexp.MustCompile(`(^|[\s(])(?:graph|datasets|npy|cuda|prog
 // Go's strconv error.
 var pflagValue = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: strconv\.Parse(\w+): parsing ".*": (.*)$`)
 
+// pflagOther matches pflag's message about a value that a flag of graphtrain's own type
+// (--hidden's list) refused, with the flag's own reason.
+var pflagOther = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: (.*)$`)
+
 // flagProblem says what is wrong with a flag in the CLI's words, without Go's strconv text.
 func flagProblem(err error) string {
 	m := pflagValue.FindStringSubmatch(err.Error())
 	if m == nil {
+		if m := pflagOther.FindStringSubmatch(err.Error()); m != nil {
+			value := m[1]
+			if len(value) > 40 {
+				value = value[:40] + "..."
+			}
+			return fmt.Sprintf("%s %s: %s", m[2], value, m[3])
+		}
 		return err.Error()
 	}
 	value, flag, kind, why := m[1], m[2], m[3], m[4]
