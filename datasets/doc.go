@@ -49,6 +49,16 @@
 // HTTPS mirrors of the official files. Every file's MD5 sum is checked before use; a file is
 // written under a temporary name in the target directory and renamed only once verified.
 //
+// # Fashion-MNIST
+//
+// Dataset describes a data set in MNIST's format: MNIST, and Fashion (Zalando's
+// Fashion-MNIST, ten kinds of clothing), whose files come from the directory itself, then
+// Debian's package dataset-fashion-mnist (FashionDebianDir), then HTTPS mirrors. Debian's gzip
+// files differ from upstream's byte for byte, so FashionFiles gives the SHA-256 and size of
+// each file's decompressed contents, which the Fetcher checks instead of an MD5 sum.
+// IdentifyTestSet tells the data sets apart by their test labels; FashionFromImage prepares a
+// picture as Fashion-MNIST's were.
+//
 // # Minibatches
 //
 // NewBatches serves a Set in minibatches, reshuffled for every epoch from (seed, epoch), so that
