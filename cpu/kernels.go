@@ -314,7 +314,15 @@ func reduceSum[T float](pool *parallel.Pool, in, out []T, outer, length, inner i
 // softmaxXent: each row's term of the loss and the gradient of its logits (see
 // program.SoftmaxXent), in float64 as ref.
 func softmaxXent[T float](pool *parallel.Pool, x, y, terms, dx []T, rows, cols int, c float64) func() {
-	return forEach(pool, rows, perRow(cols*8), func(lo, hi int) {
+	per := perRow(cols * 8)
+	// Each piece's row of exp(x − max), computed once and used twice (the same values ref
+	// computes twice).
+	exps := make([][]float64, (rows+per-1)/per)
+	for i := range exps {
+		exps[i] = make([]float64, cols)
+	}
+	return forEach(pool, rows, per, func(lo, hi int) {
+		e := exps[lo/per]
 		for r := lo; r < hi; r++ {
 			xr, yr, dr := x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
 			mx := float64(xr[0])
@@ -322,16 +330,17 @@ func softmaxXent[T float](pool *parallel.Pool, x, y, terms, dx []T, rows, cols i
 				mx = math.Max(mx, float64(v))
 			}
 			var sum, ysum, acc float64
-			for _, v := range xr {
-				sum += math.Exp(float64(v) - mx)
+			for j, v := range xr {
+				e[j] = math.Exp(float64(v) - mx)
+				sum += e[j]
 			}
 			ls := math.Log(sum)
 			for j, v := range xr {
 				ysum += float64(yr[j])
 				acc += float64(yr[j]) * (float64(v) - mx - ls)
 			}
-			for j, v := range xr {
-				dr[j] = T(c * (float64(yr[j]) - math.Exp(float64(v)-mx)/sum*ysum))
+			for j := range xr {
+				dr[j] = T(c * (float64(yr[j]) - e[j]/sum*ysum))
 			}
 			terms[r] = T(c * acc)
 		}
