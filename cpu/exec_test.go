@@ -104,6 +104,17 @@ func TestOddShapes(t *testing.T) {
 					}
 				}
 			}
+			// The 2x2 pooling at stride 2 that the cnn uses has kernels of its own: ties
+			// (values from a small set) check that the first maximum of a window wins.
+			for _, pg := range [][4]int{{3, 2, 8, 6}, {2, 1, 7, 5}} {
+				b, c, h, w := pg[0], pg[1], pg[2], pg[3]
+				ints := []int64{int64(b), int64(c), int64(h), int64(w), 2, 2, 0, 0, 2, 2, int64(h / 2), int64(w / 2)}
+				ties := func() float64 { return float64(o.Rng.Intn(3)) }
+				in := o.In(b*c*h*w, ties)
+				pooled := b * c * (h / 2) * (w / 2)
+				o.Launch(program.MaxPool, fmt.Sprint("maxpool 2x2 ", pg), []int{in, o.Out(pooled)}, ints)
+				o.Launch(program.MaxPoolBack, fmt.Sprint("maxpool_back 2x2 ", pg), []int{in, o.In(pooled, o.Normal), o.Out(b * c * h * w)}, ints)
+			}
 			e, err := newExecutor(o.P, parallel.Default())
 			if err != nil {
 				t.Fatal(err)

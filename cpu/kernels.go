@@ -781,19 +781,21 @@ func maxPool[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
 				plane := in[bc*g.H*g.W : (bc+1)*g.H*g.W]
 				o := out[bc*g.OH*g.OW : (bc+1)*g.OH*g.OW]
 				for oh := 0; oh < g.OH; oh++ {
-					r0, r1 := plane[2*oh*g.W:(2*oh+1)*g.W], plane[(2*oh+1)*g.W:(2*oh+2)*g.W]
-					for ow := range o[oh*g.OW : (oh+1)*g.OW] {
-						best := r0[2*ow]
-						if v := r0[2*ow+1]; v > best {
+					orow := o[oh*g.OW : (oh+1)*g.OW]
+					r0 := plane[2*oh*g.W:][:2*len(orow)]
+					r1 := plane[(2*oh+1)*g.W:][:len(r0)]
+					for i := 0; i+1 < len(r0) && i+1 < len(r1); i += 2 {
+						best := r0[i]
+						if v := r0[i+1]; v > best {
 							best = v
 						}
-						if v := r1[2*ow]; v > best {
+						if v := r1[i]; v > best {
 							best = v
 						}
-						if v := r1[2*ow+1]; v > best {
+						if v := r1[i+1]; v > best {
 							best = v
 						}
-						o[oh*g.OW+ow] = best
+						orow[i/2] = best
 					}
 				}
 			}
@@ -833,19 +835,23 @@ func maxPoolBack[T float](pool *parallel.Pool, in, dpooled, dx []T, ip []int64) 
 				dp := dpooled[bc*g.OH*g.OW : (bc+1)*g.OH*g.OW]
 				clear(grad)
 				for oh := 0; oh < g.OH; oh++ {
-					i0, i1 := 2*oh*g.W, (2*oh+1)*g.W
-					for ow := 0; ow < g.OW; ow++ {
-						arg, best := i0+2*ow, plane[i0+2*ow]
-						if v := plane[i0+2*ow+1]; v > best {
-							arg, best = i0+2*ow+1, v
+					drow := dp[oh*g.OW : (oh+1)*g.OW]
+					r0 := plane[2*oh*g.W:][:2*len(drow)]
+					r1 := plane[(2*oh+1)*g.W:][:len(r0)]
+					g0 := grad[2*oh*g.W:][:len(r0)]
+					g1 := grad[(2*oh+1)*g.W:][:len(r0)]
+					for i := 0; i+1 < len(r0) && i+1 < len(r1) && i+1 < len(g0) && i+1 < len(g1); i += 2 {
+						d := drow[i/2]
+						switch best := r0[i]; {
+						case r0[i+1] > best && r0[i+1] >= r1[i] && r0[i+1] >= r1[i+1]:
+							g0[i+1] = d
+						case r1[i] > best && r1[i] > r0[i+1] && r1[i] >= r1[i+1]:
+							g1[i] = d
+						case r1[i+1] > best && r1[i+1] > r0[i+1] && r1[i+1] > r1[i]:
+							g1[i+1] = d
+						default:
+							g0[i] = d
 						}
-						if v := plane[i1+2*ow]; v > best {
-							arg, best = i1+2*ow, v
-						}
-						if v := plane[i1+2*ow+1]; v > best {
-							arg = i1 + 2*ow + 1
-						}
-						grad[arg] = dp[oh*g.OW+ow]
 					}
 				}
 			}
