@@ -24,18 +24,7 @@ type executor struct {
 // newExecutor plans p's memory and compiles its launches. An op without a kernel here is an
 // error that names it.
 func newExecutor(p *program.Program, pool *parallel.Pool) (*executor, error) {
-	e := &executor{p: p, pool: pool, ws: gemm.NewWorkspace()}
-	for _, b := range p.Slots {
-		e.slots = append(e.slots, e.alloc(b))
-	}
-	for i, l := range p.Launches {
-		f, err := e.compile(l)
-		if err != nil {
-			return nil, fmt.Errorf("cpu: launch %d (%s for %s): %w", i, l.Op, l.What, err)
-		}
-		e.steps = append(e.steps, f)
-	}
-	return e, nil
+	return newExecutorOn(p, &executor{pool: pool, ws: gemm.NewWorkspace()}, nil)
 }
 
 // alloc is a new slot of n bytes, zeroed, 8-byte aligned.
@@ -46,7 +35,8 @@ func (e *executor) alloc(n int64) unsafe.Pointer {
 }
 
 // newExecutorOn compiles p, a program over the slots of base's program and perhaps more of
-// its own after them (Forward, WithDataset), sharing base's memory for those slots. lent
+// its own after them (Forward, WithDataset), sharing base's memory, pool and packing buffers
+// (base's program runs only when p does not). lent
 // gives memory for some of the new slots (the caller's training set, read in place).
 func newExecutorOn(p *program.Program, base *executor, lent map[int]unsafe.Pointer) (*executor, error) {
 	e := &executor{p: p, pool: base.pool, ws: base.ws}
