@@ -382,3 +382,29 @@ func TestClosedTrainerSaysSo(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictOnCPU: graph.PredictOn with the compiled executor predicts what the TapeMachine
+// predicts, for the mlp and the cnn, over a batch size that leaves a partial last batch.
+func TestPredictOnCPU(t *testing.T) {
+	for _, kind := range []string{"mlp", "cnn"} {
+		m := programtest.Model(t, kind)
+		x, _ := programtest.Batch(m, 203, 5)
+		images := x.Float32s()
+		want, err := graph.Predict(m, images, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := graph.PredictOn(Backend{}, m, images, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d predictions, want %d", kind, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%s: image %d predicted %d on cpu, %d on vm", kind, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -24,3 +24,33 @@ func predictOn(tr Trainer, m *Model, images []float32) ([]int, error) {
 	}
 	return out, err
 }
+
+// PredictOn is Predict run on backend b: the model compiled there for batch examples at a time
+// (with a solver that is never used) and its forward pass run over images. A backend that
+// cannot take the model, or runs no forward pass of its own, leaves it to Predict on the
+// TapeMachine. b's answers are the same on every run; another backend's may differ in the
+// last bits of a logit, and so, where two digits tie, in a prediction.
+func PredictOn(b Backend, m *Model, images []float32, batch int) ([]int, error) {
+	if b == nil || b.Name() == (VM{}).Name() {
+		return Predict(m, images, batch)
+	}
+	n := len(images) / max(1, m.Spec.Inputs)
+	batch = max(1, min(batch, n))
+	net, err := m.Build(batch, true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := NewSolver("sgd", 0.1)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := b.NewTrainer(net, s)
+	if err != nil {
+		return Predict(m, images, batch)
+	}
+	defer tr.Close()
+	if _, ok := tr.(Forwarder); !ok {
+		return Predict(m, images, batch)
+	}
+	return predictOn(tr, m, images)
+}

@@ -288,7 +288,7 @@ func runEvalMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
-	pred, err := graph.Predict(m, test.Images, 1000)
+	pred, err := predictTest(e, m, test.Images)
 	if err != nil {
 		return err
 	}
@@ -428,3 +428,17 @@ func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	return nil
 }
+
+// predictTest predicts every test image with the model on --device's backend (the compiled
+// CPU executor unless another is named), as training measures its test accuracy, so that both
+// print the same number.
+func predictTest(e *env, m *graph.Model, images []float32) ([]int, error) {
+	b, _, err := selectBackend(e.g.Device)
+	if err != nil {
+		return nil, err
+	}
+	return graph.PredictOn(b, m, images, predictBatch)
+}
+
+// predictBatch is how many test images a forward pass takes at a time.
+const predictBatch = 250

@@ -184,7 +184,7 @@ func reportTrainMNIST(e *env, o *trainMNISTOpts, res *graph.TrainResult, testSet
 	if err != nil {
 		return fmt.Errorf("--out %s: the model just saved does not load: %v", o.out, err)
 	}
-	pred, err := graph.Predict(best, testSet.Images, 1000)
+	pred, err := predictTest(e, best, testSet.Images)
 	if err != nil {
 		return err
 	}
