@@ -32,7 +32,7 @@ step "graphtrain devices"
 $G devices 2>&1 | tee "$out/devices.txt"
 
 step "bench, cpu and cuda on the same MNIST batches (bench.log)"
-$G bench --devices cpu,cuda --model mlp,cnn --data-dir $D --json > "$out/bench.log" 2>&1
+$G bench --devices vm,cpu,cuda --model mlp,cnn --data-dir $D --json > "$out/bench.log" 2>&1
 echo "exit $?"; grep -v '^{' "$out/bench.log"
 step "bench on cuda with more steps, CUDA graphs on and off (bench-cuda.log, bench-nograph.log)"
 $G bench --devices cuda --model mlp,cnn --steps 2000 --data-dir $D --json > "$out/bench-cuda.log" 2>&1
