@@ -419,3 +419,31 @@ func TestFashionMNIST(t *testing.T) {
 		t.Errorf("resume with another data set: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestSameOnAnyCoreCount: on the compiled CPU executor a run's checkpoint is the same bit for
+// bit whatever GOMAXPROCS is (fixed pieces of work, no sum split across them), for the mlp and
+// the cnn.
+func TestSameOnAnyCoreCount(t *testing.T) {
+	dir := t.TempDir()
+	for _, model := range []string{"mlp", "cnn"} {
+		for _, procs := range []string{"1", "3"} {
+			out := model + "-" + procs
+			r := runBinWith(t, dir, "", []string{"GOMAXPROCS=" + procs}, "train", "mnist", "--model", model, "--device", "cpu",
+				"--limit", "1200", "--epochs", "1", "--batch", "64", "--out", out, "-q")
+			if r.code != 0 {
+				t.Fatalf("%s on GOMAXPROCS=%s: %s", model, procs, r.stderr)
+			}
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, model+"-1", "*.npy"))
+		if len(files) == 0 {
+			t.Fatalf("%s: no arrays saved", model)
+		}
+		for _, f := range files {
+			a, _ := os.ReadFile(f)
+			b, err := os.ReadFile(filepath.Join(dir, model+"-3", filepath.Base(f)))
+			if err != nil || !bytes.Equal(a, b) {
+				t.Errorf("%s: %s differs between GOMAXPROCS=1 and 3 (%v)", model, filepath.Base(f), err)
+			}
+		}
+	}
+}
