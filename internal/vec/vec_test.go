@@ -443,6 +443,10 @@ func TestImpls(t *testing.T) {
 			t.Errorf("Impls() = %v, want %v", names, append(want, "go"))
 		}
 	}
+	// NEON (ASIMD) is mandatory on arm64.
+	if runtime.GOARCH == "arm64" && !slices.Equal(names, []string{"neon", "go"}) {
+		t.Errorf("Impls() = %v, want [neon go]", names)
+	}
 	if err := Use("nope"); err == nil {
 		t.Error("Use of an unknown implementation: no error")
 	}
