@@ -406,17 +406,13 @@ func convOf(ip []int64) conv {
 
 // im2col writes the columns of each image, one image a piece of work. Element (oh, ow, k)
 // of an image's columns, k = (c·kh + r)·kw + q, is pixel (c, oh·sh − ph + r·dh, ow·sw − pw +
-// q·dw), or 0 outside the image. The loops run over k and oh outermost, so that the innermost
-// runs along an input row (a strided write, a contiguous read when sw is 1).
+// q·dw), or 0 outside the image. At unit strides (the cnn's) it goes through zero-padded
+// planes; any other geometry a kernel row's run of kw pixels at a time.
 func im2col[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
-	g := convOf(ip)
-	switch {
-	case g.unit():
+	if g := convOf(ip); g.unit() {
 		return im2colPadded(pool, img, col, g)
-	case g.C*g.kh*g.kw > stridedK:
-		return im2colRuns(pool, img, col, ip)
 	}
-	return im2colStrided(pool, img, col, ip)
+	return im2colRuns(pool, img, col, ip)
 }
 
 // unit reports whether the convolution has strides and dilations of 1, as the cnn's have.
@@ -543,117 +539,14 @@ func col2imPadded[T float](pool *parallel.Pool, col, img []T, g conv) func() {
 	})
 }
 
-func im2colStrided[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
-	g := convOf(ip)
-	K := g.C * g.kh * g.kw
-	per := g.OH * g.OW * K
-	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			out := col[b*per : (b+1)*per]
-			for c := 0; c < g.C; c++ {
-				plane := img[(b*g.C+c)*g.H*g.W : (b*g.C+c+1)*g.H*g.W]
-				for r := 0; r < g.kh; r++ {
-					for q := 0; q < g.kw; q++ {
-						k := (c*g.kh+r)*g.kw + q
-						// The output columns ow whose input column lies inside the image.
-						off := q*g.dw - g.pw
-						owLo, owHi := g.inside(off)
-						for oh := 0; oh < g.OH; oh++ {
-							dst := out[oh*g.OW*K+k:]
-							ih := oh*g.sh - g.ph + r*g.dh
-							if ih < 0 || ih >= g.H {
-								for ow := 0; ow < g.OW; ow++ {
-									dst[ow*K] = 0
-								}
-								continue
-							}
-							row := plane[ih*g.W : (ih+1)*g.W]
-							for ow := 0; ow < owLo; ow++ {
-								dst[ow*K] = 0
-							}
-							for ow := owLo; ow < owHi; ow++ {
-								dst[ow*K] = row[ow*g.sw+off]
-							}
-							for ow := owHi; ow < g.OW; ow++ {
-								dst[ow*K] = 0
-							}
-						}
-					}
-				}
-			}
-		}
-	})
-}
-
-// stridedK is the longest column (C·kh·kw) that im2col and col2im walk along input rows,
-// writing (or reading) the columns at a stride of the column's length; longer columns, where
-// that stride costs a cache line an element, go a kernel row's run of kw pixels at a time.
-// The cnn's first convolution (25) goes along rows, its second (150) by runs.
-const stridedK = 32
-
-// inside is the range [lo, hi) of output columns ow whose input column ow·sw + off lies
-// inside the image.
-func (g *conv) inside(off int) (lo, hi int) {
-	// ow·sw + off ≥ 0  ⇔  ow ≥ ceil(−off / sw);  ow·sw + off < W  ⇔  ow ≤ (W − 1 − off) / sw.
-	lo = 0
-	if off < 0 {
-		lo = (-off + g.sw - 1) / g.sw
-	}
-	hi = g.OW
-	if last := g.W - 1 - off; last < 0 {
-		hi = 0
-	} else {
-		hi = min(hi, last/g.sw+1)
-	}
-	return min(lo, g.OW), max(min(lo, g.OW), hi)
-}
-
-// col2im sums each image's columns back where im2col took them: each pixel's terms in order
-// of k, then oh, then ow (ref adds them in order of oh, ow, k, in float64), a float32 sum of
-// at most kh·kw terms, within a few roundings of ref's, and the same on any number of
-// workers.
+// col2im sums each image's columns back where im2col took them: each pixel's terms in ref's
+// order (oh, ow, k), a float32 sum of at most kh·kw terms (ref sums in float64), within a few
+// roundings of ref's and the same on any number of workers.
 func col2im[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
-	g := convOf(ip)
-	switch {
-	case g.unit():
+	if g := convOf(ip); g.unit() {
 		return col2imPadded(pool, col, img, g)
-	case g.C*g.kh*g.kw > stridedK:
-		return col2imRuns(pool, col, img, ip)
 	}
-	return col2imStrided(pool, col, img, ip)
-}
-
-func col2imStrided[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
-	g := convOf(ip)
-	K := g.C * g.kh * g.kw
-	per := g.OH * g.OW * K
-	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			in := col[b*per : (b+1)*per]
-			clear(img[b*g.C*g.H*g.W : (b+1)*g.C*g.H*g.W])
-			for c := 0; c < g.C; c++ {
-				plane := img[(b*g.C+c)*g.H*g.W : (b*g.C+c+1)*g.H*g.W]
-				for r := 0; r < g.kh; r++ {
-					for q := 0; q < g.kw; q++ {
-						k := (c*g.kh+r)*g.kw + q
-						off := q*g.dw - g.pw
-						owLo, owHi := g.inside(off)
-						for oh := 0; oh < g.OH; oh++ {
-							ih := oh*g.sh - g.ph + r*g.dh
-							if ih < 0 || ih >= g.H {
-								continue
-							}
-							src := in[oh*g.OW*K+k:]
-							row := plane[ih*g.W : (ih+1)*g.W]
-							for ow := owLo; ow < owHi; ow++ {
-								row[ow*g.sw+off] += src[ow*K]
-							}
-						}
-					}
-				}
-			}
-		}
-	})
+	return col2imRuns(pool, col, img, ip)
 }
 
 // window is, for output column ow and kernel column offset, the range [qlo, qhi) of kernel

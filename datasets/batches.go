@@ -20,6 +20,15 @@ const (
 // except that when frac is 0 (or less, or NaN) train is s itself and val is empty. A frac of
 // 1 or more puts every image in val.
 func (s *Set) Split(frac float64, seed int64) (train, val *Set) {
+	trainIdx, valIdx := s.splitIndices(frac, seed)
+	if len(valIdx) == 0 {
+		return s, s.subset(nil)
+	}
+	return s.subset(trainIdx), s.subset(valIdx)
+}
+
+// splitIndices is the split Split and SplitInPlace make: the images of each part, ascending.
+func (s *Set) splitIndices(frac float64, seed int64) (trainIdx, valIdx []int) {
 	nVal := 0
 	switch {
 	case frac >= 1:
@@ -28,14 +37,14 @@ func (s *Set) Split(frac float64, seed int64) (train, val *Set) {
 		nVal = int(math.Round(frac * float64(s.N)))
 	}
 	if nVal == 0 {
-		return s, s.subset(nil)
+		return nil, nil
 	}
 	order := identity(s.N)
 	shuffle(order, rand.NewPCG(uint64(seed), splitStream))
-	valIdx, trainIdx := order[:nVal], order[nVal:]
+	valIdx, trainIdx = order[:nVal], order[nVal:]
 	slices.Sort(valIdx)
 	slices.Sort(trainIdx)
-	return s.subset(trainIdx), s.subset(valIdx)
+	return trainIdx, valIdx
 }
 
 // SplitInPlace is Split without a second copy of the training part: the validation images
@@ -43,21 +52,10 @@ func (s *Set) Split(frac float64, seed int64) (train, val *Set) {
 // training part then uses. s must not be used afterwards. Both parts hold the same images,
 // in the same order, as Split's.
 func (s *Set) SplitInPlace(frac float64, seed int64) (train, val *Set) {
-	nVal := 0
-	switch {
-	case frac >= 1:
-		nVal = s.N
-	case frac > 0:
-		nVal = int(math.Round(frac * float64(s.N)))
-	}
-	if nVal == 0 {
+	trainIdx, valIdx := s.splitIndices(frac, seed)
+	if len(valIdx) == 0 {
 		return s, s.subset(nil)
 	}
-	order := identity(s.N)
-	shuffle(order, rand.NewPCG(uint64(seed), splitStream))
-	valIdx, trainIdx := order[:nVal], order[nVal:]
-	slices.Sort(valIdx)
-	slices.Sort(trainIdx)
 	val = s.subset(valIdx)
 	// trainIdx is ascending, so image k comes from an index i ≥ k: moving them down in order
 	// never overwrites one still to be moved.
