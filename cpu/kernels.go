@@ -441,17 +441,6 @@ func (p *padded[T]) plane(b int) []T {
 	return p.planes[b]
 }
 
-// run copies the kw values at src into dst, both of length kw.
-func run[T float](dst, src []T) {
-	switch len(dst) {
-	case 5:
-		*(*[5]T)(dst) = *(*[5]T)(src)
-	case 3:
-		*(*[3]T)(dst) = *(*[3]T)(src)
-	default:
-		copy(dst, src)
-	}
-}
 
 // addRun adds the kw values at src to dst.
 func addRun[T float](dst, src []T) {
@@ -492,10 +481,19 @@ func im2colPadded[T float](pool *parallel.Pool, img, col []T, g conv) func() {
 			for oh := 0; oh < g.OH; oh++ {
 				for ow := 0; ow < g.OW; ow++ {
 					for c := 0; c < g.C; c++ {
+						at := (c*pd.ph+oh)*pd.pw + ow
+						if g.kw == 5 { // the cnn's: a fixed-size copy a row, no call
+							for r := 0; r < g.kh; r++ {
+								*(*[5]T)(out[i:]) = *(*[5]T)(pl[at:])
+								i += 5
+								at += pd.pw
+							}
+							continue
+						}
 						for r := 0; r < g.kh; r++ {
-							at := (c*pd.ph+oh+r)*pd.pw + ow
-							run(out[i:i+g.kw], pl[at:at+g.kw])
+							copy(out[i:i+g.kw], pl[at:at+g.kw])
 							i += g.kw
+							at += pd.pw
 						}
 					}
 				}
@@ -522,10 +520,24 @@ func col2imPadded[T float](pool *parallel.Pool, col, img []T, g conv) func() {
 			for oh := 0; oh < g.OH; oh++ {
 				for ow := 0; ow < g.OW; ow++ {
 					for c := 0; c < g.C; c++ {
+						at := (c*pd.ph+oh)*pd.pw + ow
+						if g.kw == 5 {
+							for r := 0; r < g.kh; r++ {
+								d, v := (*[5]T)(pl[at:]), (*[5]T)(in[i:])
+								d[0] += v[0]
+								d[1] += v[1]
+								d[2] += v[2]
+								d[3] += v[3]
+								d[4] += v[4]
+								i += 5
+								at += pd.pw
+							}
+							continue
+						}
 						for r := 0; r < g.kh; r++ {
-							at := (c*pd.ph+oh+r)*pd.pw + ow
 							addRun(pl[at:at+g.kw], in[i:i+g.kw])
 							i += g.kw
+							at += pd.pw
 						}
 					}
 				}
