@@ -441,7 +441,6 @@ func (p *padded[T]) plane(b int) []T {
 	return p.planes[b]
 }
 
-
 // addRun adds the kw values at src to dst.
 func addRun[T float](dst, src []T) {
 	if len(dst) == 5 {
