@@ -34,11 +34,16 @@ test: lint ## vet, all tests, and a short run of every fuzz target; the gpu buil
 	@if [ -e $(CUDA_H) ]; then $(MAKE) --no-print-directory gpu-test; else echo "no $(CUDA_H): gpu build not checked (make cuda-deps)"; fi
 	$(MAKE) fuzz
 
-fuzz: ## run each fuzz target for FUZZTIME (default 10s)
+fuzz: ## run each fuzz target for FUZZTIME (default 10s); an input that fails is written to testdata/fuzz
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f for $(FUZZTIME)"; \
-	    log=$$(mktemp); $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) >$$log 2>&1 || { tail -40 $$log; rm -f $$log; exit 1; }; rm -f $$log; \
+	    log=$$(mktemp); \
+	    if ! $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) >$$log 2>&1; then \
+	      if grep -q 'context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
+	        echo "  the fuzzing engine stopped at the -fuzztime boundary without an input that fails (golang/go#51484): not a finding"; \
+	      else tail -40 $$log; rm -f $$log; exit 1; fi; \
+	    fi; rm -f $$log; \
 	  done; \
 	done
 
