@@ -472,6 +472,24 @@ func epilogueRow(row, bias []float32, b0 int, relu bool) {
 	}
 }
 
+// packLines fills a micro-panel of kc lines of width w from kc runs of n ≤ w consecutive
+// values of d, the p-th starting at o + p·step; each line's last w−n values are zero. It is the
+// packing of an operand whose panel runs along its memory (A column-major, B row-major).
+func packLines(pan, d []float32, o, step, n, w, kc int) {
+	for p := 0; p < kc; p++ {
+		seg := pan[p*w : p*w+w]
+		src := d[o+p*step : o+p*step+n]
+		if n > 16 {
+			copy(seg, src)
+		} else {
+			for i, v := range src {
+				seg[i] = v
+			}
+		}
+		clear(seg[n:])
+	}
+}
+
 // packA packs op(A)[i0:i1, p0:p0+kc] into MR-row micro-panels: panel q holds
 // a[p*mr+i] = op(A)[i0+q*mr+i, p0+p], rows past i1 zero.
 func packA(dst []float32, A mat, i0, i1, p0, kc, mr int) {
@@ -479,21 +497,7 @@ func packA(dst []float32, A mat, i0, i1, p0, kc, mr int) {
 		mrr := min(mr, i1-ir)
 		pan := dst[(ir-i0)*kc : (ir-i0)*kc+mr*kc]
 		if A.rs == 1 {
-			for p := 0; p < kc; p++ {
-				o := (p0+p)*A.cs + ir
-				seg := pan[p*mr : p*mr+mr]
-				src := A.d[o : o+mrr]
-				if mrr > 16 {
-					copy(seg, src)
-				} else {
-					for i, v := range src {
-						seg[i] = v
-					}
-				}
-				for i := mrr; i < mr; i++ {
-					seg[i] = 0
-				}
-			}
+			packLines(pan, A.d, p0*A.cs+ir, A.cs, mrr, mr, kc)
 			continue
 		}
 		if A.cs == 1 && mrr == mr {
@@ -545,21 +549,7 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 		nrr := min(nr, j1-jr)
 		pan := dst[(jr-j0)*kc : (jr-j0)*kc+nr*kc]
 		if B.cs == 1 {
-			for p := 0; p < kc; p++ {
-				o := (p0+p)*B.rs + jr
-				seg := pan[p*nr : p*nr+nr]
-				src := B.d[o : o+nrr]
-				if nrr > 16 {
-					copy(seg, src)
-				} else {
-					for j, v := range src {
-						seg[j] = v
-					}
-				}
-				for j := nrr; j < nr; j++ {
-					seg[j] = 0
-				}
-			}
+			packLines(pan, B.d, p0*B.rs+jr, B.rs, nrr, nr, kc)
 			continue
 		}
 		for jj := 0; jj < nrr; jj++ {
