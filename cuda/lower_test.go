@@ -4,22 +4,16 @@ import (
 	"testing"
 
 	"graphtrain/graph"
+	"graphtrain/graph/program"
 	"graphtrain/graph/program/programtest"
 )
 
-// lowerModel builds m's training graph for batch and lowers it with a fresh solver.
+// lowerModel is programtest.Lower for the CUDA target, checked against a device's limits as
+// Lower checks it.
 func lowerModel(t testing.TB, m *graph.Model, batch int, solver string, lr float64) (*Program, *graph.Solver) {
 	t.Helper()
-	net, err := m.Build(batch, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := graph.NewSolver(solver, lr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Lower(net, s)
-	if err != nil {
+	p, s := programtest.Lower(t, m, batch, solver, lr, program.CUDA)
+	if err := checkLimits(p); err != nil {
 		t.Fatalf("%s: %v", m.Spec.Kind, err)
 	}
 	return p, s
