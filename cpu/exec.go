@@ -19,12 +19,13 @@ type executor struct {
 	steps []func()         // one per launch
 	pool  *parallel.Pool
 	ws    *gemm.Workspace // the packing buffers of the float32 products
+	mm    matmul[float32] // the fused convolutions' products, a packing buffer per worker
 }
 
 // newExecutor plans p's memory and compiles its launches. An op without a kernel here is an
 // error that names it.
 func newExecutor(p *program.Program, pool *parallel.Pool) (*executor, error) {
-	return newExecutorOn(p, &executor{pool: pool, ws: gemm.NewWorkspace()}, nil)
+	return newExecutorOn(p, &executor{pool: pool, ws: gemm.NewWorkspace(), mm: f32Matmul(pool.Size())}, nil)
 }
 
 // alloc is a new slot of n bytes, zeroed, 8-byte aligned.
@@ -39,7 +40,7 @@ func (e *executor) alloc(n int64) unsafe.Pointer {
 // (base's program runs only when p does not). lent
 // gives memory for some of the new slots (the caller's training set, read in place).
 func newExecutorOn(p *program.Program, base *executor, lent map[int]unsafe.Pointer) (*executor, error) {
-	e := &executor{p: p, pool: base.pool, ws: base.ws}
+	e := &executor{p: p, pool: base.pool, ws: base.ws, mm: base.mm}
 	for i, b := range p.Slots {
 		switch ptr, ok := lent[i]; {
 		case i < len(base.slots):
@@ -112,6 +113,9 @@ func (e *executor) compile(l program.Launch) (func(), error) {
 			return nil, fmt.Errorf("buffer %d of %d", b, len(e.p.Buffers))
 		}
 	}
+	if (l.Op == program.Conv || l.Op == program.ConvData || l.Op == program.ConvFilter) && len(l.Ints) != 15 {
+		return nil, fmt.Errorf("%s wants 15 integers, has %d", l.Op, len(l.Ints))
+	}
 	switch l.Op {
 	case program.StepInc:
 		step := e.f64(l.Args[0])
@@ -166,6 +170,8 @@ func (e *executor) compileF32(l program.Launch) func() {
 				e.ws.Sgemm(e.pool, ta, tb, m, n, k1-k0, A[ao:], lda, B[bo:], ldb, P[z*m*n:], max(1, n), gemm.Epilogue{})
 			}
 		}
+	case program.Conv, program.ConvData, program.ConvFilter:
+		return convKernel(e.pool, l, a, e.mm)
 	case program.Adam:
 		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals)
 	case program.SGD:
@@ -224,6 +230,8 @@ func compileTyped[T float](e *executor, l program.Launch, buf func(int) []T) (fu
 		return col2im(pool, a(0), a(1), ip), nil
 	case program.MaxPool:
 		return maxPool(pool, a(0), a(1), ip), nil
+	case program.Conv, program.ConvData, program.ConvFilter:
+		return convKernel(pool, l, a, refMatmul[T]), nil
 	case program.MaxPoolBack:
 		return maxPoolBack(pool, a(0), a(1), a(2), ip), nil
 	case program.SGD:

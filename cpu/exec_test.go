@@ -115,6 +115,21 @@ func TestOddShapes(t *testing.T) {
 				o.Launch(program.MaxPool, fmt.Sprint("maxpool 2x2 ", pg), []int{in, o.Out(pooled)}, ints)
 				o.Launch(program.MaxPoolBack, fmt.Sprint("maxpool_back 2x2 ", pg), []int{in, o.In(pooled, o.Normal), o.Out(b * c * h * w)}, ints)
 			}
+			// The fused convolutions: padding, strides, dilation, more images than a filter
+			// group, one output channel and many.
+			for _, g := range [][13]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1, 4}, {11, 3, 7, 6, 3, 3, 1, 1, 2, 2, 1, 1, 1},
+				{1, 2, 5, 9, 1, 4, 0, 2, 1, 3, 1, 1, 7}, {9, 1, 12, 10, 5, 5, 2, 2, 1, 1, 1, 1, 6}, {3, 6, 8, 8, 5, 5, 0, 0, 1, 1, 1, 1, 16}} {
+				b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, cout := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12]
+				oh, ow := (h+2*ph-dh*(kh-1)-1)/sh+1, (w+2*pw-dw*(kw-1)-1)/sw+1
+				ints := []int64{}
+				for _, v := range []int{b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, oh, ow, cout} {
+					ints = append(ints, int64(v))
+				}
+				img, out, filt := b*c*h*w, b*cout*oh*ow, cout*c*kh*kw
+				o.Launch(program.Conv, fmt.Sprint("conv ", g), []int{o.In(img, o.Normal), o.In(filt, o.Normal), o.In(cout, o.Normal), o.Out(out)}, ints)
+				o.Launch(program.ConvData, fmt.Sprint("conv_data ", g), []int{o.In(out, o.Normal), o.In(filt, o.Normal), o.Out(img)}, ints)
+				o.Launch(program.ConvFilter, fmt.Sprint("conv_filter ", g), []int{o.In(out, o.Normal), o.In(img, o.Normal), o.Out(filt)}, ints)
+			}
 			e, err := newExecutor(o.P, parallel.Default())
 			if err != nil {
 				t.Fatal(err)

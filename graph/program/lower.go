@@ -22,6 +22,10 @@ type Target struct {
 	SplitK *SplitK
 	// FuseBias fuses a product, the broadcast of a bias row and their sum into one GemmBias.
 	FuseBias bool
+	// FuseConv fuses each convolution's columns, products and transposes into Conv,
+	// ConvData and ConvFilter (needs FuseBias): an executor that runs them image by image
+	// keeps each image's columns in cache instead of the whole batch's in memory.
+	FuseConv bool
 }
 
 // SplitK is the rule of a target that cuts products along K: a product whose K is longer than
@@ -33,7 +37,7 @@ type SplitK struct{ MinK, MaxTiles, Chunk, Tile int }
 // over 100352 rows, 2 blocks of 6272 tile steps each unsplit, 392 blocks of 32 steps split.
 var (
 	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16}}
-	CPU  = Target{Name: "cpu", FuseBias: true}
+	CPU  = Target{Name: "cpu", FuseBias: true, FuseConv: true}
 )
 
 // Parts is how many parts a product [m,n] over k is cut into along k, and the length of each
@@ -106,6 +110,9 @@ func Lower(net *graph.Net, s *graph.Solver, t Target) (*Program, error) {
 	l.p.LossSum = l.newBuf(Buffer{Name: "loss sum", Kind: Accum, Elems: 1})
 	l.p.Launches = append(l.p.Launches, Launch{Op: Binary, Dtype: l.dtype, Role: Loss, What: "accumulate loss", Node: -1,
 		Args: []int{l.p.LossSum, l.p.Loss, l.p.LossSum}, Ints: []int64{1, 1, 1, int64(Add)}})
+	if t.FuseConv {
+		l.fuseConv()
+	}
 	l.plan()
 	return l.p, nil
 }

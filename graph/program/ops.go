@@ -66,6 +66,23 @@ const (
 	// C; Ints m, n, k, transA, transB. A target with FuseBias (the CPU) makes it of a Gemm,
 	// the Gather4 that broadcasts a bias row and the Binary that adds them.
 	GemmBias
+	// Conv: a convolution with its bias, images in and out in (B, C, H, W) order:
+	// out[b,o,y,x] = bias[o] + Σ_{c,r,q} w[o,(c·kh+r)·kw+q] · img[b, c, y·sh−ph+r·dh, x·sw−pw+q·dw]
+	// (0 outside the image). Args img, w [Cout, C·kh·kw], bias [Cout], out (B, Cout, OH, OW);
+	// Ints those of Im2col, then Cout. A target with FuseConv (the CPU) makes it of an
+	// Im2col, the GemmBias of its columns with the filters and the Gather4 that puts the
+	// channels second: the same sums without the columns of the whole batch in memory.
+	Conv
+	// ConvData: the gradient of a convolution's image from the gradient of its output,
+	// dimg[b,c,ih,iw] = Σ dout[b,o,y,x]·w[o,(c·kh+r)·kw+q] over the (o,y,x,r,q) where Conv
+	// reads img[b,c,ih,iw]. Args dout (B, Cout, OH, OW), w, dimg (B, C, H, W); Ints as Conv.
+	// Made of a Gather4 (channels last), a Gemm with the filters and a Col2im.
+	ConvData
+	// ConvFilter: the gradient of a convolution's filters, dw[o,(c·kh+r)·kw+q] =
+	// Σ_{b,y,x} dout[b,o,y,x] · img[b, c, y·sh−ph+r·dh, x·sw−pw+q·dw]. Args dout (B, Cout,
+	// OH, OW), img (B, C, H, W), dw [Cout, C·kh·kw]; Ints as Conv. Made of a Gather4 (channels
+	// last) and the product of its transpose with Im2col's columns.
+	ConvFilter
 	numOps
 )
 
@@ -75,6 +92,7 @@ var opNames = [numOps]string{
 	Im2col: "im2col", Col2im: "col2im", MaxPool: "maxpool", MaxPoolBack: "maxpool_back",
 	StepInc: "step_inc", GatherRows: "gather_rows", CursorAdd: "cursor_add",
 	SGD: "sgd", Momentum: "momentum", Adam: "adam", GemmBias: "gemm_bias",
+	Conv: "conv", ConvData: "conv_data", ConvFilter: "conv_filter",
 }
 
 func (o Op) String() string {

@@ -149,6 +149,9 @@ var ops = [...]func(h *Machine, l program.Launch, a [][]float64) error{
 	program.SGD:         sgd,
 	program.Momentum:    momentum,
 	program.Adam:        adam,
+	program.Conv:        conv,
+	program.ConvData:    conv,
+	program.ConvFilter:  conv,
 }
 
 // BinaryFunc and UnaryFunc are the elementwise operators by code, in float64.
@@ -547,4 +550,74 @@ func (h *Machine) gemm(a, b, c []float64, m, n, k int, ta, tb bool, k0, k1 int, 
 			c[r*n+col] = h.round(acc)
 		}
 	}
+}
+
+// conv is Conv, ConvData and ConvFilter: each visits every (image, output channel, output
+// position, input channel, tap) once, in that order, and does its multiply-add.
+func conv(h *Machine, l program.Launch, a [][]float64) error {
+	ip := l.Ints
+	if len(ip) != 15 {
+		return fmt.Errorf("%s wants 15 integers, has %d", l.Op, len(ip))
+	}
+	B, C, H, W := int(ip[0]), int(ip[1]), int(ip[2]), int(ip[3])
+	kh, kw, ph, pw, sh, sw, dh, dw, OH, OW := int(ip[4]), int(ip[5]), int(ip[6]), int(ip[7]), int(ip[8]), int(ip[9]), int(ip[10]), int(ip[11]), int(ip[12]), int(ip[13])
+	Cout := int(ip[14])
+	K := C * kh * kw
+	out := a[len(a)-1]
+	switch l.Op {
+	case program.Conv:
+		img, w, bias := a[0], a[1], a[2]
+		for b := 0; b < B; b++ {
+			for o := 0; o < Cout; o++ {
+				for y := 0; y < OH; y++ {
+					for x := 0; x < OW; x++ {
+						s := bias[o]
+						for c := 0; c < C; c++ {
+							for r := 0; r < kh; r++ {
+								for q := 0; q < kw; q++ {
+									ih, iw := y*sh-ph+r*dh, x*sw-pw+q*dw
+									if ih >= 0 && ih < H && iw >= 0 && iw < W {
+										s += w[o*K+(c*kh+r)*kw+q] * img[((b*C+c)*H+ih)*W+iw]
+									}
+								}
+							}
+						}
+						out[((b*Cout+o)*OH+y)*OW+x] = h.round(s)
+					}
+				}
+			}
+		}
+		return nil
+	}
+	dout := a[0]
+	acc := make([]float64, len(out))
+	for b := 0; b < B; b++ {
+		for o := 0; o < Cout; o++ {
+			for y := 0; y < OH; y++ {
+				for x := 0; x < OW; x++ {
+					g := dout[((b*Cout+o)*OH+y)*OW+x]
+					for c := 0; c < C; c++ {
+						for r := 0; r < kh; r++ {
+							for q := 0; q < kw; q++ {
+								ih, iw := y*sh-ph+r*dh, x*sw-pw+q*dw
+								if ih < 0 || ih >= H || iw < 0 || iw >= W {
+									continue
+								}
+								wi, ii := o*K+(c*kh+r)*kw+q, ((b*C+c)*H+ih)*W+iw
+								if l.Op == program.ConvData {
+									acc[ii] += g * a[1][wi]
+								} else {
+									acc[wi] += g * a[1][ii]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for i, v := range acc {
+		out[i] = h.round(v)
+	}
+	return nil
 }

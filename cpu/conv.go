@@ -1,0 +1,348 @@
+package cpu
+
+import (
+	"graphtrain/graph/program"
+	"graphtrain/internal/gemm"
+	"graphtrain/internal/parallel"
+	"graphtrain/internal/vec"
+)
+
+// The fused convolutions (Conv, ConvData, ConvFilter) run image by image: each worker lays
+// one image's columns out in a buffer of its own, K = C·kh·kw rows of P = OH·OW positions
+// (a few dozen KiB, in cache), and multiplies them with the filters there. Images in and
+// out stay in (B, C, H, W) order, so no transpose is needed either side: the product of
+// the filters [Cout, K] with an image's columns [K, P] is that image's output [Cout, P].
+
+// filterGroup is the number of images whose filter gradients one piece of work sums; the
+// groups' sums are then added in group order, so the result does not depend on the workers.
+const filterGroup = 8
+
+// serial runs a product on the calling worker alone.
+var serial = parallel.New(1)
+
+// matmul is C (+)= op(A)·op(B) on worker w's packing buffers, as gemm.Sgemm defines it.
+type matmul[T float] func(w int, ta, tb bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool)
+
+// convJob is one fused convolution launch. At unit strides and dilations (the cnn's) an
+// image is first copied into zero-padded planes of width Wp, and the output is computed
+// over the grid of OH rows of Wp positions (the last Wp − OW of each row are thrown away):
+// there the column row of tap (c, r, q) is the padded image from offset c·plane + r·Wp + q
+// on, one contiguous copy, and an image gradient is summed back by one contiguous add per
+// row. Any other geometry lays its columns out position by position (imRows, rowsIm).
+type convJob[T float] struct {
+	g          conv
+	cout, K, P int
+	unit       bool
+	Wp, plane  int // unit: the padded planes' width and size
+	gw, Pg     int // the grid's width (Wp, or OW) and its positions OH·gw
+	op         program.Op
+	in, w      []T // Conv: img and w; ConvData: dout and w; ConvFilter: dout and img
+	bias, out  []T
+	wb         []T // Conv: the filters with the bias as a last column, [cout, K+1]
+	scr        []convScratch[T]
+	part       []T // ConvFilter: each group's sum, [groups][cout·K]
+	mm         matmul[T]
+}
+
+// convScratch is one worker's: the padded image, the columns (K rows of Pg, then a row of
+// ones that multiplies the bias) and the output or output gradient over the grid.
+type convScratch[T float] struct{ pad, col, grid []T }
+
+// convKernel compiles a Conv, ConvData or ConvFilter launch over its buffers.
+func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T, mm matmul[T]) func() {
+	g := convOf(l.Ints)
+	j := &convJob[T]{g: g, cout: int(l.Ints[14]), K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: l.Op, mm: mm, unit: g.unit()}
+	j.in, j.w, j.out = a(0), a(1), a(len(l.Args)-1)
+	j.gw = g.OW
+	if j.unit {
+		j.Wp, j.plane = g.W+2*g.pw, (g.H+2*g.ph)*(g.W+2*g.pw)
+		j.gw = j.Wp
+	}
+	j.Pg = g.OH * j.gw
+	if l.Op == program.Conv {
+		j.bias = a(2)
+		j.wb = make([]T, j.cout*(j.K+1))
+	}
+	j.scr = make([]convScratch[T], pool.Size())
+	for w := range j.scr {
+		s := &j.scr[w]
+		if j.unit {
+			s.pad = make([]T, g.C*j.plane+g.kw) // the last row's taps read up to kw−1 past the planes
+		}
+		s.col = make([]T, (j.K+1)*j.Pg)
+		fill(s.col[j.K*j.Pg:], 1)
+		s.grid = make([]T, j.cout*j.Pg)
+	}
+	n := g.B
+	if l.Op == program.ConvFilter {
+		n = (g.B + filterGroup - 1) / filterGroup
+		j.part = make([]T, n*j.cout*j.K)
+	}
+	return func() {
+		if j.op == program.Conv {
+			for o := 0; o < j.cout; o++ {
+				copy(j.wb[o*(j.K+1):], j.w[o*j.K:(o+1)*j.K])
+				j.wb[o*(j.K+1)+j.K] = j.bias[o]
+			}
+		}
+		pool.RunWorkers(n, j)
+		if j.op == program.ConvFilter {
+			j.sumGroups(n)
+		}
+	}
+}
+
+func (j *convJob[T]) DoWorker(w, i int) {
+	g, K, P, cout, Pg := &j.g, j.K, j.P, j.cout, j.Pg
+	img := g.C * g.H * g.W
+	s := &j.scr[w]
+	switch j.op {
+	case program.Conv:
+		j.columns(s, j.in[i*img:][:img])
+		j.mm(w, false, false, cout, Pg, K+1, j.wb, K+1, s.col, Pg, s.grid, Pg, false)
+		j.fromGrid(s.grid, j.out[i*cout*P:][:cout*P])
+	case program.ConvData:
+		j.toGrid(j.in[i*cout*P:][:cout*P], s.grid)
+		j.mm(w, true, false, K, Pg, cout, j.w, K, s.grid, Pg, s.col, Pg, false)
+		j.image(s, j.out[i*img:][:img])
+	case program.ConvFilter:
+		part := j.part[i*cout*K:][:cout*K]
+		for b := i * filterGroup; b < min(g.B, (i+1)*filterGroup); b++ {
+			j.columns(s, j.w[b*img:][:img])
+			j.toGrid(j.in[b*cout*P:][:cout*P], s.grid)
+			j.mm(w, false, true, cout, K, Pg, s.grid, Pg, s.col, Pg, part, K, b > i*filterGroup)
+		}
+	}
+}
+
+// columns writes the first K rows of s.col for one image.
+func (j *convJob[T]) columns(s *convScratch[T], img []T) {
+	g := &j.g
+	if !j.unit {
+		imRows(g, img, s.col)
+		return
+	}
+	if g.ph == 0 && g.pw == 0 {
+		copy(s.pad, img)
+	} else {
+		for c := 0; c < g.C; c++ {
+			for h := 0; h < g.H; h++ {
+				copy(s.pad[c*j.plane+(h+g.ph)*j.Wp+g.pw:][:g.W], img[(c*g.H+h)*g.W:][:g.W])
+			}
+		}
+	}
+	k := 0
+	for c := 0; c < g.C; c++ {
+		for r := 0; r < g.kh; r++ {
+			for q := 0; q < g.kw; q++ {
+				copy(s.col[k*j.Pg:][:j.Pg], s.pad[c*j.plane+r*j.Wp+q:])
+				k++
+			}
+		}
+	}
+}
+
+// image sums the K rows of s.col back into one image's gradient.
+func (j *convJob[T]) image(s *convScratch[T], img []T) {
+	g := &j.g
+	if !j.unit {
+		rowsIm(g, s.col, img)
+		return
+	}
+	clear(s.pad)
+	k := 0
+	for c := 0; c < g.C; c++ {
+		for r := 0; r < g.kh; r++ {
+			for q := 0; q < g.kw; q++ {
+				addTo(s.pad[c*j.plane+r*j.Wp+q:][:j.Pg], s.col[k*j.Pg:][:j.Pg])
+				k++
+			}
+		}
+	}
+	if g.ph == 0 && g.pw == 0 {
+		copy(img, s.pad)
+		return
+	}
+	for c := 0; c < g.C; c++ {
+		for h := 0; h < g.H; h++ {
+			copy(img[(c*g.H+h)*g.W:][:g.W], s.pad[c*j.plane+(h+g.ph)*j.Wp+g.pw:])
+		}
+	}
+}
+
+// toGrid copies one image's output gradient (cout, OH, OW) onto the grid; the grid's
+// positions past OW stay zero.
+func (j *convJob[T]) toGrid(x, grid []T) {
+	g := &j.g
+	if j.gw == g.OW {
+		copy(grid, x)
+		return
+	}
+	for o := 0; o < j.cout; o++ {
+		for y := 0; y < g.OH; y++ {
+			copy(grid[o*j.Pg+y*j.gw:][:g.OW], x[(o*g.OH+y)*g.OW:])
+		}
+	}
+}
+
+// fromGrid copies one image's output off the grid.
+func (j *convJob[T]) fromGrid(grid, x []T) {
+	g := &j.g
+	if j.gw == g.OW {
+		copy(x, grid)
+		return
+	}
+	for o := 0; o < j.cout; o++ {
+		for y := 0; y < g.OH; y++ {
+			copy(x[(o*g.OH+y)*g.OW:][:g.OW], grid[o*j.Pg+y*j.gw:])
+		}
+	}
+}
+
+// sumGroups adds the groups' filter gradients, in group order.
+func (j *convJob[T]) sumGroups(groups int) {
+	n := j.cout * j.K
+	copy(j.out, j.part[:n])
+	for i := 1; i < groups; i++ {
+		addTo(j.out[:n], j.part[i*n:][:n])
+	}
+}
+
+func fill[T float](x []T, v T) {
+	for i := range x {
+		x[i] = v
+	}
+}
+
+// addTo is dst += src.
+func addTo[T float](dst, src []T) {
+	switch d := any(dst).(type) {
+	case []float32:
+		vec.Add(d, d, any(src).([]float32))
+	default:
+		src = src[:len(dst)]
+		for i, v := range src {
+			dst[i] += v
+		}
+	}
+}
+
+// span is the range [lo, hi) of output columns x whose input column x·sw − pw + q·dw falls
+// inside the image.
+func (g *conv) span(q int) (lo, hi int) {
+	off := q*g.dw - g.pw // iw = x·sw + off
+	lo = max(0, ceilDiv(-off, g.sw))
+	hi = min(g.OW, max(0, ceilDiv(g.W-off, g.sw)))
+	return lo, max(lo, hi)
+}
+
+// ceilDiv is ⌈a/b⌉ for b > 0 and any a.
+func ceilDiv(a, b int) int {
+	if a <= 0 {
+		return -(-a / b)
+	}
+	return (a + b - 1) / b
+}
+
+// imRows writes one image's columns as rows: row (c·kh + r)·kw + q holds, for each output
+// position y·OW + x, pixel (c, y·sh − ph + r·dh, x·sw − pw + q·dw), or 0 outside the image.
+func imRows[T float](g *conv, img, col []T) {
+	P := g.OH * g.OW
+	for c := 0; c < g.C; c++ {
+		plane := img[c*g.H*g.W:][:g.H*g.W]
+		for r := 0; r < g.kh; r++ {
+			for q := 0; q < g.kw; q++ {
+				row := col[((c*g.kh+r)*g.kw+q)*P:][:P]
+				lo, hi := g.span(q)
+				off := q*g.dw - g.pw
+				for y := 0; y < g.OH; y++ {
+					out := row[y*g.OW:][:g.OW]
+					ih := y*g.sh - g.ph + r*g.dh
+					if ih < 0 || ih >= g.H {
+						clear(out)
+						continue
+					}
+					clear(out[:lo])
+					clear(out[hi:])
+					src := plane[ih*g.W:][:g.W]
+					if g.sw == 1 {
+						copy(out[lo:hi], src[lo+off:])
+						continue
+					}
+					for x := lo; x < hi; x++ {
+						out[x] = src[x*g.sw+off]
+					}
+				}
+			}
+		}
+	}
+}
+
+// rowsIm sums one image's column rows back where imRows took them: each pixel's terms in
+// order of (c, r, q), then y.
+func rowsIm[T float](g *conv, col, img []T) {
+	P := g.OH * g.OW
+	clear(img)
+	for c := 0; c < g.C; c++ {
+		plane := img[c*g.H*g.W:][:g.H*g.W]
+		for r := 0; r < g.kh; r++ {
+			for q := 0; q < g.kw; q++ {
+				row := col[((c*g.kh+r)*g.kw+q)*P:][:P]
+				lo, hi := g.span(q)
+				off := q*g.dw - g.pw
+				if lo >= hi {
+					continue
+				}
+				for y := 0; y < g.OH; y++ {
+					ih := y*g.sh - g.ph + r*g.dh
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					in := row[y*g.OW:][:g.OW]
+					dst := plane[ih*g.W:][:g.W]
+					if g.sw == 1 {
+						addTo(dst[lo+off:hi+off], in[lo:hi])
+						continue
+					}
+					for x := lo; x < hi; x++ {
+						dst[x*g.sw+off] += in[x]
+					}
+				}
+			}
+		}
+	}
+}
+
+// f32Matmul is matmul on the packed GEMM, each worker with its own packing buffers.
+func f32Matmul(workers int) matmul[float32] {
+	ws := make([]*gemm.Workspace, workers)
+	for w := range ws {
+		ws[w] = gemm.NewWorkspace()
+	}
+	return func(w int, ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+		ws[w].Sgemm(serial, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, gemm.Epilogue{Accumulate: acc})
+	}
+}
+
+// refMatmul is matmul in plain loops (float64 programs): each element's terms in order of k.
+func refMatmul[T float](w int, ta, tb bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
+	for i := 0; i < m; i++ {
+		for jj := 0; jj < n; jj++ {
+			var s T
+			if acc {
+				s = c[i*ldc+jj]
+			}
+			for p := 0; p < k; p++ {
+				ai, bi := i*lda+p, p*ldb+jj
+				if ta {
+					ai = p*lda + i
+				}
+				if tb {
+					bi = jj*ldb + p
+				}
+				s += a[ai] * b[bi]
+			}
+			c[i*ldc+jj] = s
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package program
+
+import "slices"
+
+// fuseConv rewrites each convolution of a lowered program into the fused launches of a
+// target with FuseConv: Im2col → GemmBias → Gather4 (channels second) becomes Conv;
+// Gather4 (channels last) → Gemm with the filters → Col2im becomes ConvData; the product
+// of that Gather4's transpose with Im2col's columns becomes ConvFilter. Launches whose
+// output nothing reads any more (the columns, the channels-last gradient) are dropped,
+// then the buffers no launch uses. A convolution of any other shape is left as it is.
+func (l *lowering) fuseConv() {
+	p := l.p
+	writer := map[int]int{} // buffer -> the launch whose output it is
+	refs := map[int]int{}   // buffer -> launches that name it
+	for i, ln := range p.Launches {
+		writer[ln.Args[len(ln.Args)-1]] = i
+		for _, b := range ln.Args {
+			refs[b]++
+		}
+	}
+	// producer is the launch of op that writes buffer b, or nil.
+	producer := func(b int, op Op) *Launch {
+		if i, ok := writer[b]; ok && p.Launches[i].Op == op {
+			return &p.Launches[i]
+		}
+		return nil
+	}
+	// geometry is the Im2col that writes col, with B·OH·OW = rows and C·kh·kw = cols.
+	geometry := func(col, rows, cols int) *Launch {
+		im := producer(col, Im2col)
+		if im == nil || len(im.Ints) != 14 {
+			return nil
+		}
+		g := im.Ints
+		if int(g[0]*g[12]*g[13]) != rows || int(g[1]*g[4]*g[5]) != cols {
+			return nil
+		}
+		return im
+	}
+	// channelsLast is the NCHW buffer that a Gather4 writing buffer b read, when it put the
+	// channels of (B, Cout, OH, OW) last; -1 otherwise.
+	channelsLast := func(b int, g []int64, cout int64) int {
+		t := producer(b, Gather4)
+		if t == nil {
+			return -1
+		}
+		B, OH, OW := g[0], g[12], g[13]
+		if !slices.Equal(t.Ints, []int64{B * cout * OH * OW, B, OH, OW, cout, cout * OH * OW, OW, 1, OH * OW}) {
+			return -1
+		}
+		return t.Args[0]
+	}
+	withCout := func(g []int64, cout int64) []int64 { return append(slices.Clone(g), cout) }
+	drop := make([]bool, len(p.Launches))
+	for k := range p.Launches {
+		ln := &p.Launches[k]
+		switch ln.Op {
+		case Gather4: // Im2col → GemmBias → channels second: Conv
+			prod := ln.Args[0]
+			gb := producer(prod, GemmBias)
+			if gb == nil || refs[prod] != 2 || !slices.Equal(gb.Ints[3:], []int64{0, 1}) {
+				continue
+			}
+			m, cout, kk := gb.Ints[0], gb.Ints[1], gb.Ints[2]
+			im := geometry(gb.Args[0], int(m), int(kk))
+			if im == nil {
+				continue
+			}
+			B, OH, OW := im.Ints[0], im.Ints[12], im.Ints[13]
+			if !slices.Equal(ln.Ints, []int64{B * cout * OH * OW, B, cout, OH, OW, OH * OW * cout, 1, OW * cout, cout}) {
+				continue
+			}
+			drop[writer[prod]] = true
+			*ln = Launch{Op: Conv, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "convolution with bias: " + im.What,
+				Args: []int{im.Args[0], gb.Args[1], gb.Args[2], ln.Args[1]}, Ints: withCout(im.Ints, cout)}
+		case Gemm: // (channels last)ᵀ × columns: ConvFilter
+			if !slices.Equal(ln.Ints[3:], []int64{1, 0}) {
+				continue
+			}
+			cout, kk, m := ln.Ints[0], ln.Ints[1], ln.Ints[2]
+			im := geometry(ln.Args[1], int(m), int(kk))
+			if im == nil {
+				continue
+			}
+			dout := channelsLast(ln.Args[0], im.Ints, cout)
+			if dout < 0 {
+				continue
+			}
+			*ln = Launch{Op: ConvFilter, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "filter gradient: " + ln.What,
+				Args: []int{dout, im.Args[0], ln.Args[2]}, Ints: withCout(im.Ints, cout)}
+		case Col2im: // channels last × filters → Col2im: ConvData
+			dcol := ln.Args[0]
+			mm := producer(dcol, Gemm)
+			if mm == nil || refs[dcol] != 2 || !slices.Equal(mm.Ints[3:], []int64{0, 0}) || len(ln.Ints) != 14 {
+				continue
+			}
+			g := ln.Ints
+			m, kk, cout := mm.Ints[0], mm.Ints[1], mm.Ints[2]
+			if m != g[0]*g[12]*g[13] || kk != g[1]*g[4]*g[5] {
+				continue
+			}
+			dout := channelsLast(mm.Args[0], g, cout)
+			if dout < 0 {
+				continue
+			}
+			drop[writer[dcol]] = true
+			*ln = Launch{Op: ConvData, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "image gradient: " + ln.What,
+				Args: []int{dout, mm.Args[1], ln.Args[1]}, Ints: withCout(g, cout)}
+		}
+	}
+	l.dropLaunches(drop)
+}
+
+// dropLaunches removes the launches marked in drop, then every Im2col and Gather4 whose
+// output no other launch reads (repeatedly), then the temporaries no launch names, and
+// renumbers the buffers that remain.
+func (l *lowering) dropLaunches(drop []bool) {
+	p := l.p
+	keep := map[int]bool{p.Out: true, p.Loss: true}
+	for _, g := range p.Grads {
+		keep[g] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		refs := map[int]int{}
+		for i, ln := range p.Launches {
+			if !drop[i] {
+				for _, b := range ln.Args {
+					refs[b]++
+				}
+			}
+		}
+		for i, ln := range p.Launches {
+			out := ln.Args[len(ln.Args)-1]
+			if !drop[i] && (ln.Op == Im2col || ln.Op == Gather4) && refs[out] == 1 && !keep[out] && p.Buffers[out].Kind == Temp {
+				drop[i], changed = true, true
+			}
+		}
+	}
+	var launches []Launch
+	for i, ln := range p.Launches {
+		if !drop[i] {
+			launches = append(launches, ln)
+		}
+	}
+	p.Launches = launches
+
+	used := map[int]bool{p.X: true, p.Y: true, p.Out: true, p.Loss: true}
+	for _, ln := range p.Launches {
+		for _, b := range ln.Args {
+			used[b] = true
+		}
+	}
+	id := make([]int, len(p.Buffers))
+	var bufs []Buffer
+	for i, b := range p.Buffers {
+		id[i] = -1
+		if b.Kind != Temp || used[i] {
+			id[i] = len(bufs)
+			bufs = append(bufs, b)
+		}
+	}
+	p.Buffers = bufs
+	re := func(b *int) {
+		if *b >= 0 {
+			*b = id[*b]
+		}
+	}
+	for i := range p.Launches {
+		for j := range p.Launches[i].Args {
+			re(&p.Launches[i].Args[j])
+		}
+	}
+	for _, b := range []*int{&p.X, &p.Y, &p.Out, &p.Loss, &p.Step, &p.LossSum} {
+		re(b)
+	}
+	for i := range p.Params {
+		re(&p.Params[i])
+	}
+	for i := range p.Grads {
+		re(&p.Grads[i])
+	}
+	for i := range p.State {
+		re(&p.State[i].Buffer)
+	}
+	for n, b := range l.bufOf {
+		l.bufOf[n] = id[b]
+	}
+}
