@@ -115,3 +115,48 @@ func BenchmarkMLPStepGemms(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConvImage runs, on one worker, the products the CPU executor's fused
+// convolutions make for one image of the cnn: the filters (with the bias as a column)
+// times the columns over the padded grid, the image gradient's columns, and the filter
+// gradient, for both convolutions.
+func BenchmarkConvImage(b *testing.B) {
+	shapes := []struct {
+		name           string
+		transA, transB bool
+		m, n, k        int
+	}{
+		{"conv1_fwd_6x896x26", false, false, 6, 896, 26},
+		{"conv2_fwd_16x140x151", false, false, 16, 140, 151},
+		{"conv2_data_AT_150x140x16", true, false, 150, 140, 16},
+		{"conv1_filter_BT_6x25x896", false, true, 6, 25, 896},
+		{"conv2_filter_BT_16x150x140", false, true, 16, 150, 140},
+	}
+	serial := parallel.New(1)
+	r := rand.New(rand.NewSource(1))
+	for _, s := range shapes {
+		lda, ldb := s.k, s.n
+		if s.transA {
+			lda = s.m
+		}
+		if s.transB {
+			ldb = s.k
+		}
+		a, bb, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), make([]float32, s.m*s.n)
+		flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+		for _, kname := range Kernels() {
+			b.Run(s.name+"/"+kname, func(b *testing.B) {
+				def := Kernel()
+				defer Use(def)
+				Use(kname)
+				ws := NewWorkspace()
+				ws.Sgemm(serial, s.transA, s.transB, s.m, s.n, s.k, a, lda, bb, ldb, c, s.n, Epilogue{})
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					ws.Sgemm(serial, s.transA, s.transB, s.m, s.n, s.k, a, lda, bb, ldb, c, s.n, Epilogue{})
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

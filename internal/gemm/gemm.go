@@ -511,6 +511,8 @@ func packA(dst []float32, A mat, i0, i1, p0, kc, mr int) {
 			switch mr {
 			case 12:
 				packRows12(pan, &rows, kc)
+			case 6:
+				packRows6(pan, &rows, kc)
 			default:
 				for p := 0; p < kc; p++ {
 					seg := pan[p*mr : p*mr+mr]
@@ -552,7 +554,36 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 			packLines(pan, B.d, p0*B.rs+jr, B.rs, nrr, nr, kc)
 			continue
 		}
-		for jj := 0; jj < nrr; jj++ {
+		jj := 0
+		if B.rs == 1 {
+			// Columns contiguous in memory: read eight side by side, write
+			// eight consecutive values of each packed row.
+			for ; jj+8 <= nrr; jj += 8 {
+				var cols [8][]float32
+				for c := range cols {
+					o := (jr+jj+c)*B.cs + p0
+					cols[c] = B.d[o : o+kc : o+kc]
+				}
+				interleave8(pan[jj:], nr, &cols, kc)
+			}
+			if jj < nrr {
+				// The last columns, and zeros past them, a packed row at a time.
+				var cols [8][]float32
+				for c := range nrr - jj {
+					o := (jr+jj+c)*B.cs + p0
+					cols[c] = B.d[o : o+kc : o+kc]
+				}
+				for p := 0; p < kc; p++ {
+					seg := pan[p*nr+jj : p*nr+nr]
+					for c := range nrr - jj {
+						seg[c] = cols[c][p]
+					}
+					clear(seg[nrr-jj:])
+				}
+				continue
+			}
+		}
+		for ; jj < nrr; jj++ {
 			o := (jr+jj)*B.cs + p0*B.rs
 			if B.rs == 1 {
 				col := B.d[o : o+kc]
@@ -582,5 +613,24 @@ func packRows12(pan []float32, rows *[maxMR][]float32, kc int) {
 		seg[0], seg[1], seg[2], seg[3] = r0[p], r1[p], r2[p], r3[p]
 		seg[4], seg[5], seg[6], seg[7] = r4[p], r5[p], r6[p], r7[p]
 		seg[8], seg[9], seg[10], seg[11] = r8[p], r9[p], r10[p], r11[p]
+	}
+}
+
+func packRows6(pan []float32, rows *[maxMR][]float32, kc int) {
+	r0, r1, r2, r3, r4, r5 := rows[0][:kc], rows[1][:kc], rows[2][:kc], rows[3][:kc], rows[4][:kc], rows[5][:kc]
+	for p := 0; p < kc; p++ {
+		seg := pan[p*6 : p*6+6 : p*6+6]
+		seg[0], seg[1], seg[2], seg[3], seg[4], seg[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
+// interleave8 writes dst[p*stride+c] = cols[c][p] for c < 8 and p < kc.
+func interleave8(dst []float32, stride int, cols *[8][]float32, kc int) {
+	c0, c1, c2, c3 := cols[0][:kc], cols[1][:kc], cols[2][:kc], cols[3][:kc]
+	c4, c5, c6, c7 := cols[4][:kc], cols[5][:kc], cols[6][:kc], cols[7][:kc]
+	for p := 0; p < kc; p++ {
+		seg := dst[p*stride : p*stride+8 : p*stride+8]
+		seg[0], seg[1], seg[2], seg[3] = c0[p], c1[p], c2[p], c3[p]
+		seg[4], seg[5], seg[6], seg[7] = c4[p], c5[p], c6[p], c7[p]
 	}
 }
