@@ -677,6 +677,28 @@ func poolOf(ip []int64) pool2 {
 	return pool2{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]}
 }
 
+// max4 is the largest of a, b, c and d: the value of the first maximum in that order
+// (it differs only in the sign of a zero, or where one is NaN).
+func max4[T float](a, b, c, d T) T { return max(max(a, b), max(c, d)) }
+
+// firstMax is the place (0 to 3) of the first of a, b, c, e equal to their maximum m,
+// without a branch (3 when none is: a NaN).
+func firstMax[T float](a, b, c, e, m T) int {
+	na := b2i(a != m)
+	nb := na & b2i(b != m)
+	nc := nb & b2i(c != m)
+	return na + nb + nc
+}
+
+// b2i is 1 for true and 0 for false, compiled without a branch.
+func b2i(b bool) int {
+	x := 0
+	if b {
+		x = 1
+	}
+	return x
+}
+
 func maxPool[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
 	g := poolOf(ip)
 	if g.halves() {
@@ -689,17 +711,7 @@ func maxPool[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
 					r0 := plane[2*oh*g.W:][:2*len(orow)]
 					r1 := plane[(2*oh+1)*g.W:][:len(r0)]
 					for i := 0; i+1 < len(r0) && i+1 < len(r1); i += 2 {
-						best := r0[i]
-						if v := r0[i+1]; v > best {
-							best = v
-						}
-						if v := r1[i]; v > best {
-							best = v
-						}
-						if v := r1[i+1]; v > best {
-							best = v
-						}
-						orow[i/2] = best
+						orow[i/2] = max4(r0[i], r0[i+1], r1[i], r1[i+1])
 					}
 				}
 			}
@@ -742,20 +754,11 @@ func maxPoolBack[T float](pool *parallel.Pool, in, dpooled, dx []T, ip []int64) 
 					drow := dp[oh*g.OW : (oh+1)*g.OW]
 					r0 := plane[2*oh*g.W:][:2*len(drow)]
 					r1 := plane[(2*oh+1)*g.W:][:len(r0)]
-					g0 := grad[2*oh*g.W:][:len(r0)]
-					g1 := grad[(2*oh+1)*g.W:][:len(r0)]
-					for i := 0; i+1 < len(r0) && i+1 < len(r1) && i+1 < len(g0) && i+1 < len(g1); i += 2 {
-						d := drow[i/2]
-						switch best := r0[i]; {
-						case r0[i+1] > best && r0[i+1] >= r1[i] && r0[i+1] >= r1[i+1]:
-							g0[i+1] = d
-						case r1[i] > best && r1[i] > r0[i+1] && r1[i] >= r1[i+1]:
-							g1[i] = d
-						case r1[i+1] > best && r1[i+1] > r0[i+1] && r1[i+1] > r1[i]:
-							g1[i+1] = d
-						default:
-							g0[i] = d
-						}
+					rows := [2][]T{grad[2*oh*g.W:][:len(r0)], grad[(2*oh+1)*g.W:][:len(r0)]}
+					for i := 0; i+1 < len(r0) && i+1 < len(r1); i += 2 {
+						a, b, c, e := r0[i], r0[i+1], r1[i], r1[i+1]
+						at := firstMax(a, b, c, e, max4(a, b, c, e))
+						rows[at>>1][i+at&1] = drow[i/2]
 					}
 				}
 			}
