@@ -23,6 +23,9 @@ const (
 	KChunk = 2048
 	// smallFlops: below this many flops (2mnk) a product runs on the caller.
 	smallFlops = 1 << 17
+	// directBMax: a row-major B block (a column-major A block) of at most this
+	// many values is read in place by every tile that uses it instead of packed.
+	directBMax = 1 << 15
 	// minJobFlops: the partition is not refined below this many flops per job.
 	minJobFlops = 1 << 18
 )
@@ -296,8 +299,10 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 		// An operand panel used by a single micro-kernel call is read in
 		// place when its MR (NR) values per p are contiguous: packing it
 		// would cost as much as the multiplication.
-		directA := j.A.rs == 1 && j1-j0 <= nr
-		directB := j.B.cs == 1 && i1-i0 <= mr
+		// So is a block whose panels are contiguous and that is small enough
+		// to stay in cache while every tile reads it.
+		directA := j.A.rs == 1 && (j1-j0 <= nr || kc*(i1-i0) <= directBMax)
+		directB := j.B.cs == 1 && (i1-i0 <= mr || kc*(j1-j0) <= directBMax)
 		if !directB {
 			packB(sc.b, j.B, pc, kc, j0, j1, nr)
 		}
