@@ -561,15 +561,25 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 		}
 		jj := 0
 		if B.rs == 1 {
-			// Columns contiguous in memory: read eight side by side, write
-			// eight consecutive values of each packed row.
-			for ; jj+8 <= nrr; jj += 8 {
+			// Columns contiguous in memory: read eight side by side (columns
+			// past the last read zeros), write eight consecutive values of
+			// each packed row.
+			for ; jj < nrr && jj+8 <= nr; jj += 8 {
 				var cols [8][]float32
 				for c := range cols {
-					o := (jr+jj+c)*B.cs + p0
-					cols[c] = B.d[o : o+kc : o+kc]
+					cols[c] = zeros[:kc]
+					if jj+c < nrr {
+						o := (jr+jj+c)*B.cs + p0
+						cols[c] = B.d[o : o+kc : o+kc]
+					}
 				}
 				interleave8(pan[jj:], nr, &cols, kc)
+			}
+			if jj >= nrr { // the groups wrote the zeros too, up to a last part group
+				for p := 0; jj < nr && p < kc; p++ {
+					clear(pan[p*nr+jj : p*nr+nr])
+				}
+				continue
 			}
 			if jj < nrr {
 				// The last columns, and zeros past them, a packed row at a time.
@@ -629,8 +639,19 @@ func packRows6(pan []float32, rows *[maxMR][]float32, kc int) {
 	}
 }
 
-// interleave8 writes dst[p*stride+c] = cols[c][p] for c < 8 and p < kc.
+// zeros is a column of zeros for the packing of a panel's missing columns.
+var zeros [KC]float32
+
+// interleave8 writes dst[p*stride+c] = cols[c][p] for c < 8 and p < kc: the
+// transposition of eight columns into packed rows, in assembly where the CPU
+// has a version (interleave8Asm), else in Go.
 func interleave8(dst []float32, stride int, cols *[8][]float32, kc int) {
+	if !interleave8Asm(dst, stride, cols, kc) {
+		interleave8Go(dst, stride, cols, kc)
+	}
+}
+
+func interleave8Go(dst []float32, stride int, cols *[8][]float32, kc int) {
 	c0, c1, c2, c3 := cols[0][:kc], cols[1][:kc], cols[2][:kc], cols[3][:kc]
 	c4, c5, c6, c7 := cols[4][:kc], cols[5][:kc], cols[6][:kc], cols[7][:kc]
 	for p := 0; p < kc; p++ {

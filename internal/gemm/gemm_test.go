@@ -234,3 +234,37 @@ func TestSgemmPanicsOnBadArgs(t *testing.T) {
 	mustPanic("small lda", func() { Sgemm(nil, false, false, 2, 2, 3, a, 2, b, 2, c, 2, Epilogue{}) })
 	mustPanic("short bias", func() { Sgemm(nil, false, false, 2, 2, 3, a, 3, b, 2, c, 2, Epilogue{Bias: []float32{1}}) })
 }
+
+// TestInterleave8 checks the transposition that packs eight columns, in
+// assembly where there is one and in Go, against its definition, for lengths around the
+// blocks of 8 it works in.
+func TestInterleave8(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for _, f := range []func([]float32, int, *[8][]float32, int){interleave8, interleave8Go} {
+		for _, kc := range []int{1, 7, 8, 9, 16, 23, 256} {
+			for _, stride := range []int{8, 12, 32} {
+				var cols [8][]float32
+				for c := range cols {
+					cols[c] = randSlice(r, kc)
+				}
+				dst := make([]float32, (kc-1)*stride+8)
+				for i := range dst {
+					dst[i] = -7 // a place it must not write keeps this
+				}
+				f(dst, stride, &cols, kc)
+				for p := 0; p < kc; p++ {
+					for c := 0; c < 8; c++ {
+						if got := dst[p*stride+c]; got != cols[c][p] {
+							t.Fatalf("kc %d stride %d: dst[%d*%d+%d] = %v, want %v", kc, stride, p, stride, c, got, cols[c][p])
+						}
+					}
+					for i := p*stride + 8; i < min(len(dst), (p+1)*stride); i++ {
+						if dst[i] != -7 {
+							t.Fatalf("kc %d stride %d: dst[%d] written", kc, stride, i)
+						}
+					}
+				}
+			}
+		}
+	}
+}
