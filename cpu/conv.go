@@ -38,7 +38,7 @@ type convJob[T float] struct {
 	op         program.Op
 	in, w      []T // Conv: img and w; ConvData: dout and w; ConvFilter: dout and img
 	bias, out  []T
-	wb         []T // Conv: the filters with the bias as a last column, [cout, K+1]
+	wb         []T // Conv: the filters with the bias as a last column, transposed: [K+1, cout]
 	scr        []convScratch[T]
 	part       []T // ConvFilter: each group's sum, [groups][cout·K]
 	mm         matmul[T]
@@ -80,9 +80,12 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 	}
 	return func() {
 		if j.op == program.Conv {
+			// Transposed, so that the products read it in place, unpacked.
 			for o := 0; o < j.cout; o++ {
-				copy(j.wb[o*(j.K+1):], j.w[o*j.K:(o+1)*j.K])
-				j.wb[o*(j.K+1)+j.K] = j.bias[o]
+				for k, v := range j.w[o*j.K : (o+1)*j.K] {
+					j.wb[k*j.cout+o] = v
+				}
+				j.wb[j.K*j.cout+o] = j.bias[o]
 			}
 		}
 		pool.RunWorkers(n, j)
@@ -99,7 +102,7 @@ func (j *convJob[T]) DoWorker(w, i int) {
 	switch j.op {
 	case program.Conv:
 		j.columns(s, j.in[i*img:][:img])
-		j.mm(w, false, false, cout, Pg, K+1, j.wb, K+1, s.col, Pg, s.grid, Pg, false)
+		j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
 		j.fromGrid(s.grid, j.out[i*cout*P:][:cout*P])
 	case program.ConvData:
 		j.toGrid(j.in[i*cout*P:][:cout*P], s.grid)

@@ -306,8 +306,11 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 		if !directB {
 			packB(sc.b, j.B, pc, kc, j0, j1, nr)
 		}
+		last := i1 - (i1-i0)%mr // the start of a last partial tile, or i1
 		if !directA {
 			packA(sc.a, j.A, i0, i1, pc, kc, mr)
+		} else if last < i1 {
+			packA(sc.a, j.A, last, i1, pc, kc, mr) // packed once, for every panel
 		}
 		for jr := j0; jr < j1; jr += nr {
 			nrr := min(nr, j1-jr)
@@ -330,7 +333,6 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 				} else if mrr == mr {
 					ap, sa = j.A.d[pc*j.A.cs+ir:], j.A.cs
 				} else {
-					packA(sc.a, j.A, ir, i1, pc, kc, mr)
 					ap = sc.a
 				}
 				if mrr == mr && nrr == nr && dst.cs == 1 {
