@@ -38,6 +38,7 @@ type convJob[T float] struct {
 	op         program.Op
 	in, w      []T // Conv: img and w; ConvData: dout and w; ConvFilter: dout and img
 	bias, out  []T
+	mask       []T // ConvReLU: (pre ≥ 0) as 1 or 0
 	wb         []T // Conv: the filters with the bias as a last column, transposed: [K+1, cout]
 	scr        []convScratch[T]
 	part       []T // ConvFilter: each group's sum, [groups][cout·K]
@@ -45,8 +46,9 @@ type convJob[T float] struct {
 }
 
 // convScratch is one worker's: the padded image, the columns (K rows of Pg, then a row of
-// ones that multiplies the bias) and the output or output gradient over the grid.
-type convScratch[T float] struct{ pad, col, grid []T }
+// ones that multiplies the bias), the output or output gradient over the grid and
+// (ConvReLU) the ReLU's mask over the grid.
+type convScratch[T float] struct{ pad, col, grid, mask []T }
 
 // convKernel compiles a Conv, ConvData or ConvFilter launch over its buffers.
 func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T, mm matmul[T]) func() {
@@ -59,9 +61,12 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		j.gw = j.Wp
 	}
 	j.Pg = g.OH * j.gw
-	if l.Op == program.Conv {
+	if l.Op == program.Conv || l.Op == program.ConvReLU {
 		j.bias = a(2)
 		j.wb = make([]T, j.cout*(j.K+1))
+	}
+	if l.Op == program.ConvReLU {
+		j.mask = a(3)
 	}
 	j.scr = make([]convScratch[T], pool.Size())
 	for w := range j.scr {
@@ -72,6 +77,9 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		s.col = make([]T, (j.K+1)*j.Pg)
 		fill(s.col[j.K*j.Pg:], 1)
 		s.grid = make([]T, j.cout*j.Pg)
+		if j.mask != nil {
+			s.mask = make([]T, j.cout*j.Pg)
+		}
 	}
 	n := g.B
 	if l.Op == program.ConvFilter {
@@ -79,7 +87,7 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		j.part = make([]T, n*j.cout*j.K)
 	}
 	return func() {
-		if j.op == program.Conv {
+		if j.wb != nil {
 			// Transposed, so that the products read it in place, unpacked.
 			for o := 0; o < j.cout; o++ {
 				for k, v := range j.w[o*j.K : (o+1)*j.K] {
@@ -100,9 +108,13 @@ func (j *convJob[T]) DoWorker(w, i int) {
 	img := g.C * g.H * g.W
 	s := &j.scr[w]
 	switch j.op {
-	case program.Conv:
+	case program.Conv, program.ConvReLU:
 		j.columns(s, j.in[i*img:][:img])
 		j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
+		if j.mask != nil {
+			reluMask(s.mask, s.grid)
+			j.fromGrid(s.mask, j.mask[i*cout*P:][:cout*P])
+		}
 		j.fromGrid(s.grid, j.out[i*cout*P:][:cout*P])
 	case program.ConvData:
 		j.toGrid(j.in[i*cout*P:][:cout*P], s.grid)
@@ -208,6 +220,25 @@ func (j *convJob[T]) sumGroups(groups int) {
 	copy(j.out, j.part[:n])
 	for i := 1; i < groups; i++ {
 		addTo(j.out[:n], j.part[i*n:][:n])
+	}
+}
+
+// reluMask sets mask = (x ≥ 0) as 1 or 0, then x = x ⊙ mask, as the Binary launches that
+// ConvReLU replaces compute them.
+func reluMask[T float](mask, x []T) {
+	if f, ok := any(x).([]float32); ok {
+		m := any(mask).([]float32)
+		vec.GeZeroMask(m, f)
+		vec.MaskMul(f, m, f)
+		return
+	}
+	mask = mask[:len(x)]
+	for i, v := range x {
+		mask[i] = 0
+		if v >= 0 {
+			mask[i] = 1
+		}
+		x[i] = v * mask[i]
 	}
 }
 

@@ -113,7 +113,7 @@ func (e *executor) compile(l program.Launch) (func(), error) {
 			return nil, fmt.Errorf("buffer %d of %d", b, len(e.p.Buffers))
 		}
 	}
-	if (l.Op == program.Conv || l.Op == program.ConvData || l.Op == program.ConvFilter) && len(l.Ints) != 15 {
+	if (l.Op == program.Conv || l.Op == program.ConvData || l.Op == program.ConvFilter || l.Op == program.ConvReLU) && len(l.Ints) != 15 {
 		return nil, fmt.Errorf("%s wants 15 integers, has %d", l.Op, len(l.Ints))
 	}
 	switch l.Op {
@@ -170,7 +170,7 @@ func (e *executor) compileF32(l program.Launch) func() {
 				e.ws.Sgemm(e.pool, ta, tb, m, n, k1-k0, A[ao:], lda, B[bo:], ldb, P[z*m*n:], max(1, n), gemm.Epilogue{})
 			}
 		}
-	case program.Conv, program.ConvData, program.ConvFilter:
+	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU:
 		return convKernel(e.pool, l, a, e.mm)
 	case program.Adam:
 		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals)
@@ -230,10 +230,12 @@ func compileTyped[T float](e *executor, l program.Launch, buf func(int) []T) (fu
 		return col2im(pool, a(0), a(1), ip), nil
 	case program.MaxPool:
 		return maxPool(pool, a(0), a(1), ip), nil
-	case program.Conv, program.ConvData, program.ConvFilter:
+	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU:
 		return convKernel(pool, l, a, refMatmul[T]), nil
 	case program.MaxPoolBack:
-		return maxPoolBack(pool, a(0), a(1), a(2), ip), nil
+		return maxPoolBack(pool, a(0), a(1), nil, a(2), ip), nil
+	case program.MaxPoolBackMask:
+		return maxPoolBack(pool, a(0), a(1), a(2), a(3), ip), nil
 	case program.SGD:
 		return sgd(pool, a(0), a(1), l.Reals), nil
 	case program.Momentum:

@@ -62,6 +62,8 @@ func stepLaunches(t *testing.T, what string, e *executor, h *ref.Machine, tol fl
 		switch l.Op {
 		case program.SoftmaxXent:
 			outs = l.Args[2:]
+		case program.ConvReLU:
+			outs = l.Args[3:]
 		case program.Momentum:
 			outs = []int{l.Args[0], l.Args[2]}
 		case program.Adam:
@@ -129,6 +131,15 @@ func TestOddShapes(t *testing.T) {
 				o.Launch(program.Conv, fmt.Sprint("conv ", g), []int{o.In(img, o.Normal), o.In(filt, o.Normal), o.In(cout, o.Normal), o.Out(out)}, ints)
 				o.Launch(program.ConvData, fmt.Sprint("conv_data ", g), []int{o.In(out, o.Normal), o.In(filt, o.Normal), o.Out(img)}, ints)
 				o.Launch(program.ConvFilter, fmt.Sprint("conv_filter ", g), []int{o.In(out, o.Normal), o.In(img, o.Normal), o.Out(filt)}, ints)
+				o.Launch(program.ConvReLU, fmt.Sprint("conv_relu ", g), []int{o.In(img, o.Normal), o.In(filt, o.Normal), o.In(cout, o.Normal), o.Out(out), o.Out(out)}, ints)
+			}
+			// Pooling's gradient times a mask, both pooling kernels.
+			for _, pg := range [][10]int{{3, 2, 8, 6, 2, 2, 0, 0, 2, 2}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2}} {
+				b, c, h, w, kh, kw, ph, pw, sh, sw := pg[0], pg[1], pg[2], pg[3], pg[4], pg[5], pg[6], pg[7], pg[8], pg[9]
+				oh, ow := (h+2*ph-kh)/sh+1, (w+2*pw-kw)/sw+1
+				ints := []int64{int64(b), int64(c), int64(h), int64(w), int64(kh), int64(kw), int64(ph), int64(pw), int64(sh), int64(sw), int64(oh), int64(ow)}
+				bits := func() float64 { return float64(o.Rng.Intn(2)) }
+				o.Launch(program.MaxPoolBackMask, fmt.Sprint("maxpool_back_mask ", pg), []int{o.In(b*c*h*w, o.Normal), o.In(b*c*oh*ow, o.Normal), o.In(b*c*h*w, bits), o.Out(b * c * h * w)}, ints)
 			}
 			e, err := newExecutor(o.P, parallel.Default())
 			if err != nil {

@@ -740,56 +740,77 @@ func maxPool[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
 	})
 }
 
-// maxPoolBack adds each pooled gradient at the first maximum of its window, in ref's order.
-func maxPoolBack[T float](pool *parallel.Pool, in, dpooled, dx []T, ip []int64) func() {
+// maxPoolBack adds each pooled gradient at the first maximum of its window, in ref's order,
+// then, when mask is not nil (MaxPoolBackMask), multiplies the result by the mask, a piece of
+// work at a time while it is in cache.
+func maxPoolBack[T float](pool *parallel.Pool, in, dpooled, mask, dx []T, ip []int64) func() {
 	g := poolOf(ip)
-	if g.halves() { // windows do not overlap: each pixel is written once, 0 or the gradient
-		return forEach(pool, g.B*g.C, max(1, chunk/max(1, g.H*g.W)), func(lo, hi int) {
-			for bc := lo; bc < hi; bc++ {
-				plane := in[bc*g.H*g.W : (bc+1)*g.H*g.W]
-				grad := dx[bc*g.H*g.W : (bc+1)*g.H*g.W]
-				dp := dpooled[bc*g.OH*g.OW : (bc+1)*g.OH*g.OW]
-				clear(grad)
-				for oh := 0; oh < g.OH; oh++ {
-					drow := dp[oh*g.OW : (oh+1)*g.OW]
-					r0 := plane[2*oh*g.W:][:2*len(drow)]
-					r1 := plane[(2*oh+1)*g.W:][:len(r0)]
-					rows := [2][]T{grad[2*oh*g.W:][:len(r0)], grad[(2*oh+1)*g.W:][:len(r0)]}
-					for i := 0; i+1 < len(r0) && i+1 < len(r1); i += 2 {
-						a, b, c, e := r0[i], r0[i+1], r1[i], r1[i+1]
-						at := firstMax(a, b, c, e, max4(a, b, c, e))
-						rows[at>>1][i+at&1] = drow[i/2]
-					}
-				}
-			}
-		})
+	hw := g.H * g.W
+	back := poolBackAny[T]
+	if g.halves() {
+		back = poolBackHalves[T]
 	}
-	return forEach(pool, g.B*g.C, max(1, chunk/max(1, g.H*g.W)), func(lo, hi int) {
+	return forEach(pool, g.B*g.C, max(1, chunk/max(1, hw)), func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
-			plane := in[bc*g.H*g.W : (bc+1)*g.H*g.W]
-			grad := dx[bc*g.H*g.W : (bc+1)*g.H*g.W]
-			clear(grad)
-			for oh := 0; oh < g.OH; oh++ {
-				for ow := 0; ow < g.OW; ow++ {
-					h0, w0 := oh*g.sh-g.ph, ow*g.sw-g.pw
-					h1, w1 := min(h0+g.kh, g.H), min(w0+g.kw, g.W)
-					h0, w0 = max(h0, 0), max(w0, 0)
-					arg := -1
-					var best T
-					for r := h0; r < h1; r++ {
-						for q := w0; q < w1; q++ {
-							if v := plane[r*g.W+q]; arg < 0 || v > best {
-								best, arg = v, r*g.W+q
-							}
-						}
-					}
-					if arg >= 0 {
-						grad[arg] += dpooled[(bc*g.OH+oh)*g.OW+ow]
-					}
-				}
-			}
+			back(&g, in[bc*hw:(bc+1)*hw], dpooled[bc*g.OH*g.OW:(bc+1)*g.OH*g.OW], dx[bc*hw:(bc+1)*hw])
+		}
+		if mask != nil {
+			mulMask(dx[lo*hw:hi*hw], mask[lo*hw:hi*hw])
 		}
 	})
+}
+
+// poolBackHalves is one plane of maxPoolBack for 2x2 windows at stride 2: windows do not
+// overlap, so each pixel is written once, 0 or the gradient.
+func poolBackHalves[T float](g *pool2, plane, dp, grad []T) {
+	clear(grad)
+	for oh := 0; oh < g.OH; oh++ {
+		drow := dp[oh*g.OW : (oh+1)*g.OW]
+		r0 := plane[2*oh*g.W:][:2*len(drow)]
+		r1 := plane[(2*oh+1)*g.W:][:len(r0)]
+		rows := [2][]T{grad[2*oh*g.W:][:len(r0)], grad[(2*oh+1)*g.W:][:len(r0)]}
+		for i := 0; i+1 < len(r0) && i+1 < len(r1); i += 2 {
+			a, b, c, e := r0[i], r0[i+1], r1[i], r1[i+1]
+			at := firstMax(a, b, c, e, max4(a, b, c, e))
+			rows[at>>1][i+at&1] = drow[i/2]
+		}
+	}
+}
+
+// poolBackAny is one plane of maxPoolBack for any geometry.
+func poolBackAny[T float](g *pool2, plane, dp, grad []T) {
+	clear(grad)
+	for oh := 0; oh < g.OH; oh++ {
+		for ow := 0; ow < g.OW; ow++ {
+			h0, w0 := oh*g.sh-g.ph, ow*g.sw-g.pw
+			h1, w1 := min(h0+g.kh, g.H), min(w0+g.kw, g.W)
+			h0, w0 = max(h0, 0), max(w0, 0)
+			arg := -1
+			var best T
+			for r := h0; r < h1; r++ {
+				for q := w0; q < w1; q++ {
+					if v := plane[r*g.W+q]; arg < 0 || v > best {
+						best, arg = v, r*g.W+q
+					}
+				}
+			}
+			if arg >= 0 {
+				grad[arg] += dp[oh*g.OW+ow]
+			}
+		}
+	}
+}
+
+// mulMask is x[i] = mask[i]·x[i].
+func mulMask[T float](x, mask []T) {
+	if f, ok := any(x).([]float32); ok {
+		vec.MaskMul(f, any(mask).([]float32), f)
+		return
+	}
+	mask = mask[:len(x)]
+	for i, m := range mask {
+		x[i] = m * x[i]
+	}
 }
 
 func gatherRows[T float](src []T, order, cursor []int64, dst []T, rows, cols int) func() {

@@ -108,7 +108,71 @@ func (l *lowering) fuseConv() {
 				Args: []int{dout, mm.Args[1], ln.Args[1]}, Ints: withCout(g, cout)}
 		}
 	}
+	l.fuseReLU(drop)
 	l.dropLaunches(drop)
+}
+
+// fuseReLU folds the ReLU that follows a Conv (pre ≥ 0 into a mask, pre ⊙ mask) into a
+// ConvReLU, and the product of that mask with a MaxPoolBack's output into a
+// MaxPoolBackMask, where nothing else reads pre or the pooled gradient.
+func (l *lowering) fuseReLU(drop []bool) {
+	p := l.p
+	writer, readers := map[int]int{}, map[int][]int{}
+	for i, ln := range p.Launches {
+		if drop[i] {
+			continue
+		}
+		out := ln.Args[len(ln.Args)-1]
+		writer[out] = i
+		for _, b := range ln.Args[:len(ln.Args)-1] {
+			readers[b] = append(readers[b], i)
+		}
+	}
+	binary := func(i int, op BinaryOp, sa, sb int64) bool {
+		ln := p.Launches[i]
+		return ln.Op == Binary && len(ln.Ints) == 4 && ln.Ints[1] == sa && ln.Ints[2] == sb && BinaryOp(ln.Ints[3]) == op
+	}
+	zero := func(b int) bool {
+		buf := p.Buffers[b]
+		return buf.Kind == Const && len(buf.Value) == 1 && buf.Value[0] == 0
+	}
+	for i := range p.Launches {
+		ln := &p.Launches[i]
+		if drop[i] || ln.Op != Conv {
+			continue
+		}
+		pre := ln.Args[3]
+		r := readers[pre]
+		if len(r) != 2 || !binary(r[0], Ge, 1, 0) || !binary(r[1], Mul, 1, 1) {
+			continue
+		}
+		ge, mul := p.Launches[r[0]], p.Launches[r[1]]
+		mask := ge.Args[2]
+		if ge.Args[0] != pre || !zero(ge.Args[1]) || !(mul.Args[0] == pre && mul.Args[1] == mask || mul.Args[0] == mask && mul.Args[1] == pre) {
+			continue
+		}
+		drop[r[0]], drop[r[1]] = true, true
+		ln.Op, ln.What = ConvReLU, ln.What+", ReLU"
+		ln.Args = []int{ln.Args[0], ln.Args[1], ln.Args[2], mask, mul.Args[2]}
+	}
+	for i := range p.Launches {
+		ln := &p.Launches[i]
+		if drop[i] || !binary(i, Mul, 1, 1) {
+			continue
+		}
+		for k, mask := range ln.Args[:2] {
+			dx := ln.Args[1-k]
+			w, ok := writer[dx]
+			if !ok || p.Launches[w].Op != MaxPoolBack || len(readers[dx]) != 1 {
+				continue
+			}
+			mp := p.Launches[w]
+			drop[w] = true
+			*ln = Launch{Op: MaxPoolBackMask, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: mp.What + ", ReLU's mask",
+				Args: []int{mp.Args[0], mp.Args[1], mask, ln.Args[2]}, Ints: mp.Ints}
+			break
+		}
+	}
 }
 
 // dropLaunches removes the launches marked in drop, then every Im2col and Gather4 whose

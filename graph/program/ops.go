@@ -83,6 +83,14 @@ const (
 	// OH, OW), img (B, C, H, W), dw [Cout, C·kh·kw]; Ints as Conv. Made of a Gather4 (channels
 	// last) and the product of its transpose with Im2col's columns.
 	ConvFilter
+	// ConvReLU: a Conv followed by ReLU as the lowering writes it, pre = Conv(img, w, bias),
+	// mask = (pre ≥ 0) as 1 or 0, out = pre ⊙ mask. Args img, w, bias, mask, out (mask and out
+	// both outputs); Ints as Conv. Made of a Conv and the two Binary launches after it.
+	ConvReLU
+	// MaxPoolBackMask: dx = mask ⊙ MaxPoolBack(in, dpooled), the gradient through a max
+	// pooling and the ReLU before it. Args in, dpooled, mask, dx; Ints as MaxPool. Made of a
+	// MaxPoolBack and the Binary product after it.
+	MaxPoolBackMask
 	numOps
 )
 
@@ -92,7 +100,8 @@ var opNames = [numOps]string{
 	Im2col: "im2col", Col2im: "col2im", MaxPool: "maxpool", MaxPoolBack: "maxpool_back",
 	StepInc: "step_inc", GatherRows: "gather_rows", CursorAdd: "cursor_add",
 	SGD: "sgd", Momentum: "momentum", Adam: "adam", GemmBias: "gemm_bias",
-	Conv: "conv", ConvData: "conv_data", ConvFilter: "conv_filter",
+	Conv: "conv", ConvData: "conv_data", ConvFilter: "conv_filter", ConvReLU: "conv_relu",
+	MaxPoolBackMask: "maxpool_back_mask",
 }
 
 func (o Op) String() string {

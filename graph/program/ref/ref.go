@@ -129,29 +129,31 @@ func (h *Machine) Exec(l program.Launch) error {
 
 // ops holds the meaning of each op: a function over the launch and its buffers' contents.
 var ops = [...]func(h *Machine, l program.Launch, a [][]float64) error{
-	program.Binary:      binary,
-	program.Unary:       unary,
-	program.Gather4:     gather4,
-	program.Gemm:        gemm,
-	program.GemmSplit:   gemmSplit,
-	program.GemmBias:    gemmBias,
-	program.ReduceSum:   reduceSum,
-	program.SoftmaxXent: softmaxXent,
-	program.Softmax:     softmax,
-	program.SoftmaxBack: softmaxBack,
-	program.Im2col:      im2col,
-	program.Col2im:      im2col,
-	program.MaxPool:     maxPool,
-	program.MaxPoolBack: maxPool,
-	program.StepInc:     stepInc,
-	program.GatherRows:  gatherRows,
-	program.CursorAdd:   cursorAdd,
-	program.SGD:         sgd,
-	program.Momentum:    momentum,
-	program.Adam:        adam,
-	program.Conv:        conv,
-	program.ConvData:    conv,
-	program.ConvFilter:  conv,
+	program.Binary:          binary,
+	program.Unary:           unary,
+	program.Gather4:         gather4,
+	program.Gemm:            gemm,
+	program.GemmSplit:       gemmSplit,
+	program.GemmBias:        gemmBias,
+	program.ReduceSum:       reduceSum,
+	program.SoftmaxXent:     softmaxXent,
+	program.Softmax:         softmax,
+	program.SoftmaxBack:     softmaxBack,
+	program.Im2col:          im2col,
+	program.Col2im:          im2col,
+	program.MaxPool:         maxPool,
+	program.MaxPoolBack:     maxPool,
+	program.StepInc:         stepInc,
+	program.GatherRows:      gatherRows,
+	program.CursorAdd:       cursorAdd,
+	program.SGD:             sgd,
+	program.Momentum:        momentum,
+	program.Adam:            adam,
+	program.Conv:            conv,
+	program.ConvData:        conv,
+	program.ConvFilter:      conv,
+	program.ConvReLU:        convReLU,
+	program.MaxPoolBackMask: maxPoolBackMask,
 }
 
 // BinaryFunc and UnaryFunc are the elementwise operators by code, in float64.
@@ -618,6 +620,32 @@ func conv(h *Machine, l program.Launch, a [][]float64) error {
 	}
 	for i, v := range acc {
 		out[i] = h.round(v)
+	}
+	return nil
+}
+
+// convReLU is Conv, then mask = (pre ≥ 0) and out = pre ⊙ mask, as the two Binary launches
+// it replaces compute them.
+func convReLU(h *Machine, l program.Launch, a [][]float64) error {
+	pre := make([]float64, len(a[4]))
+	if err := conv(h, program.Launch{Op: program.Conv, Ints: l.Ints}, [][]float64{a[0], a[1], a[2], pre}); err != nil {
+		return err
+	}
+	for i, v := range pre {
+		a[3][i] = b2f(v >= 0)
+		a[4][i] = h.round(v * a[3][i])
+	}
+	return nil
+}
+
+// maxPoolBackMask is MaxPoolBack, then the product with the mask.
+func maxPoolBackMask(h *Machine, l program.Launch, a [][]float64) error {
+	dx := make([]float64, len(a[3]))
+	if err := maxPool(h, program.Launch{Op: program.MaxPoolBack, Ints: l.Ints}, [][]float64{a[0], a[1], dx}); err != nil {
+		return err
+	}
+	for i, v := range dx {
+		a[3][i] = h.round(a[2][i] * v)
 	}
 	return nil
 }
