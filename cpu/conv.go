@@ -39,6 +39,8 @@ type convJob[T float] struct {
 	in, w      []T // Conv: img and w; ConvData: dout and w; ConvFilter: dout and img
 	bias, out  []T
 	mask       []T // ConvReLU: (pre ≥ 0) as 1 or 0
+	route      []T // ConvReLUPool: each window's route
+	pool       pool2
 	wb         []T // Conv: the filters with the bias as a last column, transposed: [K+1, cout]
 	scr        []convScratch[T]
 	part       []T // ConvFilter: each group's sum, [groups][cout·K]
@@ -61,12 +63,15 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		j.gw = j.Wp
 	}
 	j.Pg = g.OH * j.gw
-	if l.Op == program.Conv || l.Op == program.ConvReLU {
+	if l.Op == program.Conv || l.Op == program.ConvReLU || l.Op == program.ConvReLUPool {
 		j.bias = a(2)
 		j.wb = make([]T, j.cout*(j.K+1))
 	}
 	if l.Op == program.ConvReLU {
 		j.mask = a(3)
+	}
+	if l.Op == program.ConvReLUPool {
+		j.route, j.pool = a(3), poolOf(l.Ints[15:])
 	}
 	j.scr = make([]convScratch[T], pool.Size())
 	for w := range j.scr {
@@ -77,7 +82,7 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		s.col = make([]T, (j.K+1)*j.Pg)
 		fill(s.col[j.K*j.Pg:], 1)
 		s.grid = make([]T, j.cout*j.Pg)
-		if j.mask != nil {
+		if j.mask != nil || j.route != nil {
 			s.mask = make([]T, j.cout*j.Pg)
 		}
 	}
@@ -86,6 +91,7 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		n = (g.B + filterGroup - 1) / filterGroup
 		j.part = make([]T, n*j.cout*j.K)
 	}
+	j.warm()
 	return func() {
 		if j.wb != nil {
 			// Transposed, so that the products read it in place, unpacked.
@@ -103,14 +109,38 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 	}
 }
 
+// warm runs each worker's product once on its own scratch, so that every worker's packing
+// buffers have their size before the first step: which worker gets which image changes from
+// step to step, and a step must not allocate.
+func (j *convJob[T]) warm() {
+	K, cout, Pg := j.K, j.cout, j.Pg
+	for w := range j.scr {
+		s := &j.scr[w]
+		switch j.op {
+		case program.ConvData:
+			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
+		case program.ConvFilter:
+			j.mm(w, false, true, cout, K, Pg, s.grid, Pg, s.col, Pg, j.part[:cout*K], K, false)
+		default:
+			j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
+		}
+	}
+}
+
 func (j *convJob[T]) DoWorker(w, i int) {
 	g, K, P, cout, Pg := &j.g, j.K, j.P, j.cout, j.Pg
 	img := g.C * g.H * g.W
 	s := &j.scr[w]
 	switch j.op {
-	case program.Conv, program.ConvReLU:
+	case program.Conv, program.ConvReLU, program.ConvReLUPool:
 		j.columns(s, j.in[i*img:][:img])
 		j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
+		if j.route != nil {
+			reluMask(s.mask, s.grid)
+			n := cout * j.pool.OH * j.pool.OW
+			j.poolGrid(s, j.route[i*n:][:n], j.out[i*n:][:n])
+			return
+		}
 		if j.mask != nil {
 			reluMask(s.mask, s.grid)
 			j.fromGrid(s.mask, j.mask[i*cout*P:][:cout*P])
@@ -181,6 +211,28 @@ func (j *convJob[T]) image(s *convScratch[T], img []T) {
 	for c := 0; c < g.C; c++ {
 		for h := 0; h < g.H; h++ {
 			copy(img[(c*g.H+h)*g.W:][:g.W], s.pad[c*j.plane+(h+g.ph)*j.Wp+g.pw:])
+		}
+	}
+}
+
+// poolGrid pools one image's activation on the grid in 2x2 windows at stride 2 (the only
+// pooling the lowering fuses), writing each window's maximum and its route.
+func (j *convJob[T]) poolGrid(s *convScratch[T], route, pooled []T) {
+	OH, OW, gw := j.pool.OH, j.pool.OW, j.gw
+	for o := 0; o < j.cout; o++ {
+		act, mask := s.grid[o*j.Pg:][:j.Pg], s.mask[o*j.Pg:][:j.Pg]
+		for y := 0; y < OH; y++ {
+			r0, r1 := act[2*y*gw:][:2*OW], act[(2*y+1)*gw:][:2*OW]
+			m0, m1 := mask[2*y*gw:][:2*OW], mask[(2*y+1)*gw:][:2*OW]
+			pr, rr := pooled[(o*OH+y)*OW:][:OW], route[(o*OH+y)*OW:][:OW]
+			for x := range pr {
+				a, b, c, e := r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1]
+				m := max4(a, b, c, e)
+				t := firstMax(a, b, c, e, m)
+				mk := [4]T{m0[2*x], m0[2*x+1], m1[2*x], m1[2*x+1]}[t]
+				pr[x] = m
+				rr[x] = T(t) + 4*(1-mk)
+			}
 		}
 	}
 }
@@ -379,4 +431,32 @@ func refMatmul[T float](w int, ta, tb bool, m, n, k int, a []T, lda int, b []T, 
 			c[i*ldc+jj] = s
 		}
 	}
+}
+
+// poolRouteBack sends each pooled gradient to its window's routed place, times the mask the
+// route carries: one plane of images a piece of work.
+func poolRouteBack[T float](pool *parallel.Pool, route, dpooled, dx []T, ip []int64) func() {
+	g := poolOf(ip)
+	hw, ohw, kk := g.H*g.W, g.OH*g.OW, g.kh*g.kw
+	return forEach(pool, g.B*g.C, max(1, chunk/max(1, hw)), func(lo, hi int) {
+		for bc := lo; bc < hi; bc++ {
+			d := dx[bc*hw:][:hw]
+			clear(d)
+			rt, dp := route[bc*ohw:][:ohw], dpooled[bc*ohw:][:ohw]
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					place := int(rt[oh*g.OW+ow])
+					var m T = 1
+					if place >= kk {
+						place, m = place-kk, 0
+					}
+					ih, iw := oh*g.sh-g.ph+place/g.kw, ow*g.sw-g.pw+place%g.kw
+					if place < 0 || ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+						continue // no maximum in the window
+					}
+					d[ih*g.W+iw] += m * dp[oh*g.OW+ow]
+				}
+			}
+		}
+	})
 }

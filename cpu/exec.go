@@ -106,6 +106,27 @@ func (e *executor) real(id, i int) float64 {
 	return float64(e.f32(id)[i])
 }
 
+// checkInts checks the number of integers of the launches whose kernels index them.
+func checkInts(l program.Launch) error {
+	want := 0
+	switch l.Op {
+	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU:
+		want = 15
+	case program.ConvReLUPool:
+		want = 27
+	case program.MaxPool, program.MaxPoolBack, program.MaxPoolBackMask, program.PoolRouteBack:
+		want = 12
+	case program.Im2col, program.Col2im:
+		want = 14
+	default:
+		return nil
+	}
+	if len(l.Ints) != want {
+		return fmt.Errorf("%s wants %d integers, has %d", l.Op, want, len(l.Ints))
+	}
+	return nil
+}
+
 // compile turns one launch into a call over its buffers, for the launch's dtype.
 func (e *executor) compile(l program.Launch) (func(), error) {
 	for _, b := range l.Args {
@@ -113,8 +134,8 @@ func (e *executor) compile(l program.Launch) (func(), error) {
 			return nil, fmt.Errorf("buffer %d of %d", b, len(e.p.Buffers))
 		}
 	}
-	if (l.Op == program.Conv || l.Op == program.ConvData || l.Op == program.ConvFilter || l.Op == program.ConvReLU) && len(l.Ints) != 15 {
-		return nil, fmt.Errorf("%s wants 15 integers, has %d", l.Op, len(l.Ints))
+	if err := checkInts(l); err != nil {
+		return nil, err
 	}
 	switch l.Op {
 	case program.StepInc:
@@ -170,7 +191,7 @@ func (e *executor) compileF32(l program.Launch) func() {
 				e.ws.Sgemm(e.pool, ta, tb, m, n, k1-k0, A[ao:], lda, B[bo:], ldb, P[z*m*n:], max(1, n), gemm.Epilogue{})
 			}
 		}
-	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU:
+	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU, program.ConvReLUPool:
 		return convKernel(e.pool, l, a, e.mm)
 	case program.Adam:
 		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals)
@@ -230,12 +251,14 @@ func compileTyped[T float](e *executor, l program.Launch, buf func(int) []T) (fu
 		return col2im(pool, a(0), a(1), ip), nil
 	case program.MaxPool:
 		return maxPool(pool, a(0), a(1), ip), nil
-	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU:
+	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU, program.ConvReLUPool:
 		return convKernel(pool, l, a, refMatmul[T]), nil
 	case program.MaxPoolBack:
 		return maxPoolBack(pool, a(0), a(1), nil, a(2), ip), nil
 	case program.MaxPoolBackMask:
 		return maxPoolBack(pool, a(0), a(1), a(2), a(3), ip), nil
+	case program.PoolRouteBack:
+		return poolRouteBack(pool, a(0), a(1), a(2), ip), nil
 	case program.SGD:
 		return sgd(pool, a(0), a(1), l.Reals), nil
 	case program.Momentum:

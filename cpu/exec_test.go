@@ -62,7 +62,7 @@ func stepLaunches(t *testing.T, what string, e *executor, h *ref.Machine, tol fl
 		switch l.Op {
 		case program.SoftmaxXent:
 			outs = l.Args[2:]
-		case program.ConvReLU:
+		case program.ConvReLU, program.ConvReLUPool:
 			outs = l.Args[3:]
 		case program.Momentum:
 			outs = []int{l.Args[0], l.Args[2]}
@@ -140,6 +140,22 @@ func TestOddShapes(t *testing.T) {
 				ints := []int64{int64(b), int64(c), int64(h), int64(w), int64(kh), int64(kw), int64(ph), int64(pw), int64(sh), int64(sw), int64(oh), int64(ow)}
 				bits := func() float64 { return float64(o.Rng.Intn(2)) }
 				o.Launch(program.MaxPoolBackMask, fmt.Sprint("maxpool_back_mask ", pg), []int{o.In(b*c*h*w, o.Normal), o.In(b*c*oh*ow, o.Normal), o.In(b*c*h*w, bits), o.Out(b * c * h * w)}, ints)
+				// Routes: every place, masked or not, and windows with none.
+				kk := kh * kw
+				places := func() float64 { return float64(o.Rng.Intn(2*kk+1) - 1) }
+				o.Launch(program.PoolRouteBack, fmt.Sprint("pool_route_back ", pg), []int{o.In(b*c*oh*ow, places), o.In(b*c*oh*ow, o.Normal), o.Out(b * c * h * w)}, ints)
+			}
+			// The convolution, ReLU and 2x2 pooling in one, on odd sizes (an odd side drops its
+			// last row or column from the pooling), with ties after the ReLU.
+			for _, g := range [][8]int{{3, 2, 9, 7, 3, 1, 1, 5}, {10, 1, 12, 12, 5, 2, 2, 6}, {2, 4, 6, 5, 1, 0, 0, 3}} {
+				b, c, h, w, k, ph, pw, cout := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]
+				oh, ow := h+2*ph-k+1, w+2*pw-k+1
+				var ints []int64
+				for _, v := range []int{b, c, h, w, k, k, ph, pw, 1, 1, 1, 1, oh, ow, cout, b, cout, oh, ow, 2, 2, 0, 0, 2, 2, oh / 2, ow / 2} {
+					ints = append(ints, int64(v))
+				}
+				pooled := b * cout * (oh / 2) * (ow / 2)
+				o.Launch(program.ConvReLUPool, fmt.Sprint("conv_relu_pool ", g), []int{o.In(b*c*h*w, o.Normal), o.In(cout*c*k*k, o.Normal), o.In(cout, o.Normal), o.Out(pooled), o.Out(pooled)}, ints)
 			}
 			e, err := newExecutor(o.P, parallel.Default())
 			if err != nil {

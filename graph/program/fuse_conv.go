@@ -109,7 +109,46 @@ func (l *lowering) fuseConv() {
 		}
 	}
 	l.fuseReLU(drop)
+	l.fusePool(drop)
 	l.dropLaunches(drop)
+}
+
+// fusePool folds a MaxPool of 2x2 windows at stride 2 into the ConvReLU before it
+// (ConvReLUPool) and its MaxPoolBackMask into a PoolRouteBack, where only those two read the
+// activation and only the second the mask.
+func (l *lowering) fusePool(drop []bool) {
+	p := l.p
+	readers := map[int][]int{}
+	for i, ln := range p.Launches {
+		if !drop[i] {
+			for _, b := range ln.Inputs() {
+				readers[b] = append(readers[b], i)
+			}
+		}
+	}
+	for i := range p.Launches {
+		c := &p.Launches[i]
+		if drop[i] || c.Op != ConvReLU {
+			continue
+		}
+		mask, act := c.Args[3], c.Args[4]
+		r := readers[act]
+		if len(r) != 2 || p.Launches[r[0]].Op != MaxPool || p.Launches[r[1]].Op != MaxPoolBackMask || len(readers[mask]) != 1 || readers[mask][0] != r[1] {
+			continue
+		}
+		mp, mb := &p.Launches[r[0]], &p.Launches[r[1]]
+		g := mp.Ints
+		if len(g) != 12 || !slices.Equal(g[4:10], []int64{2, 2, 0, 0, 2, 2}) || mb.Args[0] != act || mb.Args[2] != mask || !slices.Equal(mb.Ints, g) {
+			continue
+		}
+		pooled := mp.Args[1]
+		route := l.newBuf(Buffer{Name: "pooling route: " + mp.What, Kind: Temp, Elems: p.Buffers[pooled].Elems})
+		*c = Launch{Op: ConvReLUPool, Dtype: c.Dtype, Role: c.Role, Node: mp.Node, What: c.What + ", " + mp.What,
+			Args: []int{c.Args[0], c.Args[1], c.Args[2], route, pooled}, Ints: append(slices.Clone(c.Ints), g...)}
+		drop[r[0]] = true
+		*mb = Launch{Op: PoolRouteBack, Dtype: mb.Dtype, Role: mb.Role, Node: mb.Node, What: mb.What + ", routed",
+			Args: []int{route, mb.Args[1], mb.Args[3]}, Ints: g}
+	}
 }
 
 // fuseReLU folds the ReLU that follows a Conv (pre ≥ 0 into a mask, pre ⊙ mask) into a
@@ -124,7 +163,7 @@ func (l *lowering) fuseReLU(drop []bool) {
 		}
 		out := ln.Args[len(ln.Args)-1]
 		writer[out] = i
-		for _, b := range ln.Args[:len(ln.Args)-1] {
+		for _, b := range ln.Inputs() {
 			readers[b] = append(readers[b], i)
 		}
 	}

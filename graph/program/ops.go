@@ -91,6 +91,17 @@ const (
 	// pooling and the ReLU before it. Args in, dpooled, mask, dx; Ints as MaxPool. Made of a
 	// MaxPoolBack and the Binary product after it.
 	MaxPoolBackMask
+	// ConvReLUPool: a ConvReLU whose activation only a MaxPool and its gradient read: pooled =
+	// MaxPool(act), and for each window route = t, the place (r·kw + q) of the window's first
+	// maximum of act, plus kh·kw where the mask there is 0 (−1 for a window with none). Args
+	// img, w, bias, route, pooled; Ints those of Conv, then those of MaxPool. The activation
+	// and the mask are never stored: the route is all the backward pass needs of them.
+	ConvReLUPool
+	// PoolRouteBack: the gradient through ConvReLUPool's pooling and ReLU: dx is 0 but at each
+	// window's routed place, where it gets m·dpooled, m = 1 for a route below kh·kw and 0
+	// above; sums where windows overlap. A negative route, or one whose place is outside the
+	// image, sends nothing. Args route, dpooled, dx; Ints as MaxPool.
+	PoolRouteBack
 	numOps
 )
 
@@ -101,7 +112,7 @@ var opNames = [numOps]string{
 	StepInc: "step_inc", GatherRows: "gather_rows", CursorAdd: "cursor_add",
 	SGD: "sgd", Momentum: "momentum", Adam: "adam", GemmBias: "gemm_bias",
 	Conv: "conv", ConvData: "conv_data", ConvFilter: "conv_filter", ConvReLU: "conv_relu",
-	MaxPoolBackMask: "maxpool_back_mask",
+	MaxPoolBackMask: "maxpool_back_mask", ConvReLUPool: "conv_relu_pool", PoolRouteBack: "pool_route_back",
 }
 
 func (o Op) String() string {

@@ -132,6 +132,20 @@ type Launch struct {
 	Reals []float64 // real parameters
 }
 
+// Inputs are the buffers the launch reads: its Args but the outputs at the end (two for
+// SoftmaxXent, ConvReLU and ConvReLUPool, one otherwise). An update's parameter and state,
+// updated in place, count as inputs.
+func (l Launch) Inputs() []int {
+	outs := 1
+	switch l.Op {
+	case SoftmaxXent, ConvReLU, ConvReLUPool:
+		outs = 2
+	case StepInc, CursorAdd:
+		outs = 0
+	}
+	return l.Args[:max(0, len(l.Args)-outs)]
+}
+
 // String is one line: op, buffers, integer and real parameters, and what it computes.
 func (l Launch) String() string {
 	var b strings.Builder

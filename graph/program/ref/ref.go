@@ -154,6 +154,8 @@ var ops = [...]func(h *Machine, l program.Launch, a [][]float64) error{
 	program.ConvFilter:      conv,
 	program.ConvReLU:        convReLU,
 	program.MaxPoolBackMask: maxPoolBackMask,
+	program.ConvReLUPool:    convReLUPool,
+	program.PoolRouteBack:   poolRouteBack,
 }
 
 // BinaryFunc and UnaryFunc are the elementwise operators by code, in float64.
@@ -646,6 +648,80 @@ func maxPoolBackMask(h *Machine, l program.Launch, a [][]float64) error {
 	}
 	for i, v := range dx {
 		a[3][i] = h.round(a[2][i] * v)
+	}
+	return nil
+}
+
+// convReLUPool is ConvReLU, then MaxPool of the activation with each window's route.
+func convReLUPool(h *Machine, l program.Launch, a [][]float64) error {
+	if len(l.Ints) != 27 {
+		return fmt.Errorf("%s wants 27 integers, has %d", l.Op, len(l.Ints))
+	}
+	ci, pi := l.Ints[:15], l.Ints[15:]
+	n := ci[0] * ci[14] * ci[12] * ci[13]
+	mask, act := make([]float64, n), make([]float64, n)
+	if err := convReLU(h, program.Launch{Op: program.ConvReLU, Ints: ci}, [][]float64{a[0], a[1], a[2], mask, act}); err != nil {
+		return err
+	}
+	if err := maxPool(h, program.Launch{Op: program.MaxPool, Ints: pi}, [][]float64{act, a[4]}); err != nil {
+		return err
+	}
+	B, C, H, W := int(pi[0]), int(pi[1]), int(pi[2]), int(pi[3])
+	kh, kw, ph, pw, sh, sw, OH, OW := int(pi[4]), int(pi[5]), int(pi[6]), int(pi[7]), int(pi[8]), int(pi[9]), int(pi[10]), int(pi[11])
+	for bc := 0; bc < B*C; bc++ {
+		for oh := 0; oh < OH; oh++ {
+			for ow := 0; ow < OW; ow++ {
+				best, place, at := -math.MaxFloat64, -1, -1
+				for r := 0; r < kh; r++ {
+					for q := 0; q < kw; q++ {
+						ih, iw := oh*sh-ph+r, ow*sw-pw+q
+						if ih < 0 || ih >= H || iw < 0 || iw >= W {
+							continue
+						}
+						if v := act[(bc*H+ih)*W+iw]; v > best {
+							best, place, at = v, r*kw+q, (bc*H+ih)*W+iw
+						}
+					}
+				}
+				if place >= 0 && mask[at] == 0 {
+					place += kh * kw
+				}
+				a[3][(bc*OH+oh)*OW+ow] = float64(place)
+			}
+		}
+	}
+	return nil
+}
+
+// poolRouteBack sends each pooled gradient to its window's routed place, times the mask.
+func poolRouteBack(h *Machine, l program.Launch, a [][]float64) error {
+	pi := l.Ints
+	B, C, H, W := int(pi[0]), int(pi[1]), int(pi[2]), int(pi[3])
+	kh, kw, ph, pw, sh, sw, OH, OW := int(pi[4]), int(pi[5]), int(pi[6]), int(pi[7]), int(pi[8]), int(pi[9]), int(pi[10]), int(pi[11])
+	dx := a[2]
+	for i := range dx {
+		dx[i] = 0
+	}
+	for bc := 0; bc < B*C; bc++ {
+		for oh := 0; oh < OH; oh++ {
+			for ow := 0; ow < OW; ow++ {
+				o := (bc*OH+oh)*OW + ow
+				place := int(a[0][o])
+				if place < 0 {
+					continue
+				}
+				m := 1.0
+				if place >= kh*kw {
+					place, m = place-kh*kw, 0
+				}
+				ih, iw := oh*sh-ph+place/kw, ow*sw-pw+place%kw
+				if ih < 0 || ih >= H || iw < 0 || iw >= W {
+					continue // a place outside the image routes nothing
+				}
+				at := (bc*H+ih)*W + iw
+				dx[at] = h.round(dx[at] + m*a[1][o])
+			}
+		}
 	}
 	return nil
 }
