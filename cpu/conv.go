@@ -223,15 +223,15 @@ func (j *convJob[T]) poolGrid(s *convScratch[T], route, pooled []T) {
 		act, mask := s.grid[o*j.Pg:][:j.Pg], s.mask[o*j.Pg:][:j.Pg]
 		for y := 0; y < OH; y++ {
 			r0, r1 := act[2*y*gw:][:2*OW], act[(2*y+1)*gw:][:2*OW]
-			m0, m1 := mask[2*y*gw:][:2*OW], mask[(2*y+1)*gw:][:2*OW]
+			mrows := [2][]T{mask[2*y*gw:][:2*OW], mask[(2*y+1)*gw:][:2*OW]}
 			pr, rr := pooled[(o*OH+y)*OW:][:OW], route[(o*OH+y)*OW:][:OW]
 			for x := range pr {
 				a, b, c, e := r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1]
 				m := max4(a, b, c, e)
 				t := firstMax(a, b, c, e, m)
-				mk := [4]T{m0[2*x], m0[2*x+1], m1[2*x], m1[2*x+1]}[t]
 				pr[x] = m
-				rr[x] = T(t) + 4*(1-mk)
+				// The place, plus 4 where the mask there is 0.
+				rr[x] = T(t + 4 - 4*int(mrows[t>>1][2*x+t&1]))
 			}
 		}
 	}
@@ -438,6 +438,29 @@ func refMatmul[T float](w int, ta, tb bool, m, n, k int, a []T, lda int, b []T, 
 func poolRouteBack[T float](pool *parallel.Pool, route, dpooled, dx []T, ip []int64) func() {
 	g := poolOf(ip)
 	hw, ohw, kk := g.H*g.W, g.OH*g.OW, g.kh*g.kw
+	if g.halves() {
+		return forEach(pool, g.B*g.C, max(1, chunk/max(1, hw)), func(lo, hi int) {
+			for bc := lo; bc < hi; bc++ {
+				d := dx[bc*hw:][:hw]
+				clear(d)
+				for oh := 0; oh < g.OH; oh++ {
+					rt, dp := route[bc*ohw+oh*g.OW:][:g.OW], dpooled[bc*ohw+oh*g.OW:][:g.OW]
+					rows := [2][]T{d[2*oh*g.W:][:2*g.OW], d[(2*oh+1)*g.W:][:2*g.OW]}
+					for ow, r := range rt {
+						place := int(r)
+						if uint(place) >= 8 {
+							continue // no maximum in the window
+						}
+						var m T = 1
+						if place >= 4 {
+							m = 0
+						}
+						rows[place>>1&1][2*ow+place&1] = m * dp[ow]
+					}
+				}
+			}
+		})
+	}
 	return forEach(pool, g.B*g.C, max(1, chunk/max(1, hw)), func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
 			d := dx[bc*hw:][:hw]
