@@ -7,7 +7,8 @@ import (
 	"graphtrain/internal/vec"
 )
 
-// The fused convolutions (Conv, ConvData, ConvFilter) run image by image: each worker lays
+// The fused convolutions (Conv, ConvData, ConvFilter, ConvReLU, ConvReLUPool and
+// ConvReLUPoolBack) run image by image: each worker lays
 // one image's columns out in a buffer of its own, K = C·kh·kw rows of P = OH·OW positions
 // (a few dozen KiB, in cache), and multiplies them with the filters there. Images in and
 // out stay in (B, C, H, W) order, so no transpose is needed either side: the product of
@@ -39,20 +40,23 @@ type convJob[T float] struct {
 	in, w      []T // Conv: img and w; ConvData: dout and w; ConvFilter: dout and img
 	bias, out  []T
 	mask       []T // ConvReLU: (pre ≥ 0) as 1 or 0
-	route      []T // ConvReLUPool: each window's route
+	route      []T // ConvReLUPool, ConvReLUPoolBack: each window's route
 	pool       pool2
+	dpooled    []T // ConvReLUPoolBack: the pooled output's gradient
+	db, dimg   []T // ConvReLUPoolBack: the bias and (or nil) the image gradients; out is dw
 	wb         []T // Conv: the filters with the bias as a last column, transposed: [K+1, cout]
 	scr        []convScratch[T]
-	part       []T // ConvFilter: each group's sum, [groups][cout·K]
+	part       []T // ConvFilter: each group's sum, [groups][cout·K]; ConvReLUPoolBack: [groups][cout·(K+1)], the bias's last
 	mm         matmul[T]
 }
 
 // convScratch is one worker's: the padded image, the columns (K rows of Pg, then a row of
 // ones that multiplies the bias), the output or output gradient over the grid and
-// (ConvReLU) the ReLU's mask over the grid.
-type convScratch[T float] struct{ pad, col, grid, mask []T }
+// (ConvReLU) the ReLU's mask over the grid, and (image gradients) the padded planes the
+// column rows are summed into: not pad, whose border must stay zero for the columns.
+type convScratch[T float] struct{ pad, col, grid, mask, acc []T }
 
-// convKernel compiles a Conv, ConvData or ConvFilter launch over its buffers.
+// convKernel compiles a launch of one of the fused convolutions over its buffers.
 func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T, mm matmul[T]) func() {
 	g := convOf(l.Ints)
 	j := &convJob[T]{g: g, cout: int(l.Ints[14]), K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: l.Op, mm: mm, unit: g.unit()}
@@ -73,11 +77,21 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 	if l.Op == program.ConvReLUPool {
 		j.route, j.pool = a(3), poolOf(l.Ints[15:])
 	}
+	if l.Op == program.ConvReLUPoolBack {
+		j.route, j.dpooled, j.in, j.w, j.out, j.db = a(0), a(1), a(2), a(3), a(4), a(5)
+		if len(l.Args) == 7 {
+			j.dimg = a(6)
+		}
+		j.pool = poolOf(l.Ints[15:])
+	}
 	j.scr = make([]convScratch[T], pool.Size())
 	for w := range j.scr {
 		s := &j.scr[w]
 		if j.unit {
 			s.pad = make([]T, g.C*j.plane+g.kw) // the last row's taps read up to kw−1 past the planes
+			if l.Op == program.ConvData || l.Op == program.ConvReLUPoolBack {
+				s.acc = make([]T, len(s.pad))
+			}
 		}
 		s.col = make([]T, (j.K+1)*j.Pg)
 		fill(s.col[j.K*j.Pg:], 1)
@@ -87,9 +101,13 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		}
 	}
 	n := g.B
-	if l.Op == program.ConvFilter {
+	switch l.Op {
+	case program.ConvFilter:
 		n = (g.B + filterGroup - 1) / filterGroup
 		j.part = make([]T, n*j.cout*j.K)
+	case program.ConvReLUPoolBack:
+		n = (g.B + filterGroup - 1) / filterGroup
+		j.part = make([]T, n*j.cout*(j.K+1))
 	}
 	j.warm()
 	return func() {
@@ -103,8 +121,11 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 			}
 		}
 		pool.RunWorkers(n, j)
-		if j.op == program.ConvFilter {
+		switch j.op {
+		case program.ConvFilter:
 			j.sumGroups(n)
+		case program.ConvReLUPoolBack:
+			j.sumBackGroups(n)
 		}
 	}
 }
@@ -121,6 +142,9 @@ func (j *convJob[T]) warm() {
 			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
 		case program.ConvFilter:
 			j.mm(w, false, true, cout, K, Pg, s.grid, Pg, s.col, Pg, j.part[:cout*K], K, false)
+		case program.ConvReLUPoolBack:
+			j.mm(w, false, true, cout, K+1, Pg, s.grid, Pg, s.col, Pg, j.part[:cout*(K+1)], K+1, false)
+			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
 		default:
 			j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
 		}
@@ -156,6 +180,63 @@ func (j *convJob[T]) DoWorker(w, i int) {
 			j.columns(s, j.w[b*img:][:img])
 			j.toGrid(j.in[b*cout*P:][:cout*P], s.grid)
 			j.mm(w, false, true, cout, K, Pg, s.grid, Pg, s.col, Pg, part, K, b > i*filterGroup)
+		}
+	case program.ConvReLUPoolBack:
+		// Per image: the routed gradient on the grid, its product with the columns and
+		// their row of ones (the filter and bias gradients, summed over the group), then
+		// its product with the filters (the image gradient).
+		part := j.part[i*cout*(K+1):][:cout*(K+1)]
+		n := cout * j.pool.OH * j.pool.OW
+		for b := i * filterGroup; b < min(g.B, (i+1)*filterGroup); b++ {
+			j.routeGrid(j.route[b*n:][:n], j.dpooled[b*n:][:n], s.grid)
+			j.columns(s, j.in[b*img:][:img])
+			j.mm(w, false, true, cout, K+1, Pg, s.grid, Pg, s.col, Pg, part, K+1, b > i*filterGroup)
+			if j.dimg != nil {
+				j.mm(w, true, false, K, Pg, cout, j.w, K, s.grid, Pg, s.col, Pg, false)
+				j.image(s, j.dimg[b*img:][:img])
+			}
+		}
+	}
+}
+
+// sumBackGroups adds the groups' filter and bias gradients, in group order.
+func (j *convJob[T]) sumBackGroups(groups int) {
+	K1 := j.K + 1
+	for o := 0; o < j.cout; o++ {
+		dw := j.out[o*j.K:][:j.K]
+		copy(dw, j.part[o*K1:][:j.K])
+		db := j.part[o*K1+j.K]
+		for i := 1; i < groups; i++ {
+			row := j.part[(i*j.cout+o)*K1:][:K1]
+			addTo(dw, row[:j.K])
+			db += row[j.K]
+		}
+		j.db[o] = db
+	}
+}
+
+// routeGrid puts one image's pooled gradient on the grid, at each window's routed place
+// times the mask the route carries (PoolRouteBack), zeros elsewhere.
+func (j *convJob[T]) routeGrid(route, dpooled, grid []T) {
+	clear(grid)
+	p, gw := &j.pool, j.gw
+	kk := p.kh * p.kw
+	for o := 0; o < j.cout; o++ {
+		gr := grid[o*j.Pg:][:j.Pg]
+		for y := 0; y < p.OH; y++ {
+			rt, dp := route[(o*p.OH+y)*p.OW:][:p.OW], dpooled[(o*p.OH+y)*p.OW:][:p.OW]
+			for x, r := range rt {
+				place := int(r)
+				var m T = 1
+				if place >= kk {
+					place, m = place-kk, 0
+				}
+				ih, iw := y*p.sh-p.ph+place/p.kw, x*p.sw-p.pw+place%p.kw
+				if place < 0 || ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
+					continue
+				}
+				gr[ih*gw+iw] += m * dp[x]
+			}
 		}
 	}
 }
@@ -194,23 +275,24 @@ func (j *convJob[T]) image(s *convScratch[T], img []T) {
 		rowsIm(g, s.col, img)
 		return
 	}
-	clear(s.pad)
+	acc := s.acc
+	clear(acc)
 	k := 0
 	for c := 0; c < g.C; c++ {
 		for r := 0; r < g.kh; r++ {
 			for q := 0; q < g.kw; q++ {
-				addTo(s.pad[c*j.plane+r*j.Wp+q:][:j.Pg], s.col[k*j.Pg:][:j.Pg])
+				addTo(acc[c*j.plane+r*j.Wp+q:][:j.Pg], s.col[k*j.Pg:][:j.Pg])
 				k++
 			}
 		}
 	}
 	if g.ph == 0 && g.pw == 0 {
-		copy(img, s.pad)
+		copy(img, acc)
 		return
 	}
 	for c := 0; c < g.C; c++ {
 		for h := 0; h < g.H; h++ {
-			copy(img[(c*g.H+h)*g.W:][:g.W], s.pad[c*j.plane+(h+g.ph)*j.Wp+g.pw:])
+			copy(img[(c*g.H+h)*g.W:][:g.W], acc[c*j.plane+(h+g.ph)*j.Wp+g.pw:])
 		}
 	}
 }

@@ -112,7 +112,10 @@ func checkInts(l program.Launch) error {
 	switch l.Op {
 	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU:
 		want = 15
-	case program.ConvReLUPool:
+	case program.ConvReLUPool, program.ConvReLUPoolBack:
+		if l.Op == program.ConvReLUPoolBack && len(l.Args) != 6 && len(l.Args) != 7 {
+			return fmt.Errorf("%s wants 6 or 7 buffers, has %d", l.Op, len(l.Args))
+		}
 		want = 27
 	case program.MaxPool, program.MaxPoolBack, program.MaxPoolBackMask, program.PoolRouteBack:
 		want = 12
@@ -191,7 +194,7 @@ func (e *executor) compileF32(l program.Launch) func() {
 				e.ws.Sgemm(e.pool, ta, tb, m, n, k1-k0, A[ao:], lda, B[bo:], ldb, P[z*m*n:], max(1, n), gemm.Epilogue{})
 			}
 		}
-	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU, program.ConvReLUPool:
+	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU, program.ConvReLUPool, program.ConvReLUPoolBack:
 		return convKernel(e.pool, l, a, e.mm)
 	case program.Adam:
 		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals)
@@ -251,7 +254,7 @@ func compileTyped[T float](e *executor, l program.Launch, buf func(int) []T) (fu
 		return col2im(pool, a(0), a(1), ip), nil
 	case program.MaxPool:
 		return maxPool(pool, a(0), a(1), ip), nil
-	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU, program.ConvReLUPool:
+	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU, program.ConvReLUPool, program.ConvReLUPoolBack:
 		return convKernel(pool, l, a, refMatmul[T]), nil
 	case program.MaxPoolBack:
 		return maxPoolBack(pool, a(0), a(1), nil, a(2), ip), nil

@@ -64,6 +64,8 @@ func stepLaunches(t *testing.T, what string, e *executor, h *ref.Machine, tol fl
 			outs = l.Args[2:]
 		case program.ConvReLU, program.ConvReLUPool:
 			outs = l.Args[3:]
+		case program.ConvReLUPoolBack:
+			outs = l.Args[4:]
 		case program.Momentum:
 			outs = []int{l.Args[0], l.Args[2]}
 		case program.Adam:
@@ -156,6 +158,16 @@ func TestOddShapes(t *testing.T) {
 				}
 				pooled := b * cout * (oh / 2) * (ow / 2)
 				o.Launch(program.ConvReLUPool, fmt.Sprint("conv_relu_pool ", g), []int{o.In(b*c*h*w, o.Normal), o.In(cout*c*k*k, o.Normal), o.In(cout, o.Normal), o.Out(pooled), o.Out(pooled)}, ints)
+				// Its backward pass, with and without the image gradient, on routes of every
+				// kind (masked, unmasked, none).
+				places := func() float64 { return float64(o.Rng.Intn(9) - 1) }
+				for _, withImage := range []bool{false, true} {
+					args := []int{o.In(pooled, places), o.In(pooled, o.Normal), o.In(b*c*h*w, o.Normal), o.In(cout*c*k*k, o.Normal), o.Out(cout * c * k * k), o.Out(cout)}
+					if withImage {
+						args = append(args, o.Out(b*c*h*w))
+					}
+					o.Launch(program.ConvReLUPoolBack, fmt.Sprint("conv_relu_pool_back ", g, withImage), args, ints)
+				}
 			}
 			e, err := newExecutor(o.P, parallel.Default())
 			if err != nil {

@@ -148,7 +148,61 @@ func (l *lowering) fusePool(drop []bool) {
 		drop[r[0]] = true
 		*mb = Launch{Op: PoolRouteBack, Dtype: mb.Dtype, Role: mb.Role, Node: mb.Node, What: mb.What + ", routed",
 			Args: []int{route, mb.Args[1], mb.Args[3]}, Ints: g}
+		l.fuseBack(drop, i, r[1], readers)
 	}
+}
+
+// fuseBack folds into the PoolRouteBack at launch rb, the backward of ConvReLUPool c, the
+// launches that read its gradient dpre: the ConvFilter, the three ReduceSums of the bias
+// gradient (over the columns, the rows, then the images) and the ConvData if there is one,
+// when nothing else reads dpre or the partial sums: one ConvReLUPoolBack.
+func (l *lowering) fuseBack(drop []bool, c, rb int, readers map[int][]int) {
+	p := l.p
+	cv, pr := p.Launches[c], p.Launches[rb]
+	dpre := pr.Args[2]
+	B, Cout, OH, OW := cv.Ints[0], cv.Ints[14], cv.Ints[12], cv.Ints[13]
+	img, w := cv.Args[0], cv.Args[1]
+	var filter, data = -1, -1
+	sums := []int{}
+	for _, i := range readers[dpre] {
+		ln := p.Launches[i]
+		switch {
+		case ln.Op == ConvFilter && ln.Args[1] == img && slices.Equal(ln.Ints, cv.Ints[:15]):
+			filter = i
+		case ln.Op == ConvData && ln.Args[1] == w && slices.Equal(ln.Ints, cv.Ints[:15]):
+			data = i
+		case ln.Op == ReduceSum && slices.Equal(ln.Ints, []int64{B * Cout * OH, OW, 1}):
+			sums = append(sums, i)
+		case ln.Op == Gather4 && len(readers[ln.Args[1]]) == 0:
+			// A transpose that fed the products fuseConv replaced: dropped later.
+		default:
+			return
+		}
+	}
+	if filter < 0 || len(sums) != 1 {
+		return
+	}
+	// The chain of sums: each read by the next alone.
+	for _, want := range [][]int64{{B * Cout, OH, 1}, {1, B, Cout}} {
+		out := p.Launches[sums[len(sums)-1]].Args[1]
+		r := readers[out]
+		if len(r) != 1 || p.Launches[r[0]].Op != ReduceSum || !slices.Equal(p.Launches[r[0]].Ints, want) {
+			return
+		}
+		sums = append(sums, r[0])
+	}
+	db := p.Launches[sums[2]].Args[1]
+	args := []int{pr.Args[0], pr.Args[1], img, w, p.Launches[filter].Args[2], db}
+	what := "the backward of " + cv.What + ": filter and bias gradients"
+	if data >= 0 {
+		args = append(args, p.Launches[data].Args[2])
+		drop[data] = true
+		what += ", image gradient"
+	}
+	for _, i := range append(sums, filter) {
+		drop[i] = true
+	}
+	p.Launches[rb] = Launch{Op: ConvReLUPoolBack, Dtype: pr.Dtype, Role: pr.Role, Node: pr.Node, What: what, Args: args, Ints: cv.Ints}
 }
 
 // fuseReLU folds the ReLU that follows a Conv (pre ≥ 0 into a mask, pre ⊙ mask) into a

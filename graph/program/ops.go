@@ -102,6 +102,13 @@ const (
 	// above; sums where windows overlap. A negative route, or one whose place is outside the
 	// image, sends nothing. Args route, dpooled, dx; Ints as MaxPool.
 	PoolRouteBack
+	// ConvReLUPoolBack: the whole backward pass of a ConvReLUPool: dpre =
+	// PoolRouteBack(route, dpooled), then dw = ConvFilter(dpre, img), db[o] = Σ_{b,y,x}
+	// dpre[b,o,y,x] and, with seven Args, dimg = ConvData(dpre, w). Args route, dpooled,
+	// img, w, dw, db[, dimg] (the last two or three outputs); Ints as ConvReLUPool. Made of
+	// a PoolRouteBack, the ConvFilter, the three ReduceSums of the bias gradient and the
+	// ConvData that read its output.
+	ConvReLUPoolBack
 	numOps
 )
 
@@ -113,6 +120,7 @@ var opNames = [numOps]string{
 	SGD: "sgd", Momentum: "momentum", Adam: "adam", GemmBias: "gemm_bias",
 	Conv: "conv", ConvData: "conv_data", ConvFilter: "conv_filter", ConvReLU: "conv_relu",
 	MaxPoolBackMask: "maxpool_back_mask", ConvReLUPool: "conv_relu_pool", PoolRouteBack: "pool_route_back",
+	ConvReLUPoolBack: "conv_relu_pool_back",
 }
 
 func (o Op) String() string {

@@ -133,13 +133,16 @@ type Launch struct {
 }
 
 // Inputs are the buffers the launch reads: its Args but the outputs at the end (two for
-// SoftmaxXent, ConvReLU and ConvReLUPool, one otherwise). An update's parameter and state,
+// SoftmaxXent, ConvReLU and ConvReLUPool, all after the fourth for ConvReLUPoolBack, one
+// otherwise). An update's parameter and state,
 // updated in place, count as inputs.
 func (l Launch) Inputs() []int {
 	outs := 1
 	switch l.Op {
 	case SoftmaxXent, ConvReLU, ConvReLUPool:
 		outs = 2
+	case ConvReLUPoolBack:
+		outs = len(l.Args) - 4
 	case StepInc, CursorAdd:
 		outs = 0
 	}

@@ -129,33 +129,34 @@ func (h *Machine) Exec(l program.Launch) error {
 
 // ops holds the meaning of each op: a function over the launch and its buffers' contents.
 var ops = [...]func(h *Machine, l program.Launch, a [][]float64) error{
-	program.Binary:          binary,
-	program.Unary:           unary,
-	program.Gather4:         gather4,
-	program.Gemm:            gemm,
-	program.GemmSplit:       gemmSplit,
-	program.GemmBias:        gemmBias,
-	program.ReduceSum:       reduceSum,
-	program.SoftmaxXent:     softmaxXent,
-	program.Softmax:         softmax,
-	program.SoftmaxBack:     softmaxBack,
-	program.Im2col:          im2col,
-	program.Col2im:          im2col,
-	program.MaxPool:         maxPool,
-	program.MaxPoolBack:     maxPool,
-	program.StepInc:         stepInc,
-	program.GatherRows:      gatherRows,
-	program.CursorAdd:       cursorAdd,
-	program.SGD:             sgd,
-	program.Momentum:        momentum,
-	program.Adam:            adam,
-	program.Conv:            conv,
-	program.ConvData:        conv,
-	program.ConvFilter:      conv,
-	program.ConvReLU:        convReLU,
-	program.MaxPoolBackMask: maxPoolBackMask,
-	program.ConvReLUPool:    convReLUPool,
-	program.PoolRouteBack:   poolRouteBack,
+	program.Binary:           binary,
+	program.Unary:            unary,
+	program.Gather4:          gather4,
+	program.Gemm:             gemm,
+	program.GemmSplit:        gemmSplit,
+	program.GemmBias:         gemmBias,
+	program.ReduceSum:        reduceSum,
+	program.SoftmaxXent:      softmaxXent,
+	program.Softmax:          softmax,
+	program.SoftmaxBack:      softmaxBack,
+	program.Im2col:           im2col,
+	program.Col2im:           im2col,
+	program.MaxPool:          maxPool,
+	program.MaxPoolBack:      maxPool,
+	program.StepInc:          stepInc,
+	program.GatherRows:       gatherRows,
+	program.CursorAdd:        cursorAdd,
+	program.SGD:              sgd,
+	program.Momentum:         momentum,
+	program.Adam:             adam,
+	program.Conv:             conv,
+	program.ConvData:         conv,
+	program.ConvFilter:       conv,
+	program.ConvReLU:         convReLU,
+	program.MaxPoolBackMask:  maxPoolBackMask,
+	program.ConvReLUPool:     convReLUPool,
+	program.PoolRouteBack:    poolRouteBack,
+	program.ConvReLUPoolBack: convReLUPoolBack,
 }
 
 // BinaryFunc and UnaryFunc are the elementwise operators by code, in float64.
@@ -722,6 +723,36 @@ func poolRouteBack(h *Machine, l program.Launch, a [][]float64) error {
 				dx[at] = h.round(dx[at] + m*a[1][o])
 			}
 		}
+	}
+	return nil
+}
+
+// convReLUPoolBack is PoolRouteBack, then ConvFilter, the bias gradient and (with seven
+// Args) ConvData of its result.
+func convReLUPoolBack(h *Machine, l program.Launch, a [][]float64) error {
+	if len(l.Ints) != 27 || len(a) < 6 {
+		return fmt.Errorf("%s wants 27 integers and 6 or 7 buffers", l.Op)
+	}
+	ci, pi := l.Ints[:15], l.Ints[15:]
+	B, Cout, OH, OW := int(ci[0]), int(ci[14]), int(ci[12]), int(ci[13])
+	dpre := make([]float64, B*Cout*OH*OW)
+	if err := poolRouteBack(h, program.Launch{Op: program.PoolRouteBack, Ints: pi}, [][]float64{a[0], a[1], dpre}); err != nil {
+		return err
+	}
+	if err := conv(h, program.Launch{Op: program.ConvFilter, Ints: ci}, [][]float64{dpre, a[2], a[4]}); err != nil {
+		return err
+	}
+	for o := 0; o < Cout; o++ {
+		s := 0.0
+		for b := 0; b < B; b++ {
+			for _, v := range dpre[(b*Cout+o)*OH*OW:][:OH*OW] {
+				s += v
+			}
+		}
+		a[5][o] = h.round(s)
+	}
+	if len(a) == 7 {
+		return conv(h, program.Launch{Op: program.ConvData, Ints: ci}, [][]float64{dpre, a[3], a[6]})
 	}
 	return nil
 }
