@@ -215,12 +215,36 @@ func (j *convJob[T]) sumBackGroups(groups int) {
 	}
 }
 
+// routeCodes are the routes as values, by place and mask.
+var routeCodes = [8]float32{0, 1, 2, 3, 4, 5, 6, 7}
+
 // routeGrid puts one image's pooled gradient on the grid, at each window's routed place
 // times the mask the route carries (PoolRouteBack), zeros elsewhere.
 func (j *convJob[T]) routeGrid(route, dpooled, grid []T) {
 	clear(grid)
 	p, gw := &j.pool, j.gw
 	kk := p.kh * p.kw
+	if p.halves() {
+		for o := 0; o < j.cout; o++ {
+			gr := grid[o*j.Pg:][:j.Pg]
+			for y := 0; y < p.OH; y++ {
+				rt, dp := route[(o*p.OH+y)*p.OW:][:p.OW], dpooled[(o*p.OH+y)*p.OW:][:p.OW]
+				rows := [2][]T{gr[2*y*gw:][:2*p.OW], gr[(2*y+1)*gw:][:2*p.OW]}
+				for x, r := range rt {
+					place := int(r)
+					if uint(place) >= 8 {
+						continue // no maximum in the window
+					}
+					var m T = 1
+					if place >= 4 {
+						m = 0
+					}
+					rows[place>>1&1][2*x+place&1] = m * dp[x]
+				}
+			}
+		}
+		return
+	}
 	for o := 0; o < j.cout; o++ {
 		gr := grid[o*j.Pg:][:j.Pg]
 		for y := 0; y < p.OH; y++ {
@@ -305,15 +329,17 @@ func (j *convJob[T]) poolGrid(s *convScratch[T], route, pooled []T) {
 		act, mask := s.grid[o*j.Pg:][:j.Pg], s.mask[o*j.Pg:][:j.Pg]
 		for y := 0; y < OH; y++ {
 			r0, r1 := act[2*y*gw:][:2*OW], act[(2*y+1)*gw:][:2*OW]
-			mrows := [2][]T{mask[2*y*gw:][:2*OW], mask[(2*y+1)*gw:][:2*OW]}
+			m0, m1 := mask[2*y*gw:][:2*OW], mask[(2*y+1)*gw:][:2*OW]
 			pr, rr := pooled[(o*OH+y)*OW:][:OW], route[(o*OH+y)*OW:][:OW]
 			for x := range pr {
 				a, b, c, e := r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1]
 				m := max4(a, b, c, e)
 				t := firstMax(a, b, c, e, m)
 				pr[x] = m
-				// The place, plus 4 where the mask there is 0.
-				rr[x] = T(t + 4 - 4*int(mrows[t>>1][2*x+t&1]))
+				// The place, plus 4 where the mask there is 0: the four masks as bits, no
+				// load from a place that depends on t.
+				bits := int(m0[2*x]) | int(m0[2*x+1])<<1 | int(m1[2*x])<<2 | int(m1[2*x+1])<<3
+				rr[x] = T(routeCodes[t+4-4*(bits>>t&1)])
 			}
 		}
 	}
