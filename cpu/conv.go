@@ -24,6 +24,16 @@ var serial = parallel.New(1)
 // matmul is C (+)= op(A)·op(B) on worker w's packing buffers, as gemm.Sgemm defines it.
 type matmul[T float] func(w int, ta, tb bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool)
 
+// colsMatmul is C (+)= A·B with B's columns starting at b[off[j]], as gemm.SgemmCols
+// defines it.
+type colsMatmul[T float] func(w int, m, n, k int, a []T, lda int, b []T, off []int, c []T, ldc int, acc bool)
+
+// products are the two kinds of product the convolutions make.
+type products[T float] struct {
+	mm   matmul[T]
+	cols colsMatmul[T]
+}
+
 // convJob is one fused convolution launch. At unit strides and dilations (the cnn's) an
 // image is first copied into zero-padded planes of width Wp, and the output is computed
 // over the grid of OH rows of Wp positions (the last Wp − OW of each row are thrown away):
@@ -48,6 +58,8 @@ type convJob[T float] struct {
 	scr        []convScratch[T]
 	part       []T // ConvFilter: each group's sum, [groups][cout·K]; ConvReLUPoolBack: [groups][cout·(K+1)], the bias's last
 	mm         matmul[T]
+	mmCols     colsMatmul[T]
+	offs       []int // unit: where tap k's row starts in the padded planes (k = K: the ones after them)
 }
 
 // convScratch is one worker's: the padded image, the columns (K rows of Pg, then a row of
@@ -57,9 +69,9 @@ type convJob[T float] struct {
 type convScratch[T float] struct{ pad, col, grid, mask, acc []T }
 
 // convKernel compiles a launch of one of the fused convolutions over its buffers.
-func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T, mm matmul[T]) func() {
+func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T, pr products[T]) func() {
 	g := convOf(l.Ints)
-	j := &convJob[T]{g: g, cout: int(l.Ints[14]), K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: l.Op, mm: mm, unit: g.unit()}
+	j := &convJob[T]{g: g, cout: int(l.Ints[14]), K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: l.Op, mm: pr.mm, mmCols: pr.cols, unit: g.unit()}
 	j.in, j.w, j.out = a(0), a(1), a(len(l.Args)-1)
 	j.gw = g.OW
 	if j.unit {
@@ -67,6 +79,16 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		j.gw = j.Wp
 	}
 	j.Pg = g.OH * j.gw
+	if j.unit {
+		for c := 0; c < g.C; c++ {
+			for r := 0; r < g.kh; r++ {
+				for q := 0; q < g.kw; q++ {
+					j.offs = append(j.offs, c*j.plane+r*j.Wp+q)
+				}
+			}
+		}
+		j.offs = append(j.offs, g.C*j.plane+g.kw)
+	}
 	if l.Op == program.Conv || l.Op == program.ConvReLU || l.Op == program.ConvReLUPool {
 		j.bias = a(2)
 		j.wb = make([]T, j.cout*(j.K+1))
@@ -88,7 +110,10 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 	for w := range j.scr {
 		s := &j.scr[w]
 		if j.unit {
-			s.pad = make([]T, g.C*j.plane+g.kw) // the last row's taps read up to kw−1 past the planes
+			// The planes, kw zeros (the last row's taps read up to kw−1 past the planes),
+			// then Pg ones: the column of the bias in the filter gradient's product.
+			s.pad = make([]T, g.C*j.plane+g.kw+j.Pg)
+			fill(s.pad[g.C*j.plane+g.kw:], 1)
 			if l.Op == program.ConvData || l.Op == program.ConvReLUPoolBack {
 				s.acc = make([]T, len(s.pad))
 			}
@@ -141,9 +166,9 @@ func (j *convJob[T]) warm() {
 		case program.ConvData:
 			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
 		case program.ConvFilter:
-			j.mm(w, false, true, cout, K, Pg, s.grid, Pg, s.col, Pg, j.part[:cout*K], K, false)
+			j.filterProduct(w, s, make([]T, j.g.C*j.g.H*j.g.W), j.part[:cout*K], K, false)
 		case program.ConvReLUPoolBack:
-			j.mm(w, false, true, cout, K+1, Pg, s.grid, Pg, s.col, Pg, j.part[:cout*(K+1)], K+1, false)
+			j.filterProduct(w, s, make([]T, j.g.C*j.g.H*j.g.W), j.part[:cout*(K+1)], K+1, false)
 			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
 		default:
 			j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
@@ -177,9 +202,8 @@ func (j *convJob[T]) DoWorker(w, i int) {
 	case program.ConvFilter:
 		part := j.part[i*cout*K:][:cout*K]
 		for b := i * filterGroup; b < min(g.B, (i+1)*filterGroup); b++ {
-			j.columns(s, j.w[b*img:][:img])
 			j.toGrid(j.in[b*cout*P:][:cout*P], s.grid)
-			j.mm(w, false, true, cout, K, Pg, s.grid, Pg, s.col, Pg, part, K, b > i*filterGroup)
+			j.filterProduct(w, s, j.w[b*img:][:img], part, K, b > i*filterGroup)
 		}
 	case program.ConvReLUPoolBack:
 		// Per image: the routed gradient on the grid, its product with the columns and
@@ -189,8 +213,7 @@ func (j *convJob[T]) DoWorker(w, i int) {
 		n := cout * j.pool.OH * j.pool.OW
 		for b := i * filterGroup; b < min(g.B, (i+1)*filterGroup); b++ {
 			j.routeGrid(j.route[b*n:][:n], j.dpooled[b*n:][:n], s.grid)
-			j.columns(s, j.in[b*img:][:img])
-			j.mm(w, false, true, cout, K+1, Pg, s.grid, Pg, s.col, Pg, part, K+1, b > i*filterGroup)
+			j.filterProduct(w, s, j.in[b*img:][:img], part, K+1, b > i*filterGroup)
 			if j.dimg != nil {
 				j.mm(w, true, false, K, Pg, cout, j.w, K, s.grid, Pg, s.col, Pg, false)
 				j.image(s, j.dimg[b*img:][:img])
@@ -272,24 +295,37 @@ func (j *convJob[T]) columns(s *convScratch[T], img []T) {
 		imRows(g, img, s.col)
 		return
 	}
+	j.padImage(s, img)
+	for k, o := range j.offs[:j.K] {
+		copy(s.col[k*j.Pg:][:j.Pg], s.pad[o:])
+	}
+}
+
+// padImage copies one image into the padded planes (unit geometry).
+func (j *convJob[T]) padImage(s *convScratch[T], img []T) {
+	g := &j.g
 	if g.ph == 0 && g.pw == 0 {
 		copy(s.pad, img)
-	} else {
-		for c := 0; c < g.C; c++ {
-			for h := 0; h < g.H; h++ {
-				copy(s.pad[c*j.plane+(h+g.ph)*j.Wp+g.pw:][:g.W], img[(c*g.H+h)*g.W:][:g.W])
-			}
-		}
+		return
 	}
-	k := 0
 	for c := 0; c < g.C; c++ {
-		for r := 0; r < g.kh; r++ {
-			for q := 0; q < g.kw; q++ {
-				copy(s.col[k*j.Pg:][:j.Pg], s.pad[c*j.plane+r*j.Wp+q:])
-				k++
-			}
+		for h := 0; h < g.H; h++ {
+			copy(s.pad[c*j.plane+(h+g.ph)*j.Wp+g.pw:][:g.W], img[(c*g.H+h)*g.W:][:g.W])
 		}
 	}
+}
+
+// filterProduct adds (or, first, sets) part += grid·colsᵀ for one image: the filter
+// gradient, and its bias in a last column when n = K+1. At unit geometry the columns are
+// read straight from the padded image, never laid out.
+func (j *convJob[T]) filterProduct(w int, s *convScratch[T], img, part []T, n int, acc bool) {
+	if j.unit {
+		j.padImage(s, img)
+		j.mmCols(w, j.cout, n, j.Pg, s.grid, j.Pg, s.pad, j.offs[:n], part, n, acc)
+		return
+	}
+	j.columns(s, img)
+	j.mm(w, false, true, j.cout, n, j.Pg, s.grid, j.Pg, s.col, j.Pg, part, n, acc)
 }
 
 // image sums the K rows of s.col back into one image's gradient.
@@ -507,14 +543,41 @@ func rowsIm[T float](g *conv, col, img []T) {
 	}
 }
 
-// f32Matmul is matmul on the packed GEMM, each worker with its own packing buffers.
-func f32Matmul(workers int) matmul[float32] {
+// f32Products are the products on the packed GEMM, each worker with its own packing buffers.
+func f32Products(workers int) products[float32] {
 	ws := make([]*gemm.Workspace, workers)
 	for w := range ws {
 		ws[w] = gemm.NewWorkspace()
 	}
-	return func(w int, ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
-		ws[w].Sgemm(serial, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, gemm.Epilogue{Accumulate: acc})
+	return products[float32]{
+		mm: func(w int, ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+			ws[w].Sgemm(serial, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, gemm.Epilogue{Accumulate: acc})
+		},
+		cols: func(w int, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, acc bool) {
+			ws[w].SgemmCols(serial, false, m, n, k, a, lda, b, off, c, ldc, gemm.Epilogue{Accumulate: acc})
+		},
+	}
+}
+
+// refProducts are the products in plain loops (float64 programs).
+func refProducts[T float]() products[T] {
+	return products[T]{mm: refMatmul[T], cols: refColsMatmul[T]}
+}
+
+// refColsMatmul is colsMatmul in plain loops: each element's terms in order of k.
+func refColsMatmul[T float](w int, m, n, k int, a []T, lda int, b []T, off []int, c []T, ldc int, acc bool) {
+	for i := 0; i < m; i++ {
+		for jj := 0; jj < n; jj++ {
+			var s T
+			if acc {
+				s = c[i*ldc+jj]
+			}
+			col := b[off[jj]:][:k]
+			for p, v := range col {
+				s += a[i*lda+p] * v
+			}
+			c[i*ldc+jj] = s
+		}
 	}
 }
 

@@ -18,14 +18,14 @@ type executor struct {
 	owned [][]uint64       // the memory this executor allocated
 	steps []func()         // one per launch
 	pool  *parallel.Pool
-	ws    *gemm.Workspace // the packing buffers of the float32 products
-	mm    matmul[float32] // the fused convolutions' products, a packing buffer per worker
+	ws    *gemm.Workspace   // the packing buffers of the float32 products
+	mm    products[float32] // the fused convolutions' products, packing buffers per worker
 }
 
 // newExecutor plans p's memory and compiles its launches. An op without a kernel here is an
 // error that names it.
 func newExecutor(p *program.Program, pool *parallel.Pool) (*executor, error) {
-	return newExecutorOn(p, &executor{pool: pool, ws: gemm.NewWorkspace(), mm: f32Matmul(pool.Size())}, nil)
+	return newExecutorOn(p, &executor{pool: pool, ws: gemm.NewWorkspace(), mm: f32Products(pool.Size())}, nil)
 }
 
 // alloc is a new slot of n bytes, zeroed, 8-byte aligned.
@@ -255,7 +255,7 @@ func compileTyped[T float](e *executor, l program.Launch, buf func(int) []T) (fu
 	case program.MaxPool:
 		return maxPool(pool, a(0), a(1), ip), nil
 	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU, program.ConvReLUPool, program.ConvReLUPoolBack:
-		return convKernel(pool, l, a, refMatmul[T]), nil
+		return convKernel(pool, l, a, refProducts[T]()), nil
 	case program.MaxPoolBack:
 		return maxPoolBack(pool, a(0), a(1), nil, a(2), ip), nil
 	case program.MaxPoolBackMask:

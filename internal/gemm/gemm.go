@@ -43,10 +43,20 @@ type Epilogue struct {
 	Accumulate bool
 }
 
-// mat is a strided view: element (i, j) is d[i*rs + j*cs].
+// mat is a strided view: element (i, j) is d[i*rs + j*cs], or, when off is
+// not nil (a B operand of SgemmCols), d[i + off[j]].
 type mat struct {
 	d      []float32
 	rs, cs int
+	off    []int
+}
+
+// col is where column j of m starts.
+func (m *mat) col(j int) int {
+	if m.off != nil {
+		return m.off[j]
+	}
+	return j * m.cs
 }
 
 type scratch struct {
@@ -130,7 +140,6 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 	if p == nil {
 		p = parallel.Default()
 	}
-	C := mat{c, ldc, 1}
 	if k == 0 {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
@@ -141,14 +150,54 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 		}
 		return
 	}
-	A := mat{a, lda, 1}
+	A := mat{a, lda, 1, nil}
 	if transA {
-		A = mat{a, 1, lda}
+		A = mat{a, 1, lda, nil}
 	}
-	B := mat{b, ldb, 1}
+	B := mat{b, ldb, 1, nil}
 	if transB {
-		B = mat{b, 1, ldb}
+		B = mat{b, 1, ldb, nil}
 	}
+	ws.run(p, A, B, c, ldc, m, n, k, ep)
+}
+
+// SgemmCols is Workspace.Sgemm for a B given by where its columns start:
+// op(B)(i, j) = b[off[j] + i] for i < k, j < n (columns may overlap, e.g. the
+// shifted windows of an image). A is as in Sgemm.
+func (ws *Workspace) SgemmCols(p *parallel.Pool, transA bool, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep Epilogue) {
+	if m < 0 || n < 0 || k < 0 {
+		panic("gemm: negative dimension")
+	}
+	checkMat("a", transA, m, k, a, lda)
+	checkMat("c", false, m, n, c, ldc)
+	if len(off) < n {
+		panic(fmt.Sprintf("gemm: %d column offsets for n = %d", len(off), n))
+	}
+	for _, o := range off[:n] {
+		if o < 0 || o+k > len(b) {
+			panic(fmt.Sprintf("gemm: a column at %d of %d values leaves b (%d)", o, k, len(b)))
+		}
+	}
+	if ep.Bias != nil && len(ep.Bias) < n {
+		panic(fmt.Sprintf("gemm: len(bias) = %d < n = %d", len(ep.Bias), n))
+	}
+	if m == 0 || n == 0 || k == 0 {
+		ws.Sgemm(p, transA, false, m, n, 0, a, max(1, lda), nil, max(1, n), c, ldc, ep)
+		return
+	}
+	if p == nil {
+		p = parallel.Default()
+	}
+	A := mat{a, lda, 1, nil}
+	if transA {
+		A = mat{a, 1, lda, nil}
+	}
+	ws.run(p, A, mat{b, 1, 0, off[:n]}, c, ldc, m, n, k, ep)
+}
+
+// run computes C = f(β·C + op(A)·op(B) + bias) for checked operands.
+func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k int, ep Epilogue) {
+	C := mat{c, ldc, 1, nil}
 	// Pick the tile shape and orientation that waste fewest lanes, with a
 	// bias toward the family's first tile and no transposition. With swap
 	// the package computes D = Cᵀ = op(B)ᵀ·op(A)ᵀ (e.g. n = 6 or 10 with
@@ -156,6 +205,9 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 	kern, swap, best := active.tiles[0], false, 0.0
 	for ti, t := range active.tiles {
 		for _, sw := range []bool{false, true} {
+			if sw && B.off != nil {
+				continue // columns by offsets are packed as B only
+			}
 			u := util(m, n, t)
 			if sw {
 				u = util(n, m, t) / 1.15
@@ -172,9 +224,9 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 	*j = job{ws: ws, kern: kern, A: A, B: B, C: C, M: m, N: n, K: k,
 		load: ep.Accumulate, bias: ep.Bias, relu: ep.ReLU}
 	if swap {
-		j.A = mat{b, B.cs, B.rs}
-		j.B = mat{a, A.cs, A.rs}
-		j.C = mat{c, 1, ldc}
+		j.A = mat{B.d, B.cs, B.rs, nil}
+		j.B = mat{A.d, A.cs, A.rs, nil}
+		j.C = mat{c, 1, ldc, nil}
 		j.M, j.N = n, m
 		j.biasRows = true
 	}
@@ -268,7 +320,7 @@ func (j *job) DoWorker(w, i int) {
 	if j.nchunks > 0 {
 		k0 := i * KChunk
 		k1 := min(j.K, k0+KChunk)
-		dst := mat{j.ws.partial[i*j.M*j.N : (i+1)*j.M*j.N], j.N, 1}
+		dst := mat{j.ws.partial[i*j.M*j.N : (i+1)*j.M*j.N], j.N, 1, nil}
 		j.block(sc, 0, j.M, 0, j.N, k0, k1, dst, false)
 		return
 	}
@@ -571,7 +623,7 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 				for c := range cols {
 					cols[c] = zeros[:kc]
 					if jj+c < nrr {
-						o := (jr+jj+c)*B.cs + p0
+						o := B.col(jr+jj+c) + p0
 						cols[c] = B.d[o : o+kc : o+kc]
 					}
 				}
@@ -587,7 +639,7 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 				// The last columns, and zeros past them, a packed row at a time.
 				var cols [8][]float32
 				for c := range nrr - jj {
-					o := (jr+jj+c)*B.cs + p0
+					o := B.col(jr+jj+c) + p0
 					cols[c] = B.d[o : o+kc : o+kc]
 				}
 				for p := 0; p < kc; p++ {
@@ -601,7 +653,7 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 			}
 		}
 		for ; jj < nrr; jj++ {
-			o := (jr+jj)*B.cs + p0*B.rs
+			o := B.col(jr+jj) + p0*B.rs
 			if B.rs == 1 {
 				col := B.d[o : o+kc]
 				for p, v := range col {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"graphtrain/internal/parallel"
@@ -267,4 +268,60 @@ func TestInterleave8(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSgemmCols checks products whose B is given by where its columns start,
+// overlapping ones included, on every kernel and several worker counts, against
+// a float64 reference, and bit for bit across worker counts.
+func TestSgemmCols(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	forEachKernel(t, func(name string) {
+		for _, s := range [][3]int{{1, 1, 1}, {6, 26, 896}, {16, 151, 140}, {13, 40, 300}, {17, 9, 65}, {5, 0, 3}, {3, 4, 0}} {
+			m, n, k := s[0], s[1], s[2]
+			for _, transA := range []bool{false, true} {
+				b := randSlice(r, 3*k+n+7)
+				off := make([]int, n)
+				for j := range off {
+					off[j] = r.Intn(len(b) - k + 1) // overlapping windows of b
+				}
+				lda := max(1, k)
+				if transA {
+					lda = max(1, m)
+				}
+				a := randSlice(r, max(m, k)*lda)
+				want := make([]float64, m*n)
+				tol := make([]float64, m*n)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						for q := 0; q < k; q++ {
+							av := a[i*lda+q]
+							if transA {
+								av = a[q*lda+i]
+							}
+							v := float64(av) * float64(b[off[j]+q])
+							want[i*n+j] += v
+							tol[i*n+j] += 2 * float64(k+3) / (1 << 23) * math.Abs(v)
+						}
+					}
+				}
+				var first []float32
+				for _, workers := range []int{1, 2, 3} {
+					pool := parallel.New(workers)
+					c := make([]float32, m*n)
+					NewWorkspace().SgemmCols(pool, transA, m, n, k, a, lda, b, off, c, max(1, n), Epilogue{})
+					pool.Close()
+					for i, g := range c {
+						if d := math.Abs(float64(g) - want[i]); !(d <= tol[i]) {
+							t.Fatalf("%s %v transA=%v: C[%d] = %v, want %v", name, s, transA, i, g, want[i])
+						}
+					}
+					if first == nil {
+						first = c
+					} else if !slices.Equal(first, c) {
+						t.Fatalf("%s %v transA=%v: %d workers differ from 1", name, s, transA, workers)
+					}
+				}
+			}
+		}
+	})
 }
