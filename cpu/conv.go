@@ -1,9 +1,6 @@
 package cpu
 
 import (
-	"math"
-	"unsafe"
-
 	"graphtrain/graph/program"
 	"graphtrain/internal/gemm"
 	"graphtrain/internal/parallel"
@@ -188,12 +185,8 @@ func (j *convJob[T]) DoWorker(w, i int) {
 		j.columns(s, j.in[i*img:][:img])
 		j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
 		if j.route != nil {
-			n := cout * j.pool.OH * j.pool.OW
-			if pre, ok := any(s.grid).([]float32); ok {
-				j.poolGrid32(pre, any(j.route[i*n:][:n]).([]float32), any(j.out[i*n:][:n]).([]float32))
-				return
-			}
 			reluMask(s.mask, s.grid)
+			n := cout * j.pool.OH * j.pool.OW
 			j.poolGrid(s, j.route[i*n:][:n], j.out[i*n:][:n])
 			return
 		}
@@ -386,54 +379,6 @@ func (j *convJob[T]) poolGrid(s *convScratch[T], route, pooled []T) {
 			}
 		}
 	}
-}
-
-// poolGrid32 is the ReLU and poolGrid at once for float32, from the products pre on the grid,
-// on the values' bits: the activation pre·(pre ≥ 0) is pre, or −0 where pre < 0, and so is
-// never negative; its bits with the sign cleared (the key) order as the values do, and two
-// are equal exactly where the values are (−0 = +0). The first largest key is the first
-// maximum, and the place's mask is 0 exactly where pre < 0 or is NaN. Without a branch.
-func (j *convJob[T]) poolGrid32(pre, route, pooled []float32) {
-	OH, OW, gw := j.pool.OH, j.pool.OW, j.gw
-	bits := unsafe.Slice((*uint32)(unsafe.Pointer(&pre[0])), len(pre))
-	for o := 0; o < j.cout; o++ {
-		plane := bits[o*j.Pg:][:j.Pg]
-		for y := 0; y < OH; y++ {
-			r0, r1 := plane[2*y*gw:][:2*OW], plane[(2*y+1)*gw:][:2*OW]
-			pr, rr := pooled[(o*OH+y)*OW:][:OW], route[(o*OH+y)*OW:][:OW]
-			for x := range pr {
-				ka, ma := reluKey(r0[2*x])
-				kb, mb := reluKey(r0[2*x+1])
-				kc, mc := reluKey(r1[2*x])
-				ke, me := reluKey(r1[2*x+1])
-				m := max(max(ka, kb), max(kc, ke))
-				na := b2i(ka != m)
-				nb := na & b2i(kb != m)
-				nc := nb & b2i(kc != m)
-				t := na + nb + nc
-				masks := ma | mb<<1 | mc<<2 | me<<3
-				pr[x] = math.Float32frombits(m)
-				rr[x] = routeCodes[t+4-4*int(masks>>t&1)]
-			}
-		}
-	}
-}
-
-// reluKey is the key of the activation of pre (its bits u) and pre's mask (1 where pre ≥ 0).
-func reluKey(u uint32) (key, mask uint32) {
-	mag := u &^ (1 << 31)
-	neg := u >> 31 & b2u(mag != 0) // pre < 0, or a NaN with its sign set
-	nan := b2u(mag > 0x7f800000)   // pre is NaN: its mask is 0
-	return mag & (neg - 1), (1 - neg) &^ nan
-}
-
-// b2u is 1 for true and 0 for false, compiled without a branch.
-func b2u(b bool) uint32 {
-	var x uint32
-	if b {
-		x = 1
-	}
-	return x
 }
 
 // toGrid copies one image's output gradient (cout, OH, OW) onto the grid; the grid's
