@@ -1,9 +1,11 @@
 package cpu
 
 import (
+	"fmt"
 	"testing"
 
 	"graphtrain/graph"
+	"graphtrain/graph/program"
 )
 
 // benchStep times one training step of a model at batch 128 with Adam, as trained by
@@ -42,4 +44,41 @@ func BenchmarkStepMLP(b *testing.B) {
 func BenchmarkStepCNN(b *testing.B) {
 	m, _ := graph.NewCNN(1)
 	benchStep(b, m)
+}
+
+// BenchmarkCNNLaunches times each of the cnn's fused convolution launches (batch 128) alone,
+// after a few training steps: where a step's time goes.
+func BenchmarkCNNLaunches(b *testing.B) {
+	const batch = 128
+	m, _ := graph.NewCNN(1)
+	net, err := m.Build(batch, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, _ := graph.NewSolver("adam", 1e-3)
+	tr, err := Backend{}.NewTrainer(net, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Close()
+	x, y := graph.RandomBatch(m, batch, 1)
+	for i := 0; i < 3; i++ {
+		if err := tr.Step(x, y); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e := tr.(*trainer).e
+	seen := map[string]int{}
+	for i, l := range e.p.Launches {
+		if l.Op < program.Conv {
+			continue
+		}
+		seen[l.Op.String()]++
+		f := e.steps[i]
+		b.Run(fmt.Sprintf("%s_%d", l.Op, seen[l.Op.String()]), func(b *testing.B) {
+			for n := 0; n < b.N; n++ {
+				f()
+			}
+		})
+	}
 }

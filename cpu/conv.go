@@ -26,7 +26,7 @@ type matmul[T float] func(w int, ta, tb bool, m, n, k int, a []T, lda int, b []T
 
 // colsMatmul is C (+)= A·B with B's columns starting at b[off[j]], as gemm.SgemmCols
 // defines it.
-type colsMatmul[T float] func(w int, m, n, k int, a []T, lda int, b []T, off []int, c []T, ldc int, acc bool)
+type colsMatmul[T float] func(w int, ta bool, m, n, k int, a []T, lda int, b []T, off []int, c []T, ldc int, acc bool)
 
 // products are the two kinds of product the convolutions make.
 type products[T float] struct {
@@ -66,7 +66,7 @@ type convJob[T float] struct {
 // ones that multiplies the bias), the output or output gradient over the grid and
 // (ConvReLU) the ReLU's mask over the grid, and (image gradients) the padded planes the
 // column rows are summed into: not pad, whose border must stay zero for the columns.
-type convScratch[T float] struct{ pad, col, grid, mask, acc []T }
+type convScratch[T float] struct{ pad, col, grid, gridT, mask, acc []T }
 
 // convKernel compiles a launch of one of the fused convolutions over its buffers.
 func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T, pr products[T]) func() {
@@ -121,6 +121,9 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		s.col = make([]T, (j.K+1)*j.Pg)
 		fill(s.col[j.K*j.Pg:], 1)
 		s.grid = make([]T, j.cout*j.Pg)
+		if j.unit && l.Op == program.ConvReLUPoolBack {
+			s.gridT = make([]T, j.cout*j.Pg)
+		}
 		if j.mask != nil || j.route != nil {
 			s.mask = make([]T, j.cout*j.Pg)
 		}
@@ -212,7 +215,11 @@ func (j *convJob[T]) DoWorker(w, i int) {
 		part := j.part[i*cout*(K+1):][:cout*(K+1)]
 		n := cout * j.pool.OH * j.pool.OW
 		for b := i * filterGroup; b < min(g.B, (i+1)*filterGroup); b++ {
-			j.routeGrid(j.route[b*n:][:n], j.dpooled[b*n:][:n], s.grid)
+			var grid []T
+			if j.dimg != nil || s.gridT == nil {
+				grid = s.grid
+			}
+			j.routeGrid(j.route[b*n:][:n], j.dpooled[b*n:][:n], grid, s.gridT)
 			j.filterProduct(w, s, j.in[b*img:][:img], part, K+1, b > i*filterGroup)
 			if j.dimg != nil {
 				j.mm(w, true, false, K, Pg, cout, j.w, K, s.grid, Pg, s.col, Pg, false)
@@ -242,47 +249,46 @@ func (j *convJob[T]) sumBackGroups(groups int) {
 var routeCodes = [8]float32{0, 1, 2, 3, 4, 5, 6, 7}
 
 // routeGrid puts one image's pooled gradient on the grid, at each window's routed place
-// times the mask the route carries (PoolRouteBack), zeros elsewhere.
-func (j *convJob[T]) routeGrid(route, dpooled, grid []T) {
+// times the mask the route carries (PoolRouteBack), zeros elsewhere: on grid ([cout, Pg]),
+// on gridT (its transpose, [Pg, cout]), or both; either may be nil.
+func (j *convJob[T]) routeGrid(route, dpooled, grid, gridT []T) {
 	clear(grid)
-	p, gw := &j.pool, j.gw
+	clear(gridT)
+	p, gw, cout := &j.pool, j.gw, j.cout
 	kk := p.kh * p.kw
-	if p.halves() {
-		for o := 0; o < j.cout; o++ {
-			gr := grid[o*j.Pg:][:j.Pg]
-			for y := 0; y < p.OH; y++ {
-				rt, dp := route[(o*p.OH+y)*p.OW:][:p.OW], dpooled[(o*p.OH+y)*p.OW:][:p.OW]
-				rows := [2][]T{gr[2*y*gw:][:2*p.OW], gr[(2*y+1)*gw:][:2*p.OW]}
-				for x, r := range rt {
-					place := int(r)
-					if uint(place) >= 8 {
-						continue // no maximum in the window
-					}
-					var m T = 1
-					if place >= 4 {
-						m = 0
-					}
-					rows[place>>1&1][2*x+place&1] = m * dp[x]
-				}
-			}
-		}
-		return
-	}
-	for o := 0; o < j.cout; o++ {
-		gr := grid[o*j.Pg:][:j.Pg]
+	halves := p.halves()
+	for o := 0; o < cout; o++ {
 		for y := 0; y < p.OH; y++ {
 			rt, dp := route[(o*p.OH+y)*p.OW:][:p.OW], dpooled[(o*p.OH+y)*p.OW:][:p.OW]
 			for x, r := range rt {
 				place := int(r)
 				var m T = 1
-				if place >= kk {
-					place, m = place-kk, 0
+				var at int
+				if halves { // no division, no bound to check but the route's
+					if uint(place) >= 8 {
+						continue // no maximum in the window
+					}
+					if place >= 4 {
+						m = 0
+					}
+					at = (2*y+place>>1&1)*gw + 2*x + place&1
+				} else {
+					if place >= kk {
+						place, m = place-kk, 0
+					}
+					ih, iw := y*p.sh-p.ph+place/p.kw, x*p.sw-p.pw+place%p.kw
+					if place < 0 || ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
+						continue
+					}
+					at = ih*gw + iw
 				}
-				ih, iw := y*p.sh-p.ph+place/p.kw, x*p.sw-p.pw+place%p.kw
-				if place < 0 || ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
-					continue
+				v := m * dp[x]
+				if grid != nil {
+					grid[o*j.Pg+at] += v
 				}
-				gr[ih*gw+iw] += m * dp[x]
+				if gridT != nil {
+					gridT[at*cout+o] += v
+				}
 			}
 		}
 	}
@@ -315,13 +321,18 @@ func (j *convJob[T]) padImage(s *convScratch[T], img []T) {
 	}
 }
 
-// filterProduct adds (or, first, sets) part += grid·colsᵀ for one image: the filter
+// filterProduct adds (or, first, sets) part += grid·colsᵀ (from s.gridT where there is one)
+// for one image: the filter
 // gradient, and its bias in a last column when n = K+1. At unit geometry the columns are
 // read straight from the padded image, never laid out.
 func (j *convJob[T]) filterProduct(w int, s *convScratch[T], img, part []T, n int, acc bool) {
 	if j.unit {
 		j.padImage(s, img)
-		j.mmCols(w, j.cout, n, j.Pg, s.grid, j.Pg, s.pad, j.offs[:n], part, n, acc)
+		if s.gridT != nil { // the transposed grid is read in place, unpacked
+			j.mmCols(w, true, j.cout, n, j.Pg, s.gridT, j.cout, s.pad, j.offs[:n], part, n, acc)
+		} else {
+			j.mmCols(w, false, j.cout, n, j.Pg, s.grid, j.Pg, s.pad, j.offs[:n], part, n, acc)
+		}
 		return
 	}
 	j.columns(s, img)
@@ -553,8 +564,8 @@ func f32Products(workers int) products[float32] {
 		mm: func(w int, ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 			ws[w].Sgemm(serial, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, gemm.Epilogue{Accumulate: acc})
 		},
-		cols: func(w int, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, acc bool) {
-			ws[w].SgemmCols(serial, false, m, n, k, a, lda, b, off, c, ldc, gemm.Epilogue{Accumulate: acc})
+		cols: func(w int, ta bool, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, acc bool) {
+			ws[w].SgemmCols(serial, ta, m, n, k, a, lda, b, off, c, ldc, gemm.Epilogue{Accumulate: acc})
 		},
 	}
 }
@@ -565,7 +576,7 @@ func refProducts[T float]() products[T] {
 }
 
 // refColsMatmul is colsMatmul in plain loops: each element's terms in order of k.
-func refColsMatmul[T float](w int, m, n, k int, a []T, lda int, b []T, off []int, c []T, ldc int, acc bool) {
+func refColsMatmul[T float](w int, ta bool, m, n, k int, a []T, lda int, b []T, off []int, c []T, ldc int, acc bool) {
 	for i := 0; i < m; i++ {
 		for jj := 0; jj < n; jj++ {
 			var s T
@@ -574,7 +585,11 @@ func refColsMatmul[T float](w int, m, n, k int, a []T, lda int, b []T, off []int
 			}
 			col := b[off[jj]:][:k]
 			for p, v := range col {
-				s += a[i*lda+p] * v
+				if ta {
+					s += a[p*lda+i] * v
+				} else {
+					s += a[i*lda+p] * v
+				}
 			}
 			c[i*ldc+jj] = s
 		}
