@@ -123,7 +123,7 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		}
 		s.col = make([]T, (j.K+1)*j.Pg)
 		fill(s.col[j.K*j.Pg:], 1)
-		s.grid = make([]T, j.cout*j.Pg)
+		s.grid = make([]T, j.cout*j.Pg+vec.PoolSlack) // MaxPool2ReLU reads whole vectors past a plane
 		if j.unit && l.Op == program.ConvReLUPoolBack {
 			s.gridT = make([]T, j.cout*j.Pg)
 		}
@@ -191,13 +191,17 @@ func (j *convJob[T]) DoWorker(w, i int) {
 		j.columns(s, j.in[i*img:][:img])
 		j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
 		if j.route != nil {
-			reluMask(s.mask, s.grid)
 			n := cout * j.pool.OH * j.pool.OW
+			if pre, ok := any(s.grid).([]float32); ok {
+				j.poolGrid32(pre, any(j.route[i*n:][:n]).([]float32), any(j.out[i*n:][:n]).([]float32))
+				return
+			}
+			reluMask(s.mask, s.grid[:len(s.mask)])
 			j.poolGrid(s, j.route[i*n:][:n], j.out[i*n:][:n])
 			return
 		}
 		if j.mask != nil {
-			reluMask(s.mask, s.grid)
+			reluMask(s.mask, s.grid[:len(s.mask)])
 			j.fromGrid(s.mask, j.mask[i*cout*P:][:cout*P])
 		}
 		j.fromGrid(s.grid, j.out[i*cout*P:][:cout*P])
@@ -392,6 +396,15 @@ func (j *convJob[T]) poolGrid(s *convScratch[T], route, pooled []T) {
 				rr[x] = T(routeCodes[t+4-4*(bits>>t&1)])
 			}
 		}
+	}
+}
+
+// poolGrid32 is the ReLU and poolGrid at once for float32, straight from the products on
+// the grid, on SIMD (vec.MaxPool2ReLU): a channel a call.
+func (j *convJob[T]) poolGrid32(pre, route, pooled []float32) {
+	OH, OW := j.pool.OH, j.pool.OW
+	for o := 0; o < j.cout; o++ {
+		vec.MaxPool2ReLU(pooled[o*OH*OW:][:OH*OW], route[o*OH*OW:][:OH*OW], pre[o*j.Pg:], j.gw, OH, OW)
 	}
 }
 

@@ -58,6 +58,7 @@ func archImpls() []*impl {
 			add:      func(dst, a, b []float32) { addSIMD(true, dst, a, b) },
 			sgd:      func(w, g []float32, lr float32) { sgdSIMD(true, w, g, lr) },
 			momentum: func(w, g, vel []float32, lr, mu float32) { momentumSIMD(true, w, g, vel, lr, mu) },
+			pool2:    pool2SIMD512,
 		})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
@@ -71,6 +72,7 @@ func archImpls() []*impl {
 			add:      func(dst, a, b []float32) { addSIMD(false, dst, a, b) },
 			sgd:      func(w, g []float32, lr float32) { sgdSIMD(false, w, g, lr) },
 			momentum: func(w, g, vel []float32, lr, mu float32) { momentumSIMD(false, w, g, vel, lr, mu) },
+			pool2:    pool2SIMD256,
 		})
 	}
 	return is

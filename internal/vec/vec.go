@@ -22,6 +22,7 @@ type impl struct {
 	add      func(dst, a, b []float32)
 	sgd      func(w, g []float32, lr float32)
 	momentum func(w, g, vel []float32, lr, mu float32)
+	pool2    func(pooled, route, pre []float32, gw, rows, n int)
 }
 
 var (
@@ -32,6 +33,7 @@ var (
 var goImpl = &impl{
 	name: "go", lanes: 1,
 	adam: adamGo, maskMul: maskMulGo, geZero: geZeroGo, add: addGo, sgd: sgdGo, momentum: momentumGo,
+	pool2: pool2Go,
 }
 
 func init() {

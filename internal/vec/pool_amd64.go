@@ -1,0 +1,35 @@
+package vec
+
+// poolConsts are the constants of the pooling kernels (pool_amd64.s), at fixed offsets:
+// the even and odd lanes' indices (0, 64), 1, 2, 3 and 4 in eight lanes each (128, 160,
+// 192, 224) and the lanes' numbers (256).
+type poolConsts struct {
+	even, odd             [16]int32
+	one, two, three, four [8]float32
+	lane                  [8]int32
+}
+
+var pc = func() *poolConsts {
+	c := &poolConsts{}
+	for i := range c.even {
+		c.even[i], c.odd[i] = int32(2*i), int32(2*i+1)
+	}
+	for i := range c.one {
+		c.one[i], c.two[i], c.three[i], c.four[i], c.lane[i] = 1, 2, 3, 4, int32(i)
+	}
+	return c
+}()
+
+//go:noescape
+func pool2AVX512(pooled, route, pre *float32, gw, rows, n int, c *poolConsts)
+
+//go:noescape
+func pool2AVX2(pooled, route, pre *float32, gw, rows, n int, c *poolConsts)
+
+func pool2SIMD512(pooled, route, pre []float32, gw, rows, n int) {
+	pool2AVX512(&pooled[0], &route[0], &pre[0], gw, rows, n, pc)
+}
+
+func pool2SIMD256(pooled, route, pre []float32, gw, rows, n int) {
+	pool2AVX2(&pooled[0], &route[0], &pre[0], gw, rows, n, pc)
+}

@@ -1,0 +1,173 @@
+#include "textflag.h"
+
+// The 2x2 max pooling with its ReLU and routes (pool.go's MaxPool2ReLU), written by
+// hand. Each chunk loads 2·L values of two rows, splits them into the windows'
+// four places (A, B from the first row, C, E from the second), and stores L
+// results under a mask of the windows left in the row. c points to poolConsts.
+
+// func pool2AVX512(pooled, route, pre *float32, gw, rows, n int, c *poolConsts)
+TEXT ·pool2AVX512(SB), NOSPLIT, $0-56
+	MOVQ pooled+0(FP), DI
+	MOVQ route+8(FP), SI
+	MOVQ pre+16(FP), AX
+	MOVQ gw+24(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+32(FP), R9
+	MOVQ n+40(FP), R10
+	MOVQ c+48(FP), BX
+	VMOVDQU32 0(BX), Z28
+	VMOVDQU32 64(BX), Z29
+	VBROADCASTSS 128(BX), Z24
+	VBROADCASTSS 160(BX), Z25
+	VBROADCASTSS 192(BX), Z26
+	VBROADCASTSS 224(BX), Z27
+	VPXORD Z23, Z23, Z23
+
+pool2AVX512_row:
+	MOVQ AX, R11
+	LEAQ (AX)(R8*1), R12
+	MOVQ R10, R13
+
+pool2AVX512_chunk:
+	MOVQ $16, CX
+	CMPQ R13, CX
+	CMOVQLT R13, CX
+	MOVQ $1, DX
+	SHLQ CX, DX
+	DECQ DX
+	KMOVW DX, K7
+	VMOVUPS 0(R11), Z0
+	VMOVUPS 64(R11), Z1
+	VMOVUPS 0(R12), Z2
+	VMOVUPS 64(R12), Z3
+	// The places: even and odd values of each row.
+	VMOVDQA32 Z28, Z4
+	VPERMI2PS Z1, Z0, Z4
+	VMOVDQA32 Z29, Z5
+	VPERMI2PS Z1, Z0, Z5
+	VMOVDQA32 Z28, Z6
+	VPERMI2PS Z3, Z2, Z6
+	VMOVDQA32 Z29, Z7
+	VPERMI2PS Z3, Z2, Z7
+	// Masks (v ≥ 0) and activations v·mask.
+	VCMPPS $0x1d, Z23, Z4, K1
+	VMOVUPS.Z Z24, K1, Z8
+	VMULPS Z8, Z4, Z4
+	VCMPPS $0x1d, Z23, Z5, K2
+	VMOVUPS.Z Z24, K2, Z9
+	VMULPS Z9, Z5, Z5
+	VCMPPS $0x1d, Z23, Z6, K3
+	VMOVUPS.Z Z24, K3, Z10
+	VMULPS Z10, Z6, Z6
+	VCMPPS $0x1d, Z23, Z7, K4
+	VMOVUPS.Z Z24, K4, Z11
+	VMULPS Z11, Z7, Z7
+	// p = mx(mx(A, B), mx(C, E)); mx(x, y) = x > y ? x : y.
+	VMAXPS Z5, Z4, Z12
+	VMAXPS Z7, Z6, Z13
+	VMAXPS Z13, Z12, Z14
+	// The first place equal to p, and its mask.
+	VCMPPS $0, Z14, Z4, K1
+	VCMPPS $0, Z14, Z5, K2
+	VCMPPS $0, Z14, Z6, K3
+	VMOVAPS Z26, Z15
+	VMOVAPS Z11, Z16
+	VBLENDMPS Z25, Z15, K3, Z15
+	VBLENDMPS Z10, Z16, K3, Z16
+	VBLENDMPS Z24, Z15, K2, Z15
+	VBLENDMPS Z9, Z16, K2, Z16
+	VBLENDMPS Z23, Z15, K1, Z15
+	VBLENDMPS Z8, Z16, K1, Z16
+	// route = t + 4 − 4·mask.
+	VADDPS Z27, Z15, Z15
+	VFNMADD231PS Z27, Z16, Z15
+	VMOVUPS Z14, K7, (DI)
+	VMOVUPS Z15, K7, (SI)
+	ADDQ $128, R11
+	ADDQ $128, R12
+	LEAQ (DI)(CX*4), DI
+	LEAQ (SI)(CX*4), SI
+	SUBQ CX, R13
+	JGT pool2AVX512_chunk
+	LEAQ (AX)(R8*2), AX
+	DECQ R9
+	JNZ pool2AVX512_row
+	VZEROUPPER
+	RET
+
+// func pool2AVX2(pooled, route, pre *float32, gw, rows, n int, c *poolConsts)
+TEXT ·pool2AVX2(SB), NOSPLIT, $0-56
+	MOVQ pooled+0(FP), DI
+	MOVQ route+8(FP), SI
+	MOVQ pre+16(FP), AX
+	MOVQ gw+24(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+32(FP), R9
+	MOVQ n+40(FP), R10
+	MOVQ c+48(FP), BX
+	VXORPS Y15, Y15, Y15
+
+pool2AVX2_row:
+	MOVQ AX, R11
+	LEAQ (AX)(R8*1), R12
+	MOVQ R10, R13
+
+pool2AVX2_chunk:
+	MOVQ $8, CX
+	CMPQ R13, CX
+	CMOVQLT R13, CX
+	// The store mask: lane i < CX.
+	MOVQ CX, X0
+	VPBROADCASTD X0, Y14
+	VPCMPGTD 256(BX), Y14, Y14
+	VMOVUPS 0(R11), Y0
+	VMOVUPS 32(R11), Y1
+	VMOVUPS 0(R12), Y2
+	VMOVUPS 32(R12), Y3
+	// The places, windows in the order 0 1 4 5 | 2 3 6 7 (put back at the end).
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VSHUFPS $0xdd, Y1, Y0, Y5
+	VSHUFPS $0x88, Y3, Y2, Y6
+	VSHUFPS $0xdd, Y3, Y2, Y7
+	VCMPPS $0x1d, Y15, Y4, Y8
+	VANDPS 128(BX), Y8, Y8
+	VMULPS Y8, Y4, Y4
+	VCMPPS $0x1d, Y15, Y5, Y9
+	VANDPS 128(BX), Y9, Y9
+	VMULPS Y9, Y5, Y5
+	VCMPPS $0x1d, Y15, Y6, Y10
+	VANDPS 128(BX), Y10, Y10
+	VMULPS Y10, Y6, Y6
+	VCMPPS $0x1d, Y15, Y7, Y11
+	VANDPS 128(BX), Y11, Y11
+	VMULPS Y11, Y7, Y7
+	VMAXPS Y5, Y4, Y12
+	VMAXPS Y7, Y6, Y13
+	VMAXPS Y13, Y12, Y12
+	VCMPPS $0, Y12, Y4, Y4
+	VCMPPS $0, Y12, Y5, Y5
+	VCMPPS $0, Y12, Y6, Y6
+	VMOVUPS 192(BX), Y13
+	VBLENDVPS Y6, 160(BX), Y13, Y13
+	VBLENDVPS Y6, Y10, Y11, Y11
+	VBLENDVPS Y5, 128(BX), Y13, Y13
+	VBLENDVPS Y5, Y9, Y11, Y11
+	VBLENDVPS Y4, Y15, Y13, Y13
+	VBLENDVPS Y4, Y8, Y11, Y11
+	VADDPS 224(BX), Y13, Y13
+	VFNMADD231PS 224(BX), Y11, Y13
+	VPERMPD $0xd8, Y12, Y12
+	VPERMPD $0xd8, Y13, Y13
+	VMASKMOVPS Y12, Y14, (DI)
+	VMASKMOVPS Y13, Y14, (SI)
+	ADDQ $64, R11
+	ADDQ $64, R12
+	LEAQ (DI)(CX*4), DI
+	LEAQ (SI)(CX*4), SI
+	SUBQ CX, R13
+	JGT pool2AVX2_chunk
+	LEAQ (AX)(R8*2), AX
+	DECQ R9
+	JNZ pool2AVX2_row
+	VZEROUPPER
+	RET
