@@ -45,7 +45,7 @@ type convJob[T float] struct {
 	cout, K, P int
 	unit       bool
 	Wp, plane  int // unit: the padded planes' width and size
-	gw, Pg     int // the grid's width (Wp, or OW) and its positions: OH·gw (unit: rounded up to 16)
+	gw, Pg     int // the grid's width (Wp, or OW) and its positions: OH·gw (unit: rounded up to 32)
 	op         program.Op
 	in, w      []T // Conv: img and w; ConvData: dout and w; ConvFilter: dout and img
 	bias, out  []T
@@ -80,9 +80,11 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 	}
 	j.Pg = g.OH * j.gw
 	if j.unit {
-		// A whole number of 16-value vectors: the rows' adds (image) have no remainder.
-		// The grid's last positions, past the last row, are thrown away like those past OW.
-		j.Pg = (j.Pg + 15) &^ 15
+		// A whole number of 32-value panels: the products' micro-kernels (NR 32 or 16) read
+		// every panel in place, none is packed, and the rows' adds (image) have no
+		// remainder. The grid's last positions, past the last row, are thrown away like
+		// those past OW.
+		j.Pg = (j.Pg + 31) &^ 31
 		for c := 0; c < g.C; c++ {
 			for r := 0; r < g.kh; r++ {
 				for q := 0; q < g.kw; q++ {
