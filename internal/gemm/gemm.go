@@ -540,12 +540,16 @@ func packLines(pan, d []float32, o, step, n, w, kc int) {
 		src := d[o+p*step : o+p*step+n]
 		if n > 16 {
 			copy(seg, src)
-		} else {
-			for i, v := range src {
-				seg[i] = v
-			}
+			clear(seg[n:])
+			continue
 		}
-		clear(seg[n:])
+		// A few values: loops, not calls.
+		for i, v := range src {
+			seg[i] = v
+		}
+		for i := n; i < w; i++ {
+			seg[i] = 0
+		}
 	}
 }
 
