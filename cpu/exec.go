@@ -116,7 +116,15 @@ func checkInts(l program.Launch) error {
 		if l.Op == program.ConvReLUPoolBack && len(l.Args) != 6 && len(l.Args) != 7 {
 			return fmt.Errorf("%s wants 6 or 7 buffers, has %d", l.Op, len(l.Args))
 		}
-		want = 27
+		if len(l.Ints) != 27 {
+			return fmt.Errorf("%s wants 27 integers, has %d", l.Op, len(l.Ints))
+		}
+		// The kernels pool the convolution's own output in 2x2 windows at stride 2.
+		c, p := convOf(l.Ints), poolOf(l.Ints[15:])
+		if !p.halves() || p.B != c.B || p.C != int(l.Ints[14]) || p.H != c.OH || p.W != c.OW {
+			return fmt.Errorf("%s: no CPU kernel pools a %dx%d output of %d channels with %v", l.Op, c.OH, c.OW, l.Ints[14], l.Ints[15:])
+		}
+		return nil
 	case program.MaxPool, program.MaxPoolBack, program.MaxPoolBackMask, program.PoolRouteBack:
 		want = 12
 	case program.Im2col, program.Col2im:

@@ -462,3 +462,18 @@ func TestPredictOnCPU(t *testing.T) {
 		}
 	}
 }
+
+// TestFusedPoolingOnlyHalves: the fused convolution with pooling has kernels for 2x2 windows
+// at stride 2 over the convolution's own output; a launch with any other pooling is an error
+// when the program is compiled, not wrong numbers.
+func TestFusedPoolingOnlyHalves(t *testing.T) {
+	o := programtest.NewOdd(program.Float32)
+	conv := []int64{2, 1, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 4}
+	for _, pool := range [][]int64{{2, 4, 8, 8, 3, 3, 0, 0, 2, 2, 3, 3}, {2, 4, 8, 8, 2, 2, 0, 0, 1, 1, 7, 7}, {2, 5, 8, 8, 2, 2, 0, 0, 2, 2, 4, 4}} {
+		o.P.Launches = nil
+		o.Launch(program.ConvReLUPool, "conv_relu_pool", []int{o.In(128, o.Normal), o.In(36, o.Normal), o.In(4, o.Normal), o.Out(128), o.Out(128)}, append(append([]int64(nil), conv...), pool...))
+		if _, err := newExecutor(o.P, parallel.Default()); err == nil || !strings.Contains(err.Error(), "no CPU kernel pools") {
+			t.Errorf("pooling %v: %v, want an error that says no CPU kernel pools it", pool, err)
+		}
+	}
+}
