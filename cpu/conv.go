@@ -8,11 +8,11 @@ import (
 )
 
 // The fused convolutions (Conv, ConvData, ConvFilter, ConvReLU, ConvReLUPool and
-// ConvReLUPoolBack) run image by image: each worker lays
-// one image's columns out in a buffer of its own, K = C·kh·kw rows of P = OH·OW positions
-// (a few dozen KiB, in cache), and multiplies them with the filters there. Images in and
-// out stay in (B, C, H, W) order, so no transpose is needed either side: the product of
-// the filters [Cout, K] with an image's columns [K, P] is that image's output [Cout, P].
+// ConvReLUPoolBack) run image by image: each worker works on one image in buffers of its own
+// (a few dozen KiB, in cache), its columns K = C·kh·kw rows over the output's positions, and
+// multiplies them with the filters there. Images in and out stay in (B, C, H, W) order, so
+// no transpose is needed either side: the product of the filters [Cout, K] with an image's
+// columns [K, positions] is that image's output [Cout, positions].
 
 // filterGroup is the number of images whose filter gradients one piece of work sums; the
 // groups' sums are then added in group order, so the result does not depend on the workers.
