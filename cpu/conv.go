@@ -264,34 +264,54 @@ func (j *convJob[T]) routeGrid(route, dpooled, grid, gridT []T) {
 	clear(grid)
 	clear(gridT)
 	p, gw, cout := &j.pool, j.gw, j.cout
+	if p.halves() {
+		// By table, without a branch on the route: its place in the window (row, column)
+		// and its mask.
+		var dy, dx [8]int
+		var open [8]T
+		for r := range 8 {
+			dy[r], dx[r] = (r>>1&1)*gw, r&1
+			if r < 4 {
+				open[r] = 1
+			}
+		}
+		for o := 0; o < cout; o++ {
+			for y := 0; y < p.OH; y++ {
+				rt, dp := route[(o*p.OH+y)*p.OW:][:p.OW], dpooled[(o*p.OH+y)*p.OW:][:p.OW]
+				row := 2 * y * gw
+				for x, r := range rt {
+					place := int(r)
+					if uint(place) >= 8 {
+						continue // no maximum in the window
+					}
+					at := row + dy[place] + 2*x + dx[place]
+					v := open[place] * dp[x]
+					if grid != nil {
+						grid[o*j.Pg+at] = v
+					}
+					if gridT != nil {
+						gridT[at*cout+o] = v
+					}
+				}
+			}
+		}
+		return
+	}
 	kk := p.kh * p.kw
-	halves := p.halves()
 	for o := 0; o < cout; o++ {
 		for y := 0; y < p.OH; y++ {
 			rt, dp := route[(o*p.OH+y)*p.OW:][:p.OW], dpooled[(o*p.OH+y)*p.OW:][:p.OW]
 			for x, r := range rt {
 				place := int(r)
 				var m T = 1
-				var at int
-				if halves { // no division, no bound to check but the route's
-					if uint(place) >= 8 {
-						continue // no maximum in the window
-					}
-					if place >= 4 {
-						m = 0
-					}
-					at = (2*y+place>>1&1)*gw + 2*x + place&1
-				} else {
-					if place >= kk {
-						place, m = place-kk, 0
-					}
-					ih, iw := y*p.sh-p.ph+place/p.kw, x*p.sw-p.pw+place%p.kw
-					if place < 0 || ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
-						continue
-					}
-					at = ih*gw + iw
+				if place >= kk {
+					place, m = place-kk, 0
 				}
-				v := m * dp[x]
+				ih, iw := y*p.sh-p.ph+place/p.kw, x*p.sw-p.pw+place%p.kw
+				if place < 0 || ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
+					continue
+				}
+				at, v := ih*gw+iw, m*dp[x]
 				if grid != nil {
 					grid[o*j.Pg+at] += v
 				}
