@@ -51,7 +51,7 @@ soak: ## SIGKILL train mnist at SOAK_KILLS random moments (default 200), checkin
 	GRAPHTRAIN_SOAK_KILLS=$(SOAK_KILLS) $(GO) test -run '^TestCrashSIGKILL$$' -v -timeout 3h ./cmd/graphtrain
 
 test-arm64: ## the arm64 NEON kernels (gemm, vec) and the cpu executor under qemu-user: correctness only, no timings
-	GOARCH=arm64 $(GO) test -exec qemu-aarch64 ./internal/gemm/ ./internal/vec/ ./cpu/
+	GRAPHTRAIN_EMULATED=qemu-aarch64 GOARCH=arm64 $(GO) test -exec qemu-aarch64 ./internal/gemm/ ./internal/vec/ ./cpu/
 
 lint: generate-check ## gofmt, go vet, and the generated files up to date
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
