@@ -47,22 +47,32 @@ func pool2Go(pooled, route, pre []float32, gw, rows, n int) {
 		r0, r1 := pre[2*y*gw:][:2*n], pre[(2*y+1)*gw:][:2*n]
 		po, ro := pooled[y*n:][:n], route[y*n:][:n]
 		for x := range po {
-			var a, m [4]float32
-			for i, v := range [4]float32{r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1]} {
-				if v >= 0 {
-					m[i] = 1
-				}
-				a[i] = v * m[i]
+			a0, m0 := relu(r0[2*x])
+			a1, m1 := relu(r0[2*x+1])
+			a2, m2 := relu(r1[2*x])
+			a3, m3 := relu(r1[2*x+1])
+			p := mx(mx(a0, a1), mx(a2, a3))
+			// The first place equal to p (3 when none is) and its mask, last to first.
+			t, m := float32(3), m3
+			if a2 == p {
+				t, m = 2, m2
 			}
-			p := mx(mx(a[0], a[1]), mx(a[2], a[3]))
-			t := 3
-			for i := 2; i >= 0; i-- {
-				if a[i] == p {
-					t = i
-				}
+			if a1 == p {
+				t, m = 1, m1
+			}
+			if a0 == p {
+				t, m = 0, m0
 			}
 			po[x] = p
-			ro[x] = float32(t) + 4 - 4*m[t]
+			ro[x] = t + 4 - 4*m
 		}
 	}
+}
+
+// relu is v·m and the mask m: 1 where v ≥ 0, else 0.
+func relu(v float32) (a, m float32) {
+	if v >= 0 {
+		m = 1
+	}
+	return v * m, m
 }
