@@ -5,7 +5,9 @@ import "slices"
 // fuseConv rewrites each convolution of a lowered program into the fused launches of a
 // target with FuseConv: Im2col → GemmBias → Gather4 (channels second) becomes Conv;
 // Gather4 (channels last) → Gemm with the filters → Col2im becomes ConvData; the product
-// of that Gather4's transpose with Im2col's columns becomes ConvFilter. Launches whose
+// of that Gather4's transpose with Im2col's columns becomes ConvFilter. Then fuseReLU and
+// fusePool fold the ReLU, the 2x2 pooling and their gradients around a Conv into
+// ConvReLU, ConvReLUPool and ConvReLUPoolBack where the program has them. Launches whose
 // output nothing reads any more (the columns, the channels-last gradient) are dropped,
 // then the buffers no launch uses. A convolution of any other shape is left as it is.
 func (l *lowering) fuseConv() {
