@@ -234,6 +234,10 @@ func TestSgemmPanicsOnBadArgs(t *testing.T) {
 	mustPanic("short a", func() { Sgemm(nil, false, false, 2, 2, 4, a, 4, b, 2, c, 2, Epilogue{}) })
 	mustPanic("small lda", func() { Sgemm(nil, false, false, 2, 2, 3, a, 2, b, 2, c, 2, Epilogue{}) })
 	mustPanic("short bias", func() { Sgemm(nil, false, false, 2, 2, 3, a, 3, b, 2, c, 2, Epilogue{Bias: []float32{1}}) })
+	ws := NewWorkspace()
+	mustPanic("cols: too few offsets", func() { ws.SgemmCols(nil, false, 2, 2, 3, a, 3, b, []int{0}, c, 2, Epilogue{}) })
+	mustPanic("cols: a column past b", func() { ws.SgemmCols(nil, false, 2, 2, 3, a, 3, b, []int{0, 4}, c, 2, Epilogue{}) })
+	mustPanic("cols: a negative offset", func() { ws.SgemmCols(nil, false, 2, 2, 3, a, 3, b, []int{-1, 0}, c, 2, Epilogue{}) })
 }
 
 // TestInterleave8 checks the transposition that packs eight columns, in
