@@ -1,6 +1,8 @@
 // Package cpu is graphtrain's compiled CPU executor, the "cpu" backend (--device cpu, and
 // --device auto where no GPU is usable). It lowers a training graph for the CPU target
-// (program.Lower with program.CPU: products fused with their biases, nothing split) and
+// (program.Lower with program.CPU: products fused with their biases, each convolution with
+// its ReLU and pooling, and its backward pass, fused into launches run image by image,
+// nothing split) and
 // compiles each launch of the Program once into a Go call over views of memory planned once,
 // so that a training step is a loop over those calls and allocates nothing.
 //
@@ -12,7 +14,7 @@
 // bit for bit on any number of cores.
 //
 // Start reading at Backend.NewTrainer (trainer.go), then executor.compile (exec.go) and the
-// kernels (kernels.go). The tests run every launch against the reference interpreter
+// kernels (kernels.go; the fused convolutions in conv.go). The tests run every launch against the reference interpreter
 // (package ref), one step's gradients against Gorgonia's TapeMachine, and training on 1, 2
 // and 3 workers against each other.
 package cpu
