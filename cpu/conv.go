@@ -28,10 +28,11 @@ type matmul[T float] func(w int, ta, tb bool, m, n, k int, a []T, lda int, b []T
 // defines it.
 type colsMatmul[T float] func(w int, ta bool, m, n, k int, a []T, lda int, b []T, off []int, c []T, ldc int, acc bool)
 
-// products are the two kinds of product the convolutions make.
+// products are the kinds of product the convolutions make: plain, with B's columns at
+// offsets (gemm.SgemmCols) and with B's rows at offsets (gemm.SgemmRows; the same type).
 type products[T float] struct {
-	mm   matmul[T]
-	cols colsMatmul[T]
+	mm         matmul[T]
+	cols, rows colsMatmul[T]
 }
 
 // convJob is one fused convolution launch. At unit strides and dilations (the cnn's) an
@@ -59,11 +60,13 @@ type convJob[T float] struct {
 	part       []T // ConvFilter: each group's sum, [groups][cout·K]; ConvReLUPoolBack: [groups][cout·(K+1)], the bias's last
 	mm         matmul[T]
 	mmCols     colsMatmul[T]
+	mmRows     colsMatmul[T]
 	offs       []int // unit: where tap k's row starts in the padded planes (k = K: the ones after them)
 }
 
-// convScratch is one worker's: the padded image, the columns (K rows of Pg, then a row of
-// ones that multiplies the bias), the output or output gradient over the grid and
+// convScratch is one worker's: the padded image (then, at unit geometry, kw zeros and a
+// row of Pg ones), the columns (K rows of Pg, then a row of ones that multiplies the bias;
+// at unit geometry only the image gradient's, read from the padded image otherwise), the output or output gradient over the grid and
 // (ConvReLU) the ReLU's mask over the grid, and (image gradients) the padded planes the
 // column rows are summed into: not pad, whose border must stay zero for the columns.
 type convScratch[T float] struct{ pad, col, grid, gridT, mask, acc []T }
@@ -71,7 +74,7 @@ type convScratch[T float] struct{ pad, col, grid, gridT, mask, acc []T }
 // convKernel compiles a launch of one of the fused convolutions over its buffers.
 func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T, pr products[T]) func() {
 	g := convOf(l.Ints)
-	j := &convJob[T]{g: g, cout: int(l.Ints[14]), K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: l.Op, mm: pr.mm, mmCols: pr.cols, unit: g.unit()}
+	j := &convJob[T]{g: g, cout: int(l.Ints[14]), K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: l.Op, mm: pr.mm, mmCols: pr.cols, mmRows: pr.rows, unit: g.unit()}
 	j.in, j.w, j.out = a(0), a(1), a(len(l.Args)-1)
 	j.gw = g.OW
 	if j.unit {
@@ -123,8 +126,11 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 				s.acc = make([]T, len(s.pad))
 			}
 		}
-		s.col = make([]T, (j.K+1)*j.Pg)
-		fill(s.col[j.K*j.Pg:], 1)
+		if !j.unit || l.Op == program.ConvData || l.Op == program.ConvReLUPoolBack {
+			// The columns (other geometries) or the image gradient's (unit).
+			s.col = make([]T, (j.K+1)*j.Pg)
+			fill(s.col[j.K*j.Pg:], 1)
+		}
 		s.grid = make([]T, j.cout*j.Pg+vec.PoolSlack) // MaxPool2ReLU reads whole vectors past a plane
 		if j.unit && l.Op == program.ConvReLUPoolBack {
 			s.gridT = make([]T, j.cout*j.Pg)
@@ -179,9 +185,22 @@ func (j *convJob[T]) warm() {
 			j.filterProduct(w, s, make([]T, j.g.C*j.g.H*j.g.W), j.part[:cout*(K+1)], K+1, false)
 			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
 		default:
-			j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
+			j.forwardProduct(w, s, make([]T, j.g.C*j.g.H*j.g.W))
 		}
 	}
+}
+
+// forwardProduct is s.grid = filters·columns for one image, the bias by the row of ones. At
+// unit geometry the columns are read straight from the padded image (gemm.SgemmRows),
+// never laid out.
+func (j *convJob[T]) forwardProduct(w int, s *convScratch[T], img []T) {
+	if j.unit {
+		j.padImage(s, img)
+		j.mmRows(w, true, j.cout, j.Pg, j.K+1, j.wb, j.cout, s.pad, j.offs, s.grid, j.Pg, false)
+		return
+	}
+	j.columns(s, img)
+	j.mm(w, true, false, j.cout, j.Pg, j.K+1, j.wb, j.cout, s.col, j.Pg, s.grid, j.Pg, false)
 }
 
 func (j *convJob[T]) DoWorker(w, i int) {
@@ -190,8 +209,7 @@ func (j *convJob[T]) DoWorker(w, i int) {
 	s := &j.scr[w]
 	switch j.op {
 	case program.Conv, program.ConvReLU, program.ConvReLUPool:
-		j.columns(s, j.in[i*img:][:img])
-		j.mm(w, true, false, cout, Pg, K+1, j.wb, cout, s.col, Pg, s.grid, Pg, false)
+		j.forwardProduct(w, s, j.in[i*img:][:img])
 		if j.route != nil {
 			n := cout * j.pool.OH * j.pool.OW
 			if pre, ok := any(s.grid).([]float32); ok {
@@ -605,12 +623,35 @@ func f32Products(workers int) products[float32] {
 		cols: func(w int, ta bool, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, acc bool) {
 			ws[w].SgemmCols(serial, ta, m, n, k, a, lda, b, off, c, ldc, gemm.Epilogue{Accumulate: acc})
 		},
+		rows: func(w int, ta bool, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, acc bool) {
+			ws[w].SgemmRows(serial, ta, m, n, k, a, lda, b, off, c, ldc, gemm.Epilogue{Accumulate: acc})
+		},
 	}
 }
 
 // refProducts are the products in plain loops (float64 programs).
 func refProducts[T float]() products[T] {
-	return products[T]{mm: refMatmul[T], cols: refColsMatmul[T]}
+	return products[T]{mm: refMatmul[T], cols: refColsMatmul[T], rows: refRowsMatmul[T]}
+}
+
+// refRowsMatmul is the rows product in plain loops: each element's terms in order of k.
+func refRowsMatmul[T float](w int, ta bool, m, n, k int, a []T, lda int, b []T, off []int, c []T, ldc int, acc bool) {
+	for i := 0; i < m; i++ {
+		for jj := 0; jj < n; jj++ {
+			var s T
+			if acc {
+				s = c[i*ldc+jj]
+			}
+			for p := 0; p < k; p++ {
+				av := a[i*lda+p]
+				if ta {
+					av = a[p*lda+i]
+				}
+				s += av * b[off[p]+jj]
+			}
+			c[i*ldc+jj] = s
+		}
+	}
 }
 
 // refColsMatmul is colsMatmul in plain loops: each element's terms in order of k.

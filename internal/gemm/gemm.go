@@ -43,21 +43,25 @@ type Epilogue struct {
 	Accumulate bool
 }
 
-// mat is a strided view: element (i, j) is d[i*rs + j*cs], or, when off is
-// not nil (a B operand of SgemmCols), d[i + off[j]].
+// mat is a strided view: element (i, j) is d[i*rs + j*cs]; or, when coff is
+// not nil (a B operand of SgemmCols), d[i + coff[j]]; or, when roff is not nil
+// (a B operand of SgemmRows), d[roff[i] + j].
 type mat struct {
-	d      []float32
-	rs, cs int
-	off    []int
+	d          []float32
+	rs, cs     int
+	coff, roff []int
 }
 
 // col is where column j of m starts.
 func (m *mat) col(j int) int {
-	if m.off != nil {
-		return m.off[j]
+	if m.coff != nil {
+		return m.coff[j]
 	}
 	return j * m.cs
 }
+
+// offsets reports whether m is given by where its rows or columns start.
+func (m *mat) offsets() bool { return m.coff != nil || m.roff != nil }
 
 type scratch struct {
 	a, b, tile []float32
@@ -150,13 +154,13 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 		}
 		return
 	}
-	A := mat{a, lda, 1, nil}
+	A := mat{a, lda, 1, nil, nil}
 	if transA {
-		A = mat{a, 1, lda, nil}
+		A = mat{a, 1, lda, nil, nil}
 	}
-	B := mat{b, ldb, 1, nil}
+	B := mat{b, ldb, 1, nil, nil}
 	if transB {
-		B = mat{b, 1, ldb, nil}
+		B = mat{b, 1, ldb, nil, nil}
 	}
 	ws.run(p, A, B, c, ldc, m, n, k, ep)
 }
@@ -188,16 +192,52 @@ func (ws *Workspace) SgemmCols(p *parallel.Pool, transA bool, m, n, k int, a []f
 	if p == nil {
 		p = parallel.Default()
 	}
-	A := mat{a, lda, 1, nil}
+	A := mat{a, lda, 1, nil, nil}
 	if transA {
-		A = mat{a, 1, lda, nil}
+		A = mat{a, 1, lda, nil, nil}
 	}
-	ws.run(p, A, mat{b, 1, 0, off[:n]}, c, ldc, m, n, k, ep)
+	ws.run(p, A, mat{b, 1, 0, off[:n], nil}, c, ldc, m, n, k, ep)
+}
+
+// SgemmRows is Workspace.Sgemm for a B given by where its rows start:
+// op(B)(i, j) = b[off[i] + j] for i < k, j < n (rows may overlap, e.g. the
+// shifted windows of an image). A is as in Sgemm. Where the micro-kernel has a
+// version that reads rows through the table (AVX-512, AVX2), B is read in
+// place; elsewhere it is packed.
+func (ws *Workspace) SgemmRows(p *parallel.Pool, transA bool, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep Epilogue) {
+	if m < 0 || n < 0 || k < 0 {
+		panic("gemm: negative dimension")
+	}
+	checkMat("a", transA, m, k, a, lda)
+	checkMat("c", false, m, n, c, ldc)
+	if len(off) < k {
+		panic(fmt.Sprintf("gemm: %d row offsets for k = %d", len(off), k))
+	}
+	for _, o := range off[:k] {
+		if o < 0 || o+n > len(b) {
+			panic(fmt.Sprintf("gemm: a row at %d of %d values leaves b (%d)", o, n, len(b)))
+		}
+	}
+	if ep.Bias != nil && len(ep.Bias) < n {
+		panic(fmt.Sprintf("gemm: len(bias) = %d < n = %d", len(ep.Bias), n))
+	}
+	if m == 0 || n == 0 || k == 0 {
+		ws.Sgemm(p, transA, false, m, n, 0, a, max(1, lda), nil, max(1, n), c, ldc, ep)
+		return
+	}
+	if p == nil {
+		p = parallel.Default()
+	}
+	A := mat{a, lda, 1, nil, nil}
+	if transA {
+		A = mat{a, 1, lda, nil, nil}
+	}
+	ws.run(p, A, mat{b, 0, 1, nil, off[:k]}, c, ldc, m, n, k, ep)
 }
 
 // run computes C = f(β·C + op(A)·op(B) + bias) for checked operands.
 func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k int, ep Epilogue) {
-	C := mat{c, ldc, 1, nil}
+	C := mat{c, ldc, 1, nil, nil}
 	// Pick the tile shape and orientation that waste fewest lanes, with a
 	// bias toward the family's first tile and no transposition. With swap
 	// the package computes D = Cᵀ = op(B)ᵀ·op(A)ᵀ (e.g. n = 6 or 10 with
@@ -205,8 +245,8 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 	kern, swap, best := active.tiles[0], false, 0.0
 	for ti, t := range active.tiles {
 		for _, sw := range []bool{false, true} {
-			if sw && B.off != nil {
-				continue // columns by offsets are packed as B only
+			if sw && B.offsets() {
+				continue // rows or columns by offsets are B's only
 			}
 			u := util(m, n, t)
 			if sw {
@@ -224,9 +264,9 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 	*j = job{ws: ws, kern: kern, A: A, B: B, C: C, M: m, N: n, K: k,
 		load: ep.Accumulate, bias: ep.Bias, relu: ep.ReLU}
 	if swap {
-		j.A = mat{B.d, B.cs, B.rs, nil}
-		j.B = mat{A.d, A.cs, A.rs, nil}
-		j.C = mat{c, 1, ldc, nil}
+		j.A = mat{B.d, B.cs, B.rs, nil, nil}
+		j.B = mat{A.d, A.cs, A.rs, nil, nil}
+		j.C = mat{c, 1, ldc, nil, nil}
 		j.M, j.N = n, m
 		j.biasRows = true
 	}
@@ -320,7 +360,7 @@ func (j *job) DoWorker(w, i int) {
 	if j.nchunks > 0 {
 		k0 := i * KChunk
 		k1 := min(j.K, k0+KChunk)
-		dst := mat{j.ws.partial[i*j.M*j.N : (i+1)*j.M*j.N], j.N, 1, nil}
+		dst := mat{j.ws.partial[i*j.M*j.N : (i+1)*j.M*j.N], j.N, 1, nil, nil}
 		j.block(sc, 0, j.M, 0, j.N, k0, k1, dst, false)
 		return
 	}
@@ -354,8 +394,11 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 		// So is a block whose panels are contiguous and that is small enough
 		// to stay in cache while every tile reads it.
 		directA := j.A.rs == 1 && (j1-j0 <= nr || kc*(i1-i0) <= directBMax)
-		directB := j.B.cs == 1 && (i1-i0 <= mr || kc*(j1-j0) <= directBMax)
-		if !directB {
+		directB := j.B.roff == nil && j.B.cs == 1 && (i1-i0 <= mr || kc*(j1-j0) <= directBMax)
+		// A B given by where its rows start is read in place through the
+		// table where the micro-kernel has a version that does (fnOff).
+		offB := j.B.roff != nil && kern.fnOff != nil
+		if !directB && !offB {
 			packB(sc.b, j.B, pc, kc, j0, j1, nr)
 		}
 		last := i1 - (i1-i0)%mr // the start of a last partial tile, or i1
@@ -367,14 +410,18 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 		for jr := j0; jr < j1; jr += nr {
 			nrr := min(nr, j1-jr)
 			var bp []float32
+			var off *int // not nil: fnOff reads row p at bp + off[p]
 			sb := nr
-			if !directB {
-				bp = sc.b[(jr-j0)*kc:]
-			} else if nrr == nr {
-				bp, sb = j.B.d[pc*j.B.rs+jr:], j.B.rs
-			} else {
+			switch {
+			case (directB || offB) && nrr < nr:
 				packB(sc.b, j.B, pc, kc, jr, j1, nr)
 				bp = sc.b
+			case offB:
+				bp, off = j.B.d[jr:], &j.B.roff[pc]
+			case directB:
+				bp, sb = j.B.d[pc*j.B.rs+jr:], j.B.rs
+			default:
+				bp = sc.b[(jr-j0)*kc:]
 			}
 			for ir := i0; ir < i1; ir += mr {
 				mrr := min(mr, i1-ir)
@@ -388,10 +435,18 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 					ap = sc.a
 				}
 				if mrr == mr && nrr == nr && dst.cs == 1 {
-					kern.fn(kc, &ap[0], &bp[0], &dst.d[ir*dst.rs+jr], dst.rs, ldi, sa, sb)
+					if off != nil {
+						kern.fnOff(kc, &ap[0], &bp[0], &dst.d[ir*dst.rs+jr], dst.rs, ldi, sa, off)
+					} else {
+						kern.fn(kc, &ap[0], &bp[0], &dst.d[ir*dst.rs+jr], dst.rs, ldi, sa, sb)
+					}
 					continue
 				}
-				kern.fn(kc, &ap[0], &bp[0], &tile[0], nr, 0, sa, sb)
+				if off != nil {
+					kern.fnOff(kc, &ap[0], &bp[0], &tile[0], nr, 0, sa, off)
+				} else {
+					kern.fn(kc, &ap[0], &bp[0], &tile[0], nr, 0, sa, sb)
+				}
 				for i := 0; i < mrr; i++ {
 					t := tile[i*nr : i*nr+nrr]
 					o := (ir+i)*dst.rs + jr*dst.cs
@@ -613,6 +668,14 @@ func packB(dst []float32, B mat, p0, kc, j0, j1, nr int) {
 	for jr := j0; jr < j1; jr += nr {
 		nrr := min(nr, j1-jr)
 		pan := dst[(jr-j0)*kc : (jr-j0)*kc+nr*kc]
+		if B.roff != nil {
+			for p, o := range B.roff[p0 : p0+kc] {
+				seg := pan[p*nr : p*nr+nr]
+				copy(seg, B.d[o+jr:o+jr+nrr])
+				clear(seg[nrr:])
+			}
+			continue
+		}
 		if B.cs == 1 {
 			packLines(pan, B.d, p0*B.rs+jr, B.rs, nrr, nr, kc)
 			continue

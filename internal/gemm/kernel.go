@@ -18,6 +18,9 @@ import (
 type kernel struct {
 	mr, nr int
 	fn     func(k int, a, b, c *float32, ldc int, load int, sa, sb int)
+	// fnOff, where there is one, is fn with B's row p at b + off[p]: a B given by where
+	// its rows start (SgemmRows) read in place. Without one, such a B is packed.
+	fnOff func(k int, a, b, c *float32, ldc int, load int, sa int, off *int)
 }
 
 // family is a named instruction set with one or more tile shapes; the first

@@ -20,17 +20,28 @@ func kernAVX512(k int, a, b, c *float32, ldc int, load int, sa, sb int)
 //go:noescape
 func kernAVX512x6(k int, a, b, c *float32, ldc int, load int, sa, sb int)
 
+// The ...Off kernels read B's row p at b + off[p] (kern_amd64.s).
+//
+//go:noescape
+func kernAVX2Off(k int, a, b, c *float32, ldc int, load int, sa int, off *int)
+
+//go:noescape
+func kernAVX512Off(k int, a, b, c *float32, ldc int, load int, sa int, off *int)
+
+//go:noescape
+func kernAVX512x6Off(k int, a, b, c *float32, ldc int, load int, sa int, off *int)
+
 func archKernels() []*family {
 	var fs []*family
 	// x/sys/cpu reports AVX-512 and AVX only when the OS saves the registers.
 	if cpu.X86.HasAVX512F {
 		fs = append(fs, &family{name: "avx512", tiles: []*kernel{
-			{mr: 12, nr: 32, fn: kernAVX512},
-			{mr: 6, nr: 32, fn: kernAVX512x6},
+			{mr: 12, nr: 32, fn: kernAVX512, fnOff: kernAVX512Off},
+			{mr: 6, nr: 32, fn: kernAVX512x6, fnOff: kernAVX512x6Off},
 		}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		fs = append(fs, &family{name: "avx2", tiles: []*kernel{{mr: 6, nr: 16, fn: kernAVX2}}})
+		fs = append(fs, &family{name: "avx2", tiles: []*kernel{{mr: 6, nr: 16, fn: kernAVX2, fnOff: kernAVX2Off}}})
 	}
 	return fs
 }
