@@ -169,34 +169,7 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 // op(B)(i, j) = b[off[j] + i] for i < k, j < n (columns may overlap, e.g. the
 // shifted windows of an image). A is as in Sgemm.
 func (ws *Workspace) SgemmCols(p *parallel.Pool, transA bool, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep Epilogue) {
-	if m < 0 || n < 0 || k < 0 {
-		panic("gemm: negative dimension")
-	}
-	checkMat("a", transA, m, k, a, lda)
-	checkMat("c", false, m, n, c, ldc)
-	if len(off) < n {
-		panic(fmt.Sprintf("gemm: %d column offsets for n = %d", len(off), n))
-	}
-	for _, o := range off[:n] {
-		if o < 0 || o+k > len(b) {
-			panic(fmt.Sprintf("gemm: a column at %d of %d values leaves b (%d)", o, k, len(b)))
-		}
-	}
-	if ep.Bias != nil && len(ep.Bias) < n {
-		panic(fmt.Sprintf("gemm: len(bias) = %d < n = %d", len(ep.Bias), n))
-	}
-	if m == 0 || n == 0 || k == 0 {
-		ws.Sgemm(p, transA, false, m, n, 0, a, max(1, lda), nil, max(1, n), c, ldc, ep)
-		return
-	}
-	if p == nil {
-		p = parallel.Default()
-	}
-	A := mat{a, lda, 1, nil, nil}
-	if transA {
-		A = mat{a, 1, lda, nil, nil}
-	}
-	ws.run(p, A, mat{b, 1, 0, off[:n], nil}, c, ldc, m, n, k, ep)
+	ws.byOffsets(p, transA, m, n, k, a, lda, b, off, false, c, ldc, ep)
 }
 
 // SgemmRows is Workspace.Sgemm for a B given by where its rows start:
@@ -205,17 +178,27 @@ func (ws *Workspace) SgemmCols(p *parallel.Pool, transA bool, m, n, k int, a []f
 // version that reads rows through the table (AVX-512, AVX2), B is read in
 // place; elsewhere it is packed.
 func (ws *Workspace) SgemmRows(p *parallel.Pool, transA bool, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep Epilogue) {
+	ws.byOffsets(p, transA, m, n, k, a, lda, b, off, true, c, ldc, ep)
+}
+
+// byOffsets is SgemmRows (rows) or SgemmCols: it checks the operands and the
+// offsets, each a line of B (a row of n values, or a column of k) inside b.
+func (ws *Workspace) byOffsets(p *parallel.Pool, transA bool, m, n, k int, a []float32, lda int, b []float32, off []int, rows bool, c []float32, ldc int, ep Epilogue) {
 	if m < 0 || n < 0 || k < 0 {
 		panic("gemm: negative dimension")
 	}
 	checkMat("a", transA, m, k, a, lda)
 	checkMat("c", false, m, n, c, ldc)
-	if len(off) < k {
-		panic(fmt.Sprintf("gemm: %d row offsets for k = %d", len(off), k))
+	lines, length, what := n, k, "column"
+	if rows {
+		lines, length, what = k, n, "row"
 	}
-	for _, o := range off[:k] {
-		if o < 0 || o+n > len(b) {
-			panic(fmt.Sprintf("gemm: a row at %d of %d values leaves b (%d)", o, n, len(b)))
+	if len(off) < lines {
+		panic(fmt.Sprintf("gemm: %d %s offsets for %d %ss", len(off), what, lines, what))
+	}
+	for _, o := range off[:lines] {
+		if o < 0 || o+length > len(b) {
+			panic(fmt.Sprintf("gemm: a %s at %d of %d values leaves b (%d)", what, o, length, len(b)))
 		}
 	}
 	if ep.Bias != nil && len(ep.Bias) < n {
@@ -232,7 +215,13 @@ func (ws *Workspace) SgemmRows(p *parallel.Pool, transA bool, m, n, k int, a []f
 	if transA {
 		A = mat{a, 1, lda, nil, nil}
 	}
-	ws.run(p, A, mat{b, 0, 1, nil, off[:k]}, c, ldc, m, n, k, ep)
+	var B mat
+	if rows {
+		B = mat{b, 0, 1, nil, off[:k]}
+	} else {
+		B = mat{b, 1, 0, off[:n], nil}
+	}
+	ws.run(p, A, B, c, ldc, m, n, k, ep)
 }
 
 // run computes C = f(β·C + op(A)·op(B) + bias) for checked operands.
