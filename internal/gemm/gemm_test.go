@@ -274,117 +274,16 @@ func TestInterleave8(t *testing.T) {
 	}
 }
 
-// TestSgemmCols checks products whose B is given by where its columns start,
-// overlapping ones included, on every kernel and several worker counts, against
-// a float64 reference, and bit for bit across worker counts.
+// TestSgemmCols and TestSgemmRows check products whose B is given by where its columns
+// (rows) start, overlapping ones included, on every kernel (rows: read through the table
+// where the kernel can, packed elsewhere) and several worker counts, against a float64
+// reference and bit for bit across worker counts.
 func TestSgemmCols(t *testing.T) {
-	r := rand.New(rand.NewSource(5))
-	forEachKernel(t, func(name string) {
-		for _, s := range [][3]int{{1, 1, 1}, {6, 26, 896}, {16, 151, 140}, {13, 40, 300}, {17, 9, 65}, {5, 0, 3}, {3, 4, 0}} {
-			m, n, k := s[0], s[1], s[2]
-			for _, transA := range []bool{false, true} {
-				b := randSlice(r, 3*k+n+7)
-				off := make([]int, n)
-				for j := range off {
-					off[j] = r.Intn(len(b) - k + 1) // overlapping windows of b
-				}
-				lda := max(1, k)
-				if transA {
-					lda = max(1, m)
-				}
-				a := randSlice(r, max(m, k)*lda)
-				want := make([]float64, m*n)
-				tol := make([]float64, m*n)
-				for i := 0; i < m; i++ {
-					for j := 0; j < n; j++ {
-						for q := 0; q < k; q++ {
-							av := a[i*lda+q]
-							if transA {
-								av = a[q*lda+i]
-							}
-							v := float64(av) * float64(b[off[j]+q])
-							want[i*n+j] += v
-							tol[i*n+j] += 2 * float64(k+3) / (1 << 23) * math.Abs(v)
-						}
-					}
-				}
-				var first []float32
-				for _, workers := range []int{1, 2, 3} {
-					pool := parallel.New(workers)
-					c := make([]float32, m*n)
-					NewWorkspace().SgemmCols(pool, transA, m, n, k, a, lda, b, off, c, max(1, n), Epilogue{})
-					pool.Close()
-					for i, g := range c {
-						if d := math.Abs(float64(g) - want[i]); !(d <= tol[i]) {
-							t.Fatalf("%s %v transA=%v: C[%d] = %v, want %v", name, s, transA, i, g, want[i])
-						}
-					}
-					if first == nil {
-						first = c
-					} else if !slices.Equal(first, c) {
-						t.Fatalf("%s %v transA=%v: %d workers differ from 1", name, s, transA, workers)
-					}
-				}
-			}
-		}
-	})
+	checkByOffsets(t, false, 5, [][3]int{{1, 1, 1}, {6, 26, 896}, {16, 151, 140}, {13, 40, 300}, {17, 9, 65}, {5, 0, 3}, {3, 4, 0}})
 }
 
-// TestSgemmRows checks products whose B is given by where its rows start, overlapping
-// ones included, on every kernel (read through the table where the kernel can, packed
-// elsewhere) and several worker counts, against a float64 reference and bit for bit across
-// worker counts.
 func TestSgemmRows(t *testing.T) {
-	r := rand.New(rand.NewSource(6))
-	forEachKernel(t, func(name string) {
-		for _, s := range [][3]int{{1, 1, 1}, {6, 896, 26}, {16, 160, 151}, {13, 40, 300}, {17, 45, 65}, {5, 0, 3}, {3, 4, 0}, {30, 700, 9}} {
-			m, n, k := s[0], s[1], s[2]
-			for _, transA := range []bool{false, true} {
-				b := randSlice(r, 2*n+k+40)
-				off := make([]int, k)
-				for i := range off {
-					off[i] = r.Intn(len(b) - n + 1) // overlapping windows of b
-				}
-				lda := max(1, k)
-				if transA {
-					lda = max(1, m)
-				}
-				a := randSlice(r, max(m, k)*lda)
-				want := make([]float64, m*n)
-				tol := make([]float64, m*n)
-				for i := 0; i < m; i++ {
-					for j := 0; j < n; j++ {
-						for q := 0; q < k; q++ {
-							av := a[i*lda+q]
-							if transA {
-								av = a[q*lda+i]
-							}
-							v := float64(av) * float64(b[off[q]+j])
-							want[i*n+j] += v
-							tol[i*n+j] += 2 * float64(k+3) / (1 << 23) * math.Abs(v)
-						}
-					}
-				}
-				var first []float32
-				for _, workers := range []int{1, 2, 3} {
-					pool := parallel.New(workers)
-					c := make([]float32, m*n)
-					NewWorkspace().SgemmRows(pool, transA, m, n, k, a, lda, b, off, c, max(1, n), Epilogue{})
-					pool.Close()
-					for i, g := range c {
-						if d := math.Abs(float64(g) - want[i]); !(d <= tol[i]) {
-							t.Fatalf("%s %v transA=%v: C[%d] = %v, want %v", name, s, transA, i, g, want[i])
-						}
-					}
-					if first == nil {
-						first = c
-					} else if !slices.Equal(first, c) {
-						t.Fatalf("%s %v transA=%v: %d workers differ from 1", name, s, transA, workers)
-					}
-				}
-			}
-		}
-	})
+	checkByOffsets(t, true, 6, [][3]int{{1, 1, 1}, {6, 896, 26}, {16, 160, 151}, {13, 40, 300}, {17, 45, 65}, {5, 0, 3}, {3, 4, 0}, {30, 700, 9}})
 	ws := NewWorkspace()
 	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
 	for _, bad := range [][]int{{0}, {0, 5, 0}, {-1, 0, 0}} {
@@ -397,4 +296,73 @@ func TestSgemmRows(t *testing.T) {
 			ws.SgemmRows(nil, false, 2, 2, 3, a, 3, b, bad, c, 2, Epilogue{})
 		}()
 	}
+}
+
+// checkByOffsets runs SgemmRows (rows) or SgemmCols on shapes [m, n, k] with random
+// overlapping lines of one b.
+func checkByOffsets(t *testing.T, rows bool, seed int64, shapes [][3]int) {
+	r := rand.New(rand.NewSource(seed))
+	forEachKernel(t, func(name string) {
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			lines, length := n, k // B's columns: n of k values
+			if rows {
+				lines, length = k, n
+			}
+			for _, transA := range []bool{false, true} {
+				b := randSlice(r, 3*length+lines+40)
+				off := make([]int, lines)
+				for i := range off {
+					off[i] = r.Intn(len(b) - length + 1) // overlapping windows of b
+				}
+				opB := func(q, j int) float32 { // op(B)(q, j)
+					if rows {
+						return b[off[q]+j]
+					}
+					return b[off[j]+q]
+				}
+				lda := max(1, k)
+				if transA {
+					lda = max(1, m)
+				}
+				a := randSlice(r, max(m, k)*lda)
+				want := make([]float64, m*n)
+				tol := make([]float64, m*n)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						for q := 0; q < k; q++ {
+							av := a[i*lda+q]
+							if transA {
+								av = a[q*lda+i]
+							}
+							v := float64(av) * float64(opB(q, j))
+							want[i*n+j] += v
+							tol[i*n+j] += 2 * float64(k+3) / (1 << 23) * math.Abs(v)
+						}
+					}
+				}
+				var first []float32
+				for _, workers := range []int{1, 2, 3} {
+					pool := parallel.New(workers)
+					c := make([]float32, m*n)
+					if rows {
+						NewWorkspace().SgemmRows(pool, transA, m, n, k, a, lda, b, off, c, max(1, n), Epilogue{})
+					} else {
+						NewWorkspace().SgemmCols(pool, transA, m, n, k, a, lda, b, off, c, max(1, n), Epilogue{})
+					}
+					pool.Close()
+					for i, g := range c {
+						if d := math.Abs(float64(g) - want[i]); !(d <= tol[i]) {
+							t.Fatalf("%s %v rows=%v transA=%v: C[%d] = %v, want %v", name, s, rows, transA, i, g, want[i])
+						}
+					}
+					if first == nil {
+						first = c
+					} else if !slices.Equal(first, c) {
+						t.Fatalf("%s %v rows=%v transA=%v: %d workers differ from 1", name, s, rows, transA, workers)
+					}
+				}
+			}
+		}
+	})
 }
