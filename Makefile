@@ -64,8 +64,8 @@ generate-check: ## fail when cuda/kernels/opcodes.h is not what go generate ./cu
 	  (cd cuda && $(GO) run ./internal/genopcodes -o $$tmp) && cmp -s $$tmp cuda/kernels/opcodes.h || \
 	  { echo "cuda/kernels/opcodes.h is stale: run go generate ./cuda"; exit 1; }; echo "opcodes.h up to date"
 
-bench: ## benchmarks of one training step of each model, on vm (./graph) and cpu (./cpu)
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./graph ./cpu
+bench: ## benchmarks of one training step of each model, on vm (./vm) and cpu (./cpu)
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./vm ./cpu
 
 bench-peers: build ## graphtrain's bench beside PyTorch on the CPU, real MNIST (ROUNDS=3 DEVICES=vm,cpu)
 	ROUNDS='$(ROUNDS)' DEVICES='$(DEVICES)' GRAPHTRAIN=$(BIN) bash bench/peers/run.sh

@@ -4,25 +4,25 @@ import (
 	"fmt"
 	"testing"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program"
+	"graphtrain/ir"
+	"graphtrain/model"
 )
 
 // benchStep times one training step of a model at batch 128 with Adam, as trained by
 // default.
-func benchStep(b *testing.B, m *graph.Model) {
+func benchStep(b *testing.B, m *model.Model) {
 	const batch = 128
 	net, err := m.Build(batch, true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, _ := graph.NewSolver("adam", 1e-3)
+	s, _ := model.NewSolver("adam", 1e-3)
 	tr, err := Backend{}.NewTrainer(net, s)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer tr.Close()
-	x, y := graph.RandomBatch(m, batch, 1)
+	x, y := model.RandomBatch(m, batch, 1)
 	if err := tr.Step(x, y); err != nil {
 		b.Fatal(err)
 	}
@@ -37,12 +37,12 @@ func benchStep(b *testing.B, m *graph.Model) {
 }
 
 func BenchmarkStepMLP(b *testing.B) {
-	m, _ := graph.NewMLP(256, 1)
+	m, _ := model.NewMLP(256, 1)
 	benchStep(b, m)
 }
 
 func BenchmarkStepCNN(b *testing.B) {
-	m, _ := graph.NewCNN(1)
+	m, _ := model.NewCNN(1)
 	benchStep(b, m)
 }
 
@@ -50,18 +50,18 @@ func BenchmarkStepCNN(b *testing.B) {
 // after a few training steps: where a step's time goes.
 func BenchmarkCNNLaunches(b *testing.B) {
 	const batch = 128
-	m, _ := graph.NewCNN(1)
+	m, _ := model.NewCNN(1)
 	net, err := m.Build(batch, true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, _ := graph.NewSolver("adam", 1e-3)
+	s, _ := model.NewSolver("adam", 1e-3)
 	tr, err := Backend{}.NewTrainer(net, s)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer tr.Close()
-	x, y := graph.RandomBatch(m, batch, 1)
+	x, y := model.RandomBatch(m, batch, 1)
 	for i := 0; i < 3; i++ {
 		if err := tr.Step(x, y); err != nil {
 			b.Fatal(err)
@@ -70,7 +70,7 @@ func BenchmarkCNNLaunches(b *testing.B) {
 	e := tr.(*trainer).e
 	seen := map[string]int{}
 	for i, l := range e.p.Launches {
-		if l.Op < program.Conv {
+		if l.Op < ir.Conv {
 			continue
 		}
 		seen[l.Op.String()]++

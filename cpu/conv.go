@@ -1,10 +1,10 @@
 package cpu
 
 import (
-	"graphtrain/graph/program"
 	"graphtrain/internal/gemm"
 	"graphtrain/internal/parallel"
 	"graphtrain/internal/vec"
+	"graphtrain/ir"
 )
 
 // The fused convolutions (Conv, ConvData, ConvFilter, ConvReLU, ConvReLUPool and
@@ -47,7 +47,7 @@ type convJob[T float] struct {
 	unit       bool
 	Wp, plane  int // unit: the padded planes' width and size
 	gw, Pg     int // the grid's width (Wp, or OW) and its positions: OH·gw (unit: rounded up to 32)
-	op         program.Op
+	op         ir.Op
 	in, w      []T // Conv: img and w; ConvData: dout and w; ConvFilter: dout and img
 	bias, out  []T
 	mask       []T // ConvReLU: (pre ≥ 0) as 1 or 0
@@ -72,7 +72,7 @@ type convJob[T float] struct {
 type convScratch[T float] struct{ pad, col, grid, gridT, mask, acc []T }
 
 // convKernel compiles a launch of one of the fused convolutions over its buffers.
-func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T, pr products[T]) func() {
+func convKernel[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T, pr products[T]) func() {
 	g := convOf(l.Ints)
 	j := &convJob[T]{g: g, cout: int(l.Ints[14]), K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: l.Op, mm: pr.mm, mmCols: pr.cols, mmRows: pr.rows, unit: g.unit()}
 	j.in, j.w, j.out = a(0), a(1), a(len(l.Args)-1)
@@ -97,17 +97,17 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		}
 		j.offs = append(j.offs, g.C*j.plane+g.kw)
 	}
-	if l.Op == program.Conv || l.Op == program.ConvReLU || l.Op == program.ConvReLUPool {
+	if l.Op == ir.Conv || l.Op == ir.ConvReLU || l.Op == ir.ConvReLUPool {
 		j.bias = a(2)
 		j.wb = make([]T, j.cout*(j.K+1))
 	}
-	if l.Op == program.ConvReLU {
+	if l.Op == ir.ConvReLU {
 		j.mask = a(3)
 	}
-	if l.Op == program.ConvReLUPool {
+	if l.Op == ir.ConvReLUPool {
 		j.route, j.pool = a(3), poolOf(l.Ints[15:])
 	}
-	if l.Op == program.ConvReLUPoolBack {
+	if l.Op == ir.ConvReLUPoolBack {
 		j.route, j.dpooled, j.in, j.w, j.out, j.db = a(0), a(1), a(2), a(3), a(4), a(5)
 		if len(l.Args) == 7 {
 			j.dimg = a(6)
@@ -122,17 +122,17 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 			// then Pg ones: the column of the bias in the filter gradient's product.
 			s.pad = make([]T, g.C*j.plane+g.kw+j.Pg)
 			fill(s.pad[g.C*j.plane+g.kw:], 1)
-			if l.Op == program.ConvData || l.Op == program.ConvReLUPoolBack {
+			if l.Op == ir.ConvData || l.Op == ir.ConvReLUPoolBack {
 				s.acc = make([]T, len(s.pad))
 			}
 		}
-		if !j.unit || l.Op == program.ConvData || l.Op == program.ConvReLUPoolBack {
+		if !j.unit || l.Op == ir.ConvData || l.Op == ir.ConvReLUPoolBack {
 			// The columns (other geometries) or the image gradient's (unit).
 			s.col = make([]T, (j.K+1)*j.Pg)
 			fill(s.col[j.K*j.Pg:], 1)
 		}
 		s.grid = make([]T, j.cout*j.Pg+vec.PoolSlack) // MaxPool2ReLU reads whole vectors past a plane
-		if j.unit && l.Op == program.ConvReLUPoolBack {
+		if j.unit && l.Op == ir.ConvReLUPoolBack {
 			s.gridT = make([]T, j.cout*j.Pg)
 		}
 		if j.mask != nil || j.route != nil {
@@ -141,10 +141,10 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 	}
 	n := g.B
 	switch l.Op {
-	case program.ConvFilter:
+	case ir.ConvFilter:
 		n = (g.B + filterGroup - 1) / filterGroup
 		j.part = make([]T, n*j.cout*j.K)
-	case program.ConvReLUPoolBack:
+	case ir.ConvReLUPoolBack:
 		n = (g.B + filterGroup - 1) / filterGroup
 		j.part = make([]T, n*j.cout*(j.K+1))
 	}
@@ -161,9 +161,9 @@ func convKernel[T float](pool *parallel.Pool, l program.Launch, a func(int) []T,
 		}
 		pool.RunWorkers(n, j)
 		switch j.op {
-		case program.ConvFilter:
+		case ir.ConvFilter:
 			j.sumGroups(n)
-		case program.ConvReLUPoolBack:
+		case ir.ConvReLUPoolBack:
 			j.sumBackGroups(n)
 		}
 	}
@@ -177,11 +177,11 @@ func (j *convJob[T]) warm() {
 	for w := range j.scr {
 		s := &j.scr[w]
 		switch j.op {
-		case program.ConvData:
+		case ir.ConvData:
 			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
-		case program.ConvFilter:
+		case ir.ConvFilter:
 			j.filterProduct(w, s, make([]T, j.g.C*j.g.H*j.g.W), j.part[:cout*K], K, false)
-		case program.ConvReLUPoolBack:
+		case ir.ConvReLUPoolBack:
 			j.filterProduct(w, s, make([]T, j.g.C*j.g.H*j.g.W), j.part[:cout*(K+1)], K+1, false)
 			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
 		default:
@@ -208,7 +208,7 @@ func (j *convJob[T]) DoWorker(w, i int) {
 	img := g.C * g.H * g.W
 	s := &j.scr[w]
 	switch j.op {
-	case program.Conv, program.ConvReLU, program.ConvReLUPool:
+	case ir.Conv, ir.ConvReLU, ir.ConvReLUPool:
 		j.forwardProduct(w, s, j.in[i*img:][:img])
 		if j.route != nil {
 			n := cout * j.pool.OH * j.pool.OW
@@ -225,17 +225,17 @@ func (j *convJob[T]) DoWorker(w, i int) {
 			j.fromGrid(s.mask, j.mask[i*cout*P:][:cout*P])
 		}
 		j.fromGrid(s.grid, j.out[i*cout*P:][:cout*P])
-	case program.ConvData:
+	case ir.ConvData:
 		j.toGrid(j.in[i*cout*P:][:cout*P], s.grid)
 		j.mm(w, true, false, K, Pg, cout, j.w, K, s.grid, Pg, s.col, Pg, false)
 		j.image(s, j.out[i*img:][:img])
-	case program.ConvFilter:
+	case ir.ConvFilter:
 		part := j.part[i*cout*K:][:cout*K]
 		for b := i * filterGroup; b < min(g.B, (i+1)*filterGroup); b++ {
 			j.toGrid(j.in[b*cout*P:][:cout*P], s.grid)
 			j.filterProduct(w, s, j.w[b*img:][:img], part, K, b > i*filterGroup)
 		}
-	case program.ConvReLUPoolBack:
+	case ir.ConvReLUPoolBack:
 		// Per image: the routed gradient on the grid, its product with the columns and
 		// their row of ones (the filter and bias gradients, summed over the group), then
 		// its product with the filters (the image gradient).

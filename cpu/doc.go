@@ -1,6 +1,6 @@
 // Package cpu is graphtrain's compiled CPU executor, the "cpu" backend (--device cpu, and
 // --device auto where no GPU is usable). It lowers a training graph for the CPU target
-// (program.Lower with program.CPU: products fused with their biases, each convolution with
+// (lower.Lower with lower.CPU: products fused with their biases, each convolution with
 // its ReLU and pooling, and its backward pass, fused into launches run image by image,
 // nothing split) and
 // compiles each launch of the Program once into a Go call over views of memory planned once,

@@ -4,16 +4,16 @@ import (
 	"fmt"
 	"unsafe"
 
-	"graphtrain/graph/program"
 	"graphtrain/internal/gemm"
 	"graphtrain/internal/parallel"
+	"graphtrain/ir"
 )
 
 // An executor runs one program: its memory, planned once (a slot per program slot), and its
 // launches compiled once into Go calls over views of that memory. A step runs them in order
 // and allocates nothing.
 type executor struct {
-	p     *program.Program
+	p     *ir.Program
 	slots []unsafe.Pointer // the memory of each slot: owned ([]uint64, 8-byte aligned) or lent
 	owned [][]uint64       // the memory this executor allocated
 	steps []func()         // one per launch
@@ -24,7 +24,7 @@ type executor struct {
 
 // newExecutor plans p's memory and compiles its launches. An op without a kernel here is an
 // error that names it.
-func newExecutor(p *program.Program, pool *parallel.Pool) (*executor, error) {
+func newExecutor(p *ir.Program, pool *parallel.Pool) (*executor, error) {
 	return newExecutorOn(p, &executor{pool: pool, ws: gemm.NewWorkspace(), mm: f32Products(pool.Size())}, nil)
 }
 
@@ -39,7 +39,7 @@ func (e *executor) alloc(n int64) unsafe.Pointer {
 // its own after them (Forward, WithDataset), sharing base's memory, pool and packing buffers
 // (base's program runs only when p does not). lent
 // gives memory for some of the new slots (the caller's training set, read in place).
-func newExecutorOn(p *program.Program, base *executor, lent map[int]unsafe.Pointer) (*executor, error) {
+func newExecutorOn(p *ir.Program, base *executor, lent map[int]unsafe.Pointer) (*executor, error) {
 	e := &executor{p: p, pool: base.pool, ws: base.ws, mm: base.mm}
 	for i, b := range p.Slots {
 		switch ptr, ok := lent[i]; {
@@ -107,13 +107,13 @@ func (e *executor) real(id, i int) float64 {
 }
 
 // checkInts checks the number of integers of the launches whose kernels index them.
-func checkInts(l program.Launch) error {
+func checkInts(l ir.Launch) error {
 	want := 0
 	switch l.Op {
-	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU:
+	case ir.Conv, ir.ConvData, ir.ConvFilter, ir.ConvReLU:
 		want = 15
-	case program.ConvReLUPool, program.ConvReLUPoolBack:
-		if l.Op == program.ConvReLUPoolBack && len(l.Args) != 6 && len(l.Args) != 7 {
+	case ir.ConvReLUPool, ir.ConvReLUPoolBack:
+		if l.Op == ir.ConvReLUPoolBack && len(l.Args) != 6 && len(l.Args) != 7 {
 			return fmt.Errorf("%s wants 6 or 7 buffers, has %d", l.Op, len(l.Args))
 		}
 		if len(l.Ints) != 27 {
@@ -125,9 +125,9 @@ func checkInts(l program.Launch) error {
 			return fmt.Errorf("%s: no CPU kernel pools a %dx%d output of %d channels with %v", l.Op, c.OH, c.OW, l.Ints[14], l.Ints[15:])
 		}
 		return nil
-	case program.MaxPool, program.MaxPoolBack, program.MaxPoolBackMask, program.PoolRouteBack:
+	case ir.MaxPool, ir.MaxPoolBack, ir.MaxPoolBackMask, ir.PoolRouteBack:
 		want = 12
-	case program.Im2col, program.Col2im:
+	case ir.Im2col, ir.Col2im:
 		want = 14
 	default:
 		return nil
@@ -139,7 +139,7 @@ func checkInts(l program.Launch) error {
 }
 
 // compile turns one launch into a call over its buffers, for the launch's dtype.
-func (e *executor) compile(l program.Launch) (func(), error) {
+func (e *executor) compile(l ir.Launch) (func(), error) {
 	for _, b := range l.Args {
 		if b < 0 || b >= len(e.p.Buffers) {
 			return nil, fmt.Errorf("buffer %d of %d", b, len(e.p.Buffers))
@@ -149,19 +149,19 @@ func (e *executor) compile(l program.Launch) (func(), error) {
 		return nil, err
 	}
 	switch l.Op {
-	case program.StepInc:
+	case ir.StepInc:
 		step := e.f64(l.Args[0])
 		return func() { step[0]++ }, nil
-	case program.CursorAdd:
+	case ir.CursorAdd:
 		cur, n := e.i64(l.Args[0]), l.Ints[0]
 		return func() { cur[0] += n }, nil
-	case program.GatherRows:
-		if l.Dtype == program.Float64 {
+	case ir.GatherRows:
+		if l.Dtype == ir.Float64 {
 			return gatherRows(e.f64(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f64(l.Args[3]), int(l.Ints[0]), int(l.Ints[1])), nil
 		}
 		return gatherRows(e.f32(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f32(l.Args[3]), int(l.Ints[0]), int(l.Ints[1])), nil
 	}
-	if l.Dtype == program.Float64 {
+	if l.Dtype == ir.Float64 {
 		return compileTyped(e, l, e.f64)
 	}
 	if f := e.compileF32(l); f != nil {
@@ -172,20 +172,20 @@ func (e *executor) compile(l program.Launch) (func(), error) {
 
 // compileF32 compiles the float32 launches that have kernels of their own (the products on
 // the packed GEMM, Adam), or returns nil.
-func (e *executor) compileF32(l program.Launch) func() {
+func (e *executor) compileF32(l ir.Launch) func() {
 	a := func(i int) []float32 { return e.f32(l.Args[i]) }
 	ip := l.Ints
 	switch l.Op {
-	case program.Gemm, program.GemmBias:
+	case ir.Gemm, ir.GemmBias:
 		m, n, k, ta, tb := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1
 		A, B, C := a(0), a(1), a(len(l.Args)-1)
 		var ep gemm.Epilogue
-		if l.Op == program.GemmBias {
+		if l.Op == ir.GemmBias {
 			ep.Bias = a(2)
 		}
 		lda, ldb := ldOf(ta, m, k), ldOf(tb, k, n)
 		return func() { e.ws.Sgemm(e.pool, ta, tb, m, n, k, A, lda, B, ldb, C, max(1, n), ep) }
-	case program.GemmSplit:
+	case ir.GemmSplit:
 		m, n, k, ta, tb, kc := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1, int(ip[5])
 		A, B, P := a(0), a(1), a(2)
 		lda, ldb := ldOf(ta, m, k), ldOf(tb, k, n)
@@ -202,16 +202,16 @@ func (e *executor) compileF32(l program.Launch) func() {
 				e.ws.Sgemm(e.pool, ta, tb, m, n, k1-k0, A[ao:], lda, B[bo:], ldb, P[z*m*n:], max(1, n), gemm.Epilogue{})
 			}
 		}
-	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU, program.ConvReLUPool, program.ConvReLUPoolBack:
+	case ir.Conv, ir.ConvData, ir.ConvFilter, ir.ConvReLU, ir.ConvReLUPool, ir.ConvReLUPoolBack:
 		return convKernel(e.pool, l, a, e.mm)
-	case program.Adam:
+	case ir.Adam:
 		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals)
-	case program.SGD:
+	case ir.SGD:
 		return sgdF32(e.pool, a(0), a(1), l.Reals)
-	case program.Momentum:
+	case ir.Momentum:
 		return momentumF32(e.pool, a(0), a(1), a(2), l.Reals)
-	case program.Binary:
-		return binaryF32(e.pool, a(0), a(1), a(2), int(ip[0]), int(ip[1]), int(ip[2]), program.BinaryOp(ip[3]))
+	case ir.Binary:
+		return binaryF32(e.pool, a(0), a(1), a(2), int(ip[0]), int(ip[1]), int(ip[2]), ir.BinaryOp(ip[3]))
 	}
 	return nil
 }
@@ -228,53 +228,53 @@ func ldOf(trans bool, rows, cols int) int {
 type float interface{ float32 | float64 }
 
 // compileTyped compiles the launches whose kernels are generic in the element type.
-func compileTyped[T float](e *executor, l program.Launch, buf func(int) []T) (func(), error) {
+func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(), error) {
 	a := func(i int) []T { return buf(l.Args[i]) }
 	ip := l.Ints
 	n := func(i int) int { return int(ip[i]) }
 	pool := e.pool
 	switch l.Op {
-	case program.Binary:
-		if _, ok := binaryOp[T](program.BinaryOp(ip[3])); !ok {
+	case ir.Binary:
+		if _, ok := binaryOp[T](ir.BinaryOp(ip[3])); !ok {
 			return nil, fmt.Errorf("binary operator %d has no kernel", ip[3])
 		}
-		return binary(pool, a(0), a(1), a(2), n(0), n(1), n(2), program.BinaryOp(ip[3])), nil
-	case program.Unary:
-		if _, ok := unaryOp[T](program.UnaryOp(ip[1])); !ok {
+		return binary(pool, a(0), a(1), a(2), n(0), n(1), n(2), ir.BinaryOp(ip[3])), nil
+	case ir.Unary:
+		if _, ok := unaryOp[T](ir.UnaryOp(ip[1])); !ok {
 			return nil, fmt.Errorf("unary function %d has no kernel", ip[1])
 		}
-		return unary(pool, a(0), a(1), n(0), program.UnaryOp(ip[1])), nil
-	case program.Gather4:
+		return unary(pool, a(0), a(1), n(0), ir.UnaryOp(ip[1])), nil
+	case ir.Gather4:
 		return gather4(pool, a(0), a(1), ip), nil
-	case program.Gemm, program.GemmBias, program.GemmSplit:
+	case ir.Gemm, ir.GemmBias, ir.GemmSplit:
 		return gemmRef(l, a), nil
-	case program.ReduceSum:
+	case ir.ReduceSum:
 		return reduceSum(pool, a(0), a(1), n(0), n(1), n(2)), nil
-	case program.SoftmaxXent:
+	case ir.SoftmaxXent:
 		return softmaxXent(pool, a(0), a(1), a(2), a(3), n(0), n(1), l.Reals[0]), nil
-	case program.Softmax:
+	case ir.Softmax:
 		return softmax(pool, a(0), a(1), n(0), n(1), ip[2] == 1), nil
-	case program.SoftmaxBack:
+	case ir.SoftmaxBack:
 		return softmaxBack(pool, a(0), a(1), a(2), n(0), n(1), ip[2] == 1), nil
-	case program.Im2col:
+	case ir.Im2col:
 		return im2col(pool, a(0), a(1), ip), nil
-	case program.Col2im:
+	case ir.Col2im:
 		return col2im(pool, a(0), a(1), ip), nil
-	case program.MaxPool:
+	case ir.MaxPool:
 		return maxPool(pool, a(0), a(1), ip), nil
-	case program.Conv, program.ConvData, program.ConvFilter, program.ConvReLU, program.ConvReLUPool, program.ConvReLUPoolBack:
+	case ir.Conv, ir.ConvData, ir.ConvFilter, ir.ConvReLU, ir.ConvReLUPool, ir.ConvReLUPoolBack:
 		return convKernel(pool, l, a, refProducts[T]()), nil
-	case program.MaxPoolBack:
+	case ir.MaxPoolBack:
 		return maxPoolBack(pool, a(0), a(1), nil, a(2), ip), nil
-	case program.MaxPoolBackMask:
+	case ir.MaxPoolBackMask:
 		return maxPoolBack(pool, a(0), a(1), a(2), a(3), ip), nil
-	case program.PoolRouteBack:
+	case ir.PoolRouteBack:
 		return poolRouteBack(pool, a(0), a(1), a(2), ip), nil
-	case program.SGD:
+	case ir.SGD:
 		return sgd(pool, a(0), a(1), l.Reals), nil
-	case program.Momentum:
+	case ir.Momentum:
 		return momentum(pool, a(0), a(1), a(2), l.Reals), nil
-	case program.Adam:
+	case ir.Adam:
 		return adam(pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
 	}
 	return nil, fmt.Errorf("no CPU kernel for %s", l.Op)

@@ -8,12 +8,15 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program"
-	"graphtrain/graph/program/programtest"
-	"graphtrain/graph/program/ref"
+	"graphtrain/backend"
 	"graphtrain/internal/gemm"
 	"graphtrain/internal/parallel"
+	"graphtrain/ir"
+	"graphtrain/ir/ref"
+	"graphtrain/lower"
+	"graphtrain/lower/lowertest"
+	"graphtrain/model"
+	"graphtrain/train"
 )
 
 // kernels runs f once with each GEMM kernel this machine has (the portable Go one included),
@@ -32,7 +35,7 @@ func kernels(t *testing.T, f func(t *testing.T)) {
 func read(e *executor, id int) []float64 {
 	out := make([]float64, e.p.Buffers[id].Elems)
 	for i := range out {
-		if e.p.Buffers[id].Elem == 8 && e.p.Buffers[id].Kind == program.Dataset && (id == e.p.Data.Order || id == e.p.Data.Cursor) {
+		if e.p.Buffers[id].Elem == 8 && e.p.Buffers[id].Kind == ir.Dataset && (id == e.p.Data.Order || id == e.p.Data.Cursor) {
 			out[i] = float64(e.i64(id)[i])
 		} else {
 			out[i] = e.real(id, i)
@@ -60,30 +63,30 @@ func stepLaunches(t *testing.T, what string, e *executor, h *ref.Machine, tol fl
 		}
 		outs := []int{l.Args[len(l.Args)-1]}
 		switch l.Op {
-		case program.SoftmaxXent:
+		case ir.SoftmaxXent:
 			outs = l.Args[2:]
-		case program.ConvReLU, program.ConvReLUPool:
+		case ir.ConvReLU, ir.ConvReLUPool:
 			outs = l.Args[3:]
-		case program.ConvReLUPoolBack:
+		case ir.ConvReLUPoolBack:
 			outs = l.Args[4:]
-		case program.Momentum:
+		case ir.Momentum:
 			outs = []int{l.Args[0], l.Args[2]}
-		case program.Adam:
+		case ir.Adam:
 			outs = []int{l.Args[0], l.Args[2], l.Args[3]}
-		case program.SGD:
+		case ir.SGD:
 			outs = []int{l.Args[0]}
-		case program.StepInc, program.CursorAdd:
+		case ir.StepInc, ir.CursorAdd:
 			continue
 		}
 		lt := tol
-		if (l.Op == program.Adam || l.Op == program.Momentum) && l.Dtype == program.Float32 {
+		if (l.Op == ir.Adam || l.Op == ir.Momentum) && l.Dtype == ir.Float32 {
 			// Float32 arithmetic with float32 hyperparameters: 1−β2 rounded to float32 is
 			// off by 1.3e-5 relative, and so is v's new term.
 			lt = 1e-4
 		}
 		for _, b := range outs {
 			got, want := read(e, b), h.Buf(b)
-			if d := programtest.RelErr(got, want); !(d <= lt) {
+			if d := lowertest.RelErr(got, want); !(d <= lt) {
 				t.Errorf("%s: launch %d (%s): buffer %s off by %.2g relative", what, i, l, e.p.Buffers[b].Name, d)
 			}
 			write(e, b, want)
@@ -96,15 +99,15 @@ func stepLaunches(t *testing.T, what string, e *executor, h *ref.Machine, tol fl
 // every GEMM kernel, against the reference interpreter.
 func TestOddShapes(t *testing.T) {
 	kernels(t, func(t *testing.T) {
-		for _, dtype := range []program.Dtype{program.Float32, program.Float64} {
-			o := programtest.NewOdd(dtype)
+		for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
+			o := lowertest.NewOdd(dtype)
 			o.AddAll()
 			for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {130, 40, 17}, {33, 70, 300}} {
 				m, n, k := s[0], s[1], s[2]
 				for _, ta := range []int64{0, 1} {
 					for _, tb := range []int64{0, 1} {
 						a, b, bias := o.In(m*k, o.Normal), o.In(k*n, o.Normal), o.In(n, o.Normal)
-						o.Launch(program.GemmBias, fmt.Sprintf("gemm_bias %v ta=%d tb=%d", s, ta, tb), []int{a, b, bias, o.Out(m * n)}, []int64{int64(m), int64(n), int64(k), ta, tb})
+						o.Launch(ir.GemmBias, fmt.Sprintf("gemm_bias %v ta=%d tb=%d", s, ta, tb), []int{a, b, bias, o.Out(m * n)}, []int64{int64(m), int64(n), int64(k), ta, tb})
 					}
 				}
 			}
@@ -116,8 +119,8 @@ func TestOddShapes(t *testing.T) {
 				ties := func() float64 { return float64(o.Rng.Intn(3)) }
 				in := o.In(b*c*h*w, ties)
 				pooled := b * c * (h / 2) * (w / 2)
-				o.Launch(program.MaxPool, fmt.Sprint("maxpool 2x2 ", pg), []int{in, o.Out(pooled)}, ints)
-				o.Launch(program.MaxPoolBack, fmt.Sprint("maxpool_back 2x2 ", pg), []int{in, o.In(pooled, o.Normal), o.Out(b * c * h * w)}, ints)
+				o.Launch(ir.MaxPool, fmt.Sprint("maxpool 2x2 ", pg), []int{in, o.Out(pooled)}, ints)
+				o.Launch(ir.MaxPoolBack, fmt.Sprint("maxpool_back 2x2 ", pg), []int{in, o.In(pooled, o.Normal), o.Out(b * c * h * w)}, ints)
 			}
 			// The fused convolutions: padding, strides, dilation, more images than a filter
 			// group, one output channel and many.
@@ -130,10 +133,10 @@ func TestOddShapes(t *testing.T) {
 					ints = append(ints, int64(v))
 				}
 				img, out, filt := b*c*h*w, b*cout*oh*ow, cout*c*kh*kw
-				o.Launch(program.Conv, fmt.Sprint("conv ", g), []int{o.In(img, o.Normal), o.In(filt, o.Normal), o.In(cout, o.Normal), o.Out(out)}, ints)
-				o.Launch(program.ConvData, fmt.Sprint("conv_data ", g), []int{o.In(out, o.Normal), o.In(filt, o.Normal), o.Out(img)}, ints)
-				o.Launch(program.ConvFilter, fmt.Sprint("conv_filter ", g), []int{o.In(out, o.Normal), o.In(img, o.Normal), o.Out(filt)}, ints)
-				o.Launch(program.ConvReLU, fmt.Sprint("conv_relu ", g), []int{o.In(img, o.Normal), o.In(filt, o.Normal), o.In(cout, o.Normal), o.Out(out), o.Out(out)}, ints)
+				o.Launch(ir.Conv, fmt.Sprint("conv ", g), []int{o.In(img, o.Normal), o.In(filt, o.Normal), o.In(cout, o.Normal), o.Out(out)}, ints)
+				o.Launch(ir.ConvData, fmt.Sprint("conv_data ", g), []int{o.In(out, o.Normal), o.In(filt, o.Normal), o.Out(img)}, ints)
+				o.Launch(ir.ConvFilter, fmt.Sprint("conv_filter ", g), []int{o.In(out, o.Normal), o.In(img, o.Normal), o.Out(filt)}, ints)
+				o.Launch(ir.ConvReLU, fmt.Sprint("conv_relu ", g), []int{o.In(img, o.Normal), o.In(filt, o.Normal), o.In(cout, o.Normal), o.Out(out), o.Out(out)}, ints)
 			}
 			// Pooling's gradient times a mask, both pooling kernels.
 			for _, pg := range [][10]int{{3, 2, 8, 6, 2, 2, 0, 0, 2, 2}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2}} {
@@ -141,11 +144,11 @@ func TestOddShapes(t *testing.T) {
 				oh, ow := (h+2*ph-kh)/sh+1, (w+2*pw-kw)/sw+1
 				ints := []int64{int64(b), int64(c), int64(h), int64(w), int64(kh), int64(kw), int64(ph), int64(pw), int64(sh), int64(sw), int64(oh), int64(ow)}
 				bits := func() float64 { return float64(o.Rng.Intn(2)) }
-				o.Launch(program.MaxPoolBackMask, fmt.Sprint("maxpool_back_mask ", pg), []int{o.In(b*c*h*w, o.Normal), o.In(b*c*oh*ow, o.Normal), o.In(b*c*h*w, bits), o.Out(b * c * h * w)}, ints)
+				o.Launch(ir.MaxPoolBackMask, fmt.Sprint("maxpool_back_mask ", pg), []int{o.In(b*c*h*w, o.Normal), o.In(b*c*oh*ow, o.Normal), o.In(b*c*h*w, bits), o.Out(b * c * h * w)}, ints)
 				// Routes: every place, masked or not, and windows with none.
 				kk := kh * kw
 				places := func() float64 { return float64(o.Rng.Intn(2*kk+1) - 1) }
-				o.Launch(program.PoolRouteBack, fmt.Sprint("pool_route_back ", pg), []int{o.In(b*c*oh*ow, places), o.In(b*c*oh*ow, o.Normal), o.Out(b * c * h * w)}, ints)
+				o.Launch(ir.PoolRouteBack, fmt.Sprint("pool_route_back ", pg), []int{o.In(b*c*oh*ow, places), o.In(b*c*oh*ow, o.Normal), o.Out(b * c * h * w)}, ints)
 			}
 			// The convolution, ReLU and 2x2 pooling in one, on odd sizes (an odd side drops its
 			// last row or column from the pooling), with ties after the ReLU.
@@ -157,7 +160,7 @@ func TestOddShapes(t *testing.T) {
 					ints = append(ints, int64(v))
 				}
 				pooled := b * cout * (oh / 2) * (ow / 2)
-				o.Launch(program.ConvReLUPool, fmt.Sprint("conv_relu_pool ", g), []int{o.In(b*c*h*w, o.Normal), o.In(cout*c*k*k, o.Normal), o.In(cout, o.Normal), o.Out(pooled), o.Out(pooled)}, ints)
+				o.Launch(ir.ConvReLUPool, fmt.Sprint("conv_relu_pool ", g), []int{o.In(b*c*h*w, o.Normal), o.In(cout*c*k*k, o.Normal), o.In(cout, o.Normal), o.Out(pooled), o.Out(pooled)}, ints)
 				// Its backward pass, with and without the image gradient, on routes of every
 				// kind (masked, unmasked, none).
 				places := func() float64 { return float64(o.Rng.Intn(9) - 1) }
@@ -166,7 +169,7 @@ func TestOddShapes(t *testing.T) {
 					if withImage {
 						args = append(args, o.Out(b*c*h*w))
 					}
-					o.Launch(program.ConvReLUPoolBack, fmt.Sprint("conv_relu_pool_back ", g, withImage), args, ints)
+					o.Launch(ir.ConvReLUPoolBack, fmt.Sprint("conv_relu_pool_back ", g, withImage), args, ints)
 				}
 			}
 			e, err := newExecutor(o.P, parallel.Default())
@@ -179,7 +182,7 @@ func TestOddShapes(t *testing.T) {
 				write(e, id, v)
 			}
 			tol := 1e-5
-			if dtype == program.Float64 {
+			if dtype == ir.Float64 {
 				tol = 1e-12
 			}
 			stepLaunches(t, dtype.String(), e, h, tol)
@@ -191,20 +194,20 @@ func TestOddShapes(t *testing.T) {
 // the CUDA target (whose split products the CPU runs too), launch by launch against the
 // reference interpreter.
 func TestModelsMatchReference(t *testing.T) {
-	for _, target := range []program.Target{program.CPU, program.CUDA} {
-		for _, tm := range programtest.Models(t) {
-			p, s := programtest.Lower(t, tm.M, tm.Batch, tm.Solver, tm.LR, target)
-			tr, err := newTrainer(p, &graph.Net{Model: tm.M}, s, parallel.Default())
+	for _, target := range []lower.Target{lower.CPU, lower.CUDA} {
+		for _, tm := range lowertest.Models(t) {
+			p, s := lowertest.Lower(t, tm.M, tm.Batch, tm.Solver, tm.LR, target)
+			tr, err := newTrainer(p, &model.Net{Model: tm.M}, s, parallel.Default())
 			if err != nil {
 				t.Fatal(err)
 			}
 			h := ref.New(p, tm.M, s)
 			tol := 1e-5
-			if p.Dtype == program.Float64 {
+			if p.Dtype == ir.Float64 {
 				tol = 1e-12
 			}
 			for step := 0; step < 3; step++ {
-				x, y := programtest.Batch(tm.M, tm.Batch, int64(step))
+				x, y := lowertest.Batch(tm.M, tm.Batch, int64(step))
 				copy(h.Buf(p.X), ref.ToF64(x))
 				copy(h.Buf(p.Y), ref.ToF64(y))
 				if err := tr.load(p.X, x); err != nil {
@@ -223,11 +226,11 @@ func TestModelsMatchReference(t *testing.T) {
 // TapeMachine within 1e-4 relative, for every model.
 func TestGradientsMatchVM(t *testing.T) {
 	kernels(t, func(t *testing.T) {
-		for _, tm := range programtest.Models(t) {
-			x, y := programtest.Batch(tm.M, tm.Batch, 7)
-			loss, out, grads := programtest.TapeReference(t, tm.M, tm.Batch, x, y)
-			p, s := programtest.Lower(t, tm.M, tm.Batch, tm.Solver, tm.LR, program.CPU)
-			tr, err := newTrainer(p, &graph.Net{Model: tm.M}, s, parallel.Default())
+		for _, tm := range lowertest.Models(t) {
+			x, y := lowertest.Batch(tm.M, tm.Batch, 7)
+			loss, out, grads := lowertest.TapeReference(t, tm.M, tm.Batch, x, y)
+			p, s := lowertest.Lower(t, tm.M, tm.Batch, tm.Solver, tm.LR, lower.CPU)
+			tr, err := newTrainer(p, &model.Net{Model: tm.M}, s, parallel.Default())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -238,14 +241,14 @@ func TestGradientsMatchVM(t *testing.T) {
 				t.Fatal(err)
 			}
 			tr.e.run()
-			if e := programtest.RelErr(read(tr.e, p.Loss), []float64{loss}); e > 1e-4 {
+			if e := lowertest.RelErr(read(tr.e, p.Loss), []float64{loss}); e > 1e-4 {
 				t.Errorf("%s: loss %v, TapeMachine %v", p.Kind, read(tr.e, p.Loss), loss)
 			}
-			if e := programtest.RelErr(read(tr.e, p.Out), out); e > 1e-4 {
+			if e := lowertest.RelErr(read(tr.e, p.Out), out); e > 1e-4 {
 				t.Errorf("%s: output off by %.2g relative", p.Kind, e)
 			}
 			for i, g := range p.Grads {
-				if e := programtest.RelErr(read(tr.e, g), grads[i]); e > 1e-4 {
+				if e := lowertest.RelErr(read(tr.e, g), grads[i]); e > 1e-4 {
 					t.Errorf("%s: gradient of %s off by %.2g relative", p.Kind, tm.M.Params[i].Name, e)
 				}
 			}
@@ -253,19 +256,19 @@ func TestGradientsMatchVM(t *testing.T) {
 	})
 }
 
-// train runs steps of the model of kind on a pool of workers and returns its parameters.
-func train(t *testing.T, kind string, workers, steps int) [][]float32 {
+// trainSteps runs steps of the model of kind on a pool of workers and returns its parameters.
+func trainSteps(t *testing.T, kind string, workers, steps int) [][]float32 {
 	t.Helper()
-	m := programtest.Model(t, kind)
+	m := lowertest.Model(t, kind)
 	net, err := m.Build(16, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := graph.NewSolver("adam", 1e-3)
+	s, _ := model.NewSolver("adam", 1e-3)
 	if err := s.Init(m); err != nil {
 		t.Fatal(err)
 	}
-	p, err := program.Lower(net, s, program.CPU)
+	p, err := lower.Lower(net, s, lower.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +279,7 @@ func train(t *testing.T, kind string, workers, steps int) [][]float32 {
 		t.Fatal(err)
 	}
 	for i := 0; i < steps; i++ {
-		x, y := programtest.Batch(m, 16, int64(i))
+		x, y := lowertest.Batch(m, 16, int64(i))
 		if err := tr.Step(x, y); err != nil {
 			t.Fatal(err)
 		}
@@ -292,9 +295,9 @@ func train(t *testing.T, kind string, workers, steps int) [][]float32 {
 // workers.
 func TestSameOnAnyWorkers(t *testing.T) {
 	for _, kind := range []string{"mlp", "cnn"} {
-		want := train(t, kind, 1, 3)
+		want := trainSteps(t, kind, 1, 3)
 		for _, w := range []int{2, 3} {
-			got := train(t, kind, w, 3)
+			got := trainSteps(t, kind, w, 3)
 			for i := range want {
 				for j := range want[i] {
 					if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
@@ -310,18 +313,18 @@ func TestSameOnAnyWorkers(t *testing.T) {
 // tensors or gathering from a resident set.
 func TestStepAllocatesNothing(t *testing.T) {
 	for _, kind := range []string{"xor", "mlp", "cnn"} {
-		m := programtest.Model(t, kind)
+		m := lowertest.Model(t, kind)
 		batch := 16
 		if kind == "xor" {
 			batch = 4
 		}
 		net, _ := m.Build(batch, true)
-		s, _ := graph.NewSolver("adam", 1e-3)
+		s, _ := model.NewSolver("adam", 1e-3)
 		tr, err := Backend{}.NewTrainer(net, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, y := programtest.Batch(m, batch, 1)
+		x, y := lowertest.Batch(m, batch, 1)
 		if n := testing.AllocsPerRun(5, func() {
 			if err := tr.Step(x, y); err != nil {
 				t.Fatal(err)
@@ -332,7 +335,7 @@ func TestStepAllocatesNothing(t *testing.T) {
 		if kind == "xor" {
 			continue
 		}
-		d := tr.(graph.DatasetTrainer)
+		d := tr.(backend.DatasetTrainer)
 		xs, ys := make([]float32, 64*m.Spec.Inputs), make([]float32, 64*m.Spec.Outputs)
 		if err := d.SetDataset(xs, ys, 64); err != nil {
 			t.Fatal(err)
@@ -357,14 +360,14 @@ func TestStepAllocatesNothing(t *testing.T) {
 // TestResidentMatchesFed: steps that gather their batches from the resident set give the
 // same parameters, bit for bit, as steps fed the same batches.
 func TestResidentMatchesFed(t *testing.T) {
-	m1, m2 := programtest.Model(t, "mlp"), programtest.Model(t, "mlp")
+	m1, m2 := lowertest.Model(t, "mlp"), lowertest.Model(t, "mlp")
 	const n, batch = 48, 16
-	x, y := programtest.Batch(m1, n, 3)
+	x, y := lowertest.Batch(m1, n, 3)
 	xs, ys := x.Float32s(), y.Float32s()
 	order := []int{5, 40, 2, 33, 17, 8, 21, 47, 0, 12, 30, 44, 3, 9, 26, 38, 1, 6, 11, 19, 22, 25, 28, 31, 34, 35, 36, 37, 39, 41, 42, 43, 45, 46, 4, 7, 10, 13, 14, 15, 16, 18, 20, 23, 24, 27, 29, 32}
-	mk := func(m *graph.Model) (*trainer, *graph.Net) {
+	mk := func(m *model.Model) (*trainer, *model.Net) {
 		net, _ := m.Build(batch, true)
-		s, _ := graph.NewSolver("adam", 1e-3)
+		s, _ := model.NewSolver("adam", 1e-3)
 		tr, err := Backend{}.NewTrainer(net, s)
 		if err != nil {
 			t.Fatal(err)
@@ -414,14 +417,14 @@ func TestResidentMatchesFed(t *testing.T) {
 
 // TestClosedTrainerSaysSo: every call on a closed trainer is an error, not a crash.
 func TestClosedTrainerSaysSo(t *testing.T) {
-	m := programtest.Model(t, "mlp")
+	m := lowertest.Model(t, "mlp")
 	net, _ := m.Build(8, true)
-	s, _ := graph.NewSolver("adam", 1e-3)
+	s, _ := model.NewSolver("adam", 1e-3)
 	tr, err := Backend{}.NewTrainer(net, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, y := programtest.Batch(m, 8, 1)
+	x, y := lowertest.Batch(m, 8, 1)
 	if err := tr.Step(x, y); err != nil {
 		t.Fatal(err)
 	}
@@ -437,18 +440,18 @@ func TestClosedTrainerSaysSo(t *testing.T) {
 	}
 }
 
-// TestPredictOnCPU: graph.PredictOn with the compiled executor predicts what the TapeMachine
+// TestPredictOnCPU: train.PredictOn with the compiled executor predicts what the TapeMachine
 // predicts, for the mlp and the cnn, over a batch size that leaves a partial last batch.
 func TestPredictOnCPU(t *testing.T) {
 	for _, kind := range []string{"mlp", "cnn"} {
-		m := programtest.Model(t, kind)
-		x, _ := programtest.Batch(m, 203, 5)
+		m := lowertest.Model(t, kind)
+		x, _ := lowertest.Batch(m, 203, 5)
 		images := x.Float32s()
-		want, err := graph.Predict(m, images, 64)
+		want, err := train.Predict(m, images, 64)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := graph.PredictOn(Backend{}, m, images, 64)
+		got, err := train.PredictOn(Backend{}, m, images, 64)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -467,11 +470,11 @@ func TestPredictOnCPU(t *testing.T) {
 // at stride 2 over the convolution's own output; a launch with any other pooling is an error
 // when the program is compiled, not wrong numbers.
 func TestFusedPoolingOnlyHalves(t *testing.T) {
-	o := programtest.NewOdd(program.Float32)
+	o := lowertest.NewOdd(ir.Float32)
 	conv := []int64{2, 1, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 4}
 	for _, pool := range [][]int64{{2, 4, 8, 8, 3, 3, 0, 0, 2, 2, 3, 3}, {2, 4, 8, 8, 2, 2, 0, 0, 1, 1, 7, 7}, {2, 5, 8, 8, 2, 2, 0, 0, 2, 2, 4, 4}} {
 		o.P.Launches = nil
-		o.Launch(program.ConvReLUPool, "conv_relu_pool", []int{o.In(128, o.Normal), o.In(36, o.Normal), o.In(4, o.Normal), o.Out(128), o.Out(128)}, append(append([]int64(nil), conv...), pool...))
+		o.Launch(ir.ConvReLUPool, "conv_relu_pool", []int{o.In(128, o.Normal), o.In(36, o.Normal), o.In(4, o.Normal), o.Out(128), o.Out(128)}, append(append([]int64(nil), conv...), pool...))
 		if _, err := newExecutor(o.P, parallel.Default()); err == nil || !strings.Contains(err.Error(), "no CPU kernel pools") {
 			t.Errorf("pooling %v: %v, want an error that says no CPU kernel pools it", pool, err)
 		}

@@ -3,10 +3,10 @@ package cpu
 import (
 	"math"
 
-	"graphtrain/graph/program"
-	"graphtrain/graph/program/ref"
 	"graphtrain/internal/parallel"
 	"graphtrain/internal/vec"
+	"graphtrain/ir"
+	"graphtrain/ir/ref"
 )
 
 // Every kernel here computes what package ref defines for its op. Work is cut into chunks of
@@ -45,7 +45,7 @@ func perRow(cols int) int { return max(1, chunk/max(1, cols)) }
 // binaryOp is the function of a binary code for T: the exact operation for + − × ÷ (a
 // float32 result of one is the float64 result rounded, as ref computes it), the float64
 // function rounded for the others.
-func binaryOp[T float](op program.BinaryOp) (func(x, y T) T, bool) {
+func binaryOp[T float](op ir.BinaryOp) (func(x, y T) T, bool) {
 	b2 := func(b bool) T {
 		if b {
 			return 1
@@ -53,27 +53,27 @@ func binaryOp[T float](op program.BinaryOp) (func(x, y T) T, bool) {
 		return 0
 	}
 	switch op {
-	case program.Add:
+	case ir.Add:
 		return func(x, y T) T { return x + y }, true
-	case program.Sub:
+	case ir.Sub:
 		return func(x, y T) T { return x - y }, true
-	case program.Mul:
+	case ir.Mul:
 		return func(x, y T) T { return x * y }, true
-	case program.Div:
+	case ir.Div:
 		return func(x, y T) T { return x / y }, true
-	case program.Pow:
+	case ir.Pow:
 		return func(x, y T) T { return T(math.Pow(float64(x), float64(y))) }, true
-	case program.Lt:
+	case ir.Lt:
 		return func(x, y T) T { return b2(x < y) }, true
-	case program.Gt:
+	case ir.Gt:
 		return func(x, y T) T { return b2(x > y) }, true
-	case program.Le:
+	case ir.Le:
 		return func(x, y T) T { return b2(x <= y) }, true
-	case program.Ge:
+	case ir.Ge:
 		return func(x, y T) T { return b2(x >= y) }, true
-	case program.Eq:
+	case ir.Eq:
 		return func(x, y T) T { return b2(x == y) }, true
-	case program.Ne:
+	case ir.Ne:
 		return func(x, y T) T { return b2(x != y) }, true
 	}
 	return nil, false
@@ -81,25 +81,25 @@ func binaryOp[T float](op program.BinaryOp) (func(x, y T) T, bool) {
 
 // binary is c[i] = a[i·sa] op b[i·sb]. The common cases (a sum, a product, a comparison
 // with a scalar) have loops of their own; the rest call the operator's function.
-func binary[T float](pool *parallel.Pool, a, b, c []T, n, sa, sb int, op program.BinaryOp) func() {
+func binary[T float](pool *parallel.Pool, a, b, c []T, n, sa, sb int, op ir.BinaryOp) func() {
 	f, _ := binaryOp[T](op)
 	var body func(lo, hi int)
 	switch {
-	case op == program.Add && sa == 1 && sb == 1:
+	case op == ir.Add && sa == 1 && sb == 1:
 		body = func(lo, hi int) {
 			a, b, c := a[lo:hi], b[lo:hi], c[lo:hi]
 			for i := range c {
 				c[i] = a[i] + b[i]
 			}
 		}
-	case op == program.Mul && sa == 1 && sb == 1:
+	case op == ir.Mul && sa == 1 && sb == 1:
 		body = func(lo, hi int) {
 			a, b, c := a[lo:hi], b[lo:hi], c[lo:hi]
 			for i := range c {
 				c[i] = a[i] * b[i]
 			}
 		}
-	case op == program.Ge && sa == 1 && sb == 0:
+	case op == ir.Ge && sa == 1 && sb == 0:
 		body = func(lo, hi int) {
 			a, c, y := a[lo:hi], c[lo:hi], b[0]
 			for i := range c {
@@ -121,13 +121,13 @@ func binary[T float](pool *parallel.Pool, a, b, c []T, n, sa, sb int, op program
 
 // binaryF32 is the float32 Binary launches that package vec has SIMD kernels for, exact as
 // ref's (a sum, a product, the ReLU's mask x ≥ 0), or nil.
-func binaryF32(pool *parallel.Pool, a, b, c []float32, n, sa, sb int, op program.BinaryOp) func() {
+func binaryF32(pool *parallel.Pool, a, b, c []float32, n, sa, sb int, op ir.BinaryOp) func() {
 	switch {
-	case op == program.Add && sa == 1 && sb == 1:
+	case op == ir.Add && sa == 1 && sb == 1:
 		return forEach(pool, n, chunk, func(lo, hi int) { vec.Add(c[lo:hi], a[lo:hi], b[lo:hi]) })
-	case op == program.Mul && sa == 1 && sb == 1:
+	case op == ir.Mul && sa == 1 && sb == 1:
 		return forEach(pool, n, chunk, func(lo, hi int) { vec.MaskMul(c[lo:hi], a[lo:hi], b[lo:hi]) })
-	case op == program.Ge && sa == 1 && sb == 0:
+	case op == ir.Ge && sa == 1 && sb == 0:
 		general := binary(pool, a, b, c, n, sa, sb, op)
 		mask := forEach(pool, n, chunk, func(lo, hi int) { vec.GeZeroMask(c[lo:hi], a[lo:hi]) })
 		return func() {
@@ -142,7 +142,7 @@ func binaryF32(pool *parallel.Pool, a, b, c []float32, n, sa, sb int, op program
 }
 
 // unaryOp is the float64 function of a unary code, its result rounded to T.
-func unaryOp[T float](op program.UnaryOp) (func(x T) T, bool) {
+func unaryOp[T float](op ir.UnaryOp) (func(x T) T, bool) {
 	if _, ok := ref.UnaryFunc(op, 0); !ok {
 		return nil, false
 	}
@@ -152,9 +152,9 @@ func unaryOp[T float](op program.UnaryOp) (func(x T) T, bool) {
 	}, true
 }
 
-func unary[T float](pool *parallel.Pool, a, c []T, n int, op program.UnaryOp) func() {
+func unary[T float](pool *parallel.Pool, a, c []T, n int, op ir.UnaryOp) func() {
 	f, _ := unaryOp[T](op)
-	if op == program.Sigmoid { // the XOR net's activation: no switch per element
+	if op == ir.Sigmoid { // the XOR net's activation: no switch per element
 		return forEach(pool, n, chunk, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				c[i] = T(1 / (1 + math.Exp(-float64(a[i]))))
@@ -231,16 +231,16 @@ func transpose[T float](dst, src []T, rows, cols int) {
 
 // gemmRef is a product of any dtype in plain loops, sums in float64 rounded once, as ref
 // computes it: the float64 programs (the XOR net's tiny products) use it.
-func gemmRef[T float](l program.Launch, a func(int) []T) func() {
+func gemmRef[T float](l ir.Launch, a func(int) []T) func() {
 	ip := l.Ints
 	m, n, k, ta, tb := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1
 	A, B, C := a(0), a(1), a(len(l.Args)-1)
 	var bias []T
-	if l.Op == program.GemmBias {
+	if l.Op == ir.GemmBias {
 		bias = a(2)
 	}
 	kc := k
-	if l.Op == program.GemmSplit {
+	if l.Op == ir.GemmSplit {
 		kc = int(ip[5])
 	}
 	return func() {
@@ -312,7 +312,7 @@ func reduceSum[T float](pool *parallel.Pool, in, out []T, outer, length, inner i
 }
 
 // softmaxXent: each row's term of the loss and the gradient of its logits (see
-// program.SoftmaxXent), in float64 as ref.
+// ir.SoftmaxXent), in float64 as ref.
 func softmaxXent[T float](pool *parallel.Pool, x, y, terms, dx []T, rows, cols int, c float64) func() {
 	per := perRow(cols * 8)
 	// Each piece's row of exp(x − max), computed once and used twice (the same values ref

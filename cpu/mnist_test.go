@@ -8,10 +8,10 @@ import (
 	"gorgonia.org/tensor"
 
 	"graphtrain/datasets"
-	"graphtrain/graph"
-	"graphtrain/graph/program"
-	"graphtrain/graph/program/programtest"
 	"graphtrain/internal/parallel"
+	"graphtrain/lower"
+	"graphtrain/lower/lowertest"
+	"graphtrain/model"
 )
 
 // mnistBatch is images [i, i+n) of set as inputs and one-hot targets.
@@ -45,13 +45,13 @@ func TestTrainedCNNMatchesVMOnMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := graph.NewCNN(1)
+	m, _ := model.NewCNN(1)
 	const batch = 128
 	net, err := m.Build(batch, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := graph.NewSolver("adam", 1e-3)
+	s, _ := model.NewSolver("adam", 1e-3)
 	tr, err := Backend{}.NewTrainer(net, s)
 	if err != nil {
 		t.Fatal(err)
@@ -69,9 +69,9 @@ func TestTrainedCNNMatchesVMOnMNIST(t *testing.T) {
 
 	for _, n := range []int{batch, 37} {
 		x, y := mnistBatch(test, 1000, n)
-		loss, out, grads := programtest.TapeReference(t, m, n, x, y)
-		p, s := programtest.Lower(t, m, n, "adam", 1e-3, program.CPU)
-		c, err := newTrainer(p, &graph.Net{Model: m}, s, parallel.Default())
+		loss, out, grads := lowertest.TapeReference(t, m, n, x, y)
+		p, s := lowertest.Lower(t, m, n, "adam", 1e-3, lower.CPU)
+		c, err := newTrainer(p, &model.Net{Model: m}, s, parallel.Default())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,14 +85,14 @@ func TestTrainedCNNMatchesVMOnMNIST(t *testing.T) {
 		if loss > 0.5 {
 			t.Errorf("batch %d: loss %v after 150 steps: the cnn did not train", n, loss)
 		}
-		if e := programtest.RelErr(read(c.e, p.Loss), []float64{loss}); e > 1e-4 {
+		if e := lowertest.RelErr(read(c.e, p.Loss), []float64{loss}); e > 1e-4 {
 			t.Errorf("batch %d: loss %v, TapeMachine %v", n, read(c.e, p.Loss), loss)
 		}
-		if e := programtest.RelErr(read(c.e, p.Out), out); e > 1e-4 {
+		if e := lowertest.RelErr(read(c.e, p.Out), out); e > 1e-4 {
 			t.Errorf("batch %d: output off by %.2g relative", n, e)
 		}
 		for i, g := range p.Grads {
-			if e := programtest.RelErr(read(c.e, g), grads[i]); e > 1e-4 {
+			if e := lowertest.RelErr(read(c.e, g), grads[i]); e > 1e-4 {
 				t.Errorf("batch %d: gradient of %s off by %.2g relative", n, m.Params[i].Name, e)
 			}
 		}

@@ -8,10 +8,12 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program"
+	"graphtrain/backend"
 	"graphtrain/internal/gemm"
 	"graphtrain/internal/parallel"
+	"graphtrain/ir"
+	"graphtrain/lower"
+	"graphtrain/model"
 )
 
 // Backend is the "cpu" backend: it lowers a training graph for the CPU target (products fused
@@ -19,7 +21,7 @@ import (
 // a packed SIMD GEMM, on a pool of GOMAXPROCS workers.
 type Backend struct{}
 
-func init() { graph.Register(Backend{}) }
+func init() { backend.Register(Backend{}) }
 
 // Name returns "cpu".
 func (Backend) Name() string { return "cpu" }
@@ -34,11 +36,11 @@ func (Backend) Describe() string {
 }
 
 // NewTrainer lowers net and the solver's update to a Program for the CPU and compiles it.
-func (Backend) NewTrainer(net *graph.Net, s *graph.Solver) (graph.Trainer, error) {
+func (Backend) NewTrainer(net *model.Net, s *model.Solver) (backend.Trainer, error) {
 	if err := s.Init(net.Model); err != nil {
 		return nil, err
 	}
-	p, err := program.Lower(net, s, program.CPU)
+	p, err := lower.Lower(net, s, lower.CPU)
 	if err != nil {
 		return nil, err
 	}
@@ -49,9 +51,9 @@ func (Backend) NewTrainer(net *graph.Net, s *graph.Solver) (graph.Trainer, error
 // while it trains; Sync copies them out to the Model's and the Solver's tensors.
 type trainer struct {
 	e       *executor
-	p       *program.Program
-	net     *graph.Net
-	s       *graph.Solver
+	p       *ir.Program
+	net     *model.Net
+	s       *model.Solver
 	steps   int // steps run
 	since   int // steps since MeanLoss
 	fwd     *executor
@@ -63,11 +65,11 @@ type trainer struct {
 }
 
 var (
-	_ graph.DatasetTrainer = (*trainer)(nil)
-	_ graph.Forwarder      = (*trainer)(nil)
+	_ backend.DatasetTrainer = (*trainer)(nil)
+	_ backend.Forwarder      = (*trainer)(nil)
 )
 
-func newTrainer(p *program.Program, net *graph.Net, s *graph.Solver, pool *parallel.Pool) (*trainer, error) {
+func newTrainer(p *ir.Program, net *model.Net, s *model.Solver, pool *parallel.Pool) (*trainer, error) {
 	e, err := newExecutor(p, pool)
 	if err != nil {
 		return nil, err
@@ -75,15 +77,15 @@ func newTrainer(p *program.Program, net *graph.Net, s *graph.Solver, pool *paral
 	t := &trainer{e: e, p: p, net: net, s: s, open: true}
 	for i, b := range p.Buffers {
 		switch b.Kind {
-		case program.Param:
+		case ir.Param:
 			if err := t.load(i, net.Model.Params[b.Index].T); err != nil {
 				return nil, err
 			}
-		case program.Const:
+		case ir.Const:
 			for j, v := range b.Value {
 				e.setReal(i, j, v)
 			}
-		case program.Step:
+		case ir.Step:
 			e.f64(i)[0] = float64(s.Steps)
 		}
 	}
@@ -104,7 +106,7 @@ func (t *trainer) store(b int, d *tensor.Dense) error {
 func (t *trainer) move(b int, d *tensor.Dense, in bool) error {
 	buf := t.p.Buffers[b]
 	if d == nil || d.Shape().TotalSize() != buf.Elems {
-		return fmt.Errorf("%w: cpu: %s does not have the %d elements of the program's buffer", graph.ErrShape, buf.Name, buf.Elems)
+		return fmt.Errorf("%w: cpu: %s does not have the %d elements of the program's buffer", model.ErrShape, buf.Name, buf.Elems)
 	}
 	switch d.Dtype() {
 	case tensor.Float32:
@@ -258,9 +260,9 @@ func (t *trainer) SetDataset(x, y []float32, n int) error {
 	}
 	in, out := t.p.Buffers[t.p.X].Elems/t.p.Batch, t.p.Buffers[t.p.Y].Elems/t.p.Batch
 	if n < 1 || len(x) != n*in || len(y) != n*out {
-		return fmt.Errorf("%w: cpu: SetDataset: %d inputs and %d targets for %d examples of %d inputs and %d outputs", graph.ErrShape, len(x), len(y), n, in, out)
+		return fmt.Errorf("%w: cpu: SetDataset: %d inputs and %d targets for %d examples of %d inputs and %d outputs", model.ErrShape, len(x), len(y), n, in, out)
 	}
-	if t.p.Dtype != program.Float32 {
+	if t.p.Dtype != ir.Float32 {
 		return fmt.Errorf("cpu: SetDataset: the %s program is %s, the set float32", t.p.Kind, t.p.Dtype)
 	}
 	rp, err := t.p.WithDataset(n)
@@ -320,12 +322,12 @@ func (t *trainer) Logits(images []float32, f func(logits []float32)) error {
 	if err := t.live(); err != nil {
 		return err
 	}
-	if t.p.Dtype != program.Float32 {
+	if t.p.Dtype != ir.Float32 {
 		return fmt.Errorf("cpu: Logits: the %s program is %s, not float32", t.p.Kind, t.p.Dtype)
 	}
 	in, out := t.p.Buffers[t.p.X].Elems/t.p.Batch, t.p.Buffers[t.p.Out].Elems/t.p.Batch
 	if len(images)%in != 0 {
-		return fmt.Errorf("%w: cpu: Logits: %d values are not whole examples of %d", graph.ErrShape, len(images), in)
+		return fmt.Errorf("%w: cpu: Logits: %d values are not whole examples of %d", model.ErrShape, len(images), in)
 	}
 	if t.fwd == nil {
 		fw, err := newExecutorOn(t.p.Forward(), t.e, nil)

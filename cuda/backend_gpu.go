@@ -5,10 +5,11 @@ package cuda
 import (
 	"fmt"
 
-	"graphtrain/graph"
+	"graphtrain/backend"
+	"graphtrain/model"
 )
 
-func init() { graph.Register(Backend{}) }
+func init() { backend.Register(Backend{}) }
 
 // Backend is the "cuda" backend: it lowers a training graph to a Program and runs it on
 // GPU 0.
@@ -42,7 +43,7 @@ func (Backend) Describe() string {
 
 // NewTrainer lowers net and the solver's update to a Program, allocates every buffer it
 // plans, and uploads the parameters, the solver state and the constants.
-func (Backend) NewTrainer(net *graph.Net, s *graph.Solver) (graph.Trainer, error) {
+func (Backend) NewTrainer(net *model.Net, s *model.Solver) (backend.Trainer, error) {
 	g, err := openGPU()
 	if err != nil {
 		return nil, err
@@ -65,7 +66,7 @@ func (Backend) NewTrainer(net *graph.Net, s *graph.Solver) (graph.Trainer, error
 // The cuda trainer keeps the training set on the device when Train lets it, and says how it
 // launches a step.
 var (
-	_ graph.DatasetTrainer = (*trainer)(nil)
-	_ graph.StepLauncher   = (*trainer)(nil)
-	_ graph.Forwarder      = (*trainer)(nil)
+	_ backend.DatasetTrainer = (*trainer)(nil)
+	_ backend.StepLauncher   = (*trainer)(nil)
+	_ backend.Forwarder      = (*trainer)(nil)
 )

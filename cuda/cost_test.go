@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program"
+	"graphtrain/ir"
+	"graphtrain/model"
 )
 
 // serialSteps is the longest loop one thread of a launch runs: tile steps for a product, loads
@@ -16,11 +16,11 @@ import (
 // tiles over a long K is few blocks doing all of the work.
 func serialSteps(l Launch) int {
 	switch l.Op {
-	case program.Gemm:
+	case ir.Gemm:
 		return blocks(int(l.Ints[2]), gemmTile)
-	case program.GemmSplit:
+	case ir.GemmSplit:
 		return blocks(int(l.Ints[5]), gemmTile)
-	case program.ReduceSum:
+	case ir.ReduceSum:
 		return blocks(int(l.Ints[1]), kernelFor(l).Block[0])
 	}
 	return 0
@@ -31,15 +31,15 @@ func serialSteps(l Launch) int {
 // and no sum makes a thread load more than 256 values.
 func TestNoLongSerialLoops(t *testing.T) {
 	for _, batch := range []int{128, 1024} {
-		mlp, _ := graph.NewMLP(256, 1)
-		cnn, _ := graph.NewCNN(1)
-		for _, m := range []*graph.Model{mlp, cnn} {
+		mlp, _ := model.NewMLP(256, 1)
+		cnn, _ := model.NewCNN(1)
+		for _, m := range []*model.Model{mlp, cnn} {
 			p, _ := lowerModel(t, m, batch, "adam", 1e-3)
 			worst, where := 0, ""
 			for i, l := range p.Launches {
 				s := serialSteps(l)
 				limit := 64
-				if l.Op == program.ReduceSum {
+				if l.Op == ir.ReduceSum {
 					limit = 256
 				}
 				if s > limit {
@@ -58,20 +58,20 @@ func TestNoLongSerialLoops(t *testing.T) {
 // tiles (the rows go on the grid's x), and a launch beyond a device's grid or block limits is
 // an error that names the batch and what to do.
 func TestLaunchLimits(t *testing.T) {
-	cnn, _ := graph.NewCNN(1)
+	cnn, _ := model.NewCNN(1)
 	p, _ := lowerModel(t, cnn, 2048, "adam", 1e-3)
 	if err := checkLimits(p); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []struct {
-		op   program.Op
+		op   ir.Op
 		ints []int64
 		grid [3]int
 	}{
-		{program.Gemm, []int64{16, 65536 * 16, 1, 0, 0}, [3]int{1, 65536, 1}},       // too many column tiles
-		{program.GemmSplit, []int64{16, 16, 70000, 0, 0, 1}, [3]int{1, 1, 70000}},   // too many parts
-		{program.Binary, []int64{256 << 31, 1, 1, 0}, [3]int{1 << 31, 1, 1}},        // too many blocks
-		{program.ReduceSum, []int64{1 << 16, 2, 1 << 16, 0}, [3]int{1 << 32, 1, 1}}, // too many sums
+		{ir.Gemm, []int64{16, 65536 * 16, 1, 0, 0}, [3]int{1, 65536, 1}},       // too many column tiles
+		{ir.GemmSplit, []int64{16, 16, 70000, 0, 0, 1}, [3]int{1, 1, 70000}},   // too many parts
+		{ir.Binary, []int64{256 << 31, 1, 1, 0}, [3]int{1 << 31, 1, 1}},        // too many blocks
+		{ir.ReduceSum, []int64{1 << 16, 2, 1 << 16, 0}, [3]int{1 << 32, 1, 1}}, // too many sums
 	} {
 		q := *p
 		q.Launches = append([]Launch{{Op: bad.op, What: "A × B", Node: 1, Ints: bad.ints}}, p.Launches...)

@@ -7,15 +7,16 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program/programtest"
-	"graphtrain/graph/program/ref"
+	"graphtrain/ir/ref"
+	"graphtrain/lower/lowertest"
+	"graphtrain/model"
+	"graphtrain/vm"
 )
 
 // lowerKind lowers the test model of the given kind at batch with a solver.
-func lowerKind(t *testing.T, kind string, batch int, solver string, lr float64) (*graph.Model, *graph.Solver, *Program) {
+func lowerKind(t *testing.T, kind string, batch int, solver string, lr float64) (*model.Model, *model.Solver, *Program) {
 	t.Helper()
-	for _, tm := range programtest.Models(t) {
+	for _, tm := range lowertest.Models(t) {
 		if tm.M.Spec.Kind != kind {
 			continue
 		}
@@ -37,8 +38,8 @@ func TestWithDataset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	programtest.Golden(t, "program_mlp_dataset.txt", q.Dump(describe))
-	programtest.CheckPlan(t, q)
+	lowertest.Golden(t, "program_mlp_dataset.txt", q.Dump(describe))
+	lowertest.CheckPlan(t, q)
 	if p.Dump(describe) != before || p.Data != nil {
 		t.Fatal("WithDataset changed the base program")
 	}
@@ -89,13 +90,13 @@ func TestWithDataset(t *testing.T) {
 
 // randomSet is n random examples for m (inputs in [0,1), one-hot targets) as the Dataset
 // interface hands them over: float32, row after row.
-func randomSet(m *graph.Model, n int, seed int64) (x, y []float32) {
-	xt, yt := graph.RandomBatch(m, n, seed)
+func randomSet(m *model.Model, n int, seed int64) (x, y []float32) {
+	xt, yt := model.RandomBatch(m, n, seed)
 	return xt.Data().([]float32), yt.Data().([]float32)
 }
 
 // batchOf gathers the examples order[from:from+batch] into tensors for a Step.
-func batchOf(m *graph.Model, x, y []float32, order []int, from, batch int) (*tensor.Dense, *tensor.Dense) {
+func batchOf(m *model.Model, x, y []float32, order []int, from, batch int) (*tensor.Dense, *tensor.Dense) {
 	in, out := m.Spec.Inputs, m.Spec.Outputs
 	bx, by := make([]float32, batch*in), make([]float32, batch*out)
 	for r, k := range order[from : from+batch] {
@@ -123,12 +124,12 @@ func TestHostDatasetTrainingMatchesCPU(t *testing.T) {
 		t.Run(c.kind+"_"+c.solver, func(t *testing.T) {
 			hostM, sh, base := lowerKind(t, c.kind, batch, c.solver, c.lr)
 			cpuM, _, _ := lowerKind(t, c.kind, batch, c.solver, c.lr)
-			sc, _ := graph.NewSolver(c.solver, c.lr)
+			sc, _ := model.NewSolver(c.solver, c.lr)
 			net, err := cpuM.Build(batch, true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr, err := graph.VM{}.NewTrainer(net, sc)
+			tr, err := vm.VM{}.NewTrainer(net, sc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,22 +172,22 @@ func TestHostDatasetTrainingMatchesCPU(t *testing.T) {
 				}
 			}
 			cl, _ := tr.Loss()
-			if e := programtest.RelErr([]float64{h.Buf(p.Loss)[0]}, []float64{cl}); e > 1e-4 {
+			if e := lowertest.RelErr([]float64{h.Buf(p.Loss)[0]}, []float64{cl}); e > 1e-4 {
 				t.Errorf("last loss %v, CPU %v", h.Buf(p.Loss)[0], cl)
 			}
 			cm, _ := tr.MeanLoss()
-			if e := programtest.RelErr([]float64{h.Buf(p.LossSum)[0] / float64(steps)}, []float64{cm}); e > 1e-4 {
+			if e := lowertest.RelErr([]float64{h.Buf(p.LossSum)[0] / float64(steps)}, []float64{cm}); e > 1e-4 {
 				t.Errorf("mean loss from the device sum %v, CPU %v", h.Buf(p.LossSum)[0]/float64(steps), cm)
 			}
 			co, err := tr.Output()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e := programtest.RelErr(h.Buf(p.Out), ref.ToF64(co)); e > 1e-4 {
+			if e := lowertest.RelErr(h.Buf(p.Out), ref.ToF64(co)); e > 1e-4 {
 				t.Errorf("last output off by %.2g relative", e)
 			}
 			for i, w := range p.Params {
-				if e := programtest.RelErr(h.Buf(w), ref.ToF64(cpuM.Params[i].T)); e > 1e-4 {
+				if e := lowertest.RelErr(h.Buf(w), ref.ToF64(cpuM.Params[i].T)); e > 1e-4 {
 					t.Errorf("%s off by %.2g relative after %d steps", cpuM.Params[i].Name, e, steps)
 				}
 			}

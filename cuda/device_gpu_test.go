@@ -13,9 +13,12 @@ import (
 
 	"gorgonia.org/cu"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program/programtest"
-	"graphtrain/graph/program/ref"
+	"graphtrain/backend"
+	"graphtrain/ir/ref"
+	"graphtrain/lower/lowertest"
+	"graphtrain/model"
+	"graphtrain/train"
+	"graphtrain/vm"
 )
 
 // needGPU skips the test, with the reason, where no GPU is usable.
@@ -48,7 +51,7 @@ func TestGuard(t *testing.T) {
 
 // TestRegistered: the gpu build registers "cuda" (cmd/graphtrain tests choosing it).
 func TestRegistered(t *testing.T) {
-	if b := graph.Lookup("cuda"); b == nil || b.Name() != "cuda" {
+	if b := backend.Lookup("cuda"); b == nil || b.Name() != "cuda" {
 		t.Fatalf("the gpu build registers no cuda backend: %v", b)
 	}
 }
@@ -84,13 +87,13 @@ func TestLinksOnlyDriver(t *testing.T) {
 }
 
 // newDeviceTrainer makes a cuda trainer for a test model.
-func newDeviceTrainer(t *testing.T, m *graph.Model, batch int, solver string, lr float64) (*trainer, *graph.Solver) {
+func newDeviceTrainer(t *testing.T, m *model.Model, batch int, solver string, lr float64) (*trainer, *model.Solver) {
 	t.Helper()
 	net, err := m.Build(batch, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := graph.NewSolver(solver, lr)
+	s, _ := model.NewSolver(solver, lr)
 	tr, err := Backend{}.NewTrainer(net, s)
 	if err != nil {
 		t.Fatal(err)
@@ -135,10 +138,10 @@ func (t *trainer) runOne(i int) error {
 // so each op is compared on the same inputs.
 func TestEveryKernelMatchesHost(t *testing.T) {
 	needGPU(t)
-	for _, tm := range programtest.Models(t) {
+	for _, tm := range lowertest.Models(t) {
 		tr, s := newDeviceTrainer(t, tm.M, tm.Batch, tm.Solver, tm.LR)
 		h := ref.New(tr.p, tm.M, s)
-		x, y := programtest.Batch(tm.M, tm.Batch, 3)
+		x, y := lowertest.Batch(tm.M, tm.Batch, 3)
 		copy(h.Buf(tr.p.X), ref.ToF64(x))
 		copy(h.Buf(tr.p.Y), ref.ToF64(y))
 		if err := tr.g.th.do(func() error {
@@ -165,7 +168,7 @@ func TestEveryKernelMatchesHost(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if e := programtest.RelErr(got, h.Buf(b)); e > 1e-4 {
+				if e := lowertest.RelErr(got, h.Buf(b)); e > 1e-4 {
 					t.Errorf("%s launch %d %s (%s): off by %.2g relative", tm.M.Spec.Kind, i, kernelFor(l).Name, l.What, e)
 				}
 				copy(h.Buf(b), got)
@@ -178,13 +181,13 @@ func TestEveryKernelMatchesHost(t *testing.T) {
 // every gradient against the TapeMachine within 1e-4 relative.
 func TestModelsMatchTapeMachine(t *testing.T) {
 	needGPU(t)
-	deep, err := graph.NewDeepMLP([]int{24, 16, 12}, 3)
+	deep, err := model.NewDeepMLP([]int{24, 16, 12}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tm := range append(programtest.Models(t), programtest.Case{M: deep, Batch: 8, Solver: "adam", LR: 1e-3}) {
-		x, y := programtest.Batch(tm.M, tm.Batch, 11)
-		loss, out, grads := programtest.TapeReference(t, tm.M, tm.Batch, x, y)
+	for _, tm := range append(lowertest.Models(t), lowertest.Case{M: deep, Batch: 8, Solver: "adam", LR: 1e-3}) {
+		x, y := lowertest.Batch(tm.M, tm.Batch, 11)
+		loss, out, grads := lowertest.TapeReference(t, tm.M, tm.Batch, x, y)
 		tr, _ := newDeviceTrainer(t, tm.M, tm.Batch, tm.Solver, tm.LR)
 		if err := tr.Step(x, y); err != nil {
 			t.Fatal(err)
@@ -193,14 +196,14 @@ func TestModelsMatchTapeMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := programtest.RelErr([]float64{l}, []float64{loss}); e > 1e-4 {
+		if e := lowertest.RelErr([]float64{l}, []float64{loss}); e > 1e-4 {
 			t.Errorf("%s: loss %v, TapeMachine %v", tm.M.Spec.Kind, l, loss)
 		}
 		o, err := tr.Output()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := programtest.RelErr(ref.ToF64(o), out); e > 1e-4 {
+		if e := lowertest.RelErr(ref.ToF64(o), out); e > 1e-4 {
 			t.Errorf("%s: output off by %.2g relative", tm.M.Spec.Kind, e)
 		}
 		for i, g := range tr.p.Grads {
@@ -208,7 +211,7 @@ func TestModelsMatchTapeMachine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e := programtest.RelErr(got, grads[i]); e > 1e-4 {
+			if e := lowertest.RelErr(got, grads[i]); e > 1e-4 {
 				t.Errorf("%s: gradient of %s off by %.2g relative", tm.M.Spec.Kind, tm.M.Params[i].Name, e)
 			}
 		}
@@ -219,39 +222,39 @@ func TestModelsMatchTapeMachine(t *testing.T) {
 // CPU's, and Sync brings back the parameters and the solver state.
 func TestTrainingMatchesCPU(t *testing.T) {
 	needGPU(t)
-	xorCPU, _ := graph.NewXOR(4, false, 42)
-	xorGPU, _ := graph.NewXOR(4, false, 42)
-	rc, err := graph.TrainXOR(xorCPU, graph.XORConfig{Epochs: 10000, LR: 0.1})
+	xorCPU, _ := model.NewXOR(4, false, 42)
+	xorGPU, _ := model.NewXOR(4, false, 42)
+	rc, err := train.TrainXOR(xorCPU, train.XORConfig{Epochs: 10000, LR: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rg, err := graph.TrainXOR(xorGPU, graph.XORConfig{Epochs: 10000, LR: 0.1, Backend: Backend{}})
+	rg, err := train.TrainXOR(xorGPU, train.XORConfig{Epochs: 10000, LR: 0.1, Backend: Backend{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := programtest.RelErr(rg.Predictions, rc.Predictions); e > 1e-4 {
+	if e := lowertest.RelErr(rg.Predictions, rc.Predictions); e > 1e-4 {
 		t.Errorf("xor predictions %v, CPU %v", rg.Predictions, rc.Predictions)
 	}
 	for i, p := range xorGPU.Params {
-		if e := programtest.RelErr(ref.ToF64(p.T), ref.ToF64(xorCPU.Params[i].T)); e > 1e-4 {
+		if e := lowertest.RelErr(ref.ToF64(p.T), ref.ToF64(xorCPU.Params[i].T)); e > 1e-4 {
 			t.Errorf("xor %s off by %.2g relative", p.Name, e)
 		}
 	}
 	t.Logf("xor: CPU %.2fs, GPU %.2fs, loss %v vs %v", rc.Seconds, rg.Seconds, rc.Loss, rg.Loss)
 
-	mc, _ := graph.NewMLP(64, 1)
-	mg, _ := graph.NewMLP(64, 1)
+	mc, _ := model.NewMLP(64, 1)
+	mg, _ := model.NewMLP(64, 1)
 	const batch, steps = 32, 20
 	netC, _ := mc.Build(batch, true)
-	sc, _ := graph.NewSolver("adam", 1e-3)
-	cpu, err := graph.VM{}.NewTrainer(netC, sc)
+	sc, _ := model.NewSolver("adam", 1e-3)
+	cpu, err := vm.VM{}.NewTrainer(netC, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cpu.Close()
 	gt, sg := newDeviceTrainer(t, mg, batch, "adam", 1e-3)
 	for i := 0; i < steps; i++ {
-		x, y := programtest.Batch(mc, batch, int64(i))
+		x, y := lowertest.Batch(mc, batch, int64(i))
 		if err := cpu.Step(x, y); err != nil {
 			t.Fatal(err)
 		}
@@ -274,12 +277,12 @@ func TestTrainingMatchesCPU(t *testing.T) {
 		t.Errorf("solver steps %d, CPU %d", sg.Steps, sc.Steps)
 	}
 	for i, p := range mg.Params {
-		if e := programtest.RelErr(ref.ToF64(p.T), ref.ToF64(mc.Params[i].T)); e > 1e-3 {
+		if e := lowertest.RelErr(ref.ToF64(p.T), ref.ToF64(mc.Params[i].T)); e > 1e-3 {
 			t.Errorf("mlp %s off by %.2g relative after %d Adam steps", p.Name, e, steps)
 		}
 	}
 	for k, st := range sg.State {
-		if e := programtest.RelErr(ref.ToF64(st), ref.ToF64(sc.State[k])); e > 1e-3 {
+		if e := lowertest.RelErr(ref.ToF64(st), ref.ToF64(sc.State[k])); e > 1e-3 {
 			t.Errorf("mlp solver state %s off by %.2g relative", k, e)
 		}
 	}
@@ -293,13 +296,13 @@ func TestTrainingMatchesCPU(t *testing.T) {
 // order are there, are errors.
 func TestStepNextMatchesCPU(t *testing.T) {
 	needGPU(t)
-	mc, _ := graph.NewMLP(64, 1)
-	mg, _ := graph.NewMLP(64, 1)
+	mc, _ := model.NewMLP(64, 1)
+	mg, _ := model.NewMLP(64, 1)
 	const batch, n = 32, 200 // 6 batches a pass, 8 examples left over
 	x, y := randomSet(mc, n, 3)
 	netC, _ := mc.Build(batch, true)
-	sc, _ := graph.NewSolver("adam", 1e-3)
-	cpu, err := graph.VM{}.NewTrainer(netC, sc)
+	sc, _ := model.NewSolver("adam", 1e-3)
+	cpu, err := vm.VM{}.NewTrainer(netC, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +379,7 @@ func TestStepNextMatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := programtest.RelErr(ref.ToF64(og), ref.ToF64(oc)); e > 1e-3 {
+	if e := lowertest.RelErr(ref.ToF64(og), ref.ToF64(oc)); e > 1e-3 {
 		t.Errorf("last output off by %.2g relative", e)
 	}
 	mlc, _ := cpu.MeanLoss()
@@ -394,12 +397,12 @@ func TestStepNextMatchesCPU(t *testing.T) {
 		t.Errorf("solver steps %d, CPU %d, want %d", sg.Steps, sc.Steps, steps)
 	}
 	for i, p := range mg.Params {
-		if e := programtest.RelErr(ref.ToF64(p.T), ref.ToF64(mc.Params[i].T)); e > 1e-3 {
+		if e := lowertest.RelErr(ref.ToF64(p.T), ref.ToF64(mc.Params[i].T)); e > 1e-3 {
 			t.Errorf("mlp %s off by %.2g relative after %d resident Adam steps", p.Name, e, steps)
 		}
 	}
 	for k, st := range sg.State {
-		if e := programtest.RelErr(ref.ToF64(st), ref.ToF64(sc.State[k])); e > 1e-3 {
+		if e := lowertest.RelErr(ref.ToF64(st), ref.ToF64(sc.State[k])); e > 1e-3 {
 			t.Errorf("mlp solver state %s off by %.2g relative", k, e)
 		}
 	}
@@ -414,7 +417,7 @@ func TestGraphMatchesLaunches(t *testing.T) {
 	if !graphsOn() {
 		t.Skip("GRAPHTRAIN_CUDA_GRAPH=0: CUDA graphs are off")
 	}
-	ga, gb := programtest.Models(t), programtest.Models(t)
+	ga, gb := lowertest.Models(t), lowertest.Models(t)
 	for k := range ga {
 		a, _ := newDeviceTrainer(t, ga[k].M, ga[k].Batch, ga[k].Solver, ga[k].LR)
 		b, _ := newDeviceTrainer(t, gb[k].M, gb[k].Batch, gb[k].Solver, gb[k].LR)
@@ -428,7 +431,7 @@ func TestGraphMatchesLaunches(t *testing.T) {
 					}
 				}
 			}
-			x, y := programtest.Batch(ga[k].M, ga[k].Batch, int64(20+i))
+			x, y := lowertest.Batch(ga[k].M, ga[k].Batch, int64(20+i))
 			if err := a.Step(x, y); err != nil {
 				t.Fatal(err)
 			}
@@ -456,7 +459,7 @@ func TestGraphMatchesLaunches(t *testing.T) {
 				t.Fatal(err)
 			}
 			pb, _ := b.readBuf(b.p.Params[i])
-			if e := programtest.RelErr(pa, pb); e > 1e-6 {
+			if e := lowertest.RelErr(pa, pb); e > 1e-6 {
 				t.Errorf("%s %s off by %.2g relative between graph and launches", kind, ga[k].M.Params[i].Name, e)
 			}
 		}
@@ -469,14 +472,14 @@ func TestGraphMatchesLaunches(t *testing.T) {
 // as it would have.
 func TestLogitsMatchCPU(t *testing.T) {
 	needGPU(t)
-	for _, tm := range programtest.Models(t) {
+	for _, tm := range lowertest.Models(t) {
 		if tm.M.Spec.Dtype != "float32" {
 			continue
 		}
 		kind := tm.M.Spec.Kind
 		tr, _ := newDeviceTrainer(t, tm.M, tm.Batch, tm.Solver, tm.LR)
 		for i := 0; i < 3; i++ {
-			x, y := programtest.Batch(tm.M, tm.Batch, int64(40+i))
+			x, y := lowertest.Batch(tm.M, tm.Batch, int64(40+i))
 			if err := tr.Step(x, y); err != nil {
 				t.Fatal(err)
 			}
@@ -486,7 +489,7 @@ func TestLogitsMatchCPU(t *testing.T) {
 		}
 		images, _ := randomSet(tm.M, 300, 9)
 		var want, got []float64
-		if err := graph.Logits(tm.M, images, 64, func(l []float32) {
+		if err := vm.Logits(tm.M, images, 64, func(l []float32) {
 			for _, v := range l {
 				want = append(want, float64(v))
 			}
@@ -501,14 +504,14 @@ func TestLogitsMatchCPU(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if e := programtest.RelErr(got, want); !(e <= 1e-4) {
+		if e := lowertest.RelErr(got, want); !(e <= 1e-4) {
 			t.Errorf("%s: device logits off by %.2g relative (%d values, CPU %d)", kind, e, len(got), len(want))
 		}
 		after, _ := tr.readBuf(tr.p.Params[0])
-		if programtest.RelErr(after, before) != 0 {
+		if lowertest.RelErr(after, before) != 0 {
 			t.Errorf("%s: Logits changed %s", kind, tm.M.Params[0].Name)
 		}
-		x, y := programtest.Batch(tm.M, tm.Batch, 50)
+		x, y := lowertest.Batch(tm.M, tm.Batch, 50)
 		if err := tr.Step(x, y); err != nil {
 			t.Fatal(err)
 		}
@@ -522,9 +525,9 @@ func TestLogitsMatchCPU(t *testing.T) {
 // memory, and a second Close is nothing.
 func TestUseAfterClose(t *testing.T) {
 	needGPU(t)
-	m, _ := graph.NewMLP(16, 1)
+	m, _ := model.NewMLP(16, 1)
 	tr, _ := newDeviceTrainer(t, m, 8, "adam", 1e-3)
-	x, y := programtest.Batch(m, 8, 1)
+	x, y := lowertest.Batch(m, 8, 1)
 	if err := tr.Step(x, y); err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +539,7 @@ func TestUseAfterClose(t *testing.T) {
 	}
 	_, lerr := tr.Loss()
 	for what, err := range map[string]error{"Step": tr.Step(x, y), "Loss": lerr, "Sync": tr.Sync(), "SetLR": tr.SetLR(0.1), "StepNext": tr.StepNext(),
-		"Logits": tr.Logits(make([]float32, 16*graph.ImageSize), func([]float32) {})} {
+		"Logits": tr.Logits(make([]float32, 16*model.ImageSize), func([]float32) {})} {
 		if err == nil || !strings.Contains(err.Error(), "closed") {
 			t.Errorf("%s after Close: %v, want an error saying the trainer is closed", what, err)
 		}

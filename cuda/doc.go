@@ -1,12 +1,12 @@
-// Package cuda is graphtrain's GPU backend: it runs the device-neutral programs of package
-// graph/program (lowered for program.CUDA) as launches of its own CUDA kernels through
+// Package cuda is graphtrain's GPU backend: it runs the device-neutral programs of
+// package ir (lowered for lower.CUDA) as launches of its own CUDA kernels through
 // gorgonia.org/cu, and registers itself as the "cuda" backend.
 //
 // kernelmap.go maps each launch's op code and dtype to a kernel ("gemm_f32"), its grid and its
 // block, and checks them against a device's limits (LaunchLimitError). That part, like the
 // lowering, is pure Go and builds without any tag, so it is tested with no CUDA at all: golden
 // programs, and the kernels' own CUDA C source on a CPU emulator (cuda/emu) against the
-// reference interpreter (graph/program/ref), which is tested against the TapeMachine. The driver
+// reference interpreter (ir/ref), which is tested against the TapeMachine. The driver
 // layer (the cuInit guard, the driver thread, launching) and the kernels' embedded PTX are
 // compiled in only with the build tag gpu (make gpu). Without the tag the package holds the
 // lowering and the answer that the build has no GPU support and how to get it, so callers

@@ -18,10 +18,10 @@ import (
 	"sync"
 	"testing"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program"
-	"graphtrain/graph/program/programtest"
-	"graphtrain/graph/program/ref"
+	"graphtrain/ir"
+	"graphtrain/ir/ref"
+	"graphtrain/lower/lowertest"
+	"graphtrain/model"
 )
 
 // The kernel emulator runs the CUDA C source of kernels/*.cu on the CPU, so that the kernels
@@ -362,7 +362,7 @@ func (e *emuRun) read(id int) ([]float64, error) {
 // constants, the step counter, the loss sum, the inputs, the training set), as a trainer does.
 func (e *emuRun) loadFrom(h *ref.Machine) error {
 	for id, b := range e.p.Buffers {
-		if b.Kind != program.Temp {
+		if b.Kind != ir.Temp {
 			if err := e.write(id, h.Buf(id)); err != nil {
 				return err
 			}
@@ -427,7 +427,7 @@ func stepLaunches(t *testing.T, what string, e *emuRun, h *ref.Machine, worst wo
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := programtest.RelErr(got, h.Buf(b))
+			d := lowertest.RelErr(got, h.Buf(b))
 			worst.note(kernelFor(l).Name, d)
 			if !(d <= emuTol(p, b)) {
 				t.Errorf("%s launch %d %s (%s), buffer %s: off by %.2g relative", what, i, kernelFor(l).Name, l.What, p.Buffers[b].Name, d)
@@ -460,7 +460,7 @@ var solverLR = map[string]float64{"sgd": 0.1, "momentum": 0.05, "adam": 1e-3}
 // cursor_add) over the buffer plan as it is.
 func TestEmuKernelsMatchHost(t *testing.T) {
 	worst := worstErrs{}
-	for _, tm := range programtest.Models(t) {
+	for _, tm := range lowertest.Models(t) {
 		for _, solver := range []string{"sgd", "momentum", "adam"} {
 			base, s := lowerModel(t, tm.M, tm.Batch, solver, solverLR[solver])
 			what := tm.M.Spec.Kind + " " + solver
@@ -469,7 +469,7 @@ func TestEmuKernelsMatchHost(t *testing.T) {
 			e := newEmuRun(t, own)
 			h := ref.New(own, tm.M, s)
 			for step := 0; step < 2; step++ {
-				x, y := programtest.Batch(tm.M, tm.Batch, int64(3+step))
+				x, y := lowertest.Batch(tm.M, tm.Batch, int64(3+step))
 				copy(h.Buf(own.X), ref.ToF64(x))
 				copy(h.Buf(own.Y), ref.ToF64(y))
 				if err := e.loadFrom(h); err != nil {
@@ -487,7 +487,7 @@ func TestEmuKernelsMatchHost(t *testing.T) {
 			}
 			e = newEmuRun(t, p)
 			h = ref.New(p, tm.M, s)
-			x, y := programtest.Batch(tm.M, n, 5)
+			x, y := lowertest.Batch(tm.M, n, 5)
 			copy(h.Buf(p.Data.Examples), ref.ToF64(x))
 			copy(h.Buf(p.Data.Targets), ref.ToF64(y))
 			order, err := p.OrderValues(rand.New(rand.NewSource(6)).Perm(n))
@@ -523,7 +523,7 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.kind+"_"+c.solver, func(t *testing.T) {
-			models := programtest.Models(t)
+			models := lowertest.Models(t)
 			tm := models[0]
 			for _, m := range models {
 				if m.M.Spec.Kind == c.kind {
@@ -544,7 +544,7 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 			e := newEmuRun(t, p)
 			h := ref.New(p, tm.M, s)
 			if c.resident {
-				x, y := programtest.Batch(tm.M, n, 5)
+				x, y := lowertest.Batch(tm.M, n, 5)
 				copy(h.Buf(p.Data.Examples), ref.ToF64(x))
 				copy(h.Buf(p.Data.Targets), ref.ToF64(y))
 			}
@@ -562,7 +562,7 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d := programtest.RelErr(got, h.Buf(p.Loss)); !(d <= c.tol) {
+				if d := lowertest.RelErr(got, h.Buf(p.Loss)); !(d <= c.tol) {
 					t.Errorf("step %d: loss %v, host %v", i, got[0], h.Buf(p.Loss)[0])
 				}
 			}
@@ -589,7 +589,7 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 				}
 			} else {
 				for i := 0; i < c.steps; i++ {
-					x, y := programtest.Batch(tm.M, tm.Batch, int64(30+i))
+					x, y := lowertest.Batch(tm.M, tm.Batch, int64(30+i))
 					copy(h.Buf(p.X), ref.ToF64(x))
 					copy(h.Buf(p.Y), ref.ToF64(y))
 					for _, id := range []int{p.X, p.Y} {
@@ -620,7 +620,7 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				d := programtest.RelErr(got, h.Buf(id))
+				d := lowertest.RelErr(got, h.Buf(id))
 				worst = max(worst, d)
 				if !(d <= c.tol) {
 					t.Errorf("%s off by %.2g relative after %d steps", name, d, steps)
@@ -639,8 +639,8 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 // all unary operators; a 4-D transpose.
 func TestEmuOddShapes(t *testing.T) {
 	worst := worstErrs{}
-	for _, dtype := range []program.Dtype{program.Float32, program.Float64} {
-		o := programtest.NewOdd(dtype)
+	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
+		o := lowertest.NewOdd(dtype)
 		o.AddAll()
 		// Each block's threads resumed first to last, then last to first: a race that a
 		// missing __syncthreads leaves open would give another result in one of the orders.
@@ -667,14 +667,14 @@ func TestEmuOddShapes(t *testing.T) {
 // names the kernel's source line, and the test sees it.
 func TestEmuCatchesFaults(t *testing.T) {
 	for _, c := range []struct {
-		kernel program.Op
+		kernel ir.Op
 		ints   []int64
 		want   string
 	}{
-		{program.Unary, i64s(65, 9), "heap-buffer-overflow"},                                   // n = 65 over 64 elements
-		{program.Gather4, []int64{4, 4, 1, 1, 1, 1 << 62, 0, 0, 0}, "signed integer overflow"}, // i0·s0 = 2⁶³
+		{ir.Unary, i64s(65, 9), "heap-buffer-overflow"},                                   // n = 65 over 64 elements
+		{ir.Gather4, []int64{4, 4, 1, 1, 1, 1 << 62, 0, 0, 0}, "signed integer overflow"}, // i0·s0 = 2⁶³
 	} {
-		o := programtest.NewOdd(program.Float32)
+		o := lowertest.NewOdd(ir.Float32)
 		o.Launch(c.kernel, "fault", []int{o.In(64, o.Normal), o.Out(64)}, c.ints)
 		e := newEmuRun(t, o.P)
 		err := e.launch(o.P.Launches[0])
@@ -688,7 +688,7 @@ func TestEmuCatchesFaults(t *testing.T) {
 // of its own, on the emulator and on the host interpreter, launch by launch, as
 // TestEmuKernelsMatchHost does for the standard models: the kernels take any depth.
 func TestEmuDeepMLP(t *testing.T) {
-	m, err := graph.NewDeepMLP([]int{24, 16, 12}, 3)
+	m, err := model.NewDeepMLP([]int{24, 16, 12}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -700,7 +700,7 @@ func TestEmuDeepMLP(t *testing.T) {
 	defer e.close()
 	h := ref.New(own, m, s)
 	for step := 0; step < 2; step++ {
-		x, y := programtest.Batch(m, batch, int64(3+step))
+		x, y := lowertest.Batch(m, batch, int64(3+step))
 		copy(h.Buf(own.X), ref.ToF64(x))
 		copy(h.Buf(own.Y), ref.ToF64(y))
 		if err := e.loadFrom(h); err != nil {

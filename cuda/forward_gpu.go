@@ -8,8 +8,8 @@ import (
 
 	"gorgonia.org/cu"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program"
+	"graphtrain/ir"
+	"graphtrain/model"
 )
 
 // forward is the trainer's program cut down to the output (Program.Forward), on the
@@ -30,12 +30,12 @@ func (t *trainer) Logits(images []float32, f func(logits []float32)) error {
 	if err := t.live(); err != nil {
 		return err
 	}
-	if t.p.Dtype != program.Float32 {
+	if t.p.Dtype != ir.Float32 {
 		return fmt.Errorf("cuda: Logits: the %s program is %s, not float32", t.p.Kind, t.p.Dtype)
 	}
 	in, out := t.p.Buffers[t.p.X].Elems/t.p.Batch, t.p.Buffers[t.p.Out].Elems/t.p.Batch
 	if len(images)%in != 0 {
-		return fmt.Errorf("%w: cuda: Logits: %d values are not whole examples of %d", graph.ErrShape, len(images), in)
+		return fmt.Errorf("%w: cuda: Logits: %d values are not whole examples of %d", model.ErrShape, len(images), in)
 	}
 	if t.fwd == nil {
 		fp := t.p.Forward()

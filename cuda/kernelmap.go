@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program"
+	"graphtrain/ir"
+	"graphtrain/lower"
+	"graphtrain/model"
 )
 
 // The lowered program is device-neutral (package program); this file is where CUDA decides
@@ -18,8 +19,8 @@ import (
 
 // Program and Launch are the lowered program and its launches.
 type (
-	Program = program.Program
-	Launch  = program.Launch
+	Program = ir.Program
+	Launch  = ir.Launch
 )
 
 // Launch geometry.
@@ -29,10 +30,10 @@ const (
 	gemmTile      = 16  // gemm: one 16x16 block per 16x16 tile of C
 )
 
-// Lower lowers net and one update by s for the CUDA target (program.CUDA: products of few
+// Lower lowers net and one update by s for the CUDA target (lower.CUDA: products of few
 // tiles over a long K split) and checks every launch against a device's limits.
-func Lower(net *graph.Net, s *graph.Solver) (*Program, error) {
-	p, err := program.Lower(net, s, program.CUDA)
+func Lower(net *model.Net, s *model.Solver) (*Program, error) {
+	p, err := lower.Lower(net, s, lower.CUDA)
 	if err != nil {
 		return nil, err
 	}
@@ -54,36 +55,36 @@ type kernel struct {
 func kernelFor(l Launch) kernel {
 	name := l.Op.String()
 	if l.Op.Typed() {
-		name += map[program.Dtype]string{program.Float32: "_f32", program.Float64: "_f64"}[l.Dtype]
+		name += map[ir.Dtype]string{ir.Float32: "_f32", ir.Float64: "_f64"}[l.Dtype]
 	}
 	k := kernel{Name: name, Grid: [3]int{1, 1, 1}, Block: [3]int{blockThreads, 1, 1}, supported: true}
 	threads := func(n int64) { k.Grid[0] = blocks(int(n), blockThreads) }
 	ip := l.Ints
 	switch l.Op {
-	case program.Binary:
+	case ir.Binary:
 		threads(ip[0])
 		if l.Node < 0 { // a bookkeeping sum of one value (the loss accumulator): one thread
 			k.Block = [3]int{1, 1, 1}
 		}
-	case program.Unary, program.Gather4, program.SGD, program.Momentum, program.Adam:
+	case ir.Unary, ir.Gather4, ir.SGD, ir.Momentum, ir.Adam:
 		threads(ip[0])
-	case program.Softmax, program.SoftmaxBack, program.SoftmaxXent:
+	case ir.Softmax, ir.SoftmaxBack, ir.SoftmaxXent:
 		threads(ip[0]) // a thread per row
-	case program.Im2col: // a thread per column element: B·OH·OW·C·kh·kw
+	case ir.Im2col: // a thread per column element: B·OH·OW·C·kh·kw
 		threads(ip[0] * ip[12] * ip[13] * ip[1] * ip[4] * ip[5])
-	case program.Col2im, program.MaxPoolBack: // a thread per image element: B·C·H·W
+	case ir.Col2im, ir.MaxPoolBack: // a thread per image element: B·C·H·W
 		threads(ip[0] * ip[1] * ip[2] * ip[3])
-	case program.MaxPool: // a thread per pooled element: B·C·OH·OW
+	case ir.MaxPool: // a thread per pooled element: B·C·OH·OW
 		threads(ip[0] * ip[1] * ip[10] * ip[11])
-	case program.GatherRows:
+	case ir.GatherRows:
 		threads(ip[0] * ip[1])
-	case program.Gemm:
+	case ir.Gemm:
 		k.Grid, k.Block = gemmGrid(int(ip[0]), int(ip[1]), 1), [3]int{gemmTile, gemmTile, 1}
-	case program.GemmSplit:
+	case ir.GemmSplit:
 		k.Grid, k.Block = gemmGrid(int(ip[0]), int(ip[1]), blocks(int(ip[2]), int(ip[5]))), [3]int{gemmTile, gemmTile, 1}
-	case program.ReduceSum:
+	case ir.ReduceSum:
 		k.Grid, k.Block = [3]int{int(ip[0] * ip[2]), 1, 1}, reduceBlock(int(ip[1]))
-	case program.StepInc, program.CursorAdd:
+	case ir.StepInc, ir.CursorAdd:
 		k.Block = [3]int{1, 1, 1}
 	default:
 		k.supported, k.unsupportedW = false, fmt.Sprintf("no CUDA kernel computes %s", l.Op)
@@ -138,7 +139,7 @@ func checkLimits(p *Program) error {
 	for i, l := range p.Launches {
 		k := kernelFor(l)
 		if !k.supported {
-			return &program.UnsupportedError{Op: l.What, Node: l.Node, Why: k.unsupportedW}
+			return &lower.UnsupportedError{Op: l.What, Node: l.Node, Why: k.unsupportedW}
 		}
 		g, b := k.Grid, k.Block
 		if g[0] < 1 || g[1] < 1 || g[2] < 1 || g[0] > 1<<31-1 || g[1] > 65535 || g[2] > 65535 || b[0]*b[1]*b[2] > 1024 || b[0]*b[1]*b[2] < 1 {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/graph/program/programtest"
+	"graphtrain/lower/lowertest"
 )
 
 // kernelSig is a kernel's parameter list by kind: 'p' pointer, 'i' long long, 'r' double.
@@ -85,7 +85,7 @@ func TestKernelABI(t *testing.T) {
 			t.Errorf("kernel %s is in kernels/*.cu but not in the PTX: run make ptx", name)
 		}
 	}
-	for _, tm := range programtest.Models(t) {
+	for _, tm := range lowertest.Models(t) {
 		for _, solver := range []string{"sgd", "momentum", "adam"} {
 			base, _ := lowerModel(t, tm.M, tm.Batch, solver, 0.01)
 			p, err := base.WithDataset(3 * tm.Batch) // every launch of base and the data launches

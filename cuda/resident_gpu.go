@@ -8,7 +8,7 @@ import (
 
 	"gorgonia.org/cu"
 
-	"graphtrain/graph"
+	"graphtrain/model"
 )
 
 // resident is the training set held on the device: the program that gathers its batches
@@ -34,7 +34,7 @@ func (t *trainer) SetDataset(x, y []float32, n int) error {
 	}
 	in, out := t.p.Buffers[t.p.X].Elems/t.p.Batch, t.p.Buffers[t.p.Y].Elems/t.p.Batch
 	if n < 1 || len(x) != n*in || len(y) != n*out {
-		return fmt.Errorf("%w: cuda: SetDataset: %d inputs and %d targets for %d examples of %d inputs and %d outputs", graph.ErrShape, len(x), len(y), n, in, out)
+		return fmt.Errorf("%w: cuda: SetDataset: %d inputs and %d targets for %d examples of %d inputs and %d outputs", model.ErrShape, len(x), len(y), n, in, out)
 	}
 	rp, err := t.p.WithDataset(n)
 	if err != nil {

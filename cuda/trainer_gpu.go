@@ -10,15 +10,15 @@ import (
 	"gorgonia.org/cu"
 	"gorgonia.org/tensor"
 
-	"graphtrain/graph"
-	"graphtrain/graph/program"
+	"graphtrain/ir"
+	"graphtrain/model"
 )
 
 type trainer struct {
 	g      *gpu
 	p      *Program
-	net    *graph.Net
-	s      *graph.Solver
+	net    *model.Net
+	s      *model.Solver
 	slots  []cu.DevicePtr
 	bufs   []cu.DevicePtr // device address of each buffer
 	ls     *launches
@@ -52,19 +52,19 @@ func (t *trainer) setup() error {
 	}
 	for i, b := range t.p.Buffers {
 		switch b.Kind {
-		case program.Param:
+		case ir.Param:
 			if err := t.upload(i, t.net.Model.Params[b.Index].T); err != nil {
 				return err
 			}
-		case program.Const:
+		case ir.Const:
 			if err := t.uploadValues(i, b.Value); err != nil {
 				return err
 			}
-		case program.Step:
+		case ir.Step:
 			if err := t.uploadValues(i, []float64{float64(t.s.Steps)}); err != nil {
 				return err
 			}
-		case program.Accum:
+		case ir.Accum:
 			if err := t.uploadValues(i, []float64{0}); err != nil {
 				return err
 			}
@@ -84,7 +84,7 @@ func (t *trainer) setup() error {
 func (t *trainer) hostBytes(b int, d *tensor.Dense) (unsafe.Pointer, error) {
 	buf := t.p.Buffers[b]
 	if d.Shape().TotalSize() != buf.Elems {
-		return nil, fmt.Errorf("%w: %s has %d elements, the device buffer %d", graph.ErrShape, buf.Name, d.Shape().TotalSize(), buf.Elems)
+		return nil, fmt.Errorf("%w: %s has %d elements, the device buffer %d", model.ErrShape, buf.Name, d.Shape().TotalSize(), buf.Elems)
 	}
 	switch x := d.Data().(type) {
 	case []float32:
@@ -151,7 +151,7 @@ func (t *trainer) Step(x, y *tensor.Dense) error {
 		g interface{ Shape() tensor.Shape }
 	}{{x, t.net.X}, {y, t.net.Y}} {
 		if in.n != nil && !in.n.Shape().Eq(in.g.Shape()) {
-			return fmt.Errorf("%w: input is %v, the graph wants %v", graph.ErrShape, in.n.Shape(), in.g.Shape())
+			return fmt.Errorf("%w: input is %v, the graph wants %v", model.ErrShape, in.n.Shape(), in.g.Shape())
 		}
 	}
 	err := t.g.th.do(func() error {

@@ -9,7 +9,7 @@
 //     The field numbers are those of onnx/onnx.proto (ONNX 1.12; IR version 7 and opset 13
 //     use no newer field), cited next to each one. There is no decoder: graphtrain only
 //     writes ONNX.
-//   - export.go: Export, which turns a graph.Model (xor, mlp or cnn) into the inference
+//   - export.go: Export, which turns a model.Model (xor, mlp or cnn) into the inference
 //     graph, with its parameters as initializers, at the fixed opset Opset.
 //
 // The exported graphs: an MNIST model takes "input" [N, 784] float32 (pixels in [0, 1],

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"graphtrain/graph"
+	"graphtrain/model"
 )
 
 // Opset is the ONNX operator set every exported model imports (the default domain only):
@@ -46,7 +46,7 @@ type Info struct {
 //
 // The dense layers are weights0/bias0, weights1/bias1, ... as many as m has; every
 // parameter of m must find its place, or Export fails rather than drop one.
-func Export(m *graph.Model, info Info) (*Model, error) {
+func Export(m *model.Model, info Info) (*Model, error) {
 	b := &builder{used: map[string]bool{}}
 	switch m.Spec.Dtype {
 	case "float32":
@@ -151,7 +151,7 @@ func (b *builder) node(op string, inputs []string, attrs ...*Attribute) string {
 
 // param adds the model's parameter name as an initializer of the given dims (its own
 // shape when dims is nil; the same elements either way) and returns its name.
-func (b *builder) param(m *graph.Model, name string, dims ...int) (string, error) {
+func (b *builder) param(m *model.Model, name string, dims ...int) (string, error) {
 	p := m.Param(name)
 	if p == nil {
 		return "", fmt.Errorf("onnx: %s model has no parameter %s", m.Spec.Kind, name)
@@ -241,7 +241,7 @@ func (b *builder) activation(x, act string) (string, error) {
 // dense adds the dense layers weights0/bias0, weights1/bias1, ... (as many as m has, biases
 // when m.Spec.Bias) over x [N, in], hidden after every layer but the last and last after it.
 // It returns the output's name and the layer sizes, such as 784-256-10.
-func (b *builder) dense(m *graph.Model, x string, in int, hidden, last string) (string, string, error) {
+func (b *builder) dense(m *model.Model, x string, in int, hidden, last string) (string, string, error) {
 	sizes := []string{strconv.Itoa(in)}
 	n := 0
 	for m.Param("weights"+strconv.Itoa(n)) != nil {
@@ -290,8 +290,8 @@ func (b *builder) dense(m *graph.Model, x string, in int, hidden, last string) (
 // cnn adds graphtrain's LeNet-style convnet (graph/mnist.go, buildCNN): the input reshaped to
 // [N,1,28,28]; for each of conv0 (padding 2) and conv1 (padding 0): Conv with bias, Relu,
 // MaxPool 2x2 stride 2; then Flatten, which keeps graphtrain's NCHW order, and the dense layers.
-func (b *builder) cnn(m *graph.Model) (string, string, error) {
-	side := graph.ImageSide
+func (b *builder) cnn(m *model.Model) (string, string, error) {
+	side := model.ImageSide
 	if m.Spec.Inputs != side*side {
 		return "", "", fmt.Errorf("onnx: cnn model with %d inputs: want %d", m.Spec.Inputs, side*side)
 	}

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"gorgonia.org/tensor"
 
-	"graphtrain/graph"
+	"graphtrain/model"
 )
 
 // These tests read the encoded bytes back with protowire, field by field, so that the wire
@@ -140,7 +140,7 @@ func read(t *testing.T, b []byte) exported {
 	return e
 }
 
-func export(t *testing.T, m *graph.Model, info Info) exported {
+func export(t *testing.T, m *model.Model, info Info) exported {
 	t.Helper()
 	om, err := Export(m, info)
 	if err != nil {
@@ -155,7 +155,7 @@ func export(t *testing.T, m *graph.Model, info Info) exported {
 }
 
 func TestExportMLP(t *testing.T) {
-	m, err := graph.NewMLP(32, 1)
+	m, err := model.NewMLP(32, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +190,11 @@ func TestExportMLP(t *testing.T) {
 // A deeper MLP, as --hidden 64,32 will build: every dense layer is exported, ReLU between.
 func TestExportDeepMLP(t *testing.T) {
 	sizes := []int{784, 64, 32, 10}
-	m := &graph.Model{Spec: graph.Spec{Kind: "mlp", Inputs: 784, Hidden: 64, Outputs: 10, Bias: true, Activation: "relu", Dtype: "float32"}}
+	m := &model.Model{Spec: model.Spec{Kind: "mlp", Inputs: 784, Hidden: 64, Outputs: 10, Bias: true, Activation: "relu", Dtype: "float32"}}
 	for i := 0; i+1 < len(sizes); i++ {
 		m.Params = append(m.Params,
-			&graph.Param{Name: "weights" + string(rune('0'+i)), T: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(sizes[i], sizes[i+1]))},
-			&graph.Param{Name: "bias" + string(rune('0'+i)), T: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, sizes[i+1]))})
+			&model.Param{Name: "weights" + string(rune('0'+i)), T: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(sizes[i], sizes[i+1]))},
+			&model.Param{Name: "bias" + string(rune('0'+i)), T: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, sizes[i+1]))})
 	}
 	e := export(t, m, Info{Dataset: "fashion"})
 	if !slices.Equal(e.ops, []string{"Gemm", "Relu", "Gemm", "Relu", "Gemm"}) || e.meta["layers"] != "784-64-32-10" || e.meta["dataset"] != "fashion" {
@@ -206,7 +206,7 @@ func TestExportDeepMLP(t *testing.T) {
 }
 
 func TestExportCNN(t *testing.T) {
-	m, err := graph.NewCNN(1)
+	m, err := model.NewCNN(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestExportCNN(t *testing.T) {
 
 func TestExportXOR(t *testing.T) {
 	for _, bias := range []bool{false, true} {
-		m, err := graph.NewXOR(4, bias, 42)
+		m, err := model.NewXOR(4, bias, 42)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,22 +257,22 @@ func TestExportXOR(t *testing.T) {
 }
 
 func TestExportRefuses(t *testing.T) {
-	mlp := func() *graph.Model { m, _ := graph.NewMLP(8, 1); return m }
+	mlp := func() *model.Model { m, _ := model.NewMLP(8, 1); return m }
 	cases := []struct {
 		name  string
-		edit  func(m *graph.Model)
+		edit  func(m *model.Model)
 		wants string
 	}{
-		{"unknown kind", func(m *graph.Model) { m.Spec.Kind = "rnn" }, "exports xor, mlp and cnn"},
-		{"stray parameter", func(m *graph.Model) {
-			m.Params = append(m.Params, &graph.Param{Name: "gamma", T: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(3))})
+		{"unknown kind", func(m *model.Model) { m.Spec.Kind = "rnn" }, "exports xor, mlp and cnn"},
+		{"stray parameter", func(m *model.Model) {
+			m.Params = append(m.Params, &model.Param{Name: "gamma", T: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(3))})
 		}, "gamma"},
-		{"shapes that do not chain", func(m *graph.Model) {
+		{"shapes that do not chain", func(m *model.Model) {
 			m.Params[2].T = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(9, 10))
 		}, "weights1 has shape"},
-		{"missing bias", func(m *graph.Model) { m.Params = slices.Delete(m.Params, 1, 2) }, "no parameter bias0"},
-		{"dtype", func(m *graph.Model) { m.Spec.Dtype = "float16" }, "float16"},
-		{"activation", func(m *graph.Model) { m.Spec.Activation = "gelu" }, "gelu"},
+		{"missing bias", func(m *model.Model) { m.Params = slices.Delete(m.Params, 1, 2) }, "no parameter bias0"},
+		{"dtype", func(m *model.Model) { m.Spec.Dtype = "float16" }, "float16"},
+		{"activation", func(m *model.Model) { m.Spec.Activation = "gelu" }, "gelu"},
 	}
 	for _, c := range cases {
 		m := mlp()

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 
+	"graphtrain/backend"
 	"graphtrain/cpu"
 	"graphtrain/cuda"
-	"graphtrain/graph"
 )
 
-// The backends this program offers: graph.VM (Gorgonia's TapeMachine, always there), the
+// The backends this program offers: vm.VM (Gorgonia's TapeMachine, always there), the
 // compiled CPU executor, and the CUDA backend, which registers itself only in builds with
 // the gpu tag.
 var (
@@ -23,11 +23,11 @@ const devices = "auto, vm, cpu or cuda"
 // selectBackend picks the backend for --device: "vm", "cpu", "cuda", or "auto" (the GPU when
 // one is compiled in and usable, else the compiled CPU executor). For auto falling back to
 // the CPU, note says why.
-func selectBackend(device string) (b graph.Backend, note string, err error) {
-	gpu := graph.Lookup("cuda")
+func selectBackend(device string) (b backend.Backend, note string, err error) {
+	gpu := backend.Lookup("cuda")
 	switch device {
 	case "vm", "cpu":
-		return graph.Lookup(device), "", nil
+		return backend.Lookup(device), "", nil
 	case "cuda":
 		if gpu == nil {
 			return nil, "", fmt.Errorf("--device cuda: this graphtrain was built without GPU support; build it with 'make gpu', or use --device cpu")
@@ -37,7 +37,7 @@ func selectBackend(device string) (b graph.Backend, note string, err error) {
 		}
 		return gpu, "", nil
 	case "auto", "":
-		cpu := graph.Lookup("cpu")
+		cpu := backend.Lookup("cpu")
 		if gpu == nil {
 			return cpu, "", nil
 		}
@@ -51,9 +51,9 @@ func selectBackend(device string) (b graph.Backend, note string, err error) {
 
 // autoFallback is the backend training falls back to, saying why, when the one chosen cannot
 // take the graph: the compiled CPU executor under --device auto, none when a device was named.
-func autoFallback(e *env) graph.Backend {
+func autoFallback(e *env) backend.Backend {
 	if e.g.Device == "auto" || e.g.Device == "" {
-		return graph.Lookup("cpu")
+		return backend.Lookup("cpu")
 	}
 	return nil
 }

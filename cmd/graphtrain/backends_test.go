@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/graph"
+	"graphtrain/backend"
 )
 
 // TestSelectBackend: vm and cpu are always there; auto takes the GPU when this build has one
@@ -17,7 +17,7 @@ func TestSelectBackend(t *testing.T) {
 			t.Errorf("--device %s: %v, %q, %v", name, b, note, err)
 		}
 	}
-	gpu := graph.Lookup("cuda")
+	gpu := backend.Lookup("cuda")
 	usable := gpu != nil && gpu.Available() == nil
 	b, note, err := selectBackend("auto")
 	switch {

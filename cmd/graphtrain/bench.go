@@ -8,8 +8,10 @@ import (
 	"github.com/spf13/pflag"
 	"gorgonia.org/tensor"
 
+	"graphtrain/backend"
 	"graphtrain/datasets"
-	"graphtrain/graph"
+	"graphtrain/model"
+	"graphtrain/train"
 )
 
 type benchOpts struct {
@@ -65,7 +67,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 	if err := checkBenchMemory(models, o.batch); err != nil {
 		return err
 	}
-	var backends []graph.Backend
+	var backends []backend.Backend
 	autoDevices := o.devices == "" && e.g.Device == "auto"
 	if o.devices == "" {
 		if e.g.Device != "auto" {
@@ -75,7 +77,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 			}
 			backends = append(backends, b)
 		} else {
-			for _, b := range graph.Backends() {
+			for _, b := range backend.Backends() {
 				if err := b.Available(); err != nil {
 					fmt.Fprintf(e.stderr, "graphtrain: %s not timed: %v\n", b.Name(), err)
 					continue
@@ -105,18 +107,18 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 		bs := datasets.NewBatches(train, o.batch, 1, true)
 		bs.Reset(1)
 		for i := 0; i < 8 && bs.Next(); i++ {
-			xs = append(xs, tensor.New(tensor.WithShape(o.batch, graph.ImageSize), tensor.WithBacking(append([]float32(nil), bs.X...))))
-			ys = append(ys, tensor.New(tensor.WithShape(o.batch, graph.Classes), tensor.WithBacking(append([]float32(nil), bs.Y...))))
+			xs = append(xs, tensor.New(tensor.WithShape(o.batch, model.ImageSize), tensor.WithBacking(append([]float32(nil), bs.X...))))
+			ys = append(ys, tensor.New(tensor.WithShape(o.batch, model.Classes), tensor.WithBacking(append([]float32(nil), bs.Y...))))
 		}
 	}
 
-	var results []*graph.BenchResult
+	var results []*train.BenchResult
 	e.printf("%-5s %-6s %6s %6s %14s %10s %10s %12s %8s\n", "model", "device", "batch", "steps", "samples/s", "p50 ms", "p95 ms", "allocs/step", "vs vm")
 	for _, kind := range models {
 		vmRate := 0.0
 		for _, b := range backends {
-			var m *graph.Model
-			var s *graph.Solver
+			var m *model.Model
+			var s *model.Solver
 			var err error
 			batch, steps := o.batch, o.steps
 			if steps == 0 {
@@ -125,17 +127,17 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 			var bx, by []*tensor.Dense
 			if kind == "xor" {
 				m, err = newModel(kind, []int{4}, false, 42)
-				s, _ = graph.NewSolver("sgd", 0.1)
+				s, _ = model.NewSolver("sgd", 0.1)
 				batch = 4
 			} else {
 				m, err = newModel(kind, []int{256}, false, 1)
-				s, _ = graph.NewSolver("adam", 1e-3)
+				s, _ = model.NewSolver("adam", 1e-3)
 				bx, by = xs, ys
 			}
 			if err != nil {
 				return err
 			}
-			r, err := graph.Bench(m, b, s, batch, steps, bx, by)
+			r, err := train.Bench(m, b, s, batch, steps, bx, by)
 			if err != nil && autoDevices && b.Name() != "vm" {
 				// Every usable backend was asked for, none named: one that cannot take this
 				// model is reported and skipped, as training would fall back.
@@ -191,7 +193,7 @@ func checkBenchMemory(models []string, batch int) error {
 		if kind == "xor" {
 			continue // always 4 examples
 		}
-		spec, err := graph.SpecFor(kind, 256, false)
+		spec, err := model.SpecFor(kind, 256, false)
 		if err != nil {
 			return err
 		}
@@ -200,7 +202,7 @@ func checkBenchMemory(models []string, batch int) error {
 			return err
 		}
 		// Up to 8 batches of real images and targets, with --data-dir.
-		need += 8 * int64(batch) * (graph.ImageSize + graph.Classes) * 4
+		need += 8 * int64(batch) * (model.ImageSize + model.Classes) * 4
 		if err := checkMemory(need, fmt.Sprintf("lower --batch (the %s model)", kind)); err != nil {
 			return err
 		}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"graphtrain/checkpoint"
 	"graphtrain/datasets"
-	"graphtrain/graph"
 	"graphtrain/internal/atomicfile"
 )
 
@@ -51,7 +51,7 @@ func TestCrashSIGKILL(t *testing.T) {
 	saved := map[string]bool{} // a checkpoint once there must stay loadable
 	for k := 0; k < kills; k++ {
 		run := append([]string{"train", "mnist", "--out", out, "--epochs", "100000", "--force"}, args...)
-		if _, err := os.Stat(filepath.Join(graph.LastDir(out), "model.json")); err == nil {
+		if _, err := os.Stat(filepath.Join(checkpoint.LastDir(out), "model.json")); err == nil {
 			run = append([]string{"train", "mnist", "--resume", out, "--epochs", "100000"}, args...)
 		}
 		cmd := exec.Command(binPath, run...)
@@ -69,13 +69,13 @@ func TestCrashSIGKILL(t *testing.T) {
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && !ws.Signaled() {
 			t.Fatalf("kill %d: the run ended before the kill: %v\n%s", k, cmd.ProcessState, stderr.String())
 		}
-		for _, dir := range []string{out, graph.LastDir(out)} {
+		for _, dir := range []string{out, checkpoint.LastDir(out)} {
 			if _, err := os.Stat(filepath.Join(dir, "model.json")); err != nil && !saved[dir] {
 				empty++
 				continue // not saved yet: the old state, which is no checkpoint
 			}
 			saved[dir] = true
-			if _, _, _, err := graph.LoadCheckpoint(dir); err != nil {
+			if _, _, _, err := checkpoint.LoadCheckpoint(dir); err != nil {
 				t.Errorf("kill %d: %s does not load: %v", k, dir, err)
 			} else {
 				loaded++
@@ -84,10 +84,10 @@ func TestCrashSIGKILL(t *testing.T) {
 	}
 	t.Logf("%d SIGKILLs: %d checkpoint loads after a kill succeeded, %d not yet saved", kills, loaded, empty)
 	// A run that ends normally cleans every leftover of the killed ones.
-	if _, err := os.Stat(filepath.Join(graph.LastDir(out), "model.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(checkpoint.LastDir(out), "model.json")); err != nil {
 		t.Skip("no kill came after the first save; nothing more to check")
 	}
-	_, _, ck, err := graph.LoadCheckpoint(graph.LastDir(out))
+	_, _, ck, err := checkpoint.LoadCheckpoint(checkpoint.LastDir(out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestCrashSIGKILL(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("resume after the kills: exit %d: %s", r.code, r.stderr)
 	}
-	for _, dir := range []string{root, out, graph.LastDir(out)} {
+	for _, dir := range []string{root, out, checkpoint.LastDir(out)} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			if strings.HasPrefix(e.Name(), atomicfile.TempPrefix) || strings.HasSuffix(e.Name(), ".lock") {

@@ -8,10 +8,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"graphtrain/backend"
 	"graphtrain/cpu"
 	"graphtrain/cuda"
-	"graphtrain/graph"
 	"graphtrain/internal/gemm"
+	"graphtrain/vm"
 )
 
 func init() {
@@ -35,11 +36,11 @@ func runDevices(e *env, fs *pflag.FlagSet, _ any) error {
 		return usagef("devices takes no arguments, got %q", fs.Args())
 	}
 	var names []string
-	for _, b := range graph.Backends() {
+	for _, b := range backend.Backends() {
 		names = append(names, b.Name())
 	}
 	fmt.Fprintf(e.stdout, "backends compiled in: %v\n", names)
-	fmt.Fprintf(e.stdout, "vm: %s\n", graph.VM{}.Describe())
+	fmt.Fprintf(e.stdout, "vm: %s\n", vm.VM{}.Describe())
 	fmt.Fprintf(e.stdout, "cpu: %s\n", cpu.Backend{}.Describe())
 	devs, driver, err := cuda.Devices()
 	gpu := map[string]any{"compiled": cuda.Compiled}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/graph"
+	"graphtrain/checkpoint"
 	"graphtrain/internal/atomicfile"
 	"graphtrain/onnx"
 )
@@ -72,7 +72,7 @@ func runExportONNX(e *env, fs *pflag.FlagSet, opts any) error {
 	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
 		return fmt.Errorf("--out %s: the directory %s does not exist; create it or write elsewhere", out, filepath.Dir(out))
 	}
-	m, _, ck, err := graph.LoadCheckpoint(o.weights)
+	m, _, ck, err := checkpoint.LoadCheckpoint(o.weights)
 	if err != nil {
 		return fmt.Errorf("--weights %s: %v; give a directory written by 'graphtrain train'", o.weights, strings.TrimPrefix(err.Error(), "graph: "))
 	}
@@ -109,7 +109,7 @@ func runExportONNX(e *env, fs *pflag.FlagSet, opts any) error {
 // checkpointMetadata is what model.json records of how the model did and when: the test
 // and validation accuracy and the loss where recorded, the epoch, and the version of
 // graphtrain that trained it.
-func checkpointMetadata(ck *graph.Checkpoint) []onnx.Entry {
+func checkpointMetadata(ck *checkpoint.Checkpoint) []onnx.Entry {
 	var meta []onnx.Entry
 	keys := make([]string, 0, len(ck.Metrics))
 	for k := range ck.Metrics {

@@ -16,9 +16,11 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"graphtrain/checkpoint"
 	"graphtrain/datasets"
-	"graphtrain/graph"
+	"graphtrain/model"
 	"graphtrain/onnx"
+	"graphtrain/vm"
 )
 
 // The exported files are checked by others' software: ONNX Runtime (npm's onnxruntime-node,
@@ -202,11 +204,11 @@ func TestExportONNXXOR(t *testing.T) {
 			t.Fatalf("train xor: exit %d\n%s", r.code, r.stderr)
 		}
 		path := exportONNX(t, dir, c.name, "xor")
-		m, _, _, err := graph.LoadCheckpoint(filepath.Join(dir, c.name))
+		m, _, _, err := checkpoint.LoadCheckpoint(filepath.Join(dir, c.name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := graph.PredictXOR(m, graph.XORInputs)
+		want, err := vm.PredictXOR(m, model.XORInputs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,12 +223,12 @@ func TestExportONNXXOR(t *testing.T) {
 		})
 		t.Run(c.name+"/onnxruntime", func(t *testing.T) {
 			needORT(t)
-			got := runORT(t, path, append([]float64(nil), graph.XORInputs...), 4, 2)
+			got := runORT(t, path, append([]float64(nil), model.XORInputs...), 4, 2)
 			worst := 0.0
 			for i := range want {
 				worst = math.Max(worst, math.Abs(got[i]-want[i]))
 				if (got[i] > 0.5) != (want[i] > 0.5) {
-					t.Errorf("input %v: ONNX Runtime %v, graphtrain %v: different answers", graph.XORInputs[2*i:2*i+2], got[i], want[i])
+					t.Errorf("input %v: ONNX Runtime %v, graphtrain %v: different answers", model.XORInputs[2*i:2*i+2], got[i], want[i])
 				}
 			}
 			t.Logf("%s: ONNX Runtime %v, graphtrain %v: worst difference %.3g", c.name, got, want, worst)
@@ -262,21 +264,21 @@ func TestExportONNXMNIST(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			images = test.Images[:n*graph.ImageSize]
+			images = test.Images[:n*model.ImageSize]
 		}
 		path := exportONNX(t, dir, c.model, c.model)
-		m, _, _, err := graph.LoadCheckpoint(filepath.Join(dir, c.model))
+		m, _, _, err := checkpoint.LoadCheckpoint(filepath.Join(dir, c.model))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var want []float32
-		if err := graph.Logits(m, images, n, func(l []float32) { want = append(want, l...) }); err != nil {
+		if err := vm.Logits(m, images, n, func(l []float32) { want = append(want, l...) }); err != nil {
 			t.Fatal(err)
 		}
 		t.Run(c.model+"/checker", func(t *testing.T) {
 			needChecker(t)
 			rep := checkONNX(t, path)
-			checkReport(t, rep, c.model, c.ops, graph.Classes)
+			checkReport(t, rep, c.model, c.ops, model.Classes)
 			if rep.Metadata["dataset"] != "mnist" || rep.Metadata["val_accuracy"] == "" || rep.Metadata["epoch"] == "" {
 				t.Errorf("metadata %v", rep.Metadata)
 			}
@@ -284,7 +286,7 @@ func TestExportONNXMNIST(t *testing.T) {
 		})
 		t.Run(c.model+"/onnxruntime", func(t *testing.T) {
 			needORT(t)
-			got := runORT(t, path, images, n, graph.ImageSize)
+			got := runORT(t, path, images, n, model.ImageSize)
 			if len(got) != len(want) {
 				t.Fatalf("%d logits from ONNX Runtime, %d from graphtrain", len(got), len(want))
 			}
@@ -304,9 +306,9 @@ func TestExportONNXMNIST(t *testing.T) {
 // compareLogits returns the largest difference and the number of rows of 10 whose largest
 // logit is not at the same place.
 func compareLogits(got []float64, want []float32) (worst float64, differ int) {
-	for i := 0; i < len(want); i += graph.Classes {
+	for i := 0; i < len(want); i += model.Classes {
 		g, w := 0, 0
-		for k := 0; k < graph.Classes; k++ {
+		for k := 0; k < model.Classes; k++ {
 			worst = math.Max(worst, math.Abs(got[i+k]-float64(want[i+k])))
 			if got[i+k] > got[i+g] {
 				g = k
@@ -327,9 +329,9 @@ func compareLogits(got []float64, want []float32) (worst float64, differ int) {
 // forward pass: every dense layer is there, ReLU between them and none after the last.
 func TestExportONNXDeepMLP(t *testing.T) {
 	needORT(t)
-	sizes := []int{graph.ImageSize, 64, 32, graph.Classes}
+	sizes := []int{model.ImageSize, 64, 32, model.Classes}
 	r := rand.New(rand.NewSource(7))
-	m := &graph.Model{Spec: graph.Spec{Kind: "mlp", Inputs: graph.ImageSize, Hidden: 64, Outputs: graph.Classes, Bias: true, Activation: "relu", Dtype: "float32"}}
+	m := &model.Model{Spec: model.Spec{Kind: "mlp", Inputs: model.ImageSize, Hidden: 64, Outputs: model.Classes, Bias: true, Activation: "relu", Dtype: "float32"}}
 	uniform := func(n int, bound float64) []float32 {
 		v := make([]float32, n)
 		for i := range v {
@@ -340,8 +342,8 @@ func TestExportONNXDeepMLP(t *testing.T) {
 	for i := 0; i+1 < len(sizes); i++ {
 		bound := 1 / math.Sqrt(float64(sizes[i]))
 		m.Params = append(m.Params,
-			&graph.Param{Name: "weights" + strconv.Itoa(i), T: tensor.New(tensor.WithShape(sizes[i], sizes[i+1]), tensor.WithBacking(uniform(sizes[i]*sizes[i+1], bound)))},
-			&graph.Param{Name: "bias" + strconv.Itoa(i), T: tensor.New(tensor.WithShape(1, sizes[i+1]), tensor.WithBacking(uniform(sizes[i+1], bound)))})
+			&model.Param{Name: "weights" + strconv.Itoa(i), T: tensor.New(tensor.WithShape(sizes[i], sizes[i+1]), tensor.WithBacking(uniform(sizes[i]*sizes[i+1], bound)))},
+			&model.Param{Name: "bias" + strconv.Itoa(i), T: tensor.New(tensor.WithShape(1, sizes[i+1]), tensor.WithBacking(uniform(sizes[i+1], bound)))})
 	}
 	om, err := onnx.Export(m, onnx.Info{ProducerVersion: "test"})
 	if err != nil {
@@ -352,15 +354,15 @@ func TestExportONNXDeepMLP(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 100
-	x := make([]float32, n*graph.ImageSize)
+	x := make([]float32, n*model.ImageSize)
 	for i := range x {
 		x[i] = r.Float32()
 	}
 	// The forward pass in float64, from the parameters.
-	want := make([]float32, 0, n*graph.Classes)
+	want := make([]float32, 0, n*model.Classes)
 	for row := 0; row < n; row++ {
-		h := make([]float64, graph.ImageSize)
-		for i, v := range x[row*graph.ImageSize : (row+1)*graph.ImageSize] {
+		h := make([]float64, model.ImageSize)
+		for i, v := range x[row*model.ImageSize : (row+1)*model.ImageSize] {
 			h[i] = float64(v)
 		}
 		for l := 0; l+1 < len(sizes); l++ {
@@ -383,7 +385,7 @@ func TestExportONNXDeepMLP(t *testing.T) {
 			want = append(want, float32(v))
 		}
 	}
-	got := runORT(t, path, x, n, graph.ImageSize)
+	got := runORT(t, path, x, n, model.ImageSize)
 	worst, differ := compareLogits(got, want)
 	t.Logf("784-64-32-10: worst logit difference %.3g, %d predictions differ", worst, differ)
 	if worst > onnxTolerance || differ > 0 {

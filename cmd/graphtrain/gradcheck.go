@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/graph"
+	"graphtrain/checkpoint"
+	"graphtrain/inspect"
+	"graphtrain/model"
 )
 
 type gradcheckOpts struct {
@@ -68,10 +70,10 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 	case len(o.hidden) > 0 && o.weights != "":
 		return usagef("--hidden: the model in --weights has its own; give one or the other")
 	}
-	var m *graph.Model
+	var m *model.Model
 	var err error
 	if o.weights != "" {
-		if m, _, _, err = graph.LoadCheckpoint(o.weights); err != nil {
+		if m, _, _, err = checkpoint.LoadCheckpoint(o.weights); err != nil {
 			return checkpointError("--weights", err, "give a directory that graphtrain train wrote")
 		}
 		if m.Spec.Kind != kind {
@@ -92,16 +94,16 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 	}
-	m64, err := graph.Float64Copy(m)
+	m64, err := inspect.Float64Copy(m)
 	if err != nil {
 		return err
 	}
-	x, y := graph.RandomBatch(m64, o.batch, o.seed)
-	checks, err := graph.GradCheck(m64, o.batch, x, y, o.samples)
+	x, y := model.RandomBatch(m64, o.batch, o.seed)
+	checks, err := inspect.GradCheck(m64, o.batch, x, y, o.samples)
 	if err != nil {
 		return err
 	}
-	e.printf("%s: symbolic gradients against central differences (h = %g), batch %d, float64\n\n", kind, graph.GradStep, o.batch)
+	e.printf("%s: symbolic gradients against central differences (h = %g), batch %d, float64\n\n", kind, inspect.GradStep, o.batch)
 	e.printf("%-12s %-14s %8s %12s %14s %14s\n", "parameter", "shape", "checked", "worst error", "symbolic", "numeric")
 	worst, worstName := 0.0, ""
 	type row struct {

@@ -9,7 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/graph"
+	"graphtrain/inspect"
+	"graphtrain/model"
 )
 
 type graphOpts struct {
@@ -75,7 +76,7 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 			return fmt.Errorf("%s: is a directory; give a file name", f)
 		}
 	}
-	var m *graph.Model
+	var m *model.Model
 	var err error
 	if kind == "xor" {
 		m, err = newModel(kind, orLayers(o.hidden, 4), false, 42)
@@ -90,7 +91,7 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := net.WriteDOT(&buf); err != nil {
+	if err := inspect.WriteDOT(&buf, net); err != nil {
 		return err
 	}
 	if o.dot != "" {

@@ -20,9 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"graphtrain/checkpoint"
 	"graphtrain/datasets"
-	"graphtrain/graph"
 	"graphtrain/internal/npy"
+	"graphtrain/model"
 )
 
 // Hostile inputs, as a new user with bad luck (or bad intent) would give them: every case
@@ -213,12 +214,12 @@ func replaceWith(t *testing.T, path string, how string) {
 
 func TestHostileCheckpoints(t *testing.T) {
 	root := t.TempDir()
-	m, _ := graph.NewMLP(16, 1)
-	s, _ := graph.NewSolver("adam", 1e-3)
+	m, _ := model.NewMLP(16, 1)
+	s, _ := model.NewSolver("adam", 1e-3)
 	s.Init(m)
 	good := filepath.Join(root, "good")
-	if err := graph.SaveCheckpoint(good, m, s, graph.Checkpoint{Epoch: 1, Seed: 1,
-		Hyper: &graph.Hyperparameters{Model: "mlp", Batch: 128, Solver: "adam", LR: 1e-3, ValSplit: 0.1, Seed: 1, Epochs: 2}}); err != nil {
+	if err := checkpoint.SaveCheckpoint(good, m, s, checkpoint.Checkpoint{Epoch: 1, Seed: 1,
+		Hyper: &checkpoint.Hyperparameters{Model: "mlp", Batch: 128, Solver: "adam", LR: 1e-3, ValSplit: 0.1, Seed: 1, Epochs: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	nanW := make([]float32, 784*16)
@@ -495,8 +496,8 @@ func TestHostileDataDirs(t *testing.T) {
 		os.Symlink(filepath.Join(cache, f), filepath.Join(dir, f))
 	}
 	syscall.Mkfifo(filepath.Join(dir, datasets.MNISTTrainImages), 0o644)
-	m, _ := graph.NewMLP(8, 1)
-	graph.SaveCheckpoint(filepath.Join(root, "mlp"), m, nil, graph.Checkpoint{})
+	m, _ := model.NewMLP(8, 1)
+	checkpoint.SaveCheckpoint(filepath.Join(root, "mlp"), m, nil, checkpoint.Checkpoint{})
 	for _, args := range [][]string{
 		{"eval", "mnist", "--weights", "mlp", "--data-dir", dir},
 		{"predict", "mnist", "--weights", "mlp", "--data-dir", dir, "--index", "3"},
@@ -545,8 +546,8 @@ func TestHostileFlags(t *testing.T) {
 		}
 	}
 	// predict xor from an endless line on a pipe: refused after a short read, not echoed.
-	m, _ := graph.NewXOR(4, false, 42)
-	graph.SaveCheckpoint(filepath.Join(root, "xor"), m, nil, graph.Checkpoint{})
+	m, _ := model.NewXOR(4, false, 42)
+	checkpoint.SaveCheckpoint(filepath.Join(root, "xor"), m, nil, checkpoint.Checkpoint{})
 	cmd, peak := measured(context.Background(), t, "predict", "xor", "--weights", "xor")
 	cmd.Dir = root
 	cmd.Stdin = bytes.NewReader(bytes.Repeat([]byte("1"), 10<<20))

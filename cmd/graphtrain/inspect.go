@@ -14,9 +14,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"graphtrain/checkpoint"
 	"graphtrain/datasets"
-	"graphtrain/graph"
+	"graphtrain/inspect"
 	"graphtrain/internal/atomicfile"
+	"graphtrain/model"
 )
 
 type inspectXOROpts struct{ weights, out string }
@@ -97,14 +99,14 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	if o.out == "" {
 		return usagef("--out: must name a directory")
 	}
-	m, _, _, err := graph.LoadCheckpoint(o.weights)
+	m, _, _, err := checkpoint.LoadCheckpoint(o.weights)
 	if err != nil {
 		return checkpointError("--weights", err, "give a directory that graphtrain train wrote")
 	}
 	if m.Spec.Kind != "xor" {
 		return fmt.Errorf("--weights %s: holds a %s model, not an XOR net; use 'graphtrain inspect mnist' for it", o.weights, m.Spec.Kind)
 	}
-	hidden, out, err := graph.XORLayers(m, graph.XORInputs)
+	hidden, out, err := inspect.XORLayers(m, model.XORInputs)
 	if err != nil {
 		return err
 	}
@@ -118,7 +120,7 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	e.printf("   output\n")
 	for i := range out {
-		e.printf("%g %g ", graph.XORInputs[2*i], graph.XORInputs[2*i+1])
+		e.printf("%g %g ", model.XORInputs[2*i], model.XORInputs[2*i+1])
 		for j := 0; j < H; j++ {
 			e.printf(" %8.4f", hidden[i][j])
 		}
@@ -146,7 +148,7 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		if j == H {
 			name = "output"
 		}
-		fn, d := graph.NearestLogic(v)
+		fn, d := inspect.NearestLogic(v)
 		units = append(units, unit{Name: name, Activations: v[:], Function: fn, MaxDistance: d, File: filepath.Join(o.out, name+".png")})
 		e.printf("  %-8s %-12s distance %.3f %s\n", name, fn, d, closeness(d))
 	}
@@ -162,7 +164,7 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 			grid = append(grid, a, b)
 		}
 	}
-	gh, gout, err := graph.XORLayers(m, grid)
+	gh, gout, err := inspect.XORLayers(m, grid)
 	if err != nil {
 		return err
 	}
@@ -193,7 +195,7 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	e.printf("\nwrote %s\n", strings.Join(names, ", "))
 	if e.g.JSON {
-		return e.emitJSON(map[string]any{"inputs": graph.XORInputs, "hidden": hidden, "output": out, "units": units, "files": names})
+		return e.emitJSON(map[string]any{"inputs": model.XORInputs, "hidden": hidden, "output": out, "units": units, "files": names})
 	}
 	return nil
 }
@@ -255,7 +257,7 @@ func xorHeatMap(title string, vals []float64, corners []float64) *image.RGBA {
 	}
 	// The four inputs: a ring in the colour of the activation there, its value beside it.
 	for i := 0; i < 4; i++ {
-		a, b := graph.XORInputs[2*i], graph.XORInputs[2*i+1]
+		a, b := model.XORInputs[2*i], model.XORInputs[2*i+1]
 		px, py := xorPixel(a, b)
 		cx, cy := xorLeft+px, xorTop+py
 		fill := diverging(2*corners[i] - 1)
@@ -323,17 +325,17 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		H := m.Spec.Hidden
 		tiles := make([][]float64, H)
 		for j := range tiles {
-			t := make([]float64, graph.ImageSize)
+			t := make([]float64, model.ImageSize)
 			for p := range t {
 				t[p] = w[p*H+j] // weights0 is [784, H]: column j is unit j
 			}
 			tiles[j] = t
 		}
 		files[filepath.Join(o.out, "weights0.png")] = weightGrid(
-			fmt.Sprintf("mlp first layer: the 784 input weights of each of the %d hidden units", H), tiles, graph.ImageSide, tileScale(H))
+			fmt.Sprintf("mlp first layer: the 784 input weights of each of the %d hidden units", H), tiles, model.ImageSide, tileScale(H))
 		e.printf("mlp %s in %s: drawing the input weights of the %d units of its first hidden layer", m.Spec.LayerSizes(), o.weights, H)
 		// Deeper layers, the output layer included: each one's weight matrix.
-		layers := append(m.Spec.HiddenLayers(), graph.Classes)
+		layers := append(m.Spec.HiddenLayers(), model.Classes)
 		for i := 1; i < len(layers); i++ {
 			name := fmt.Sprintf("weights%d", i)
 			w, err := paramFloats(m, name)
@@ -370,8 +372,8 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		if o.index >= test.N {
 			return usagef("--index %d: the test set has %d images", o.index, test.N)
 		}
-		px := test.Images[o.index*graph.ImageSize : (o.index+1)*graph.ImageSize]
-		maps, err := graph.CNNFeatureMaps(m, px)
+		px := test.Images[o.index*model.ImageSize : (o.index+1)*model.ImageSize]
+		maps, err := inspect.CNNFeatureMaps(m, px)
 		if err != nil {
 			return err
 		}
@@ -381,7 +383,7 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 			what = ds.ClassName(label)
 		}
 		files[filepath.Join(o.out, "maps0.png")] = featureMaps(
-			fmt.Sprintf("test image %d (a %s) and its 6 maps after conv0+bias+ReLU", o.index, what), px, maps.Conv0, graph.ImageSide, 4, 7)
+			fmt.Sprintf("test image %d (a %s) and its 6 maps after conv0+bias+ReLU", o.index, what), px, maps.Conv0, model.ImageSide, 4, 7)
 		files[filepath.Join(o.out, "maps1.png")] = featureMaps(
 			fmt.Sprintf("test image %d: its 16 maps after conv1+bias+ReLU, 10x10", o.index), nil, maps.Conv1, 10, 8, 8)
 		e.printf("cnn in %s: drawing its six first-layer filters and the feature maps of test image %d (a %s)\n", o.weights, o.index, what)
@@ -404,7 +406,7 @@ func tileScale(h int) int {
 }
 
 // paramFloats returns m's parameter name as float64s.
-func paramFloats(m *graph.Model, name string) ([]float64, error) {
+func paramFloats(m *model.Model, name string) ([]float64, error) {
 	p := m.Param(name)
 	if p == nil {
 		return nil, fmt.Errorf("%s model has no parameter %s", m.Spec.Kind, name)

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"graphtrain/graph"
+	"graphtrain/model"
 )
 
 // layersFlag is --hidden for the mlp: the sizes of its hidden layers, first to last, as a
@@ -38,8 +38,8 @@ func (l *layersFlag) Set(s string) error {
 // parseLayers reads a comma-separated list of hidden layer sizes.
 func parseLayers(s string) ([]int, error) {
 	fields := strings.Split(s, ",")
-	if len(fields) > graph.MaxLayers {
-		return nil, fmt.Errorf("%d hidden layers: at most %d", len(fields), graph.MaxLayers)
+	if len(fields) > model.MaxLayers {
+		return nil, fmt.Errorf("%d hidden layers: at most %d", len(fields), model.MaxLayers)
 	}
 	var v []int
 	for _, f := range fields {
@@ -55,14 +55,14 @@ func parseLayers(s string) ([]int, error) {
 	return v, nil
 }
 
-// checkLayers checks the sizes --hidden gave, each between 1 and graph.MaxHidden.
+// checkLayers checks the sizes --hidden gave, each between 1 and model.MaxHidden.
 func checkLayers(l []int) error {
 	for _, h := range l {
-		if h < 1 || h > graph.MaxHidden {
+		if h < 1 || h > model.MaxHidden {
 			if len(l) == 1 {
-				return usagef("--hidden %d: must be between 1 and %d", h, graph.MaxHidden)
+				return usagef("--hidden %d: must be between 1 and %d", h, model.MaxHidden)
 			}
-			return usagef("--hidden %s: %d hidden units: each layer must have between 1 and %d", layersString(l), h, graph.MaxHidden)
+			return usagef("--hidden %s: %d hidden units: each layer must have between 1 and %d", layersString(l), h, model.MaxHidden)
 		}
 	}
 	return nil

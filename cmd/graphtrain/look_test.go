@@ -60,7 +60,7 @@ func TestInspectXOR(t *testing.T) {
 	if r := runBin(t, dir, "", "train", "xor", "-q", "--bias", "--epochs", "5000", "--lr", "0.5", "--seed", "1", "--out", "biased"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	numpy, _ := filepath.Abs(filepath.Join("..", "..", "graph", "testdata", "xor_numpy_init"))
+	numpy, _ := filepath.Abs(filepath.Join("..", "..", "train", "testdata", "xor_numpy_init"))
 	for _, c := range []struct {
 		weights string
 		hidden  int

@@ -16,7 +16,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/graph"
+	"graphtrain/checkpoint"
+	"graphtrain/model"
 )
 
 // version is set at link time by the Makefile (-X main.version=...).
@@ -98,7 +99,7 @@ func main() {
 		}
 		os.Exit(130)
 	}()
-	graph.Version = version
+	checkpoint.Version = version
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, interrupted: interrupted, signal: &got}
 	os.Exit(run(e, os.Args[1:]))
 }
@@ -312,17 +313,17 @@ func printCommandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
 
 // newModel makes a fresh model of kind (xor, mlp or cnn): hidden units for xor (one layer)
 // and mlp (one or more layers), biases for xor (the mnist models always have them).
-func newModel(kind string, hidden []int, xorBias bool, seed int64) (*graph.Model, error) {
+func newModel(kind string, hidden []int, xorBias bool, seed int64) (*model.Model, error) {
 	switch kind {
 	case "xor":
 		if len(hidden) != 1 {
 			return nil, usagef("--hidden %v: the XOR net has one hidden layer", hidden)
 		}
-		return graph.NewXOR(hidden[0], xorBias, seed)
+		return model.NewXOR(hidden[0], xorBias, seed)
 	case "mlp":
-		return graph.NewDeepMLP(hidden, seed)
+		return model.NewDeepMLP(hidden, seed)
 	case "cnn":
-		return graph.NewCNN(seed)
+		return model.NewCNN(seed)
 	}
 	return nil, usagef("model %q: must be xor, mlp or cnn", kind)
 }

@@ -11,8 +11,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"graphtrain/checkpoint"
 	"graphtrain/datasets"
-	"graphtrain/graph"
+	"graphtrain/model"
+	"graphtrain/train"
+	"graphtrain/vm"
 )
 
 type trainMNISTOpts struct {
@@ -226,7 +229,7 @@ func checkTestSet(ds *datasets.Dataset, dir string, test *datasets.Set) error {
 	return nil
 }
 
-// batchSource adapts datasets.Batches to graph.Batches.
+// batchSource adapts datasets.Batches to train.Batches.
 type batchSource struct{ b *datasets.Batches }
 
 func (s batchSource) Reset(epoch int)         { s.b.Reset(epoch) }
@@ -234,7 +237,7 @@ func (s batchSource) Next() bool              { return s.b.Next() }
 func (s batchSource) Batch() (x, y []float32) { return s.b.X, s.b.Y }
 func (s batchSource) Count() int              { return s.b.Count() }
 
-// Examples and Order let a GPU trainer hold the training set (graph.Dataset).
+// Examples and Order let a GPU trainer hold the training set (backend.Dataset).
 func (s batchSource) Examples() (x, y []float32, n int) { return s.b.Examples() }
 func (s batchSource) Order() []int                      { return s.b.Order() }
 
@@ -246,7 +249,7 @@ type evalOpts struct {
 // loadMNISTModel loads --weights, checks that it holds an MNIST model, and returns it with
 // the data set it was trained on. dataset is the --dataset flag ("" when not given): when
 // given it must be the checkpoint's.
-func loadMNISTModel(weights, dataset string) (*graph.Model, *datasets.Dataset, error) {
+func loadMNISTModel(weights, dataset string) (*model.Model, *datasets.Dataset, error) {
 	if weights == "" {
 		return nil, nil, usagef("--weights DIR is required (a directory written by 'graphtrain train mnist')")
 	}
@@ -257,7 +260,7 @@ func loadMNISTModel(weights, dataset string) (*graph.Model, *datasets.Dataset, e
 			return nil, nil, err
 		}
 	}
-	m, _, ck, err := graph.LoadCheckpoint(weights)
+	m, _, ck, err := checkpoint.LoadCheckpoint(weights)
 	if err != nil {
 		return nil, nil, checkpointError("--weights", err, "give the --out of a 'graphtrain train mnist' run")
 	}
@@ -292,17 +295,17 @@ func runEvalMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
-	acc := graph.Accuracy(pred, test.Labels)
-	conf := graph.Confusion(pred, test.Labels)
+	acc := train.Accuracy(pred, test.Labels)
+	conf := train.Confusion(pred, test.Labels)
 	on := ""
 	if ds != datasets.MNIST {
 		on = " on " + ds.Title
 	}
 	e.printf("%s model in %s: test accuracy%s %.2f%% (%d of %d)\n", m.Spec.Kind, o.weights, on, 100*acc, int(math.Round(acc*float64(test.N))), test.N)
-	perClass := make([]float64, graph.Classes)
-	for d := 0; d < graph.Classes; d++ {
+	perClass := make([]float64, model.Classes)
+	for d := 0; d < model.Classes; d++ {
 		total := 0
-		for p := 0; p < graph.Classes; p++ {
+		for p := 0; p < model.Classes; p++ {
 			total += conf[d][p]
 		}
 		if total > 0 {
@@ -316,13 +319,13 @@ func runEvalMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	if o.confusion {
 		e.printf("\nconfusion matrix (rows: true %s, columns: predicted)\n      ", ds.Noun)
-		for p := 0; p < graph.Classes; p++ {
+		for p := 0; p < model.Classes; p++ {
 			e.printf("%6d", p)
 		}
 		e.printf("\n")
-		for d := 0; d < graph.Classes; d++ {
+		for d := 0; d < model.Classes; d++ {
 			e.printf("%6d", d)
-			for p := 0; p < graph.Classes; p++ {
+			for p := 0; p < model.Classes; p++ {
 				e.printf("%6d", conf[d][p])
 			}
 			e.printf("\n")
@@ -376,12 +379,12 @@ func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		if o.index >= test.N {
 			return usagef("--index %d: the test set has %d images", o.index, test.N)
 		}
-		px = test.Images[o.index*graph.ImageSize : (o.index+1)*graph.ImageSize]
+		px = test.Images[o.index*model.ImageSize : (o.index+1)*model.ImageSize]
 		label = int(test.Labels[o.index])
 		source = fmt.Sprintf("test image %d", o.index)
 	}
 	var probs []float64
-	if err := graph.Logits(m, px, 1, func(l []float32) { probs = graph.Softmax(l) }); err != nil {
+	if err := vm.Logits(m, px, 1, func(l []float32) { probs = train.Softmax(l) }); err != nil {
 		return err
 	}
 	order := make([]int, len(probs))
@@ -432,12 +435,12 @@ func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 // predictTest predicts every test image with the model on --device's backend (the compiled
 // CPU executor unless another is named), as training measures its test accuracy, so that both
 // print the same number.
-func predictTest(e *env, m *graph.Model, images []float32) ([]int, error) {
+func predictTest(e *env, m *model.Model, images []float32) ([]int, error) {
 	b, _, err := selectBackend(e.g.Device)
 	if err != nil {
 		return nil, err
 	}
-	return graph.PredictOn(b, m, images, predictBatch)
+	return train.PredictOn(b, m, images, predictBatch)
 }
 
 // predictBatch is how many test images a forward pass takes at a time.

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"graphtrain/graph"
+	"graphtrain/checkpoint"
 	"graphtrain/internal/atomicfile"
 	"graphtrain/internal/dirlock"
 	"graphtrain/internal/meminfo"
@@ -52,7 +52,7 @@ func claimOut(flag, dir string, replace bool, advice string) (*outDir, error) {
 		return nil, fmt.Errorf("%s %s: cannot remove what an interrupted save left there (%s)", flag, dir, plainError(err))
 	}
 	if !replace {
-		for _, d := range []string{dir, graph.LastDir(dir)} {
+		for _, d := range []string{dir, checkpoint.LastDir(dir)} {
 			if _, err := os.Lstat(filepath.Join(d, "model.json")); err == nil {
 				o.release(false)
 				return nil, fmt.Errorf("%s %s: already holds a checkpoint; %s", flag, dir, advice)
@@ -143,7 +143,7 @@ func plainError(err error) string {
 // checkpointError is the message for a checkpoint that does not load: the flag, the file
 // and what is wrong with it, and advice.
 func checkpointError(flag string, err error, advice string) error {
-	var ce *graph.CheckpointError
+	var ce *checkpoint.CheckpointError
 	if errors.As(err, &ce) {
 		return fmt.Errorf("%s %v; %s", flag, ce, advice)
 	}

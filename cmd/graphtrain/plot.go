@@ -17,9 +17,9 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"graphtrain/graph"
 	"graphtrain/internal/atomicfile"
 	"graphtrain/internal/safefile"
+	"graphtrain/train"
 )
 
 type plotOpts struct{ metrics, out string }
@@ -80,7 +80,7 @@ const (
 
 // readMetrics reads a metrics file: one JSON object per line with at least epoch,
 // train_loss and val_accuracy. Blank lines are skipped.
-func readMetrics(path string) ([]graph.EpochStats, error) {
+func readMetrics(path string) ([]train.EpochStats, error) {
 	data, err := safefile.ReadFile(path, maxMetricsBytes)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics %v; give the file of 'graphtrain train mnist --metrics FILE'", err)
@@ -93,8 +93,8 @@ func readMetrics(path string) ([]graph.EpochStats, error) {
 }
 
 // parseMetrics parses the lines of a metrics file, checking every number.
-func parseMetrics(data []byte) ([]graph.EpochStats, error) {
-	var stats []graph.EpochStats
+func parseMetrics(data []byte) ([]train.EpochStats, error) {
+	var stats []train.EpochStats
 	line := 0
 	for rest := data; len(rest) > 0; {
 		var b []byte
@@ -111,7 +111,7 @@ func parseMetrics(data []byte) ([]graph.EpochStats, error) {
 			return nil, fmt.Errorf("more than %d epochs; not a metrics file of 'train mnist --metrics'", maxMetricsLines)
 		}
 		var fields map[string]json.RawMessage
-		var st graph.EpochStats
+		var st train.EpochStats
 		var problem string
 		if json.Unmarshal(b, &fields) != nil {
 			problem = "not a JSON object"
@@ -155,7 +155,7 @@ func finite(vs ...float64) bool {
 
 // writeCurves draws the loss and the validation accuracy per epoch, one panel each, into
 // the PNG out (800x600 points: 1067x800 px), atomically.
-func writeCurves(out string, stats []graph.EpochStats, title string) error {
+func writeCurves(out string, stats []train.EpochStats, title string) error {
 	if st, err := os.Stat(out); err == nil && st.IsDir() {
 		return fmt.Errorf("%s: is a directory; give a .png file name", out)
 	}
@@ -255,7 +255,7 @@ func integerTicks(lo, hi float64) []plot.Tick {
 
 // plotTraining draws train mnist's learning curves into out: from the metrics file when there
 // is one (it holds the epochs of earlier, resumed runs too), else from this run's epochs.
-func plotTraining(e *env, out, metrics string, history []graph.EpochStats) error {
+func plotTraining(e *env, out, metrics string, history []train.EpochStats) error {
 	title := "this run"
 	if metrics != "" {
 		stats, err := readMetrics(metrics)

@@ -1,7 +1,7 @@
 package main
 
 // train mnist: flags checked, --resume reconciled, outputs claimed, memory estimated, then
-// graph.Train with an epoch printer and a metrics log; the test accuracy of the model saved.
+// train.Train with an epoch printer and a metrics log; the test accuracy of the model saved.
 
 import (
 	"encoding/json"
@@ -16,8 +16,10 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 
+	"graphtrain/checkpoint"
 	"graphtrain/datasets"
-	"graphtrain/graph"
+	"graphtrain/model"
+	"graphtrain/train"
 )
 
 func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
@@ -73,13 +75,13 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 
 	// The model and solver: fresh, or from --resume; a fresh one only once the job is known
 	// to fit in memory.
-	m, solver, start, bestVal := (*graph.Model)(nil), (*graph.Solver)(nil), 0, 0.0
+	m, solver, start, bestVal := (*model.Model)(nil), (*model.Solver)(nil), 0, 0.0
 	if r != nil {
 		m, solver, start, bestVal = r.model, r.solver, r.start, r.bestVal
 	}
-	spec, err := graph.SpecFor(o.model, 1, false)
+	spec, err := model.SpecFor(o.model, 1, false)
 	if o.model == "mlp" {
-		spec, err = graph.MLPSpec(o.hidden)
+		spec, err = model.MLPSpec(o.hidden)
 	}
 	if m != nil {
 		spec = m.Spec
@@ -96,7 +98,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		if o.lr == 0 {
 			o.lr = defaultLR[o.solver]
 		}
-		if solver, err = graph.NewSolver(o.solver, o.lr); err != nil {
+		if solver, err = model.NewSolver(o.solver, o.lr); err != nil {
 			return err
 		}
 	}
@@ -135,24 +137,24 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 
 	show := newEpochPrinter(e, start, o.epochs)
 	var metricsErr error
-	cfg := graph.TrainConfig{
+	cfg := train.TrainConfig{
 		Epochs: o.epochs, Batch: o.batch, Solver: solver, Backend: backend, Fallback: autoFallback(e),
 		Train:      batchSource{batches},
-		Val:        graph.Labelled{Images: valPart.Images, Labels: valPart.Labels},
+		Val:        train.Labelled{Images: valPart.Images, Labels: valPart.Labels},
 		Out:        o.out,
 		StartEpoch: start,
 		BestVal:    bestVal,
 		Seed:       o.seed,
-		Hyper: &graph.Hyperparameters{Model: o.model, Dataset: ds.Name, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
+		Hyper: &checkpoint.Hyperparameters{Model: o.model, Dataset: ds.Name, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
 			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
 		Stop: e.stopRequested,
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
 		Schedule: map[string]func(int) float64{
 			"constant": nil,
-			"cosine":   graph.Cosine(solver.LR, o.epochs),
+			"cosine":   train.Cosine(solver.LR, o.epochs),
 		}[o.schedule],
 		Progress: show.progress,
-		OnEpoch: func(st graph.EpochStats) {
+		OnEpoch: func(st train.EpochStats) {
 			saved = true
 			show.epoch(st)
 			if err := metrics.write(st); err != nil && metricsErr == nil {
@@ -160,7 +162,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 			}
 		},
 	}
-	res, err := graph.Train(m, cfg)
+	res, err := train.Train(m, cfg)
 	if res != nil && res.Interrupted {
 		saved = true
 	}
@@ -171,7 +173,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		return metricsErr
 	}
 	if res.Interrupted {
-		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", graph.LastDir(o.out), o.out)}
+		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", checkpoint.LastDir(o.out), o.out)}
 	}
 
 	return reportTrainMNIST(e, o, res, testSet, show.history)
@@ -179,8 +181,8 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 
 // reportTrainMNIST prints the test accuracy of the model saved in OUT, so that 'eval mnist'
 // prints the same, draws --plot and ends --json.
-func reportTrainMNIST(e *env, o *trainMNISTOpts, res *graph.TrainResult, testSet *datasets.Set, history []graph.EpochStats) error {
-	best, _, ck, err := graph.LoadCheckpoint(o.out)
+func reportTrainMNIST(e *env, o *trainMNISTOpts, res *train.TrainResult, testSet *datasets.Set, history []train.EpochStats) error {
+	best, _, ck, err := checkpoint.LoadCheckpoint(o.out)
 	if err != nil {
 		return fmt.Errorf("--out %s: the model just saved does not load: %v", o.out, err)
 	}
@@ -188,7 +190,7 @@ func reportTrainMNIST(e *env, o *trainMNISTOpts, res *graph.TrainResult, testSet
 	if err != nil {
 		return err
 	}
-	testAcc := graph.Accuracy(pred, testSet.Labels)
+	testAcc := train.Accuracy(pred, testSet.Labels)
 	e.printf("test accuracy %.2f%% (the epoch %d model, saved in %s); %.1f s of training, %.0f samples/s\n",
 		100*testAcc, ck.Epoch, o.out, res.Seconds, res.SamplesPerSec)
 	if o.plot != "" {
@@ -284,7 +286,7 @@ const maxEpochs = 100000
 
 // checkTrainMemory estimates the job (model, solver, activations of a batch, the images) and
 // refuses one the machine cannot hold.
-func checkTrainMemory(spec graph.Spec, o *trainMNISTOpts) error {
+func checkTrainMemory(spec model.Spec, o *trainMNISTOpts) error {
 	slots := map[string]int{"sgd": 0, "momentum": 1, "adam": 2}[o.solver]
 	need, err := spec.TrainBytes(o.batch, slots)
 	if err != nil {
@@ -305,8 +307,8 @@ func checkTrainMemory(spec graph.Spec, o *trainMNISTOpts) error {
 
 // resumed is what --resume brings: the model, its solver and where training stopped.
 type resumed struct {
-	model   *graph.Model
-	solver  *graph.Solver
+	model   *model.Model
+	solver  *model.Solver
 	start   int     // epochs done
 	bestVal float64 // best validation accuracy so far
 	dir     string  // the checkpoint read: OUT/last, or the directory given
@@ -322,7 +324,7 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	}
 	r := &resumed{}
 	r.dir, r.outDir = resumeDirs(o.resume)
-	m, solver, ck, err := graph.LoadCheckpoint(r.dir)
+	m, solver, ck, err := checkpoint.LoadCheckpoint(r.dir)
 	if err != nil {
 		return nil, checkpointError("--resume", err, "give the --out of a 'graphtrain train mnist' run")
 	}
@@ -386,8 +388,8 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 // directory given) and the OUT it belongs to.
 func resumeDirs(resume string) (dir, outDir string) {
 	dir, outDir = resume, resume
-	if st, err := os.Stat(graph.LastDir(resume)); err == nil && st.IsDir() {
-		dir = graph.LastDir(resume)
+	if st, err := os.Stat(checkpoint.LastDir(resume)); err == nil && st.IsDir() {
+		dir = checkpoint.LastDir(resume)
 	} else if filepath.Base(filepath.Clean(resume)) == "last" {
 		outDir = filepath.Dir(filepath.Clean(resume))
 	}
@@ -404,9 +406,9 @@ func sameDir(a, b string) bool {
 	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
-// trainError turns an error of graph.Train into the CLI's message.
+// trainError turns an error of train.Train into the CLI's message.
 func trainError(err error, out string) error {
-	var d *graph.DivergedError
+	var d *train.DivergedError
 	if errors.As(err, &d) {
 		saved := "the last good checkpoint is in " + d.Out
 		if _, statErr := os.Stat(filepath.Join(d.Out, "model.json")); statErr != nil {
@@ -426,7 +428,7 @@ type metricsLog struct {
 	f        *os.File
 }
 
-func (l *metricsLog) write(st graph.EpochStats) error {
+func (l *metricsLog) write(st train.EpochStats) error {
 	if l.path == "" {
 		return nil
 	}
@@ -462,7 +464,7 @@ type epochPrinter struct {
 	current int // the epoch in progress, for the bar
 	bar     *progressbar.ProgressBar
 	show    bool
-	history []graph.EpochStats
+	history []train.EpochStats
 }
 
 func newEpochPrinter(e *env, start, total int) *epochPrinter {
@@ -481,7 +483,7 @@ func (p *epochPrinter) progress(step, steps int) {
 	p.bar.Set(step)
 }
 
-func (p *epochPrinter) epoch(st graph.EpochStats) {
+func (p *epochPrinter) epoch(st train.EpochStats) {
 	p.current = st.Epoch + 1
 	if p.bar != nil {
 		p.bar.Finish()

@@ -11,8 +11,11 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/graph"
+	"graphtrain/checkpoint"
 	"graphtrain/internal/safefile"
+	"graphtrain/model"
+	"graphtrain/train"
+	"graphtrain/vm"
 )
 
 type trainXOROpts struct {
@@ -70,8 +73,8 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		return usagef("train xor takes no arguments, got %q", fs.Args())
 	}
 	switch {
-	case o.hidden < 1 || o.hidden > graph.MaxHidden:
-		return usagef("--hidden %d: must be between 1 and %d", o.hidden, graph.MaxHidden)
+	case o.hidden < 1 || o.hidden > model.MaxHidden:
+		return usagef("--hidden %d: must be between 1 and %d", o.hidden, model.MaxHidden)
 	case o.epochs < 1:
 		return usagef("--epochs %d: must be at least 1", o.epochs)
 	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr <= 0:
@@ -83,8 +86,8 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	case o.out == "":
 		return usagef("--out: must name a directory")
 	}
-	if spec, err := graph.SpecFor("xor", o.hidden, o.bias); err == nil {
-		need, _ := spec.TrainBytes(len(graph.XORTargets), 0)
+	if spec, err := model.SpecFor("xor", o.hidden, o.bias); err == nil {
+		need, _ := spec.TrainBytes(len(model.XORTargets), 0)
 		if err := checkMemory(need, "lower --hidden"); err != nil {
 			return err
 		}
@@ -103,9 +106,9 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
 	}
 
-	var m *graph.Model
+	var m *model.Model
 	if o.init != "" {
-		if m, _, _, err = graph.LoadCheckpoint(o.init); err != nil {
+		if m, _, _, err = checkpoint.LoadCheckpoint(o.init); err != nil {
 			return checkpointError("--init", err, "give a directory that 'graphtrain train xor' wrote, or one with numpy's weights0.npy and weights1.npy")
 		}
 		if m.Spec.Kind != "xor" {
@@ -117,7 +120,7 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		if fs.Changed("bias") && o.bias != m.Spec.Bias {
 			return usagef("--bias=%v: the weights in --init %s have bias=%v", o.bias, o.init, m.Spec.Bias)
 		}
-	} else if m, err = graph.NewXOR(o.hidden, o.bias, o.seed); err != nil {
+	} else if m, err = model.NewXOR(o.hidden, o.bias, o.seed); err != nil {
 		return err
 	}
 
@@ -130,7 +133,7 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		biases = "biases"
 	}
 	e.printf("training XOR net 2-%d-1 sigmoid, %s, on %s: %d epochs, lr %g, %s\n", m.Spec.Hidden, biases, backend.Name(), o.epochs, o.lr, start)
-	res, err := graph.TrainXOR(m, graph.XORConfig{
+	res, err := train.TrainXOR(m, train.XORConfig{
 		Epochs:   o.epochs,
 		LR:       o.lr,
 		LogEvery: o.logEvery,
@@ -147,13 +150,13 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	e.printf("\ninput  raw output   answer (after %d epochs, %.2f s)\n", res.Epochs, res.Seconds)
 	for i, p := range res.Predictions {
 		answers[i] = answer(p)
-		e.printf("%g %g    %.8f   %d\n", graph.XORInputs[2*i], graph.XORInputs[2*i+1], p, answers[i])
+		e.printf("%g %g    %.8f   %d\n", model.XORInputs[2*i], model.XORInputs[2*i+1], p, answers[i])
 	}
-	err = graph.SaveCheckpoint(o.out, m, nil, graph.Checkpoint{
+	err = checkpoint.SaveCheckpoint(o.out, m, nil, checkpoint.Checkpoint{
 		Epoch:   res.Epochs,
 		Seed:    o.seed,
 		Backend: res.Device,
-		Hyper:   &graph.Hyperparameters{LR: o.lr, Epochs: o.epochs, Solver: "sgd", Loss: "half sum of squares", Init: o.init, Seed: o.seed},
+		Hyper:   &checkpoint.Hyperparameters{LR: o.lr, Epochs: o.epochs, Solver: "sgd", Loss: "half sum of squares", Init: o.init, Seed: o.seed},
 		Metrics: map[string]float64{"loss": res.Loss, "seconds": res.Seconds},
 	})
 	if err != nil {
@@ -199,7 +202,7 @@ func runPredictXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	default:
 		return usagef("predict xor: give both operands A and B (each 0 or 1), or none to be asked for them")
 	}
-	m, _, _, err := graph.LoadCheckpoint(weights)
+	m, _, _, err := checkpoint.LoadCheckpoint(weights)
 	if err != nil {
 		return checkpointError("--weights", err, "give the --out of a 'graphtrain train xor' run")
 	}
@@ -217,7 +220,7 @@ func runPredictXOR(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 	}
-	raw, err := graph.PredictXOR(m, []float64{float64(a), float64(b)})
+	raw, err := vm.PredictXOR(m, []float64{float64(a), float64(b)})
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,5 @@
 // Elementwise kernels: binary and unary operators, and the strided gather that does
-// transposes and broadcasts. The operator codes are generated from graph/program's table.
+// transposes and broadcasts. The operator codes are generated from the ir package's table (ir/ops.go).
 #include "common.cuh"
 #include "opcodes.h"
 

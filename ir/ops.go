@@ -1,0 +1,220 @@
+package ir
+
+// Op is what a launch computes. Each constant's comment gives its buffers (Args, inputs
+// first, the output last), its integer parameters (Ints) and its real ones (Reals); package
+// ref holds the exact arithmetic. Shapes are row-major.
+type Op uint8
+
+// The ops. Their names (String) are the names of the CUDA kernels that compute them, less
+// the dtype suffix.
+const (
+	// Binary: c[i] = a[i·sa] op b[i·sb] for i < n. Args a, b, c; Ints n, sa, sb, op (a
+	// BinaryOp). A stride of 0 broadcasts a scalar.
+	Binary Op = iota
+	// Unary: c[i] = f(a[i]) for i < n. Args a, c; Ints n, f (a UnaryOp).
+	Unary
+	// Gather4: out[i0,i1,i2,i3] = in[i0·s0 + i1·s1 + i2·s2 + i3·s3], out of shape
+	// (d0,d1,d2,d3). Args in, out; Ints n, d0..d3, s0..s3. A transpose or a broadcast.
+	Gather4
+	// Gemm: C[m,n] = op(A)·op(B) over k. Args A, B, C; Ints m, n, k, transA, transB (0/1).
+	// A is [m,k] ([k,m] when transposed), B is [k,n] ([n,k] when transposed).
+	Gemm
+	// GemmSplit: P[z] = op(A)·op(B) over k in [z·kc, (z+1)·kc), for each part z. Args A, B, P
+	// [parts,m,n]; Ints m, n, k, transA, transB, kc. A ReduceSum over z follows.
+	GemmSplit
+	// ReduceSum: out[o,i] = Σ_k in[o,k,i] with in viewed as [outer, length, inner], summed in
+	// order of k. Args in, out; Ints outer, length, inner.
+	ReduceSum
+	// SoftmaxXent: softmax cross-entropy and the gradient of the logits, fused. For each row
+	// r of x [rows, cols] with targets y: terms[r] = c·Σ_j y[r,j]·logsoftmax(x[r])_j and
+	// dx[r,j] = c·(y[r,j] − softmax(x[r])_j·Σ_j y[r,j]). Args x, y, terms, dx; Ints rows, cols;
+	// Reals c.
+	SoftmaxXent
+	// Softmax: y = softmax(x) (or log softmax) along the last axis. Args x, y; Ints rows, cols,
+	// isLog.
+	Softmax
+	// SoftmaxBack: dx from y = softmax(x) (or log softmax) and g = dL/dy. Args y, g, dx; Ints
+	// rows, cols, isLog.
+	SoftmaxBack
+	// Im2col: columns (B, OH, OW, C·kh·kw) of an image (B, C, H, W). Args img, col; Ints B, C,
+	// H, W, kh, kw, padH, padW, strideH, strideW, dilH, dilW, OH, OW.
+	Im2col
+	// Col2im: the image (B, C, H, W) that sums columns back where Im2col took them. Args col,
+	// img; Ints as Im2col.
+	Col2im
+	// MaxPool: out (B, C, OH, OW) the maximum of each window of in (B, C, H, W). Args in, out;
+	// Ints B, C, H, W, kh, kw, padH, padW, strideH, strideW, OH, OW.
+	MaxPool
+	// MaxPoolBack: dx (B, C, H, W) gets each pooled gradient at the first maximum of its
+	// window. Args in, dpooled, dx; Ints as MaxPool.
+	MaxPoolBack
+	// StepInc: the solver's step counter (one float64) += 1. Args step.
+	StepInc
+	// GatherRows: dst[r,:] = src[order[cursor+r],:] for r < rows. Args src, order, cursor, dst;
+	// Ints rows, cols. The order and the cursor are int64.
+	GatherRows
+	// CursorAdd: cursor += n. Args cursor; Ints n.
+	CursorAdd
+	// SGD: w −= lr·g. Args w, g; Ints n; Reals lr.
+	SGD
+	// Momentum: v = μ·v + g; w −= lr·v. Args w, g, v; Ints n; Reals lr, μ.
+	Momentum
+	// Adam: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; w −= lr·(m/(1−β1^t))/(√(v/(1−β2^t)) + ε)
+	// with t the step counter. Args w, g, m, v, step; Ints n; Reals lr, β1, β2, ε.
+	Adam
+	// GemmBias: C[m,n] = op(A)·op(B) + bias[n], the bias added to every row. Args A, B, bias,
+	// C; Ints m, n, k, transA, transB. A target with FuseBias (the CPU) makes it of a Gemm,
+	// the Gather4 that broadcasts a bias row and the Binary that adds them.
+	GemmBias
+	// Conv: a convolution with its bias, images in and out in (B, C, H, W) order:
+	// out[b,o,y,x] = bias[o] + Σ_{c,r,q} w[o,(c·kh+r)·kw+q] · img[b, c, y·sh−ph+r·dh, x·sw−pw+q·dw]
+	// (0 outside the image). Args img, w [Cout, C·kh·kw], bias [Cout], out (B, Cout, OH, OW);
+	// Ints those of Im2col, then Cout. A target with FuseConv (the CPU) makes it of an
+	// Im2col, the GemmBias of its columns with the filters and the Gather4 that puts the
+	// channels second: the same sums without the columns of the whole batch in memory.
+	Conv
+	// ConvData: the gradient of a convolution's image from the gradient of its output,
+	// dimg[b,c,ih,iw] = Σ dout[b,o,y,x]·w[o,(c·kh+r)·kw+q] over the (o,y,x,r,q) where Conv
+	// reads img[b,c,ih,iw]. Args dout (B, Cout, OH, OW), w, dimg (B, C, H, W); Ints as Conv.
+	// Made of a Gather4 (channels last), a Gemm with the filters and a Col2im.
+	ConvData
+	// ConvFilter: the gradient of a convolution's filters, dw[o,(c·kh+r)·kw+q] =
+	// Σ_{b,y,x} dout[b,o,y,x] · img[b, c, y·sh−ph+r·dh, x·sw−pw+q·dw]. Args dout (B, Cout,
+	// OH, OW), img (B, C, H, W), dw [Cout, C·kh·kw]; Ints as Conv. Made of a Gather4 (channels
+	// last) and the product of its transpose with Im2col's columns.
+	ConvFilter
+	// ConvReLU: a Conv followed by ReLU as the lowering writes it, pre = Conv(img, w, bias),
+	// mask = (pre ≥ 0) as 1 or 0, out = pre ⊙ mask. Args img, w, bias, mask, out (mask and out
+	// both outputs); Ints as Conv. Made of a Conv and the two Binary launches after it.
+	ConvReLU
+	// MaxPoolBackMask: dx = mask ⊙ MaxPoolBack(in, dpooled), the gradient through a max
+	// pooling and the ReLU before it. Args in, dpooled, mask, dx; Ints as MaxPool. Made of a
+	// MaxPoolBack and the Binary product after it.
+	MaxPoolBackMask
+	// ConvReLUPool: a ConvReLU whose activation only a MaxPool and its gradient read: pooled =
+	// MaxPool(act), and for each window route = t, the place (r·kw + q) of the window's first
+	// maximum of act, plus kh·kw where the mask there is 0 (−1 for a window with none). Args
+	// img, w, bias, route, pooled; Ints those of Conv, then those of MaxPool. The activation
+	// and the mask are never stored: the route is all the backward pass needs of them.
+	ConvReLUPool
+	// PoolRouteBack: the gradient through ConvReLUPool's pooling and ReLU: dx is 0 but at each
+	// window's routed place, where it gets m·dpooled, m = 1 for a route below kh·kw and 0
+	// above; sums where windows overlap. A negative route, or one whose place is outside the
+	// image, sends nothing. Args route, dpooled, dx; Ints as MaxPool.
+	PoolRouteBack
+	// ConvReLUPoolBack: the whole backward pass of a ConvReLUPool: dpre =
+	// PoolRouteBack(route, dpooled), then dw = ConvFilter(dpre, img), db[o] = Σ_{b,y,x}
+	// dpre[b,o,y,x] and, with seven Args, dimg = ConvData(dpre, w). Args route, dpooled,
+	// img, w, dw, db[, dimg] (the last two or three outputs); Ints as ConvReLUPool. Made of
+	// a PoolRouteBack, the ConvFilter, the three ReduceSums of the bias gradient and the
+	// ConvData that read its output.
+	ConvReLUPoolBack
+	numOps
+)
+
+var opNames = [numOps]string{
+	Binary: "ew_binary", Unary: "ew_unary", Gather4: "gather4", Gemm: "gemm", GemmSplit: "gemm_split",
+	ReduceSum: "reduce_sum", SoftmaxXent: "softmax_xent", Softmax: "softmax", SoftmaxBack: "softmax_back",
+	Im2col: "im2col", Col2im: "col2im", MaxPool: "maxpool", MaxPoolBack: "maxpool_back",
+	StepInc: "step_inc", GatherRows: "gather_rows", CursorAdd: "cursor_add",
+	SGD: "sgd", Momentum: "momentum", Adam: "adam", GemmBias: "gemm_bias",
+	Conv: "conv", ConvData: "conv_data", ConvFilter: "conv_filter", ConvReLU: "conv_relu",
+	MaxPoolBackMask: "maxpool_back_mask", ConvReLUPool: "conv_relu_pool", PoolRouteBack: "pool_route_back",
+	ConvReLUPoolBack: "conv_relu_pool_back",
+}
+
+func (o Op) String() string {
+	if o < numOps {
+		return opNames[o]
+	}
+	return "op?"
+}
+
+// IsUpdate reports whether the op is a solver's update of a parameter.
+func (o Op) IsUpdate() bool { return o == SGD || o == Momentum || o == Adam }
+
+// Typed reports whether the op works on real values of the launch's dtype (so a CUDA kernel
+// exists per dtype); StepInc and CursorAdd work on the step counter and the cursor alone.
+func (o Op) Typed() bool { return o != StepInc && o != CursorAdd }
+
+// BinaryOp is the operator of a Binary launch.
+type BinaryOp int64
+
+// UnaryOp is the function of a Unary launch.
+type UnaryOp int64
+
+// An OpCode is one row of the table of elementwise operators: its code, the name of its
+// constant in the generated C header, and Gorgonia's name for it (the op's String, the
+// symbol for a binary operator).
+type OpCode struct {
+	Code     int64
+	C        string
+	Gorgonia string
+}
+
+// BinaryOps and UnaryOps are the one table of elementwise operation codes: the lowering
+// reads Gorgonia's names from them, the reference interpreter and the CPU executor switch on
+// the codes, and cuda/kernels/opcodes.h is generated from them (go generate ./cuda).
+var (
+	BinaryOps = []OpCode{
+		{0, "BIN_ADD", "+"}, {1, "BIN_SUB", "-"}, {2, "BIN_MUL", "⊙"}, {3, "BIN_DIV", "÷"}, {4, "BIN_POW", "^"},
+		{5, "BIN_LT", "<"}, {6, "BIN_GT", ">"}, {7, "BIN_LE", "<="}, {8, "BIN_GE", ">="}, {9, "BIN_EQ", "=="}, {10, "BIN_NE", "!="},
+	}
+	UnaryOps = []OpCode{
+		{0, "UN_ABS", "abs"}, {1, "UN_SIGN", "sign"}, {2, "UN_CEIL", "ceil"}, {3, "UN_FLOOR", "floor"},
+		{4, "UN_SIN", "sin"}, {5, "UN_COS", "cos"}, {6, "UN_EXP", "exp"}, {7, "UN_LN", "ln"}, {8, "UN_LOG2", "log2"},
+		{9, "UN_NEG", "neg"}, {10, "UN_SQUARE", "square"}, {11, "UN_SQRT", "sqrt"}, {12, "UN_INV", "inv"},
+		{13, "UN_INVSQRT", "invSqrt"}, {14, "UN_CUBE", "cube"}, {15, "UN_TANH", "tanh"}, {16, "UN_SIGMOID", "sigmoid"},
+		{17, "UN_LOG1P", "log1p"}, {18, "UN_EXPM1", "expm1"}, {19, "UN_SOFTPLUS", "softplus"},
+	}
+)
+
+// The codes the executors switch on, named.
+const (
+	Add BinaryOp = iota
+	Sub
+	Mul
+	Div
+	Pow
+	Lt
+	Gt
+	Le
+	Ge
+	Eq
+	Ne
+)
+
+// The unary codes, named.
+const (
+	Abs UnaryOp = iota
+	Sign
+	Ceil
+	Floor
+	Sin
+	Cos
+	Exp
+	Ln
+	Log2
+	Neg
+	Square
+	Sqrt
+	Inv
+	InvSqrt
+	Cube
+	Tanh
+	Sigmoid
+	Log1p
+	Expm1
+	Softplus
+)
+
+// LookupCode is the code of the operator Gorgonia calls gorgonia in table (BinaryOps or
+// UnaryOps).
+func LookupCode(table []OpCode, gorgonia string) (int64, bool) {
+	for _, c := range table {
+		if c.Gorgonia == gorgonia {
+			return c.Code, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,158 @@
+package lowertest
+
+import (
+	"fmt"
+	"math/rand"
+
+	"graphtrain/ir"
+	"graphtrain/lower"
+)
+
+// Odd builds a program of one launch after another over buffers of their own (each in a
+// slot of exactly its bytes), for shapes the models do not make.
+type Odd struct {
+	P      *ir.Program
+	Inputs map[int][]float64 // the values of the input buffers
+	Rng    *rand.Rand
+}
+
+// NewOdd starts an empty program of dtype.
+func NewOdd(dtype ir.Dtype) *Odd {
+	return &Odd{P: &ir.Program{Kind: "odd", Dtype: dtype, Step: -1}, Inputs: map[int][]float64{}, Rng: rand.New(rand.NewSource(1))}
+}
+
+// In adds an input buffer of n values drawn by draw (float32-rounded in a float32 program).
+func (o *Odd) In(n int, draw func() float64) int {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = draw()
+		if o.P.Dtype == ir.Float32 {
+			v[i] = float64(float32(v[i]))
+		}
+	}
+	id := o.Out(n)
+	o.Inputs[id] = v
+	return id
+}
+
+// Out adds an output buffer of n elements.
+func (o *Odd) Out(n int) int {
+	elem := 4
+	if o.P.Dtype == ir.Float64 {
+		elem = 8
+	}
+	o.P.Buffers = append(o.P.Buffers, ir.Buffer{Name: fmt.Sprint("b", len(o.P.Buffers)), Elems: n, Elem: elem, Slot: len(o.P.Slots)})
+	o.P.Slots = append(o.P.Slots, int64(n*elem))
+	return len(o.P.Buffers) - 1
+}
+
+// Normal draws from N(0, 1).
+func (o *Odd) Normal() float64 { return o.Rng.NormFloat64() }
+
+// Launch adds a launch of op.
+func (o *Odd) Launch(op ir.Op, what string, args []int, ints []int64) {
+	o.P.Launches = append(o.P.Launches, ir.Launch{Op: op, Dtype: o.P.Dtype, What: what, Node: 1, Args: args, Ints: ints})
+}
+
+// AddAll adds the shapes the models do not make, for every op a CUDA kernel computes: GEMMs
+// whose M, N, K are not multiples of a 16x16 tile, with every transpose combination, split
+// along K too; sums longer than a block of threads; softmax rows spread over two blocks, the
+// fused softmax cross-entropy too; im2col, col2im and max pooling with padding, strides,
+// dilation and overlapping windows; every binary operator with broadcasts and ties; every
+// unary operator; a 4-D transpose.
+func (o *Odd) AddAll() {
+	for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {5, 40, 17}, {33, 18, 47}} {
+		m, n, k := s[0], s[1], s[2]
+		for _, ta := range []int{0, 1} {
+			for _, tb := range []int{0, 1} {
+				a, b := o.In(m*k, o.Normal), o.In(k*n, o.Normal)
+				o.Launch(ir.Gemm, fmt.Sprintf("gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, o.Out(m * n)}, i64s(m, n, k, ta, tb))
+			}
+		}
+	}
+	// Split-K: parts whose length is not a whole number of tiles, a last part shorter than
+	// the others, and the lowering's own split of a long K.
+	for _, s := range [][4]int{{5, 7, 100, 40}, {17, 3, 70, 16}, {9, 20, 1100, 0}} {
+		m, n, k, kc := s[0], s[1], s[2], s[3]
+		var parts int
+		if kc == 0 {
+			parts, kc = lower.CUDA.SplitK.Parts(m, n, k)
+		} else {
+			parts = (k + kc - 1) / kc
+		}
+		for _, ta := range []int{0, 1} {
+			for _, tb := range []int{0, 1} {
+				a, b := o.In(m*k, o.Normal), o.In(k*n, o.Normal)
+				o.Launch(ir.GemmSplit, fmt.Sprintf("gemm_split %dx%dx%d/%d ta=%d tb=%d", m, n, k, kc, ta, tb), []int{a, b, o.Out(parts * m * n)}, i64s(m, n, k, ta, tb, kc))
+			}
+		}
+	}
+	for _, s := range [][3]int{{3, 300, 5}, {1, 1000, 1}, {2, 129, 3}, {1, 128, 1}, {4, 1, 7}} {
+		outer, length, inner := s[0], s[1], s[2]
+		o.Launch(ir.ReduceSum, fmt.Sprintf("reduce_sum %v", s), []int{o.In(outer*length*inner, o.Normal), o.Out(outer * inner)}, i64s(outer, length, inner))
+	}
+	for _, isLog := range []int{0, 1} {
+		const rows, cols = 300, 7
+		x := o.In(rows*cols, o.Normal)
+		y := o.Out(rows * cols)
+		o.Launch(ir.Softmax, fmt.Sprint("softmax log=", isLog), []int{x, y}, i64s(rows, cols, isLog))
+		o.Launch(ir.SoftmaxBack, fmt.Sprint("softmax_back log=", isLog), []int{y, o.In(rows*cols, o.Normal), o.Out(rows * cols)}, i64s(rows, cols, isLog))
+	}
+	{
+		const rows, cols = 300, 7
+		x, y := o.In(rows*cols, o.Normal), o.In(rows*cols, o.Rng.Float64)
+		o.P.Launches = append(o.P.Launches, ir.Launch{Op: ir.SoftmaxXent, Dtype: o.P.Dtype, What: "softmax_xent", Node: 1,
+			Args: []int{x, y, o.Out(rows), o.Out(rows * cols)}, Ints: i64s(rows, cols), Reals: []float64{-1.0 / rows}})
+	}
+	// Convolution geometry: B, C, H, W, kernel, pad, stride, dilation.
+	for _, g := range [][12]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2, 1, 1}, {1, 2, 5, 9, 1, 4, 0, 2, 1, 3, 1, 1}} {
+		b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]
+		oh, ow := (h+2*ph-dh*(kh-1)-1)/sh+1, (w+2*pw-dw*(kw-1)-1)/sw+1
+		ints := i64s(b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, oh, ow)
+		cols := b * oh * ow * c * kh * kw
+		o.Launch(ir.Im2col, fmt.Sprint("im2col ", g), []int{o.In(b*c*h*w, o.Normal), o.Out(cols)}, ints)
+		o.Launch(ir.Col2im, fmt.Sprint("col2im ", g), []int{o.In(cols, o.Normal), o.Out(b * c * h * w)}, ints)
+	}
+	// Pooling geometry: B, C, H, W, kernel, pad, stride; windows overlap in the first.
+	for _, g := range [][10]int{{2, 3, 7, 6, 3, 3, 1, 1, 2, 2}, {1, 2, 5, 7, 2, 3, 0, 1, 2, 3}} {
+		b, c, h, w, kh, kw, ph, pw, sh, sw := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9]
+		oh, ow := (h+2*ph-kh)/sh+1, (w+2*pw-kw)/sw+1
+		ints := i64s(b, c, h, w, kh, kw, ph, pw, sh, sw, oh, ow)
+		ties := func() float64 { return float64(o.Rng.Intn(4)) } // ties: the first maximum wins
+		for _, draw := range []func() float64{o.Normal, ties} {
+			in := o.In(b*c*h*w, draw)
+			o.Launch(ir.MaxPool, fmt.Sprint("maxpool ", g), []int{in, o.Out(b * c * oh * ow)}, ints)
+			o.Launch(ir.MaxPoolBack, fmt.Sprint("maxpool_back ", g), []int{in, o.In(b*c*oh*ow, o.Normal), o.Out(b * c * h * w)}, ints)
+		}
+	}
+	// Positive operands from a small set, so that pow is defined and comparisons tie.
+	few := func() float64 { return []float64{0.5, 1, 1.5, 2, 3}[o.Rng.Intn(5)] }
+	const n = 300
+	for op := 0; op <= 10; op++ {
+		for _, st := range [][2]int{{1, 1}, {1, 0}, {0, 1}} {
+			a, b := o.In(n, few), o.In(n, few)
+			o.Launch(ir.Binary, fmt.Sprintf("binary op %d strides %v", op, st), []int{a, b, o.Out(n)}, i64s(n, st[0], st[1], op))
+		}
+	}
+	for op := 0; op < len(ir.UnaryOps); op++ {
+		draw := o.Normal // and positive where the operator needs it
+		switch op {
+		case 7, 8, 11, 12, 13:
+			draw = func() float64 { return 0.1 + 3*o.Rng.Float64() }
+		case 17:
+			draw = func() float64 { return -0.9 + 3*o.Rng.Float64() }
+		}
+		o.Launch(ir.Unary, fmt.Sprint("unary op ", op), []int{o.In(n, draw), o.Out(n)}, i64s(n, op))
+	}
+	// A transpose of a [3,4,5,2] tensor by the pattern (3,0,2,1): out [2,3,5,4].
+	o.Launch(ir.Gather4, "transpose", []int{o.In(120, o.Normal), o.Out(120)}, i64s(120, 2, 3, 5, 4, 1, 40, 2, 10))
+
+}
+
+func i64s(xs ...int) []int64 {
+	out := make([]int64, len(xs))
+	for i, x := range xs {
+		out[i] = int64(x)
+	}
+	return out
+}

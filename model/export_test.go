@@ -1,0 +1,4 @@
+package model
+
+// UniformParam is uniformParam, for the external tests.
+var UniformParam = uniformParam

@@ -1,0 +1,160 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Spec is what a model is, apart from its parameter values: enough to rebuild its graph.
+// It is stored in a checkpoint's model.json.
+type Spec struct {
+	Kind   string `json:"kind"`   // "xor", "mlp" or "cnn"
+	Inputs int    `json:"inputs"` // features per example: 2 for xor, 784 for mnist
+	Hidden int    `json:"hidden"` // hidden units (xor, mlp): of the first hidden layer
+	// Layers are the sizes of an mlp's hidden layers, first to last, when it has more than
+	// one (784-512-256-10: [512, 256], with Hidden 512); empty for one hidden layer, so that
+	// a one-layer mlp's model.json is what it always was.
+	Layers     []int  `json:"layers,omitempty"`
+	Outputs    int    `json:"outputs"`    // 1 for xor, 10 for mnist
+	Bias       bool   `json:"bias"`       // whether the dense layers have biases
+	Activation string `json:"activation"` // hidden activation: "sigmoid" or "relu"
+	Dtype      string `json:"dtype"`      // "float64" or "float32"
+}
+
+// Param is one named parameter tensor. Its name is also its file name in a checkpoint
+// (name + ".npy").
+type Param struct {
+	Name string
+	T    *tensor.Dense
+}
+
+// Model is a network's definition and parameters. Graphs built from it share its parameter
+// tensors, so an update made through one graph is seen by all.
+type Model struct {
+	Spec   Spec
+	Params []*Param
+}
+
+// Param returns the parameter called name, or nil.
+func (m *Model) Param(name string) *Param {
+	for _, p := range m.Params {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Net is one Gorgonia graph built from a Model for a fixed batch size.
+type Net struct {
+	Model *Model
+	G     *G.ExprGraph
+	Batch int
+	X     *G.Node   // inputs: [batch, inputs] (the cnn reshapes them itself)
+	Y     *G.Node   // targets: [batch, outputs]
+	Out   *G.Node   // predictions: [batch, outputs], probabilities for mnist
+	Loss  *G.Node   // scalar
+	Nodes []*G.Node // one per Model.Params, in the same order
+	Grads []*G.Node // d Loss / d Nodes[i]; nil when built without gradients
+
+	// outVal receives a copy of Out's value as soon as it is computed: the TapeMachine
+	// reuses Out's memory for the backward pass.
+	outVal G.Value
+}
+
+// ErrShape reports a tensor whose shape does not fit the model.
+var ErrShape = errors.New("graph: shape mismatch")
+
+// builders build the forward pass and loss of each model kind into net.
+var builders = map[string]func(net *Net) error{}
+
+// Build makes a graph of m for batch examples at a time. With grad it also adds the symbolic
+// gradients of the loss with respect to every parameter (gorgonia.Grad).
+func (m *Model) Build(batch int, grad bool) (net *Net, err error) {
+	build, ok := builders[m.Spec.Kind]
+	if !ok {
+		return nil, fmt.Errorf("graph: unknown model kind %q", m.Spec.Kind)
+	}
+	if batch < 1 {
+		return nil, fmt.Errorf("graph: batch size %d: must be at least 1", batch)
+	}
+	defer RecoverGorgonia(&err, "build "+m.Spec.Kind+" graph")
+	dt, err := m.dtype()
+	if err != nil {
+		return nil, err
+	}
+	g := G.NewGraph()
+	net = &Net{Model: m, G: g, Batch: batch}
+	for _, p := range m.Params {
+		n := G.NewTensor(g, dt, p.T.Dims(), G.WithShape(p.T.Shape()...), G.WithName(p.Name), G.WithValue(p.T))
+		net.Nodes = append(net.Nodes, n)
+	}
+	net.X = G.NewMatrix(g, dt, G.WithShape(batch, m.Spec.Inputs), G.WithName("x"), G.WithInit(G.Zeroes()))
+	net.Y = G.NewMatrix(g, dt, G.WithShape(batch, m.Spec.Outputs), G.WithName("y"), G.WithInit(G.Zeroes()))
+	if err := build(net); err != nil {
+		return nil, err
+	}
+	net.outVal = tensor.New(tensor.Of(dt), tensor.WithShape(net.Out.Shape().Clone()...))
+	G.Read(net.Out, &net.outVal)
+	if grad {
+		if net.Grads, err = G.Grad(net.Loss, net.Nodes...); err != nil {
+			return nil, fmt.Errorf("graph: gradients of %s: %w", m.Spec.Kind, err)
+		}
+	}
+	return net, nil
+}
+
+func (m *Model) dtype() (tensor.Dtype, error) {
+	switch m.Spec.Dtype {
+	case "float64":
+		return tensor.Float64, nil
+	case "float32":
+		return tensor.Float32, nil
+	}
+	return tensor.Dtype{}, fmt.Errorf("graph: dtype %q: must be float32 or float64", m.Spec.Dtype)
+}
+
+// RecoverGorgonia turns a panic inside Gorgonia into an error, so that none reaches the user.
+func RecoverGorgonia(err *error, what string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("graph: %s: %v", what, r)
+	}
+}
+
+// OutValue is the value of Out from the last run of the graph (a copy taken as soon as it
+// was computed: the TapeMachine reuses Out's memory for the backward pass).
+func (n *Net) OutValue() G.Value { return n.outVal }
+
+// Check verifies that the net has a node per parameter.
+func (n *Net) Check() error {
+	if len(n.Nodes) != len(n.Model.Params) {
+		return fmt.Errorf("graph: %d nodes for %d parameters", len(n.Nodes), len(n.Model.Params))
+	}
+	return nil
+}
+
+// ErrSpec reports a model spec graphtrain does not build.
+var ErrSpec = errors.New("unsupported model")
+
+// constructors make a model of each kind from its Spec, with fresh parameters.
+var constructors = map[string]func(s Spec, seed int64) (*Model, error){
+	"xor": func(s Spec, seed int64) (*Model, error) { return NewXOR(s.Hidden, s.Bias, seed) },
+}
+
+// NewModel makes a model from spec with freshly initialised parameters.
+func NewModel(spec Spec, seed int64) (*Model, error) {
+	if err := spec.Check(); err != nil {
+		return nil, err
+	}
+	m, err := constructors[spec.Kind](spec, seed)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Spec.Equal(spec) {
+		return nil, fmt.Errorf("%w: %s is not a model graphtrain builds (the nearest is %s)", ErrSpec, spec, m.Spec)
+	}
+	return m, nil
+}

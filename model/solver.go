@@ -1,0 +1,147 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"gorgonia.org/tensor"
+)
+
+// Solver updates parameters from their gradients. Its state (Adam's moments, momentum's
+// velocity, the step count) lives here so that a checkpoint can save it and a resumed run
+// continues exactly.
+//
+//	sgd:      w -= lr·g
+//	momentum: v = μ·v + g;  w -= lr·v                      (PyTorch's form)
+//	adam:     m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
+//	          w -= lr·m̂ / (√v̂ + ε),  m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)
+type Solver struct {
+	Kind     string  `json:"kind"` // "sgd", "momentum" or "adam"
+	LR       float64 `json:"lr"`
+	Momentum float64 `json:"momentum,omitempty"`
+	Beta1    float64 `json:"beta1,omitempty"`
+	Beta2    float64 `json:"beta2,omitempty"`
+	Eps      float64 `json:"eps,omitempty"`
+	Steps    int     `json:"steps"` // updates done so far (Adam's t)
+
+	// Rate is the learning rate in effect when a schedule scales LR (see Trainer.SetLR);
+	// 0 means LR itself. It is not saved: a schedule recomputes it from the epoch.
+	Rate float64 `json:"-"`
+
+	// State holds per-parameter buffers, keyed "<slot>/<param>": "m/weights0", "v/weights0"
+	// for Adam, "velocity/weights0" for momentum. Same shape and dtype as the parameter.
+	State map[string]*tensor.Dense `json:"-"`
+}
+
+// NewSolver returns a solver of kind with learning rate lr and the usual defaults
+// (momentum 0.9; Adam β1 0.9, β2 0.999, ε 1e-8).
+func NewSolver(kind string, lr float64) (*Solver, error) {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return nil, fmt.Errorf("graph: learning rate %v: must be a positive number", lr)
+	}
+	s := &Solver{Kind: kind, LR: lr}
+	switch kind {
+	case "sgd":
+	case "momentum":
+		s.Momentum = 0.9
+	case "adam":
+		s.Beta1, s.Beta2, s.Eps = 0.9, 0.999, 1e-8
+	default:
+		return nil, fmt.Errorf("graph: solver %q: must be sgd, momentum or adam", kind)
+	}
+	return s, nil
+}
+
+// Slots names the state buffers the solver keeps per parameter.
+func (s *Solver) Slots() []string {
+	switch s.Kind {
+	case "momentum":
+		return []string{"velocity"}
+	case "adam":
+		return []string{"m", "v"}
+	}
+	return nil
+}
+
+// Init gives the solver zero state for every parameter of m that has none yet, and checks
+// that the state it has fits m. Backends call it before the first step.
+func (s *Solver) Init(m *Model) error {
+	if s.State == nil {
+		s.State = map[string]*tensor.Dense{}
+	}
+	for _, slot := range s.Slots() {
+		for _, p := range m.Params {
+			key := slot + "/" + p.Name
+			if st, ok := s.State[key]; ok {
+				if !st.Shape().Eq(p.T.Shape()) || st.Dtype() != p.T.Dtype() {
+					return fmt.Errorf("%w: solver state %s is %v %v, the parameter %v %v", ErrShape, key, st.Dtype(), st.Shape(), p.T.Dtype(), p.T.Shape())
+				}
+				continue
+			}
+			s.State[key] = tensor.New(tensor.Of(p.T.Dtype()), tensor.WithShape(p.T.Shape().Clone()...))
+		}
+	}
+	return nil
+}
+
+// Update applies one step to every parameter with its gradient (same order).
+func (s *Solver) Update(params []*Param, grads []*tensor.Dense) error {
+	if len(params) != len(grads) {
+		return fmt.Errorf("graph: %d gradients for %d parameters", len(grads), len(params))
+	}
+	s.Steps++
+	for i, p := range params {
+		var err error
+		switch w := p.T.Data().(type) {
+		case []float64:
+			err = update(s, p.Name, w, grads[i])
+		case []float32:
+			err = update(s, p.Name, w, grads[i])
+		default:
+			err = fmt.Errorf("graph: parameter %s has unsupported type %T", p.Name, w)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func update[T float32 | float64](s *Solver, name string, w []T, gt *tensor.Dense) error {
+	g, ok := gt.Data().([]T)
+	if !ok || len(g) != len(w) {
+		return fmt.Errorf("%w: gradient of %s is %v %v, the parameter has %d values", ErrShape, name, gt.Dtype(), gt.Shape(), len(w))
+	}
+	lr := T(s.LR)
+	if s.Rate > 0 {
+		lr = T(s.Rate)
+	}
+	switch s.Kind {
+	case "sgd":
+		for i := range w {
+			w[i] -= lr * g[i]
+		}
+	case "momentum":
+		v := s.State["velocity/"+name].Data().([]T)
+		mu := T(s.Momentum)
+		for i := range w {
+			v[i] = mu*v[i] + g[i]
+			w[i] -= lr * v[i]
+		}
+	case "adam":
+		m := s.State["m/"+name].Data().([]T)
+		v := s.State["v/"+name].Data().([]T)
+		b1, b2 := T(s.Beta1), T(s.Beta2)
+		c1 := T(1 - math.Pow(s.Beta1, float64(s.Steps)))
+		c2 := T(1 - math.Pow(s.Beta2, float64(s.Steps)))
+		eps := T(s.Eps)
+		for i := range w {
+			m[i] = b1*m[i] + (1-b1)*g[i]
+			v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
+			w[i] -= lr * (m[i] / c1) / (T(math.Sqrt(float64(v[i]/c2))) + eps)
+		}
+	default:
+		return fmt.Errorf("graph: solver %q: must be sgd, momentum or adam", s.Kind)
+	}
+	return nil
+}
