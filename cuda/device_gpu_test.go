@@ -489,7 +489,7 @@ func TestLogitsMatchCPU(t *testing.T) {
 		}
 		images, _ := randomSet(tm.M, 300, 9)
 		var want, got []float64
-		if err := vm.Logits(tm.M, images, 64, func(l []float32) {
+		if err := train.Logits(vm.VM{}, tm.M, images, 64, func(l []float32) {
 			for _, v := range l {
 				want = append(want, float64(v))
 			}

@@ -8,7 +8,7 @@ import (
 
 	"graphtrain/checkpoint"
 	"graphtrain/model"
-	"graphtrain/vm"
+	"graphtrain/train"
 )
 
 func TestNearestLogicNamesAllSixteen(t *testing.T) {
@@ -64,7 +64,7 @@ func TestXORLayersMatchGraph(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := vm.PredictXOR(m, in)
+		want, err := train.Outputs(nil, m, in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +93,7 @@ func TestCNNFeatureMapsMatchGraph(t *testing.T) {
 	x, _ := model.RandomBatch(m, 2, 9)
 	images := x.Data().([]float32)
 	var want [][]float32
-	if err := vm.Logits(m, images, 2, func(l []float32) {
+	if err := train.Logits(nil, m, images, 2, func(l []float32) {
 		for i := 0; i+model.Classes <= len(l); i += model.Classes {
 			want = append(want, append([]float32(nil), l[i:i+model.Classes]...))
 		}

@@ -39,7 +39,7 @@ func (t *forwardTrainer) Logits(images []float32, f func([]float32)) error {
 	if t.f.drop {
 		images = images[:len(images)-model.ImageSize]
 	}
-	return vm.Logits(t.m, images, 7, f)
+	return Logits(vm.VM{}, t.m, images, 7, f)
 }
 
 // TestTrainValidatesOnForwarder: Train validates with the trainer's own forward pass when it

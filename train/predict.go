@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"gorgonia.org/tensor"
+
 	"graphtrain/backend"
 	"graphtrain/model"
 	"graphtrain/vm"
@@ -16,22 +18,30 @@ func predictOn(tr backend.Trainer, m *model.Model, images []float32) ([]int, err
 	if !ok {
 		return Predict(m, images, 1000)
 	}
-	out, err := predictions(images, func(f func([]float32)) error { return fw.Logits(images, f) })
+	out, err := predictions(m.Spec, images, func(f func([]float32)) error { return fw.Logits(images, f) })
 	if err == nil && len(out) != len(images)/model.ImageSize {
 		return nil, fmt.Errorf("graph: the %T forward pass gave %d predictions for %d images", fw, len(out), len(images)/model.ImageSize)
 	}
 	return out, err
 }
 
-// PredictOn is Predict run on backend b: the model compiled there for batch examples at a time
-// (with a solver that is never used) and its forward pass run over images. A backend that
-// cannot take the model, or runs no forward pass of its own, leaves it to Predict on the
-// TapeMachine. b's answers are the same on every run; another backend's may differ in the
-// last bits of a logit, and so, where two digits tie, in a prediction.
+// PredictOn is Predict run on backend b (nil: vm): the model's forward pass compiled there
+// for batch examples at a time (backend.NewPredictor) and run over images. b's answers are the
+// same on every run; another backend's may differ in the last bits of a logit, and so, where
+// two classes tie, in a prediction.
 func PredictOn(b backend.Backend, m *model.Model, images []float32, batch int) ([]int, error) {
-	if b == nil || b.Name() == (vm.VM{}).Name() {
-		return Predict(m, images, batch)
+	if b == nil {
+		b = vm.VM{}
 	}
+	if _, ok := b.(backend.PredictorMaker); !ok {
+		return predictOnTrainer(b, m, images, batch)
+	}
+	return predictions(m.Spec, images, func(f func([]float32)) error { return Logits(b, m, images, batch, f) })
+}
+
+// predictOnTrainer runs the forward pass of a backend that has no predictor of its own
+// through a trainer compiled with a solver that is never used.
+func predictOnTrainer(b backend.Backend, m *model.Model, images []float32, batch int) ([]int, error) {
 	n := len(images) / max(1, m.Spec.Inputs)
 	batch = max(1, min(batch, n))
 	net, err := m.Build(batch, true)
@@ -53,19 +63,88 @@ func PredictOn(b backend.Backend, m *model.Model, images []float32, batch int) (
 	return predictOn(tr, m, images)
 }
 
-// Predict returns the class with the largest logit for every image [n*784] of an MNIST model,
-// running the forward pass on the CPU batch examples at a time.
+// Predict returns the class with the largest output for every example [n*inputs] of a
+// float32 model, its forward pass run on vm (Gorgonia's TapeMachine) batch examples at a time.
 func Predict(m *model.Model, images []float32, batch int) ([]int, error) {
-	return predictions(images, func(f func([]float32)) error { return vm.Logits(m, images, batch, f) })
+	return PredictOn(vm.VM{}, m, images, batch)
+}
+
+// Logits runs m's forward pass on backend b (nil: vm) over inputs [n*inputs] of a float32
+// model, batch examples at a time (at most n), and hands f each batch's outputs
+// [rows*outputs], in order, valid during the call.
+func Logits(b backend.Backend, m *model.Model, inputs []float32, batch int, f func(out []float32)) error {
+	if b == nil {
+		b = vm.VM{}
+	}
+	if m.Spec.Dtype != "float32" {
+		return fmt.Errorf("graph: a %s model's forward pass over float32 inputs: the model is %s", m.Spec.Kind, m.Spec.Dtype)
+	}
+	n := len(inputs) / max(1, m.Spec.Inputs)
+	if n == 0 {
+		return nil
+	}
+	p, err := backend.NewPredictor(b, m, max(1, min(batch, n)))
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return backend.Logits(p, m.Spec, inputs, f)
+}
+
+// Outputs runs m's forward pass on backend b (nil: vm) over all of x [n*inputs] at once, in
+// float64 whatever the model's dtype, and returns the outputs [n*outputs]: for the XOR net, ŷ
+// of each row.
+func Outputs(b backend.Backend, m *model.Model, x []float64) ([]float64, error) {
+	if b == nil {
+		b = vm.VM{}
+	}
+	in := m.Spec.Inputs
+	if len(x) == 0 || in < 1 || len(x)%in != 0 {
+		return nil, fmt.Errorf("%w: %d inputs are not whole examples of %d", model.ErrShape, len(x), in)
+	}
+	n := len(x) / in
+	p, err := backend.NewPredictor(b, m, n)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	out, err := p.Forward(denseOf(m.Spec.Dtype, n, in, x))
+	if err != nil {
+		return nil, err
+	}
+	switch d := out.Data().(type) {
+	case []float64:
+		return append([]float64(nil), d...), nil
+	case []float32:
+		o := make([]float64, len(d))
+		for i, v := range d {
+			o[i] = float64(v)
+		}
+		return o, nil
+	}
+	return nil, fmt.Errorf("graph: the forward pass gave %T", out.Data())
+}
+
+// denseOf is x as a [rows, cols] tensor of dtype ("float64" or "float32"), copied.
+func denseOf(dtype string, rows, cols int, x []float64) *tensor.Dense {
+	if dtype == "float64" {
+		return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), x...)))
+	}
+	xs := make([]float32, len(x))
+	for i, v := range x {
+		xs[i] = float32(v)
+	}
+	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(xs))
 }
 
 // predictions is the class with the largest logit of every image [n*784], from a forward
 // pass that hands its logits over a batch at a time.
-func predictions(images []float32, forward func(f func(logits []float32)) error) ([]int, error) {
-	out := make([]int, 0, len(images)/model.ImageSize)
+func predictions(spec model.Spec, images []float32, forward func(f func(logits []float32)) error) ([]int, error) {
+	k := spec.Outputs
+	out := make([]int, 0, len(images)/max(1, spec.Inputs))
 	err := forward(func(logits []float32) {
-		for i := 0; i+model.Classes <= len(logits); i += model.Classes {
-			out = append(out, argmax(logits[i:i+model.Classes]))
+		for i := 0; i+k <= len(logits); i += k {
+			out = append(out, argmax(logits[i:i+k]))
 		}
 	})
 	return out, err

@@ -35,7 +35,7 @@ func TestXORMatchesOriginalFromNumpyWeights(t *testing.T) {
 			t.Errorf("prediction %d = %.10f, the original printed %.8f (|diff| %.2g > 1e-8)", i, res.Predictions[i], originalPredictions[i], d)
 		}
 	}
-	after, err := vm.PredictXOR(m, model.XORInputs)
+	after, err := Outputs(nil, m, model.XORInputs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,32 +12,6 @@ import (
 	"graphtrain/model"
 )
 
-// PredictXOR runs the forward pass of m on inputs [n, 2] (row-major) and returns ŷ for each row.
-func PredictXOR(m *model.Model, inputs []float64) (out []float64, err error) {
-	if m.Spec.Kind != "xor" {
-		return nil, fmt.Errorf("graph: model is %q, not xor", m.Spec.Kind)
-	}
-	if len(inputs) == 0 || len(inputs)%2 != 0 {
-		return nil, fmt.Errorf("%w: %d XOR inputs: want pairs", model.ErrShape, len(inputs))
-	}
-	n := len(inputs) / 2
-	net, err := m.Build(n, false)
-	if err != nil {
-		return nil, err
-	}
-	defer model.RecoverGorgonia(&err, "XOR forward pass")
-	x := tensor.New(tensor.WithShape(n, 2), tensor.WithBacking(append([]float64(nil), inputs...)))
-	if err := Feed(net.X, x); err != nil {
-		return nil, err
-	}
-	vm := G.NewTapeMachine(net.G)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		return nil, fmt.Errorf("graph: XOR forward pass: %w", err)
-	}
-	return append([]float64(nil), net.Out.Value().Data().([]float64)...), nil
-}
-
 // VM is the backend that runs graphs with Gorgonia's TapeMachine: the reference CPU VM that
 // every executor of lowered programs is checked against.
 type VM struct{}
@@ -181,49 +155,4 @@ func Scalar(v G.Value) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("graph: %T is not a scalar", v)
-}
-
-// Logits runs the forward pass of an MNIST model over images [n*784], batch at a time, and
-// hands each batch's logits [rows*10] to f (valid during the call).
-func Logits(m *model.Model, images []float32, batch int, f func(logits []float32)) (err error) {
-	if m.Spec.Inputs != model.ImageSize || m.Spec.Outputs != model.Classes {
-		return fmt.Errorf("graph: a %s model is not an MNIST model", m.Spec.Kind)
-	}
-	if len(images)%model.ImageSize != 0 {
-		return fmt.Errorf("%w: %d pixels are not whole 28x28 images", model.ErrShape, len(images))
-	}
-	n := len(images) / model.ImageSize
-	if n == 0 {
-		return nil
-	}
-	if batch > n {
-		batch = n
-	}
-	net, err := m.Build(batch, false)
-	if err != nil {
-		return err
-	}
-	defer model.RecoverGorgonia(&err, "forward pass")
-	vm := newTapeMachine(net.G)
-	defer vm.Close()
-	xs := make([]float32, batch*model.ImageSize)
-	x := tensor.New(tensor.WithShape(batch, model.ImageSize), tensor.WithBacking(xs))
-	for lo := 0; lo < n; lo += batch {
-		rows := min(batch, n-lo)
-		copy(xs, images[lo*model.ImageSize:(lo+rows)*model.ImageSize])
-		clear(xs[rows*model.ImageSize:]) // the last batch is padded with blank images
-		if err := Feed(net.X, x); err != nil {
-			return err
-		}
-		vm.Reset()
-		if err := vm.RunAll(); err != nil {
-			return fmt.Errorf("graph: forward pass: %w", err)
-		}
-		logits, ok := net.OutValue().Data().([]float32)
-		if !ok {
-			return fmt.Errorf("graph: forward pass gave %T", net.OutValue().Data())
-		}
-		f(logits[:rows*model.Classes])
-	}
-	return nil
 }

@@ -20,7 +20,7 @@ import (
 	"graphtrain/datasets"
 	"graphtrain/model"
 	"graphtrain/onnx"
-	"graphtrain/vm"
+	"graphtrain/train"
 )
 
 // The exported files are checked by others' software: ONNX Runtime (npm's onnxruntime-node,
@@ -208,7 +208,7 @@ func TestExportONNXXOR(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := vm.PredictXOR(m, model.XORInputs)
+		want, err := train.Outputs(nil, m, model.XORInputs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +272,7 @@ func TestExportONNXMNIST(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want []float32
-		if err := vm.Logits(m, images, n, func(l []float32) { want = append(want, l...) }); err != nil {
+		if err := train.Logits(nil, m, images, n, func(l []float32) { want = append(want, l...) }); err != nil {
 			t.Fatal(err)
 		}
 		t.Run(c.model+"/checker", func(t *testing.T) {

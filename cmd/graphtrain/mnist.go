@@ -15,7 +15,6 @@ import (
 	"graphtrain/datasets"
 	"graphtrain/model"
 	"graphtrain/train"
-	"graphtrain/vm"
 )
 
 type trainMNISTOpts struct {
@@ -384,7 +383,7 @@ func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		source = fmt.Sprintf("test image %d", o.index)
 	}
 	var probs []float64
-	if err := vm.Logits(m, px, 1, func(l []float32) { probs = train.Softmax(l) }); err != nil {
+	if err := train.Logits(nil, m, px, 1, func(l []float32) { probs = train.Softmax(l) }); err != nil {
 		return err
 	}
 	order := make([]int, len(probs))

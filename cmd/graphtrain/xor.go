@@ -15,7 +15,6 @@ import (
 	"graphtrain/internal/safefile"
 	"graphtrain/model"
 	"graphtrain/train"
-	"graphtrain/vm"
 )
 
 type trainXOROpts struct {
@@ -220,7 +219,7 @@ func runPredictXOR(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 	}
-	raw, err := vm.PredictXOR(m, []float64{float64(a), float64(b)})
+	raw, err := train.Outputs(nil, m, []float64{float64(a), float64(b)})
 	if err != nil {
 		return err
 	}
