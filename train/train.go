@@ -278,7 +278,7 @@ func (r *run) interrupt(epoch, step int, secs float64) (*TrainResult, error) {
 	if err := r.tr.Sync(); err != nil {
 		return nil, err
 	}
-	if err := r.save(checkpoint.LastDir(r.cfg.Out), epoch-1, map[string]float64{"train_loss": mean, "interrupted_at_step": float64(step)}); err != nil {
+	if err := r.save(checkpoint.LastDir(r.cfg.Out), epoch-1, map[string]float64{"train_loss": mean, "interrupted_at_step": float64(step), BestValKey: r.bestVal}); err != nil {
 		return nil, err
 	}
 	r.res.SamplesPerSec = float64(r.samples) / r.res.Seconds
@@ -309,15 +309,19 @@ func (r *run) endEpoch(epoch, n int, secs float64) error {
 		}
 		st.ValAccuracy = Accuracy(pred, cfg.Val.Labels)
 	}
-	metrics := map[string]float64{"train_loss": st.TrainLoss, "val_accuracy": st.ValAccuracy, "seconds": secs}
+	st.Best = r.res.BestEpoch == 0 || st.ValAccuracy > r.bestVal || cfg.Val.N() == 0
+	if st.Best {
+		r.bestVal = st.ValAccuracy
+	}
+	metrics := map[string]float64{"train_loss": st.TrainLoss, "val_accuracy": st.ValAccuracy, "seconds": secs, BestValKey: r.bestVal}
 	if err := r.save(checkpoint.LastDir(cfg.Out), epoch, metrics); err != nil {
 		return err
 	}
-	if r.res.BestEpoch == 0 || st.ValAccuracy > r.bestVal || (cfg.Val.N() == 0) {
+	if st.Best {
 		if err := r.save(cfg.Out, epoch, metrics); err != nil {
 			return err
 		}
-		st.Best, r.bestVal, r.res.BestEpoch, r.res.BestVal = true, st.ValAccuracy, epoch, st.ValAccuracy
+		r.res.BestEpoch, r.res.BestVal = epoch, st.ValAccuracy
 	}
 	r.res.Epochs = epoch
 	if cfg.OnEpoch != nil {

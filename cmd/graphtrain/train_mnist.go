@@ -34,7 +34,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		if st, err := os.Stat(o.resume); err != nil || !st.IsDir() {
 			return fmt.Errorf("--resume %s: no such directory; give the --out of a 'graphtrain train mnist' run", o.resume)
 		}
-		_, resumeOut = resumeDirs(o.resume)
+		_, resumeOut = train.ResumeDirs(o.resume)
 	}
 	if o.out == "" {
 		o.out = filepath.Join("checkpoints", o.model)
@@ -322,12 +322,12 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	if o.resume == "" {
 		return nil, nil
 	}
-	r := &resumed{}
-	r.dir, r.outDir = resumeDirs(o.resume)
-	m, solver, ck, err := checkpoint.LoadCheckpoint(r.dir)
+	res, err := train.Resume(o.resume)
 	if err != nil {
 		return nil, checkpointError("--resume", err, "give the --out of a 'graphtrain train mnist' run")
 	}
+	r := &resumed{dir: res.Dir, outDir: res.Out, bestVal: res.BestVal}
+	m, solver, ck := res.Model, res.Solver, res.Checkpoint
 	if m.Spec.Kind != "mlp" && m.Spec.Kind != "cnn" {
 		return nil, fmt.Errorf("--resume %s: holds a %s model, not an MNIST model", o.resume, m.Spec.Kind)
 	}
@@ -355,9 +355,6 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 		o.hidden = m.Spec.HiddenLayers()
 	}
 	r.model, r.solver, r.start = m, solver, ck.Epoch
-	if v, ok := ck.Metrics["best_val_accuracy"]; ok {
-		r.bestVal = v
-	}
 	if h := ck.Hyper; h != nil && h.Model != "" {
 		for _, c := range []struct {
 			flag     string
@@ -382,18 +379,6 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 		}
 	}
 	return r, nil
-}
-
-// resumeDirs says which checkpoint --resume reads (OUT/last when there is one, else the
-// directory given) and the OUT it belongs to.
-func resumeDirs(resume string) (dir, outDir string) {
-	dir, outDir = resume, resume
-	if st, err := os.Stat(checkpoint.LastDir(resume)); err == nil && st.IsDir() {
-		dir = checkpoint.LastDir(resume)
-	} else if filepath.Base(filepath.Clean(resume)) == "last" {
-		outDir = filepath.Dir(filepath.Clean(resume))
-	}
-	return dir, outDir
 }
 
 // sameDir reports whether two paths name the same directory.
