@@ -80,7 +80,7 @@ var Datasets = []string{"mnist", "fashion"}
 // the mlp and the cnn (mnist when model.json does not say: it was written before
 // Fashion-MNIST), "" for the XOR net.
 func (c *Checkpoint) Dataset() string {
-	if c.Model.Kind != "mlp" && c.Model.Kind != "cnn" {
+	if !c.Model.Classifier() {
 		return ""
 	}
 	if c.Hyper == nil || c.Hyper.Dataset == "" {

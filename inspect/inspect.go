@@ -4,78 +4,115 @@ import (
 	"fmt"
 	"math"
 
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
 	"graphtrain/model"
+	"graphtrain/vm"
 )
 
 // XORLayers runs the XOR net m on inputs [n*2] (row-major pairs) and returns every hidden
 // unit's activation, hidden [n][H], and the output, out [n]:
 //
 //	hidden = σ(x·W0 [+ b0])    out = σ(hidden·W1 [+ b1])
+//
+// They are the values of the model's own graph (Activations).
 func XORLayers(m *model.Model, inputs []float64) (hidden [][]float64, out []float64, err error) {
-	if m.Spec.Kind != "xor" {
+	if m.Spec.Classifier() {
 		return nil, nil, fmt.Errorf("graph: model is %q, not xor", m.Spec.Kind)
 	}
-	if len(inputs)%2 != 0 {
-		return nil, nil, fmt.Errorf("%w: %d XOR inputs: want pairs", model.ErrShape, len(inputs))
-	}
-	H := m.Spec.Hidden
-	w0, err := float64Param(m, "weights0", 2*H)
+	acts, err := Activations(m, inputs)
 	if err != nil {
 		return nil, nil, err
 	}
-	w1, err := float64Param(m, "weights1", H)
-	if err != nil {
-		return nil, nil, err
+	last := acts[len(acts)-1]
+	out = make([]float64, len(last))
+	for i, o := range last {
+		out[i] = o[0]
 	}
-	b0, b1 := make([]float64, H), []float64{0}
-	if m.Spec.Bias {
-		if b0, err = float64Param(m, "bias0", H); err != nil {
-			return nil, nil, err
-		}
-		if b1, err = float64Param(m, "bias1", 1); err != nil {
-			return nil, nil, err
-		}
-	}
-	n := len(inputs) / 2
-	hidden = make([][]float64, n)
-	out = make([]float64, n)
-	for i := 0; i < n; i++ {
-		a, b := inputs[2*i], inputs[2*i+1]
-		h := make([]float64, H)
-		z := b1[0]
-		for j := range h {
-			h[j] = sigmoid(a*w0[j] + b*w0[H+j] + b0[j]) // W0 is [2, H], row-major
-			z += h[j] * w1[j]
-		}
-		hidden[i], out[i] = h, sigmoid(z)
-	}
-	return hidden, out, nil
+	return acts[1], out, nil
 }
 
-func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-
-// float64Param returns the values of m's parameter name, which must hold n of them.
-func float64Param(m *model.Model, name string, n int) ([]float64, error) {
-	p := m.Param(name)
-	if p == nil {
-		return nil, fmt.Errorf("graph: %s model has no parameter %s", m.Spec.Kind, name)
+// Activations runs m's forward pass, its own graph on Gorgonia's TapeMachine, on x
+// [n*inputs] (n at most MaxActivationExamples) and returns the output of every layer of
+// m.Spec.Arch for each example: acts[layer][example], that layer's values for the example
+// (C×H×W of an image, row-major).
+func Activations(m *model.Model, x []float64) (acts [][][]float64, err error) {
+	in := m.Spec.Inputs
+	if in < 1 || len(x)%in != 0 || len(x) == 0 {
+		return nil, fmt.Errorf("%w: %d inputs are not whole examples of %d", model.ErrShape, len(x), in)
 	}
-	var v []float64
-	switch d := p.T.Data().(type) {
+	n := len(x) / in
+	if n > MaxActivationExamples {
+		return nil, fmt.Errorf("%w: %d examples: at most %d at a time", model.ErrShape, n, MaxActivationExamples)
+	}
+	net, err := m.Build(n, false)
+	if err != nil {
+		return nil, err
+	}
+	defer model.RecoverGorgonia(&err, "forward pass")
+	vals := make([]G.Value, len(net.Acts))
+	for i, a := range net.Acts {
+		G.Read(a, &vals[i])
+	}
+	xt := denseOf(m.Spec.Dtype, n, in, x)
+	if err := vm.Feed(net.X, xt); err != nil {
+		return nil, err
+	}
+	tm := G.NewTapeMachine(net.G)
+	defer tm.Close()
+	if err := tm.RunAll(); err != nil {
+		return nil, fmt.Errorf("graph: forward pass: %w", err)
+	}
+	for i, v := range vals {
+		rows, err := perExample(v, n)
+		if err != nil {
+			return nil, fmt.Errorf("graph: layer %d: %w", i+1, err)
+		}
+		acts = append(acts, rows)
+	}
+	return acts, nil
+}
+
+// MaxActivationExamples bounds the examples of one Activations call: it keeps every layer's
+// values of all of them.
+const MaxActivationExamples = 1 << 16
+
+// perExample cuts a layer's value [n, ...] into n rows of float64s.
+func perExample(v G.Value, n int) ([][]float64, error) {
+	var flat []float64
+	switch d := v.Data().(type) {
 	case []float64:
-		v = d
+		flat = d
 	case []float32:
-		v = make([]float64, len(d))
+		flat = make([]float64, len(d))
 		for i, x := range d {
-			v[i] = float64(x)
+			flat[i] = float64(x)
 		}
 	default:
-		return nil, fmt.Errorf("graph: parameter %s holds %T", name, d)
+		return nil, fmt.Errorf("its value is %T", d)
 	}
-	if len(v) != n {
-		return nil, fmt.Errorf("%w: parameter %s has %d values, want %d", model.ErrShape, name, len(v), n)
+	if len(flat)%n != 0 {
+		return nil, fmt.Errorf("%d values for %d examples", len(flat), n)
 	}
-	return v, nil
+	k := len(flat) / n
+	rows := make([][]float64, n)
+	for i := range rows {
+		rows[i] = append([]float64(nil), flat[i*k:(i+1)*k]...)
+	}
+	return rows, nil
+}
+
+// denseOf is x as a [rows, cols] tensor of dtype ("float64" or "float32"), copied.
+func denseOf(dtype string, rows, cols int, x []float64) *tensor.Dense {
+	if dtype == "float64" {
+		return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), x...)))
+	}
+	xs := make([]float32, len(x))
+	for i, v := range x {
+		xs[i] = float32(v)
+	}
+	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(xs))
 }
 
 // LogicNames are the 16 logic functions of two inputs A and B, indexed by their truth table
@@ -103,96 +140,72 @@ func NearestLogic(v [4]float64) (name string, maxDist float64) {
 	return LogicNames[code], maxDist
 }
 
-// CNNMaps are the feature maps of one image in the convnet.
+// CNNMaps are the feature maps of one image in a convnet.
 type CNNMaps struct {
-	Conv0 [][]float32 // after conv0 + bias + ReLU: 6 maps of 28x28, row-major
-	Conv1 [][]float32 // after conv1 + bias + ReLU (before pooling): 16 maps of 10x10
+	Conv0 [][]float32 // after the first convolution + bias + ReLU: one map per filter, row-major
+	Conv1 [][]float32 // after the second convolution + bias + ReLU (before pooling)
 }
 
-// CNNFeatureMaps runs the first two layers of the convnet m on one image [784] and returns
-// the feature maps after each convolution (with its bias and ReLU, before pooling).
-// Convolution here is cross-correlation, as in Gorgonia and PyTorch:
+// CNNFeatureMaps runs the convnet m on one image and returns the feature maps after its first
+// two convolutions, each with its bias and ReLU, before pooling: the values of the model's
+// own graph (Activations). Convolution is cross-correlation, as in Gorgonia and PyTorch:
 //
 //	out[o][y][x] = b[o] + Σ_c Σ_i Σ_j w[o][c][i][j] · in[c][y+i−pad][x+j−pad]
 func CNNFeatureMaps(m *model.Model, image []float32) (*CNNMaps, error) {
-	if m.Spec.Kind != "cnn" {
-		return nil, fmt.Errorf("graph: model is %q, not cnn", m.Spec.Kind)
-	}
-	if len(image) != model.ImageSize {
-		return nil, fmt.Errorf("%w: image of %d pixels, want %d", model.ErrShape, len(image), model.ImageSize)
-	}
-	w0, err := float64Param(m, "conv0", 6*1*5*5)
+	arch, err := m.Spec.Arch()
 	if err != nil {
 		return nil, err
 	}
-	b0, err := float64Param(m, "conv0_bias", 6)
+	convs := convOutputs(arch)
+	if len(convs) < 2 {
+		return nil, fmt.Errorf("graph: model is %q, not a convnet of two convolutions or more", m.Spec.Kind)
+	}
+	if len(image) != m.Spec.Inputs {
+		return nil, fmt.Errorf("%w: image of %d pixels, want %d", model.ErrShape, len(image), m.Spec.Inputs)
+	}
+	x := make([]float64, len(image))
+	for i, v := range image {
+		x[i] = float64(v)
+	}
+	acts, err := Activations(m, x)
 	if err != nil {
 		return nil, err
 	}
-	w1, err := float64Param(m, "conv1", 16*6*5*5)
+	placed, err := model.Place(model.Shape{C: 1, H: model.ImageSide, W: model.ImageSide}, arch)
 	if err != nil {
 		return nil, err
 	}
-	b1, err := float64Param(m, "conv1_bias", 16)
-	if err != nil {
-		return nil, err
-	}
-	in := [][]float32{image}
 	maps := &CNNMaps{}
-	maps.Conv0 = convReLU(in, model.ImageSide, w0, b0, 6, 2)        // [6][28*28]
-	pooled := maxPool2(maps.Conv0, model.ImageSide)                 // [6][14*14]
-	maps.Conv1 = convReLU(pooled, model.ImageSide/2, w1, b1, 16, 0) // [16][10*10]
+	maps.Conv0 = channels(acts[convs[0]][0], placed[convs[0]].Out)
+	maps.Conv1 = channels(acts[convs[1]][0], placed[convs[1]].Out)
 	return maps, nil
 }
 
-// convReLU is a 5x5 convolution, stride 1, of the channels in (each side x side) into outs
-// channels, with padding pad, plus bias, then ReLU. w is [outs, len(in), 5, 5].
-func convReLU(in [][]float32, side int, w, b []float64, outs, pad int) [][]float32 {
-	const k = 5
-	oside := side + 2*pad - k + 1
-	res := make([][]float32, outs)
-	for o := range res {
-		m := make([]float32, oside*oside)
-		for y := 0; y < oside; y++ {
-			for x := 0; x < oside; x++ {
-				s := b[o]
-				for c, ch := range in {
-					for i := 0; i < k; i++ {
-						yy := y + i - pad
-						if yy < 0 || yy >= side {
-							continue
-						}
-						for j := 0; j < k; j++ {
-							xx := x + j - pad
-							if xx < 0 || xx >= side {
-								continue
-							}
-							s += w[((o*len(in)+c)*k+i)*k+j] * float64(ch[yy*side+xx])
-						}
-					}
-				}
-				m[y*oside+x] = float32(math.Max(s, 0))
-			}
+// convOutputs are the positions in arch of each convolution's output after its activation
+// (the convolution's own when none follows).
+func convOutputs(arch []model.Layer) []int {
+	var out []int
+	for i, l := range arch {
+		if l.Op != "conv" {
+			continue
 		}
-		res[o] = m
+		if i+1 < len(arch) && (arch[i+1].Op == "relu" || arch[i+1].Op == "sigmoid") {
+			i++
+		}
+		out = append(out, i)
 	}
-	return res
+	return out
 }
 
-// maxPool2 is a 2x2 max pooling with stride 2 of each side x side map.
-func maxPool2(in [][]float32, side int) [][]float32 {
-	h := side / 2
-	res := make([][]float32, len(in))
-	for c, ch := range in {
-		m := make([]float32, h*h)
-		for y := 0; y < h; y++ {
-			for x := 0; x < h; x++ {
-				v := ch[2*y*side+2*x]
-				v = max(v, ch[2*y*side+2*x+1], ch[(2*y+1)*side+2*x], ch[(2*y+1)*side+2*x+1])
-				m[y*h+x] = v
-			}
+// channels cuts one example's values of shape s into its channels, as float32.
+func channels(v []float64, s model.Shape) [][]float32 {
+	size := s.H * s.W
+	out := make([][]float32, s.C)
+	for c := range out {
+		out[c] = make([]float32, size)
+		for i := range out[c] {
+			out[c][i] = float32(v[c*size+i])
 		}
-		res[c] = m
 	}
-	return res
+	return out
 }

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"path/filepath"
@@ -171,4 +172,38 @@ func TestGradCheckReportsEveryParameter(t *testing.T) {
 	if err != nil || len(checks) != 4 || checks[0].Checked != 3 {
 		t.Fatalf("mlp: %+v %v", checks, err)
 	}
+}
+
+// maxPool2 is a 2x2 max pooling with stride 2 of each side x side map, written out for the
+// tests.
+func maxPool2(in [][]float32, side int) [][]float32 {
+	h := side / 2
+	res := make([][]float32, len(in))
+	for c, ch := range in {
+		m := make([]float32, h*h)
+		for y := 0; y < h; y++ {
+			for x := 0; x < h; x++ {
+				m[y*h+x] = max(ch[2*y*side+2*x], ch[2*y*side+2*x+1], ch[(2*y+1)*side+2*x], ch[(2*y+1)*side+2*x+1])
+			}
+		}
+		res[c] = m
+	}
+	return res
+}
+
+// float64Param returns the n values of m's parameter name as float64s.
+func float64Param(m *model.Model, name string, n int) ([]float64, error) {
+	p := m.Param(name)
+	if p == nil {
+		return nil, fmt.Errorf("no parameter %s", name)
+	}
+	d := p.T.Data().([]float32)
+	if len(d) != n {
+		return nil, fmt.Errorf("parameter %s has %d values, want %d", name, len(d), n)
+	}
+	v := make([]float64, n)
+	for i, x := range d {
+		v[i] = float64(x)
+	}
+	return v, nil
 }

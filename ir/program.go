@@ -10,7 +10,7 @@ import (
 // device, and says nothing about how an executor runs a launch (threads, blocks, kernels):
 // each executor maps a launch's Op to its own kernel and decides its own geometry.
 type Program struct {
-	Kind     string // model kind: "xor", "mlp", "cnn"
+	Kind     string // the model kind (model.Spec.Kind)
 	Dtype    Dtype  // the element type of the model's values
 	Target   string // the target it was lowered for (Target.Name): "cuda" or "cpu"
 	Batch    int    // examples per step: the rows of X and Y

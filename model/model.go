@@ -11,7 +11,7 @@ import (
 // Spec is what a model is, apart from its parameter values: enough to rebuild its graph.
 // It is stored in a checkpoint's model.json.
 type Spec struct {
-	Kind   string `json:"kind"`   // "xor", "mlp" or "cnn"
+	Kind   string `json:"kind"`   // one of Kinds()
 	Inputs int    `json:"inputs"` // features per example: 2 for xor, 784 for mnist
 	Hidden int    `json:"hidden"` // hidden units (xor, mlp): of the first hidden layer
 	// Layers are the sizes of an mlp's hidden layers, first to last, when it has more than
@@ -59,6 +59,7 @@ type Net struct {
 	Loss  *G.Node   // scalar
 	Nodes []*G.Node // one per Model.Params, in the same order
 	Grads []*G.Node // d Loss / d Nodes[i]; nil when built without gradients
+	Acts  []*G.Node // the output of each layer of Spec.Arch, in order (Out is the last's, or the loss's input)
 
 	// outVal receives a copy of Out's value as soon as it is computed: the TapeMachine
 	// reuses Out's memory for the backward pass.
@@ -68,18 +69,19 @@ type Net struct {
 // ErrShape reports a tensor whose shape does not fit the model.
 var ErrShape = errors.New("graph: shape mismatch")
 
-// builders build the forward pass and loss of each model kind into net.
-var builders = map[string]func(net *Net) error{}
-
-// Build makes a graph of m for batch examples at a time. With grad it also adds the symbolic
-// gradients of the loss with respect to every parameter (gorgonia.Grad).
+// Build makes a graph of m for batch examples at a time: its layers (Spec.Arch) from x, then
+// its loss. With grad it also adds the symbolic gradients of the loss with respect to every
+// parameter (gorgonia.Grad).
 func (m *Model) Build(batch int, grad bool) (net *Net, err error) {
-	build, ok := builders[m.Spec.Kind]
-	if !ok {
-		return nil, fmt.Errorf("graph: unknown model kind %q", m.Spec.Kind)
+	if _, err := lookupKind(m.Spec.Kind); err != nil {
+		return nil, fmt.Errorf("graph: unknown model kind %q", Short(m.Spec.Kind))
 	}
 	if batch < 1 {
 		return nil, fmt.Errorf("graph: batch size %d: must be at least 1", batch)
+	}
+	k, placed, err := m.Spec.layout()
+	if err != nil {
+		return nil, err
 	}
 	defer RecoverGorgonia(&err, "build "+m.Spec.Kind+" graph")
 	dt, err := m.dtype()
@@ -94,7 +96,17 @@ func (m *Model) Build(batch int, grad bool) (net *Net, err error) {
 	}
 	net.X = G.NewMatrix(g, dt, G.WithShape(batch, m.Spec.Inputs), G.WithName("x"), G.WithInit(G.Zeroes()))
 	net.Y = G.NewMatrix(g, dt, G.WithShape(batch, m.Spec.Outputs), G.WithName("y"), G.WithInit(G.Zeroes()))
-	if err := build(net); err != nil {
+	x := net.X
+	if in := placed[0].In; in.H > 0 { // images: [batch, C, H, W]
+		if x, err = G.Reshape(x, tensor.Shape{batch, in.C, in.H, in.W}); err != nil {
+			return nil, err
+		}
+	}
+	out, err := buildLayers(net, x, placed)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.loss(net, out); err != nil {
 		return nil, err
 	}
 	net.outVal = tensor.New(tensor.Of(dt), tensor.WithShape(net.Out.Shape().Clone()...))
@@ -105,6 +117,16 @@ func (m *Model) Build(batch int, grad bool) (net *Net, err error) {
 		}
 	}
 	return net, nil
+}
+
+// node is the graph's node of the parameter called name, nil for "" or none.
+func (n *Net) node(name string) *G.Node {
+	for i, p := range n.Model.Params {
+		if name != "" && p.Name == name && i < len(n.Nodes) {
+			return n.Nodes[i]
+		}
+	}
+	return nil
 }
 
 func (m *Model) dtype() (tensor.Dtype, error) {
@@ -139,19 +161,22 @@ func (n *Net) Check() error {
 // ErrSpec reports a model spec graphtrain does not build.
 var ErrSpec = errors.New("unsupported model")
 
-// constructors make a model of each kind from its Spec, with fresh parameters.
-var constructors = map[string]func(s Spec, seed int64) (*Model, error){
-	"xor": func(s Spec, seed int64) (*Model, error) { return NewXOR(s.Hidden, s.Bias, seed) },
-}
-
 // NewModel makes a model from spec with freshly initialised parameters.
 func NewModel(spec Spec, seed int64) (*Model, error) {
 	if err := spec.Check(); err != nil {
 		return nil, err
 	}
-	m, err := constructors[spec.Kind](spec, seed)
+	k, placed, err := spec.placed()
 	if err != nil {
 		return nil, err
+	}
+	m := &Model{Spec: spec}
+	if k.newModel != nil {
+		if m, err = k.newModel(spec, seed); err != nil {
+			return nil, err
+		}
+	} else {
+		m.Params = uniformParams(placed, seed)
 	}
 	if !m.Spec.Equal(spec) {
 		return nil, fmt.Errorf("%w: %s is not a model graphtrain builds (the nearest is %s)", ErrSpec, spec, m.Spec)

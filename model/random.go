@@ -15,7 +15,7 @@ func RandomBatch(m *Model, batch int, seed int64) (x, y *tensor.Dense) {
 	xd := make([]float64, batch*in)
 	yd := make([]float64, batch*out)
 	for i := 0; i < batch; i++ {
-		if m.Spec.Kind == "xor" {
+		if !m.Spec.Classifier() { // the XOR net
 			e := i % 4
 			xd[2*i], xd[2*i+1], yd[i] = XORInputs[2*e], XORInputs[2*e+1], XORTargets[e]
 			continue

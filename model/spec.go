@@ -29,20 +29,6 @@ func (p ParamShape) Len() int {
 	return n
 }
 
-// mlpSpec and cnnSpec are the only specs of their kinds that graphtrain builds. An mlp with
-// one hidden layer records its size in Hidden alone (as every checkpoint before deeper
-// mlps did); a deeper one also lists every layer in Layers.
-func mlpSpec(hidden ...int) Spec {
-	s := Spec{Kind: "mlp", Inputs: ImageSize, Outputs: Classes, Bias: true, Activation: "relu", Dtype: "float32"}
-	if len(hidden) > 0 {
-		s.Hidden = hidden[0]
-	}
-	if len(hidden) > 1 {
-		s.Layers = append([]int(nil), hidden...)
-	}
-	return s
-}
-
 // HiddenLayers lists the sizes of the hidden layers, first to last: Layers, or [Hidden]
 // when the model has one hidden layer (xor, and an mlp with one).
 func (s Spec) HiddenLayers() []int {
@@ -67,35 +53,10 @@ func (s Spec) LayerSizes() string {
 	return strings.Join(append(parts, fmt.Sprint(s.Outputs)), "-")
 }
 
-func cnnSpec() Spec {
-	return Spec{Kind: "cnn", Inputs: ImageSize, Outputs: Classes, Bias: true, Activation: "relu", Dtype: "float32"}
-}
-
-// Check reports whether graphtrain builds a model of this spec, without building it.
-func (s Spec) Check() error {
-	var want Spec
-	switch s.Kind {
-	case "xor", "mlp":
-		if s.Hidden < 1 || s.Hidden > MaxHidden {
-			return fmt.Errorf("%w: %d hidden units: must be between 1 and %d", ErrSpec, s.Hidden, MaxHidden)
-		}
-		want = XORSpec(s.Hidden, s.Bias)
-		if s.Kind == "mlp" {
-			if err := checkLayers(s.HiddenLayers()); err != nil {
-				return err
-			}
-			if len(s.Layers) == 1 || len(s.Layers) > 1 && s.Layers[0] != s.Hidden {
-				return fmt.Errorf("%w: layers %v with hidden %d: layers lists two or more hidden layers, the first of Hidden units (one layer is given by hidden alone)", ErrSpec, s.Layers, s.Hidden)
-			}
-			want = mlpSpec(s.HiddenLayers()...)
-		}
-	case "cnn":
-		want = cnnSpec()
-	default:
-		return fmt.Errorf("%w: unknown model kind %q (want xor, mlp or cnn)", ErrSpec, Short(s.Kind))
-	}
-	if !s.Equal(want) {
-		return fmt.Errorf("%w: %s is not a model graphtrain builds (the nearest is %s)", ErrSpec, s, want)
+// checkHidden checks the hidden units of an xor net or an mlp's first layer.
+func checkHidden(h int) error {
+	if h < 1 || h > MaxHidden {
+		return fmt.Errorf("%w: %d hidden units: must be between 1 and %d", ErrSpec, h, MaxHidden)
 	}
 	return nil
 }
@@ -106,8 +67,8 @@ func checkLayers(layers []int) error {
 		return fmt.Errorf("%w: %d hidden layers: must be between 1 and %d", ErrSpec, len(layers), MaxLayers)
 	}
 	for _, h := range layers {
-		if h < 1 || h > MaxHidden {
-			return fmt.Errorf("%w: %d hidden units: must be between 1 and %d", ErrSpec, h, MaxHidden)
+		if err := checkHidden(h); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -123,39 +84,14 @@ func (s Spec) String() string {
 
 // ParamShapes lists the parameters of a model of this spec, in the order of Model.Params.
 func (s Spec) ParamShapes() ([]ParamShape, error) {
-	if err := s.Check(); err != nil {
+	k, placed, err := s.placed()
+	if err != nil {
 		return nil, err
 	}
-	h := s.Hidden
-	switch s.Kind {
-	case "xor":
-		ps := []ParamShape{{"weights0", []int{2, h}}, {"weights1", []int{h, 1}}}
-		if s.Bias {
-			ps = append(ps, ParamShape{"bias0", []int{1, h}}, ParamShape{"bias1", []int{1, 1}})
-		}
-		return ps, nil
-	case "mlp":
-		return mlpParamShapes(s.HiddenLayers()), nil
+	if k.params != nil {
+		return k.params(placed), nil
 	}
-	return []ParamShape{
-		{"conv0", []int{6, 1, 5, 5}}, {"conv0_bias", []int{1, 6, 1, 1}},
-		{"conv1", []int{16, 6, 5, 5}}, {"conv1_bias", []int{1, 16, 1, 1}},
-		{"weights0", []int{400, 120}}, {"bias0", []int{1, 120}},
-		{"weights1", []int{120, 84}}, {"bias1", []int{1, 84}},
-		{"weights2", []int{84, Classes}}, {"bias2", []int{1, Classes}},
-	}, nil
-}
-
-// mlpParamShapes lists an mlp's parameters, layer by layer: weights<i> [in, out] and
-// bias<i> [1, out], i from 0 (the first hidden layer) to len(hidden) (the output layer).
-func mlpParamShapes(hidden []int) []ParamShape {
-	var ps []ParamShape
-	in := ImageSize
-	for i, out := range append(append([]int(nil), hidden...), Classes) {
-		ps = append(ps, ParamShape{fmt.Sprintf("weights%d", i), []int{in, out}}, ParamShape{fmt.Sprintf("bias%d", i), []int{1, out}})
-		in = out
-	}
-	return ps
+	return paramShapes(placed), nil
 }
 
 // elemBytes is the size of one value of the spec's dtype.
@@ -190,21 +126,8 @@ func (s Spec) TrainBytes(batch, slots int) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var perExample int64 // values per example, forward and backward
-	switch s.Kind {
-	case "xor":
-		perExample = 2 * int64(2+6*s.Hidden+6)
-	case "mlp":
-		perExample = 2 * int64(2*ImageSize+8*Classes)
-		for _, h := range s.HiddenLayers() {
-			perExample += 2 * 6 * int64(h)
-		}
-	case "cnn":
-		// input, im2col of both convolutions (28·28·25 and 10·10·150), conv, bias, ReLU
-		// and pool outputs, the dense layers.
-		perExample = 2 * int64(ImageSize+28*28*25+10*10*150+4*6*28*28+2*6*14*14+4*16*10*10+2*400+4*120+4*84+8*Classes)
-	}
-	return params*int64(3+slots) + int64(batch)*perExample*s.elemBytes(), nil
+	k, _ := lookupKind(s.Kind)
+	return params*int64(3+slots) + int64(batch)*k.perExample(s)*s.elemBytes(), nil
 }
 
 // Short cuts a string from a file to 40 bytes for a message.
@@ -219,26 +142,17 @@ func Short(s string) string {
 // biases for xor (the MNIST models always have them). It allocates nothing, so that a job's
 // memory can be estimated (TrainBytes) before its model is made.
 func SpecFor(kind string, hidden int, bias bool) (Spec, error) {
-	var s Spec
-	switch kind {
-	case "xor":
-		s = XORSpec(hidden, bias)
-	case "mlp":
-		s = mlpSpec(hidden)
-	case "cnn":
-		s = cnnSpec()
-	default:
-		return Spec{}, fmt.Errorf("%w: unknown model kind %q (want xor, mlp or cnn)", ErrSpec, Short(kind))
-	}
-	return s, s.Check()
-}
-
-// MLPSpec is the spec of the mlp with these hidden layers (784-512-256-10: [512, 256]). It
-// allocates nothing.
-func MLPSpec(hidden []int) (Spec, error) {
-	if err := checkLayers(hidden); err != nil {
+	k, err := lookupKind(kind)
+	if err != nil {
 		return Spec{}, err
 	}
-	s := mlpSpec(hidden...)
+	s := Spec{Kind: k.name, Hidden: hidden, Bias: bias}
+	if k.classifier {
+		s.Bias = true
+	}
+	s, err = k.nearest(s)
+	if err != nil {
+		return Spec{}, err
+	}
 	return s, s.Check()
 }

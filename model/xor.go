@@ -18,7 +18,36 @@ import (
 //
 // The original updated W += 0.1·(its back-propagated deltas), which is exactly gradient
 // descent on L with learning rate 0.1: with the same starting weights the runs agree.
-func init() { builders["xor"] = buildXOR }
+var xorKind = kind{
+	name: "xor",
+	nearest: func(s Spec) (Spec, error) {
+		if err := checkHidden(s.Hidden); err != nil {
+			return Spec{}, err
+		}
+		return XORSpec(s.Hidden, s.Bias), nil
+	},
+	arch: func(s Spec) []Layer {
+		return []Layer{Dense(s.Hidden, s.Bias), Sigmoid, Dense(s.Outputs, s.Bias), Sigmoid}
+	},
+	input:    vectorInput,
+	newModel: func(s Spec, seed int64) (*Model, error) { return NewXOR(s.Hidden, s.Bias, seed) },
+	// weights0, weights1, then the biases: the order of the original's files.
+	params: func(placed []Placed) []ParamShape {
+		var ws, bs []ParamShape
+		for _, p := range placed {
+			if p.Weights != "" {
+				ws = append(ws, ParamShape{p.Weights, p.WShape})
+			}
+			if p.Bs != "" {
+				bs = append(bs, ParamShape{p.Bs, p.BShp})
+			}
+		}
+		return append(ws, bs...)
+	},
+	perExample: func(s Spec) int64 { return 2 * int64(2+6*s.Hidden+6) },
+	loss:       halfSumOfSquares,
+}
+
 
 // XORBatch is the four examples as tensors: inputs [4, 2] and targets [4, 1] (copies).
 func XORBatch() (x, y *tensor.Dense) {
@@ -70,20 +99,8 @@ func XORSpec(hidden int, bias bool) Spec {
 	return Spec{Kind: "xor", Inputs: 2, Hidden: hidden, Outputs: 1, Bias: bias, Activation: "sigmoid", Dtype: "float64"}
 }
 
-func buildXOR(net *Net) error {
-	w0, w1 := net.Nodes[0], net.Nodes[1]
-	var b0, b1 *G.Node
-	if net.Model.Spec.Bias {
-		b0, b1 = net.Nodes[2], net.Nodes[3]
-	}
-	h, err := dense(net.X, w0, b0, G.Sigmoid)
-	if err != nil {
-		return err
-	}
-	out, err := dense(h, w1, b1, G.Sigmoid)
-	if err != nil {
-		return err
-	}
+// halfSumOfSquares sets net.Out to ŷ and net.Loss to ½·Σ(y − ŷ)².
+func halfSumOfSquares(net *Net, out *G.Node) error {
 	diff, err := G.Sub(net.Y, out)
 	if err != nil {
 		return err
@@ -102,22 +119,4 @@ func buildXOR(net *Net) error {
 	}
 	net.Out, net.Loss = out, loss
 	return nil
-}
-
-// dense is act(x·w + b): x [batch, in], w [in, out], b [1, out] broadcast over the batch
-// (nil for none), act nil for none.
-func dense(x, w, b *G.Node, act func(*G.Node) (*G.Node, error)) (*G.Node, error) {
-	y, err := G.Mul(x, w)
-	if err != nil {
-		return nil, err
-	}
-	if b != nil {
-		if y, err = G.BroadcastAdd(y, b, nil, []byte{0}); err != nil {
-			return nil, err
-		}
-	}
-	if act != nil {
-		return act(y)
-	}
-	return y, nil
 }

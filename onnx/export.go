@@ -58,22 +58,17 @@ func Export(m *model.Model, info Info) (*Model, error) {
 	}
 	dataset := info.Dataset
 	output := LogitsName
-	var x, layers string
-	var err error
-	switch m.Spec.Kind {
-	case "xor":
+	if !m.Spec.Classifier() {
 		if dataset == "" {
 			dataset = "xor"
 		}
 		output = XORName
-		x, layers, err = b.dense(m, InputName, m.Spec.Inputs, m.Spec.Activation, m.Spec.Activation)
-	case "mlp":
-		x, layers, err = b.dense(m, InputName, m.Spec.Inputs, m.Spec.Activation, "")
-	case "cnn":
-		x, layers, err = b.cnn(m)
-	default:
-		return nil, fmt.Errorf("onnx: model kind %q: graphtrain exports xor, mlp and cnn", m.Spec.Kind)
 	}
+	arch, err := m.Spec.Arch()
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	x, layers, err := b.layers(m, arch)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +93,7 @@ func Export(m *model.Model, info Info) (*Model, error) {
 	inDoc := "the two operands, each 0 or 1"
 	outDoc := "the sigmoid output: the answer is 1 when it is above 0.5"
 	graphDoc := fmt.Sprintf("graphtrain %s net %s, %s activations, float64", m.Spec.Kind, layers, m.Spec.Activation)
-	if m.Spec.Kind != "xor" {
+	if m.Spec.Classifier() {
 		inDoc = "MNIST-style images, 28x28 pixels each, row-major, each pixel the stored byte divided by 255 (0 background, 1 ink)"
 		outDoc = "the logits of the ten classes: the prediction is the largest; softmax gives probabilities"
 		graphDoc = fmt.Sprintf("graphtrain %s %s, trained on %s", m.Spec.Kind, layers, dataset)
@@ -238,106 +233,83 @@ func (b *builder) activation(x, act string) (string, error) {
 	return "", fmt.Errorf("onnx: activation %q: graphtrain exports relu and sigmoid", act)
 }
 
-// dense adds the dense layers weights0/bias0, weights1/bias1, ... (as many as m has, biases
-// when m.Spec.Bias) over x [N, in], hidden after every layer but the last and last after it.
-// It returns the output's name and the layer sizes, such as 784-256-10.
-func (b *builder) dense(m *model.Model, x string, in int, hidden, last string) (string, string, error) {
-	sizes := []string{strconv.Itoa(in)}
-	n := 0
-	for m.Param("weights"+strconv.Itoa(n)) != nil {
-		n++
-	}
-	if n == 0 {
-		return "", "", fmt.Errorf("onnx: %s model has no dense layer (no parameter weights0)", m.Spec.Kind)
-	}
-	for i := 0; i < n; i++ {
-		wName := "weights" + strconv.Itoa(i)
-		shape := m.Param(wName).T.Shape()
-		if len(shape) != 2 || shape[0] != in {
-			return "", "", fmt.Errorf("onnx: %s model: %s has shape %v, want [%d, units]", m.Spec.Kind, wName, shape, in)
+// layers adds the model's layers (Spec.Arch) over the input: a Reshape to [N, C, H, W] first
+// when they start on images; Conv with its bias, MaxPool, Flatten (which keeps graphtrain's
+// channels-first order), Gemm with its bias, Relu and Sigmoid. It returns the output's name
+// and the layer sizes, such as 784-256-10 or 784-conv6@5x5-conv16@5x5-400-120-84-10.
+func (b *builder) layers(m *model.Model, arch []model.Layer) (string, string, error) {
+	placed, err := model.Place(model.Shape{C: m.Spec.Inputs}, arch)
+	if len(arch) > 0 && arch[0].Op == "conv" {
+		side := model.ImageSide
+		if m.Spec.Inputs != side*side {
+			return "", "", fmt.Errorf("onnx: %s model with %d inputs: want %d", m.Spec.Kind, m.Spec.Inputs, side*side)
 		}
-		out := shape[1]
-		w, err := b.param(m, wName)
-		if err != nil {
+		placed, err = model.Place(model.Shape{C: 1, H: side, W: side}, arch)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("onnx: %w", err)
+	}
+	x := InputName
+	if in := placed[0].In; in.H > 0 {
+		x = b.node("Reshape", []string{x, b.int64s("image_shape", -1, int64(in.C), int64(in.H), int64(in.W))})
+	}
+	sizes := []string{strconv.Itoa(m.Spec.Inputs)}
+	for _, p := range placed {
+		if x, err = b.layer(m, x, p); err != nil {
 			return "", "", err
 		}
-		inputs := []string{x, w}
-		if m.Spec.Bias {
-			bias, err := b.param(m, "bias"+strconv.Itoa(i), out)
-			if err != nil {
-				return "", "", err
+		switch p.Op {
+		case "conv":
+			sizes = append(sizes, fmt.Sprintf("conv%d@%dx%d", p.Units, p.Kernel, p.Kernel))
+		case "dense":
+			if sizes[len(sizes)-1] != strconv.Itoa(p.In.C) {
+				sizes = append(sizes, strconv.Itoa(p.In.C))
 			}
-			inputs = append(inputs, bias)
+			sizes = append(sizes, strconv.Itoa(p.Units))
 		}
-		// Gemm: Y = x·W + b, b [units] broadcast over the rows (alpha = beta = 1, no transposes).
-		x = b.node("Gemm", inputs)
-		act := hidden
-		if i == n-1 {
-			act = last
-		}
-		if x, err = b.activation(x, act); err != nil {
-			return "", "", err
-		}
-		in = out
-		sizes = append(sizes, strconv.Itoa(out))
 	}
-	if in != m.Spec.Outputs {
-		return "", "", fmt.Errorf("onnx: %s model: the last dense layer has %d units, the model %d outputs", m.Spec.Kind, in, m.Spec.Outputs)
+	if out := placed[len(placed)-1].Out; out.Size() != m.Spec.Outputs {
+		return "", "", fmt.Errorf("onnx: %s model: the last layer gives %s values, the model has %d outputs", m.Spec.Kind, out, m.Spec.Outputs)
 	}
 	return x, strings.Join(sizes, "-"), nil
 }
 
-// cnn adds graphtrain's LeNet-style convnet (graph/mnist.go, buildCNN): the input reshaped to
-// [N,1,28,28]; for each of conv0 (padding 2) and conv1 (padding 0): Conv with bias, Relu,
-// MaxPool 2x2 stride 2; then Flatten, which keeps graphtrain's NCHW order, and the dense layers.
-func (b *builder) cnn(m *model.Model) (string, string, error) {
-	side := model.ImageSide
-	if m.Spec.Inputs != side*side {
-		return "", "", fmt.Errorf("onnx: cnn model with %d inputs: want %d", m.Spec.Inputs, side*side)
+// layer adds one placed layer over x and returns its output's name.
+func (b *builder) layer(m *model.Model, x string, p model.Placed) (string, error) {
+	var inputs []string
+	if p.Weights != "" {
+		w, err := b.param(m, p.Weights, p.WShape...)
+		if err != nil {
+			return "", err
+		}
+		inputs = append(inputs, x, w)
 	}
-	x := b.node("Reshape", []string{InputName, b.int64s("image_shape", -1, 1, int64(side), int64(side))})
-	channels := 1
-	var sizes []string
-	for i, pad := range []int{2, 0} {
-		wName := fmt.Sprintf("conv%d", i)
-		p := m.Param(wName)
-		if p == nil {
-			return "", "", fmt.Errorf("onnx: cnn model has no parameter %s", wName)
-		}
-		shape := p.T.Shape()
-		if len(shape) != 4 || shape[1] != channels || shape[2] != shape[3] {
-			return "", "", fmt.Errorf("onnx: cnn model: %s has shape %v, want [filters, %d, k, k]", wName, shape, channels)
-		}
-		filters, k := shape[0], shape[2]
-		w, err := b.param(m, wName)
+	if p.Bs != "" { // [1, units] or [1, filters, 1, 1] in the checkpoint, [units] here
+		bias, err := b.param(m, p.Bs, p.Units)
 		if err != nil {
-			return "", "", err
+			return "", err
 		}
-		bias, err := b.param(m, wName+"_bias", filters) // [1, filters, 1, 1] in the checkpoint
-		if err != nil {
-			return "", "", err
-		}
-		p64 := int64(pad)
-		x = b.node("Conv", []string{x, w, bias},
-			&Attribute{Name: "kernel_shape", Type: AttrInts, Ints: []int64{int64(k), int64(k)}},
-			&Attribute{Name: "pads", Type: AttrInts, Ints: []int64{p64, p64, p64, p64}},
-			&Attribute{Name: "strides", Type: AttrInts, Ints: []int64{1, 1}},
+		inputs = append(inputs, bias)
+	}
+	k, s := int64(p.Kernel), int64(p.Stride)
+	switch p.Op {
+	case "conv":
+		pad := int64(p.Pad)
+		return b.node("Conv", inputs,
+			&Attribute{Name: "kernel_shape", Type: AttrInts, Ints: []int64{k, k}},
+			&Attribute{Name: "pads", Type: AttrInts, Ints: []int64{pad, pad, pad, pad}},
+			&Attribute{Name: "strides", Type: AttrInts, Ints: []int64{s, s}},
 			&Attribute{Name: "dilations", Type: AttrInts, Ints: []int64{1, 1}},
-			&Attribute{Name: "group", Type: AttrInt, I: 1})
-		if x, err = b.activation(x, "relu"); err != nil {
-			return "", "", err
-		}
-		x = b.node("MaxPool", []string{x},
-			&Attribute{Name: "kernel_shape", Type: AttrInts, Ints: []int64{2, 2}},
-			&Attribute{Name: "strides", Type: AttrInts, Ints: []int64{2, 2}})
-		side = (side + 2*pad - k + 1) / 2
-		channels = filters
-		sizes = append(sizes, fmt.Sprintf("conv%d@%dx%d", filters, k, k))
+			&Attribute{Name: "group", Type: AttrInt, I: 1}), nil
+	case "maxpool":
+		return b.node("MaxPool", []string{x},
+			&Attribute{Name: "kernel_shape", Type: AttrInts, Ints: []int64{k, k}},
+			&Attribute{Name: "strides", Type: AttrInts, Ints: []int64{s, s}}), nil
+	case "flatten":
+		return b.node("Flatten", []string{x}, &Attribute{Name: "axis", Type: AttrInt, I: 1}), nil
+	case "dense":
+		// Gemm: Y = x·W + b, b [units] broadcast over the rows (alpha = beta = 1, no transposes).
+		return b.node("Gemm", inputs), nil
 	}
-	x = b.node("Flatten", []string{x}, &Attribute{Name: "axis", Type: AttrInt, I: 1})
-	x, dense, err := b.dense(m, x, channels*side*side, "relu", "")
-	if err != nil {
-		return "", "", err
-	}
-	return x, "784-" + strings.Join(sizes, "-") + "-" + dense, nil
+	return b.activation(x, p.Op)
 }

@@ -189,12 +189,9 @@ func TestExportMLP(t *testing.T) {
 
 // A deeper MLP, as --hidden 64,32 will build: every dense layer is exported, ReLU between.
 func TestExportDeepMLP(t *testing.T) {
-	sizes := []int{784, 64, 32, 10}
-	m := &model.Model{Spec: model.Spec{Kind: "mlp", Inputs: 784, Hidden: 64, Outputs: 10, Bias: true, Activation: "relu", Dtype: "float32"}}
-	for i := 0; i+1 < len(sizes); i++ {
-		m.Params = append(m.Params,
-			&model.Param{Name: "weights" + string(rune('0'+i)), T: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(sizes[i], sizes[i+1]))},
-			&model.Param{Name: "bias" + string(rune('0'+i)), T: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, sizes[i+1]))})
+	m, err := model.NewDeepMLP([]int{64, 32}, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
 	e := export(t, m, Info{Dataset: "fashion"})
 	if !slices.Equal(e.ops, []string{"Gemm", "Relu", "Gemm", "Relu", "Gemm"}) || e.meta["layers"] != "784-64-32-10" || e.meta["dataset"] != "fashion" {
@@ -263,7 +260,7 @@ func TestExportRefuses(t *testing.T) {
 		edit  func(m *model.Model)
 		wants string
 	}{
-		{"unknown kind", func(m *model.Model) { m.Spec.Kind = "rnn" }, "exports xor, mlp and cnn"},
+		{"unknown kind", func(m *model.Model) { m.Spec.Kind = "rnn" }, `unknown model kind "rnn"`},
 		{"stray parameter", func(m *model.Model) {
 			m.Params = append(m.Params, &model.Param{Name: "gamma", T: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(3))})
 		}, "gamma"},

@@ -176,9 +176,20 @@ func CheckPlan(t testing.TB, p *ir.Program) {
 			}
 		}
 	}
-	if p.Kind == "cnn" && len(p.Slots) >= len(p.Buffers) {
-		t.Errorf("cnn: no slot reused: %d slots for %d buffers", len(p.Slots), len(p.Buffers))
+	if hasConv(p) && len(p.Slots) >= len(p.Buffers) {
+		t.Errorf("%s: no slot reused: %d slots for %d buffers", p.Kind, len(p.Slots), len(p.Buffers))
 	}
+}
+
+// hasConv reports whether p convolves (an im2col, or a fused convolution).
+func hasConv(p *ir.Program) bool {
+	for _, l := range p.Launches {
+		switch l.Op {
+		case ir.Im2col, ir.Conv, ir.ConvReLU, ir.ConvReLUPool:
+			return true
+		}
+	}
+	return false
 }
 
 // Golden compares got with the file testdata/name, or writes it there when the environment
