@@ -48,7 +48,6 @@ var xorKind = kind{
 	loss:       halfSumOfSquares,
 }
 
-
 // XORBatch is the four examples as tensors: inputs [4, 2] and targets [4, 1] (copies).
 func XORBatch() (x, y *tensor.Dense) {
 	x = tensor.New(tensor.WithShape(4, 2), tensor.WithBacking(append([]float64(nil), XORInputs...)))
