@@ -4,8 +4,10 @@
 // from gorgonia.Grad, the gradient of the loss with respect to every parameter), and the
 // Solver (SGD, momentum, Adam) that updates the parameters from their gradients.
 //
-// Each kind is written in one file: xor.go (the XOR net of the original numpy experiment),
-// mnist.go (the mlp and the LeNet-style cnn). spec.go checks a Spec before anything is
+// Each kind is written in one file, xor.go (the XOR net of the original numpy experiment),
+// mlp.go and cnn.go: its name, its sizes and its layers (layer.go: dense, conv, maxpool, flatten,
+// relu, sigmoid), from which Build, the parameters and the memory estimate follow. spec.go
+// checks a Spec before anything is
 // allocated (Check, ParamShapes) and estimates a job's memory (TrainBytes). No Gorgonia panic
 // escapes the package's exported functions; errors start with "graph:" (the CLI's messages
 // have always said so) or wrap ErrSpec or ErrShape.
