@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strconv"
 	"strings"
 
 	G "gorgonia.org/gorgonia"
@@ -14,12 +15,14 @@ import (
 // model's layers (Spec.Arch) say everything about its graph but its loss: Build, the
 // parameters' names and shapes, the memory estimate and the ONNX export all read them.
 type Layer struct {
-	Op     string // "dense", "conv", "maxpool", "relu", "sigmoid" or "flatten"
-	Units  int    // dense: outputs; conv: filters
-	Kernel int    // conv, maxpool: the side of the square window
-	Stride int    // conv, maxpool: the step between windows
-	Pad    int    // conv: the zeros added on each side of the image
-	Bias   bool   // dense, conv: whether a bias is added
+	Op     string  // "dense", "conv", "maxpool", "relu", "leakyrelu", "sigmoid", "tanh", "flatten", ...
+	Units  int     // dense: outputs; conv: filters
+	Kernel int     // conv, maxpool, avgpool: the side of the square window
+	Stride int     // conv, maxpool, avgpool: the step between windows
+	Pad    int     // conv: the zeros added on each side of the image
+	Bias   bool    // dense, conv: whether a bias is added
+	Alpha  float64 // leakyrelu: the slope below 0
+	Rate   float64 // dropout: the fraction of values dropped in training
 }
 
 // String writes the layer as a model description does: dense(120), conv(6,5,pad=2),
@@ -37,11 +40,15 @@ func (l Layer) String() string {
 			s += fmt.Sprintf(",pad=%d", l.Pad)
 		}
 		return s + ")"
-	case "maxpool":
+	case "maxpool", "avgpool":
 		if l.Stride != l.Kernel {
-			return fmt.Sprintf("maxpool(%d,stride=%d)", l.Kernel, l.Stride)
+			return fmt.Sprintf("%s(%d,stride=%d)", l.Op, l.Kernel, l.Stride)
 		}
-		return fmt.Sprintf("maxpool(%d)", l.Kernel)
+		return fmt.Sprintf("%s(%d)", l.Op, l.Kernel)
+	case "leakyrelu":
+		return fmt.Sprintf("leakyrelu(%s)", strconv.FormatFloat(l.Alpha, 'g', -1, 64))
+	case "dropout":
+		return fmt.Sprintf("dropout(%s)", strconv.FormatFloat(l.Rate, 'g', -1, 64))
 	}
 	return l.Op
 }
@@ -133,7 +140,9 @@ func Place(in Shape, arch []Layer) ([]Placed, error) {
 			p.WShape, p.BShp = []int{in.C, l.Units}, []int{1, l.Units}
 			p.FanIn, dense = in.C, dense+1
 			in = Shape{C: l.Units}
-		case "relu", "sigmoid":
+		case "relu", "sigmoid", "tanh", "leakyrelu":
+		case "avgpool", "dropout", "batchnorm":
+			return nil, fmt.Errorf("%w: layer %d %s: not built by this version of graphtrain yet", ErrSpec, i+1, l)
 		default:
 			return nil, fmt.Errorf("%w: layer %d: unknown layer %q", ErrSpec, i+1, Short(l.Op))
 		}
@@ -214,6 +223,10 @@ func buildLayers(net *Net, x *G.Node, placed []Placed) (*G.Node, error) {
 			x, err = G.Rectify(x)
 		case "sigmoid":
 			x, err = G.Sigmoid(x)
+		case "tanh":
+			x, err = G.Tanh(x)
+		case "leakyrelu":
+			x, err = G.LeakyRelu(x, p.Alpha)
 		}
 		if err != nil {
 			return nil, err
