@@ -33,8 +33,11 @@ type kind struct {
 	loss func(net *Net, out *G.Node) error
 }
 
-// kinds are the models graphtrain builds, in the order messages list them.
-var kinds = []*kind{&xorKind, &mlpKind, &cnnKind}
+// kinds are the models graphtrain builds, in the order messages list them (set in init: the
+// custom kind's checks look kinds up).
+var kinds []*kind
+
+func init() { kinds = []*kind{&xorKind, &mlpKind, &cnnKind, &customKind} }
 
 // lookupKind is the kind called name, or an error that lists the kinds.
 func lookupKind(name string) (*kind, error) {

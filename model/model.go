@@ -22,6 +22,12 @@ type Spec struct {
 	Bias       bool   `json:"bias"`       // whether the dense layers have biases
 	Activation string `json:"activation"` // hidden activation: "sigmoid" or "relu"
 	Dtype      string `json:"dtype"`      // "float64" or "float32"
+	// Description is a custom model's layers, a model description in its normalised form
+	// (ParseArch, Describe); empty for the built-in kinds.
+	Description string `json:"description,omitempty"`
+	// Image is the shape of a custom model's examples, [channels, height, width], when they
+	// are images; empty for vectors (and for the built-in kinds, whose cnn reads 28x28).
+	Image []int `json:"image,omitempty"`
 }
 
 // Param is one named parameter tensor. Its name is also its file name in a checkpoint
