@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"fmt"
+
 	"graphtrain/internal/gemm"
 	"graphtrain/internal/parallel"
 	"graphtrain/internal/vec"
@@ -71,74 +73,35 @@ type convJob[T float] struct {
 // column rows are summed into: not pad, whose border must stay zero for the columns.
 type convScratch[T float] struct{ pad, col, grid, gridT, mask, acc []T }
 
-// convKernel compiles a launch of one of the fused convolutions over its buffers.
-func convKernel[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T, pr products[T]) func() {
-	g := convOf(l.Ints)
-	j := &convJob[T]{g: g, cout: int(l.Ints[14]), K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: l.Op, mm: pr.mm, mmCols: pr.cols, mmRows: pr.rows, unit: g.unit()}
-	j.in, j.w, j.out = a(0), a(1), a(len(l.Args)-1)
-	j.gw = g.OW
-	if j.unit {
-		j.Wp, j.plane = g.W+2*g.pw, (g.H+2*g.ph)*(g.W+2*g.pw)
-		j.gw = j.Wp
+// convParams decodes a fused convolution launch's parameters: a Conv's, ConvData's,
+// ConvFilter's or ConvReLU's (Pool zero), or a ConvReLUPool's or ConvReLUPoolBack's, whose
+// kernels pool the convolution's own output in 2x2 windows at stride 2.
+func convParams(l ir.Launch) (ir.ConvPoolParams, error) {
+	if l.Op != ir.ConvReLUPool && l.Op != ir.ConvReLUPoolBack {
+		c, err := l.ConvParams()
+		return ir.ConvPoolParams{Conv: c}, err
 	}
-	j.Pg = g.OH * j.gw
-	if j.unit {
-		// A whole number of 32-value panels: the products' micro-kernels (NR 32 or 16) read
-		// every panel in place, none is packed, and the rows' adds (image) have no
-		// remainder. The grid's last positions, past the last row, are thrown away like
-		// those past OW.
-		j.Pg = (j.Pg + 31) &^ 31
-		for c := 0; c < g.C; c++ {
-			for r := 0; r < g.kh; r++ {
-				for q := 0; q < g.kw; q++ {
-					j.offs = append(j.offs, c*j.plane+r*j.Wp+q)
-				}
-			}
-		}
-		j.offs = append(j.offs, g.C*j.plane+g.kw)
+	if l.Op == ir.ConvReLUPoolBack && len(l.Args) != 6 && len(l.Args) != 7 {
+		return ir.ConvPoolParams{}, fmt.Errorf("%s wants 6 or 7 buffers, has %d", l.Op, len(l.Args))
 	}
-	if l.Op == ir.Conv || l.Op == ir.ConvReLU || l.Op == ir.ConvReLUPool {
-		j.bias = a(2)
-		j.wb = make([]T, j.cout*(j.K+1))
+	p, err := l.ConvPoolParams()
+	if err != nil {
+		return p, err
 	}
-	if l.Op == ir.ConvReLU {
-		j.mask = a(3)
+	c, g := p.Conv, poolOf(p.Pool)
+	if !g.halves() || g.B != c.B || g.C != c.Cout || g.H != c.OH || g.W != c.OW {
+		return p, fmt.Errorf("%s: no CPU kernel pools a %dx%d output of %d channels with %+v", l.Op, c.OH, c.OW, c.Cout, p.Pool)
 	}
-	if l.Op == ir.ConvReLUPool {
-		j.route, j.pool = a(3), poolOf(l.Ints[15:])
-	}
-	if l.Op == ir.ConvReLUPoolBack {
-		j.route, j.dpooled, j.in, j.w, j.out, j.db = a(0), a(1), a(2), a(3), a(4), a(5)
-		if len(l.Args) == 7 {
-			j.dimg = a(6)
-		}
-		j.pool = poolOf(l.Ints[15:])
-	}
-	j.scr = make([]convScratch[T], pool.Size())
-	for w := range j.scr {
-		s := &j.scr[w]
-		if j.unit {
-			// The planes, kw zeros (the last row's taps read up to kw−1 past the planes),
-			// then Pg ones: the column of the bias in the filter gradient's product.
-			s.pad = make([]T, g.C*j.plane+g.kw+j.Pg)
-			fill(s.pad[g.C*j.plane+g.kw:], 1)
-			if l.Op == ir.ConvData || l.Op == ir.ConvReLUPoolBack {
-				s.acc = make([]T, len(s.pad))
-			}
-		}
-		if !j.unit || l.Op == ir.ConvData || l.Op == ir.ConvReLUPoolBack {
-			// The columns (other geometries) or the image gradient's (unit).
-			s.col = make([]T, (j.K+1)*j.Pg)
-			fill(s.col[j.K*j.Pg:], 1)
-		}
-		s.grid = make([]T, j.cout*j.Pg+vec.PoolSlack) // MaxPool2ReLU reads whole vectors past a plane
-		if j.unit && l.Op == ir.ConvReLUPoolBack {
-			s.gridT = make([]T, j.cout*j.Pg)
-		}
-		if j.mask != nil || j.route != nil {
-			s.mask = make([]T, j.cout*j.Pg)
-		}
-	}
+	return p, nil
+}
+
+// convKernel compiles a launch of one of the fused convolutions, its parameters p (from
+// convParams), over its buffers.
+func convKernel[T float](pool *parallel.Pool, l ir.Launch, p ir.ConvPoolParams, a func(int) []T, pr products[T]) func() {
+	j := newConvJob(l.Op, p, pr)
+	j.bind(a, len(l.Args))
+	j.alloc(pool.Size())
+	g := j.g
 	n := g.B
 	switch l.Op {
 	case ir.ConvFilter:
@@ -165,6 +128,89 @@ func convKernel[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T, pr p
 			j.sumGroups(n)
 		case ir.ConvReLUPoolBack:
 			j.sumBackGroups(n)
+		}
+	}
+}
+
+// newConvJob is the job of a fused convolution op with parameters p: its geometry and, at
+// unit geometry, its grid over the padded planes.
+func newConvJob[T float](op ir.Op, p ir.ConvPoolParams, pr products[T]) *convJob[T] {
+	g := convOf(p.Conv.ConvGeom)
+	j := &convJob[T]{g: g, cout: p.Conv.Cout, K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: op, mm: pr.mm, mmCols: pr.cols, mmRows: pr.rows, unit: g.unit()}
+	if op == ir.ConvReLUPool || op == ir.ConvReLUPoolBack {
+		j.pool = poolOf(p.Pool)
+	}
+	j.gw = g.OW
+	if j.unit {
+		j.Wp, j.plane = g.W+2*g.pw, (g.H+2*g.ph)*(g.W+2*g.pw)
+		j.gw = j.Wp
+	}
+	j.Pg = g.OH * j.gw
+	if j.unit {
+		// A whole number of 32-value panels: the products' micro-kernels (NR 32 or 16) read
+		// every panel in place, none is packed, and the rows' adds (image) have no
+		// remainder. The grid's last positions, past the last row, are thrown away like
+		// those past OW.
+		j.Pg = (j.Pg + 31) &^ 31
+		for c := 0; c < g.C; c++ {
+			for r := 0; r < g.kh; r++ {
+				for q := 0; q < g.kw; q++ {
+					j.offs = append(j.offs, c*j.plane+r*j.Wp+q)
+				}
+			}
+		}
+		j.offs = append(j.offs, g.C*j.plane+g.kw)
+	}
+	return j
+}
+
+// bind gives the job its launch's args buffers, a(i) the i-th.
+func (j *convJob[T]) bind(a func(int) []T, args int) {
+	j.in, j.w, j.out = a(0), a(1), a(args-1)
+	switch j.op {
+	case ir.Conv, ir.ConvReLU, ir.ConvReLUPool:
+		j.bias = a(2)
+		j.wb = make([]T, j.cout*(j.K+1))
+	}
+	switch j.op {
+	case ir.ConvReLU:
+		j.mask = a(3)
+	case ir.ConvReLUPool:
+		j.route = a(3)
+	case ir.ConvReLUPoolBack:
+		j.route, j.dpooled, j.in, j.w, j.out, j.db = a(0), a(1), a(2), a(3), a(4), a(5)
+		if args == 7 {
+			j.dimg = a(6)
+		}
+	}
+}
+
+// alloc makes each of the workers' scratch.
+func (j *convJob[T]) alloc(workers int) {
+	g, back := j.g, j.op == ir.ConvData || j.op == ir.ConvReLUPoolBack
+	j.scr = make([]convScratch[T], workers)
+	for w := range j.scr {
+		s := &j.scr[w]
+		if j.unit {
+			// The planes, kw zeros (the last row's taps read up to kw−1 past the planes),
+			// then Pg ones: the column of the bias in the filter gradient's product.
+			s.pad = make([]T, g.C*j.plane+g.kw+j.Pg)
+			fill(s.pad[g.C*j.plane+g.kw:], 1)
+			if back {
+				s.acc = make([]T, len(s.pad))
+			}
+		}
+		if !j.unit || back {
+			// The columns (other geometries) or the image gradient's (unit).
+			s.col = make([]T, (j.K+1)*j.Pg)
+			fill(s.col[j.K*j.Pg:], 1)
+		}
+		s.grid = make([]T, j.cout*j.Pg+vec.PoolSlack) // MaxPool2ReLU reads whole vectors past a plane
+		if j.unit && j.op == ir.ConvReLUPoolBack {
+			s.gridT = make([]T, j.cout*j.Pg)
+		}
+		if j.mask != nil || j.route != nil {
+			s.mask = make([]T, j.cout*j.Pg)
 		}
 	}
 }
@@ -700,8 +746,7 @@ func refMatmul[T float](w int, ta, tb bool, m, n, k int, a []T, lda int, b []T, 
 
 // poolRouteBack sends each pooled gradient to its window's routed place, times the mask the
 // route carries: one plane of images a piece of work.
-func poolRouteBack[T float](pool *parallel.Pool, route, dpooled, dx []T, ip []int64) func() {
-	g := poolOf(ip)
+func poolRouteBack[T float](pool *parallel.Pool, route, dpooled, dx []T, g pool2) func() {
 	hw, ohw, kk := g.H*g.W, g.OH*g.OW, g.kh*g.kw
 	if g.halves() {
 		return forEach(pool, g.B*g.C, max(1, chunk/max(1, hw)), func(lo, hi int) {

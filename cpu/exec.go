@@ -106,114 +106,111 @@ func (e *executor) real(id, i int) float64 {
 	return float64(e.f32(id)[i])
 }
 
-// checkInts checks the number of integers of the launches whose kernels index them.
-func checkInts(l ir.Launch) error {
-	want := 0
-	switch l.Op {
-	case ir.Conv, ir.ConvData, ir.ConvFilter, ir.ConvReLU:
-		want = 15
-	case ir.ConvReLUPool, ir.ConvReLUPoolBack:
-		if l.Op == ir.ConvReLUPoolBack && len(l.Args) != 6 && len(l.Args) != 7 {
-			return fmt.Errorf("%s wants 6 or 7 buffers, has %d", l.Op, len(l.Args))
-		}
-		if len(l.Ints) != 27 {
-			return fmt.Errorf("%s wants 27 integers, has %d", l.Op, len(l.Ints))
-		}
-		// The kernels pool the convolution's own output in 2x2 windows at stride 2.
-		c, p := convOf(l.Ints), poolOf(l.Ints[15:])
-		if !p.halves() || p.B != c.B || p.C != int(l.Ints[14]) || p.H != c.OH || p.W != c.OW {
-			return fmt.Errorf("%s: no CPU kernel pools a %dx%d output of %d channels with %v", l.Op, c.OH, c.OW, l.Ints[14], l.Ints[15:])
-		}
-		return nil
-	case ir.MaxPool, ir.MaxPoolBack, ir.MaxPoolBackMask, ir.PoolRouteBack:
-		want = 12
-	case ir.Im2col, ir.Col2im:
-		want = 14
-	default:
-		return nil
-	}
-	if len(l.Ints) != want {
-		return fmt.Errorf("%s wants %d integers, has %d", l.Op, want, len(l.Ints))
-	}
-	return nil
-}
-
-// compile turns one launch into a call over its buffers, for the launch's dtype.
+// compile turns one launch into a call over its buffers, for the launch's dtype. Its
+// parameters are decoded here, once (package ir checks them).
 func (e *executor) compile(l ir.Launch) (func(), error) {
 	for _, b := range l.Args {
 		if b < 0 || b >= len(e.p.Buffers) {
 			return nil, fmt.Errorf("buffer %d of %d", b, len(e.p.Buffers))
 		}
 	}
-	if err := checkInts(l); err != nil {
-		return nil, err
-	}
 	switch l.Op {
 	case ir.StepInc:
 		step := e.f64(l.Args[0])
 		return func() { step[0]++ }, nil
 	case ir.CursorAdd:
-		cur, n := e.i64(l.Args[0]), l.Ints[0]
+		p, err := l.CursorAddParams()
+		if err != nil {
+			return nil, err
+		}
+		cur, n := e.i64(l.Args[0]), int64(p.N)
 		return func() { cur[0] += n }, nil
 	case ir.GatherRows:
-		if l.Dtype == ir.Float64 {
-			return gatherRows(e.f64(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f64(l.Args[3]), int(l.Ints[0]), int(l.Ints[1])), nil
+		p, err := l.GatherRowsParams()
+		if err != nil {
+			return nil, err
 		}
-		return gatherRows(e.f32(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f32(l.Args[3]), int(l.Ints[0]), int(l.Ints[1])), nil
+		if l.Dtype == ir.Float64 {
+			return gatherRows(e.f64(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f64(l.Args[3]), p.Rows, p.Cols), nil
+		}
+		return gatherRows(e.f32(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f32(l.Args[3]), p.Rows, p.Cols), nil
 	}
 	if l.Dtype == ir.Float64 {
 		return compileTyped(e, l, e.f64)
 	}
-	if f := e.compileF32(l); f != nil {
-		return f, nil
+	if f, err := e.compileF32(l); f != nil || err != nil {
+		return f, err
 	}
 	return compileTyped(e, l, e.f32)
 }
 
 // compileF32 compiles the float32 launches that have kernels of their own (the products on
-// the packed GEMM, Adam), or returns nil.
-func (e *executor) compileF32(l ir.Launch) func() {
+// the packed GEMM, Adam), or returns nil and no error for the others.
+func (e *executor) compileF32(l ir.Launch) (func(), error) {
 	a := func(i int) []float32 { return e.f32(l.Args[i]) }
-	ip := l.Ints
 	switch l.Op {
 	case ir.Gemm, ir.GemmBias:
-		m, n, k, ta, tb := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1
-		A, B, C := a(0), a(1), a(len(l.Args)-1)
+		p, err := l.GemmParams()
+		if err != nil {
+			return nil, err
+		}
 		var ep gemm.Epilogue
 		if l.Op == ir.GemmBias {
 			ep.Bias = a(2)
 		}
-		lda, ldb := ldOf(ta, m, k), ldOf(tb, k, n)
-		return func() { e.ws.Sgemm(e.pool, ta, tb, m, n, k, A, lda, B, ldb, C, max(1, n), ep) }
+		return e.sgemm(p, a(0), a(1), a(len(l.Args)-1), ep), nil
 	case ir.GemmSplit:
-		m, n, k, ta, tb, kc := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1, int(ip[5])
-		A, B, P := a(0), a(1), a(2)
-		lda, ldb := ldOf(ta, m, k), ldOf(tb, k, n)
-		return func() {
-			for z := 0; z*kc < k; z++ {
-				k0, k1 := z*kc, min(k, (z+1)*kc)
-				ao, bo := k0, k0*n // A[:, k0:], B[k0:, :]
-				if ta {
-					ao = k0 * m
-				}
-				if tb {
-					bo = k0
-				}
-				e.ws.Sgemm(e.pool, ta, tb, m, n, k1-k0, A[ao:], lda, B[bo:], ldb, P[z*m*n:], max(1, n), gemm.Epilogue{})
-			}
+		p, err := l.GemmSplitParams()
+		if err != nil {
+			return nil, err
 		}
+		return e.sgemmSplit(p, a(0), a(1), a(2)), nil
 	case ir.Conv, ir.ConvData, ir.ConvFilter, ir.ConvReLU, ir.ConvReLUPool, ir.ConvReLUPoolBack:
-		return convKernel(e.pool, l, a, e.mm)
+		p, err := convParams(l)
+		if err != nil {
+			return nil, err
+		}
+		return convKernel(e.pool, l, p, a, e.mm), nil
 	case ir.Adam:
-		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals)
+		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
 	case ir.SGD:
-		return sgdF32(e.pool, a(0), a(1), l.Reals)
+		return sgdF32(e.pool, a(0), a(1), l.Reals), nil
 	case ir.Momentum:
-		return momentumF32(e.pool, a(0), a(1), a(2), l.Reals)
+		return momentumF32(e.pool, a(0), a(1), a(2), l.Reals), nil
 	case ir.Binary:
-		return binaryF32(e.pool, a(0), a(1), a(2), int(ip[0]), int(ip[1]), int(ip[2]), ir.BinaryOp(ip[3]))
+		p, err := l.BinaryParams()
+		if err != nil {
+			return nil, err
+		}
+		return binaryF32(e.pool, a(0), a(1), a(2), p.N, p.SA, p.SB, p.Op), nil
 	}
-	return nil
+	return nil, nil
+}
+
+// sgemm is C = op(A)·op(B) (with ep's bias) on the packed GEMM.
+func (e *executor) sgemm(p ir.GemmParams, A, B, C []float32, ep gemm.Epilogue) func() {
+	m, n, k, ta, tb := p.M, p.N, p.K, p.TransA, p.TransB
+	lda, ldb := ldOf(ta, m, k), ldOf(tb, k, n)
+	return func() { e.ws.Sgemm(e.pool, ta, tb, m, n, k, A, lda, B, ldb, C, max(1, n), ep) }
+}
+
+// sgemmSplit is GemmSplit's partial products into P on the packed GEMM.
+func (e *executor) sgemmSplit(p ir.GemmSplitParams, A, B, P []float32) func() {
+	m, n, k, ta, tb, kc := p.M, p.N, p.K, p.TransA, p.TransB, p.KC
+	lda, ldb := ldOf(ta, m, k), ldOf(tb, k, n)
+	return func() {
+		for z := 0; z*kc < k; z++ {
+			k0, k1 := z*kc, min(k, (z+1)*kc)
+			ao, bo := k0, k0*n // A[:, k0:], B[k0:, :]
+			if ta {
+				ao = k0 * m
+			}
+			if tb {
+				bo = k0
+			}
+			e.ws.Sgemm(e.pool, ta, tb, m, n, k1-k0, A[ao:], lda, B[bo:], ldb, P[z*m*n:], max(1, n), gemm.Epilogue{})
+		}
+	}
 }
 
 // ldOf is the leading dimension of a matrix that op makes rows x cols: cols, or rows when it
@@ -230,46 +227,31 @@ type float interface{ float32 | float64 }
 // compileTyped compiles the launches whose kernels are generic in the element type.
 func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(), error) {
 	a := func(i int) []T { return buf(l.Args[i]) }
-	ip := l.Ints
-	n := func(i int) int { return int(ip[i]) }
 	pool := e.pool
 	switch l.Op {
-	case ir.Binary:
-		if _, ok := binaryOp[T](ir.BinaryOp(ip[3])); !ok {
-			return nil, fmt.Errorf("binary operator %d has no kernel", ip[3])
-		}
-		return binary(pool, a(0), a(1), a(2), n(0), n(1), n(2), ir.BinaryOp(ip[3])), nil
-	case ir.Unary:
-		if _, ok := unaryOp[T](ir.UnaryOp(ip[1])); !ok {
-			return nil, fmt.Errorf("unary function %d has no kernel", ip[1])
-		}
-		return unary(pool, a(0), a(1), n(0), ir.UnaryOp(ip[1])), nil
-	case ir.Gather4:
-		return gather4(pool, a(0), a(1), ip), nil
+	case ir.Binary, ir.Unary, ir.Gather4:
+		return compileElementwise(pool, l, a)
 	case ir.Gemm, ir.GemmBias, ir.GemmSplit:
-		return gemmRef(l, a), nil
-	case ir.ReduceSum:
-		return reduceSum(pool, a(0), a(1), n(0), n(1), n(2)), nil
-	case ir.SoftmaxXent:
-		return softmaxXent(pool, a(0), a(1), a(2), a(3), n(0), n(1), l.Reals[0]), nil
-	case ir.Softmax:
-		return softmax(pool, a(0), a(1), n(0), n(1), ip[2] == 1), nil
-	case ir.SoftmaxBack:
-		return softmaxBack(pool, a(0), a(1), a(2), n(0), n(1), ip[2] == 1), nil
-	case ir.Im2col:
-		return im2col(pool, a(0), a(1), ip), nil
-	case ir.Col2im:
-		return col2im(pool, a(0), a(1), ip), nil
-	case ir.MaxPool:
-		return maxPool(pool, a(0), a(1), ip), nil
+		return gemmRef(l, a)
+	case ir.ReduceSum, ir.SoftmaxXent, ir.Softmax, ir.SoftmaxBack:
+		return compileRows(pool, l, a)
+	case ir.Im2col, ir.Col2im:
+		g, err := l.ConvGeom()
+		if err != nil {
+			return nil, err
+		}
+		if l.Op == ir.Im2col {
+			return im2col(pool, a(0), a(1), convOf(g)), nil
+		}
+		return col2im(pool, a(0), a(1), convOf(g)), nil
+	case ir.MaxPool, ir.MaxPoolBack, ir.MaxPoolBackMask, ir.PoolRouteBack:
+		return compilePool(pool, l, a)
 	case ir.Conv, ir.ConvData, ir.ConvFilter, ir.ConvReLU, ir.ConvReLUPool, ir.ConvReLUPoolBack:
-		return convKernel(pool, l, a, refProducts[T]()), nil
-	case ir.MaxPoolBack:
-		return maxPoolBack(pool, a(0), a(1), nil, a(2), ip), nil
-	case ir.MaxPoolBackMask:
-		return maxPoolBack(pool, a(0), a(1), a(2), a(3), ip), nil
-	case ir.PoolRouteBack:
-		return poolRouteBack(pool, a(0), a(1), a(2), ip), nil
+		p, err := convParams(l)
+		if err != nil {
+			return nil, err
+		}
+		return convKernel(pool, l, p, a, refProducts[T]()), nil
 	case ir.SGD:
 		return sgd(pool, a(0), a(1), l.Reals), nil
 	case ir.Momentum:
@@ -278,4 +260,78 @@ func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(),
 		return adam(pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
 	}
 	return nil, fmt.Errorf("no CPU kernel for %s", l.Op)
+}
+
+// compileElementwise compiles a Binary, Unary or Gather4 launch.
+func compileElementwise[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T) (func(), error) {
+	switch l.Op {
+	case ir.Binary:
+		p, err := l.BinaryParams()
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := binaryOp[T](p.Op); !ok {
+			return nil, fmt.Errorf("binary operator %d has no kernel", p.Op)
+		}
+		return binary(pool, a(0), a(1), a(2), p.N, p.SA, p.SB, p.Op), nil
+	case ir.Unary:
+		p, err := l.UnaryParams()
+		if err != nil {
+			return nil, err
+		}
+		f, ok := unary(pool, a(0), a(1), p.N, p.F)
+		if !ok {
+			return nil, fmt.Errorf("unary function %d has no kernel", p.F)
+		}
+		return f, nil
+	}
+	p, err := l.Gather4Params()
+	if err != nil {
+		return nil, err
+	}
+	return gather4(pool, a(0), a(1), p), nil
+}
+
+// compileRows compiles a ReduceSum, SoftmaxXent, Softmax or SoftmaxBack launch.
+func compileRows[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T) (func(), error) {
+	switch l.Op {
+	case ir.ReduceSum:
+		p, err := l.ReduceSumParams()
+		if err != nil {
+			return nil, err
+		}
+		return reduceSum(pool, a(0), a(1), p.Outer, p.Length, p.Inner), nil
+	case ir.SoftmaxXent:
+		p, err := l.SoftmaxXentParams()
+		if err != nil {
+			return nil, err
+		}
+		return softmaxXent(pool, a(0), a(1), a(2), a(3), p.Rows, p.Cols, l.Reals[0]), nil
+	}
+	p, err := l.SoftmaxParams()
+	if err != nil {
+		return nil, err
+	}
+	if l.Op == ir.Softmax {
+		return softmax(pool, a(0), a(1), p.Rows, p.Cols, p.Log), nil
+	}
+	return softmaxBack(pool, a(0), a(1), a(2), p.Rows, p.Cols, p.Log), nil
+}
+
+// compilePool compiles a MaxPool, MaxPoolBack, MaxPoolBackMask or PoolRouteBack launch.
+func compilePool[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T) (func(), error) {
+	p, err := l.PoolGeom()
+	if err != nil {
+		return nil, err
+	}
+	g := poolOf(p)
+	switch l.Op {
+	case ir.MaxPool:
+		return maxPool(pool, a(0), a(1), g), nil
+	case ir.MaxPoolBack:
+		return maxPoolBack(pool, a(0), a(1), nil, a(2), g), nil
+	case ir.MaxPoolBackMask:
+		return maxPoolBack(pool, a(0), a(1), a(2), a(3), g), nil
+	}
+	return poolRouteBack(pool, a(0), a(1), a(2), g), nil
 }

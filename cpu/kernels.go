@@ -6,7 +6,6 @@ import (
 	"graphtrain/internal/parallel"
 	"graphtrain/internal/vec"
 	"graphtrain/ir"
-	"graphtrain/ir/ref"
 )
 
 // Every kernel here computes what package ref defines for its op. Work is cut into chunks of
@@ -141,38 +140,26 @@ func binaryF32(pool *parallel.Pool, a, b, c []float32, n, sa, sb int, op ir.Bina
 	return nil
 }
 
-// unaryOp is the float64 function of a unary code, its result rounded to T.
-func unaryOp[T float](op ir.UnaryOp) (func(x T) T, bool) {
-	if _, ok := ref.UnaryFunc(op, 0); !ok {
+// unary is c[i] = f(a[i]) for the function f of a unary code (ir.UnaryOp.Func, the one
+// ref computes with, picked once here, not per element), in float64, rounded to T. It is
+// false for a code with no function.
+func unary[T float](pool *parallel.Pool, a, c []T, n int, op ir.UnaryOp) (func(), bool) {
+	f, ok := op.Func()
+	if !ok {
 		return nil, false
-	}
-	return func(x T) T {
-		r, _ := ref.UnaryFunc(op, float64(x))
-		return T(r)
-	}, true
-}
-
-func unary[T float](pool *parallel.Pool, a, c []T, n int, op ir.UnaryOp) func() {
-	f, _ := unaryOp[T](op)
-	if op == ir.Sigmoid { // the XOR net's activation: no switch per element
-		return forEach(pool, n, chunk, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				c[i] = T(1 / (1 + math.Exp(-float64(a[i]))))
-			}
-		})
 	}
 	return forEach(pool, n, chunk, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			c[i] = f(a[i])
+			c[i] = T(f(float64(a[i])))
 		}
-	})
+	}), true
 }
 
 // gather4 is out[i0,i1,i2,i3] = in[i0·s0 + i1·s1 + i2·s2 + i3·s3], row by row of the last
 // axis.
-func gather4[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
-	d0, d1, d2, d3 := int(ip[1]), int(ip[2]), int(ip[3]), int(ip[4])
-	s0, s1, s2, s3 := int(ip[5]), int(ip[6]), int(ip[7]), int(ip[8])
+func gather4[T float](pool *parallel.Pool, in, out []T, p ir.Gather4Params) func() {
+	d0, d1, d2, d3 := p.Dims[0], p.Dims[1], p.Dims[2], p.Dims[3]
+	s0, s1, s2, s3 := p.Strides[0], p.Strides[1], p.Strides[2], p.Strides[3]
 	block := d1 * d2 * d3
 	switch {
 	case d3 > 1 && s2 == 1 && s1 == d2 && s3 == d1*d2:
@@ -229,19 +216,26 @@ func transpose[T float](dst, src []T, rows, cols int) {
 	}
 }
 
-// gemmRef is a product of any dtype in plain loops, sums in float64 rounded once, as ref
-// computes it: the float64 programs (the XOR net's tiny products) use it.
-func gemmRef[T float](l ir.Launch, a func(int) []T) func() {
-	ip := l.Ints
-	m, n, k, ta, tb := int(ip[0]), int(ip[1]), int(ip[2]), ip[3] == 1, ip[4] == 1
+// gemmRef is a Gemm, GemmBias or GemmSplit of any dtype in plain loops, sums in float64
+// rounded once, as ref computes it: the float64 programs (the XOR net's tiny products) use
+// it.
+func gemmRef[T float](l ir.Launch, a func(int) []T) (func(), error) {
+	var p ir.GemmSplitParams
+	var err error
+	if l.Op == ir.GemmSplit {
+		p, err = l.GemmSplitParams()
+	} else {
+		p.GemmParams, err = l.GemmParams()
+		p.KC = p.K
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, n, k, ta, tb, kc := p.M, p.N, p.K, p.TransA, p.TransB, p.KC
 	A, B, C := a(0), a(1), a(len(l.Args)-1)
 	var bias []T
 	if l.Op == ir.GemmBias {
 		bias = a(2)
-	}
-	kc := k
-	if l.Op == ir.GemmSplit {
-		kc = int(ip[5])
 	}
 	return func() {
 		for z := 0; z*kc < max(k, 1); z++ {
@@ -267,7 +261,7 @@ func gemmRef[T float](l ir.Launch, a func(int) []T) func() {
 				}
 			}
 		}
-	}
+	}, nil
 }
 
 // reduceSum is out[o,i] = Σ_k in[o,k,i], each sum in float64 in order of k and rounded once
@@ -396,23 +390,21 @@ func softmaxBack[T float](pool *parallel.Pool, y, g, dx []T, rows, cols int, isL
 // conv is the geometry of an Im2col or Col2im launch.
 type conv struct{ B, C, H, W, kh, kw, ph, pw, sh, sw, dh, dw, OH, OW int }
 
-func convOf(ip []int64) conv {
-	v := make([]int, 14)
-	for i := range v {
-		v[i] = int(ip[i])
-	}
-	return conv{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]}
+// convOf is g as conv.
+func convOf(g ir.ConvGeom) conv {
+	return conv{B: g.B, C: g.C, H: g.H, W: g.W, kh: g.KH, kw: g.KW, ph: g.PadH, pw: g.PadW,
+		sh: g.StrideH, sw: g.StrideW, dh: g.DilH, dw: g.DilW, OH: g.OH, OW: g.OW}
 }
 
 // im2col writes the columns of each image, one image a piece of work. Element (oh, ow, k)
 // of an image's columns, k = (c·kh + r)·kw + q, is pixel (c, oh·sh − ph + r·dh, ow·sw − pw +
 // q·dw), or 0 outside the image. At unit strides (the cnn's) it goes through zero-padded
 // planes; any other geometry a kernel row's run of kw pixels at a time.
-func im2col[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
-	if g := convOf(ip); g.unit() {
+func im2col[T float](pool *parallel.Pool, img, col []T, g conv) func() {
+	if g.unit() {
 		return im2colPadded(pool, img, col, g)
 	}
-	return im2colRuns(pool, img, col, ip)
+	return im2colRuns(pool, img, col, g)
 }
 
 // unit reports whether the convolution has strides and dilations of 1, as the cnn's have.
@@ -553,11 +545,11 @@ func col2imPadded[T float](pool *parallel.Pool, col, img []T, g conv) func() {
 // col2im sums each image's columns back where im2col took them: each pixel's terms in ref's
 // order (oh, ow, k), a float32 sum of at most kh·kw terms (ref sums in float64), within a few
 // roundings of ref's and the same on any number of workers.
-func col2im[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
-	if g := convOf(ip); g.unit() {
+func col2im[T float](pool *parallel.Pool, col, img []T, g conv) func() {
+	if g.unit() {
 		return col2imPadded(pool, col, img, g)
 	}
-	return col2imRuns(pool, col, img, ip)
+	return col2imRuns(pool, col, img, g)
 }
 
 // window is, for output column ow and kernel column offset, the range [qlo, qhi) of kernel
@@ -570,8 +562,7 @@ func (g *conv) window(ow int) (iw0, qlo, qhi int) {
 
 // im2colRuns is im2col for many channels: each kernel row is a run of kw input pixels, the
 // part inside the image copied (with no dilation along the width), the rest zeroed.
-func im2colRuns[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
-	g := convOf(ip)
+func im2colRuns[T float](pool *parallel.Pool, img, col []T, g conv) func() {
 	per := g.OH * g.OW * g.C * g.kh * g.kw
 	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
 		for b := lo; b < hi; b++ {
@@ -618,8 +609,7 @@ func im2colRuns[T float](pool *parallel.Pool, img, col []T, ip []int64) func() {
 
 // col2imRuns is col2im for many channels, a kernel row's run of kw pixels at a time, each
 // pixel's terms in ref's order (oh, ow, k).
-func col2imRuns[T float](pool *parallel.Pool, col, img []T, ip []int64) func() {
-	g := convOf(ip)
+func col2imRuns[T float](pool *parallel.Pool, col, img []T, g conv) func() {
 	per := g.OH * g.OW * g.C * g.kh * g.kw
 	return forEach(pool, g.B, max(1, chunk/max(1, per)), func(lo, hi int) {
 		for b := lo; b < hi; b++ {
@@ -669,12 +659,10 @@ func (g *pool2) halves() bool {
 	return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W
 }
 
-func poolOf(ip []int64) pool2 {
-	v := make([]int, 12)
-	for i := range v {
-		v[i] = int(ip[i])
-	}
-	return pool2{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]}
+// poolOf is g as pool2.
+func poolOf(g ir.PoolGeom) pool2 {
+	return pool2{B: g.B, C: g.C, H: g.H, W: g.W, kh: g.KH, kw: g.KW, ph: g.PadH, pw: g.PadW,
+		sh: g.StrideH, sw: g.StrideW, OH: g.OH, OW: g.OW}
 }
 
 // max4 is the largest of a, b, c and d: the value of the first maximum in that order
@@ -699,8 +687,7 @@ func b2i(b bool) int {
 	return x
 }
 
-func maxPool[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
-	g := poolOf(ip)
+func maxPool[T float](pool *parallel.Pool, in, out []T, g pool2) func() {
 	if g.halves() {
 		return forEach(pool, g.B*g.C, max(1, chunk/max(1, g.H*g.W)), func(lo, hi int) {
 			for bc := lo; bc < hi; bc++ {
@@ -743,8 +730,7 @@ func maxPool[T float](pool *parallel.Pool, in, out []T, ip []int64) func() {
 // maxPoolBack adds each pooled gradient at the first maximum of its window, in ref's order,
 // then, when mask is not nil (MaxPoolBackMask), multiplies the result by the mask, a piece of
 // work at a time while it is in cache.
-func maxPoolBack[T float](pool *parallel.Pool, in, dpooled, mask, dx []T, ip []int64) func() {
-	g := poolOf(ip)
+func maxPoolBack[T float](pool *parallel.Pool, in, dpooled, mask, dx []T, g pool2) func() {
 	hw := g.H * g.W
 	back := poolBackAny[T]
 	if g.halves() {

@@ -17,11 +17,14 @@ import (
 func serialSteps(l Launch) int {
 	switch l.Op {
 	case ir.Gemm:
-		return blocks(int(l.Ints[2]), gemmTile)
+		p, _ := l.GemmParams()
+		return blocks(p.K, gemmTile)
 	case ir.GemmSplit:
-		return blocks(int(l.Ints[5]), gemmTile)
+		p, _ := l.GemmSplitParams()
+		return blocks(p.KC, gemmTile)
 	case ir.ReduceSum:
-		return blocks(int(l.Ints[1]), kernelFor(l).Block[0])
+		p, _ := l.ReduceSumParams()
+		return blocks(p.Length, kernelFor(l).Block[0])
 	}
 	return 0
 }
@@ -68,10 +71,10 @@ func TestLaunchLimits(t *testing.T) {
 		ints []int64
 		grid [3]int
 	}{
-		{ir.Gemm, []int64{16, 65536 * 16, 1, 0, 0}, [3]int{1, 65536, 1}},       // too many column tiles
-		{ir.GemmSplit, []int64{16, 16, 70000, 0, 0, 1}, [3]int{1, 1, 70000}},   // too many parts
-		{ir.Binary, []int64{256 << 31, 1, 1, 0}, [3]int{1 << 31, 1, 1}},        // too many blocks
-		{ir.ReduceSum, []int64{1 << 16, 2, 1 << 16, 0}, [3]int{1 << 32, 1, 1}}, // too many sums
+		{ir.Gemm, ir.GemmParams{M: 16, N: 65536 * 16, K: 1}.Ints(), [3]int{1, 65536, 1}},                                         // too many column tiles
+		{ir.GemmSplit, ir.GemmSplitParams{GemmParams: ir.GemmParams{M: 16, N: 16, K: 70000}, KC: 1}.Ints(), [3]int{1, 1, 70000}}, // too many parts
+		{ir.Binary, ir.BinaryParams{N: 256 << 31, SA: 1, SB: 1, Op: ir.Add}.Ints(), [3]int{1 << 31, 1, 1}},                       // too many blocks
+		{ir.ReduceSum, ir.ReduceSumParams{Outer: 1 << 16, Length: 2, Inner: 1 << 16}.Ints(), [3]int{1 << 32, 1, 1}},              // too many sums
 	} {
 		q := *p
 		q.Launches = append([]Launch{{Op: bad.op, What: "A × B", Node: 1, Ints: bad.ints}}, p.Launches...)

@@ -51,45 +51,94 @@ type kernel struct {
 	unsupportedW string
 }
 
-// kernelFor maps a launch to its kernel and geometry.
+// kernelFor maps a launch to its kernel and geometry. A launch whose parameters do not decode
+// has none.
 func kernelFor(l Launch) kernel {
 	name := l.Op.String()
 	if l.Op.Typed() {
 		name += map[ir.Dtype]string{ir.Float32: "_f32", ir.Float64: "_f64"}[l.Dtype]
 	}
 	k := kernel{Name: name, Grid: [3]int{1, 1, 1}, Block: [3]int{blockThreads, 1, 1}, supported: true}
-	threads := func(n int64) { k.Grid[0] = blocks(int(n), blockThreads) }
-	ip := l.Ints
+	if err := k.geometry(l); err != nil {
+		k.supported, k.unsupportedW = false, err.Error()
+	}
+	return k
+}
+
+// geometry sets the kernel's grid and block for launch l from its parameters.
+func (k *kernel) geometry(l Launch) error {
 	switch l.Op {
-	case ir.Binary:
-		threads(ip[0])
-		if l.Node < 0 { // a bookkeeping sum of one value (the loss accumulator): one thread
-			k.Block = [3]int{1, 1, 1}
-		}
-	case ir.Unary, ir.Gather4, ir.SGD, ir.Momentum, ir.Adam:
-		threads(ip[0])
-	case ir.Softmax, ir.SoftmaxBack, ir.SoftmaxXent:
-		threads(ip[0]) // a thread per row
-	case ir.Im2col: // a thread per column element: B·OH·OW·C·kh·kw
-		threads(ip[0] * ip[12] * ip[13] * ip[1] * ip[4] * ip[5])
-	case ir.Col2im, ir.MaxPoolBack: // a thread per image element: B·C·H·W
-		threads(ip[0] * ip[1] * ip[2] * ip[3])
-	case ir.MaxPool: // a thread per pooled element: B·C·OH·OW
-		threads(ip[0] * ip[1] * ip[10] * ip[11])
-	case ir.GatherRows:
-		threads(ip[0] * ip[1])
 	case ir.Gemm:
-		k.Grid, k.Block = gemmGrid(int(ip[0]), int(ip[1]), 1), [3]int{gemmTile, gemmTile, 1}
+		p, err := l.GemmParams()
+		if err != nil {
+			return err
+		}
+		k.Grid, k.Block = gemmGrid(p.M, p.N, 1), [3]int{gemmTile, gemmTile, 1}
 	case ir.GemmSplit:
-		k.Grid, k.Block = gemmGrid(int(ip[0]), int(ip[1]), blocks(int(ip[2]), int(ip[5]))), [3]int{gemmTile, gemmTile, 1}
+		p, err := l.GemmSplitParams()
+		if err != nil {
+			return err
+		}
+		k.Grid, k.Block = gemmGrid(p.M, p.N, blocks(p.K, p.KC)), [3]int{gemmTile, gemmTile, 1}
 	case ir.ReduceSum:
-		k.Grid, k.Block = [3]int{int(ip[0] * ip[2]), 1, 1}, reduceBlock(int(ip[1]))
+		p, err := l.ReduceSumParams()
+		if err != nil {
+			return err
+		}
+		k.Grid, k.Block = [3]int{p.Outer * p.Inner, 1, 1}, reduceBlock(p.Length)
 	case ir.StepInc, ir.CursorAdd:
 		k.Block = [3]int{1, 1, 1}
 	default:
-		k.supported, k.unsupportedW = false, fmt.Sprintf("no CUDA kernel computes %s", l.Op)
+		n, err := threads(l)
+		if err != nil {
+			return err
+		}
+		k.Grid[0] = blocks(n, blockThreads)
+		if l.Op == ir.Binary && l.Node < 0 { // a bookkeeping sum of one value (the loss accumulator): one thread
+			k.Block = [3]int{1, 1, 1}
+		}
 	}
-	return k
+	return nil
+}
+
+// threads is the threads of an elementwise kernel: one per element, row or pixel.
+func threads(l Launch) (int, error) {
+	switch l.Op {
+	case ir.Binary:
+		p, err := l.BinaryParams()
+		return p.N, err
+	case ir.Unary:
+		p, err := l.UnaryParams()
+		return p.N, err
+	case ir.Gather4:
+		p, err := l.Gather4Params()
+		return p.N, err
+	case ir.SGD, ir.Momentum, ir.Adam:
+		p, err := l.UpdateParams()
+		return p.N, err
+	case ir.Softmax, ir.SoftmaxBack: // a thread per row
+		p, err := l.SoftmaxParams()
+		return p.Rows, err
+	case ir.SoftmaxXent:
+		p, err := l.SoftmaxXentParams()
+		return p.Rows, err
+	case ir.GatherRows:
+		p, err := l.GatherRowsParams()
+		return p.Rows * p.Cols, err
+	case ir.Im2col: // a thread per column element: B·OH·OW·C·kh·kw
+		g, err := l.ConvGeom()
+		return g.B * g.OH * g.OW * g.C * g.KH * g.KW, err
+	case ir.Col2im: // a thread per image element: B·C·H·W
+		g, err := l.ConvGeom()
+		return g.B * g.C * g.H * g.W, err
+	case ir.MaxPoolBack: // a thread per image element: B·C·H·W
+		g, err := l.PoolGeom()
+		return g.B * g.C * g.H * g.W, err
+	case ir.MaxPool: // a thread per pooled element: B·C·OH·OW
+		g, err := l.PoolGeom()
+		return g.B * g.C * g.OH * g.OW, err
+	}
+	return 0, fmt.Errorf("no CUDA kernel computes %s", l.Op)
 }
 
 func blocks(n, per int) int { return max(1, (n+per-1)/per) }

@@ -38,11 +38,11 @@ func (p *Program) WithDataset(n int) (*Program, error) {
 	q.Data = d
 	gather := func(src, dst, cols int, what string) Launch {
 		return Launch{Op: GatherRows, Dtype: p.Dtype, Role: Data, What: "gather " + what, Node: -1,
-			Args: []int{src, d.Order, d.Cursor, dst}, Ints: Ints(p.Batch, cols)}
+			Args: []int{src, d.Order, d.Cursor, dst}, Ints: GatherRowsParams{Rows: p.Batch, Cols: cols}.Ints()}
 	}
 	q.Launches = append([]Launch{gather(d.Examples, p.X, in, "x"), gather(d.Targets, p.Y, out, "y")}, q.Launches...)
 	q.Launches = append(q.Launches, Launch{Op: CursorAdd, Dtype: Float64, Role: Data, What: "advance cursor", Node: -1,
-		Args: []int{d.Cursor}, Ints: Ints(p.Batch)})
+		Args: []int{d.Cursor}, Ints: CursorAddParams{N: p.Batch}.Ints()})
 	return q, nil
 }
 

@@ -1,113 +1,121 @@
 package ir
 
+import "math"
+
 // Op is what a launch computes. Each constant's comment gives its buffers (Args, inputs
-// first, the output last), its integer parameters (Ints) and its real ones (Reals); package
-// ref holds the exact arithmetic. Shapes are row-major.
+// first, the output last), its integer parameters (Ints: the struct of params.go that
+// encodes and decodes them, then their order on the wire) and its real ones (Reals);
+// package ref holds the exact arithmetic. Shapes are row-major.
 type Op uint8
 
 // The ops. Their names (String) are the names of the CUDA kernels that compute them, less
 // the dtype suffix.
 const (
-	// Binary: c[i] = a[i·sa] op b[i·sb] for i < n. Args a, b, c; Ints n, sa, sb, op (a
-	// BinaryOp). A stride of 0 broadcasts a scalar.
+	// Binary: c[i] = a[i·sa] op b[i·sb] for i < n. Args a, b, c; Ints BinaryParams: n, sa,
+	// sb, op (a BinaryOp). A stride of 0 broadcasts a scalar.
 	Binary Op = iota
-	// Unary: c[i] = f(a[i]) for i < n. Args a, c; Ints n, f (a UnaryOp).
+	// Unary: c[i] = f(a[i]) for i < n. Args a, c; Ints UnaryParams: n, f (a UnaryOp).
 	Unary
 	// Gather4: out[i0,i1,i2,i3] = in[i0·s0 + i1·s1 + i2·s2 + i3·s3], out of shape
-	// (d0,d1,d2,d3). Args in, out; Ints n, d0..d3, s0..s3. A transpose or a broadcast.
+	// (d0,d1,d2,d3). Args in, out; Ints Gather4Params: n, d0..d3, s0..s3. A transpose or a
+	// broadcast.
 	Gather4
-	// Gemm: C[m,n] = op(A)·op(B) over k. Args A, B, C; Ints m, n, k, transA, transB (0/1).
-	// A is [m,k] ([k,m] when transposed), B is [k,n] ([n,k] when transposed).
+	// Gemm: C[m,n] = op(A)·op(B) over k. Args A, B, C; Ints GemmParams: m, n, k, transA,
+	// transB (0/1). A is [m,k] ([k,m] when transposed), B is [k,n] ([n,k] when transposed).
 	Gemm
 	// GemmSplit: P[z] = op(A)·op(B) over k in [z·kc, (z+1)·kc), for each part z. Args A, B, P
-	// [parts,m,n]; Ints m, n, k, transA, transB, kc. A ReduceSum over z follows.
+	// [parts,m,n]; Ints GemmSplitParams: m, n, k, transA, transB, kc. A ReduceSum over z
+	// follows.
 	GemmSplit
 	// ReduceSum: out[o,i] = Σ_k in[o,k,i] with in viewed as [outer, length, inner], summed in
-	// order of k. Args in, out; Ints outer, length, inner.
+	// order of k. Args in, out; Ints ReduceSumParams: outer, length, inner.
 	ReduceSum
 	// SoftmaxXent: softmax cross-entropy and the gradient of the logits, fused. For each row
 	// r of x [rows, cols] with targets y: terms[r] = c·Σ_j y[r,j]·logsoftmax(x[r])_j and
-	// dx[r,j] = c·(y[r,j] − softmax(x[r])_j·Σ_j y[r,j]). Args x, y, terms, dx; Ints rows, cols;
-	// Reals c.
+	// dx[r,j] = c·(y[r,j] − softmax(x[r])_j·Σ_j y[r,j]). Args x, y, terms, dx; Ints
+	// SoftmaxXentParams: rows, cols; Reals c.
 	SoftmaxXent
-	// Softmax: y = softmax(x) (or log softmax) along the last axis. Args x, y; Ints rows, cols,
-	// isLog.
+	// Softmax: y = softmax(x) (or log softmax) along the last axis. Args x, y; Ints
+	// SoftmaxParams: rows, cols, isLog.
 	Softmax
 	// SoftmaxBack: dx from y = softmax(x) (or log softmax) and g = dL/dy. Args y, g, dx; Ints
-	// rows, cols, isLog.
+	// SoftmaxParams: rows, cols, isLog.
 	SoftmaxBack
-	// Im2col: columns (B, OH, OW, C·kh·kw) of an image (B, C, H, W). Args img, col; Ints B, C,
-	// H, W, kh, kw, padH, padW, strideH, strideW, dilH, dilW, OH, OW.
+	// Im2col: columns (B, OH, OW, C·kh·kw) of an image (B, C, H, W). Args img, col; Ints
+	// ConvGeom: B, C, H, W, kh, kw, padH, padW, strideH, strideW, dilH, dilW, OH, OW.
 	Im2col
 	// Col2im: the image (B, C, H, W) that sums columns back where Im2col took them. Args col,
-	// img; Ints as Im2col.
+	// img; Ints as Im2col (ConvGeom).
 	Col2im
 	// MaxPool: out (B, C, OH, OW) the maximum of each window of in (B, C, H, W). Args in, out;
-	// Ints B, C, H, W, kh, kw, padH, padW, strideH, strideW, OH, OW.
+	// Ints PoolGeom: B, C, H, W, kh, kw, padH, padW, strideH, strideW, OH, OW.
 	MaxPool
 	// MaxPoolBack: dx (B, C, H, W) gets each pooled gradient at the first maximum of its
-	// window. Args in, dpooled, dx; Ints as MaxPool.
+	// window. Args in, dpooled, dx; Ints as MaxPool (PoolGeom).
 	MaxPoolBack
-	// StepInc: the solver's step counter (one float64) += 1. Args step.
+	// StepInc: the solver's step counter (one float64) += 1. Args step; no Ints.
 	StepInc
 	// GatherRows: dst[r,:] = src[order[cursor+r],:] for r < rows. Args src, order, cursor, dst;
-	// Ints rows, cols. The order and the cursor are int64.
+	// Ints GatherRowsParams: rows, cols. The order and the cursor are int64.
 	GatherRows
-	// CursorAdd: cursor += n. Args cursor; Ints n.
+	// CursorAdd: cursor += n. Args cursor; Ints CursorAddParams: n.
 	CursorAdd
-	// SGD: w −= lr·g. Args w, g; Ints n; Reals lr.
+	// SGD: w −= lr·g. Args w, g; Ints UpdateParams: n; Reals lr.
 	SGD
-	// Momentum: v = μ·v + g; w −= lr·v. Args w, g, v; Ints n; Reals lr, μ.
+	// Momentum: v = μ·v + g; w −= lr·v. Args w, g, v; Ints UpdateParams: n; Reals lr, μ.
 	Momentum
 	// Adam: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; w −= lr·(m/(1−β1^t))/(√(v/(1−β2^t)) + ε)
-	// with t the step counter. Args w, g, m, v, step; Ints n; Reals lr, β1, β2, ε.
+	// with t the step counter. Args w, g, m, v, step; Ints UpdateParams: n; Reals lr, β1, β2,
+	// ε.
 	Adam
 	// GemmBias: C[m,n] = op(A)·op(B) + bias[n], the bias added to every row. Args A, B, bias,
-	// C; Ints m, n, k, transA, transB. A target with FuseBias (the CPU) makes it of a Gemm,
+	// C; Ints as Gemm (GemmParams). A target with FuseBias (the CPU) makes it of a Gemm,
 	// the Gather4 that broadcasts a bias row and the Binary that adds them.
 	GemmBias
 	// Conv: a convolution with its bias, images in and out in (B, C, H, W) order:
 	// out[b,o,y,x] = bias[o] + Σ_{c,r,q} w[o,(c·kh+r)·kw+q] · img[b, c, y·sh−ph+r·dh, x·sw−pw+q·dw]
 	// (0 outside the image). Args img, w [Cout, C·kh·kw], bias [Cout], out (B, Cout, OH, OW);
-	// Ints those of Im2col, then Cout. A target with FuseConv (the CPU) makes it of an
-	// Im2col, the GemmBias of its columns with the filters and the Gather4 that puts the
-	// channels second: the same sums without the columns of the whole batch in memory.
+	// Ints ConvParams: those of Im2col, then Cout. A target with FuseConv (the CPU) makes it
+	// of an Im2col, the GemmBias of its columns with the filters and the Gather4 that puts
+	// the channels second: the same sums without the columns of the whole batch in memory.
 	Conv
 	// ConvData: the gradient of a convolution's image from the gradient of its output,
 	// dimg[b,c,ih,iw] = Σ dout[b,o,y,x]·w[o,(c·kh+r)·kw+q] over the (o,y,x,r,q) where Conv
-	// reads img[b,c,ih,iw]. Args dout (B, Cout, OH, OW), w, dimg (B, C, H, W); Ints as Conv.
-	// Made of a Gather4 (channels last), a Gemm with the filters and a Col2im.
+	// reads img[b,c,ih,iw]. Args dout (B, Cout, OH, OW), w, dimg (B, C, H, W); Ints as Conv
+	// (ConvParams). Made of a Gather4 (channels last), a Gemm with the filters and a Col2im.
 	ConvData
 	// ConvFilter: the gradient of a convolution's filters, dw[o,(c·kh+r)·kw+q] =
 	// Σ_{b,y,x} dout[b,o,y,x] · img[b, c, y·sh−ph+r·dh, x·sw−pw+q·dw]. Args dout (B, Cout,
-	// OH, OW), img (B, C, H, W), dw [Cout, C·kh·kw]; Ints as Conv. Made of a Gather4 (channels
-	// last) and the product of its transpose with Im2col's columns.
+	// OH, OW), img (B, C, H, W), dw [Cout, C·kh·kw]; Ints as Conv (ConvParams). Made of a
+	// Gather4 (channels last) and the product of its transpose with Im2col's columns.
 	ConvFilter
 	// ConvReLU: a Conv followed by ReLU as the lowering writes it, pre = Conv(img, w, bias),
 	// mask = (pre ≥ 0) as 1 or 0, out = pre ⊙ mask. Args img, w, bias, mask, out (mask and out
-	// both outputs); Ints as Conv. Made of a Conv and the two Binary launches after it.
+	// both outputs); Ints as Conv (ConvParams). Made of a Conv and the two Binary launches
+	// after it.
 	ConvReLU
 	// MaxPoolBackMask: dx = mask ⊙ MaxPoolBack(in, dpooled), the gradient through a max
-	// pooling and the ReLU before it. Args in, dpooled, mask, dx; Ints as MaxPool. Made of a
-	// MaxPoolBack and the Binary product after it.
+	// pooling and the ReLU before it. Args in, dpooled, mask, dx; Ints as MaxPool (PoolGeom).
+	// Made of a MaxPoolBack and the Binary product after it.
 	MaxPoolBackMask
 	// ConvReLUPool: a ConvReLU whose activation only a MaxPool and its gradient read: pooled =
 	// MaxPool(act), and for each window route = t, the place (r·kw + q) of the window's first
 	// maximum of act, plus kh·kw where the mask there is 0 (−1 for a window with none). Args
-	// img, w, bias, route, pooled; Ints those of Conv, then those of MaxPool. The activation
-	// and the mask are never stored: the route is all the backward pass needs of them.
+	// img, w, bias, route, pooled; Ints ConvPoolParams: those of Conv, then those of MaxPool
+	// (of the activation (B, Cout, OH, OW)). The activation and the mask are never stored:
+	// the route is all the backward pass needs of them.
 	ConvReLUPool
 	// PoolRouteBack: the gradient through ConvReLUPool's pooling and ReLU: dx is 0 but at each
 	// window's routed place, where it gets m·dpooled, m = 1 for a route below kh·kw and 0
 	// above; sums where windows overlap. A negative route, or one whose place is outside the
-	// image, sends nothing. Args route, dpooled, dx; Ints as MaxPool.
+	// image, sends nothing. Args route, dpooled, dx; Ints as MaxPool (PoolGeom).
 	PoolRouteBack
 	// ConvReLUPoolBack: the whole backward pass of a ConvReLUPool: dpre =
 	// PoolRouteBack(route, dpooled), then dw = ConvFilter(dpre, img), db[o] = Σ_{b,y,x}
 	// dpre[b,o,y,x] and, with seven Args, dimg = ConvData(dpre, w). Args route, dpooled,
-	// img, w, dw, db[, dimg] (the last two or three outputs); Ints as ConvReLUPool. Made of
-	// a PoolRouteBack, the ConvFilter, the three ReduceSums of the bias gradient and the
-	// ConvData that read its output.
+	// img, w, dw, db[, dimg] (the last two or three outputs); Ints as ConvReLUPool
+	// (ConvPoolParams). Made of a PoolRouteBack, the ConvFilter, the three ReduceSums of the
+	// bias gradient and the ConvData that read its output.
 	ConvReLUPoolBack
 	numOps
 )
@@ -153,8 +161,10 @@ type OpCode struct {
 }
 
 // BinaryOps and UnaryOps are the one table of elementwise operation codes: the lowering
-// reads Gorgonia's names from them, the reference interpreter and the CPU executor switch on
-// the codes, and cuda/kernels/opcodes.h is generated from them (go generate ./cuda).
+// reads Gorgonia's names from them, the reference interpreter and the CPU executor compute
+// with the codes' functions (BinaryOp.Func, UnaryOp.Func; the CPU's binary kernels are its
+// own, in the launch's dtype), and cuda/kernels/opcodes.h is generated from them (go
+// generate ./cuda).
 var (
 	BinaryOps = []OpCode{
 		{0, "BIN_ADD", "+"}, {1, "BIN_SUB", "-"}, {2, "BIN_MUL", "⊙"}, {3, "BIN_DIV", "÷"}, {4, "BIN_POW", "^"},
@@ -217,4 +227,68 @@ func LookupCode(table []OpCode, gorgonia string) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Func is the function of a binary code in float64, and false for a code outside
+// BinaryOps. The reference interpreter computes every Binary launch with it.
+func (op BinaryOp) Func() (func(x, y float64) float64, bool) {
+	if op < 0 || int(op) >= len(binaryFuncs) {
+		return nil, false
+	}
+	return binaryFuncs[op], true
+}
+
+// Func is the function of a unary code in float64, and false for a code outside UnaryOps:
+// the one definition of each, which the reference interpreter and the CPU executor both
+// call (the CPU's result rounded to its dtype).
+func (op UnaryOp) Func() (func(x float64) float64, bool) {
+	if op < 0 || int(op) >= len(unaryFuncs) {
+		return nil, false
+	}
+	return unaryFuncs[op], true
+}
+
+var binaryFuncs = [...]func(x, y float64) float64{
+	Add: func(x, y float64) float64 { return x + y },
+	Sub: func(x, y float64) float64 { return x - y },
+	Mul: func(x, y float64) float64 { return x * y },
+	Div: func(x, y float64) float64 { return x / y },
+	Pow: math.Pow,
+	Lt:  func(x, y float64) float64 { return b2f(x < y) },
+	Gt:  func(x, y float64) float64 { return b2f(x > y) },
+	Le:  func(x, y float64) float64 { return b2f(x <= y) },
+	Ge:  func(x, y float64) float64 { return b2f(x >= y) },
+	Eq:  func(x, y float64) float64 { return b2f(x == y) },
+	Ne:  func(x, y float64) float64 { return b2f(x != y) },
+}
+
+var unaryFuncs = [...]func(x float64) float64{
+	Abs:      math.Abs,
+	Sign:     func(x float64) float64 { return b2f(x > 0) - b2f(x < 0) },
+	Ceil:     math.Ceil,
+	Floor:    math.Floor,
+	Sin:      math.Sin,
+	Cos:      math.Cos,
+	Exp:      math.Exp,
+	Ln:       math.Log,
+	Log2:     math.Log2,
+	Neg:      func(x float64) float64 { return -x },
+	Square:   func(x float64) float64 { return x * x },
+	Sqrt:     math.Sqrt,
+	Inv:      func(x float64) float64 { return 1 / x },
+	InvSqrt:  func(x float64) float64 { return 1 / math.Sqrt(x) },
+	Cube:     func(x float64) float64 { return x * x * x },
+	Tanh:     math.Tanh,
+	Sigmoid:  func(x float64) float64 { return 1 / (1 + math.Exp(-x)) },
+	Log1p:    math.Log1p,
+	Expm1:    math.Expm1,
+	Softplus: func(x float64) float64 { return math.Log1p(math.Exp(x)) },
+}
+
+// b2f is 1 for true and 0 for false.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

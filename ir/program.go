@@ -120,7 +120,9 @@ func (r Role) String() string {
 
 // Launch is one operation of a program: Op over the buffers Args (inputs first, the output
 // last), with integer and real parameters whose meaning Op defines (see the Op constants).
-// The reference interpreter, package ref, gives every op its exact meaning.
+// The integers are encoded and decoded by the typed parameters of params.go (GemmParams,
+// ConvParams, ...), never by position elsewhere. The reference interpreter, package ref,
+// gives every op its exact meaning.
 type Launch struct {
 	Op    Op
 	Dtype Dtype     // the element type of its real buffers
@@ -128,7 +130,7 @@ type Launch struct {
 	Node  int64     // the graph node it computes, or -1
 	What  string    // what it computes, for errors and listings: the Gorgonia op, "update adam weights0"
 	Args  []int     // buffer ids: inputs first, the output last
-	Ints  []int64   // integer parameters
+	Ints  []int64   // integer parameters, positional: the wire format of params.go
 	Reals []float64 // real parameters
 }
 
@@ -269,13 +271,4 @@ func (p *Program) Clone() *Program {
 		q.Data = &d
 	}
 	return &q
-}
-
-// Ints is a launch's integer parameters from ints.
-func Ints(xs ...int) []int64 {
-	out := make([]int64, len(xs))
-	for i, x := range xs {
-		out[i] = int64(x)
-	}
-	return out
 }

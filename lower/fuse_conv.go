@@ -1,10 +1,6 @@
 package lower
 
-import (
-	"slices"
-
-	"graphtrain/ir"
-)
+import "graphtrain/ir"
 
 // fuseConv rewrites each convolution of a lowered program into the fused launches of a
 // target with FuseConv: Im2col → GemmBias → Gather4 (channels second) becomes Conv;
@@ -15,108 +11,148 @@ import (
 // output nothing reads any more (the columns, the channels-last gradient) are dropped,
 // then the buffers no launch uses. A convolution of any other shape is left as it is.
 func (l *lowering) fuseConv() {
-	p := l.p
-	writer := map[int]int{} // buffer -> the launch whose output it is
-	refs := map[int]int{}   // buffer -> launches that name it
-	for i, ln := range p.Launches {
-		writer[ln.Args[len(ln.Args)-1]] = i
+	f := &convFuser{p: l.p, writer: map[int]int{}, refs: map[int]int{}, drop: make([]bool, len(l.p.Launches))}
+	for i, ln := range f.p.Launches {
+		f.writer[ln.Args[len(ln.Args)-1]] = i
 		for _, b := range ln.Args {
-			refs[b]++
+			f.refs[b]++
 		}
 	}
-	// producer is the launch of op that writes buffer b, or nil.
-	producer := func(b int, op ir.Op) *ir.Launch {
-		if i, ok := writer[b]; ok && p.Launches[i].Op == op {
-			return &p.Launches[i]
-		}
-		return nil
-	}
-	// geometry is the Im2col that writes col, with B·OH·OW = rows and C·kh·kw = cols.
-	geometry := func(col, rows, cols int) *ir.Launch {
-		im := producer(col, ir.Im2col)
-		if im == nil || len(im.Ints) != 14 {
-			return nil
-		}
-		g := im.Ints
-		if int(g[0]*g[12]*g[13]) != rows || int(g[1]*g[4]*g[5]) != cols {
-			return nil
-		}
-		return im
-	}
-	// channelsLast is the NCHW buffer that a Gather4 writing buffer b read, when it put the
-	// channels of (B, Cout, OH, OW) last; -1 otherwise.
-	channelsLast := func(b int, g []int64, cout int64) int {
-		t := producer(b, ir.Gather4)
-		if t == nil {
-			return -1
-		}
-		B, OH, OW := g[0], g[12], g[13]
-		if !slices.Equal(t.Ints, []int64{B * cout * OH * OW, B, OH, OW, cout, cout * OH * OW, OW, 1, OH * OW}) {
-			return -1
-		}
-		return t.Args[0]
-	}
-	withCout := func(g []int64, cout int64) []int64 { return append(slices.Clone(g), cout) }
-	drop := make([]bool, len(p.Launches))
-	for k := range p.Launches {
-		ln := &p.Launches[k]
-		switch ln.Op {
+	for k := range f.p.Launches {
+		switch ln := &f.p.Launches[k]; ln.Op {
 		case ir.Gather4: // Im2col → GemmBias → channels second: Conv
-			prod := ln.Args[0]
-			gb := producer(prod, ir.GemmBias)
-			if gb == nil || refs[prod] != 2 || !slices.Equal(gb.Ints[3:], []int64{0, 1}) {
-				continue
-			}
-			m, cout, kk := gb.Ints[0], gb.Ints[1], gb.Ints[2]
-			im := geometry(gb.Args[0], int(m), int(kk))
-			if im == nil {
-				continue
-			}
-			B, OH, OW := im.Ints[0], im.Ints[12], im.Ints[13]
-			if !slices.Equal(ln.Ints, []int64{B * cout * OH * OW, B, cout, OH, OW, OH * OW * cout, 1, OW * cout, cout}) {
-				continue
-			}
-			drop[writer[prod]] = true
-			*ln = ir.Launch{Op: ir.Conv, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "convolution with bias: " + im.What,
-				Args: []int{im.Args[0], gb.Args[1], gb.Args[2], ln.Args[1]}, Ints: withCout(im.Ints, cout)}
+			f.conv(ln)
 		case ir.Gemm: // (channels last)ᵀ × columns: ConvFilter
-			if !slices.Equal(ln.Ints[3:], []int64{1, 0}) {
-				continue
-			}
-			cout, kk, m := ln.Ints[0], ln.Ints[1], ln.Ints[2]
-			im := geometry(ln.Args[1], int(m), int(kk))
-			if im == nil {
-				continue
-			}
-			dout := channelsLast(ln.Args[0], im.Ints, cout)
-			if dout < 0 {
-				continue
-			}
-			*ln = ir.Launch{Op: ir.ConvFilter, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "filter gradient: " + ln.What,
-				Args: []int{dout, im.Args[0], ln.Args[2]}, Ints: withCout(im.Ints, cout)}
+			f.filter(ln)
 		case ir.Col2im: // channels last × filters → Col2im: ConvData
-			dcol := ln.Args[0]
-			mm := producer(dcol, ir.Gemm)
-			if mm == nil || refs[dcol] != 2 || !slices.Equal(mm.Ints[3:], []int64{0, 0}) || len(ln.Ints) != 14 {
-				continue
-			}
-			g := ln.Ints
-			m, kk, cout := mm.Ints[0], mm.Ints[1], mm.Ints[2]
-			if m != g[0]*g[12]*g[13] || kk != g[1]*g[4]*g[5] {
-				continue
-			}
-			dout := channelsLast(mm.Args[0], g, cout)
-			if dout < 0 {
-				continue
-			}
-			drop[writer[dcol]] = true
-			*ln = ir.Launch{Op: ir.ConvData, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "image gradient: " + ln.What,
-				Args: []int{dout, mm.Args[1], ln.Args[1]}, Ints: withCout(g, cout)}
+			f.data(ln)
 		}
 	}
-	l.fuseReLU(drop)
-	l.fusePool(drop)
-	l.dropLaunches(drop)
+	l.fuseReLU(f.drop)
+	l.fusePool(f.drop)
+	l.dropLaunches(f.drop)
+}
+
+// convFuser finds the convolutions of a program: who writes each buffer, how many launches
+// name it, and the launches the fused ones make redundant.
+type convFuser struct {
+	p      *ir.Program
+	writer map[int]int // buffer -> the launch whose output it is
+	refs   map[int]int // buffer -> launches that name it
+	drop   []bool
+}
+
+// producer is the launch of op that writes buffer b, or nil.
+func (f *convFuser) producer(b int, op ir.Op) *ir.Launch {
+	if i, ok := f.writer[b]; ok && f.p.Launches[i].Op == op {
+		return &f.p.Launches[i]
+	}
+	return nil
+}
+
+// geometry is the Im2col that writes col, and its geometry, when B·OH·OW = rows and C·kh·kw
+// = cols; nil otherwise.
+func (f *convFuser) geometry(col, rows, cols int) (*ir.Launch, ir.ConvGeom) {
+	im := f.producer(col, ir.Im2col)
+	if im == nil {
+		return nil, ir.ConvGeom{}
+	}
+	g, err := im.ConvGeom()
+	if err != nil || g.B*g.OH*g.OW != rows || g.C*g.KH*g.KW != cols {
+		return nil, ir.ConvGeom{}
+	}
+	return im, g
+}
+
+// channelsLast is the NCHW buffer that a Gather4 writing buffer b read, when it put the
+// channels of (B, Cout, OH, OW) last; -1 otherwise.
+func (f *convFuser) channelsLast(b int, g ir.ConvGeom, cout int) int {
+	t := f.producer(b, ir.Gather4)
+	if t == nil {
+		return -1
+	}
+	B, OH, OW := g.B, g.OH, g.OW
+	want := ir.Gather4Params{N: B * cout * OH * OW, Dims: [4]int{B, OH, OW, cout}, Strides: [4]int{cout * OH * OW, OW, 1, OH * OW}}
+	if got, err := t.Gather4Params(); err != nil || got != want {
+		return -1
+	}
+	return t.Args[0]
+}
+
+// conv makes the Gather4 ln that puts the channels of a GemmBias of Im2col's columns second
+// a Conv.
+func (f *convFuser) conv(ln *ir.Launch) {
+	prod := ln.Args[0]
+	gb := f.producer(prod, ir.GemmBias)
+	if gb == nil || f.refs[prod] != 2 {
+		return
+	}
+	gp, err := gb.GemmParams()
+	if err != nil || gp.TransA || !gp.TransB {
+		return
+	}
+	m, cout, kk := gp.M, gp.N, gp.K
+	im, g := f.geometry(gb.Args[0], m, kk)
+	if im == nil {
+		return
+	}
+	B, OH, OW := g.B, g.OH, g.OW
+	want := ir.Gather4Params{N: B * cout * OH * OW, Dims: [4]int{B, cout, OH, OW}, Strides: [4]int{OH * OW * cout, 1, OW * cout, cout}}
+	if got, err := ln.Gather4Params(); err != nil || got != want {
+		return
+	}
+	f.drop[f.writer[prod]] = true
+	*ln = ir.Launch{Op: ir.Conv, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "convolution with bias: " + im.What,
+		Args: []int{im.Args[0], gb.Args[1], gb.Args[2], ln.Args[1]}, Ints: ir.ConvParams{ConvGeom: g, Cout: cout}.Ints()}
+}
+
+// filter makes the Gemm ln of a channels-last gradient, transposed, with Im2col's columns a
+// ConvFilter.
+func (f *convFuser) filter(ln *ir.Launch) {
+	gp, err := ln.GemmParams()
+	if err != nil || !gp.TransA || gp.TransB {
+		return
+	}
+	cout, kk, m := gp.M, gp.N, gp.K
+	im, g := f.geometry(ln.Args[1], m, kk)
+	if im == nil {
+		return
+	}
+	dout := f.channelsLast(ln.Args[0], g, cout)
+	if dout < 0 {
+		return
+	}
+	*ln = ir.Launch{Op: ir.ConvFilter, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "filter gradient: " + ln.What,
+		Args: []int{dout, im.Args[0], ln.Args[2]}, Ints: ir.ConvParams{ConvGeom: g, Cout: cout}.Ints()}
+}
+
+// data makes the Col2im ln of the product of a channels-last gradient with the filters a
+// ConvData.
+func (f *convFuser) data(ln *ir.Launch) {
+	dcol := ln.Args[0]
+	mm := f.producer(dcol, ir.Gemm)
+	if mm == nil || f.refs[dcol] != 2 {
+		return
+	}
+	gp, err := mm.GemmParams()
+	if err != nil || gp.TransA || gp.TransB {
+		return
+	}
+	g, err := ln.ConvGeom()
+	if err != nil {
+		return
+	}
+	m, kk, cout := gp.M, gp.N, gp.K
+	if m != g.B*g.OH*g.OW || kk != g.C*g.KH*g.KW {
+		return
+	}
+	dout := f.channelsLast(mm.Args[0], g, cout)
+	if dout < 0 {
+		return
+	}
+	f.drop[f.writer[dcol]] = true
+	*ln = ir.Launch{Op: ir.ConvData, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "image gradient: " + ln.What,
+		Args: []int{dout, mm.Args[1], ln.Args[1]}, Ints: ir.ConvParams{ConvGeom: g, Cout: cout}.Ints()}
 }
 
 // fusePool folds a MaxPool of 2x2 windows at stride 2 into the ConvReLU before it
@@ -143,17 +179,20 @@ func (l *lowering) fusePool(drop []bool) {
 			continue
 		}
 		mp, mb := &p.Launches[r[0]], &p.Launches[r[1]]
-		g := mp.Ints
-		if len(g) != 12 || !slices.Equal(g[4:10], []int64{2, 2, 0, 0, 2, 2}) || mb.Args[0] != act || mb.Args[2] != mask || !slices.Equal(mb.Ints, g) {
+		g, err := mp.PoolGeom()
+		gb, errb := mb.PoolGeom()
+		cp, errc := c.ConvParams()
+		halves := g.KH == 2 && g.KW == 2 && g.PadH == 0 && g.PadW == 0 && g.StrideH == 2 && g.StrideW == 2
+		if err != nil || errb != nil || errc != nil || !halves || mb.Args[0] != act || mb.Args[2] != mask || gb != g {
 			continue
 		}
 		pooled := mp.Args[1]
 		route := l.newBuf(ir.Buffer{Name: "pooling route: " + mp.What, Kind: ir.Temp, Elems: p.Buffers[pooled].Elems})
 		*c = ir.Launch{Op: ir.ConvReLUPool, Dtype: c.Dtype, Role: c.Role, Node: mp.Node, What: c.What + ", " + mp.What,
-			Args: []int{c.Args[0], c.Args[1], c.Args[2], route, pooled}, Ints: append(slices.Clone(c.Ints), g...)}
+			Args: []int{c.Args[0], c.Args[1], c.Args[2], route, pooled}, Ints: ir.ConvPoolParams{Conv: cp, Pool: g}.Ints()}
 		drop[r[0]] = true
 		*mb = ir.Launch{Op: ir.PoolRouteBack, Dtype: mb.Dtype, Role: mb.Role, Node: mb.Node, What: mb.What + ", routed",
-			Args: []int{route, mb.Args[1], mb.Args[3]}, Ints: g}
+			Args: []int{route, mb.Args[1], mb.Args[3]}, Ints: g.Ints()}
 		l.fuseBack(drop, i, r[1], readers)
 	}
 }
@@ -165,19 +204,28 @@ func (l *lowering) fusePool(drop []bool) {
 func (l *lowering) fuseBack(drop []bool, c, rb int, readers map[int][]int) {
 	p := l.p
 	cv, pr := p.Launches[c], p.Launches[rb]
+	cp, err := cv.ConvPoolParams()
+	if err != nil {
+		return
+	}
 	dpre := pr.Args[2]
-	B, Cout, OH, OW := cv.Ints[0], cv.Ints[14], cv.Ints[12], cv.Ints[13]
+	B, Cout, OH, OW := cp.Conv.B, cp.Conv.Cout, cp.Conv.OH, cp.Conv.OW
 	img, w := cv.Args[0], cv.Args[1]
+	sameConv := func(ln ir.Launch) bool { q, err := ln.ConvParams(); return err == nil && q == cp.Conv }
+	isSum := func(ln ir.Launch, want ir.ReduceSumParams) bool {
+		q, err := ln.ReduceSumParams()
+		return err == nil && q == want
+	}
 	var filter, data = -1, -1
 	sums := []int{}
 	for _, i := range readers[dpre] {
 		ln := p.Launches[i]
 		switch {
-		case ln.Op == ir.ConvFilter && ln.Args[1] == img && slices.Equal(ln.Ints, cv.Ints[:15]):
+		case ln.Op == ir.ConvFilter && ln.Args[1] == img && sameConv(ln):
 			filter = i
-		case ln.Op == ir.ConvData && ln.Args[1] == w && slices.Equal(ln.Ints, cv.Ints[:15]):
+		case ln.Op == ir.ConvData && ln.Args[1] == w && sameConv(ln):
 			data = i
-		case ln.Op == ir.ReduceSum && slices.Equal(ln.Ints, []int64{B * Cout * OH, OW, 1}):
+		case ln.Op == ir.ReduceSum && isSum(ln, ir.ReduceSumParams{Outer: B * Cout * OH, Length: OW, Inner: 1}):
 			sums = append(sums, i)
 		case ln.Op == ir.Gather4 && len(readers[ln.Args[1]]) == 0:
 			// A transpose that fed the products fuseConv replaced: dropped later.
@@ -189,10 +237,10 @@ func (l *lowering) fuseBack(drop []bool, c, rb int, readers map[int][]int) {
 		return
 	}
 	// The chain of sums: each read by the next alone.
-	for _, want := range [][]int64{{B * Cout, OH, 1}, {1, B, Cout}} {
+	for _, want := range []ir.ReduceSumParams{{Outer: B * Cout, Length: OH, Inner: 1}, {Outer: 1, Length: B, Inner: Cout}} {
 		out := p.Launches[sums[len(sums)-1]].Args[1]
 		r := readers[out]
-		if len(r) != 1 || p.Launches[r[0]].Op != ir.ReduceSum || !slices.Equal(p.Launches[r[0]].Ints, want) {
+		if len(r) != 1 || p.Launches[r[0]].Op != ir.ReduceSum || !isSum(p.Launches[r[0]], want) {
 			return
 		}
 		sums = append(sums, r[0])
@@ -208,7 +256,7 @@ func (l *lowering) fuseBack(drop []bool, c, rb int, readers map[int][]int) {
 	for _, i := range append(sums, filter) {
 		drop[i] = true
 	}
-	p.Launches[rb] = ir.Launch{Op: ir.ConvReLUPoolBack, Dtype: pr.Dtype, Role: pr.Role, Node: pr.Node, What: what, Args: args, Ints: cv.Ints}
+	p.Launches[rb] = ir.Launch{Op: ir.ConvReLUPoolBack, Dtype: pr.Dtype, Role: pr.Role, Node: pr.Node, What: what, Args: args, Ints: cp.Ints()}
 }
 
 // fuseReLU folds the ReLU that follows a Conv (pre ≥ 0 into a mask, pre ⊙ mask) into a
@@ -227,10 +275,6 @@ func (l *lowering) fuseReLU(drop []bool) {
 			readers[b] = append(readers[b], i)
 		}
 	}
-	binary := func(i int, op ir.BinaryOp, sa, sb int64) bool {
-		ln := p.Launches[i]
-		return ln.Op == ir.Binary && len(ln.Ints) == 4 && ln.Ints[1] == sa && ln.Ints[2] == sb && ir.BinaryOp(ln.Ints[3]) == op
-	}
 	zero := func(b int) bool {
 		buf := p.Buffers[b]
 		return buf.Kind == ir.Const && len(buf.Value) == 1 && buf.Value[0] == 0
@@ -242,7 +286,7 @@ func (l *lowering) fuseReLU(drop []bool) {
 		}
 		pre := ln.Args[3]
 		r := readers[pre]
-		if len(r) != 2 || !binary(r[0], ir.Ge, 1, 0) || !binary(r[1], ir.Mul, 1, 1) {
+		if len(r) != 2 || !isBinary(p.Launches[r[0]], ir.Ge, 1, 0) || !isBinary(p.Launches[r[1]], ir.Mul, 1, 1) {
 			continue
 		}
 		ge, mul := p.Launches[r[0]], p.Launches[r[1]]
@@ -254,9 +298,22 @@ func (l *lowering) fuseReLU(drop []bool) {
 		ln.Op, ln.What = ir.ConvReLU, ln.What+", ReLU"
 		ln.Args = []int{ln.Args[0], ln.Args[1], ln.Args[2], mask, mul.Args[2]}
 	}
+	l.fuseMaskBack(drop, writer, readers)
+}
+
+// isBinary reports whether ln is a Binary launch of op with strides sa and sb.
+func isBinary(ln ir.Launch, op ir.BinaryOp, sa, sb int) bool {
+	bp, err := ln.BinaryParams()
+	return err == nil && bp.SA == sa && bp.SB == sb && bp.Op == op
+}
+
+// fuseMaskBack folds the product of a mask with a MaxPoolBack's output, which nothing else
+// reads, into a MaxPoolBackMask.
+func (l *lowering) fuseMaskBack(drop []bool, writer map[int]int, readers map[int][]int) {
+	p := l.p
 	for i := range p.Launches {
 		ln := &p.Launches[i]
-		if drop[i] || !binary(i, ir.Mul, 1, 1) {
+		if drop[i] || !isBinary(*ln, ir.Mul, 1, 1) {
 			continue
 		}
 		for k, mask := range ln.Args[:2] {
@@ -266,9 +323,13 @@ func (l *lowering) fuseReLU(drop []bool) {
 				continue
 			}
 			mp := p.Launches[w]
+			g, err := mp.PoolGeom()
+			if err != nil {
+				continue
+			}
 			drop[w] = true
 			*ln = ir.Launch{Op: ir.MaxPoolBackMask, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: mp.What + ", ReLU's mask",
-				Args: []int{mp.Args[0], mp.Args[1], mask, ln.Args[2]}, Ints: mp.Ints}
+				Args: []int{mp.Args[0], mp.Args[1], mask, ln.Args[2]}, Ints: g.Ints()}
 			break
 		}
 	}

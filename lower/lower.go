@@ -74,7 +74,6 @@ func Lower(net *model.Net, s *model.Solver, t Target) (*ir.Program, error) {
 		return nil, &UnsupportedError{Op: "dtype " + dt.String(), Why: "only float32 and float64 have kernels"}
 	}
 	l.p = &ir.Program{Kind: net.Model.Spec.Kind, Dtype: l.dtype, Target: t.Name, Batch: net.Batch, Step: -1}
-
 	for i, n := range net.Nodes {
 		id := l.newBuf(ir.Buffer{Name: net.Model.Params[i].Name, Kind: ir.Param, Elems: n.Shape().TotalSize(), Index: i})
 		l.bufOf[n.ID()] = id
@@ -83,7 +82,6 @@ func Lower(net *model.Net, s *model.Solver, t Target) (*ir.Program, error) {
 	l.p.X = l.newBuf(ir.Buffer{Name: "x", Kind: ir.Input, Elems: net.X.Shape().TotalSize()})
 	l.p.Y = l.newBuf(ir.Buffer{Name: "y", Kind: ir.Input, Elems: net.Y.Shape().TotalSize()})
 	l.bufOf[net.X.ID()], l.bufOf[net.Y.ID()] = l.p.X, l.p.Y
-
 	l.xent = l.findXent()
 	order, err := l.schedule()
 	if err != nil {
@@ -110,7 +108,7 @@ func Lower(net *model.Net, s *model.Solver, t Target) (*ir.Program, error) {
 	// lossSum += loss, so that the mean loss of an epoch is read back once, not every step.
 	l.p.LossSum = l.newBuf(ir.Buffer{Name: "loss sum", Kind: ir.Accum, Elems: 1})
 	l.p.Launches = append(l.p.Launches, ir.Launch{Op: ir.Binary, Dtype: l.dtype, Role: ir.Loss, What: "accumulate loss", Node: -1,
-		Args: []int{l.p.LossSum, l.p.Loss, l.p.LossSum}, Ints: []int64{1, 1, 1, int64(ir.Add)}})
+		Args: []int{l.p.LossSum, l.p.Loss, l.p.LossSum}, Ints: ir.BinaryParams{N: 1, SA: 1, SB: 1, Op: ir.Add}.Ints()})
 	if t.FuseConv {
 		l.fuseConv()
 	}
@@ -236,7 +234,7 @@ func (l *lowering) lowerXent() {
 	dx, loss := l.temp(x.dlogits), l.temp(x.loss)
 	l.p.Launches = append(l.p.Launches, ir.Launch{
 		Op: ir.SoftmaxXent, Dtype: l.dtype, Role: ir.Loss, What: "softmax cross-entropy and its gradient", Node: x.dlogits.ID(),
-		Args: []int{l.bufOf[x.logits.ID()], l.bufOf[x.y.ID()], terms, dx}, Ints: ir.Ints(rows, cols), Reals: []float64{x.c},
+		Args: []int{l.bufOf[x.logits.ID()], l.bufOf[x.y.ID()], terms, dx}, Ints: ir.SoftmaxXentParams{Rows: rows, Cols: cols}.Ints(), Reals: []float64{x.c},
 	}, l.sum(x.loss.ID(), ir.Loss, "softmax cross-entropy", terms, loss, 1, rows, 1))
 }
 
@@ -337,7 +335,8 @@ func (l *lowering) launch(n *G.Node, op ir.Op, args []int, ints []int64, reals [
 // sum is the ReduceSum launch out[o,i] = Σ_k in[o,k,i] over in viewed as [outer, length,
 // inner].
 func (l *lowering) sum(node int64, role ir.Role, what string, in, out, outer, length, inner int) ir.Launch {
-	return ir.Launch{Op: ir.ReduceSum, Dtype: l.dtype, Role: role, What: what, Node: node, Args: []int{in, out}, Ints: ir.Ints(outer, length, inner)}
+	return ir.Launch{Op: ir.ReduceSum, Dtype: l.dtype, Role: role, What: what, Node: node, Args: []int{in, out},
+		Ints: ir.ReduceSumParams{Outer: outer, Length: length, Inner: inner}.Ints()}
 }
 
 func size(n *G.Node) int { return max(1, n.Shape().TotalSize()) }
@@ -368,7 +367,7 @@ func (l *lowering) lowerUpdate(s *model.Solver) error {
 		if s.Rate > 0 {
 			lr = s.Rate
 		}
-		up := ir.Launch{Dtype: l.dtype, Role: ir.Update, What: "update " + s.Kind + " " + p.Name, Node: -1, Ints: []int64{int64(n)}}
+		up := ir.Launch{Dtype: l.dtype, Role: ir.Update, What: "update " + s.Kind + " " + p.Name, Node: -1, Ints: ir.UpdateParams{N: n}.Ints()}
 		switch s.Kind {
 		case "sgd":
 			up.Op, up.Args, up.Reals = ir.SGD, []int{w, g}, []float64{lr}
@@ -400,13 +399,6 @@ func prod(xs []int) int {
 		p *= x
 	}
 	return p
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // scalarValue reads a constant node's value (a *G.F64, *G.F32 or the like).

@@ -134,7 +134,8 @@ func (l *lowering) lowerBinary(n *node) error {
 			return n.unsupported("argument %d has %d elements, the result %d: no broadcasting kernel", i, size(n.ch[i]), nout)
 		}
 	}
-	l.launch(n.Node, ir.Binary, []int{n.in(0), n.in(1), l.temp(n.Node)}, ir.Ints(nout, strides[0], strides[1], int(code)), nil)
+	bp := ir.BinaryParams{N: nout, SA: strides[0], SB: strides[1], Op: ir.BinaryOp(code)}
+	l.launch(n.Node, ir.Binary, []int{n.in(0), n.in(1), l.temp(n.Node)}, bp.Ints(), nil)
 	return nil
 }
 
@@ -144,12 +145,12 @@ func (l *lowering) lowerUnary(n *node) error {
 	if !ok {
 		return n.unsupported("no kernel for the elementwise function %q", name)
 	}
-	l.launch(n.Node, ir.Unary, []int{n.in(0), l.temp(n.Node)}, ir.Ints(size(n.Node), int(code)), nil)
+	l.launch(n.Node, ir.Unary, []int{n.in(0), l.temp(n.Node)}, ir.UnaryParams{N: size(n.Node), F: ir.UnaryOp(code)}.Ints(), nil)
 	return nil
 }
 
-// product reads a matrix product's shapes: C [m,nn] = op(A)·op(B) over k.
-func (n *node) product() (m, nn, k int, ta, tb bool, err error) {
+// product reads a matrix product's shapes: C [M,N] = op(A)·op(B) over K.
+func (n *node) product() (p ir.GemmParams, err error) {
 	opk, err := intField(n.v, "āBinaryOperator")
 	if err != nil {
 		return
@@ -158,10 +159,10 @@ func (n *node) product() (m, nn, k int, ta, tb bool, err error) {
 		err = n.unsupported("only matrix × matrix has a kernel")
 		return
 	}
-	if ta, err = boolField(n.v, "transA"); err != nil {
+	if p.TransA, err = boolField(n.v, "transA"); err != nil {
 		return
 	}
-	if tb, err = boolField(n.v, "transB"); err != nil {
+	if p.TransB, err = boolField(n.v, "transB"); err != nil {
 		return
 	}
 	as, bs, shape := n.ch[0].Shape(), n.ch[1].Shape(), n.Shape()
@@ -169,28 +170,28 @@ func (n *node) product() (m, nn, k int, ta, tb bool, err error) {
 		err = n.unsupported("shapes %v × %v -> %v: only matrices", as, bs, shape)
 		return
 	}
-	m, nn, k = shape[0], shape[1], as[1]
-	if ta {
-		k = as[0]
+	p.M, p.N, p.K = shape[0], shape[1], as[1]
+	if p.TransA {
+		p.K = as[0]
 	}
 	return
 }
 
 func (l *lowering) lowerProduct(n *node) error {
-	m, nn, k, ta, tb, err := n.product()
+	g, err := n.product()
 	if err != nil {
 		return err
 	}
 	out := l.temp(n.Node)
-	parts, kc := l.target.SplitK.Parts(m, nn, k)
+	parts, kc := l.target.SplitK.Parts(g.M, g.N, g.K)
 	if parts == 1 {
-		l.launch(n.Node, ir.Gemm, []int{n.in(0), n.in(1), out}, ir.Ints(m, nn, k, b2i(ta), b2i(tb)), nil)
+		l.launch(n.Node, ir.Gemm, []int{n.in(0), n.in(1), out}, g.Ints(), nil)
 		return nil
 	}
 	// Partial products over slices of K, then their sum in a fixed order.
-	part := l.newBuf(ir.Buffer{Name: fmt.Sprintf("%%%d %v: %d partial products", n.ID(), n.Op(), parts), Kind: ir.Temp, Elems: parts * m * nn})
-	l.launch(n.Node, ir.GemmSplit, []int{n.in(0), n.in(1), part}, ir.Ints(m, nn, k, b2i(ta), b2i(tb), kc), nil)
-	l.p.Launches = append(l.p.Launches, l.sum(n.ID(), l.role(n.ID()), fmt.Sprint(n.Op()), part, out, 1, parts, m*nn))
+	part := l.newBuf(ir.Buffer{Name: fmt.Sprintf("%%%d %v: %d partial products", n.ID(), n.Op(), parts), Kind: ir.Temp, Elems: parts * g.M * g.N})
+	l.launch(n.Node, ir.GemmSplit, []int{n.in(0), n.in(1), part}, ir.GemmSplitParams{GemmParams: g, KC: kc}.Ints(), nil)
+	l.p.Launches = append(l.p.Launches, l.sum(n.ID(), l.role(n.ID()), fmt.Sprint(n.Op()), part, out, 1, parts, g.M*g.N))
 	return nil
 }
 
@@ -198,19 +199,19 @@ func (l *lowering) lowerProduct(n *node) error {
 // in[Σ ik·stride_k] with the input's strides permuted (transpose) or zeroed along broadcast
 // axes (repeat).
 func (l *lowering) lowerGather(n *node) error {
-	ints, err := n.gather()
+	g, err := n.gather()
 	if err != nil {
 		return err
 	}
-	l.launch(n.Node, ir.Gather4, []int{n.in(0), l.temp(n.Node)}, ints, nil)
+	l.launch(n.Node, ir.Gather4, []int{n.in(0), l.temp(n.Node)}, g.Ints(), nil)
 	return nil
 }
 
-// gather is the Ints of the Gather4 that computes a transpose or a repeat.
-func (n *node) gather() ([]int64, error) {
+// gather is the parameters of the Gather4 that computes a transpose or a repeat.
+func (n *node) gather() (ir.Gather4Params, error) {
 	is, shape := n.ch[0].Shape(), n.Shape()
 	if len(shape) > 4 {
-		return nil, n.unsupported("%d dimensions: the gather kernel takes at most 4", len(shape))
+		return ir.Gather4Params{}, n.unsupported("%d dimensions: the gather kernel takes at most 4", len(shape))
 	}
 	instr := rowMajorStrides(is)
 	var dims, str [4]int
@@ -224,29 +225,29 @@ func (n *node) gather() ([]int64, error) {
 	if n.kind == "transposeOp" {
 		pat, err := intsField(n.v, "pattern")
 		if err != nil {
-			return nil, err
+			return ir.Gather4Params{}, err
 		}
 		if len(pat) != len(is) || len(pat) != len(shape) {
-			return nil, n.unsupported("pattern %v for a %v tensor", pat, is)
+			return ir.Gather4Params{}, n.unsupported("pattern %v for a %v tensor", pat, is)
 		}
 		for i, p := range pat {
 			str[off+i] = instr[p]
 		}
 	} else {
 		if len(is) != 0 && len(is) != len(shape) {
-			return nil, n.unsupported("input %v, output %v: dimensions differ", is, shape)
+			return ir.Gather4Params{}, n.unsupported("input %v, output %v: dimensions differ", is, shape)
 		}
 		for i := range shape {
 			if len(is) == 0 || is[i] == 1 {
 				continue // broadcast: stride 0
 			}
 			if is[i] != shape[i] {
-				return nil, n.unsupported("repeats axis %d of %v to %v: only axes of size 1 can be repeated", i, is, shape)
+				return ir.Gather4Params{}, n.unsupported("repeats axis %d of %v to %v: only axes of size 1 can be repeated", i, is, shape)
 			}
 			str[off+i] = instr[i]
 		}
 	}
-	return ir.Ints(size(n.Node), dims[0], dims[1], dims[2], dims[3], str[0], str[1], str[2], str[3]), nil
+	return ir.Gather4Params{N: size(n.Node), Dims: dims, Strides: str}, nil
 }
 
 func (l *lowering) lowerSum(n *node) error {
@@ -293,10 +294,11 @@ func (l *lowering) lowerSoftmax(n *node) error {
 	cols := shape[len(shape)-1]
 	rows := size(n.Node) / cols
 	out := l.temp(n.Node)
+	sp := ir.SoftmaxParams{Rows: rows, Cols: cols, Log: isLog}
 	if n.kind == "softmaxOp" {
-		l.launch(n.Node, ir.Softmax, []int{n.in(0), out}, ir.Ints(rows, cols, b2i(isLog)), nil)
+		l.launch(n.Node, ir.Softmax, []int{n.in(0), out}, sp.Ints(), nil)
 	} else { // children: x, y = softmax(x), dL/dy
-		l.launch(n.Node, ir.SoftmaxBack, []int{n.in(1), n.in(2), out}, ir.Ints(rows, cols, b2i(isLog)), nil)
+		l.launch(n.Node, ir.SoftmaxBack, []int{n.in(1), n.in(2), out}, sp.Ints(), nil)
 	}
 	return nil
 }
@@ -321,8 +323,9 @@ func (l *lowering) lowerIm2col(n *node) error {
 	if len(img) != 4 || len(col) != 4 || col[3] != img[1]*cp.kh*cp.kw {
 		return n.unsupported("image %v and columns %v do not fit a %dx%d kernel", img, col, cp.kh, cp.kw)
 	}
-	ints := ir.Ints(img[0], img[1], img[2], img[3], cp.kh, cp.kw, cp.padH, cp.padW, cp.strideH, cp.strideW, cp.dilH, cp.dilW, col[1], col[2])
-	l.launch(n.Node, op, []int{n.in(0), l.temp(n.Node)}, ints, nil)
+	g := ir.ConvGeom{B: img[0], C: img[1], H: img[2], W: img[3], KH: cp.kh, KW: cp.kw, PadH: cp.padH, PadW: cp.padW,
+		StrideH: cp.strideH, StrideW: cp.strideW, DilH: cp.dilH, DilW: cp.dilW, OH: col[1], OW: col[2]}
+	l.launch(n.Node, op, []int{n.in(0), l.temp(n.Node)}, g.Ints(), nil)
 	return nil
 }
 
@@ -338,7 +341,8 @@ func (l *lowering) lowerMaxPool(n *node) error {
 	if len(img) != 4 || len(pooled) != 4 {
 		return n.unsupported("input %v, pooled %v: want 4 dimensions", img, pooled)
 	}
-	ints := ir.Ints(img[0], img[1], img[2], img[3], cp.kh, cp.kw, cp.padH, cp.padW, cp.strideH, cp.strideW, pooled[2], pooled[3])
+	ints := ir.PoolGeom{B: img[0], C: img[1], H: img[2], W: img[3], KH: cp.kh, KW: cp.kw, PadH: cp.padH, PadW: cp.padW,
+		StrideH: cp.strideH, StrideW: cp.strideW, OH: pooled[2], OW: pooled[3]}.Ints()
 	out := l.temp(n.Node)
 	if n.kind == "maxPoolOp" {
 		l.launch(n.Node, ir.MaxPool, []int{n.in(0), out}, ints, nil)
@@ -361,21 +365,7 @@ type biased struct {
 // broadcast over its rows where nothing else reads the product or the broadcast, and marks
 // them to be lowered as one GemmBias.
 func (l *lowering) findBiases(order []*G.Node) {
-	uses := map[int64]int{}
-	for _, n := range order {
-		if l.fused(n) || opType(n) == "sizeOp" { // a size reads only its argument's shape
-			continue
-		}
-		for _, c := range l.children(n) {
-			uses[c.ID()]++
-		}
-	}
-	uses[l.net.Out.ID()]++
-	uses[l.net.Loss.ID()]++
-	if l.xent != nil {
-		uses[l.xent.logits.ID()]++
-		uses[l.xent.y.ID()]++
-	}
+	uses := l.uses(order)
 	l.bias, l.skip = map[int64]*biased{}, map[int64]bool{}
 	once := func(n *G.Node, kind string) bool { return opType(n) == kind && uses[n.ID()] == 1 }
 	for _, n := range order {
@@ -408,8 +398,8 @@ func (l *lowering) findBiases(order []*G.Node) {
 			continue
 		}
 		pr := &node{Node: b.prod, kind: "linAlgBinOp", ch: l.children(b.prod), v: opValue(b.prod), l: l}
-		_, nn, _, _, _, err := pr.product()
-		if err != nil || size(bias) != nn {
+		g, err := pr.product()
+		if err != nil || size(bias) != g.N {
 			continue
 		}
 		if b.trans == nil && (len(bias.Shape()) != 2 || bias.Shape()[0] != 1) {
@@ -420,7 +410,7 @@ func (l *lowering) findBiases(order []*G.Node) {
 			// bias vary along that axis alone.
 			pat, err := intsField(opValue(b.trans), "pattern")
 			bs := bias.Shape()
-			if err != nil || len(pat) != 4 || pat[1] != 3 || len(bs) != 4 || bs[0] != 1 || bs[1] != nn || bs[2] != 1 || bs[3] != 1 {
+			if err != nil || len(pat) != 4 || pat[1] != 3 || len(bs) != 4 || bs[0] != 1 || bs[1] != g.N || bs[2] != 1 || bs[3] != 1 {
 				continue
 			}
 		}
@@ -432,10 +422,31 @@ func (l *lowering) findBiases(order []*G.Node) {
 	}
 }
 
+// uses counts, for each node, the nodes to lower that read it, plus one for the output, the
+// loss and what the fused softmax cross-entropy reads.
+func (l *lowering) uses(order []*G.Node) map[int64]int {
+	uses := map[int64]int{}
+	for _, n := range order {
+		if l.fused(n) || opType(n) == "sizeOp" { // a size reads only its argument's shape
+			continue
+		}
+		for _, c := range l.children(n) {
+			uses[c.ID()]++
+		}
+	}
+	uses[l.net.Out.ID()]++
+	uses[l.net.Loss.ID()]++
+	if l.xent != nil {
+		uses[l.xent.logits.ID()]++
+		uses[l.xent.y.ID()]++
+	}
+	return uses
+}
+
 // lowerBias appends the GemmBias that computes sum = A·B + Repeat(bias).
 func (l *lowering) lowerBias(sum *G.Node, b *biased) error {
 	pr := &node{Node: b.prod, kind: "linAlgBinOp", ch: l.children(b.prod), v: opValue(b.prod), l: l}
-	m, nn, k, ta, tb, err := pr.product()
+	g, err := pr.product()
 	if err != nil {
 		return err
 	}
@@ -447,20 +458,20 @@ func (l *lowering) lowerBias(sum *G.Node, b *biased) error {
 	if b.trans == nil {
 		args := []int{pr.in(0), pr.in(1), l.bufOf[b.bias.ID()], l.temp(sum)}
 		l.p.Launches = append(l.p.Launches, ir.Launch{Op: ir.GemmBias, Dtype: l.dtype, Role: l.role(sum.ID()), Node: sum.ID(),
-			What: fmt.Sprintf("%v + bias", b.prod.Op()), Args: args, Ints: ir.Ints(m, nn, k, b2i(ta), b2i(tb))})
+			What: fmt.Sprintf("%v + bias", b.prod.Op()), Args: args, Ints: g.Ints()})
 		return nil
 	}
 	// A convolution: the product and its channel's bias, then the transpose to (B, C, H, W).
 	tr := &node{Node: b.trans, kind: "transposeOp", ch: l.children(b.trans), v: opValue(b.trans), l: l}
-	ints, err := tr.gather()
+	gp, err := tr.gather()
 	if err != nil {
 		return err
 	}
-	biasedProd := l.newBuf(ir.Buffer{Name: fmt.Sprintf("%%%d %v + bias", b.prod.ID(), b.prod.Op()), Kind: ir.Temp, Elems: m * nn})
+	biasedProd := l.newBuf(ir.Buffer{Name: fmt.Sprintf("%%%d %v + bias", b.prod.ID(), b.prod.Op()), Kind: ir.Temp, Elems: g.M * g.N})
 	args := []int{pr.in(0), pr.in(1), l.bufOf[b.bias.ID()], biasedProd}
 	l.p.Launches = append(l.p.Launches, ir.Launch{Op: ir.GemmBias, Dtype: l.dtype, Role: l.role(sum.ID()), Node: b.prod.ID(),
-		What: fmt.Sprintf("%v + bias", b.prod.Op()), Args: args, Ints: ir.Ints(m, nn, k, b2i(ta), b2i(tb))},
+		What: fmt.Sprintf("%v + bias", b.prod.Op()), Args: args, Ints: g.Ints()},
 		ir.Launch{Op: ir.Gather4, Dtype: l.dtype, Role: l.role(sum.ID()), Node: sum.ID(),
-			What: fmt.Sprintf("%v of the biased product", b.trans.Op()), Args: []int{biasedProd, l.temp(sum)}, Ints: ints})
+			What: fmt.Sprintf("%v of the biased product", b.trans.Op()), Args: []int{biasedProd, l.temp(sum)}, Ints: gp.Ints()})
 	return nil
 }

@@ -159,115 +159,45 @@ var ops = [...]func(h *Machine, l ir.Launch, a [][]float64) error{
 	ir.ConvReLUPoolBack: convReLUPoolBack,
 }
 
-// BinaryFunc and UnaryFunc are the elementwise operators by code, in float64.
-func BinaryFunc(op ir.BinaryOp, x, y float64) (float64, bool) {
-	switch op {
-	case ir.Add:
-		return x + y, true
-	case ir.Sub:
-		return x - y, true
-	case ir.Mul:
-		return x * y, true
-	case ir.Div:
-		return x / y, true
-	case ir.Pow:
-		return math.Pow(x, y), true
-	case ir.Lt:
-		return b2f(x < y), true
-	case ir.Gt:
-		return b2f(x > y), true
-	case ir.Le:
-		return b2f(x <= y), true
-	case ir.Ge:
-		return b2f(x >= y), true
-	case ir.Eq:
-		return b2f(x == y), true
-	case ir.Ne:
-		return b2f(x != y), true
-	}
-	return 0, false
-}
-
-// UnaryFunc is the elementwise function of a unary code, in float64.
-func UnaryFunc(op ir.UnaryOp, x float64) (float64, bool) {
-	switch op {
-	case ir.Abs:
-		return math.Abs(x), true
-	case ir.Sign:
-		return b2f(x > 0) - b2f(x < 0), true
-	case ir.Ceil:
-		return math.Ceil(x), true
-	case ir.Floor:
-		return math.Floor(x), true
-	case ir.Sin:
-		return math.Sin(x), true
-	case ir.Cos:
-		return math.Cos(x), true
-	case ir.Exp:
-		return math.Exp(x), true
-	case ir.Ln:
-		return math.Log(x), true
-	case ir.Log2:
-		return math.Log2(x), true
-	case ir.Neg:
-		return -x, true
-	case ir.Square:
-		return x * x, true
-	case ir.Sqrt:
-		return math.Sqrt(x), true
-	case ir.Inv:
-		return 1 / x, true
-	case ir.InvSqrt:
-		return 1 / math.Sqrt(x), true
-	case ir.Cube:
-		return x * x * x, true
-	case ir.Tanh:
-		return math.Tanh(x), true
-	case ir.Sigmoid:
-		return 1 / (1 + math.Exp(-x)), true
-	case ir.Log1p:
-		return math.Log1p(x), true
-	case ir.Expm1:
-		return math.Expm1(x), true
-	case ir.Softplus:
-		return math.Log1p(math.Exp(x)), true
-	}
-	return 0, false
-}
-
 func binary(h *Machine, l ir.Launch, a [][]float64) error {
-	ip := l.Ints
-	n, sa, sb, op := int(ip[0]), int(ip[1]), int(ip[2]), ir.BinaryOp(ip[3])
+	p, err := l.BinaryParams()
+	if err != nil {
+		return err
+	}
+	f, ok := p.Op.Func()
+	if !ok {
+		return fmt.Errorf("binary op %d", p.Op)
+	}
 	in0, in1 := append([]float64(nil), a[0]...), append([]float64(nil), a[1]...)
-	for i := 0; i < n; i++ {
-		r, ok := BinaryFunc(op, in0[i*sa], in1[i*sb])
-		if !ok {
-			return fmt.Errorf("binary op %d", op)
-		}
-		a[2][i] = h.round(r)
+	for i := 0; i < p.N; i++ {
+		a[2][i] = h.round(f(in0[i*p.SA], in1[i*p.SB]))
 	}
 	return nil
 }
 
 func unary(h *Machine, l ir.Launch, a [][]float64) error {
-	n, op := int(l.Ints[0]), ir.UnaryOp(l.Ints[1])
-	for i := 0; i < n; i++ {
-		r, ok := UnaryFunc(op, a[0][i])
-		if !ok {
-			return fmt.Errorf("unary op %d not in the reference interpreter", op)
-		}
-		a[1][i] = h.round(r)
+	p, err := l.UnaryParams()
+	if err != nil {
+		return err
+	}
+	f, ok := p.F.Func()
+	if !ok {
+		return fmt.Errorf("unary op %d not in the reference interpreter", p.F)
+	}
+	for i := 0; i < p.N; i++ {
+		a[1][i] = h.round(f(a[0][i]))
 	}
 	return nil
 }
 
 func gather4(h *Machine, l ir.Launch, a [][]float64) error {
-	ip := l.Ints
-	n := int(ip[0])
-	d := ip[1:5]
-	s := ip[5:9]
-	for i := 0; i < n; i++ {
-		r := int64(i)
+	p, err := l.Gather4Params()
+	if err != nil {
+		return err
+	}
+	d, s := p.Dims, p.Strides
+	for i := 0; i < p.N; i++ {
+		r := i
 		i3 := r % d[3]
 		r /= d[3]
 		i2 := r % d[2]
@@ -280,31 +210,42 @@ func gather4(h *Machine, l ir.Launch, a [][]float64) error {
 }
 
 func gemm(h *Machine, l ir.Launch, a [][]float64) error {
-	ip := l.Ints
-	m, n, k := int(ip[0]), int(ip[1]), int(ip[2])
-	h.gemm(a[0], a[1], a[2], m, n, k, ip[3] == 1, ip[4] == 1, 0, k, nil)
+	p, err := l.GemmParams()
+	if err != nil {
+		return err
+	}
+	h.gemm(a[0], a[1], a[2], p, 0, p.K, nil)
 	return nil
 }
 
 func gemmSplit(h *Machine, l ir.Launch, a [][]float64) error {
-	ip := l.Ints
-	m, n, k, kc := int(ip[0]), int(ip[1]), int(ip[2]), int(ip[5])
+	p, err := l.GemmSplitParams()
+	if err != nil {
+		return err
+	}
+	m, n, k, kc := p.M, p.N, p.K, p.KC
 	for z := 0; z*kc < k; z++ {
-		h.gemm(a[0], a[1], a[2][z*m*n:], m, n, k, ip[3] == 1, ip[4] == 1, z*kc, min(k, (z+1)*kc), nil)
+		h.gemm(a[0], a[1], a[2][z*m*n:], p.GemmParams, z*kc, min(k, (z+1)*kc), nil)
 	}
 	return nil
 }
 
 // gemmBias is the product with the bias row added before the one rounding.
 func gemmBias(h *Machine, l ir.Launch, a [][]float64) error {
-	ip := l.Ints
-	m, n, k := int(ip[0]), int(ip[1]), int(ip[2])
-	h.gemm(a[0], a[1], a[3], m, n, k, ip[3] == 1, ip[4] == 1, 0, k, a[2])
+	p, err := l.GemmParams()
+	if err != nil {
+		return err
+	}
+	h.gemm(a[0], a[1], a[3], p, 0, p.K, a[2])
 	return nil
 }
 
 func reduceSum(h *Machine, l ir.Launch, a [][]float64) error {
-	outer, length, inner := int(l.Ints[0]), int(l.Ints[1]), int(l.Ints[2])
+	p, err := l.ReduceSumParams()
+	if err != nil {
+		return err
+	}
+	outer, length, inner := p.Outer, p.Length, p.Inner
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {
 			var acc float64
@@ -318,7 +259,11 @@ func reduceSum(h *Machine, l ir.Launch, a [][]float64) error {
 }
 
 func softmaxXent(h *Machine, l ir.Launch, a [][]float64) error {
-	rows, cols, c := int(l.Ints[0]), int(l.Ints[1]), l.Reals[0]
+	p, err := l.SoftmaxXentParams()
+	if err != nil {
+		return err
+	}
+	rows, cols, c := p.Rows, p.Cols, l.Reals[0]
 	for r := 0; r < rows; r++ {
 		x, y, dx := a[0][r*cols:(r+1)*cols], a[1][r*cols:(r+1)*cols], a[3][r*cols:(r+1)*cols]
 		mx := x[0]
@@ -343,7 +288,11 @@ func softmaxXent(h *Machine, l ir.Launch, a [][]float64) error {
 }
 
 func softmax(h *Machine, l ir.Launch, a [][]float64) error {
-	rows, cols, isLog := int(l.Ints[0]), int(l.Ints[1]), l.Ints[2] == 1
+	p, err := l.SoftmaxParams()
+	if err != nil {
+		return err
+	}
+	rows, cols, isLog := p.Rows, p.Cols, p.Log
 	for r := 0; r < rows; r++ {
 		x, y := a[0][r*cols:(r+1)*cols], a[1][r*cols:(r+1)*cols]
 		mx := x[0]
@@ -366,7 +315,11 @@ func softmax(h *Machine, l ir.Launch, a [][]float64) error {
 }
 
 func softmaxBack(h *Machine, l ir.Launch, a [][]float64) error {
-	rows, cols, isLog := int(l.Ints[0]), int(l.Ints[1]), l.Ints[2] == 1
+	p, err := l.SoftmaxParams()
+	if err != nil {
+		return err
+	}
+	rows, cols, isLog := p.Rows, p.Cols, p.Log
 	for r := 0; r < rows; r++ {
 		y, g, dx := a[0][r*cols:(r+1)*cols], a[1][r*cols:(r+1)*cols], a[2][r*cols:(r+1)*cols]
 		var sum float64
@@ -390,9 +343,12 @@ func softmaxBack(h *Machine, l ir.Launch, a [][]float64) error {
 
 // im2col is Im2col and, summing back where Im2col takes, Col2im.
 func im2col(h *Machine, l ir.Launch, a [][]float64) error {
-	ip := l.Ints
-	B, C, H, W := int(ip[0]), int(ip[1]), int(ip[2]), int(ip[3])
-	kh, kw, ph, pw, sh, sw, dh, dw, OH, OW := int(ip[4]), int(ip[5]), int(ip[6]), int(ip[7]), int(ip[8]), int(ip[9]), int(ip[10]), int(ip[11]), int(ip[12]), int(ip[13])
+	g, err := l.ConvGeom()
+	if err != nil {
+		return err
+	}
+	B, C, H, W := g.B, g.C, g.H, g.W
+	kh, kw, ph, pw, sh, sw, dh, dw, OH, OW := g.KH, g.KW, g.PadH, g.PadW, g.StrideH, g.StrideW, g.DilH, g.DilW, g.OH, g.OW
 	back := l.Op == ir.Col2im
 	if back {
 		for i := range a[1] {
@@ -434,10 +390,18 @@ func im2col(h *Machine, l ir.Launch, a [][]float64) error {
 
 // maxPool is MaxPool and its gradient MaxPoolBack.
 func maxPool(h *Machine, l ir.Launch, a [][]float64) error {
-	ip := l.Ints
-	B, C, H, W := int(ip[0]), int(ip[1]), int(ip[2]), int(ip[3])
-	kh, kw, ph, pw, sh, sw, OH, OW := int(ip[4]), int(ip[5]), int(ip[6]), int(ip[7]), int(ip[8]), int(ip[9]), int(ip[10]), int(ip[11])
-	back := l.Op == ir.MaxPoolBack
+	g, err := l.PoolGeom()
+	if err != nil {
+		return err
+	}
+	h.maxPool(g, l.Op == ir.MaxPoolBack, a)
+	return nil
+}
+
+// maxPool is MaxPool of a[0] into a[1], or with back MaxPoolBack of a[0] and a[1] into a[2].
+func (h *Machine) maxPool(g ir.PoolGeom, back bool, a [][]float64) {
+	B, C, H, W := g.B, g.C, g.H, g.W
+	kh, kw, ph, pw, sh, sw, OH, OW := g.KH, g.KW, g.PadH, g.PadW, g.StrideH, g.StrideW, g.OH, g.OW
 	out := a[len(a)-1]
 	if back {
 		for i := range out {
@@ -467,7 +431,6 @@ func maxPool(h *Machine, l ir.Launch, a [][]float64) error {
 			}
 		}
 	}
-	return nil
 }
 
 func stepInc(h *Machine, l ir.Launch, a [][]float64) error {
@@ -476,7 +439,11 @@ func stepInc(h *Machine, l ir.Launch, a [][]float64) error {
 }
 
 func gatherRows(h *Machine, l ir.Launch, a [][]float64) error {
-	rows, cols := int(l.Ints[0]), int(l.Ints[1])
+	p, err := l.GatherRowsParams()
+	if err != nil {
+		return err
+	}
+	rows, cols := p.Rows, p.Cols
 	src, order, cursor, dst := a[0], a[1], int(a[2][0]), a[3]
 	if cursor < 0 || cursor+rows > len(order) {
 		return fmt.Errorf("cursor %d: rows [%d, %d) outside the order of %d", cursor, cursor, cursor+rows, len(order))
@@ -492,7 +459,11 @@ func gatherRows(h *Machine, l ir.Launch, a [][]float64) error {
 }
 
 func cursorAdd(h *Machine, l ir.Launch, a [][]float64) error {
-	a[0][0] += float64(l.Ints[0])
+	p, err := l.CursorAddParams()
+	if err != nil {
+		return err
+	}
+	a[0][0] += float64(p.N)
 	return nil
 }
 
@@ -535,7 +506,8 @@ func b2f(b bool) float64 {
 
 // gemm sets c [m,n] to op(a)·op(b) summed over k in [k0, k1), plus bias[col] when bias is
 // not nil: the products' arithmetic, in float64, rounded once.
-func (h *Machine) gemm(a, b, c []float64, m, n, k int, ta, tb bool, k0, k1 int, bias []float64) {
+func (h *Machine) gemm(a, b, c []float64, p ir.GemmParams, k0, k1 int, bias []float64) {
+	m, n, k, ta, tb := p.M, p.N, p.K, p.TransA, p.TransB
 	for r := 0; r < m; r++ {
 		for col := 0; col < n; col++ {
 			var acc float64
@@ -557,44 +529,57 @@ func (h *Machine) gemm(a, b, c []float64, m, n, k int, ta, tb bool, k0, k1 int, 
 	}
 }
 
-// conv is Conv, ConvData and ConvFilter: each visits every (image, output channel, output
-// position, input channel, tap) once, in that order, and does its multiply-add.
+// conv is Conv, ConvData and ConvFilter.
 func conv(h *Machine, l ir.Launch, a [][]float64) error {
-	ip := l.Ints
-	if len(ip) != 15 {
-		return fmt.Errorf("%s wants 15 integers, has %d", l.Op, len(ip))
+	p, err := l.ConvParams()
+	if err != nil {
+		return err
 	}
-	B, C, H, W := int(ip[0]), int(ip[1]), int(ip[2]), int(ip[3])
-	kh, kw, ph, pw, sh, sw, dh, dw, OH, OW := int(ip[4]), int(ip[5]), int(ip[6]), int(ip[7]), int(ip[8]), int(ip[9]), int(ip[10]), int(ip[11]), int(ip[12]), int(ip[13])
-	Cout := int(ip[14])
+	if l.Op == ir.Conv {
+		h.conv(p, a)
+	} else {
+		h.convBack(p, l.Op == ir.ConvData, a)
+	}
+	return nil
+}
+
+// conv is Conv of img a[0] by w a[1] plus bias a[2] into a[3]: it visits every (image,
+// output channel, output position, input channel, tap) once, in that order, and does its
+// multiply-add.
+func (h *Machine) conv(p ir.ConvParams, a [][]float64) {
+	B, C, H, W, Cout := p.B, p.C, p.H, p.W, p.Cout
+	kh, kw, ph, pw, sh, sw, dh, dw, OH, OW := p.KH, p.KW, p.PadH, p.PadW, p.StrideH, p.StrideW, p.DilH, p.DilW, p.OH, p.OW
 	K := C * kh * kw
-	out := a[len(a)-1]
-	switch l.Op {
-	case ir.Conv:
-		img, w, bias := a[0], a[1], a[2]
-		for b := 0; b < B; b++ {
-			for o := 0; o < Cout; o++ {
-				for y := 0; y < OH; y++ {
-					for x := 0; x < OW; x++ {
-						s := bias[o]
-						for c := 0; c < C; c++ {
-							for r := 0; r < kh; r++ {
-								for q := 0; q < kw; q++ {
-									ih, iw := y*sh-ph+r*dh, x*sw-pw+q*dw
-									if ih >= 0 && ih < H && iw >= 0 && iw < W {
-										s += w[o*K+(c*kh+r)*kw+q] * img[((b*C+c)*H+ih)*W+iw]
-									}
+	img, w, bias, out := a[0], a[1], a[2], a[len(a)-1]
+	for b := 0; b < B; b++ {
+		for o := 0; o < Cout; o++ {
+			for y := 0; y < OH; y++ {
+				for x := 0; x < OW; x++ {
+					s := bias[o]
+					for c := 0; c < C; c++ {
+						for r := 0; r < kh; r++ {
+							for q := 0; q < kw; q++ {
+								ih, iw := y*sh-ph+r*dh, x*sw-pw+q*dw
+								if ih >= 0 && ih < H && iw >= 0 && iw < W {
+									s += w[o*K+(c*kh+r)*kw+q] * img[((b*C+c)*H+ih)*W+iw]
 								}
 							}
 						}
-						out[((b*Cout+o)*OH+y)*OW+x] = h.round(s)
 					}
+					out[((b*Cout+o)*OH+y)*OW+x] = h.round(s)
 				}
 			}
 		}
-		return nil
 	}
-	dout := a[0]
+}
+
+// convBack is ConvData (data: the image gradient from dout a[0] and w a[1]) or ConvFilter
+// (the filter gradient from dout a[0] and img a[1]), into a[2], in the order of conv.
+func (h *Machine) convBack(p ir.ConvParams, data bool, a [][]float64) {
+	B, C, H, W, Cout := p.B, p.C, p.H, p.W, p.Cout
+	kh, kw, ph, pw, sh, sw, dh, dw, OH, OW := p.KH, p.KW, p.PadH, p.PadW, p.StrideH, p.StrideW, p.DilH, p.DilW, p.OH, p.OW
+	K := C * kh * kw
+	dout, out := a[0], a[len(a)-1]
 	acc := make([]float64, len(out))
 	for b := 0; b < B; b++ {
 		for o := 0; o < Cout; o++ {
@@ -609,7 +594,7 @@ func conv(h *Machine, l ir.Launch, a [][]float64) error {
 									continue
 								}
 								wi, ii := o*K+(c*kh+r)*kw+q, ((b*C+c)*H+ih)*W+iw
-								if l.Op == ir.ConvData {
+								if data {
 									acc[ii] += g * a[1][wi]
 								} else {
 									acc[wi] += g * a[1][ii]
@@ -624,29 +609,37 @@ func conv(h *Machine, l ir.Launch, a [][]float64) error {
 	for i, v := range acc {
 		out[i] = h.round(v)
 	}
-	return nil
 }
 
 // convReLU is Conv, then mask = (pre ≥ 0) and out = pre ⊙ mask, as the two Binary launches
 // it replaces compute them.
 func convReLU(h *Machine, l ir.Launch, a [][]float64) error {
-	pre := make([]float64, len(a[4]))
-	if err := conv(h, ir.Launch{Op: ir.Conv, Ints: l.Ints}, [][]float64{a[0], a[1], a[2], pre}); err != nil {
+	p, err := l.ConvParams()
+	if err != nil {
 		return err
 	}
+	h.convReLU(p, a)
+	return nil
+}
+
+// convReLU is ConvReLU of img a[0], w a[1] and bias a[2] into mask a[3] and out a[4].
+func (h *Machine) convReLU(p ir.ConvParams, a [][]float64) {
+	pre := make([]float64, len(a[4]))
+	h.conv(p, [][]float64{a[0], a[1], a[2], pre})
 	for i, v := range pre {
 		a[3][i] = b2f(v >= 0)
 		a[4][i] = h.round(v * a[3][i])
 	}
-	return nil
 }
 
 // maxPoolBackMask is MaxPoolBack, then the product with the mask.
 func maxPoolBackMask(h *Machine, l ir.Launch, a [][]float64) error {
-	dx := make([]float64, len(a[3]))
-	if err := maxPool(h, ir.Launch{Op: ir.MaxPoolBack, Ints: l.Ints}, [][]float64{a[0], a[1], dx}); err != nil {
+	g, err := l.PoolGeom()
+	if err != nil {
 		return err
 	}
+	dx := make([]float64, len(a[3]))
+	h.maxPool(g, true, [][]float64{a[0], a[1], dx})
 	for i, v := range dx {
 		a[3][i] = h.round(a[2][i] * v)
 	}
@@ -655,20 +648,23 @@ func maxPoolBackMask(h *Machine, l ir.Launch, a [][]float64) error {
 
 // convReLUPool is ConvReLU, then MaxPool of the activation with each window's route.
 func convReLUPool(h *Machine, l ir.Launch, a [][]float64) error {
-	if len(l.Ints) != 27 {
-		return fmt.Errorf("%s wants 27 integers, has %d", l.Op, len(l.Ints))
+	p, err := l.ConvPoolParams()
+	if err != nil {
+		return err
 	}
-	ci, pi := l.Ints[:15], l.Ints[15:]
-	n := ci[0] * ci[14] * ci[12] * ci[13]
+	c := p.Conv
+	n := c.B * c.Cout * c.OH * c.OW
 	mask, act := make([]float64, n), make([]float64, n)
-	if err := convReLU(h, ir.Launch{Op: ir.ConvReLU, Ints: ci}, [][]float64{a[0], a[1], a[2], mask, act}); err != nil {
-		return err
-	}
-	if err := maxPool(h, ir.Launch{Op: ir.MaxPool, Ints: pi}, [][]float64{act, a[4]}); err != nil {
-		return err
-	}
-	B, C, H, W := int(pi[0]), int(pi[1]), int(pi[2]), int(pi[3])
-	kh, kw, ph, pw, sh, sw, OH, OW := int(pi[4]), int(pi[5]), int(pi[6]), int(pi[7]), int(pi[8]), int(pi[9]), int(pi[10]), int(pi[11])
+	h.convReLU(c, [][]float64{a[0], a[1], a[2], mask, act})
+	h.maxPool(p.Pool, false, [][]float64{act, a[4]})
+	h.route(p.Pool, act, mask, a[3])
+	return nil
+}
+
+// route sets each window's route from the activation and the mask (see ir.ConvReLUPool).
+func (h *Machine) route(g ir.PoolGeom, act, mask, route []float64) {
+	B, C, H, W := g.B, g.C, g.H, g.W
+	kh, kw, ph, pw, sh, sw, OH, OW := g.KH, g.KW, g.PadH, g.PadW, g.StrideH, g.StrideW, g.OH, g.OW
 	for bc := 0; bc < B*C; bc++ {
 		for oh := 0; oh < OH; oh++ {
 			for ow := 0; ow < OW; ow++ {
@@ -687,18 +683,26 @@ func convReLUPool(h *Machine, l ir.Launch, a [][]float64) error {
 				if place >= 0 && mask[at] == 0 {
 					place += kh * kw
 				}
-				a[3][(bc*OH+oh)*OW+ow] = float64(place)
+				route[(bc*OH+oh)*OW+ow] = float64(place)
 			}
 		}
 	}
-	return nil
 }
 
 // poolRouteBack sends each pooled gradient to its window's routed place, times the mask.
 func poolRouteBack(h *Machine, l ir.Launch, a [][]float64) error {
-	pi := l.Ints
-	B, C, H, W := int(pi[0]), int(pi[1]), int(pi[2]), int(pi[3])
-	kh, kw, ph, pw, sh, sw, OH, OW := int(pi[4]), int(pi[5]), int(pi[6]), int(pi[7]), int(pi[8]), int(pi[9]), int(pi[10]), int(pi[11])
+	g, err := l.PoolGeom()
+	if err != nil {
+		return err
+	}
+	h.poolRouteBack(g, a)
+	return nil
+}
+
+// poolRouteBack is PoolRouteBack of route a[0] and dpooled a[1] into dx a[2].
+func (h *Machine) poolRouteBack(g ir.PoolGeom, a [][]float64) {
+	B, C, H, W := g.B, g.C, g.H, g.W
+	kh, kw, ph, pw, sh, sw, OH, OW := g.KH, g.KW, g.PadH, g.PadW, g.StrideH, g.StrideW, g.OH, g.OW
 	dx := a[2]
 	for i := range dx {
 		dx[i] = 0
@@ -724,24 +728,23 @@ func poolRouteBack(h *Machine, l ir.Launch, a [][]float64) error {
 			}
 		}
 	}
-	return nil
 }
 
 // convReLUPoolBack is PoolRouteBack, then ConvFilter, the bias gradient and (with seven
 // Args) ConvData of its result.
 func convReLUPoolBack(h *Machine, l ir.Launch, a [][]float64) error {
-	if len(l.Ints) != 27 || len(a) < 6 {
-		return fmt.Errorf("%s wants 27 integers and 6 or 7 buffers", l.Op)
+	p, err := l.ConvPoolParams()
+	if err != nil {
+		return err
 	}
-	ci, pi := l.Ints[:15], l.Ints[15:]
-	B, Cout, OH, OW := int(ci[0]), int(ci[14]), int(ci[12]), int(ci[13])
+	if len(a) != 6 && len(a) != 7 {
+		return fmt.Errorf("%s wants 6 or 7 buffers, has %d", l.Op, len(a))
+	}
+	c := p.Conv
+	B, Cout, OH, OW := c.B, c.Cout, c.OH, c.OW
 	dpre := make([]float64, B*Cout*OH*OW)
-	if err := poolRouteBack(h, ir.Launch{Op: ir.PoolRouteBack, Ints: pi}, [][]float64{a[0], a[1], dpre}); err != nil {
-		return err
-	}
-	if err := conv(h, ir.Launch{Op: ir.ConvFilter, Ints: ci}, [][]float64{dpre, a[2], a[4]}); err != nil {
-		return err
-	}
+	h.poolRouteBack(p.Pool, [][]float64{a[0], a[1], dpre})
+	h.convBack(c, false, [][]float64{dpre, a[2], a[4]})
 	for o := 0; o < Cout; o++ {
 		s := 0.0
 		for b := 0; b < B; b++ {
@@ -752,7 +755,7 @@ func convReLUPoolBack(h *Machine, l ir.Launch, a [][]float64) error {
 		a[5][o] = h.round(s)
 	}
 	if len(a) == 7 {
-		return conv(h, ir.Launch{Op: ir.ConvData, Ints: ci}, [][]float64{dpre, a[3], a[6]})
+		h.convBack(c, true, [][]float64{dpre, a[3], a[6]})
 	}
 	return nil
 }

@@ -61,12 +61,21 @@ func (o *Odd) Launch(op ir.Op, what string, args []int, ints []int64) {
 // dilation and overlapping windows; every binary operator with broadcasts and ties; every
 // unary operator; a 4-D transpose.
 func (o *Odd) AddAll() {
+	o.addProducts()
+	o.addRows()
+	o.addWindows()
+	o.addElementwise()
+}
+
+// addProducts adds the GEMMs, whole and split along K.
+func (o *Odd) addProducts() {
 	for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {5, 40, 17}, {33, 18, 47}} {
 		m, n, k := s[0], s[1], s[2]
 		for _, ta := range []int{0, 1} {
 			for _, tb := range []int{0, 1} {
 				a, b := o.In(m*k, o.Normal), o.In(k*n, o.Normal)
-				o.Launch(ir.Gemm, fmt.Sprintf("gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, o.Out(m * n)}, i64s(m, n, k, ta, tb))
+				g := ir.GemmParams{M: m, N: n, K: k, TransA: ta == 1, TransB: tb == 1}
+				o.Launch(ir.Gemm, fmt.Sprintf("gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, o.Out(m * n)}, g.Ints())
 			}
 		}
 	}
@@ -83,32 +92,41 @@ func (o *Odd) AddAll() {
 		for _, ta := range []int{0, 1} {
 			for _, tb := range []int{0, 1} {
 				a, b := o.In(m*k, o.Normal), o.In(k*n, o.Normal)
-				o.Launch(ir.GemmSplit, fmt.Sprintf("gemm_split %dx%dx%d/%d ta=%d tb=%d", m, n, k, kc, ta, tb), []int{a, b, o.Out(parts * m * n)}, i64s(m, n, k, ta, tb, kc))
+				g := ir.GemmSplitParams{GemmParams: ir.GemmParams{M: m, N: n, K: k, TransA: ta == 1, TransB: tb == 1}, KC: kc}
+				o.Launch(ir.GemmSplit, fmt.Sprintf("gemm_split %dx%dx%d/%d ta=%d tb=%d", m, n, k, kc, ta, tb), []int{a, b, o.Out(parts * m * n)}, g.Ints())
 			}
 		}
 	}
+}
+
+// addRows adds the sums and the softmaxes.
+func (o *Odd) addRows() {
 	for _, s := range [][3]int{{3, 300, 5}, {1, 1000, 1}, {2, 129, 3}, {1, 128, 1}, {4, 1, 7}} {
 		outer, length, inner := s[0], s[1], s[2]
-		o.Launch(ir.ReduceSum, fmt.Sprintf("reduce_sum %v", s), []int{o.In(outer*length*inner, o.Normal), o.Out(outer * inner)}, i64s(outer, length, inner))
+		p := ir.ReduceSumParams{Outer: outer, Length: length, Inner: inner}
+		o.Launch(ir.ReduceSum, fmt.Sprintf("reduce_sum %v", s), []int{o.In(outer*length*inner, o.Normal), o.Out(outer * inner)}, p.Ints())
 	}
 	for _, isLog := range []int{0, 1} {
 		const rows, cols = 300, 7
 		x := o.In(rows*cols, o.Normal)
 		y := o.Out(rows * cols)
-		o.Launch(ir.Softmax, fmt.Sprint("softmax log=", isLog), []int{x, y}, i64s(rows, cols, isLog))
-		o.Launch(ir.SoftmaxBack, fmt.Sprint("softmax_back log=", isLog), []int{y, o.In(rows*cols, o.Normal), o.Out(rows * cols)}, i64s(rows, cols, isLog))
+		p := ir.SoftmaxParams{Rows: rows, Cols: cols, Log: isLog == 1}
+		o.Launch(ir.Softmax, fmt.Sprint("softmax log=", isLog), []int{x, y}, p.Ints())
+		o.Launch(ir.SoftmaxBack, fmt.Sprint("softmax_back log=", isLog), []int{y, o.In(rows*cols, o.Normal), o.Out(rows * cols)}, p.Ints())
 	}
-	{
-		const rows, cols = 300, 7
-		x, y := o.In(rows*cols, o.Normal), o.In(rows*cols, o.Rng.Float64)
-		o.P.Launches = append(o.P.Launches, ir.Launch{Op: ir.SoftmaxXent, Dtype: o.P.Dtype, What: "softmax_xent", Node: 1,
-			Args: []int{x, y, o.Out(rows), o.Out(rows * cols)}, Ints: i64s(rows, cols), Reals: []float64{-1.0 / rows}})
-	}
+	const rows, cols = 300, 7
+	x, y := o.In(rows*cols, o.Normal), o.In(rows*cols, o.Rng.Float64)
+	o.P.Launches = append(o.P.Launches, ir.Launch{Op: ir.SoftmaxXent, Dtype: o.P.Dtype, What: "softmax_xent", Node: 1,
+		Args: []int{x, y, o.Out(rows), o.Out(rows * cols)}, Ints: ir.SoftmaxXentParams{Rows: rows, Cols: cols}.Ints(), Reals: []float64{-1.0 / rows}})
+}
+
+// addWindows adds im2col, col2im, max pooling and its gradient.
+func (o *Odd) addWindows() {
 	// Convolution geometry: B, C, H, W, kernel, pad, stride, dilation.
 	for _, g := range [][12]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2, 1, 1}, {1, 2, 5, 9, 1, 4, 0, 2, 1, 3, 1, 1}} {
 		b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]
 		oh, ow := (h+2*ph-dh*(kh-1)-1)/sh+1, (w+2*pw-dw*(kw-1)-1)/sw+1
-		ints := i64s(b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, oh, ow)
+		ints := ir.ConvGeom{B: b, C: c, H: h, W: w, KH: kh, KW: kw, PadH: ph, PadW: pw, StrideH: sh, StrideW: sw, DilH: dh, DilW: dw, OH: oh, OW: ow}.Ints()
 		cols := b * oh * ow * c * kh * kw
 		o.Launch(ir.Im2col, fmt.Sprint("im2col ", g), []int{o.In(b*c*h*w, o.Normal), o.Out(cols)}, ints)
 		o.Launch(ir.Col2im, fmt.Sprint("col2im ", g), []int{o.In(cols, o.Normal), o.Out(b * c * h * w)}, ints)
@@ -117,7 +135,7 @@ func (o *Odd) AddAll() {
 	for _, g := range [][10]int{{2, 3, 7, 6, 3, 3, 1, 1, 2, 2}, {1, 2, 5, 7, 2, 3, 0, 1, 2, 3}} {
 		b, c, h, w, kh, kw, ph, pw, sh, sw := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9]
 		oh, ow := (h+2*ph-kh)/sh+1, (w+2*pw-kw)/sw+1
-		ints := i64s(b, c, h, w, kh, kw, ph, pw, sh, sw, oh, ow)
+		ints := ir.PoolGeom{B: b, C: c, H: h, W: w, KH: kh, KW: kw, PadH: ph, PadW: pw, StrideH: sh, StrideW: sw, OH: oh, OW: ow}.Ints()
 		ties := func() float64 { return float64(o.Rng.Intn(4)) } // ties: the first maximum wins
 		for _, draw := range []func() float64{o.Normal, ties} {
 			in := o.In(b*c*h*w, draw)
@@ -125,13 +143,18 @@ func (o *Odd) AddAll() {
 			o.Launch(ir.MaxPoolBack, fmt.Sprint("maxpool_back ", g), []int{in, o.In(b*c*oh*ow, o.Normal), o.Out(b * c * h * w)}, ints)
 		}
 	}
+}
+
+// addElementwise adds every binary and unary operator and a transpose.
+func (o *Odd) addElementwise() {
 	// Positive operands from a small set, so that pow is defined and comparisons tie.
 	few := func() float64 { return []float64{0.5, 1, 1.5, 2, 3}[o.Rng.Intn(5)] }
 	const n = 300
 	for op := 0; op <= 10; op++ {
 		for _, st := range [][2]int{{1, 1}, {1, 0}, {0, 1}} {
 			a, b := o.In(n, few), o.In(n, few)
-			o.Launch(ir.Binary, fmt.Sprintf("binary op %d strides %v", op, st), []int{a, b, o.Out(n)}, i64s(n, st[0], st[1], op))
+			p := ir.BinaryParams{N: n, SA: st[0], SB: st[1], Op: ir.BinaryOp(op)}
+			o.Launch(ir.Binary, fmt.Sprintf("binary op %d strides %v", op, st), []int{a, b, o.Out(n)}, p.Ints())
 		}
 	}
 	for op := 0; op < len(ir.UnaryOps); op++ {
@@ -142,17 +165,9 @@ func (o *Odd) AddAll() {
 		case 17:
 			draw = func() float64 { return -0.9 + 3*o.Rng.Float64() }
 		}
-		o.Launch(ir.Unary, fmt.Sprint("unary op ", op), []int{o.In(n, draw), o.Out(n)}, i64s(n, op))
+		o.Launch(ir.Unary, fmt.Sprint("unary op ", op), []int{o.In(n, draw), o.Out(n)}, ir.UnaryParams{N: n, F: ir.UnaryOp(op)}.Ints())
 	}
 	// A transpose of a [3,4,5,2] tensor by the pattern (3,0,2,1): out [2,3,5,4].
-	o.Launch(ir.Gather4, "transpose", []int{o.In(120, o.Normal), o.Out(120)}, i64s(120, 2, 3, 5, 4, 1, 40, 2, 10))
-
-}
-
-func i64s(xs ...int) []int64 {
-	out := make([]int64, len(xs))
-	for i, x := range xs {
-		out[i] = int64(x)
-	}
-	return out
+	p := ir.Gather4Params{N: 120, Dims: [4]int{2, 3, 5, 4}, Strides: [4]int{1, 40, 2, 10}}
+	o.Launch(ir.Gather4, "transpose", []int{o.In(120, o.Normal), o.Out(120)}, p.Ints())
 }

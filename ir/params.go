@@ -1,0 +1,402 @@
+package ir
+
+import (
+	"fmt"
+	"slices"
+)
+
+// A launch's integer parameters travel as Launch.Ints, a positional []int64: the CUDA kernels
+// take them in that order as their arguments (cuda/kernels/*.cu) and the golden programs list
+// them so. This file is the one place that knows the positions: each family of parameters is
+// a struct here, its Ints method encodes it and a Launch method of the same name decodes it,
+// checking the op and the number of integers. Every other encoder and decoder goes through
+// them. A bool travels as 0 or 1.
+
+// BinaryParams are a Binary launch's: c[i] = a[i·SA] Op b[i·SB] for i < N. A stride of 0
+// broadcasts a scalar, 1 walks the buffer. Ints n, sa, sb, op.
+type BinaryParams struct {
+	N, SA, SB int
+	Op        BinaryOp
+}
+
+// UnaryParams are a Unary launch's: c[i] = F(a[i]) for i < N. Ints n, f.
+type UnaryParams struct {
+	N int
+	F UnaryOp
+}
+
+// Gather4Params are a Gather4 launch's: out, of shape Dims = (d0,d1,d2,d3) and N = d0·d1·d2·d3
+// elements, is out[i0,i1,i2,i3] = in[i0·s0 + i1·s1 + i2·s2 + i3·s3] with Strides =
+// (s0,s1,s2,s3). Ints n, d0..d3, s0..s3.
+type Gather4Params struct {
+	N       int
+	Dims    [4]int
+	Strides [4]int
+}
+
+// GemmParams are a Gemm or GemmBias launch's: C [M,N] = op(A)·op(B) over K, A [M,K] ([K,M]
+// when TransA), B [K,N] ([N,K] when TransB). Ints m, n, k, transA, transB.
+type GemmParams struct {
+	M, N, K        int
+	TransA, TransB bool
+}
+
+// GemmSplitParams are a GemmSplit launch's: the product of GemmParams cut along K into parts
+// of KC (the last perhaps shorter), part z of P [parts,M,N] summing k in [z·KC, (z+1)·KC).
+// Ints those of Gemm, then kc.
+type GemmSplitParams struct {
+	GemmParams
+	KC int
+}
+
+// ReduceSumParams are a ReduceSum launch's: in viewed as [Outer, Length, Inner] is summed
+// along Length into out [Outer, Inner]. Ints outer, length, inner.
+type ReduceSumParams struct {
+	Outer, Length, Inner int
+}
+
+// SoftmaxXentParams are a SoftmaxXent launch's: x, y and dx are [Rows, Cols], terms [Rows].
+// Ints rows, cols.
+type SoftmaxXentParams struct {
+	Rows, Cols int
+}
+
+// SoftmaxParams are a Softmax or SoftmaxBack launch's: every buffer is [Rows, Cols], the
+// softmax taken along Cols, the log softmax when Log. Ints rows, cols, isLog.
+type SoftmaxParams struct {
+	Rows, Cols int
+	Log        bool
+}
+
+// ConvGeom is an Im2col or Col2im launch's geometry: images (B, C, H, W), a KH x KW kernel
+// with padding PadH, PadW, strides StrideH, StrideW and dilations DilH, DilW, giving an output
+// of OH x OW positions; the columns are (B, OH, OW, C·KH·KW). Ints B, C, H, W, kh, kw, padH,
+// padW, strideH, strideW, dilH, dilW, OH, OW.
+type ConvGeom struct {
+	B, C, H, W       int
+	KH, KW           int
+	PadH, PadW       int
+	StrideH, StrideW int
+	DilH, DilW       int
+	OH, OW           int
+}
+
+// ConvParams are a Conv, ConvData, ConvFilter or ConvReLU launch's: the geometry of its
+// Im2col and the output channels Cout, the filters [Cout, C·KH·KW], the output (B, Cout, OH,
+// OW). Ints those of Im2col, then Cout.
+type ConvParams struct {
+	ConvGeom
+	Cout int
+}
+
+// PoolGeom is a MaxPool, MaxPoolBack, MaxPoolBackMask or PoolRouteBack launch's geometry: the
+// input (B, C, H, W), KH x KW windows with padding PadH, PadW and strides StrideH, StrideW,
+// the pooled output (B, C, OH, OW). Ints B, C, H, W, kh, kw, padH, padW, strideH, strideW, OH,
+// OW.
+type PoolGeom struct {
+	B, C, H, W       int
+	KH, KW           int
+	PadH, PadW       int
+	StrideH, StrideW int
+	OH, OW           int
+}
+
+// ConvPoolParams are a ConvReLUPool or ConvReLUPoolBack launch's: the convolution's, then
+// the pooling's of its activation (B, Cout, OH, OW). Ints those of Conv, then those of
+// MaxPool.
+type ConvPoolParams struct {
+	Conv ConvParams
+	Pool PoolGeom
+}
+
+// GatherRowsParams are a GatherRows launch's: dst [Rows, Cols] gathers Rows rows of Cols
+// values. Ints rows, cols.
+type GatherRowsParams struct {
+	Rows, Cols int
+}
+
+// CursorAddParams are a CursorAdd launch's: cursor += N. Ints n.
+type CursorAddParams struct {
+	N int
+}
+
+// UpdateParams are an SGD, Momentum or Adam launch's: the parameter, its gradient and its
+// state are N values each. Ints n.
+type UpdateParams struct {
+	N int
+}
+
+// The number of integers of each family.
+const (
+	binaryLen     = 4
+	unaryLen      = 2
+	gather4Len    = 9
+	gemmLen       = 5
+	gemmSplitLen  = gemmLen + 1
+	reduceSumLen  = 3
+	xentLen       = 2
+	softmaxLen    = 3
+	convGeomLen   = 14
+	convLen       = convGeomLen + 1
+	poolGeomLen   = 12
+	convPoolLen   = convLen + poolGeomLen
+	gatherRowsLen = 2
+	countLen      = 1
+)
+
+// Ints encodes the parameters: n, sa, sb, op.
+func (p BinaryParams) Ints() []int64 { return i64s(p.N, p.SA, p.SB, int(p.Op)) }
+
+// Ints encodes the parameters: n, f.
+func (p UnaryParams) Ints() []int64 { return i64s(p.N, int(p.F)) }
+
+// Ints encodes the parameters: n, d0..d3, s0..s3.
+func (p Gather4Params) Ints() []int64 {
+	d, s := p.Dims, p.Strides
+	return i64s(p.N, d[0], d[1], d[2], d[3], s[0], s[1], s[2], s[3])
+}
+
+// Ints encodes the parameters: m, n, k, transA, transB.
+func (p GemmParams) Ints() []int64 { return i64s(p.M, p.N, p.K, b2i(p.TransA), b2i(p.TransB)) }
+
+// Ints encodes the parameters: m, n, k, transA, transB, kc.
+func (p GemmSplitParams) Ints() []int64 { return append(p.GemmParams.Ints(), int64(p.KC)) }
+
+// Ints encodes the parameters: outer, length, inner.
+func (p ReduceSumParams) Ints() []int64 { return i64s(p.Outer, p.Length, p.Inner) }
+
+// Ints encodes the parameters: rows, cols.
+func (p SoftmaxXentParams) Ints() []int64 { return i64s(p.Rows, p.Cols) }
+
+// Ints encodes the parameters: rows, cols, isLog.
+func (p SoftmaxParams) Ints() []int64 { return i64s(p.Rows, p.Cols, b2i(p.Log)) }
+
+// Ints encodes the geometry: B, C, H, W, kh, kw, padH, padW, strideH, strideW, dilH, dilW,
+// OH, OW.
+func (g ConvGeom) Ints() []int64 {
+	return i64s(g.B, g.C, g.H, g.W, g.KH, g.KW, g.PadH, g.PadW, g.StrideH, g.StrideW, g.DilH, g.DilW, g.OH, g.OW)
+}
+
+// Ints encodes the parameters: those of the ConvGeom, then Cout.
+func (p ConvParams) Ints() []int64 { return append(p.ConvGeom.Ints(), int64(p.Cout)) }
+
+// Ints encodes the geometry: B, C, H, W, kh, kw, padH, padW, strideH, strideW, OH, OW.
+func (g PoolGeom) Ints() []int64 {
+	return i64s(g.B, g.C, g.H, g.W, g.KH, g.KW, g.PadH, g.PadW, g.StrideH, g.StrideW, g.OH, g.OW)
+}
+
+// Ints encodes the parameters: those of Conv, then those of Pool.
+func (p ConvPoolParams) Ints() []int64 { return append(p.Conv.Ints(), p.Pool.Ints()...) }
+
+// Ints encodes the parameters: rows, cols.
+func (p GatherRowsParams) Ints() []int64 { return i64s(p.Rows, p.Cols) }
+
+// Ints encodes the parameters: n.
+func (p CursorAddParams) Ints() []int64 { return i64s(p.N) }
+
+// Ints encodes the parameters: n.
+func (p UpdateParams) Ints() []int64 { return i64s(p.N) }
+
+// BinaryParams decodes a Binary launch's parameters.
+func (l Launch) BinaryParams() (BinaryParams, error) {
+	v, err := l.ints(binaryLen, Binary)
+	if err != nil {
+		return BinaryParams{}, err
+	}
+	return BinaryParams{N: v[0], SA: v[1], SB: v[2], Op: BinaryOp(v[3])}, nil
+}
+
+// UnaryParams decodes a Unary launch's parameters.
+func (l Launch) UnaryParams() (UnaryParams, error) {
+	v, err := l.ints(unaryLen, Unary)
+	if err != nil {
+		return UnaryParams{}, err
+	}
+	return UnaryParams{N: v[0], F: UnaryOp(v[1])}, nil
+}
+
+// Gather4Params decodes a Gather4 launch's parameters.
+func (l Launch) Gather4Params() (Gather4Params, error) {
+	v, err := l.ints(gather4Len, Gather4)
+	if err != nil {
+		return Gather4Params{}, err
+	}
+	return Gather4Params{N: v[0], Dims: [4]int(v[1:5]), Strides: [4]int(v[5:9])}, nil
+}
+
+// GemmParams decodes a Gemm or GemmBias launch's parameters.
+func (l Launch) GemmParams() (GemmParams, error) {
+	v, err := l.ints(gemmLen, Gemm, GemmBias)
+	if err != nil {
+		return GemmParams{}, err
+	}
+	return gemmOf(l.Op, v)
+}
+
+// GemmSplitParams decodes a GemmSplit launch's parameters.
+func (l Launch) GemmSplitParams() (GemmSplitParams, error) {
+	v, err := l.ints(gemmSplitLen, GemmSplit)
+	if err != nil {
+		return GemmSplitParams{}, err
+	}
+	g, err := gemmOf(l.Op, v[:gemmLen])
+	return GemmSplitParams{GemmParams: g, KC: v[gemmLen]}, err
+}
+
+// ReduceSumParams decodes a ReduceSum launch's parameters.
+func (l Launch) ReduceSumParams() (ReduceSumParams, error) {
+	v, err := l.ints(reduceSumLen, ReduceSum)
+	if err != nil {
+		return ReduceSumParams{}, err
+	}
+	return ReduceSumParams{Outer: v[0], Length: v[1], Inner: v[2]}, nil
+}
+
+// SoftmaxXentParams decodes a SoftmaxXent launch's parameters.
+func (l Launch) SoftmaxXentParams() (SoftmaxXentParams, error) {
+	v, err := l.ints(xentLen, SoftmaxXent)
+	if err != nil {
+		return SoftmaxXentParams{}, err
+	}
+	return SoftmaxXentParams{Rows: v[0], Cols: v[1]}, nil
+}
+
+// SoftmaxParams decodes a Softmax or SoftmaxBack launch's parameters.
+func (l Launch) SoftmaxParams() (SoftmaxParams, error) {
+	v, err := l.ints(softmaxLen, Softmax, SoftmaxBack)
+	if err != nil {
+		return SoftmaxParams{}, err
+	}
+	isLog, err := flag(l.Op, "isLog", v[2])
+	return SoftmaxParams{Rows: v[0], Cols: v[1], Log: isLog}, err
+}
+
+// ConvGeom decodes an Im2col or Col2im launch's geometry.
+func (l Launch) ConvGeom() (ConvGeom, error) {
+	v, err := l.ints(convGeomLen, Im2col, Col2im)
+	if err != nil {
+		return ConvGeom{}, err
+	}
+	return convGeomOf(v), nil
+}
+
+// ConvParams decodes a Conv, ConvData, ConvFilter or ConvReLU launch's parameters.
+func (l Launch) ConvParams() (ConvParams, error) {
+	v, err := l.ints(convLen, Conv, ConvData, ConvFilter, ConvReLU)
+	if err != nil {
+		return ConvParams{}, err
+	}
+	return convOf(v), nil
+}
+
+// PoolGeom decodes a MaxPool, MaxPoolBack, MaxPoolBackMask or PoolRouteBack launch's
+// geometry.
+func (l Launch) PoolGeom() (PoolGeom, error) {
+	v, err := l.ints(poolGeomLen, MaxPool, MaxPoolBack, MaxPoolBackMask, PoolRouteBack)
+	if err != nil {
+		return PoolGeom{}, err
+	}
+	return poolGeomOf(v), nil
+}
+
+// ConvPoolParams decodes a ConvReLUPool or ConvReLUPoolBack launch's parameters.
+func (l Launch) ConvPoolParams() (ConvPoolParams, error) {
+	v, err := l.ints(convPoolLen, ConvReLUPool, ConvReLUPoolBack)
+	if err != nil {
+		return ConvPoolParams{}, err
+	}
+	return ConvPoolParams{Conv: convOf(v[:convLen]), Pool: poolGeomOf(v[convLen:])}, nil
+}
+
+// GatherRowsParams decodes a GatherRows launch's parameters.
+func (l Launch) GatherRowsParams() (GatherRowsParams, error) {
+	v, err := l.ints(gatherRowsLen, GatherRows)
+	if err != nil {
+		return GatherRowsParams{}, err
+	}
+	return GatherRowsParams{Rows: v[0], Cols: v[1]}, nil
+}
+
+// CursorAddParams decodes a CursorAdd launch's parameters.
+func (l Launch) CursorAddParams() (CursorAddParams, error) {
+	v, err := l.ints(countLen, CursorAdd)
+	if err != nil {
+		return CursorAddParams{}, err
+	}
+	return CursorAddParams{N: v[0]}, nil
+}
+
+// UpdateParams decodes an SGD, Momentum or Adam launch's parameters.
+func (l Launch) UpdateParams() (UpdateParams, error) {
+	v, err := l.ints(countLen, SGD, Momentum, Adam)
+	if err != nil {
+		return UpdateParams{}, err
+	}
+	return UpdateParams{N: v[0]}, nil
+}
+
+// ints is l's integers as ints, after checking that l is a launch of one of ops and has n
+// of them.
+func (l Launch) ints(n int, ops ...Op) ([]int, error) {
+	if !slices.Contains(ops, l.Op) {
+		return nil, fmt.Errorf("%s: not a launch of %v", l.Op, ops)
+	}
+	if len(l.Ints) != n {
+		return nil, fmt.Errorf("%s wants %d integers, has %d", l.Op, n, len(l.Ints))
+	}
+	v := make([]int, n)
+	for i, x := range l.Ints {
+		v[i] = int(x)
+	}
+	return v, nil
+}
+
+// gemmOf decodes m, n, k, transA, transB.
+func gemmOf(op Op, v []int) (GemmParams, error) {
+	ta, err := flag(op, "transA", v[3])
+	if err != nil {
+		return GemmParams{}, err
+	}
+	tb, err := flag(op, "transB", v[4])
+	return GemmParams{M: v[0], N: v[1], K: v[2], TransA: ta, TransB: tb}, err
+}
+
+// convGeomOf decodes the 14 integers of a ConvGeom.
+func convGeomOf(v []int) ConvGeom {
+	return ConvGeom{B: v[0], C: v[1], H: v[2], W: v[3], KH: v[4], KW: v[5], PadH: v[6], PadW: v[7],
+		StrideH: v[8], StrideW: v[9], DilH: v[10], DilW: v[11], OH: v[12], OW: v[13]}
+}
+
+// convOf decodes the 15 integers of a ConvParams.
+func convOf(v []int) ConvParams {
+	return ConvParams{ConvGeom: convGeomOf(v[:convGeomLen]), Cout: v[convGeomLen]}
+}
+
+// poolGeomOf decodes the 12 integers of a PoolGeom.
+func poolGeomOf(v []int) PoolGeom {
+	return PoolGeom{B: v[0], C: v[1], H: v[2], W: v[3], KH: v[4], KW: v[5], PadH: v[6], PadW: v[7],
+		StrideH: v[8], StrideW: v[9], OH: v[10], OW: v[11]}
+}
+
+// flag decodes a bool, which travels as 0 or 1.
+func flag(op Op, name string, x int) (bool, error) {
+	if x != 0 && x != 1 {
+		return false, fmt.Errorf("%s: %s is %d, not 0 or 1", op, name, x)
+	}
+	return x == 1, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func i64s(xs ...int) []int64 {
+	out := make([]int64, len(xs))
+	for i, x := range xs {
+		out[i] = int64(x)
+	}
+	return out
+}
