@@ -1,0 +1,33 @@
+package lowertest
+
+import (
+	"testing"
+
+	"graphtrain/model"
+)
+
+// CustomDescriptions are models from descriptions with what the built-in models do not
+// have: tanh, leakyrelu, pad=same, a stride of 2, several channels in, odd image sides, a
+// convolution's output going straight to a dense layer, and a model on vectors.
+var CustomDescriptions = []struct {
+	Text string
+	In   model.Shape
+}{
+	{"conv(4,3,pad=same) leakyrelu(0.1) maxpool(2) dense(16) tanh dense(3)", model.Shape{C: 1, H: 12, W: 12}},
+	{"conv(5,3,stride=2) tanh conv(6,2) relu dense(7)", model.Shape{C: 2, H: 11, W: 9}},
+	{"dense(9) leakyrelu(0.2) dense(8) tanh dense(4)", model.Shape{C: 13}},
+}
+
+// Custom are the CustomDescriptions' models at a small batch, with adam.
+func Custom(t testing.TB) []Case {
+	t.Helper()
+	var cs []Case
+	for i, d := range CustomDescriptions {
+		m, err := model.NewCustom(d.Text, d.In, int64(3+i))
+		if err != nil {
+			t.Fatalf("%s: %v", d.Text, err)
+		}
+		cs = append(cs, Case{M: m, Batch: 5, Solver: "adam", LR: 1e-3})
+	}
+	return cs
+}
