@@ -59,7 +59,7 @@ func (s *Set) SplitInPlace(frac float64, seed int64) (train, val *Set) {
 	val = s.subset(valIdx)
 	// trainIdx is ascending, so image k comes from an index i ≥ k: moving them down in order
 	// never overwrites one still to be moved.
-	p := s.Rows * s.Cols
+	p := s.Pixels()
 	for k, i := range trainIdx {
 		if k != i {
 			copy(s.Images[k*p:(k+1)*p], s.Images[i*p:(i+1)*p])
@@ -74,8 +74,8 @@ func (s *Set) SplitInPlace(frac float64, seed int64) (train, val *Set) {
 
 // subset copies the images idx of s into a new Set.
 func (s *Set) subset(idx []int) *Set {
-	p := s.Rows * s.Cols
-	out := &Set{Images: make([]float32, len(idx)*p), Labels: make([]uint8, len(idx)), N: len(idx), Rows: s.Rows, Cols: s.Cols}
+	p := s.Pixels()
+	out := &Set{Images: make([]float32, len(idx)*p), Labels: make([]uint8, len(idx)), N: len(idx), Rows: s.Rows, Cols: s.Cols, Channels: s.Channels, Classes: s.Classes}
 	for k, i := range idx {
 		copy(out.Images[k*p:(k+1)*p], s.Images[i*p:(i+1)*p])
 		out.Labels[k] = s.Labels[i]
@@ -121,8 +121,8 @@ func uint64n(src *rand.PCG, n uint64) uint64 {
 // Partial is set; then they come as a last, short batch with Len < Size, and X, Y and Labels
 // are sliced to Len rows. Callers that need a fixed batch size leave Partial unset.
 type Batches struct {
-	X      []float32 // images of this batch, row-major: [Len*Rows*Cols]
-	Y      []float32 // one-hot targets: [Len*10], Y[r*10+Labels[r]] = 1, the rest 0
+	X      []float32 // images of this batch, row-major: [Len*Pixels]
+	Y      []float32 // one-hot targets: [Len*K], Y[r*K+Labels[r]] = 1, the rest 0 (K classes)
 	Labels []int     // the digits: [Len]
 	Len    int       // rows valid in this batch: Size, or fewer in a last short batch
 	Size   int       // rows in a full batch
@@ -145,13 +145,13 @@ type Batches struct {
 // NewBatches serves s in batches of batch images (a batch below 1 counts as 1). With shuffle,
 // each pass takes the images in a random order drawn from (seed, epoch); without, in their
 // order in s. It starts the pass of epoch 0; call Reset at the start of every epoch.
-// Labels of 10 or more get an all-zero row in Y.
+// Labels of s.NumClasses() or more get an all-zero row in Y.
 func NewBatches(s *Set, batch int, seed int64, shuffle bool) *Batches {
 	batch = max(batch, 1)
-	p := s.Rows * s.Cols
+	p := s.Pixels()
 	b := &Batches{
 		Size: batch, set: s, seed: seed, shuffle: shuffle, order: identity(s.N),
-		src: rand.NewPCG(0, 0), x: make([]float32, batch*p), y: make([]float32, batch*MNISTClasses),
+		src: rand.NewPCG(0, 0), x: make([]float32, batch*p), y: make([]float32, batch*s.NumClasses()),
 		labels: make([]int, batch),
 	}
 	b.Reset(0)
@@ -193,20 +193,20 @@ func (b *Batches) Next() bool {
 		return false
 	}
 	rows := min(left, b.Size)
-	p := b.set.Rows * b.set.Cols
+	p, k := b.set.Pixels(), b.set.NumClasses()
 	for r, i := range b.order[b.pos : b.pos+rows] {
 		copy(b.x[r*p:(r+1)*p], b.set.Images[i*p:(i+1)*p])
-		y := b.y[r*MNISTClasses : (r+1)*MNISTClasses]
+		y := b.y[r*k : (r+1)*k]
 		clear(y)
 		l := int(b.set.Labels[i])
-		if l < MNISTClasses {
+		if l < k {
 			y[l] = 1
 		}
 		b.labels[r] = l
 	}
 	b.pos += rows
 	b.Len = rows
-	b.X, b.Y, b.Labels = b.x[:rows*p], b.y[:rows*MNISTClasses], b.labels[:rows]
+	b.X, b.Y, b.Labels = b.x[:rows*p], b.y[:rows*k], b.labels[:rows]
 	return true
 }
 
@@ -215,15 +215,16 @@ func (s *Set) Head(n int) *Set {
 	return s.subset(identity(min(max(n, 0), s.N)))
 }
 
-// Examples returns the whole set the batches are drawn from: images [n*Rows*Cols] and
-// one-hot targets [n*10] (made on the first call and kept), for a device that holds the
+// Examples returns the whole set the batches are drawn from: images [n*Pixels] and one-hot
+// targets [n*K] for K classes (made on the first call and kept), for a device that holds the
 // set and gathers the batches itself.
 func (b *Batches) Examples() (x, y []float32, n int) {
 	if b.onehot == nil {
-		b.onehot = make([]float32, b.set.N*MNISTClasses)
+		k := b.set.NumClasses()
+		b.onehot = make([]float32, b.set.N*k)
 		for i, l := range b.set.Labels {
-			if int(l) < MNISTClasses {
-				b.onehot[i*MNISTClasses+int(l)] = 1
+			if int(l) < k {
+				b.onehot[i*k+int(l)] = 1
 			}
 		}
 	}

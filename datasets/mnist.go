@@ -72,11 +72,27 @@ type Set struct {
 	N      int     // number of images
 	Rows   int     // image height (28 for MNIST)
 	Cols   int     // image width (28 for MNIST)
+	// Channels of each image (0 means 1, as for MNIST): an image is Channels planes of
+	// Rows x Cols, one after the other.
+	Channels int
+	// Classes the labels are drawn from, 0 to Classes-1 (0 means MNIST's 10).
+	Classes int
 }
 
-// Image returns the pixels of image i, a [Rows*Cols] slice of Images (not a copy).
+// Pixels is the number of values of one image: Channels x Rows x Cols.
+func (s *Set) Pixels() int { return max(1, s.Channels) * s.Rows * s.Cols }
+
+// NumClasses is the number of classes of the labels (10 when Classes is not set).
+func (s *Set) NumClasses() int {
+	if s.Classes > 0 {
+		return s.Classes
+	}
+	return MNISTClasses
+}
+
+// Image returns the pixels of image i, a [Pixels] slice of Images (not a copy).
 func (s *Set) Image(i int) []float32 {
-	p := s.Rows * s.Cols
+	p := s.Pixels()
 	return s.Images[i*p : (i+1)*p : (i+1)*p]
 }
 
