@@ -49,8 +49,9 @@ type Trainer interface {
 }
 
 // DatasetTrainer is a Trainer that keeps the whole training set on its device and gathers
-// each batch there, so that a step uploads nothing: the GPU backend implements it. Train uses
-// it when the trainer and the batches both allow it.
+// each batch there, so that a step uploads nothing: the cpu and the cuda backends' trainers
+// implement it (the vm's does not). Train uses it when the trainer and the batches both
+// allow it.
 type DatasetTrainer interface {
 	Trainer
 	// SetDataset uploads the training inputs [n*inputs] and one-hot targets [n*outputs], once.
@@ -131,7 +132,8 @@ func NewTrainer(b, fallback Backend, net *model.Net, s *model.Solver, warn func(
 
 // Forwarder is a Trainer that runs the forward pass with its current parameters on its own
 // device: Train validates with it, so that a GPU run does not copy its model to the CPU and
-// validate there at the CPU's speed. The GPU backend implements it.
+// validate there at the CPU's speed. The cpu and the cuda backends' trainers implement it
+// (the vm's does not).
 type Forwarder interface {
 	// Logits runs the forward pass over images [n*inputs], a batch at a time, and hands f
 	// each batch's outputs [rows*outputs], in order (valid during the call).

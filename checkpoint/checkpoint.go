@@ -193,16 +193,8 @@ func (e *CheckpointError) Unwrap() error { return ErrCheckpoint }
 
 // LoadCheckpoint reads the checkpoint in dir. The solver is nil when the checkpoint has none.
 func LoadCheckpoint(dir string) (*model.Model, *model.Solver, *Checkpoint, error) {
-
-	st, err := os.Stat(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, nil, bad(dir, "", "does not exist")
-		}
-		return nil, nil, nil, bad(dir, "", "cannot be read: %v", plainErr(err))
-	}
-	if !st.IsDir() {
-		return nil, nil, nil, bad(dir, "", "is a file, not a checkpoint directory")
+	if err := checkDir(dir); err != nil {
+		return nil, nil, nil, err
 	}
 	raw, err := safefile.ReadFile(filepath.Join(dir, "model.json"), MaxModelJSONBytes)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -219,9 +211,58 @@ func LoadCheckpoint(dir string) (*model.Model, *model.Solver, *Checkpoint, error
 	if err != nil {
 		return nil, nil, nil, bad(dir, "model.json", "%v", err)
 	}
-	shapes, _ := ck.Model.ParamShapes() // checked by ParseModelJSON
+	m, err := loadParams(dir, ck)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var s *model.Solver
+	if ck.Solver != nil {
+		if s, err = loadSolver(dir, ck, m); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return m, s, ck, nil
+}
 
-	// Every file is checked (name, shape, size, header) before the model is allocated.
+// checkDir checks that dir exists and is a directory.
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return bad(dir, "", "does not exist")
+		}
+		return bad(dir, "", "cannot be read: %v", plainErr(err))
+	}
+	if !st.IsDir() {
+		return bad(dir, "", "is a file, not a checkpoint directory")
+	}
+	return nil
+}
+
+// loadParams allocates the model ck describes and reads its parameters from dir. Every
+// parameter file is checked (name, shape, size, header) before the model is allocated.
+func loadParams(dir string, ck *Checkpoint) (*model.Model, error) {
+	byName, err := checkParamFiles(dir, ck)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.NewModel(ck.Model, 0)
+	if err != nil {
+		return nil, bad(dir, "model.json", "%v", err)
+	}
+	for _, p := range m.Params {
+		if err := loadInto(dir, byName[p.Name], p.T); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// checkParamFiles checks that model.json lists every parameter of ck's model with its
+// shape, and that each parameter's file has that shape, without reading the data. It
+// returns the entries by parameter name.
+func checkParamFiles(dir string, ck *Checkpoint) (map[string]FileInfo, error) {
+	shapes, _ := ck.Model.ParamShapes() // checked by ParseModelJSON
 	byName := map[string]FileInfo{}
 	for _, fi := range ck.Params {
 		byName[fi.Name] = fi
@@ -229,55 +270,60 @@ func LoadCheckpoint(dir string) (*model.Model, *model.Solver, *Checkpoint, error
 	for _, ps := range shapes {
 		fi, ok := byName[ps.Name]
 		if !ok {
-			return nil, nil, nil, bad(dir, "model.json", "lists no parameter %s, which a %s model has", ps.Name, ck.Model.Kind)
+			return nil, bad(dir, "model.json", "lists no parameter %s, which a %s model has", ps.Name, ck.Model.Kind)
 		}
 		if !slices.Equal(fi.Shape, ps.Shape) {
-			return nil, nil, nil, bad(dir, "model.json", "gives %s the shape %s, a %s model has %s", ps.Name, shapeString(fi.Shape), ck.Model.Kind, shapeString(ps.Shape))
+			return nil, bad(dir, "model.json", "gives %s the shape %s, a %s model has %s", ps.Name, shapeString(fi.Shape), ck.Model.Kind, shapeString(ps.Shape))
 		}
 		if err := checkArrayFile(filepath.Join(dir, fi.File), ps.Shape); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	}
-	m, err := model.NewModel(ck.Model, 0)
-	if err != nil {
-		return nil, nil, nil, bad(dir, "model.json", "%v", err)
-	}
-	for _, p := range m.Params {
-		if err := loadInto(dir, byName[p.Name], p.T); err != nil {
-			return nil, nil, nil, err
+	return byName, nil
+}
+
+// loadSolver reads the state of ck's solver (not nil) for the model m from dir into
+// ck.Solver.State, one tensor per slot and parameter keyed "slot/param", and checks that
+// none is missing. It returns ck.Solver.
+func loadSolver(dir string, ck *Checkpoint, m *model.Model) (*model.Solver, error) {
+	s := ck.Solver
+	s.State = map[string]*tensor.Dense{}
+	for _, fi := range ck.State {
+		if err := loadSolverState(dir, s, m, fi); err != nil {
+			return nil, err
 		}
 	}
-	var s *model.Solver
-	if ck.Solver != nil {
-		s = ck.Solver
-		s.State = map[string]*tensor.Dense{}
-		for _, fi := range ck.State {
-			slot, name, _ := strings.Cut(fi.Name, "/")
-			p := m.Param(name)
-			if p == nil || !hasSlot(s, slot) {
-				return nil, nil, nil, bad(dir, "model.json", "lists solver state %s, which a %s solver of this model does not have", model.Short(fi.Name), s.Kind)
-			}
-			if _, dup := s.State[slot+"/"+name]; dup {
-				return nil, nil, nil, bad(dir, "model.json", "lists solver state %s twice", fi.Name)
-			}
-			if !slices.Equal(fi.Shape, p.T.Shape()) {
-				return nil, nil, nil, bad(dir, "model.json", "gives solver state %s the shape %s, its parameter has %s", fi.Name, shapeString(fi.Shape), shapeString(p.T.Shape()))
-			}
-			t := tensor.New(tensor.Of(p.T.Dtype()), tensor.WithShape(p.T.Shape().Clone()...))
-			if err := loadInto(dir, fi, t); err != nil {
-				return nil, nil, nil, err
-			}
-			s.State[slot+"/"+name] = t
-		}
-		for _, slot := range s.Slots() {
-			for _, p := range m.Params {
-				if _, ok := s.State[slot+"/"+p.Name]; !ok {
-					return nil, nil, nil, bad(dir, "model.json", "has no solver state %s/%s, which its %s solver needs to resume; resume from OUT/last of a complete run", slot, p.Name, s.Kind)
-				}
+	for _, slot := range s.Slots() {
+		for _, p := range m.Params {
+			if _, ok := s.State[slot+"/"+p.Name]; !ok {
+				return nil, bad(dir, "model.json", "has no solver state %s/%s, which its %s solver needs to resume; resume from OUT/last of a complete run", slot, p.Name, s.Kind)
 			}
 		}
 	}
-	return m, s, ck, nil
+	return s, nil
+}
+
+// loadSolverState reads the solver state file fi (named "slot/param") into s.State,
+// checking that the slot and parameter exist, that it is not listed twice and that it has
+// its parameter's shape.
+func loadSolverState(dir string, s *model.Solver, m *model.Model, fi FileInfo) error {
+	slot, name, _ := strings.Cut(fi.Name, "/")
+	p := m.Param(name)
+	if p == nil || !hasSlot(s, slot) {
+		return bad(dir, "model.json", "lists solver state %s, which a %s solver of this model does not have", model.Short(fi.Name), s.Kind)
+	}
+	if _, dup := s.State[slot+"/"+name]; dup {
+		return bad(dir, "model.json", "lists solver state %s twice", fi.Name)
+	}
+	if !slices.Equal(fi.Shape, p.T.Shape()) {
+		return bad(dir, "model.json", "gives solver state %s the shape %s, its parameter has %s", fi.Name, shapeString(fi.Shape), shapeString(p.T.Shape()))
+	}
+	t := tensor.New(tensor.Of(p.T.Dtype()), tensor.WithShape(p.T.Shape().Clone()...))
+	if err := loadInto(dir, fi, t); err != nil {
+		return err
+	}
+	s.State[slot+"/"+name] = t
+	return nil
 }
 
 // ParseModelJSON decodes and checks a model.json: the format, the spec, the solver, one

@@ -128,28 +128,69 @@ func (f *Fetcher) Fetch(dir string) ([]Fetched, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("datasets: create the data directory: %w", err)
 	}
-	var done []Fetched
-	var missing []RemoteFile
-	var total int64
+	r := &fetchRun{f: f, dir: dir}
+	total := r.keepPresent(files)
+	if len(r.missing) == 0 {
+		return r.done, nil
+	}
+	f.logFetching(r.missing, total, dir)
+	for _, loc := range f.Locals {
+		if len(r.missing) == 0 {
+			break
+		}
+		r.tryLocal(loc)
+	}
+	if f.GoCommand != "" && len(r.missing) > 0 {
+		r.tryModuleProxy()
+	}
+	for _, base := range f.Mirrors {
+		if len(r.missing) == 0 {
+			break
+		}
+		r.tryMirror(base)
+	}
+	if len(r.missing) > 0 {
+		return r.done, r.missingErr()
+	}
+	return r.done, nil
+}
+
+// fetchRun is the state of one Fetch into dir: the files had so far, those still missing,
+// and why each source tried failed.
+type fetchRun struct {
+	f        *Fetcher
+	dir      string
+	done     []Fetched
+	missing  []RemoteFile
+	failures []string
+}
+
+// keepPresent keeps the files already in the directory with the right size and MD5 sum, and
+// marks the others missing (saying why when one is there but wrong). It returns the total
+// size of the missing files.
+func (r *fetchRun) keepPresent(files []RemoteFile) (total int64) {
 	for _, rf := range files {
-		p := filepath.Join(dir, rf.Name)
+		p := filepath.Join(r.dir, rf.Name)
 		g, err := verifyFile(p, rf)
 		switch {
 		case err == nil:
 			g.Name, g.Path, g.Source = rf.Name, p, "already there"
-			done = append(done, g)
+			r.done = append(r.done, g)
 			continue
 		case errors.Is(err, errMismatch):
-			f.logf("%s: %v: fetching it again", p, err)
+			r.f.logf("%s: %v: fetching it again", p, err)
 		case !errors.Is(err, os.ErrNotExist):
-			f.logf("%s: %v: fetching it again", p, err)
+			r.f.logf("%s: %v: fetching it again", p, err)
 		}
-		missing = append(missing, rf)
+		r.missing = append(r.missing, rf)
 		total += rf.Size
 	}
-	if len(missing) == 0 {
-		return done, nil
-	}
+	return total
+}
+
+// logFetching says what is about to be fetched into dir: the missing files (their number,
+// or the name of the only one) and their total size when known.
+func (f *Fetcher) logFetching(missing []RemoteFile, total int64, dir string) {
 	what := fmt.Sprintf("%d files", len(missing))
 	if len(missing) == 1 {
 		what = missing[0].Name
@@ -162,87 +203,93 @@ func (f *Fetcher) Fetch(dir string) ([]Fetched, error) {
 	} else {
 		f.logf("fetching %s into %s", what, dir)
 	}
+}
 
-	var failures []string
-	for _, loc := range f.Locals {
-		if len(missing) == 0 {
-			break
-		}
-		var errs []string
-		var got []Fetched
-		for _, rf := range missing {
-			g, err := f.copyFile(dir, rf, filepath.Join(loc.Dir, rf.Name))
-			if err != nil {
-				errs = append(errs, rf.Name+": "+err.Error())
-				continue
-			}
-			g.Source = loc.Label + " (" + loc.Dir + ")"
-			got = append(got, g)
-		}
-		done = append(done, got...)
-		missing = remove(missing, got)
-		if len(got) > 0 {
-			f.logf("%s (%s): %d files, checksums verified", loc.Label, loc.Dir, len(got))
-		}
-		if len(errs) > 0 {
-			msg := loc.Label + " (" + loc.Dir + "): " + strings.Join(errs, ", ")
-			if loc.Hint != "" {
-				msg += " (" + loc.Hint + ")"
-			}
-			failures = append(failures, msg)
-		}
-	}
-	if f.GoCommand != "" && len(missing) > 0 {
-		src := fmt.Sprintf("Go module proxy (%s@%s)", f.module(), f.version())
-		got, err := f.fromModule(dir, missing)
-		for _, g := range got {
-			g.Source = src
-			done = append(done, g)
-		}
-		missing = remove(missing, got)
+// add records the files got from a source: done, no longer missing.
+func (r *fetchRun) add(got []Fetched) {
+	r.done = append(r.done, got...)
+	r.missing = remove(r.missing, got)
+}
+
+// tryLocal copies the missing files from the local directory loc, verifying them.
+func (r *fetchRun) tryLocal(loc LocalSource) {
+	var errs []string
+	var got []Fetched
+	for _, rf := range r.missing {
+		g, err := r.f.copyFile(r.dir, rf, filepath.Join(loc.Dir, rf.Name))
 		if err != nil {
-			failures = append(failures, src+": "+err.Error())
-			if len(missing) > 0 {
-				f.logf("%s: %v", src, err)
-			}
-		} else {
-			f.logf("%s: %d files, MD5 verified", src, len(got))
+			errs = append(errs, rf.Name+": "+err.Error())
+			continue
 		}
+		g.Source = loc.Label + " (" + loc.Dir + ")"
+		got = append(got, g)
 	}
-	for _, base := range f.Mirrors {
-		if len(missing) == 0 {
-			break
-		}
-		var errs []string
-		var got []Fetched
-		for _, rf := range missing {
-			url := base + rf.Name
-			g, err := f.fromURL(dir, rf, url)
-			if err != nil {
-				errs = append(errs, rf.Name+": "+err.Error())
-				f.logf("%s: %v", url, err)
-				continue
-			}
-			f.logf("%s: %s verified", url, checkName(rf))
-			got = append(got, g)
-		}
-		done = append(done, got...)
-		missing = remove(missing, got)
-		if len(errs) > 0 {
-			failures = append(failures, base+": "+strings.Join(errs, ", "))
-		}
+	r.add(got)
+	if len(got) > 0 {
+		r.f.logf("%s (%s): %d files, checksums verified", loc.Label, loc.Dir, len(got))
 	}
-	if len(missing) > 0 {
-		if f.GoCommand == "" && len(f.Mirrors) == 0 {
-			failures = append(failures, "no sources: neither the Go module proxy nor any mirror is configured")
+	if len(errs) > 0 {
+		msg := loc.Label + " (" + loc.Dir + "): " + strings.Join(errs, ", ")
+		if loc.Hint != "" {
+			msg += " (" + loc.Hint + ")"
 		}
-		names := make([]string, len(missing))
-		for i, rf := range missing {
-			names[i] = rf.Name
-		}
-		return done, fmt.Errorf("%w into %s: %s missing; tried %s", f.fetchErr(), dir, strings.Join(names, ", "), strings.Join(failures, "; "))
+		r.failures = append(r.failures, msg)
 	}
-	return done, nil
+}
+
+// tryModuleProxy fetches the missing files from the Go module that holds them, through
+// the go command.
+func (r *fetchRun) tryModuleProxy() {
+	f := r.f
+	src := fmt.Sprintf("Go module proxy (%s@%s)", f.module(), f.version())
+	got, err := f.fromModule(r.dir, r.missing)
+	for i := range got {
+		got[i].Source = src
+	}
+	r.add(got)
+	if err != nil {
+		r.failures = append(r.failures, src+": "+err.Error())
+		if len(r.missing) > 0 {
+			f.logf("%s: %v", src, err)
+		}
+	} else {
+		f.logf("%s: %d files, MD5 verified", src, len(got))
+	}
+}
+
+// tryMirror downloads the missing files from the mirror at the base URL, verifying them.
+func (r *fetchRun) tryMirror(base string) {
+	var errs []string
+	var got []Fetched
+	for _, rf := range r.missing {
+		url := base + rf.Name
+		g, err := r.f.fromURL(r.dir, rf, url)
+		if err != nil {
+			errs = append(errs, rf.Name+": "+err.Error())
+			r.f.logf("%s: %v", url, err)
+			continue
+		}
+		r.f.logf("%s: %s verified", url, checkName(rf))
+		got = append(got, g)
+	}
+	r.add(got)
+	if len(errs) > 0 {
+		r.failures = append(r.failures, base+": "+strings.Join(errs, ", "))
+	}
+}
+
+// missingErr is the error for the files no source gave: it wraps ErrFetch, names them and
+// lists every source tried and why it failed.
+func (r *fetchRun) missingErr() error {
+	f := r.f
+	if f.GoCommand == "" && len(f.Mirrors) == 0 {
+		r.failures = append(r.failures, "no sources: neither the Go module proxy nor any mirror is configured")
+	}
+	names := make([]string, len(r.missing))
+	for i, rf := range r.missing {
+		names[i] = rf.Name
+	}
+	return fmt.Errorf("%w into %s: %s missing; tried %s", f.fetchErr(), r.dir, strings.Join(names, ", "), strings.Join(r.failures, "; "))
 }
 
 // what names the data set in messages.

@@ -351,42 +351,71 @@ const (
 // size mismatches early.
 func newIDXDecoder(r io.Reader, name string, size, isize int64) (*idxDecoder, error) {
 	d := &idxDecoder{name: name}
+	if err := d.setSource(r); err != nil {
+		return nil, err
+	}
+	rank, err := d.readMagic()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.readShape(rank); err != nil {
+		return nil, err
+	}
+	if err := d.checkSize(int64(4+4*rank), size, isize); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// setSource makes d read the IDX bytes from r, through gzip when r starts with gzip's
+// magic bytes.
+func (d *idxDecoder) setSource(r io.Reader) error {
 	br := bufio.NewReaderSize(r, idxChunk)
 	d.src = br
 	if m, _ := br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
 		if err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return nil, d.fail(ErrCorrupt, "the gzip header ends early")
+				return d.fail(ErrCorrupt, "the gzip header ends early")
 			}
-			return nil, d.fail(ErrCorrupt, err.Error())
+			return d.fail(ErrCorrupt, err.Error())
 		}
 		d.gz = gz
 		d.src = bufio.NewReaderSize(gzipReader{gz}, idxChunk)
 	}
+	return nil
+}
 
+// readMagic reads the 4-byte magic number (00 00, the type code, the number of dimensions),
+// sets d.typ and returns the number of dimensions.
+func (d *idxDecoder) readMagic() (rank int, err error) {
 	var magic [4]byte
 	if n, err := io.ReadFull(d.src, magic[:]); err != nil {
 		if n == 0 && err == io.EOF {
-			return nil, d.fail(ErrTruncated, "empty input; an IDX file starts with a 4-byte magic number")
+			return 0, d.fail(ErrTruncated, "empty input; an IDX file starts with a 4-byte magic number")
 		}
-		return nil, d.readErr(err, fmt.Sprintf("the header ends after %d of its 4 magic bytes", n))
+		return 0, d.readErr(err, fmt.Sprintf("the header ends after %d of its 4 magic bytes", n))
 	}
 	if magic[0] != 0 || magic[1] != 0 {
-		return nil, d.fail(ErrBadMagic, fmt.Sprintf("it starts with % x; an IDX file starts with 00 00, a type code and the number of dimensions (is it an IDX file?)", magic[:]))
+		return 0, d.fail(ErrBadMagic, fmt.Sprintf("it starts with % x; an IDX file starts with 00 00, a type code and the number of dimensions (is it an IDX file?)", magic[:]))
 	}
 	d.typ = DType(magic[2])
-	esize := d.typ.Size()
-	if esize == 0 {
-		return nil, d.fail(ErrBadType, fmt.Sprintf("type code 0x%02x; want 0x08 uint8, 0x09 int8, 0x0b int16, 0x0c int32, 0x0d float32 or 0x0e float64", magic[2]))
+	if d.typ.Size() == 0 {
+		return 0, d.fail(ErrBadType, fmt.Sprintf("type code 0x%02x; want 0x08 uint8, 0x09 int8, 0x0b int16, 0x0c int32, 0x0d float32 or 0x0e float64", magic[2]))
 	}
-	rank := int(magic[3])
+	rank = int(magic[3])
 	if rank == 0 {
-		return nil, d.fail(ErrNoDims, "an IDX array has 1 to 255 dimensions")
+		return 0, d.fail(ErrNoDims, "an IDX array has 1 to 255 dimensions")
 	}
+	return rank, nil
+}
+
+// readShape reads the rank dimensions (big-endian uint32s) into d.shape and sets d.count and
+// d.bytes, refusing a shape whose element count or byte size does not fit in an int.
+func (d *idxDecoder) readShape(rank int) error {
 	dims := make([]byte, 4*rank)
 	if n, err := io.ReadFull(d.src, dims); err != nil {
-		return nil, d.readErr(err, fmt.Sprintf("the header ends after %d of the %d bytes of its %d dimensions", n, len(dims), rank))
+		return d.readErr(err, fmt.Sprintf("the header ends after %d of the %d bytes of its %d dimensions", n, len(dims), rank))
 	}
 	d.shape = make([]int, rank)
 	zero := false
@@ -395,30 +424,37 @@ func newIDXDecoder(r io.Reader, name string, size, isize int64) (*idxDecoder, er
 		d.shape[i] = int(v)
 		zero = zero || v == 0
 	}
+	esize := d.typ.Size()
 	if !zero {
-		// The element count and its byte size must fit in an int.
 		limit := uint64(math.MaxInt) / uint64(esize)
 		count := uint64(1)
 		for _, v := range d.shape {
 			if count > limit/uint64(v) {
-				return nil, d.fail(ErrTooLarge, fmt.Sprintf("shape %v of %s holds more than %d elements", d.shape, d.typ, limit))
+				return d.fail(ErrTooLarge, fmt.Sprintf("shape %v of %s holds more than %d elements", d.shape, d.typ, limit))
 			}
 			count *= uint64(v)
 		}
 		d.count = int(count)
 	}
 	d.bytes = int64(d.count) * int64(esize)
+	return nil
+}
 
-	header := int64(4 + 4*rank)
+// checkSize sets d.hint, the elements worth allocating up front. A plain input of known
+// size must hold the header's bytes and exactly the data the shape needs: then all of it
+// is allocated. A gzipped one of known size whose trailer's ISIZE agrees with the shape
+// (and is possible for its compressed size) allocates up to maxHintElements; anything
+// else up to idxChunk.
+func (d *idxDecoder) checkSize(header, size, isize int64) error {
 	d.hint = min(d.count, idxChunk)
 	switch {
 	case d.gz == nil && size >= 0:
 		have := size - header
 		if d.bytes > have {
-			return nil, d.fail(ErrTruncated, fmt.Sprintf("shape %v of %s needs %d bytes of data, the input holds %d after the header", d.shape, d.typ, d.bytes, have))
+			return d.fail(ErrTruncated, fmt.Sprintf("shape %v of %s needs %d bytes of data, the input holds %d after the header", d.shape, d.typ, d.bytes, have))
 		}
 		if d.bytes < have {
-			return nil, d.fail(ErrTrailing, fmt.Sprintf("%d bytes after the %d bytes of data that shape %v of %s needs", have-d.bytes, d.bytes, d.shape, d.typ))
+			return d.fail(ErrTrailing, fmt.Sprintf("%d bytes after the %d bytes of data that shape %v of %s needs", have-d.bytes, d.bytes, d.shape, d.typ))
 		}
 		d.hint = d.count
 	case d.gz != nil && isize >= 0 && size > 0:
@@ -429,7 +465,7 @@ func newIDXDecoder(r io.Reader, name string, size, isize int64) (*idxDecoder, er
 			d.hint = min(d.count, maxHintElements)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // fail makes the FileError for problem, with details.

@@ -383,19 +383,103 @@ func digitMedian(v []float32) float32 {
 }
 
 // digitPrepare runs steps 1 to 7 of DigitFromImage on a decoded image of
-// non-zero size.
+// non-zero size, following the recipe rc. It returns the 28x28 field,
+// row-major, in [0, 1].
 func digitPrepare(img image.Image, rc recipe) ([]float32, error) {
-	digitBox := rc.box
+	// Steps 1 and 2: the ink, its background level and its peak.
+	ink, bg, peak := digitInk(img)
+	// Step 3: blank test and soft threshold at bg + 20% of the contrast.
+	if peak-bg < digitMinContrast {
+		return nil, ErrNoDigit
+	}
+	w := img.Bounds().Dx()
+	crop, ok := digitThreshold(ink, w, bg+rc.noise*(peak-bg))
+	// Step 4: crop to the ink's bounding box.
+	if !ok {
+		return nil, ErrNoDigit
+	}
+	// Step 5: the longer side becomes rc.box pixels (20 for a digit, 28 for clothes).
+	small, nw, nh := digitScale(ink, w, crop, rc.box)
+	// Step 6: into the 28x28 field.
+	out, top, err := digitPlace(small, nw, nh, rc.centreOfMass)
+	if err != nil {
+		return nil, err
+	}
+	// Step 7: the maximum becomes 1.
+	if !(top > 0) {
+		return nil, ErrNoDigit
+	}
+	if !rc.normalise {
+		top = 1
+	}
+	for i, v := range out {
+		out[i] = min(max(v/top, 0), 1)
+	}
+	return out, nil
+}
+
+// inkSample is a pixel's luma premultiplied by its opacity, and the opacity
+// (digitPixelFunc).
+type inkSample struct{ lum, alpha float32 }
+
+// inkRule says how a pixel becomes ink, 0 background to 1 full ink: its
+// opacity (useAlpha: a drawing on a transparent canvas), else its grey
+// level, inverted when the background is light.
+type inkRule struct{ useAlpha, invert bool }
+
+// ink is the ink level of s.
+func (r inkRule) ink(s inkSample) float32 {
+	switch {
+	case r.useAlpha:
+		return s.alpha
+	case r.invert:
+		return 1 - digitGrey(s)
+	}
+	return digitGrey(s)
+}
+
+// digitGrey is the grey level of s composited over white: a transparent
+// pixel is background paper.
+func digitGrey(s inkSample) float32 { return min(max(s.lum+1-s.alpha, 0), 1) }
+
+// digitInk runs steps 1 and 2 of DigitFromImage: the border decides between
+// grey levels and opacity, and whether to invert. It returns the ink of
+// every pixel of img (row-major, Dx columns a row), the background's ink
+// level (the border's median) and the highest ink level.
+func digitInk(img image.Image) (ink []float32, bg, peak float32) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	pix := digitPixelFunc(img)
+	border := digitBorder(pix, b)
+	rule := digitInkRule(border)
+	bv := make([]float32, len(border))
+	for i, s := range border {
+		bv[i] = rule.ink(s)
+	}
+	bg = digitMedian(bv)
 
-	// Step 1: the border decides between grey levels and opacity.
-	type sample struct{ lum, alpha float32 }
-	var border []sample
+	ink = make([]float32, w*h)
+	for y := 0; y < h; y++ {
+		row := ink[y*w : (y+1)*w]
+		for x := range row {
+			l, a := pix(b.Min.X+x, b.Min.Y+y)
+			v := rule.ink(inkSample{l, a})
+			row[x] = v
+			peak = max(peak, v)
+		}
+	}
+	return ink, bg, peak
+}
+
+// digitBorder samples the outermost ring of pixels of the image pix reads
+// within b: the top and bottom rows, then the left and right columns (every
+// pixel of an image 2 pixels or less across).
+func digitBorder(pix func(x, y int) (lum, alpha float32), b image.Rectangle) []inkSample {
+	w, h := b.Dx(), b.Dy()
+	var border []inkSample
 	at := func(x, y int) {
 		l, a := pix(b.Min.X+x, b.Min.Y+y)
-		border = append(border, sample{l, a})
+		border = append(border, inkSample{l, a})
 	}
 	if w <= 2 || h <= 2 {
 		for y := 0; y < h; y++ {
@@ -403,66 +487,43 @@ func digitPrepare(img image.Image, rc recipe) ([]float32, error) {
 				at(x, y)
 			}
 		}
-	} else {
-		border = make([]sample, 0, 2*(w+h)-4)
-		for x := 0; x < w; x++ {
-			at(x, 0)
-			at(x, h-1)
-		}
-		for y := 1; y < h-1; y++ {
-			at(0, y)
-			at(w-1, y)
-		}
+		return border
 	}
+	border = make([]inkSample, 0, 2*(w+h)-4)
+	for x := 0; x < w; x++ {
+		at(x, 0)
+		at(x, h-1)
+	}
+	for y := 1; y < h-1; y++ {
+		at(0, y)
+		at(w-1, y)
+	}
+	return border
+}
+
+// digitInkRule decides from the border how pixels become ink: their opacity
+// when the border is mostly transparent (mean opacity below 1/2), else their
+// grey level, inverted when the border's median grey is light (above 1/2).
+func digitInkRule(border []inkSample) inkRule {
 	var alphaSum float64
 	for _, s := range border {
 		alphaSum += float64(s.alpha)
 	}
-	useAlpha := alphaSum < 0.5*float64(len(border))
-	// grey composites over white: a transparent pixel is background paper.
-	grey := func(s sample) float32 { return min(max(s.lum+1-s.alpha, 0), 1) }
-
-	// Step 2: invert when the border's median grey is light.
-	invert := false
-	if !useAlpha {
-		v := make([]float32, len(border))
-		for i, s := range border {
-			v[i] = grey(s)
-		}
-		invert = digitMedian(v) > 0.5
+	if alphaSum < 0.5*float64(len(border)) {
+		return inkRule{useAlpha: true}
 	}
-	toInk := func(s sample) float32 {
-		switch {
-		case useAlpha:
-			return s.alpha
-		case invert:
-			return 1 - grey(s)
-		}
-		return grey(s)
-	}
-	bv := make([]float32, len(border))
+	v := make([]float32, len(border))
 	for i, s := range border {
-		bv[i] = toInk(s)
+		v[i] = digitGrey(s)
 	}
-	bg := digitMedian(bv)
+	return inkRule{invert: digitMedian(v) > 0.5}
+}
 
-	ink := make([]float32, w*h)
-	var peak float32
-	for y := 0; y < h; y++ {
-		row := ink[y*w : (y+1)*w]
-		for x := range row {
-			l, a := pix(b.Min.X+x, b.Min.Y+y)
-			v := toInk(sample{l, a})
-			row[x] = v
-			peak = max(peak, v)
-		}
-	}
-
-	// Step 3: blank test and soft threshold at bg + 20% of the contrast.
-	if peak-bg < digitMinContrast {
-		return nil, ErrNoDigit
-	}
-	level := bg + rc.noise*(peak-bg)
+// digitThreshold subtracts level from every pixel of ink (w columns a row),
+// clamping at 0 (step 3), and returns the bounding box of the pixels left
+// above 0 (step 4); ok is false when there are none.
+func digitThreshold(ink []float32, w int, level float32) (crop image.Rectangle, ok bool) {
+	h := len(ink) / w
 	x0, y0, x1, y1 := w, h, -1, -1
 	for y := 0; y < h; y++ {
 		row := ink[y*w : (y+1)*w]
@@ -477,18 +538,22 @@ func digitPrepare(img image.Image, rc recipe) ([]float32, error) {
 			y0, y1 = min(y0, y), max(y1, y)
 		}
 	}
-	// Step 4: crop to the ink's bounding box.
 	if x1 < 0 {
-		return nil, ErrNoDigit
+		return image.Rectangle{}, false
 	}
-	cw, ch := x1-x0+1, y1-y0+1
+	return image.Rect(x0, y0, x1+1, y1+1), true
+}
 
-	// Step 5: the longer side becomes rc.box pixels (20 for a digit, 28 for clothes).
-	nw, nh := digitBox, digitBox
+// digitScale scales the crop of ink (w columns a row) so that its longer
+// side is box pixels, keeping the aspect ratio (step 5): columns first, then
+// rows, with digitTaps. It returns nh rows of nw columns.
+func digitScale(ink []float32, w int, crop image.Rectangle, box int) (small []float32, nw, nh int) {
+	x0, y0, cw, ch := crop.Min.X, crop.Min.Y, crop.Dx(), crop.Dy()
+	nw, nh = box, box
 	if ch >= cw {
-		nw = min(max(int(math.Round(float64(cw)*float64(digitBox)/float64(ch))), 1), digitBox)
+		nw = min(max(int(math.Round(float64(cw)*float64(box)/float64(ch))), 1), box)
 	} else {
-		nh = min(max(int(math.Round(float64(ch)*float64(digitBox)/float64(cw))), 1), digitBox)
+		nh = min(max(int(math.Round(float64(ch)*float64(box)/float64(cw))), 1), box)
 	}
 	tmp := make([]float32, ch*nw) // ch rows of nw columns
 	xt := digitTaps(cw, nw)
@@ -503,7 +568,7 @@ func digitPrepare(img image.Image, rc recipe) ([]float32, error) {
 			dst[o] = s
 		}
 	}
-	small := make([]float32, nh*nw)
+	small = make([]float32, nh*nw)
 	for o, taps := range digitTaps(ch, nh) {
 		dst := small[o*nw : (o+1)*nw]
 		for _, t := range taps {
@@ -513,8 +578,15 @@ func digitPrepare(img image.Image, rc recipe) ([]float32, error) {
 			}
 		}
 	}
+	return small, nw, nh
+}
 
-	// Step 6: centre of mass (pixel centres at x+0.5) onto (14, 14).
+// digitPlace pastes small (nh rows of nw columns) into the 28x28 field
+// (step 6): its centre of mass (pixel centres at x+0.5) onto (14, 14) as
+// near as whole pixels allow, kept inside the field, or with centreOfMass
+// false centred by its bounding box. It returns the field and the highest
+// value of small; ErrNoDigit when small holds no ink.
+func digitPlace(small []float32, nw, nh int, centreOfMass bool) (out []float32, top float32, err error) {
 	var sum, sx, sy float64
 	for y := 0; y < nh; y++ {
 		for x, v := range small[y*nw : (y+1)*nw] {
@@ -524,34 +596,22 @@ func digitPrepare(img image.Image, rc recipe) ([]float32, error) {
 		}
 	}
 	if !(sum > 0) {
-		return nil, ErrNoDigit
+		return nil, 0, ErrNoDigit
 	}
 	const centre = digitSide / 2
 	ox := min(max(int(math.Round(centre-sx/sum)), 0), digitSide-nw)
 	oy := min(max(int(math.Round(centre-sy/sum)), 0), digitSide-nh)
-	if !rc.centreOfMass {
+	if !centreOfMass {
 		ox, oy = (digitSide-nw)/2, (digitSide-nh)/2
 	}
-	out := make([]float32, digitSide*digitSide)
-	var top float32
+	out = make([]float32, digitSide*digitSide)
 	for y := 0; y < nh; y++ {
 		copy(out[(oy+y)*digitSide+ox:], small[y*nw:(y+1)*nw])
 		for _, v := range small[y*nw : (y+1)*nw] {
 			top = max(top, v)
 		}
 	}
-
-	// Step 7: the maximum becomes 1.
-	if !(top > 0) {
-		return nil, ErrNoDigit
-	}
-	if !rc.normalise {
-		top = 1
-	}
-	for i, v := range out {
-		out[i] = min(max(v/top, 0), 1)
-	}
-	return out, nil
+	return out, top, nil
 }
 
 // digitTap is one source pixel's weight in an output pixel.

@@ -30,8 +30,31 @@ const (
 // apart; the nodes of the backward pass (those only the gradients need) are dashed. Node ids are "n"
 // followed by Gorgonia's node id.
 func WriteDOT(w io.Writer, n *model.Net) error {
-	role := map[*G.Node]string{n.X: "input x", n.Y: "targets y", n.Out: "output", n.Loss: "loss"}
-	style := map[*G.Node]string{n.X: dotInput, n.Y: dotInput, n.Out: dotOut, n.Loss: dotLoss}
+	role, style := nodeRoles(n)
+	backward := backwardNodes(n)
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "digraph %q {\n", n.Model.Spec.Kind)
+	fmt.Fprintf(bw, "\tlabel=%q;\n\tlabelloc=t;\n\trankdir=TB;\n", fmt.Sprintf("%s graph, batch %d", n.Model.Spec.Kind, n.Batch))
+	fmt.Fprintf(bw, "\tnode [fontname=\"Helvetica\", fontsize=10];\n\tedge [color=\"#555555\"];\n")
+	for _, x := range n.G.AllNodes() {
+		label := nodeLabel(x)
+		if r, ok := role[x]; ok {
+			label = r + "\n" + label
+		}
+		fmt.Fprintf(bw, "\t%s [label=%s, %s];\n", DOTID(x), dotQuote(label), nodeStyle(x, style, backward))
+	}
+	for _, x := range n.G.AllNodes() {
+		writeDOTEdges(bw, n.G, x)
+	}
+	fmt.Fprintln(bw, "}")
+	return bw.Flush()
+}
+
+// nodeRoles names the nodes of n that have a role (the inputs, the output, the loss, the
+// parameters and their gradients) and gives each its DOT style.
+func nodeRoles(n *model.Net) (role, style map[*G.Node]string) {
+	role = map[*G.Node]string{n.X: "input x", n.Y: "targets y", n.Out: "output", n.Loss: "loss"}
+	style = map[*G.Node]string{n.X: dotInput, n.Y: dotInput, n.Out: dotOut, n.Loss: dotLoss}
 	for i, p := range n.Nodes {
 		role[p], style[p] = "parameter", dotParam
 		if i < len(n.Grads) && n.Grads[i] != nil {
@@ -39,72 +62,62 @@ func WriteDOT(w io.Writer, n *model.Net) error {
 			role[g], style[g] = "d loss / d "+n.Model.Params[i].Name, dotGrad
 		}
 	}
-	// The forward part is what the loss depends on; the rest was added by Grad.
+	return role, style
+}
+
+// backwardNodes are the nodes of the backward pass: those the gradients depend on beyond
+// the forward part, which is what the loss depends on (the rest was added by Grad).
+func backwardNodes(n *model.Net) map[*G.Node]bool {
 	forward := map[*G.Node]bool{}
-	var walk func(*G.Node)
-	walk = func(x *G.Node) {
-		if forward[x] {
-			return
-		}
-		forward[x] = true
-		for _, c := range children(n.G, x) {
-			walk(c)
-		}
-	}
-	walk(n.Loss)
-	// The backward part: what the gradients depend on, beyond the forward part.
+	reach(n.G, n.Loss, forward, nil)
 	backward := map[*G.Node]bool{}
-	var back func(*G.Node)
-	back = func(x *G.Node) {
-		if forward[x] || backward[x] {
-			return
-		}
-		backward[x] = true
-		for _, c := range children(n.G, x) {
-			back(c)
-		}
-	}
 	for _, g := range n.Grads {
 		if g != nil {
-			back(g)
+			reach(n.G, g, backward, forward)
 		}
 	}
+	return backward
+}
 
-	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "digraph %q {\n", n.Model.Spec.Kind)
-	fmt.Fprintf(bw, "\tlabel=%q;\n\tlabelloc=t;\n\trankdir=TB;\n", fmt.Sprintf("%s graph, batch %d", n.Model.Spec.Kind, n.Batch))
-	fmt.Fprintf(bw, "\tnode [fontname=\"Helvetica\", fontsize=10];\n\tedge [color=\"#555555\"];\n")
-	for _, x := range n.G.AllNodes() {
-		label := nodeLabel(x)
-		st, ok := style[x]
-		switch {
-		case ok:
-		case x.Op() == nil:
-			st = dotInput
-		case isConstant(x):
-			st = dotConstant
-		case backward[x]:
-			st = dotBackward
-		default:
-			st = dotOp
-		}
-		if r, ok := role[x]; ok {
-			label = r + "\n" + label
-		}
-		fmt.Fprintf(bw, "\t%s [label=%s, %s];\n", DOTID(x), dotQuote(label), st)
+// reach adds x and the nodes it depends on to seen, not entering the nodes in stop.
+func reach(g *G.ExprGraph, x *G.Node, seen, stop map[*G.Node]bool) {
+	if stop[x] || seen[x] {
+		return
 	}
-	for _, x := range n.G.AllNodes() {
-		cs := children(n.G, x)
-		for i, c := range cs {
-			if len(cs) > 1 { // operand order matters (A × B, A − B)
-				fmt.Fprintf(bw, "\t%s -> %s [headlabel=\"%d\", labelfontsize=8];\n", DOTID(c), DOTID(x), i)
-			} else {
-				fmt.Fprintf(bw, "\t%s -> %s;\n", DOTID(c), DOTID(x))
-			}
+	seen[x] = true
+	for _, c := range children(g, x) {
+		reach(g, c, seen, stop)
+	}
+}
+
+// nodeStyle is x's DOT style: its role's (style), else by kind: an input (no op), a
+// constant, a node of the backward pass or a forward op.
+func nodeStyle(x *G.Node, style map[*G.Node]string, backward map[*G.Node]bool) string {
+	if st, ok := style[x]; ok {
+		return st
+	}
+	switch {
+	case x.Op() == nil:
+		return dotInput
+	case isConstant(x):
+		return dotConstant
+	case backward[x]:
+		return dotBackward
+	}
+	return dotOp
+}
+
+// writeDOTEdges writes an edge from each operand of x to x, numbered by position when x
+// has more than one.
+func writeDOTEdges(bw io.Writer, g *G.ExprGraph, x *G.Node) {
+	cs := children(g, x)
+	for i, c := range cs {
+		if len(cs) > 1 { // operand order matters (A × B, A − B)
+			fmt.Fprintf(bw, "\t%s -> %s [headlabel=\"%d\", labelfontsize=8];\n", DOTID(c), DOTID(x), i)
+		} else {
+			fmt.Fprintf(bw, "\t%s -> %s;\n", DOTID(c), DOTID(x))
 		}
 	}
-	fmt.Fprintln(bw, "}")
-	return bw.Flush()
 }
 
 // DOTID is the DOT node id WriteDOT gives x.

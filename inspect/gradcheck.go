@@ -43,22 +43,50 @@ func GradCheck(m *model.Model, batch int, x, y *tensor.Dense, perParam int) (che
 	defer model.RecoverGorgonia(&err, "gradient check")
 	tm := G.NewTapeMachine(net.G)
 	defer tm.Close()
-	loss := func() (float64, error) {
-		if err := vm.Feed(net.X, x); err != nil {
-			return 0, err
-		}
-		if err := vm.Feed(net.Y, y); err != nil {
-			return 0, err
-		}
-		tm.Reset()
-		if err := tm.RunAll(); err != nil {
-			return 0, fmt.Errorf("graph: gradient check: %w", err)
-		}
-		return vm.Scalar(net.Loss.Value())
-	}
-	if _, err := loss(); err != nil {
+	run := lossRun{tm: tm, net: net, x: x, y: y}
+	if _, err := run.loss(); err != nil {
 		return nil, err
 	}
+	symbolic, err := symbolicGrads(net)
+	if err != nil {
+		return nil, err
+	}
+	for pi, p := range m.Params {
+		c, err := checkParam(run, p, symbolic[pi], perParam, pi)
+		if err != nil {
+			return nil, err
+		}
+		checks = append(checks, c)
+	}
+	return checks, nil
+}
+
+// lossRun evaluates a net's loss on one batch (x, y) on a TapeMachine of its graph.
+type lossRun struct {
+	tm   G.VM
+	net  *model.Net
+	x, y *tensor.Dense
+}
+
+// loss feeds the batch, runs the graph (the forward and the backward pass) and returns
+// the loss.
+func (r lossRun) loss() (float64, error) {
+	if err := vm.Feed(r.net.X, r.x); err != nil {
+		return 0, err
+	}
+	if err := vm.Feed(r.net.Y, r.y); err != nil {
+		return 0, err
+	}
+	r.tm.Reset()
+	if err := r.tm.RunAll(); err != nil {
+		return 0, fmt.Errorf("graph: gradient check: %w", err)
+	}
+	return vm.Scalar(r.net.Loss.Value())
+}
+
+// symbolicGrads copies the values of the net's gradient nodes, one slice per parameter,
+// after a run.
+func symbolicGrads(net *model.Net) ([][]float64, error) {
 	var symbolic [][]float64
 	for _, g := range net.Grads {
 		d, ok := g.Value().Data().([]float64)
@@ -67,38 +95,47 @@ func GradCheck(m *model.Model, batch int, x, y *tensor.Dense, perParam int) (che
 		}
 		symbolic = append(symbolic, append([]float64(nil), d...))
 	}
-	for pi, p := range m.Params {
-		d := p.T.Data().([]float64)
-		idx := make([]int, len(d))
-		for i := range idx {
-			idx[i] = i
-		}
-		if perParam > 0 && perParam < len(d) {
-			r := rand.New(rand.NewSource(int64(pi)))
-			r.Shuffle(len(idx)-1, func(i, j int) { idx[i+1], idx[j+1] = idx[j+1], idx[i+1] })
-			idx = idx[:perParam]
-		}
-		c := ParamCheck{Name: p.Name, Checked: len(idx)}
-		for _, i := range idx {
-			old := d[i]
-			d[i] = old + GradStep
-			lp, err := loss()
-			d[i] = old - GradStep
-			lm, err2 := loss()
-			d[i] = old
-			if err != nil || err2 != nil {
-				return nil, fmt.Errorf("graph: gradient check of %s: %w", p.Name, errors.Join(err, err2))
-			}
-			num := (lp - lm) / (2 * GradStep)
-			sym := symbolic[pi][i]
-			rel := math.Abs(num-sym) / math.Max(1e-3, math.Abs(num)+math.Abs(sym))
-			if rel >= c.Worst {
-				c.Worst, c.Index, c.Symbolic, c.Numeric = rel, i, sym, num
-			}
-		}
-		checks = append(checks, c)
+	return symbolic, nil
+}
+
+// checkIndices are the flat indices of the n values of parameter pi to check: all of them,
+// or with 0 < perParam < n, the first and perParam−1 others picked at random (seeded by pi).
+func checkIndices(n, perParam, pi int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	return checks, nil
+	if perParam > 0 && perParam < n {
+		r := rand.New(rand.NewSource(int64(pi)))
+		r.Shuffle(len(idx)-1, func(i, j int) { idx[i+1], idx[j+1] = idx[j+1], idx[i+1] })
+		idx = idx[:perParam]
+	}
+	return idx
+}
+
+// checkParam compares sym, the symbolic gradient of the loss with respect to p (parameter
+// pi), with central differences at the values checkIndices picks, restoring each value.
+func checkParam(run lossRun, p *model.Param, sym []float64, perParam, pi int) (ParamCheck, error) {
+	d := p.T.Data().([]float64)
+	idx := checkIndices(len(d), perParam, pi)
+	c := ParamCheck{Name: p.Name, Checked: len(idx)}
+	for _, i := range idx {
+		old := d[i]
+		d[i] = old + GradStep
+		lp, err := run.loss()
+		d[i] = old - GradStep
+		lm, err2 := run.loss()
+		d[i] = old
+		if err != nil || err2 != nil {
+			return c, fmt.Errorf("graph: gradient check of %s: %w", p.Name, errors.Join(err, err2))
+		}
+		num := (lp - lm) / (2 * GradStep)
+		rel := math.Abs(num-sym[i]) / math.Max(1e-3, math.Abs(num)+math.Abs(sym[i]))
+		if rel >= c.Worst {
+			c.Worst, c.Index, c.Symbolic, c.Numeric = rel, i, sym[i], num
+		}
+	}
+	return c, nil
 }
 
 // Float64Copy returns a copy of m with float64 parameters (and dtype), for finite

@@ -47,23 +47,11 @@ type Info struct {
 // The dense layers are weights0/bias0, weights1/bias1, ... as many as m has; every
 // parameter of m must find its place, or Export fails rather than drop one.
 func Export(m *model.Model, info Info) (*Model, error) {
-	b := &builder{used: map[string]bool{}}
-	switch m.Spec.Dtype {
-	case "float32":
-		b.dt = Float
-	case "float64":
-		b.dt = Double
-	default:
-		return nil, fmt.Errorf("onnx: dtype %q: graphtrain exports float32 and float64 models", m.Spec.Dtype)
+	dt, err := elemType(m.Spec.Dtype)
+	if err != nil {
+		return nil, err
 	}
-	dataset := info.Dataset
-	output := LogitsName
-	if !m.Spec.Classifier() {
-		if dataset == "" {
-			dataset = "xor"
-		}
-		output = XORName
-	}
+	b := &builder{dt: dt, used: map[string]bool{}}
 	arch, err := m.Spec.Arch()
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
@@ -72,32 +60,12 @@ func Export(m *model.Model, info Info) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dataset == "" {
-		dataset = "mnist"
-	}
-	for _, p := range m.Params {
-		if !b.used[p.Name] {
-			return nil, fmt.Errorf("onnx: %s model: parameter %s %v has no place in the exported graph", m.Spec.Kind, p.Name, p.T.Shape())
-		}
-	}
-	if err := b.checkNames(); err != nil {
+	output := outputName(m.Spec)
+	if err := b.finish(m, x, output); err != nil {
 		return nil, err
 	}
-	// The last node writes the graph's output.
-	last := b.nodes[len(b.nodes)-1]
-	if last.Outputs[0] != x {
-		return nil, fmt.Errorf("onnx: internal error: the last node does not compute the output")
-	}
-	last.Outputs[0] = output
-
-	inDoc := "the two operands, each 0 or 1"
-	outDoc := "the sigmoid output: the answer is 1 when it is above 0.5"
-	graphDoc := fmt.Sprintf("graphtrain %s net %s, %s activations, float64", m.Spec.Kind, layers, m.Spec.Activation)
-	if m.Spec.Classifier() {
-		inDoc = "MNIST-style images, 28x28 pixels each, row-major, each pixel the stored byte divided by 255 (0 background, 1 ink)"
-		outDoc = "the logits of the ten classes: the prediction is the largest; softmax gives probabilities"
-		graphDoc = fmt.Sprintf("graphtrain %s %s, trained on %s", m.Spec.Kind, layers, dataset)
-	}
+	dataset := exportDataset(m.Spec, info.Dataset)
+	inDoc, outDoc, graphDoc := docStrings(m.Spec, layers, dataset)
 	g := &Graph{
 		Name:         "graphtrain_" + m.Spec.Kind,
 		DocString:    graphDoc,
@@ -122,6 +90,72 @@ func Export(m *model.Model, info Info) (*Model, error) {
 		Graph:           g,
 		Metadata:        append(meta, info.Metadata...),
 	}, nil
+}
+
+// elemType is the ONNX element type of a model's dtype: float32 or float64.
+func elemType(dtype string) (DataType, error) {
+	switch dtype {
+	case "float32":
+		return Float, nil
+	case "float64":
+		return Double, nil
+	}
+	return 0, fmt.Errorf("onnx: dtype %q: graphtrain exports float32 and float64 models", dtype)
+}
+
+// outputName is the name of the graph's output: LogitsName for a classifier, XORName for
+// the XOR net.
+func outputName(spec model.Spec) string {
+	if spec.Classifier() {
+		return LogitsName
+	}
+	return XORName
+}
+
+// exportDataset is the data set recorded in the metadata: the one given, else "xor" for the
+// XOR net and "mnist" for a classifier.
+func exportDataset(spec model.Spec, given string) string {
+	switch {
+	case given != "":
+		return given
+	case !spec.Classifier():
+		return "xor"
+	}
+	return "mnist"
+}
+
+// finish checks the graph built for m, whose last node computes x: every parameter of m
+// placed, the names sound. It renames x, the last node's output, to output.
+func (b *builder) finish(m *model.Model, x, output string) error {
+	for _, p := range m.Params {
+		if !b.used[p.Name] {
+			return fmt.Errorf("onnx: %s model: parameter %s %v has no place in the exported graph", m.Spec.Kind, p.Name, p.T.Shape())
+		}
+	}
+	if err := b.checkNames(); err != nil {
+		return err
+	}
+	last := b.nodes[len(b.nodes)-1]
+	if last.Outputs[0] != x {
+		return fmt.Errorf("onnx: internal error: the last node does not compute the output")
+	}
+	last.Outputs[0] = output
+	return nil
+}
+
+// docStrings are the doc strings of the graph's input and output and of the graph (also the
+// model's) for a model of spec with the given layers, trained on dataset.
+func docStrings(spec model.Spec, layers, dataset string) (inDoc, outDoc, graphDoc string) {
+	if spec.Classifier() {
+		inDoc = "MNIST-style images, 28x28 pixels each, row-major, each pixel the stored byte divided by 255 (0 background, 1 ink)"
+		outDoc = "the logits of the ten classes: the prediction is the largest; softmax gives probabilities"
+		graphDoc = fmt.Sprintf("graphtrain %s %s, trained on %s", spec.Kind, layers, dataset)
+		return inDoc, outDoc, graphDoc
+	}
+	inDoc = "the two operands, each 0 or 1"
+	outDoc = "the sigmoid output: the answer is 1 when it is above 0.5"
+	graphDoc = fmt.Sprintf("graphtrain %s net %s, %s activations, float64", spec.Kind, layers, spec.Activation)
+	return inDoc, outDoc, graphDoc
 }
 
 // builder collects nodes and initializers.

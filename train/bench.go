@@ -48,91 +48,158 @@ func Bench(m *model.Model, b backend.Backend, s *model.Solver, batch, steps int,
 	if len(x) == 0 {
 		x, y = randomBatches(m, batch, 4)
 	}
-	step := func(i int) error { return tr.Step(x[i%len(x)], y[i%len(y)]) }
-	rewind := func() error { return nil } // before each phase
-	// A trainer that can hold the training set on its device is timed the way Train uses it:
-	// the batches tiled into one set of steps·batch examples, uploaded once; each step then
-	// gathers its batch on the device and uploads nothing.
-	dtr, resident := tr.(backend.DatasetTrainer)
-	if resident = resident && m.Spec.Dtype == "float32"; resident {
-		n := max(steps, 3) * batch
-		in, out := m.Spec.Inputs, m.Spec.Outputs
-		xs, ys := make([]float32, 0, n*in), make([]float32, 0, n*out)
-		for k := 0; len(xs) < n*in; k++ {
-			xs = append(xs, x[k%len(x)].Data().([]float32)...)
-			ys = append(ys, y[k%len(y)].Data().([]float32)...)
-		}
-		if err := dtr.SetDataset(xs, ys, n); err != nil {
-			return nil, err
-		}
-		order := make([]int, n)
-		for i := range order {
-			order[i] = i
-		}
-		step = func(int) error { return dtr.StepNext() }
-		rewind = func() error { return dtr.SetOrder(order) }
-	}
-	wait := func() error { _, err := tr.Loss(); return err } // waits for the device
-	if err := rewind(); err != nil {
+	bs, err := newBenchSteps(tr, m, batch, steps, x, y)
+	if err != nil {
 		return nil, err
 	}
-	for i := 0; i < 3; i++ {
-		if err := step(i); err != nil {
-			return nil, err
-		}
-	}
-	if err := wait(); err != nil {
+	if err := bs.warmUp(); err != nil {
 		return nil, err
 	}
-	// Throughput: steps back to back, as training runs them, waiting once at the end.
-	if err := rewind(); err != nil {
+	total, allocs, bytes, err := bs.throughput(steps)
+	if err != nil {
 		return nil, err
 	}
-	var ms0, ms1 runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms0)
-	start := time.Now()
-	for i := 0; i < steps; i++ {
-		if err := step(i); err != nil {
-			return nil, err
-		}
-	}
-	if err := wait(); err != nil {
-		return nil, err
-	}
-	total := time.Since(start).Seconds()
-	runtime.ReadMemStats(&ms1)
 	launch := ""
 	if sl, ok := tr.(backend.StepLauncher); ok {
 		launch = sl.Launching()
 	}
-	// Latency: each step waited for, so p50 and p95 are what a caller of one step waits.
-	if err := rewind(); err != nil {
+	lat, err := bs.latencies(min(steps, 200))
+	if err != nil {
 		return nil, err
 	}
-	lat := make([]float64, min(steps, 200))
-	for i := range lat {
-		t0 := time.Now()
-		if err := step(i); err != nil {
-			return nil, err
-		}
-		if err := wait(); err != nil {
-			return nil, err
-		}
-		lat[i] = time.Since(t0).Seconds() * 1e3
-	}
-	sort.Float64s(lat)
 	n := len(lat)
 	return &BenchResult{
 		Model: m.Spec.Kind, Device: b.Name(), Batch: batch, Steps: steps,
 		SamplesPerSec: float64(batch*steps) / total,
 		StepP50ms:     lat[n/2],
 		StepP95ms:     lat[min(n-1, n*95/100)],
-		AllocsPerStep: float64(ms1.Mallocs-ms0.Mallocs) / float64(steps),
-		BytesPerStep:  float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(steps),
-		Resident:      resident,
+		AllocsPerStep: allocs,
+		BytesPerStep:  bytes,
+		Resident:      bs.resident(),
 		Launch:        launch,
 	}, nil
+}
+
+// benchSteps runs Bench's steps on one trainer: the batches x and y fed in turn or, on a
+// trainer that holds the training set (dtr not nil), the set's batches gathered on its device
+// in order.
+type benchSteps struct {
+	tr    backend.Trainer
+	x, y  []*tensor.Dense
+	dtr   backend.DatasetTrainer // nil: the batches are fed
+	order []int                  // the order of the set held by dtr
+}
+
+// newBenchSteps prepares the steps of Bench. A float32 model on a trainer that can hold the
+// training set on its device is timed the way Train uses it: the batches tiled into one set
+// of max(steps, 3)·batch examples, uploaded once; each step then gathers its batch on the
+// device and uploads nothing.
+func newBenchSteps(tr backend.Trainer, m *model.Model, batch, steps int, x, y []*tensor.Dense) (*benchSteps, error) {
+	bs := &benchSteps{tr: tr, x: x, y: y}
+	dtr, ok := tr.(backend.DatasetTrainer)
+	if !ok || m.Spec.Dtype != "float32" {
+		return bs, nil
+	}
+	n := max(steps, 3) * batch
+	in, out := m.Spec.Inputs, m.Spec.Outputs
+	xs, ys := make([]float32, 0, n*in), make([]float32, 0, n*out)
+	for k := 0; len(xs) < n*in; k++ {
+		xs = append(xs, x[k%len(x)].Data().([]float32)...)
+		ys = append(ys, y[k%len(y)].Data().([]float32)...)
+	}
+	if err := dtr.SetDataset(xs, ys, n); err != nil {
+		return nil, err
+	}
+	bs.order = make([]int, n)
+	for i := range bs.order {
+		bs.order[i] = i
+	}
+	bs.dtr = dtr
+	return bs, nil
+}
+
+// resident reports whether the batches are gathered on the device.
+func (bs *benchSteps) resident() bool { return bs.dtr != nil }
+
+// step runs step i: on batch i (cycling through them), or the next of the held set.
+func (bs *benchSteps) step(i int) error {
+	if bs.dtr != nil {
+		return bs.dtr.StepNext()
+	}
+	return bs.tr.Step(bs.x[i%len(bs.x)], bs.y[i%len(bs.y)])
+}
+
+// rewind starts the held set's order again (before each phase); nothing when batches are fed.
+func (bs *benchSteps) rewind() error {
+	if bs.dtr != nil {
+		return bs.dtr.SetOrder(bs.order)
+	}
+	return nil
+}
+
+// wait waits for the device to finish the steps launched (reading the loss).
+func (bs *benchSteps) wait() error {
+	_, err := bs.tr.Loss()
+	return err
+}
+
+// run runs steps 0 to n−1 back to back, then waits once.
+func (bs *benchSteps) run(n int) error {
+	for i := 0; i < n; i++ {
+		if err := bs.step(i); err != nil {
+			return err
+		}
+	}
+	return bs.wait()
+}
+
+// warmUp runs three untimed steps.
+func (bs *benchSteps) warmUp() error {
+	if err := bs.rewind(); err != nil {
+		return err
+	}
+	return bs.run(3)
+}
+
+// throughput times steps steps back to back, as training runs them, waiting once at the
+// end: the seconds they took, and the allocations and bytes allocated per step.
+func (bs *benchSteps) throughput(steps int) (secs, allocs, bytes float64, err error) {
+	if err := bs.rewind(); err != nil {
+		return 0, 0, 0, err
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	start := time.Now()
+	if err := bs.run(steps); err != nil {
+		return 0, 0, 0, err
+	}
+	secs = time.Since(start).Seconds()
+	runtime.ReadMemStats(&ms1)
+	allocs = float64(ms1.Mallocs-ms0.Mallocs) / float64(steps)
+	bytes = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(steps)
+	return secs, allocs, bytes, nil
+}
+
+// latencies times n steps, each waited for, so that they are what a caller of one step
+// waits: milliseconds, sorted.
+func (bs *benchSteps) latencies(n int) ([]float64, error) {
+	if err := bs.rewind(); err != nil {
+		return nil, err
+	}
+	lat := make([]float64, n)
+	for i := range lat {
+		t0 := time.Now()
+		if err := bs.step(i); err != nil {
+			return nil, err
+		}
+		if err := bs.wait(); err != nil {
+			return nil, err
+		}
+		lat[i] = time.Since(t0).Seconds() * 1e3
+	}
+	sort.Float64s(lat)
+	return lat, nil
 }
 
 // randomBatches makes n batches from RandomBatch, seeded 1 to n.

@@ -15,8 +15,9 @@ import (
 	"graphtrain/vm"
 )
 
-// Batches yields the minibatches of one pass over a training set. datasets.Batches
-// implements it.
+// Batches yields the minibatches of one pass over a training set. *datasets.Batches does not
+// implement it (its batch is in fields X and Y): the CLI adapts it (cmd/graphtrain's
+// batchSource).
 type Batches interface {
 	// Reset starts a new pass, shuffled for the given epoch.
 	Reset(epoch int)
@@ -43,7 +44,7 @@ type TrainConfig struct {
 	Epochs     int             // train up to this epoch (counting those done before a resume)
 	Batch      int             // examples per step; the batches must hold this many
 	Solver     *model.Solver   // with its state, when resuming
-	Backend    backend.Backend // nil: the CPU
+	Backend    backend.Backend // nil: the vm backend (Gorgonia's TapeMachine)
 	Fallback   backend.Backend // when Backend cannot make a trainer: this one, with a Warn (nil: an error)
 	Train      Batches
 	Val        Labelled // may be empty: then no validation accuracy, and the last epoch is the best
@@ -126,6 +127,27 @@ func Train(m *model.Model, cfg TrainConfig) (*TrainResult, error) {
 	if steps == 0 {
 		return nil, fmt.Errorf("graph: the training set holds less than one batch of %d", cfg.Batch)
 	}
+	r, err := startRun(m, &cfg, b)
+	if err != nil {
+		return nil, err
+	}
+	defer r.tr.Close()
+	step := r.chooseStep()
+	for epoch := cfg.StartEpoch + 1; epoch <= cfg.Epochs; epoch++ {
+		if res, err := r.trainEpoch(epoch, steps, step); res != nil || err != nil {
+			return res, err
+		}
+	}
+	if r.res.Seconds > 0 {
+		r.res.SamplesPerSec = float64(r.samples) / r.res.Seconds
+	}
+	return r.res, nil
+}
+
+// startRun builds m's training graph for cfg.Batch, makes its trainer on b (or on
+// cfg.Fallback, see backend.NewTrainer) and returns the run's state, starting from cfg's
+// resumed epochs and best validation accuracy. The caller closes r.tr.
+func startRun(m *model.Model, cfg *TrainConfig, b backend.Backend) (*run, error) {
 	net, err := m.Build(cfg.Batch, true)
 	if err != nil {
 		return nil, err
@@ -134,63 +156,74 @@ func Train(m *model.Model, cfg TrainConfig) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer tr.Close()
-	r := &run{m: m, cfg: &cfg, tr: tr, backend: b.Name(), bestVal: cfg.BestVal}
+	r := &run{m: m, cfg: cfg, tr: tr, backend: b.Name(), bestVal: cfg.BestVal}
 	r.res = &TrainResult{Epochs: cfg.StartEpoch, BestVal: cfg.BestVal, Device: b.Name()}
 	if cfg.StartEpoch > 0 {
 		r.res.BestEpoch = -1 // the best so far is the one already in Out
 	}
-	step := r.chooseStep()
-	for epoch := cfg.StartEpoch + 1; epoch <= cfg.Epochs; epoch++ {
-		if cfg.Schedule != nil {
-			if err := tr.SetLR(cfg.Schedule(epoch)); err != nil {
-				return nil, err
-			}
-		}
-		start := time.Now()
-		cfg.Train.Reset(epoch)
-		if r.resident {
-			if err := r.dtr.SetOrder(r.data.Order()); err != nil {
-				return nil, err
-			}
-		}
-		n := 0
-		for k := 1; k <= steps; k++ {
-			ok, err := step()
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				break
-			}
-			// The loss is checked for NaN every checkEvery steps, not every step: on a GPU
-			// each check waits for the device.
-			if k%checkEvery == 0 {
-				loss, err := tr.Loss()
-				if err != nil {
-					return nil, err
-				}
-				if err := r.diverged(loss, epoch, k); err != nil {
-					return r.res, err
-				}
-			}
-			n++
-			r.samples += cfg.Batch
-			if cfg.Progress != nil {
-				cfg.Progress(k, steps)
-			}
-			if cfg.Stop != nil && cfg.Stop() {
-				return r.interrupt(epoch, k, time.Since(start).Seconds())
-			}
-		}
-		if err := r.endEpoch(epoch, n, time.Since(start).Seconds()); err != nil {
-			return r.res, err
+	return r, nil
+}
+
+// trainEpoch runs epoch: its learning rate set, a new pass started, up to steps steps (each
+// run by step), then endEpoch. It returns (nil, nil) when training goes on to the next
+// epoch, else what Train returns: the result of an interrupted run (Stop), or an error
+// (with r.res when the loss diverged or the epoch could not be ended).
+func (r *run) trainEpoch(epoch, steps int, step func() (bool, error)) (*TrainResult, error) {
+	cfg := r.cfg
+	if cfg.Schedule != nil {
+		if err := r.tr.SetLR(cfg.Schedule(epoch)); err != nil {
+			return nil, err
 		}
 	}
-	if r.res.Seconds > 0 {
-		r.res.SamplesPerSec = float64(r.samples) / r.res.Seconds
+	start := time.Now()
+	cfg.Train.Reset(epoch)
+	if r.resident {
+		if err := r.dtr.SetOrder(r.data.Order()); err != nil {
+			return nil, err
+		}
 	}
-	return r.res, nil
+	n := 0
+	for k := 1; k <= steps; k++ {
+		ok, err := step()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		// The loss is checked for NaN every checkEvery steps, not every step: on a GPU
+		// each check waits for the device.
+		if k%checkEvery == 0 {
+			if res, err := r.checkLoss(epoch, k); err != nil {
+				return res, err
+			}
+		}
+		n++
+		r.samples += cfg.Batch
+		if cfg.Progress != nil {
+			cfg.Progress(k, steps)
+		}
+		if cfg.Stop != nil && cfg.Stop() {
+			return r.interrupt(epoch, k, time.Since(start).Seconds())
+		}
+	}
+	if err := r.endEpoch(epoch, n, time.Since(start).Seconds()); err != nil {
+		return r.res, err
+	}
+	return nil, nil
+}
+
+// checkLoss reads the loss of the last step, at step of epoch: an error when it cannot
+// (with no result) or when it is NaN or infinite (a DivergedError, with r.res).
+func (r *run) checkLoss(epoch, step int) (*TrainResult, error) {
+	loss, err := r.tr.Loss()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.diverged(loss, epoch, step); err != nil {
+		return r.res, err
+	}
+	return nil, nil
 }
 
 // checkEvery is how many steps go between two checks of the loss for NaN.

@@ -17,7 +17,7 @@ type XORConfig struct {
 	LogEvery int                           // call Log every LogEvery epochs (0: never)
 	Log      func(epoch int, loss float64) // progress, may be nil
 	Stop     func() bool                   // polled every epoch; true ends training early
-	Backend  backend.Backend               // nil: the CPU
+	Backend  backend.Backend               // nil: the vm backend (Gorgonia's TapeMachine)
 	Fallback backend.Backend               // when Backend cannot make a trainer (nil: an error)
 	Warn     func(msg string)              // says why the fallback runs, may be nil
 }
