@@ -67,7 +67,7 @@ func (s *Set) SplitInPlace(frac float64, seed int64) (train, val *Set) {
 		}
 	}
 	n := len(trainIdx)
-	train = &Set{Images: s.Images[: n*p : n*p], Labels: s.Labels[:n:n], N: n, Rows: s.Rows, Cols: s.Cols}
+	train = &Set{Images: s.Images[: n*p : n*p], Labels: s.Labels[:n:n], N: n, Rows: s.Rows, Cols: s.Cols, Channels: s.Channels, Classes: s.Classes}
 	*s = Set{}
 	return train, val
 }
