@@ -324,14 +324,14 @@ func compareLogits(got []float64, want []float32) (worst float64, differ int) {
 	return worst, differ
 }
 
-// An MLP deeper than graphtrain builds yet (784-64-32-10, as --hidden 64,32 will make), with
+// A deeper MLP (784-64-32-10, as --hidden 64,32 makes), with
 // random weights, exported by the onnx package and run by ONNX Runtime against a plain Go
 // forward pass: every dense layer is there, ReLU between them and none after the last.
 func TestExportONNXDeepMLP(t *testing.T) {
 	needORT(t)
 	sizes := []int{model.ImageSize, 64, 32, model.Classes}
 	r := rand.New(rand.NewSource(7))
-	m := &model.Model{Spec: model.Spec{Kind: "mlp", Inputs: model.ImageSize, Hidden: 64, Outputs: model.Classes, Bias: true, Activation: "relu", Dtype: "float32"}}
+	m := &model.Model{Spec: model.Spec{Kind: "mlp", Inputs: model.ImageSize, Hidden: 64, Layers: []int{64, 32}, Outputs: model.Classes, Bias: true, Activation: "relu", Dtype: "float32"}}
 	uniform := func(n int, bound float64) []float32 {
 		v := make([]float32, n)
 		for i := range v {
