@@ -22,6 +22,8 @@ type Backend interface {
 	Describe() string
 	// NewTrainer compiles net (built with gradients) for training with s.
 	NewTrainer(net *model.Net, s *model.Solver) (Trainer, error)
+	// PredictorMaker compiles a model's forward pass alone (NewPredictor).
+	PredictorMaker
 }
 
 // Trainer runs one compiled training graph.

@@ -22,7 +22,7 @@ type Predictor interface {
 	Close() error
 }
 
-// PredictorMaker is a Backend that compiles forward-only programs.
+// PredictorMaker is what compiles forward-only programs: every Backend.
 type PredictorMaker interface {
 	// NewPredictor compiles m's forward pass for batch examples at a time.
 	NewPredictor(m *model.Model, batch int) (Predictor, error)
@@ -30,14 +30,10 @@ type PredictorMaker interface {
 
 // NewPredictor makes a predictor of m on b, for batch examples at a time.
 func NewPredictor(b Backend, m *model.Model, batch int) (Predictor, error) {
-	pm, ok := b.(PredictorMaker)
-	if !ok {
-		return nil, fmt.Errorf("graph: the %s backend runs no forward pass of its own", b.Name())
-	}
 	if batch < 1 {
 		return nil, fmt.Errorf("graph: batch size %d: must be at least 1", batch)
 	}
-	return pm.NewPredictor(m, batch)
+	return b.NewPredictor(m, batch)
 }
 
 // Logits runs p over inputs [n*inputs] of a float32 model, p.Batch() examples at a time (the

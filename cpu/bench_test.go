@@ -67,7 +67,7 @@ func BenchmarkCNNLaunches(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	e := tr.(*trainer).e
+	e := executorOf(tr)
 	seen := map[string]int{}
 	for i, l := range e.p.Launches {
 		if l.Op < ir.Conv {

@@ -13,8 +13,10 @@
 // workers (internal/parallel); no sum is split across pieces, so a run gives the same numbers
 // bit for bit on any number of cores.
 //
-// Start reading at Backend.NewTrainer (trainer.go), then executor.compile (exec.go) and the
-// kernels (kernels.go; the fused convolutions in conv.go). The tests run every launch against the reference interpreter
+// The trainer and the predictor are package runner's, over the CPU's memory and executors
+// (runner.go: the runner's Device). Start reading at Backend.NewTrainer (backend.go), then
+// runner.go, executor.compile (exec.go) and the kernels (kernels.go; the fused convolutions
+// in conv.go). The tests run every launch against the reference interpreter
 // (package ref), one step's gradients against Gorgonia's TapeMachine, and training on 1, 2
 // and 3 workers against each other.
 package cpu

@@ -16,6 +16,7 @@ import (
 	"graphtrain/lower"
 	"graphtrain/lower/lowertest"
 	"graphtrain/model"
+	"graphtrain/runner"
 	"graphtrain/train"
 )
 
@@ -49,6 +50,17 @@ func write(e *executor, id int, v []float64) {
 	for i, x := range v {
 		e.setReal(id, i, x)
 	}
+}
+
+// executorOf is the executor of a cpu trainer's training program.
+func executorOf(tr backend.Trainer) *executor {
+	return tr.(*runner.Trainer).Launches().(*launches).e
+}
+
+// loadBatch copies inputs x and targets y into the program's x and y.
+func loadBatch(e *executor, x, y *tensor.Dense) {
+	write(e, e.p.X, ref.ToF64(x))
+	write(e, e.p.Y, ref.ToF64(y))
 }
 
 // stepLaunches runs p's launches one at a time on the executor and on the reference
@@ -210,13 +222,9 @@ func TestModelsMatchReference(t *testing.T) {
 				x, y := lowertest.Batch(tm.M, tm.Batch, int64(step))
 				copy(h.Buf(p.X), ref.ToF64(x))
 				copy(h.Buf(p.Y), ref.ToF64(y))
-				if err := tr.load(p.X, x); err != nil {
-					t.Fatal(err)
-				}
-				if err := tr.load(p.Y, y); err != nil {
-					t.Fatal(err)
-				}
-				stepLaunches(t, fmt.Sprintf("%s %s step %d", target.Name, p.Kind, step), tr.e, h, tol)
+				e := executorOf(tr)
+				loadBatch(e, x, y)
+				stepLaunches(t, fmt.Sprintf("%s %s step %d", target.Name, p.Kind, step), e, h, tol)
 			}
 		}
 	}
@@ -234,21 +242,17 @@ func TestGradientsMatchVM(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := tr.load(p.X, x); err != nil {
-				t.Fatal(err)
+			ex := executorOf(tr)
+			loadBatch(ex, x, y)
+			ex.run()
+			if e := lowertest.RelErr(read(ex, p.Loss), []float64{loss}); e > 1e-4 {
+				t.Errorf("%s: loss %v, TapeMachine %v", p.Kind, read(ex, p.Loss), loss)
 			}
-			if err := tr.load(p.Y, y); err != nil {
-				t.Fatal(err)
-			}
-			tr.e.run()
-			if e := lowertest.RelErr(read(tr.e, p.Loss), []float64{loss}); e > 1e-4 {
-				t.Errorf("%s: loss %v, TapeMachine %v", p.Kind, read(tr.e, p.Loss), loss)
-			}
-			if e := lowertest.RelErr(read(tr.e, p.Out), out); e > 1e-4 {
+			if e := lowertest.RelErr(read(ex, p.Out), out); e > 1e-4 {
 				t.Errorf("%s: output off by %.2g relative", p.Kind, e)
 			}
 			for i, g := range p.Grads {
-				if e := lowertest.RelErr(read(tr.e, g), grads[i]); e > 1e-4 {
+				if e := lowertest.RelErr(read(ex, g), grads[i]); e > 1e-4 {
 					t.Errorf("%s: gradient of %s off by %.2g relative", p.Kind, tm.M.Params[i].Name, e)
 				}
 			}
@@ -286,7 +290,7 @@ func trainSteps(t *testing.T, kind string, workers, steps int) [][]float32 {
 	}
 	var out [][]float32
 	for _, b := range p.Params {
-		out = append(out, append([]float32(nil), tr.e.f32(b)...))
+		out = append(out, append([]float32(nil), executorOf(tr).f32(b)...))
 	}
 	return out
 }
@@ -365,14 +369,14 @@ func TestResidentMatchesFed(t *testing.T) {
 	x, y := lowertest.Batch(m1, n, 3)
 	xs, ys := x.Float32s(), y.Float32s()
 	order := []int{5, 40, 2, 33, 17, 8, 21, 47, 0, 12, 30, 44, 3, 9, 26, 38, 1, 6, 11, 19, 22, 25, 28, 31, 34, 35, 36, 37, 39, 41, 42, 43, 45, 46, 4, 7, 10, 13, 14, 15, 16, 18, 20, 23, 24, 27, 29, 32}
-	mk := func(m *model.Model) (*trainer, *model.Net) {
+	mk := func(m *model.Model) (*runner.Trainer, *model.Net) {
 		net, _ := m.Build(batch, true)
 		s, _ := model.NewSolver("adam", 1e-3)
 		tr, err := Backend{}.NewTrainer(net, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tr.(*trainer), net
+		return tr.(*runner.Trainer), net
 	}
 	fed, _ := mk(m1)
 	res, _ := mk(m2)
@@ -400,8 +404,8 @@ func TestResidentMatchesFed(t *testing.T) {
 	if err := res.StepNext(); err == nil {
 		t.Error("a step past the end of the order ran")
 	}
-	for i, b := range fed.p.Params {
-		a, c := fed.e.f32(b), res.e.f32(b)
+	for i, b := range fed.Program().Params {
+		a, c := executorOf(fed).f32(b), executorOf(res).f32(b)
 		for j := range a {
 			if a[j] != c[j] {
 				t.Fatalf("parameter %d differs at %d: fed %v, resident %v", i, j, a[j], c[j])
@@ -429,7 +433,7 @@ func TestClosedTrainerSaysSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.Close()
-	d := tr.(*trainer)
+	d := tr.(*runner.Trainer)
 	_, e1 := tr.Loss()
 	_, e2 := tr.MeanLoss()
 	_, e3 := tr.Output()

@@ -75,24 +75,20 @@ func TestTrainedCNNMatchesVMOnMNIST(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.load(p.X, x); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.load(p.Y, y); err != nil {
-			t.Fatal(err)
-		}
-		c.e.run()
+		ex := executorOf(c)
+		loadBatch(ex, x, y)
+		ex.run()
 		if loss > 0.5 {
 			t.Errorf("batch %d: loss %v after 150 steps: the cnn did not train", n, loss)
 		}
-		if e := lowertest.RelErr(read(c.e, p.Loss), []float64{loss}); e > 1e-4 {
-			t.Errorf("batch %d: loss %v, TapeMachine %v", n, read(c.e, p.Loss), loss)
+		if e := lowertest.RelErr(read(ex, p.Loss), []float64{loss}); e > 1e-4 {
+			t.Errorf("batch %d: loss %v, TapeMachine %v", n, read(ex, p.Loss), loss)
 		}
-		if e := lowertest.RelErr(read(c.e, p.Out), out); e > 1e-4 {
+		if e := lowertest.RelErr(read(ex, p.Out), out); e > 1e-4 {
 			t.Errorf("batch %d: output off by %.2g relative", n, e)
 		}
 		for i, g := range p.Grads {
-			if e := lowertest.RelErr(read(c.e, g), grads[i]); e > 1e-4 {
+			if e := lowertest.RelErr(read(ex, g), grads[i]); e > 1e-4 {
 				t.Errorf("batch %d: gradient of %s off by %.2g relative", n, m.Params[i].Name, e)
 			}
 		}

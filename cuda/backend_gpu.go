@@ -7,6 +7,7 @@ import (
 
 	"graphtrain/backend"
 	"graphtrain/model"
+	"graphtrain/runner"
 )
 
 func init() { backend.Register(Backend{}) }
@@ -42,7 +43,8 @@ func (Backend) Describe() string {
 }
 
 // NewTrainer lowers net and the solver's update to a Program, allocates every buffer it
-// plans, and uploads the parameters, the solver state and the constants.
+// plans, and uploads the parameters, the solver state and the constants (runner.NewTrainer
+// on the GPU).
 func (Backend) NewTrainer(net *model.Net, s *model.Solver) (backend.Trainer, error) {
 	g, err := openGPU()
 	if err != nil {
@@ -55,18 +57,27 @@ func (Backend) NewTrainer(net *model.Net, s *model.Solver) (backend.Trainer, err
 	if err := s.Init(net.Model); err != nil {
 		return nil, err
 	}
-	t := &trainer{g: g, p: p, net: net, s: s}
-	if err := g.th.do(t.setup); err != nil {
-		t.Close()
+	t, err := runner.NewTrainer(&device{g: g}, p, net, s)
+	if err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// The cuda trainer keeps the training set on the device when Train lets it, and says how it
-// launches a step.
-var (
-	_ backend.DatasetTrainer = (*trainer)(nil)
-	_ backend.StepLauncher   = (*trainer)(nil)
-	_ backend.Forwarder      = (*trainer)(nil)
-)
+// NewPredictor lowers m's forward pass for the GPU, batch examples at a time
+// (runner.LowerForward), allocates what it uses and uploads m's parameters as they are now.
+func (Backend) NewPredictor(m *model.Model, batch int) (backend.Predictor, error) {
+	g, err := openGPU()
+	if err != nil {
+		return nil, err
+	}
+	p, net, err := runner.LowerForward(m, batch, Lower)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := runner.NewPredictor(&device{g: g}, p, net)
+	if err != nil {
+		return nil, err
+	}
+	return pr, nil
+}

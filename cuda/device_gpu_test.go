@@ -3,20 +3,24 @@
 package cuda
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
 
 	"gorgonia.org/cu"
+	"gorgonia.org/tensor"
 
 	"graphtrain/backend"
 	"graphtrain/ir/ref"
 	"graphtrain/lower/lowertest"
 	"graphtrain/model"
+	"graphtrain/runner"
 	"graphtrain/train"
 	"graphtrain/vm"
 )
@@ -87,7 +91,7 @@ func TestLinksOnlyDriver(t *testing.T) {
 }
 
 // newDeviceTrainer makes a cuda trainer for a test model.
-func newDeviceTrainer(t *testing.T, m *model.Model, batch int, solver string, lr float64) (*trainer, *model.Solver) {
+func newDeviceTrainer(t *testing.T, m *model.Model, batch int, solver string, lr float64) (*runner.Trainer, *model.Solver) {
 	t.Helper()
 	net, err := m.Build(batch, true)
 	if err != nil {
@@ -99,19 +103,44 @@ func newDeviceTrainer(t *testing.T, m *model.Model, batch int, solver string, lr
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Close() })
-	return tr.(*trainer), s
+	return tr.(*runner.Trainer), s
 }
 
-// readBuf copies a device buffer back as float64s.
-func (t *trainer) readBuf(b int) ([]float64, error) {
-	buf := t.p.Buffers[b]
+// gpuOf is the GPU that a trainer runs on (the process's), memOf its training program's
+// memory and launchesOf its compiled launches.
+func gpuOf(*runner.Trainer) *gpu {
+	g, _ := openGPU()
+	return g
+}
+
+func memOf(tr *runner.Trainer) *memory        { return tr.Memory().(*memory) }
+func launchesOf(tr *runner.Trainer) *compiled { return tr.Launches().(*compiled) }
+
+// upload copies a tensor into a device buffer of the training program.
+func upload(tr *runner.Trainer, b int, d *tensor.Dense) error {
+	m := memOf(tr)
+	return gpuOf(tr).th.do(func() error {
+		switch x := d.Data().(type) {
+		case []float32:
+			return cu.MemcpyHtoD(m.bufs[b], unsafe.Pointer(&x[0]), int64(len(x))*4)
+		case []float64:
+			return cu.MemcpyHtoD(m.bufs[b], unsafe.Pointer(&x[0]), int64(len(x))*8)
+		}
+		return fmt.Errorf("upload a %v tensor", d.Dtype())
+	})
+}
+
+// readBuf copies a device buffer of the training program back as float64s.
+func readBuf(tr *runner.Trainer, b int) ([]float64, error) {
+	buf := tr.Program().Buffers[b]
+	m := memOf(tr)
 	out := make([]float64, buf.Elems)
-	err := t.g.th.do(func() error {
+	err := gpuOf(tr).th.do(func() error {
 		if buf.Elem == 8 {
-			return cu.MemcpyDtoH(unsafe.Pointer(&out[0]), t.bufs[b], buf.Bytes())
+			return cu.MemcpyDtoH(unsafe.Pointer(&out[0]), m.bufs[b], buf.Bytes())
 		}
 		f := make([]float32, buf.Elems)
-		if err := cu.MemcpyDtoH(unsafe.Pointer(&f[0]), t.bufs[b], buf.Bytes()); err != nil {
+		if err := cu.MemcpyDtoH(unsafe.Pointer(&f[0]), m.bufs[b], buf.Bytes()); err != nil {
 			return err
 		}
 		for i, v := range f {
@@ -122,10 +151,11 @@ func (t *trainer) readBuf(b int) ([]float64, error) {
 	return out, err
 }
 
-// runOne launches one kernel of the program and waits for it.
-func (t *trainer) runOne(i int) error {
-	return t.g.th.do(func() error {
-		if err := t.ls.only(i).run(t.p); err != nil {
+// runOne launches one kernel of the training program and waits for it.
+func runOne(tr *runner.Trainer, i int) error {
+	c := launchesOf(tr)
+	return gpuOf(tr).th.do(func() error {
+		if err := c.ls.only(i).run(c.p); err != nil {
 			return err
 		}
 		return cu.Synchronize()
@@ -140,20 +170,19 @@ func TestEveryKernelMatchesHost(t *testing.T) {
 	needGPU(t)
 	for _, tm := range lowertest.Models(t) {
 		tr, s := newDeviceTrainer(t, tm.M, tm.Batch, tm.Solver, tm.LR)
-		h := ref.New(tr.p, tm.M, s)
+		p := tr.Program()
+		h := ref.New(p, tm.M, s)
 		x, y := lowertest.Batch(tm.M, tm.Batch, 3)
-		copy(h.Buf(tr.p.X), ref.ToF64(x))
-		copy(h.Buf(tr.p.Y), ref.ToF64(y))
-		if err := tr.g.th.do(func() error {
-			if err := tr.upload(tr.p.X, x); err != nil {
-				return err
-			}
-			return tr.upload(tr.p.Y, y)
-		}); err != nil {
+		copy(h.Buf(p.X), ref.ToF64(x))
+		copy(h.Buf(p.Y), ref.ToF64(y))
+		if err := upload(tr, p.X, x); err != nil {
 			t.Fatal(err)
 		}
-		for i, l := range tr.p.Launches {
-			if err := tr.runOne(i); err != nil {
+		if err := upload(tr, p.Y, y); err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range p.Launches {
+			if err := runOne(tr, i); err != nil {
 				t.Fatal(err)
 			}
 			if err := h.Exec(l); err != nil {
@@ -164,7 +193,7 @@ func TestEveryKernelMatchesHost(t *testing.T) {
 				outs = l.Args // parameters and state
 			}
 			for _, b := range outs {
-				got, err := tr.readBuf(b)
+				got, err := readBuf(tr, b)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -206,8 +235,8 @@ func TestModelsMatchTapeMachine(t *testing.T) {
 		if e := lowertest.RelErr(ref.ToF64(o), out); e > 1e-4 {
 			t.Errorf("%s: output off by %.2g relative", tm.M.Spec.Kind, e)
 		}
-		for i, g := range tr.p.Grads {
-			got, err := tr.readBuf(g)
+		for i, g := range tr.Program().Grads {
+			got, err := readBuf(tr, g)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -366,8 +395,9 @@ func TestStepNextMatchesCPU(t *testing.T) {
 		t.Errorf("resident steps launched %s, want CUDA graph", mode)
 	}
 	var cursor int64
-	if err := gt.g.th.do(func() error {
-		return cu.MemcpyDtoH(unsafe.Pointer(&cursor), gt.data.bufs[gt.data.p.Data.Cursor], 8)
+	rp, rm, _ := gt.Resident()
+	if err := gpuOf(gt).th.do(func() error {
+		return cu.MemcpyDtoH(unsafe.Pointer(&cursor), rm.(*memory).bufs[rp.Data.Cursor], 8)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -421,11 +451,11 @@ func TestGraphMatchesLaunches(t *testing.T) {
 	for k := range ga {
 		a, _ := newDeviceTrainer(t, ga[k].M, ga[k].Batch, ga[k].Solver, ga[k].LR)
 		b, _ := newDeviceTrainer(t, gb[k].M, gb[k].Batch, gb[k].Solver, gb[k].LR)
-		b.ls.useGraph = false
+		launchesOf(b).ls.useGraph = false
 		kind := ga[k].M.Spec.Kind
 		for i := 0; i < 6; i++ {
 			if i == 3 {
-				for _, tr := range []*trainer{a, b} {
+				for _, tr := range []*runner.Trainer{a, b} {
 					if err := tr.SetLR(ga[k].LR / 4); err != nil {
 						t.Fatal(err)
 					}
@@ -453,12 +483,12 @@ func TestGraphMatchesLaunches(t *testing.T) {
 		if mode := b.Launching(); mode != "one by one" {
 			t.Errorf("%s: graphs off, steps launched %s", kind, mode)
 		}
-		for i, p := range a.p.Params {
-			pa, err := a.readBuf(p)
+		for i, p := range a.Program().Params {
+			pa, err := readBuf(a, p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			pb, _ := b.readBuf(b.p.Params[i])
+			pb, _ := readBuf(b, b.Program().Params[i])
 			if e := lowertest.RelErr(pa, pb); e > 1e-6 {
 				t.Errorf("%s %s off by %.2g relative between graph and launches", kind, ga[k].M.Params[i].Name, e)
 			}
@@ -496,7 +526,7 @@ func TestLogitsMatchCPU(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		before, _ := tr.readBuf(tr.p.Params[0])
+		before, _ := readBuf(tr, tr.Program().Params[0])
 		if err := tr.Logits(images, func(l []float32) {
 			for _, v := range l {
 				got = append(got, float64(v))
@@ -507,7 +537,7 @@ func TestLogitsMatchCPU(t *testing.T) {
 		if e := lowertest.RelErr(got, want); !(e <= 1e-4) {
 			t.Errorf("%s: device logits off by %.2g relative (%d values, CPU %d)", kind, e, len(got), len(want))
 		}
-		after, _ := tr.readBuf(tr.p.Params[0])
+		after, _ := readBuf(tr, tr.Program().Params[0])
 		if lowertest.RelErr(after, before) != 0 {
 			t.Errorf("%s: Logits changed %s", kind, tm.M.Params[0].Name)
 		}
@@ -543,5 +573,90 @@ func TestUseAfterClose(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "closed") {
 			t.Errorf("%s after Close: %v, want an error saying the trainer is closed", what, err)
 		}
+	}
+}
+
+// TestPredictorMatchesVM: the GPU's predictor (a forward-only program, its parameters
+// uploaded once) gives the TapeMachine's outputs within 1e-4 relative over 300 examples, 64 at
+// a time (the last batch partial), and the same predictions, for each model (xor in float64,
+// all at once).
+func TestPredictorMatchesVM(t *testing.T) {
+	needGPU(t)
+	for _, tm := range lowertest.Models(t) {
+		m, kind := tm.M, tm.M.Spec.Kind
+		if m.Spec.Dtype != "float32" {
+			x := []float64{0, 0, 0, 1, 1, 0, 1, 1, 0.25, 0.75, 0.5, 0.5}
+			want, err := train.Outputs(vm.VM{}, m, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := train.Outputs(Backend{}, m, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := lowertest.RelErr(got, want); !(e <= 1e-4) {
+				t.Errorf("%s: outputs off by %.2g relative", kind, e)
+			}
+			continue
+		}
+		images, _ := randomSet(m, 300, 21)
+		logits := func(b backend.Backend) []float64 {
+			var out []float64
+			if err := train.Logits(b, m, images, 64, func(l []float32) {
+				for _, v := range l {
+					out = append(out, float64(v))
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		if e := lowertest.RelErr(logits(Backend{}), logits(vm.VM{})); !(e <= 1e-4) {
+			t.Errorf("%s: logits off by %.2g relative", kind, e)
+		}
+		pv, err := train.PredictOn(vm.VM{}, m, images, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, err := train.PredictOn(Backend{}, m, images, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(pg, pv) {
+			t.Errorf("%s: predictions differ from the TapeMachine's", kind)
+		}
+	}
+}
+
+// TestPredictorReadsParamsOnce: a predictor on the GPU runs with the parameters it was made
+// with, and says so once closed.
+func TestPredictorReadsParamsOnce(t *testing.T) {
+	needGPU(t)
+	m := lowertest.Model(t, "mlp")
+	p, err := backend.NewPredictor(Backend{}, m, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := lowertest.Batch(m, 8, 2)
+	out, err := p.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ref.ToF64(out)
+	w := m.Params[0].T.Float32s()
+	for i := range w {
+		w[i] *= 2
+	}
+	if out, err = p.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	if e := lowertest.RelErr(ref.ToF64(out), before); e != 0 {
+		t.Errorf("the outputs changed with the model's parameters after the predictor was made (%.2g)", e)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Forward(x); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Forward after Close: %v, want an error saying the predictor is closed", err)
 	}
 }

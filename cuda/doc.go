@@ -12,6 +12,9 @@
 // lowering and the answer that the build has no GPU support and how to get it, so callers
 // never need a build tag of their own.
 //
+// The trainer and the predictor are package runner's: runner_gpu.go is the GPU as the
+// runner's Device (device memory, launch records, every driver call on the driver thread).
+//
 // A program's launches run as one CUDA graph (a kernel node per launch, each after the one
 // before), built at the first run and replayed; GRAPHTRAIN_CUDA_GRAPH=0 launches them one by
 // one instead.

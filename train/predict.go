@@ -33,34 +33,7 @@ func PredictOn(b backend.Backend, m *model.Model, images []float32, batch int) (
 	if b == nil {
 		b = vm.VM{}
 	}
-	if _, ok := b.(backend.PredictorMaker); !ok {
-		return predictOnTrainer(b, m, images, batch)
-	}
 	return predictions(m.Spec, images, func(f func([]float32)) error { return Logits(b, m, images, batch, f) })
-}
-
-// predictOnTrainer runs the forward pass of a backend that has no predictor of its own
-// through a trainer compiled with a solver that is never used.
-func predictOnTrainer(b backend.Backend, m *model.Model, images []float32, batch int) ([]int, error) {
-	n := len(images) / max(1, m.Spec.Inputs)
-	batch = max(1, min(batch, n))
-	net, err := m.Build(batch, true)
-	if err != nil {
-		return nil, err
-	}
-	s, err := model.NewSolver("sgd", 0.1)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := b.NewTrainer(net, s)
-	if err != nil {
-		return Predict(m, images, batch)
-	}
-	defer tr.Close()
-	if _, ok := tr.(backend.Forwarder); !ok {
-		return Predict(m, images, batch)
-	}
-	return predictOn(tr, m, images)
 }
 
 // Predict returns the class with the largest output for every example [n*inputs] of a

@@ -1,0 +1,150 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"graphtrain/ir"
+	"graphtrain/lower"
+	"graphtrain/lower/lowertest"
+	"graphtrain/model"
+)
+
+// fake is a device in host memory whose launches compute nothing: it logs every call, so
+// that the tests see what the runner asks of a device and in what order (what a GPU's
+// driver would be asked), and it fails where told to.
+type fake struct {
+	log   []string
+	dos   int      // Do calls
+	inDo  bool     // inside Do
+	wrong []string // calls outside Do, and Do inside Do (a GPU's driver thread would deadlock)
+	fail  string   // the call that fails: "alloc", "hold", "prepare"
+}
+
+func (f *fake) Name() string { return "fake" }
+
+func (f *fake) Do(fn func() error) error {
+	if f.inDo {
+		f.wrong = append(f.wrong, "Do inside Do")
+	}
+	f.dos++
+	f.inDo = true
+	defer func() { f.inDo = false }()
+	return fn()
+}
+
+// call logs a device call and says whether it is the one that fails.
+func (f *fake) call(what string) bool {
+	if !f.inDo {
+		f.wrong = append(f.wrong, what+" outside Do")
+	}
+	f.log = append(f.log, what)
+	return strings.HasPrefix(what, f.fail+" ") || what == f.fail
+}
+
+// tag names a program by what it is: the resident set's, a forward program or the training
+// program.
+func tag(p *ir.Program) string {
+	for _, l := range p.Launches {
+		if l.Role == ir.Update {
+			if p.Data != nil {
+				return "set"
+			}
+			return "train"
+		}
+	}
+	return "forward"
+}
+
+type fakeMem struct {
+	f     *fake
+	p     *ir.Program
+	slots [][]byte
+	tag   string
+}
+
+type fakeLaunches struct {
+	f   *fake
+	tag string
+}
+
+func (f *fake) Alloc(p *ir.Program) (Memory, error) {
+	m := &fakeMem{f: f, p: p, tag: tag(p)}
+	for _, n := range p.Slots {
+		m.slots = append(m.slots, make([]byte, n))
+	}
+	if f.call("alloc " + m.tag) {
+		return m, errors.New("fake: out of memory")
+	}
+	return m, nil
+}
+
+func (f *fake) HoldSet(rp *ir.Program, base Memory, x, y []float32) (Memory, error) {
+	b := base.(*fakeMem)
+	m := &fakeMem{f: f, p: rp, tag: "set", slots: slices.Clone(b.slots)}
+	for _, n := range rp.Slots[len(b.slots):] {
+		m.slots = append(m.slots, make([]byte, n))
+	}
+	if f.call("hold set") {
+		return m, errors.New("fake: the set does not fit")
+	}
+	return m, nil
+}
+
+func (f *fake) Prepare(p *ir.Program, m Memory) (Launches, error) {
+	if f.call("prepare " + tag(p)) {
+		return nil, errors.New("fake: no kernel")
+	}
+	return &fakeLaunches{f: f, tag: tag(p)}, nil
+}
+
+func (f *fake) Wait() error { f.call("wait"); return nil }
+
+func (m *fakeMem) Upload(b int, src []byte) error {
+	m.f.call("upload " + m.p.Buffers[b].Name)
+	copy(m.slots[m.p.Buffers[b].Slot], src)
+	return nil
+}
+
+func (m *fakeMem) Download(b int, dst []byte) error {
+	m.f.call("download " + m.p.Buffers[b].Name)
+	copy(dst, m.slots[m.p.Buffers[b].Slot])
+	return nil
+}
+
+func (m *fakeMem) Free() error { m.f.call("free mem " + m.tag); return nil }
+
+func (l *fakeLaunches) Run() error { l.f.call("run " + l.tag); return nil }
+func (l *fakeLaunches) SetReal(i, j int, x float64) error {
+	l.f.call(fmt.Sprintf("set real %s %d %d %v", l.tag, i, j, x))
+	return nil
+}
+func (l *fakeLaunches) Mode() string { l.f.call("mode " + l.tag); return "fake " + l.tag }
+func (l *fakeLaunches) Free()        { l.f.call("free launches " + l.tag) }
+
+// newFake makes a trainer of the mlp at batch 4 on a fake device.
+func newFake(t *testing.T, fail string) (*fake, *Trainer, error) {
+	t.Helper()
+	m := lowertest.Model(t, "mlp")
+	net, err := m.Build(4, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := model.NewSolver("adam", 1e-3)
+	if err := s.Init(m); err != nil {
+		t.Fatal(err)
+	}
+	p, err := lower.Lower(net, s, lower.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fake{fail: fail}
+	tr, err := NewTrainer(f, p, net, s)
+	return f, tr, err
+}
+
+// since is the log from position i on.
+func (f *fake) since(i int) []string { return append([]string(nil), f.log[i:]...) }
