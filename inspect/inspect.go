@@ -171,7 +171,7 @@ func CNNFeatureMaps(m *model.Model, image []float32) (*CNNMaps, error) {
 	if err != nil {
 		return nil, err
 	}
-	placed, err := model.Place(model.Shape{C: 1, H: model.ImageSide, W: model.ImageSide}, arch)
+	placed, err := m.Spec.Layout()
 	if err != nil {
 		return nil, err
 	}

@@ -99,6 +99,23 @@ func (s Spec) placed() (*kind, []Placed, error) {
 	return s.layout()
 }
 
+// Layout is the spec's layers placed on its input (Place): each with its input and output
+// shapes and its parameters' names and shapes.
+func (s Spec) Layout() ([]Placed, error) {
+	_, placed, err := s.layout()
+	return placed, err
+}
+
+// InputShape is the shape of one example of a model of this spec: an image [C, H, W] for
+// models that start with a convolution or a pooling, else a vector of Inputs.
+func (s Spec) InputShape() (Shape, error) {
+	k, err := lookupKind(s.Kind)
+	if err != nil {
+		return Shape{}, err
+	}
+	return k.input(s), nil
+}
+
 // layout is the spec's layers with their shapes and parameter names, its kind known but its
 // sizes not held to what graphtrain trains (a float64 copy for a gradient check builds too).
 func (s Spec) layout() (*kind, []Placed, error) {

@@ -52,11 +52,10 @@ func Export(m *model.Model, info Info) (*Model, error) {
 		return nil, err
 	}
 	b := &builder{dt: dt, used: map[string]bool{}}
-	arch, err := m.Spec.Arch()
-	if err != nil {
+	if err := m.Spec.Check(); err != nil { // a model graphtrain builds
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
-	x, layers, err := b.layers(m, arch)
+	x, layers, err := b.layers(m)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +147,13 @@ func (b *builder) finish(m *model.Model, x, output string) error {
 func docStrings(spec model.Spec, layers, dataset string) (inDoc, outDoc, graphDoc string) {
 	if spec.Classifier() {
 		inDoc = "MNIST-style images, 28x28 pixels each, row-major, each pixel the stored byte divided by 255 (0 background, 1 ink)"
-		outDoc = "the logits of the ten classes: the prediction is the largest; softmax gives probabilities"
+		if in, err := spec.InputShape(); err == nil && spec.Kind == "custom" {
+			inDoc = fmt.Sprintf("examples of %d values (%s, channels first, rows, columns), each pixel the stored byte divided by 255", spec.Inputs, in)
+		}
+		outDoc = fmt.Sprintf("the logits of the %d classes: the prediction is the largest; softmax gives probabilities", spec.Outputs)
+		if spec.Outputs == 10 {
+			outDoc = "the logits of the ten classes: the prediction is the largest; softmax gives probabilities"
+		}
 		graphDoc = fmt.Sprintf("graphtrain %s %s, trained on %s", spec.Kind, layers, dataset)
 		return inDoc, outDoc, graphDoc
 	}
@@ -263,23 +268,18 @@ func (b *builder) activation(x, act string) (string, error) {
 		return b.node("Relu", []string{x}), nil
 	case "sigmoid":
 		return b.node("Sigmoid", []string{x}), nil
+	case "tanh":
+		return b.node("Tanh", []string{x}), nil
 	}
-	return "", fmt.Errorf("onnx: activation %q: graphtrain exports relu and sigmoid", act)
+	return "", fmt.Errorf("onnx: activation %q: graphtrain exports relu, leakyrelu, sigmoid and tanh", act)
 }
 
 // layers adds the model's layers (Spec.Arch) over the input: a Reshape to [N, C, H, W] first
 // when they start on images; Conv with its bias, MaxPool, Flatten (which keeps graphtrain's
 // channels-first order), Gemm with its bias, Relu and Sigmoid. It returns the output's name
 // and the layer sizes, such as 784-256-10 or 784-conv6@5x5-conv16@5x5-400-120-84-10.
-func (b *builder) layers(m *model.Model, arch []model.Layer) (string, string, error) {
-	placed, err := model.Place(model.Shape{C: m.Spec.Inputs}, arch)
-	if len(arch) > 0 && arch[0].Op == "conv" {
-		side := model.ImageSide
-		if m.Spec.Inputs != side*side {
-			return "", "", fmt.Errorf("onnx: %s model with %d inputs: want %d", m.Spec.Kind, m.Spec.Inputs, side*side)
-		}
-		placed, err = model.Place(model.Shape{C: 1, H: side, W: side}, arch)
-	}
+func (b *builder) layers(m *model.Model) (string, string, error) {
+	placed, err := m.Spec.Layout()
 	if err != nil {
 		return "", "", fmt.Errorf("onnx: %w", err)
 	}
@@ -344,6 +344,8 @@ func (b *builder) layer(m *model.Model, x string, p model.Placed) (string, error
 	case "dense":
 		// Gemm: Y = x·W + b, b [units] broadcast over the rows (alpha = beta = 1, no transposes).
 		return b.node("Gemm", inputs), nil
+	case "leakyrelu":
+		return b.node("LeakyRelu", []string{x}, &Attribute{Name: "alpha", Type: AttrFloat, F: float32(p.Alpha)}), nil
 	}
 	return b.activation(x, p.Op)
 }
