@@ -3,13 +3,13 @@ package main
 import (
 	"fmt"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/pflag"
 	"gorgonia.org/tensor"
 
 	"graphtrain/backend"
 	"graphtrain/datasets"
+	"graphtrain/internal/meminfo"
 	"graphtrain/model"
 	"graphtrain/train"
 )
@@ -100,13 +100,13 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 
 	var xs, ys []*tensor.Dense
 	if o.dataDir != "" {
-		train, _, err := mnistData(e, datasets.MNIST, o.dataDir)
+		trainSet, _, err := mnistData(e, datasets.MNIST, o.dataDir)
 		if err != nil {
 			return err
 		}
-		bs := datasets.NewBatches(train, o.batch, 1, true)
+		bs := datasets.NewBatches(trainSet, o.batch, 1, true)
 		bs.Reset(1)
-		for i := 0; i < 8 && bs.Next(); i++ {
+		for i := 0; i < train.BenchBatches && bs.Next(); i++ {
 			xs = append(xs, tensor.New(tensor.WithShape(o.batch, model.ImageSize), tensor.WithBacking(append([]float32(nil), bs.X...))))
 			ys = append(ys, tensor.New(tensor.WithShape(o.batch, model.Classes), tensor.WithBacking(append([]float32(nil), bs.Y...))))
 		}
@@ -160,7 +160,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 			results = append(results, r)
 		}
 	}
-	rss := peakRSS()
+	rss, _ := meminfo.PeakResident()
 	e.printf("peak RSS %.0f MiB\n", float64(rss)/(1<<20))
 	if e.g.JSON {
 		return e.emitJSON(map[string]any{"results": results, "peak_rss_bytes": rss})
@@ -178,15 +178,6 @@ func splitList(s string) []string {
 	return out
 }
 
-// peakRSS is the largest resident set this process has had, in bytes.
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return ru.Maxrss * 1024 // Linux reports KiB
-}
-
 // checkBenchMemory refuses a bench whose largest model would not fit in memory at --batch.
 func checkBenchMemory(models []string, batch int) error {
 	for _, kind := range models {
@@ -197,12 +188,10 @@ func checkBenchMemory(models []string, batch int) error {
 		if err != nil {
 			return err
 		}
-		need, err := spec.TrainBytes(batch, 2)
+		need, err := train.BenchMemory(spec, batch)
 		if err != nil {
 			return err
 		}
-		// Up to 8 batches of real images and targets, with --data-dir.
-		need += 8 * int64(batch) * (model.ImageSize + model.Classes) * 4
 		if err := checkMemory(need, fmt.Sprintf("lower --batch (the %s model)", kind)); err != nil {
 			return err
 		}

@@ -228,18 +228,6 @@ func checkTestSet(ds *datasets.Dataset, dir string, test *datasets.Set) error {
 	return nil
 }
 
-// batchSource adapts datasets.Batches to train.Batches.
-type batchSource struct{ b *datasets.Batches }
-
-func (s batchSource) Reset(epoch int)         { s.b.Reset(epoch) }
-func (s batchSource) Next() bool              { return s.b.Next() }
-func (s batchSource) Batch() (x, y []float32) { return s.b.X, s.b.Y }
-func (s batchSource) Count() int              { return s.b.Count() }
-
-// Examples and Order let a GPU trainer hold the training set (backend.Dataset).
-func (s batchSource) Examples() (x, y []float32, n int) { return s.b.Examples() }
-func (s batchSource) Order() []int                      { return s.b.Order() }
-
 type evalOpts struct {
 	weights, dataDir, dataset string
 	confusion                 bool

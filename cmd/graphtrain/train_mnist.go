@@ -139,7 +139,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	var metricsErr error
 	cfg := train.TrainConfig{
 		Epochs: o.epochs, Batch: o.batch, Solver: solver, Backend: backend, Fallback: autoFallback(e),
-		Train:      batchSource{batches},
+		Train:      batches,
 		Val:        train.Labelled{Images: valPart.Images, Labels: valPart.Labels},
 		Out:        o.out,
 		StartEpoch: start,
@@ -284,20 +284,17 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 // maxEpochs bounds --epochs: far beyond any useful run.
 const maxEpochs = 100000
 
-// checkTrainMemory estimates the job (model, solver, activations of a batch, the images) and
-// refuses one the machine cannot hold.
+// checkTrainMemory refuses a job (model, solver, activations of a batch, the images) that
+// the machine cannot hold.
 func checkTrainMemory(spec model.Spec, o *trainMNISTOpts) error {
-	slots := map[string]int{"sgd": 0, "momentum": 1, "adam": 2}[o.solver]
-	need, err := spec.TrainBytes(o.batch, slots)
+	images := datasets.MNISTTrainN
+	if o.limit > 0 {
+		images = min(images, o.limit)
+	}
+	need, err := train.TrainMemory(spec, o.batch, o.solver, images, datasets.MNISTTestN)
 	if err != nil {
 		return err
 	}
-	images := int64(datasets.MNISTTrainN)
-	if o.limit > 0 && int64(o.limit) < images {
-		images = int64(o.limit)
-	}
-	// float32 pixels of the training and test images, the batches' shuffled copy.
-	need += (2*images + datasets.MNISTTestN) * datasets.MNISTPixels * 4
 	advice := "lower --batch"
 	if spec.Kind == "mlp" {
 		advice = "lower --hidden or --batch"

@@ -86,7 +86,7 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		return usagef("--out: must name a directory")
 	}
 	if spec, err := model.SpecFor("xor", o.hidden, o.bias); err == nil {
-		need, _ := spec.TrainBytes(len(model.XORTargets), 0)
+		need, _ := train.XORMemory(spec)
 		if err := checkMemory(need, "lower --hidden"); err != nil {
 			return err
 		}
