@@ -29,13 +29,14 @@ func init() {
 		short: "time training steps of each model on each backend, side by side",
 		long: `Runs the same training steps (forward, backward, Adam update; plain gradient descent for
 xor) of each model on each backend and prints samples per second, step latency (p50, p95),
-allocations per step and the process's peak RSS, and each backend's speed relative to the CPU.
-Inputs are random unless --data-dir gives MNIST, whose first batches are then used.`,
+allocations per step and the process's peak RSS, and each backend's speed relative to vm,
+Gorgonia's TapeMachine (the "vs vm" column, when vm is timed too). Inputs are random unless
+--data-dir gives MNIST, whose first batches are then used.`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &benchOpts{}
 			fs.StringVar(&o.models, "model", "xor,mlp,cnn", "models to time, comma-separated: xor, mlp, cnn")
-			fs.StringVar(&o.devices, "devices", "", "backends to time, comma-separated: cpu, cuda (default: every usable one compiled in)")
-			fs.IntVar(&o.steps, "steps", 0, "timed steps per model and backend (0: xor 2000, mlp 100, cnn 30)")
+			fs.StringVar(&o.devices, "devices", "", "backends to time, comma-separated: vm, cpu, cuda (default: --device's backend when --device is given, else every usable one compiled in)")
+			fs.IntVar(&o.steps, "steps", 0, "timed steps per model and backend (0: "+defaultsText(defaultBenchSteps, "xor", "mlp", "cnn")+")")
 			fs.IntVar(&o.batch, "batch", 128, "batch size for mlp and cnn (xor always uses its 4 examples)")
 			fs.StringVar(&o.dataDir, "data-dir", "", "directory with the MNIST files to take the batches from (default: random inputs)")
 			return o
@@ -113,7 +114,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 
 	var results []*train.BenchResult
-	e.printf("%-5s %-6s %6s %6s %14s %10s %10s %12s %8s\n", "model", "device", "batch", "steps", "samples/s", "p50 ms", "p95 ms", "allocs/step", "vs vm")
+	e.resultf("%-5s %-6s %6s %6s %14s %10s %10s %12s %8s\n", "model", "device", "batch", "steps", "samples/s", "p50 ms", "p95 ms", "allocs/step", "vs vm")
 	for _, kind := range models {
 		vmRate := 0.0
 		for _, b := range backends {
@@ -153,15 +154,15 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 			} else if vmRate > 0 {
 				ratio = fmt.Sprintf("%.1fx", r.SamplesPerSec/vmRate)
 			}
-			e.printf("%-5s %-6s %6d %6d %14.0f %10.3f %10.3f %12.0f %8s\n", kind, b.Name(), r.Batch, r.Steps, r.SamplesPerSec, r.StepP50ms, r.StepP95ms, r.AllocsPerStep, ratio)
+			e.resultf("%-5s %-6s %6d %6d %14.0f %10.3f %10.3f %12.0f %8s\n", kind, b.Name(), r.Batch, r.Steps, r.SamplesPerSec, r.StepP50ms, r.StepP95ms, r.AllocsPerStep, ratio)
 			if r.Launch != "" {
-				e.printf("      %s steps launched: %s\n", b.Name(), r.Launch)
+				e.resultf("      %s steps launched: %s\n", b.Name(), r.Launch)
 			}
 			results = append(results, r)
 		}
 	}
 	rss, _ := meminfo.PeakResident()
-	e.printf("peak RSS %.0f MiB\n", float64(rss)/(1<<20))
+	e.resultf("peak RSS %.0f MiB\n", float64(rss)/(1<<20))
 	if e.g.JSON {
 		return e.emitJSON(map[string]any{"results": results, "peak_rss_bytes": rss})
 	}

@@ -78,7 +78,7 @@ func (e exitError) Unwrap() error { return e.err }
 func addGlobalFlags(fs *pflag.FlagSet, g *globals) {
 	fs.StringVar(&g.Device, "device", "auto", "backend to run on: auto (the GPU when this build has one and it works, else cpu), cpu (graphtrain's compiled CPU executor), vm (Gorgonia's TapeMachine, the reference) or cuda")
 	fs.BoolVar(&g.JSON, "json", false, "print one JSON object with the results as the last line on stdout")
-	fs.BoolVarP(&g.Quiet, "quiet", "q", false, "print nothing but results and errors")
+	fs.BoolVarP(&g.Quiet, "quiet", "q", false, "print nothing but results and errors (with --json, the JSON line only)")
 }
 
 func main() {
@@ -199,6 +199,24 @@ func run(e *env, args []string) (code int) {
 // packagePrefix matches the name of a graphtrain package starting a message or a part of one.
 var packagePrefix = regexp.MustCompile(`(^|[\s(])(?:graph|datasets|npy|cuda|program): `)
 
+// stripPackagePrefixes removes the package names that start a message or a part of one,
+// but not a flag's value: "--device cuda: ..." keeps its cuda.
+func stripPackagePrefixes(msg string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range packagePrefix.FindAllStringSubmatchIndex(msg, -1) {
+		before := strings.Fields(msg[:m[2]])
+		if len(before) > 0 && strings.HasPrefix(before[len(before)-1], "--") {
+			continue // the name is the value of the flag before it
+		}
+		b.WriteString(msg[last:m[0]])
+		b.WriteString(msg[m[2]:m[3]]) // the space or bracket before the name
+		last = m[1]
+	}
+	b.WriteString(msg[last:])
+	return b.String()
+}
+
 // pflagValue matches pflag's message about a flag value that does not parse, which ends in
 // Go's strconv error.
 var pflagValue = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: strconv\.Parse(\w+): parsing ".*": (.*)$`)
@@ -251,7 +269,7 @@ func fail(e *env, err error) int {
 	msg := strings.ReplaceAll(deviceAdvice(err).Error(), "\n", " ")
 	// Library packages start their messages with their name, for Go callers; the user
 	// needs the file or flag and the problem, not where in graphtrain it was found.
-	msg = packagePrefix.ReplaceAllString(msg, "$1")
+	msg = stripPackagePrefixes(msg)
 	fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg)
 	return code
 }
@@ -288,15 +306,10 @@ Commands:
 	for _, p := range paths {
 		fmt.Fprintf(w, "  %-18s %s\n", p, commands[p].short)
 	}
-	fmt.Fprint(w, `
-Global flags (accepted by every command):
-      --device string   auto (the GPU when this build has one and it works, else the CPU),
-                        cpu or cuda (default "auto")
-      --json            print one JSON object with the results as the last line on stdout
-  -q, --quiet           print nothing but results and errors
-
-Run 'graphtrain <command> --help' for a command's flags.
-`)
+	global := pflag.NewFlagSet("graphtrain", pflag.ContinueOnError)
+	global.SortFlags = false
+	addGlobalFlags(global, &globals{})
+	fmt.Fprintf(w, "\nGlobal flags (accepted by every command):\n%s\nRun 'graphtrain <command> --help' for a command's flags.\n", global.FlagUsages())
 }
 
 func printCommandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
@@ -331,6 +344,16 @@ func newModel(kind string, hidden []int, xorBias bool, seed int64) (*model.Model
 // printf prints progress and tables unless --quiet.
 func (e *env) printf(format string, args ...any) {
 	if !e.g.Quiet {
+		fmt.Fprintf(e.stdout, format, args...)
+	}
+}
+
+// resultf prints a command's results, which --quiet keeps: the answers it computed (train's
+// final figures, eval's accuracy, predict's answer, bench's table, data inspect's statistics);
+// a command whose result is the files it writes says nothing under --quiet. With --quiet and
+// --json the JSON line holds the results, alone on stdout.
+func (e *env) resultf(format string, args ...any) {
+	if !e.g.Quiet || !e.g.JSON {
 		fmt.Fprintf(e.stdout, format, args...)
 	}
 }

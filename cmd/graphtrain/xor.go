@@ -56,7 +56,9 @@ checkpoint holds the weights after it.`,
 		short: "ask a trained XOR net for A XOR B",
 		args:  "[A B]",
 		long: `Runs the XOR net in --weights on the operands A and B (each 0 or 1). Without them it asks
-for them ("enter left operand", "enter right operand"), as the original inference.py did.`,
+for them ("enter left operand", "enter right operand"), as the original inference.py did.
+The forward pass runs on --device's backend where it has a forward-only pass of its own,
+else on vm (Gorgonia's TapeMachine). With --quiet, the raw output and the answer only.`,
 		flags: func(fs *pflag.FlagSet) any {
 			w := new(string)
 			fs.StringVar(w, "weights", "", "checkpoint directory of a trained XOR net (required)")
@@ -146,10 +148,11 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		return err
 	}
 	answers := make([]int, 4)
-	e.printf("\ninput  raw output   answer (after %d epochs, %.2f s)\n", res.Epochs, res.Seconds)
+	e.printf("\n")
+	e.resultf("input  raw output   answer (after %d epochs, %.2f s)\n", res.Epochs, res.Seconds)
 	for i, p := range res.Predictions {
 		answers[i] = answer(p)
-		e.printf("%g %g    %.8f   %d\n", model.XORInputs[2*i], model.XORInputs[2*i+1], p, answers[i])
+		e.resultf("%g %g    %.8f   %d\n", model.XORInputs[2*i], model.XORInputs[2*i+1], p, answers[i])
 	}
 	err = checkpoint.SaveCheckpoint(o.out, m, nil, checkpoint.Checkpoint{
 		Epoch:   res.Epochs,
@@ -219,14 +222,18 @@ func runPredictXOR(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 	}
-	raw, err := train.Outputs(nil, m, []float64{float64(a), float64(b)})
+	dev, err := forwardBackend(e)
+	if err != nil {
+		return err
+	}
+	raw, err := train.Outputs(dev, m, []float64{float64(a), float64(b)})
 	if err != nil {
 		return err
 	}
 	ans := answer(raw[0])
 	e.printf("Input: [%d %d]\n", a, b)
-	e.printf("Raw Prediction Output: %.4f\n", raw[0])
-	e.printf("Final Prediction (%d XOR %d): %d\n", a, b, ans)
+	e.resultf("Raw Prediction Output: %.4f\n", raw[0])
+	e.resultf("Final Prediction (%d XOR %d): %d\n", a, b, ans)
 	if e.g.JSON {
 		return e.emitJSON(map[string]any{"input": []int{a, b}, "raw": raw[0], "answer": ans})
 	}
