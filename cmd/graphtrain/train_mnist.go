@@ -125,22 +125,13 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if err := checkTrainMNISTFlags(fs, o); err != nil {
 		return err
 	}
-	// --out is claimed (locked) before --resume is read, so that resuming the OUT another run
-	// is writing fails on its lock, not on a checkpoint caught between two saves.
-	resumeOut := ""
-	if o.resume != "" {
-		if st, err := os.Stat(o.resume); err != nil || !st.IsDir() {
-			return fmt.Errorf("--resume %s: no such directory; give the --out of a 'graphtrain train mnist' run", o.resume)
-		}
-		_, resumeOut = train.ResumeDirs(o.resume)
+	resumeOut, err := resolveTrainOut(o)
+	if err != nil {
+		return err
 	}
-	if o.out == "" {
-		o.out = filepath.Join("checkpoints", o.model)
-		if resumeOut != "" {
-			o.out = resumeOut
-		}
-	}
-	// Everything that will be written is claimed or checked before the first step.
+	// Everything that will be written is claimed or checked before the first step; --out is
+	// claimed (locked) before --resume is read, so that resuming the OUT another run is
+	// writing fails on its lock, not on a checkpoint caught between two saves.
 	out, metrics, err := claimTrainOutputs(o, resumeOut)
 	if err != nil {
 		return err
@@ -148,119 +139,33 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	saved := false
 	defer func() { out.release(saved); metrics.close() }()
 
-	r, err := resumeMNIST(fs, o)
+	job, err := newTrainJob(fs, o)
 	if err != nil {
 		return err
 	}
-	if o.epochs == 0 {
-		o.epochs = defaultEpochs[o.model]
-		if o.dataset == "fashion" {
-			o.epochs = fashionEpochs[o.model]
-		}
-	}
-	if r != nil && r.start >= o.epochs {
-		return usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, r.start)
-	}
-
-	// MNIST's 60000 training images (fewer with --limit) must leave a batch after the split.
-	n := datasets.MNISTTrainN
-	if o.limit > 0 {
-		n = min(n, o.limit)
-	}
-	if err := checkSplit(o, n, n-int(math.Round(o.valSplit*float64(n)))); err != nil {
-		return err
-	}
-
-	// The model and solver: fresh, or from --resume; a fresh one only once the job is known
-	// to fit in memory.
-	m, solver, start, bestVal := (*model.Model)(nil), (*model.Solver)(nil), 0, 0.0
-	if r != nil {
-		m, solver, start, bestVal = r.model, r.solver, r.start, r.bestVal
-	}
-	spec, err := model.SpecFor(o.model, 1, false)
-	if o.model == "mlp" {
-		spec, err = model.MLPSpec(o.hidden)
-	}
-	if m != nil {
-		spec = m.Spec
-	} else if err != nil {
-		return usagef("--hidden %s: %v", o.hidden.String(), err)
-	}
-	if err := checkTrainMemory(spec, o); err != nil {
-		return err
-	}
-	if m == nil {
-		if m, err = newModel(o.model, o.hidden, false, o.seed); err != nil {
-			return err
-		}
-		if o.lr == 0 {
-			o.lr = defaultLR[o.solver]
-		}
-		if solver, err = model.NewSolver(o.solver, o.lr); err != nil {
-			return err
-		}
-	}
-	backend, note, err := selectBackend(e.g.Device)
+	backend, err := trainingBackend(e)
 	if err != nil {
 		return err
 	}
-	if note != "" {
-		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
-	}
-
-	ds, err := datasetFlag(o.dataset)
+	data, err := loadTrainData(e, o)
 	if err != nil {
 		return err
-	}
-	trainSet, testSet, err := mnistSets(e, ds, o.dataDir, o.limit)
-	if err != nil {
-		return err
-	}
-	all := trainSet.N
-	trainPart, valPart := trainSet.SplitInPlace(o.valSplit, o.seed) // trainSet is used up
-	if err := checkSplit(o, all, trainPart.N); err != nil {
-		return err
-	}
-	batches := datasets.NewBatches(trainPart, o.batch, o.seed, true)
-
-	what := o.model
-	if o.model == "mlp" {
-		what = "mlp " + m.Spec.LayerSizes()
-	}
-	if ds != datasets.MNIST {
-		what += " (" + ds.Title + ")"
 	}
 	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s lr %g, epochs %d to %d\n",
-		what, backend.Name(), trainPart.N, valPart.N, o.batch, solver.Kind, solver.LR, start+1, o.epochs)
+		job.title(data.ds), backend.Name(), data.train.N, data.val.N, o.batch, job.solver.Kind, job.solver.LR, job.start+1, o.epochs)
 
-	show := newEpochPrinter(e, start, o.epochs)
+	show := newEpochPrinter(e, job.start, o.epochs)
 	var metricsErr error
-	cfg := train.TrainConfig{
-		Epochs: o.epochs, Batch: o.batch, Solver: solver, Backend: backend, Fallback: autoFallback(e),
-		Train:      batches,
-		Val:        train.Labelled{Images: valPart.Images, Labels: valPart.Labels},
-		Out:        o.out,
-		StartEpoch: start,
-		BestVal:    bestVal,
-		Seed:       o.seed,
-		Hyper: &checkpoint.Hyperparameters{Model: o.model, Dataset: ds.Name, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
-			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
-		Stop: e.stopRequested,
-		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
-		Schedule: map[string]func(int) float64{
-			"constant": nil,
-			"cosine":   train.Cosine(solver.LR, o.epochs),
-		}[o.schedule],
-		Progress: show.progress,
-		OnEpoch: func(st train.EpochStats) {
-			saved = true
-			show.epoch(st)
-			if err := metrics.write(st); err != nil && metricsErr == nil {
-				metricsErr = err
-			}
-		},
+	cfg := trainConfig(e, o, job, data)
+	cfg.Backend, cfg.Progress = backend, show.progress
+	cfg.OnEpoch = func(st train.EpochStats) {
+		saved = true
+		show.epoch(st)
+		if err := metrics.write(st); err != nil && metricsErr == nil {
+			metricsErr = err
+		}
 	}
-	res, err := train.Train(m, cfg)
+	res, err := train.Train(job.model, cfg)
 	if res != nil && res.Interrupted {
 		saved = true
 	}
@@ -273,8 +178,158 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if res.Interrupted {
 		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", checkpoint.LastDir(o.out), o.out)}
 	}
+	return reportTrainMNIST(e, o, res, data.test, show.history)
+}
 
-	return reportTrainMNIST(e, o, res, testSet, show.history)
+// resolveTrainOut checks --resume and fills in --out's default: the OUT --resume belongs
+// to, else checkpoints/MODEL. It returns that OUT of --resume ("" without --resume).
+func resolveTrainOut(o *trainMNISTOpts) (resumeOut string, err error) {
+	if o.resume != "" {
+		if st, err := os.Stat(o.resume); err != nil || !st.IsDir() {
+			return "", fmt.Errorf("--resume %s: no such directory; give the --out of a 'graphtrain train mnist' run", o.resume)
+		}
+		_, resumeOut = train.ResumeDirs(o.resume)
+	}
+	if o.out == "" {
+		o.out = filepath.Join("checkpoints", o.model)
+		if resumeOut != "" {
+			o.out = resumeOut
+		}
+	}
+	return resumeOut, nil
+}
+
+// trainJob is what a train mnist run starts from: a fresh model and solver, or those of
+// --resume with the epochs done and the best validation accuracy so far.
+type trainJob struct {
+	model   *model.Model
+	solver  *model.Solver
+	start   int
+	bestVal float64
+}
+
+// title names the model in train's first line: "mlp 784-256-10", "cnn (Fashion-MNIST)".
+func (j *trainJob) title(ds *datasets.Dataset) string {
+	what := j.model.Spec.Kind
+	if what == "mlp" {
+		what = "mlp " + j.model.Spec.LayerSizes()
+	}
+	if ds != datasets.MNIST {
+		what += " (" + ds.Title + ")"
+	}
+	return what
+}
+
+// newTrainJob reads --resume (reconciling the flags with it) or makes a fresh model and
+// solver, once the epochs, the split and the job's memory are known to be right.
+func newTrainJob(fs *pflag.FlagSet, o *trainMNISTOpts) (*trainJob, error) {
+	r, err := resumeMNIST(fs, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.epochs == 0 {
+		o.epochs = defaultEpochs[o.model]
+		if o.dataset == "fashion" {
+			o.epochs = fashionEpochs[o.model]
+		}
+	}
+	if r != nil && r.start >= o.epochs {
+		return nil, usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, r.start)
+	}
+	// MNIST's 60000 training images (fewer with --limit) must leave a batch after the split.
+	n := datasets.MNISTTrainN
+	if o.limit > 0 {
+		n = min(n, o.limit)
+	}
+	if err := checkSplit(o, n, n-int(math.Round(o.valSplit*float64(n)))); err != nil {
+		return nil, err
+	}
+	if r != nil {
+		if err := checkTrainMemory(r.model.Spec, o); err != nil {
+			return nil, err
+		}
+		return &trainJob{model: r.model, solver: r.solver, start: r.start, bestVal: r.bestVal}, nil
+	}
+	// A fresh model only once the job is known to fit in memory.
+	spec, err := model.SpecFor(o.model, 1, false)
+	if o.model == "mlp" {
+		spec, err = model.MLPSpec(o.hidden)
+	}
+	if err != nil {
+		return nil, usagef("--hidden %s: %v", o.hidden.String(), err)
+	}
+	if err := checkTrainMemory(spec, o); err != nil {
+		return nil, err
+	}
+	return newTrainModel(o)
+}
+
+// newTrainModel makes a fresh model and solver from the flags.
+func newTrainModel(o *trainMNISTOpts) (*trainJob, error) {
+	m, err := newModel(o.model, o.hidden, false, o.seed)
+	if err != nil {
+		return nil, err
+	}
+	if o.lr == 0 {
+		o.lr = defaultLR[o.solver]
+	}
+	solver, err := model.NewSolver(o.solver, o.lr)
+	if err != nil {
+		return nil, err
+	}
+	return &trainJob{model: m, solver: solver}, nil
+}
+
+// trainData is what train mnist reads: the training part of the split as shuffled batches,
+// the validation part and the test set.
+type trainData struct {
+	ds         *datasets.Dataset
+	train, val *datasets.Set
+	batches    *datasets.Batches
+	test       *datasets.Set
+}
+
+// loadTrainData loads the data set (its first --limit training images), splits it and
+// checks that the split leaves a batch.
+func loadTrainData(e *env, o *trainMNISTOpts) (*trainData, error) {
+	ds, err := datasetFlag(o.dataset)
+	if err != nil {
+		return nil, err
+	}
+	trainSet, testSet, err := mnistSets(e, ds, o.dataDir, o.limit)
+	if err != nil {
+		return nil, err
+	}
+	all := trainSet.N
+	trainPart, valPart := trainSet.SplitInPlace(o.valSplit, o.seed) // trainSet is used up
+	if err := checkSplit(o, all, trainPart.N); err != nil {
+		return nil, err
+	}
+	return &trainData{ds: ds, train: trainPart, val: valPart, test: testSet,
+		batches: datasets.NewBatches(trainPart, o.batch, o.seed, true)}, nil
+}
+
+// trainConfig is train.Train's configuration from the flags, the job and the data; the
+// caller adds the backend and what to do at each step and epoch.
+func trainConfig(e *env, o *trainMNISTOpts, job *trainJob, data *trainData) train.TrainConfig {
+	solver := job.solver
+	return train.TrainConfig{
+		Epochs: o.epochs, Batch: o.batch, Solver: solver, Fallback: autoFallback(e),
+		Train:      data.batches,
+		Val:        train.Labelled{Images: data.val.Images, Labels: data.val.Labels},
+		Out:        o.out,
+		StartEpoch: job.start,
+		BestVal:    job.bestVal,
+		Seed:       o.seed,
+		Hyper: &checkpoint.Hyperparameters{Model: o.model, Dataset: data.ds.Name, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
+			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
+		Stop: e.stopRequested,
+		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
+		Schedule: map[string]func(int) float64{
+			"constant": nil,
+			"cosine":   train.Cosine(solver.LR, o.epochs),
+		}[o.schedule],
+	}
 }
 
 // reportTrainMNIST prints the test accuracy of the model saved in OUT, so that 'eval mnist'
