@@ -281,7 +281,19 @@ func xorHeatMap(title string, vals []float64, corners []float64) *image.RGBA {
 		img.SetRGBA(xorLeft+x0, xorTop+y, grey)
 		img.SetRGBA(xorLeft+x1, xorTop+y, grey)
 	}
-	// The four inputs: a ring in the colour of the activation there, its value beside it.
+	markXORInputs(img, corners)
+	// Axes: A along the bottom, B up the left side.
+	drawText(img, xorLeft+xorSide/2-10, xorTop+xorSide+13, "A ->", color.Black)
+	drawText(img, 6, xorTop+xorSide/2-6, "^", color.Black)
+	drawText(img, 6, xorTop+xorSide/2+8, "B", color.Black)
+	colourBar(img, xorLeft, xorTop+xorSide+22, xorSide, 10, func(t float64) color.RGBA { return diverging(2*t - 1) },
+		[]string{"0", "0.5", "1"})
+	return img
+}
+
+// markXORInputs rings the four inputs on a heat map in the colour of their activations
+// (corners), each value written beside it.
+func markXORInputs(img *image.RGBA, corners []float64) {
 	for i := 0; i < 4; i++ {
 		a, b := model.XORInputs[2*i], model.XORInputs[2*i+1]
 		px, py := xorPixel(a, b)
@@ -309,13 +321,6 @@ func xorHeatMap(title string, vals []float64, corners []float64) *image.RGBA {
 		}
 		drawTextBoxed(img, lx, ly, label)
 	}
-	// Axes: A along the bottom, B up the left side.
-	drawText(img, xorLeft+xorSide/2-10, xorTop+xorSide+13, "A ->", color.Black)
-	drawText(img, 6, xorTop+xorSide/2-6, "^", color.Black)
-	drawText(img, 6, xorTop+xorSide/2+8, "B", color.Black)
-	colourBar(img, xorLeft, xorTop+xorSide+22, xorSide, 10, func(t float64) color.RGBA { return diverging(2*t - 1) },
-		[]string{"0", "0.5", "1"})
-	return img
 }
 
 // ---- MNIST ----

@@ -106,71 +106,27 @@ func main() {
 
 // run executes the command line args and returns the exit status.
 func run(e *env, args []string) (code int) {
-	defer func() {
-		// A panic here is a bug (Gorgonia panics are recovered closer to their source):
-		// still one line for the user, the stack only with GRAPHTRAIN_DEBUG set.
-		if r := recover(); r != nil {
-			fmt.Fprintf(e.stderr, "graphtrain: internal error: %v; please report it with the command line\n", r)
-			if os.Getenv("GRAPHTRAIN_DEBUG") != "" {
-				e.stderr.Write(debug.Stack())
-			}
-			code = 1
-		}
-	}()
-
-	// Global flags may come before the command words.
-	lead := pflag.NewFlagSet("graphtrain", pflag.ContinueOnError)
-	lead.SetInterspersed(false)
-	lead.SetOutput(io.Discard)
-	var g globals
-	addGlobalFlags(lead, &g)
-	help := lead.BoolP("help", "h", false, "show help")
-	showVersion := lead.Bool("version", false, "print the version")
-	if err := lead.Parse(args); err != nil {
-		return fail(e, usagef("%v; run 'graphtrain --help'", err))
+	defer reportPanic(e, &code)
+	lead, err := parseLead(args)
+	if err != nil {
+		return fail(e, err)
 	}
-	if *showVersion {
+	if lead.version {
 		fmt.Fprintln(e.stdout, versionString())
 		return 0
 	}
-	rest := lead.Args()
-	var leadArgs []string
-	lead.Visit(func(f *pflag.Flag) {
-		if f.Name != "help" && f.Name != "version" {
-			leadArgs = append(leadArgs, "--"+f.Name+"="+f.Value.String())
-		}
-	})
-
-	// Find the longest registered command path among the leading words.
-	var c *command
-	n := 0
-	for i := 1; i <= len(rest) && i <= 2; i++ {
-		if strings.HasPrefix(rest[i-1], "-") {
-			break
-		}
-		if cc, ok := commands[strings.Join(rest[:i], " ")]; ok {
-			c, n = cc, i
-		}
-	}
-	if c == nil {
-		if len(rest) == 0 || rest[0] == "help" {
-			printTopUsage(e.stdout, "")
+	c, n, err := findCommand(lead.rest)
+	if err != nil || c == nil {
+		if err == nil || (lead.help && hasGroup(lead.rest[0])) {
+			printTopUsage(e.stdout, lead.group)
 			return 0
 		}
-		prefix := rest[0]
-		if hasGroup(prefix) {
-			if *help || len(rest) == 1 || rest[1] == "--help" || rest[1] == "-h" {
-				printTopUsage(e.stdout, prefix)
-				return 0
-			}
-			return fail(e, usagef("unknown command %q; run 'graphtrain %s --help' for the list", prefix+" "+rest[1], prefix))
-		}
-		return fail(e, usagef("unknown command %q; run 'graphtrain --help' for the list", prefix))
+		return fail(e, err)
 	}
-	if *help {
+	rest := lead.rest
+	if lead.help {
 		rest = append(rest, "--help")
 	}
-
 	fs := pflag.NewFlagSet("graphtrain "+c.path, pflag.ContinueOnError)
 	fs.SortFlags = false
 	var opts any
@@ -180,7 +136,7 @@ func run(e *env, args []string) (code int) {
 	addGlobalFlags(fs, &e.g)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	err := fs.Parse(append(leadArgs, rest[n:]...))
+	err = fs.Parse(append(lead.args, rest[n:]...))
 	if errors.Is(err, pflag.ErrHelp) {
 		printCommandUsage(e.stdout, c, fs)
 		return 0
@@ -194,6 +150,79 @@ func run(e *env, args []string) (code int) {
 		return fail(e, usagef("--device %q: must be %s", e.g.Device, devices))
 	}
 	return fail(e, c.run(e, fs, opts))
+}
+
+// reportPanic, deferred, turns a panic into the exit status 1 with one line for the user. A
+// panic here is a bug (Gorgonia panics are recovered closer to their source); its stack is
+// printed only with GRAPHTRAIN_DEBUG set.
+func reportPanic(e *env, code *int) {
+	if r := recover(); r != nil {
+		fmt.Fprintf(e.stderr, "graphtrain: internal error: %v; please report it with the command line\n", r)
+		if os.Getenv("GRAPHTRAIN_DEBUG") != "" {
+			e.stderr.Write(debug.Stack())
+		}
+		*code = 1
+	}
+}
+
+// leadingFlags are the global flags given before the command words, and those words.
+type leadingFlags struct {
+	help, version bool
+	args          []string // the global flags given, as --name=value for the command's flags
+	rest          []string // the command words and what follows them
+	group         string   // the command group whose list to print ("" for all), for help
+}
+
+// parseLead parses the global flags that may come before the command words.
+func parseLead(args []string) (*leadingFlags, error) {
+	lead := pflag.NewFlagSet("graphtrain", pflag.ContinueOnError)
+	lead.SetInterspersed(false)
+	lead.SetOutput(io.Discard)
+	var g globals
+	addGlobalFlags(lead, &g)
+	l := &leadingFlags{}
+	lead.BoolVarP(&l.help, "help", "h", false, "show help")
+	lead.BoolVar(&l.version, "version", false, "print the version")
+	if err := lead.Parse(args); err != nil {
+		return nil, usagef("%v; run 'graphtrain --help'", err)
+	}
+	l.rest = lead.Args()
+	lead.Visit(func(f *pflag.Flag) {
+		if f.Name != "help" && f.Name != "version" {
+			l.args = append(l.args, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	if len(l.rest) > 0 && l.rest[0] != "help" && hasGroup(l.rest[0]) {
+		l.group = l.rest[0]
+	}
+	return l, nil
+}
+
+// findCommand finds the longest registered command path among the leading words of rest and
+// returns it with the number of words it took. With neither a command nor an error, the
+// caller prints the list of commands (no words, "help", or a group's name and --help).
+func findCommand(rest []string) (*command, int, error) {
+	var c *command
+	n := 0
+	for i := 1; i <= len(rest) && i <= 2; i++ {
+		if strings.HasPrefix(rest[i-1], "-") {
+			break
+		}
+		if cc, ok := commands[strings.Join(rest[:i], " ")]; ok {
+			c, n = cc, i
+		}
+	}
+	switch {
+	case c != nil:
+		return c, n, nil
+	case len(rest) == 0 || rest[0] == "help":
+		return nil, 0, nil
+	case !hasGroup(rest[0]):
+		return nil, 0, usagef("unknown command %q; run 'graphtrain --help' for the list", rest[0])
+	case len(rest) == 1 || rest[1] == "--help" || rest[1] == "-h":
+		return nil, 0, nil
+	}
+	return nil, 0, usagef("unknown command %q; run 'graphtrain %s --help' for the list", rest[0]+" "+rest[1], rest[0])
 }
 
 // packagePrefix matches the name of a graphtrain package starting a message or a part of one.

@@ -505,30 +505,41 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 		o.hidden = m.Spec.HiddenLayers()
 	}
 	r.model, r.solver, r.start = m, solver, ck.Epoch
-	if h := ck.Hyper; h != nil && h.Model != "" {
-		for _, c := range []struct {
-			flag     string
-			set, was any
-			take     func()
-		}{
-			{"batch", o.batch, h.Batch, func() { o.batch = h.Batch }},
-			{"seed", o.seed, h.Seed, func() { o.seed = h.Seed }},
-			{"limit", o.limit, h.Limit, func() { o.limit = h.Limit }},
-			{"val-split", o.valSplit, h.ValSplit, func() { o.valSplit = h.ValSplit }},
-		} {
-			if !fs.Changed(c.flag) {
-				c.take()
-				continue
-			}
-			if c.set != c.was && !o.force {
-				return nil, usagef("--%s %v: the checkpoint in --resume %s was trained with --%s %v, and a resumed run continues exactly as an uninterrupted one only with the same; leave --%s out, or add --force", c.flag, c.set, o.resume, c.flag, c.was, c.flag)
-			}
-		}
-		if !fs.Changed("lr-schedule") && h.LRSchedule != "" {
-			o.schedule = h.LRSchedule
-		}
+	if err := takeResumedHyper(fs, o, ck.Hyper); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// takeResumedHyper takes the --batch, --seed, --limit, --val-split and --lr-schedule the
+// checkpoint was trained with (h, nil for older checkpoints) where the flag is not given, and
+// refuses one given otherwise unless --force.
+func takeResumedHyper(fs *pflag.FlagSet, o *trainMNISTOpts, h *checkpoint.Hyperparameters) error {
+	if h == nil || h.Model == "" {
+		return nil
+	}
+	for _, c := range []struct {
+		flag     string
+		set, was any
+		take     func()
+	}{
+		{"batch", o.batch, h.Batch, func() { o.batch = h.Batch }},
+		{"seed", o.seed, h.Seed, func() { o.seed = h.Seed }},
+		{"limit", o.limit, h.Limit, func() { o.limit = h.Limit }},
+		{"val-split", o.valSplit, h.ValSplit, func() { o.valSplit = h.ValSplit }},
+	} {
+		if !fs.Changed(c.flag) {
+			c.take()
+			continue
+		}
+		if c.set != c.was && !o.force {
+			return usagef("--%s %v: the checkpoint in --resume %s was trained with --%s %v, and a resumed run continues exactly as an uninterrupted one only with the same; leave --%s out, or add --force", c.flag, c.set, o.resume, c.flag, c.was, c.flag)
+		}
+	}
+	if !fs.Changed("lr-schedule") && h.LRSchedule != "" {
+		o.schedule = h.LRSchedule
+	}
+	return nil
 }
 
 // sameDir reports whether two paths name the same directory.
