@@ -29,7 +29,7 @@ run: build ## the main job: train the XOR net, then ask it all four inputs
 	$(BIN) train xor --out checkpoints/xor
 	@for a in 0 1; do for b in 0 1; do $(BIN) predict xor --weights checkpoints/xor $$a $$b; done; done
 
-test: lint ## vet, all tests, and a short run of every fuzz target; the gpu build too where cuda.h is
+test: lint ## vet, all tests (README's examples run too), and a short run of every fuzz target; the gpu build too where cuda.h is
 	$(GO) test ./...
 	@if [ -e $(CUDA_H) ]; then $(MAKE) --no-print-directory gpu-test; else echo "no $(CUDA_H): gpu build not checked (make cuda-deps)"; fi
 	$(MAKE) fuzz

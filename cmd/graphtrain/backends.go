@@ -49,6 +49,30 @@ func selectBackend(device string) (b backend.Backend, note string, err error) {
 	return nil, "", usagef("--device %q: must be %s", device, devices)
 }
 
+// trainingBackend is the backend training runs on, for --device; under auto falling back to
+// the CPU, it says why on stderr.
+func trainingBackend(e *env) (backend.Backend, error) {
+	b, note, err := selectBackend(e.g.Device)
+	if err == nil && note != "" {
+		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
+	}
+	return b, err
+}
+
+// forwardBackend is the backend a command's forward pass (predict) runs on: --device's,
+// where it has a forward-only pass of its own (backend.PredictorMaker), else vm, Gorgonia's
+// TapeMachine.
+func forwardBackend(e *env) (backend.Backend, error) {
+	b, _, err := selectBackend(e.g.Device)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := b.(backend.PredictorMaker); !ok {
+		return backend.Lookup("vm"), nil
+	}
+	return b, nil
+}
+
 // autoFallback is the backend training falls back to, saying why, when the one chosen cannot
 // take the graph: the compiled CPU executor under --device auto, none when a device was named.
 func autoFallback(e *env) backend.Backend {

@@ -231,7 +231,7 @@ func TestBadInput(t *testing.T) {
 		{"init missing", "", []string{"train", "xor", "--init", "nope", "--out", "good"}, 1, "--init nope does not exist"},
 		{"init wrong hidden", "", []string{"train", "xor", "--init", "good", "--hidden", "3", "--out", "good"}, 2, "--hidden 3: the weights in --init good have 4 hidden units"},
 		{"bad device", "", []string{"train", "xor", "--device", "tpu", "--out", "good"}, 2, `--device "tpu": must be auto, vm, cpu or cuda`},
-		{"cuda without gpu build", "", []string{"train", "xor", "--device", "cuda", "--out", "good"}, 1, "built without GPU support; build it with 'make gpu'"},
+		{"cuda without gpu build", "", []string{"train", "xor", "--device", "cuda", "--out", "good"}, 1, "--device cuda: this graphtrain was built without GPU support; build it with 'make gpu'"},
 		{"extra argument", "", []string{"train", "xor", "extra", "--out", "good"}, 2, "takes no arguments"},
 	} {
 		r := runBin(t, dir, tc.stdin, tc.args...)

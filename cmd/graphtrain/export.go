@@ -38,7 +38,9 @@ its sigmoid output: it is exported in float64, as it is trained. In Python:
 
   import onnxruntime as ort, numpy as np
   s = ort.InferenceSession("mlp.onnx")
-  logits = s.run(None, {"input": images.astype(np.float32).reshape(-1, 784)})[0]
+  logits = s.run(None, {"input": (images.reshape(-1, 784) / 255).astype(np.float32)})[0]
+
+where images holds the pixels as MNIST stores them, bytes from 0 to 255.
 
 With --json the last line on stdout is {"out","model","opset","bytes"}. The file is written
 under a temporary name and renamed: a failed export overwrites nothing. --device plays no

@@ -48,51 +48,13 @@ or the layers --hidden lists) unless --weights gives a checkpoint of that model.
 
 func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 	o := opts.(*gradcheckOpts)
-	if fs.NArg() != 1 {
-		return usagef("gradcheck: give one model, xor, mlp or cnn")
+	kind, err := checkGradcheckArgs(fs, o)
+	if err != nil {
+		return err
 	}
-	kind := fs.Arg(0)
-	switch {
-	case kind != "xor" && kind != "mlp" && kind != "cnn":
-		return usagef("gradcheck: unknown model %q: must be xor, mlp or cnn", kind)
-	case o.samples < 0:
-		return usagef("--samples %d: must be 0 (all) or more", o.samples)
-	case !(o.tol > 0) || math.IsInf(o.tol, 0):
-		return usagef("--tol %v: must be a positive number", o.tol)
-	case o.batch < 1:
-		return usagef("--batch %d: must be at least 1", o.batch)
-	case checkLayers(o.hidden) != nil:
-		return checkLayers(o.hidden)
-	case len(o.hidden) > 0 && kind == "cnn":
-		return usagef("--hidden: the cnn has no hidden-units setting")
-	case len(o.hidden) > 1 && kind == "xor":
-		return usagef("--hidden %s: the XOR net has one hidden layer", o.hidden.String())
-	case len(o.hidden) > 0 && o.weights != "":
-		return usagef("--hidden: the model in --weights has its own; give one or the other")
-	}
-	var m *model.Model
-	var err error
-	if o.weights != "" {
-		if m, _, _, err = checkpoint.LoadCheckpoint(o.weights); err != nil {
-			return checkpointError("--weights", err, "give a directory that graphtrain train wrote")
-		}
-		if m.Spec.Kind != kind {
-			return fmt.Errorf("--weights %s: holds a %s model, not a %s; run 'graphtrain gradcheck %s'", o.weights, m.Spec.Kind, kind, m.Spec.Kind)
-		}
-	} else {
-		hidden := orLayers(o.hidden, map[string]int{"xor": 4, "mlp": 16}[kind])
-		if m, err = newModel(kind, hidden, true, o.seed); err == nil && kind == "xor" {
-			// Spread the values over ±1, biases included (NewXOR starts biases at 0).
-			r := rand.New(rand.NewSource(o.seed))
-			for _, p := range m.Params {
-				for i, d := 0, p.T.Data().([]float64); i < len(d); i++ {
-					d[i] = r.Float64()*2 - 1
-				}
-			}
-		}
-		if err != nil {
-			return err
-		}
+	m, err := gradcheckModel(kind, o)
+	if err != nil {
+		return err
 	}
 	m64, err := inspect.Float64Copy(m)
 	if err != nil {
@@ -106,15 +68,7 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 	e.printf("%s: symbolic gradients against central differences (h = %g), batch %d, float64\n\n", kind, inspect.GradStep, o.batch)
 	e.printf("%-12s %-14s %8s %12s %14s %14s\n", "parameter", "shape", "checked", "worst error", "symbolic", "numeric")
 	worst, worstName := 0.0, ""
-	type row struct {
-		Name     string  `json:"parameter"`
-		Shape    []int   `json:"shape"`
-		Checked  int     `json:"checked"`
-		Worst    float64 `json:"worst_relative_error"`
-		Symbolic float64 `json:"symbolic"`
-		Numeric  float64 `json:"numeric"`
-	}
-	var rows []row
+	var rows []gradRow
 	for _, c := range checks {
 		shape := []int(m.Param(c.Name).T.Shape())
 		mark := ""
@@ -122,7 +76,7 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 			mark = "  above --tol"
 		}
 		e.printf("%-12s %-14s %8d %12.3g %14.6g %14.6g%s\n", c.Name, fmt.Sprint(shape), c.Checked, c.Worst, c.Symbolic, c.Numeric, mark)
-		rows = append(rows, row{c.Name, shape, c.Checked, c.Worst, c.Symbolic, c.Numeric})
+		rows = append(rows, gradRow{c.Name, shape, c.Checked, c.Worst, c.Symbolic, c.Numeric})
 		if c.Worst >= worst {
 			worst, worstName = c.Worst, c.Name
 		}
@@ -140,4 +94,67 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 		return fmt.Errorf("gradcheck %s: %s's worst relative error %.3g is above --tol %g: the symbolic gradient disagrees with the finite differences", kind, worstName, worst, o.tol)
 	}
 	return nil
+}
+
+// gradRow is one parameter's line of gradcheck's --json.
+type gradRow struct {
+	Name     string  `json:"parameter"`
+	Shape    []int   `json:"shape"`
+	Checked  int     `json:"checked"`
+	Worst    float64 `json:"worst_relative_error"`
+	Symbolic float64 `json:"symbolic"`
+	Numeric  float64 `json:"numeric"`
+}
+
+// checkGradcheckArgs checks gradcheck's model argument and flags, and returns the model kind.
+func checkGradcheckArgs(fs *pflag.FlagSet, o *gradcheckOpts) (string, error) {
+	if fs.NArg() != 1 {
+		return "", usagef("gradcheck: give one model, xor, mlp or cnn")
+	}
+	kind := fs.Arg(0)
+	switch {
+	case kind != "xor" && kind != "mlp" && kind != "cnn":
+		return "", usagef("gradcheck: unknown model %q: must be xor, mlp or cnn", kind)
+	case o.samples < 0:
+		return "", usagef("--samples %d: must be 0 (all) or more", o.samples)
+	case !(o.tol > 0) || math.IsInf(o.tol, 0):
+		return "", usagef("--tol %v: must be a positive number", o.tol)
+	case o.batch < 1:
+		return "", usagef("--batch %d: must be at least 1", o.batch)
+	case checkLayers(o.hidden) != nil:
+		return "", checkLayers(o.hidden)
+	case len(o.hidden) > 0 && kind == "cnn":
+		return "", usagef("--hidden: the cnn has no hidden-units setting")
+	case len(o.hidden) > 1 && kind == "xor":
+		return "", usagef("--hidden %s: the XOR net has one hidden layer", o.hidden.String())
+	case len(o.hidden) > 0 && o.weights != "":
+		return "", usagef("--hidden: the model in --weights has its own; give one or the other")
+	}
+	return kind, nil
+}
+
+// gradcheckModel is the model whose gradients are checked: the one in --weights, or a fresh
+// one with biases (the XOR net's values, biases included, spread over ±1).
+func gradcheckModel(kind string, o *gradcheckOpts) (*model.Model, error) {
+	if o.weights != "" {
+		m, _, _, err := checkpoint.LoadCheckpoint(o.weights)
+		if err != nil {
+			return nil, checkpointError("--weights", err, "give a directory that graphtrain train wrote")
+		}
+		if m.Spec.Kind != kind {
+			return nil, fmt.Errorf("--weights %s: holds a %s model, not a %s; run 'graphtrain gradcheck %s'", o.weights, m.Spec.Kind, kind, m.Spec.Kind)
+		}
+		return m, nil
+	}
+	m, err := newModel(kind, orLayers(o.hidden, map[string]int{"xor": 4, "mlp": 16}[kind]), true, o.seed)
+	if err == nil && kind == "xor" {
+		// Spread the values over ±1, biases included (NewXOR starts biases at 0).
+		r := rand.New(rand.NewSource(o.seed))
+		for _, p := range m.Params {
+			for i, d := 0, p.T.Data().([]float64); i < len(d); i++ {
+				d[i] = r.Float64()*2 - 1
+			}
+		}
+	}
+	return m, err
 }

@@ -46,38 +46,11 @@ Graphviz's 'dot' program (apt-get install graphviz) to draw it.`,
 
 func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 	o := opts.(*graphOpts)
-	if fs.NArg() != 1 {
-		return usagef("graph: give one model, xor, mlp or cnn")
-	}
-	kind := fs.Arg(0)
-	switch {
-	case kind != "xor" && kind != "mlp" && kind != "cnn":
-		return usagef("graph: unknown model %q: must be xor, mlp or cnn", kind)
-	case o.dot == "" && o.svg == "":
-		return usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to")
-	case o.batch < 1:
-		return usagef("--batch %d: must be at least 1", o.batch)
-	case checkLayers(o.hidden) != nil:
-		return checkLayers(o.hidden)
-	case len(o.hidden) > 0 && kind == "cnn":
-		return usagef("--hidden: the cnn has no hidden-units setting")
-	case len(o.hidden) > 1 && kind == "xor":
-		return usagef("--hidden %s: the XOR net has one hidden layer", o.hidden.String())
-	}
-	dotProg := ""
-	if o.svg != "" {
-		var err error
-		if dotProg, err = exec.LookPath("dot"); err != nil {
-			return fmt.Errorf("--svg: Graphviz's dot program is not installed (apt-get install graphviz); nothing written: leave out --svg to write the DOT only, then draw it where Graphviz is, with 'dot -Tsvg FILE.dot -o FILE.svg'")
-		}
-	}
-	for _, f := range []string{o.dot, o.svg} {
-		if st, err := os.Stat(f); f != "" && err == nil && st.IsDir() {
-			return fmt.Errorf("%s: is a directory; give a file name", f)
-		}
+	kind, dotProg, err := checkGraphArgs(fs, o)
+	if err != nil {
+		return err
 	}
 	var m *model.Model
-	var err error
 	if kind == "xor" {
 		m, err = newModel(kind, orLayers(o.hidden, 4), false, 42)
 	} else {
@@ -94,19 +67,8 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 	if err := inspect.WriteDOT(&buf, net); err != nil {
 		return err
 	}
-	if o.dot != "" {
-		if err := os.WriteFile(o.dot, buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("--dot: %v", err)
-		}
-	}
-	if o.svg != "" {
-		cmd := exec.Command(dotProg, "-Tsvg", "-o", o.svg)
-		cmd.Stdin = &buf
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("--svg: dot failed: %v: %s", err, strings.TrimSpace(stderr.String()))
-		}
+	if err := writeGraph(o, dotProg, buf.Bytes()); err != nil {
+		return err
 	}
 	back := "forward pass"
 	if o.grad {
@@ -120,6 +82,59 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	if e.g.JSON {
 		return e.emitJSON(map[string]any{"model": kind, "nodes": len(net.G.AllNodes()), "grad": o.grad, "dot": o.dot, "svg": o.svg})
+	}
+	return nil
+}
+
+// checkGraphArgs checks graph's model argument and flags, before any work: it returns the
+// model kind and, for --svg, Graphviz's dot program.
+func checkGraphArgs(fs *pflag.FlagSet, o *graphOpts) (kind, dotProg string, err error) {
+	if fs.NArg() != 1 {
+		return "", "", usagef("graph: give one model, xor, mlp or cnn")
+	}
+	kind = fs.Arg(0)
+	switch {
+	case kind != "xor" && kind != "mlp" && kind != "cnn":
+		return "", "", usagef("graph: unknown model %q: must be xor, mlp or cnn", kind)
+	case o.dot == "" && o.svg == "":
+		return "", "", usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to")
+	case o.batch < 1:
+		return "", "", usagef("--batch %d: must be at least 1", o.batch)
+	case checkLayers(o.hidden) != nil:
+		return "", "", checkLayers(o.hidden)
+	case len(o.hidden) > 0 && kind == "cnn":
+		return "", "", usagef("--hidden: the cnn has no hidden-units setting")
+	case len(o.hidden) > 1 && kind == "xor":
+		return "", "", usagef("--hidden %s: the XOR net has one hidden layer", o.hidden.String())
+	}
+	if o.svg != "" {
+		if dotProg, err = exec.LookPath("dot"); err != nil {
+			return "", "", fmt.Errorf("--svg: Graphviz's dot program is not installed (apt-get install graphviz); nothing written: leave out --svg to write the DOT only, then draw it where Graphviz is, with 'dot -Tsvg FILE.dot -o FILE.svg'")
+		}
+	}
+	for _, f := range []string{o.dot, o.svg} {
+		if st, err := os.Stat(f); f != "" && err == nil && st.IsDir() {
+			return "", "", fmt.Errorf("%s: is a directory; give a file name", f)
+		}
+	}
+	return kind, dotProg, nil
+}
+
+// writeGraph writes the DOT text to --dot and draws it with dot into --svg.
+func writeGraph(o *graphOpts, dotProg string, dot []byte) error {
+	if o.dot != "" {
+		if err := os.WriteFile(o.dot, dot, 0o644); err != nil {
+			return fmt.Errorf("--dot: %v", err)
+		}
+	}
+	if o.svg != "" {
+		cmd := exec.Command(dotProg, "-Tsvg", "-o", o.svg)
+		cmd.Stdin = bytes.NewReader(dot)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("--svg: dot failed: %v: %s", err, strings.TrimSpace(stderr.String()))
+		}
 	}
 	return nil
 }

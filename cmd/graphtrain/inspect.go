@@ -90,30 +90,56 @@ const (
 
 func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	o := opts.(*inspectXOROpts)
-	if fs.NArg() > 0 {
-		return usagef("inspect xor takes no arguments, got %q", fs.Args())
-	}
-	if o.weights == "" {
-		return usagef("inspect xor: --weights DIR is required (a directory written by 'graphtrain train xor', or numpy's weights0.npy and weights1.npy)")
-	}
-	if o.out == "" {
-		return usagef("--out: must name a directory")
-	}
-	m, _, _, err := checkpoint.LoadCheckpoint(o.weights)
+	m, err := loadInspectXOR(fs, o)
 	if err != nil {
-		return checkpointError("--weights", err, "give a directory that graphtrain train wrote")
-	}
-	if m.Spec.Kind != "xor" {
-		return fmt.Errorf("--weights %s: holds a %s model, not an XOR net; use 'graphtrain inspect mnist' for it", o.weights, m.Spec.Kind)
+		return err
 	}
 	hidden, out, err := inspect.XORLayers(m, model.XORInputs)
 	if err != nil {
 		return err
 	}
-	H := m.Spec.Hidden
+	printXORActivations(e, o.weights, m, hidden, out)
+	units := xorUnits(e, o.out, m, hidden, out)
+	files, err := xorPictures(m, o.out, units)
+	if err != nil {
+		return err
+	}
+	names, err := writePNGs(o.out, files)
+	if err != nil {
+		return err
+	}
+	e.printf("\nwrote %s\n", strings.Join(names, ", "))
+	if e.g.JSON {
+		return e.emitJSON(map[string]any{"inputs": model.XORInputs, "hidden": hidden, "output": out, "units": units, "files": names})
+	}
+	return nil
+}
 
-	// The table.
-	e.printf("XOR net 2-%d-1 in %s, bias %v: activations for the four inputs\n\n", H, o.weights, m.Spec.Bias)
+// loadInspectXOR checks inspect xor's flags and loads the XOR net in --weights.
+func loadInspectXOR(fs *pflag.FlagSet, o *inspectXOROpts) (*model.Model, error) {
+	if fs.NArg() > 0 {
+		return nil, usagef("inspect xor takes no arguments, got %q", fs.Args())
+	}
+	if o.weights == "" {
+		return nil, usagef("inspect xor: --weights DIR is required (a directory written by 'graphtrain train xor', or numpy's weights0.npy and weights1.npy)")
+	}
+	if o.out == "" {
+		return nil, usagef("--out: must name a directory")
+	}
+	m, _, _, err := checkpoint.LoadCheckpoint(o.weights)
+	if err != nil {
+		return nil, checkpointError("--weights", err, "give a directory that graphtrain train wrote")
+	}
+	if m.Spec.Kind != "xor" {
+		return nil, fmt.Errorf("--weights %s: holds a %s model, not an XOR net; use 'graphtrain inspect mnist' for it", o.weights, m.Spec.Kind)
+	}
+	return m, nil
+}
+
+// printXORActivations prints the table of every unit's activation for the four inputs.
+func printXORActivations(e *env, weights string, m *model.Model, hidden [][]float64, out []float64) {
+	H := m.Spec.Hidden
+	e.printf("XOR net 2-%d-1 in %s, bias %v: activations for the four inputs\n\n", H, weights, m.Spec.Bias)
 	e.printf("A B ")
 	for j := 0; j < H; j++ {
 		e.printf(" %8s", fmt.Sprintf("hidden%d", j))
@@ -126,14 +152,22 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		}
 		e.printf(" %8.4f\n", out[i])
 	}
-	type unit struct {
-		Name        string    `json:"unit"`
-		Activations []float64 `json:"activations"`
-		Function    string    `json:"function"`
-		MaxDistance float64   `json:"max_distance"`
-		File        string    `json:"file"`
-	}
-	var units []unit
+}
+
+// xorUnit is one unit of the XOR net (a hidden unit or the output) as inspect xor reports it.
+type xorUnit struct {
+	Name        string    `json:"unit"`
+	Activations []float64 `json:"activations"`
+	Function    string    `json:"function"`
+	MaxDistance float64   `json:"max_distance"`
+	File        string    `json:"file"`
+}
+
+// xorUnits names, for every unit, the logic function of A and B it comes closest to, and
+// prints them.
+func xorUnits(e *env, dir string, m *model.Model, hidden [][]float64, out []float64) []xorUnit {
+	H := m.Spec.Hidden
+	var units []xorUnit
 	e.printf("\nclosest logic function of A and B (activation >= 0.5 read as 1; distance: the largest |activation − 0 or 1|)\n")
 	for j := 0; j <= H; j++ {
 		var v [4]float64
@@ -149,14 +183,18 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 			name = "output"
 		}
 		fn, d := inspect.NearestLogic(v)
-		units = append(units, unit{Name: name, Activations: v[:], Function: fn, MaxDistance: d, File: filepath.Join(o.out, name+".png")})
+		units = append(units, xorUnit{Name: name, Activations: v[:], Function: fn, MaxDistance: d, File: filepath.Join(dir, name+".png")})
 		e.printf("  %-8s %-12s distance %.3f %s\n", name, fn, d, closeness(d))
 	}
 	if !m.Spec.Bias {
 		e.printf("(without biases every hidden unit is σ(0) = 0.5 at input 00, undecided there: read as 1)\n")
 	}
+	return units
+}
 
-	// The pictures: every unit over a grid of inputs, in one forward pass.
+// xorPictures draws every unit over a grid of inputs, computed in one forward pass, and all
+// of them side by side (all.png in dir).
+func xorPictures(m *model.Model, dir string, units []xorUnit) (map[string]image.Image, error) {
 	grid := make([]float64, 0, 2*xorCount)
 	for py := 0; py < xorSide; py++ {
 		for px := 0; px < xorSide; px++ {
@@ -166,9 +204,11 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	gh, gout, err := inspect.XORLayers(m, grid)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var pics []*image.RGBA
+	H := m.Spec.Hidden
+	files := map[string]image.Image{}
+	all := image.NewRGBA(image.Rect(0, 0, xorW*len(units), xorH))
 	for j, u := range units {
 		vals := make([]float64, xorCount)
 		for k := range vals {
@@ -178,26 +218,12 @@ func runInspectXOR(e *env, fs *pflag.FlagSet, opts any) error {
 				vals[k] = gh[k][j]
 			}
 		}
-		pics = append(pics, xorHeatMap(fmt.Sprintf("%s: %s", u.Name, u.Function), vals, u.Activations))
+		pic := xorHeatMap(fmt.Sprintf("%s: %s", u.Name, u.Function), vals, u.Activations)
+		files[u.File] = pic
+		drawImage(all, pic, j*xorW, 0)
 	}
-	files := map[string]image.Image{}
-	for j, u := range units {
-		files[u.File] = pics[j]
-	}
-	all := image.NewRGBA(image.Rect(0, 0, xorW*len(pics), xorH))
-	for j, p := range pics {
-		drawImage(all, p, j*xorW, 0)
-	}
-	files[filepath.Join(o.out, "all.png")] = all
-	names, err := writePNGs(o.out, files)
-	if err != nil {
-		return err
-	}
-	e.printf("\nwrote %s\n", strings.Join(names, ", "))
-	if e.g.JSON {
-		return e.emitJSON(map[string]any{"inputs": model.XORInputs, "hidden": hidden, "output": out, "units": units, "files": names})
-	}
-	return nil
+	files[filepath.Join(dir, "all.png")] = all
+	return files, nil
 }
 
 func closeness(d float64) string {
@@ -255,7 +281,19 @@ func xorHeatMap(title string, vals []float64, corners []float64) *image.RGBA {
 		img.SetRGBA(xorLeft+x0, xorTop+y, grey)
 		img.SetRGBA(xorLeft+x1, xorTop+y, grey)
 	}
-	// The four inputs: a ring in the colour of the activation there, its value beside it.
+	markXORInputs(img, corners)
+	// Axes: A along the bottom, B up the left side.
+	drawText(img, xorLeft+xorSide/2-10, xorTop+xorSide+13, "A ->", color.Black)
+	drawText(img, 6, xorTop+xorSide/2-6, "^", color.Black)
+	drawText(img, 6, xorTop+xorSide/2+8, "B", color.Black)
+	colourBar(img, xorLeft, xorTop+xorSide+22, xorSide, 10, func(t float64) color.RGBA { return diverging(2*t - 1) },
+		[]string{"0", "0.5", "1"})
+	return img
+}
+
+// markXORInputs rings the four inputs on a heat map in the colour of their activations
+// (corners), each value written beside it.
+func markXORInputs(img *image.RGBA, corners []float64) {
 	for i := 0; i < 4; i++ {
 		a, b := model.XORInputs[2*i], model.XORInputs[2*i+1]
 		px, py := xorPixel(a, b)
@@ -283,13 +321,6 @@ func xorHeatMap(title string, vals []float64, corners []float64) *image.RGBA {
 		}
 		drawTextBoxed(img, lx, ly, label)
 	}
-	// Axes: A along the bottom, B up the left side.
-	drawText(img, xorLeft+xorSide/2-10, xorTop+xorSide+13, "A ->", color.Black)
-	drawText(img, 6, xorTop+xorSide/2-6, "^", color.Black)
-	drawText(img, 6, xorTop+xorSide/2+8, "B", color.Black)
-	colourBar(img, xorLeft, xorTop+xorSide+22, xorSide, 10, func(t float64) color.RGBA { return diverging(2*t - 1) },
-		[]string{"0", "0.5", "1"})
-	return img
 }
 
 // ---- MNIST ----
@@ -312,81 +343,18 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		}
 		return err
 	}
-	files := map[string]image.Image{}
+	var files map[string]image.Image
 	switch m.Spec.Kind {
 	case "mlp":
 		if fs.Changed("index") || fs.Changed("data-dir") {
 			return usagef("--index and --data-dir are for a cnn; %s holds an mlp, whose first-layer weights need no image", o.weights)
 		}
-		w, err := paramFloats(m, "weights0")
-		if err != nil {
-			return err
-		}
-		H := m.Spec.Hidden
-		tiles := make([][]float64, H)
-		for j := range tiles {
-			t := make([]float64, model.ImageSize)
-			for p := range t {
-				t[p] = w[p*H+j] // weights0 is [784, H]: column j is unit j
-			}
-			tiles[j] = t
-		}
-		files[filepath.Join(o.out, "weights0.png")] = weightGrid(
-			fmt.Sprintf("mlp first layer: the 784 input weights of each of the %d hidden units", H), tiles, model.ImageSide, tileScale(H))
-		e.printf("mlp %s in %s: drawing the input weights of the %d units of its first hidden layer", m.Spec.LayerSizes(), o.weights, H)
-		// Deeper layers, the output layer included: each one's weight matrix.
-		layers := append(m.Spec.HiddenLayers(), model.Classes)
-		for i := 1; i < len(layers); i++ {
-			name := fmt.Sprintf("weights%d", i)
-			w, err := paramFloats(m, name)
-			if err != nil {
-				return err
-			}
-			what := fmt.Sprintf("hidden layer %d", i+1)
-			if i == len(layers)-1 {
-				what = "output layer"
-			}
-			var rowNames []string
-			if i == len(layers)-1 {
-				rowNames = ds.Classes
-			}
-			files[filepath.Join(o.out, name+".png")] = weightMatrix(
-				fmt.Sprintf("mlp %s (%s): the %d input weights of each of its %d units", what, name, layers[i-1], layers[i]),
-				w, layers[i-1], layers[i], rowNames)
-		}
-		e.printf(" and the weight matrices of its %d deeper layers\n", len(layers)-1)
+		files, err = mlpPictures(e, o, m, ds)
 	case "cnn":
-		w, err := paramFloats(m, "conv0")
-		if err != nil {
-			return err
-		}
-		filters := make([][]float64, 6)
-		for f := range filters {
-			filters[f] = w[f*25 : (f+1)*25]
-		}
-		files[filepath.Join(o.out, "filters.png")] = weightGrid("cnn first layer: the six 5x5 filters of conv0", filters, 5, 16)
-		test, err := mnistTest(e, ds, o.dataDir)
-		if err != nil {
-			return err
-		}
-		if o.index >= test.N {
-			return usagef("--index %d: the test set has %d images", o.index, test.N)
-		}
-		px := test.Images[o.index*model.ImageSize : (o.index+1)*model.ImageSize]
-		maps, err := inspect.CNNFeatureMaps(m, px)
-		if err != nil {
-			return err
-		}
-		label := int(test.Labels[o.index])
-		what := fmt.Sprint(label)
-		if ds != datasets.MNIST {
-			what = ds.ClassName(label)
-		}
-		files[filepath.Join(o.out, "maps0.png")] = featureMaps(
-			fmt.Sprintf("test image %d (a %s) and its 6 maps after conv0+bias+ReLU", o.index, what), px, maps.Conv0, model.ImageSide, 4, 7)
-		files[filepath.Join(o.out, "maps1.png")] = featureMaps(
-			fmt.Sprintf("test image %d: its 16 maps after conv1+bias+ReLU, 10x10", o.index), nil, maps.Conv1, 10, 8, 8)
-		e.printf("cnn in %s: drawing its six first-layer filters and the feature maps of test image %d (a %s)\n", o.weights, o.index, what)
+		files, err = cnnPictures(e, o, m, ds)
+	}
+	if err != nil {
+		return err
 	}
 	names, err := writePNGs(o.out, files)
 	if err != nil {
@@ -397,6 +365,85 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		return e.emitJSON(map[string]any{"model": m.Spec.Kind, "files": names})
 	}
 	return nil
+}
+
+// mlpPictures draws the mlp's layers: each first-layer unit's input weights as a 28x28 tile
+// (weights0.png), then each deeper layer's weight matrix (weights1.png, ...).
+func mlpPictures(e *env, o *inspectMNISTOpts, m *model.Model, ds *datasets.Dataset) (map[string]image.Image, error) {
+	w, err := paramFloats(m, "weights0")
+	if err != nil {
+		return nil, err
+	}
+	H := m.Spec.Hidden
+	tiles := make([][]float64, H)
+	for j := range tiles {
+		t := make([]float64, model.ImageSize)
+		for p := range t {
+			t[p] = w[p*H+j] // weights0 is [784, H]: column j is unit j
+		}
+		tiles[j] = t
+	}
+	files := map[string]image.Image{}
+	files[filepath.Join(o.out, "weights0.png")] = weightGrid(
+		fmt.Sprintf("mlp first layer: the 784 input weights of each of the %d hidden units", H), tiles, model.ImageSide, tileScale(H))
+	e.printf("mlp %s in %s: drawing the input weights of the %d units of its first hidden layer", m.Spec.LayerSizes(), o.weights, H)
+	// Deeper layers, the output layer included: each one's weight matrix.
+	layers := append(m.Spec.HiddenLayers(), model.Classes)
+	for i := 1; i < len(layers); i++ {
+		name := fmt.Sprintf("weights%d", i)
+		w, err := paramFloats(m, name)
+		if err != nil {
+			return nil, err
+		}
+		what := fmt.Sprintf("hidden layer %d", i+1)
+		var rowNames []string
+		if i == len(layers)-1 {
+			what, rowNames = "output layer", ds.Classes
+		}
+		files[filepath.Join(o.out, name+".png")] = weightMatrix(
+			fmt.Sprintf("mlp %s (%s): the %d input weights of each of its %d units", what, name, layers[i-1], layers[i]),
+			w, layers[i-1], layers[i], rowNames)
+	}
+	e.printf(" and the weight matrices of its %d deeper layers\n", len(layers)-1)
+	return files, nil
+}
+
+// cnnPictures draws the cnn's six first-layer filters (filters.png) and the feature maps of
+// test image --index after each convolution (maps0.png, maps1.png).
+func cnnPictures(e *env, o *inspectMNISTOpts, m *model.Model, ds *datasets.Dataset) (map[string]image.Image, error) {
+	w, err := paramFloats(m, "conv0")
+	if err != nil {
+		return nil, err
+	}
+	filters := make([][]float64, 6)
+	for f := range filters {
+		filters[f] = w[f*25 : (f+1)*25]
+	}
+	files := map[string]image.Image{}
+	files[filepath.Join(o.out, "filters.png")] = weightGrid("cnn first layer: the six 5x5 filters of conv0", filters, 5, 16)
+	test, err := mnistTest(e, ds, o.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if o.index >= test.N {
+		return nil, usagef("--index %d: the test set has %d images", o.index, test.N)
+	}
+	px := test.Images[o.index*model.ImageSize : (o.index+1)*model.ImageSize]
+	maps, err := inspect.CNNFeatureMaps(m, px)
+	if err != nil {
+		return nil, err
+	}
+	label := int(test.Labels[o.index])
+	what := fmt.Sprint(label)
+	if ds != datasets.MNIST {
+		what = ds.ClassName(label)
+	}
+	files[filepath.Join(o.out, "maps0.png")] = featureMaps(
+		fmt.Sprintf("test image %d (a %s) and its 6 maps after conv0+bias+ReLU", o.index, what), px, maps.Conv0, model.ImageSide, 4, 7)
+	files[filepath.Join(o.out, "maps1.png")] = featureMaps(
+		fmt.Sprintf("test image %d: its 16 maps after conv1+bias+ReLU, 10x10", o.index), nil, maps.Conv1, 10, 8, 8)
+	e.printf("cnn in %s: drawing its six first-layer filters and the feature maps of test image %d (a %s)\n", o.weights, o.index, what)
+	return files, nil
 }
 
 // tileScale is the enlargement of 28x28 tiles for h of them: the grid stays under ~1000 px.

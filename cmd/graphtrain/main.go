@@ -78,7 +78,7 @@ func (e exitError) Unwrap() error { return e.err }
 func addGlobalFlags(fs *pflag.FlagSet, g *globals) {
 	fs.StringVar(&g.Device, "device", "auto", "backend to run on: auto (the GPU when this build has one and it works, else cpu), cpu (graphtrain's compiled CPU executor), vm (Gorgonia's TapeMachine, the reference) or cuda")
 	fs.BoolVar(&g.JSON, "json", false, "print one JSON object with the results as the last line on stdout")
-	fs.BoolVarP(&g.Quiet, "quiet", "q", false, "print nothing but results and errors")
+	fs.BoolVarP(&g.Quiet, "quiet", "q", false, "print nothing but results and errors (with --json, the JSON line only)")
 }
 
 func main() {
@@ -106,71 +106,27 @@ func main() {
 
 // run executes the command line args and returns the exit status.
 func run(e *env, args []string) (code int) {
-	defer func() {
-		// A panic here is a bug (Gorgonia panics are recovered closer to their source):
-		// still one line for the user, the stack only with GRAPHTRAIN_DEBUG set.
-		if r := recover(); r != nil {
-			fmt.Fprintf(e.stderr, "graphtrain: internal error: %v; please report it with the command line\n", r)
-			if os.Getenv("GRAPHTRAIN_DEBUG") != "" {
-				e.stderr.Write(debug.Stack())
-			}
-			code = 1
-		}
-	}()
-
-	// Global flags may come before the command words.
-	lead := pflag.NewFlagSet("graphtrain", pflag.ContinueOnError)
-	lead.SetInterspersed(false)
-	lead.SetOutput(io.Discard)
-	var g globals
-	addGlobalFlags(lead, &g)
-	help := lead.BoolP("help", "h", false, "show help")
-	showVersion := lead.Bool("version", false, "print the version")
-	if err := lead.Parse(args); err != nil {
-		return fail(e, usagef("%v; run 'graphtrain --help'", err))
+	defer reportPanic(e, &code)
+	lead, err := parseLead(args)
+	if err != nil {
+		return fail(e, err)
 	}
-	if *showVersion {
+	if lead.version {
 		fmt.Fprintln(e.stdout, versionString())
 		return 0
 	}
-	rest := lead.Args()
-	var leadArgs []string
-	lead.Visit(func(f *pflag.Flag) {
-		if f.Name != "help" && f.Name != "version" {
-			leadArgs = append(leadArgs, "--"+f.Name+"="+f.Value.String())
-		}
-	})
-
-	// Find the longest registered command path among the leading words.
-	var c *command
-	n := 0
-	for i := 1; i <= len(rest) && i <= 2; i++ {
-		if strings.HasPrefix(rest[i-1], "-") {
-			break
-		}
-		if cc, ok := commands[strings.Join(rest[:i], " ")]; ok {
-			c, n = cc, i
-		}
-	}
-	if c == nil {
-		if len(rest) == 0 || rest[0] == "help" {
-			printTopUsage(e.stdout, "")
+	c, n, err := findCommand(lead.rest)
+	if err != nil || c == nil {
+		if err == nil || (lead.help && hasGroup(lead.rest[0])) {
+			printTopUsage(e.stdout, lead.group)
 			return 0
 		}
-		prefix := rest[0]
-		if hasGroup(prefix) {
-			if *help || len(rest) == 1 || rest[1] == "--help" || rest[1] == "-h" {
-				printTopUsage(e.stdout, prefix)
-				return 0
-			}
-			return fail(e, usagef("unknown command %q; run 'graphtrain %s --help' for the list", prefix+" "+rest[1], prefix))
-		}
-		return fail(e, usagef("unknown command %q; run 'graphtrain --help' for the list", prefix))
+		return fail(e, err)
 	}
-	if *help {
+	rest := lead.rest
+	if lead.help {
 		rest = append(rest, "--help")
 	}
-
 	fs := pflag.NewFlagSet("graphtrain "+c.path, pflag.ContinueOnError)
 	fs.SortFlags = false
 	var opts any
@@ -180,7 +136,7 @@ func run(e *env, args []string) (code int) {
 	addGlobalFlags(fs, &e.g)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	err := fs.Parse(append(leadArgs, rest[n:]...))
+	err = fs.Parse(append(lead.args, rest[n:]...))
 	if errors.Is(err, pflag.ErrHelp) {
 		printCommandUsage(e.stdout, c, fs)
 		return 0
@@ -196,8 +152,99 @@ func run(e *env, args []string) (code int) {
 	return fail(e, c.run(e, fs, opts))
 }
 
+// reportPanic, deferred, turns a panic into the exit status 1 with one line for the user. A
+// panic here is a bug (Gorgonia panics are recovered closer to their source); its stack is
+// printed only with GRAPHTRAIN_DEBUG set.
+func reportPanic(e *env, code *int) {
+	if r := recover(); r != nil {
+		fmt.Fprintf(e.stderr, "graphtrain: internal error: %v; please report it with the command line\n", r)
+		if os.Getenv("GRAPHTRAIN_DEBUG") != "" {
+			e.stderr.Write(debug.Stack())
+		}
+		*code = 1
+	}
+}
+
+// leadingFlags are the global flags given before the command words, and those words.
+type leadingFlags struct {
+	help, version bool
+	args          []string // the global flags given, as --name=value for the command's flags
+	rest          []string // the command words and what follows them
+	group         string   // the command group whose list to print ("" for all), for help
+}
+
+// parseLead parses the global flags that may come before the command words.
+func parseLead(args []string) (*leadingFlags, error) {
+	lead := pflag.NewFlagSet("graphtrain", pflag.ContinueOnError)
+	lead.SetInterspersed(false)
+	lead.SetOutput(io.Discard)
+	var g globals
+	addGlobalFlags(lead, &g)
+	l := &leadingFlags{}
+	lead.BoolVarP(&l.help, "help", "h", false, "show help")
+	lead.BoolVar(&l.version, "version", false, "print the version")
+	if err := lead.Parse(args); err != nil {
+		return nil, usagef("%v; run 'graphtrain --help'", err)
+	}
+	l.rest = lead.Args()
+	lead.Visit(func(f *pflag.Flag) {
+		if f.Name != "help" && f.Name != "version" {
+			l.args = append(l.args, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	if len(l.rest) > 0 && l.rest[0] != "help" && hasGroup(l.rest[0]) {
+		l.group = l.rest[0]
+	}
+	return l, nil
+}
+
+// findCommand finds the longest registered command path among the leading words of rest and
+// returns it with the number of words it took. With neither a command nor an error, the
+// caller prints the list of commands (no words, "help", or a group's name and --help).
+func findCommand(rest []string) (*command, int, error) {
+	var c *command
+	n := 0
+	for i := 1; i <= len(rest) && i <= 2; i++ {
+		if strings.HasPrefix(rest[i-1], "-") {
+			break
+		}
+		if cc, ok := commands[strings.Join(rest[:i], " ")]; ok {
+			c, n = cc, i
+		}
+	}
+	switch {
+	case c != nil:
+		return c, n, nil
+	case len(rest) == 0 || rest[0] == "help":
+		return nil, 0, nil
+	case !hasGroup(rest[0]):
+		return nil, 0, usagef("unknown command %q; run 'graphtrain --help' for the list", rest[0])
+	case len(rest) == 1 || rest[1] == "--help" || rest[1] == "-h":
+		return nil, 0, nil
+	}
+	return nil, 0, usagef("unknown command %q; run 'graphtrain %s --help' for the list", rest[0]+" "+rest[1], rest[0])
+}
+
 // packagePrefix matches the name of a graphtrain package starting a message or a part of one.
 var packagePrefix = regexp.MustCompile(`(^|[\s(])(?:graph|datasets|npy|cuda|program): `)
+
+// stripPackagePrefixes removes the package names that start a message or a part of one,
+// but not a flag's value: "--device cuda: ..." keeps its cuda.
+func stripPackagePrefixes(msg string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range packagePrefix.FindAllStringSubmatchIndex(msg, -1) {
+		before := strings.Fields(msg[:m[2]])
+		if len(before) > 0 && strings.HasPrefix(before[len(before)-1], "--") {
+			continue // the name is the value of the flag before it
+		}
+		b.WriteString(msg[last:m[0]])
+		b.WriteString(msg[m[2]:m[3]]) // the space or bracket before the name
+		last = m[1]
+	}
+	b.WriteString(msg[last:])
+	return b.String()
+}
 
 // pflagValue matches pflag's message about a flag value that does not parse, which ends in
 // Go's strconv error.
@@ -251,7 +298,7 @@ func fail(e *env, err error) int {
 	msg := strings.ReplaceAll(deviceAdvice(err).Error(), "\n", " ")
 	// Library packages start their messages with their name, for Go callers; the user
 	// needs the file or flag and the problem, not where in graphtrain it was found.
-	msg = packagePrefix.ReplaceAllString(msg, "$1")
+	msg = stripPackagePrefixes(msg)
 	fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg)
 	return code
 }
@@ -288,15 +335,10 @@ Commands:
 	for _, p := range paths {
 		fmt.Fprintf(w, "  %-18s %s\n", p, commands[p].short)
 	}
-	fmt.Fprint(w, `
-Global flags (accepted by every command):
-      --device string   auto (the GPU when this build has one and it works, else the CPU),
-                        cpu or cuda (default "auto")
-      --json            print one JSON object with the results as the last line on stdout
-  -q, --quiet           print nothing but results and errors
-
-Run 'graphtrain <command> --help' for a command's flags.
-`)
+	global := pflag.NewFlagSet("graphtrain", pflag.ContinueOnError)
+	global.SortFlags = false
+	addGlobalFlags(global, &globals{})
+	fmt.Fprintf(w, "\nGlobal flags (accepted by every command):\n%s\nRun 'graphtrain <command> --help' for a command's flags.\n", global.FlagUsages())
 }
 
 func printCommandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
@@ -331,6 +373,16 @@ func newModel(kind string, hidden []int, xorBias bool, seed int64) (*model.Model
 // printf prints progress and tables unless --quiet.
 func (e *env) printf(format string, args ...any) {
 	if !e.g.Quiet {
+		fmt.Fprintf(e.stdout, format, args...)
+	}
+}
+
+// resultf prints a command's results, which --quiet keeps: the answers it computed (train's
+// final figures, eval's accuracy, predict's answer, bench's table, data inspect's statistics);
+// a command whose result is the files it writes says nothing under --quiet. With --quiet and
+// --json the JSON line holds the results, alone on stdout.
+func (e *env) resultf(format string, args ...any) {
+	if !e.g.Quiet || !e.g.JSON {
 		fmt.Fprintf(e.stdout, format, args...)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -17,80 +16,14 @@ import (
 	"graphtrain/train"
 )
 
-type trainMNISTOpts struct {
-	model    string
-	hidden   layersFlag
-	epochs   int
-	batch    int
-	solver   string
-	lr       float64
-	valSplit float64
-	seed     int64
-	dataDir  string
-	out      string
-	metrics  string
-	resume   string
-	limit    int
-	schedule string
-	plot     string
-	force    bool
-	dataset  string
-}
-
-// defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
-// defaults (Adam, lr 1e-3, batch 128): see README.md for the figures. Fashion-MNIST, harder,
-// takes more (fashionEpochs).
-var defaultEpochs = map[string]int{"mlp": 10, "cnn": 10}
-
-// fashionEpochs are defaultEpochs for --dataset fashion: 10 epochs leave the mlp at 87.5%
-// and the cnn at 89.1%, under their goals of 88% and 90% (README.md).
-var fashionEpochs = map[string]int{"mlp": 20, "cnn": 20}
-
-// defaultLR is each solver's default learning rate.
-var defaultLR = map[string]float64{"adam": 1e-3, "sgd": 0.1, "momentum": 0.01}
-
 func init() {
-	register(&command{
-		path:  "train mnist",
-		short: "train a digit recogniser (MLP or LeNet-style convnet) on MNIST",
-		long: `Trains on MNIST's 60000 training images less a validation split, printing per epoch the
-training loss, the validation accuracy, the time and the samples per second. At every epoch
-end it saves the latest state (solver included) in OUT/last and the best model by validation
-accuracy in OUT, then reports the test accuracy of the model in OUT. Ctrl-C finishes the
-current step, saves OUT/last and exits with status 130; --resume OUT continues from there.
-Without --data-dir, the data set is read from (and if missing fetched into) the data cache,
-as 'graphtrain data fetch' does. --dataset fashion trains on Fashion-MNIST instead (ten
-kinds of clothing in the same format); the checkpoint remembers which.`,
-		flags: func(fs *pflag.FlagSet) any {
-			o := &trainMNISTOpts{}
-			fs.StringVar(&o.model, "model", "mlp", "mlp (784-H-10, ReLU) or cnn (LeNet-style convnet)")
-			o.hidden = layersFlag{256}
-			fs.Var(&o.hidden, "hidden", "hidden units of the mlp, a layer's size or a list of them: 512,256 builds 784-512-256-10 (ReLU between layers)")
-			fs.IntVar(&o.epochs, "epochs", 0, "epochs to train in all (with --resume, counting those done); 0: the model's default (mlp 10, cnn 10; with --dataset fashion mlp 20, cnn 20)")
-			fs.IntVar(&o.batch, "batch", 128, "examples per training step; the last partial batch of an epoch is dropped")
-			fs.StringVar(&o.solver, "solver", "adam", "adam, sgd or momentum (0.9)")
-			fs.Float64Var(&o.lr, "lr", 0, "learning rate; 0: the solver's default (adam 1e-3, sgd 0.1, momentum 0.01)")
-			fs.StringVar(&o.schedule, "lr-schedule", "constant", "constant, or cosine: the rate falls along half a cosine wave from --lr in the first epoch towards 0 in the last")
-			fs.Float64Var(&o.valSplit, "val-split", 0.1, "fraction of the training images held out for validation, in [0, 1)")
-			fs.Int64Var(&o.seed, "seed", 1, "seed for the starting weights, the validation split and the shuffling")
-			fs.StringVar(&o.dataset, "dataset", "mnist", "mnist (handwritten digits) or fashion (Fashion-MNIST: ten kinds of clothing, same format)")
-			fs.StringVar(&o.dataDir, "data-dir", "", "directory with the data set's four files (default: $GRAPHTRAIN_DATA or the user cache for mnist, $GRAPHTRAIN_FASHION_DATA or the user cache for fashion; fetched when missing)")
-			fs.StringVar(&o.out, "out", "", "checkpoint directory (default checkpoints/MODEL): the best model, and the latest state in OUT/last")
-			fs.StringVar(&o.metrics, "metrics", "", "write one JSON line per epoch to this file (appended to with --resume)")
-			fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
-			fs.StringVar(&o.plot, "plot", "", "at the end, draw the loss and validation accuracy per epoch into this PNG (from --metrics when given)")
-			fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out; with --resume, accept a --batch, --seed, --limit or --val-split other than the checkpoint's")
-			fs.IntVar(&o.limit, "limit", 0, "use only the first N training images (before the validation split), for quick experiments; 0: all")
-			return o
-		},
-		run: runTrainMNIST,
-	})
 	register(&command{
 		path:  "eval mnist",
 		short: "measure a trained MNIST model on the 10000 test images",
 		long: `Prints the test accuracy and the accuracy of each digit; with --confusion, the confusion matrix.
-The forward pass runs on the CPU whatever --device says (10000 images take a second or two).
-The test set is that of the data set the model was trained on (the checkpoint says which);
+The forward pass runs on --device's backend, 250 images at a time, as the test accuracy at
+the end of 'train mnist' is measured, so that both print the same number on the same device.
+With --quiet, the accuracy line (and the matrix, with --confusion) only. The test set is that of the data set the model was trained on (the checkpoint says which);
 a model is not measured on another data set's test set.`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &evalOpts{}
@@ -113,7 +46,8 @@ Fashion-MNIST's were: cropped to the object, its longer side scaled to 28 pixels
 dark on light inverted, its grey levels kept. An image of any size is prepared as the MNIST
 digits were: made grey, inverted when its background is light (dark ink on white paper),
 cropped to the ink, scaled to fit 20x20 and centred by its centre of mass in 28x28. The
-forward pass runs on the CPU.`,
+forward pass runs on --device's backend where it has a forward-only pass of its own, else on
+vm (Gorgonia's TapeMachine). With --quiet, the answer and its probabilities only.`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &predictOpts{}
 			fs.StringVar(&o.weights, "weights", "", "checkpoint directory of a trained MNIST model (required)")
@@ -228,18 +162,6 @@ func checkTestSet(ds *datasets.Dataset, dir string, test *datasets.Set) error {
 	return nil
 }
 
-// batchSource adapts datasets.Batches to train.Batches.
-type batchSource struct{ b *datasets.Batches }
-
-func (s batchSource) Reset(epoch int)         { s.b.Reset(epoch) }
-func (s batchSource) Next() bool              { return s.b.Next() }
-func (s batchSource) Batch() (x, y []float32) { return s.b.X, s.b.Y }
-func (s batchSource) Count() int              { return s.b.Count() }
-
-// Examples and Order let a GPU trainer hold the training set (backend.Dataset).
-func (s batchSource) Examples() (x, y []float32, n int) { return s.b.Examples() }
-func (s batchSource) Order() []int                      { return s.b.Order() }
-
 type evalOpts struct {
 	weights, dataDir, dataset string
 	confusion                 bool
@@ -300,7 +222,7 @@ func runEvalMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if ds != datasets.MNIST {
 		on = " on " + ds.Title
 	}
-	e.printf("%s model in %s: test accuracy%s %.2f%% (%d of %d)\n", m.Spec.Kind, o.weights, on, 100*acc, int(math.Round(acc*float64(test.N))), test.N)
+	e.resultf("%s model in %s: test accuracy%s %.2f%% (%d of %d)\n", m.Spec.Kind, o.weights, on, 100*acc, int(math.Round(acc*float64(test.N))), test.N)
 	perClass := make([]float64, model.Classes)
 	for d := 0; d < model.Classes; d++ {
 		total := 0
@@ -317,17 +239,17 @@ func runEvalMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		}
 	}
 	if o.confusion {
-		e.printf("\nconfusion matrix (rows: true %s, columns: predicted)\n      ", ds.Noun)
+		e.resultf("\nconfusion matrix (rows: true %s, columns: predicted)\n      ", ds.Noun)
 		for p := 0; p < model.Classes; p++ {
-			e.printf("%6d", p)
+			e.resultf("%6d", p)
 		}
-		e.printf("\n")
+		e.resultf("\n")
 		for d := 0; d < model.Classes; d++ {
-			e.printf("%6d", d)
+			e.resultf("%6d", d)
 			for p := 0; p < model.Classes; p++ {
-				e.printf("%6d", conf[d][p])
+				e.resultf("%6d", conf[d][p])
 			}
-			e.printf("\n")
+			e.resultf("\n")
 		}
 	}
 	if e.g.JSON {
@@ -344,6 +266,39 @@ type predictOpts struct {
 
 func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	o := opts.(*predictOpts)
+	if err := checkPredictArgs(fs, o); err != nil {
+		return err
+	}
+	m, ds, err := loadMNISTModel(o.weights, o.dataset)
+	if err != nil {
+		return err
+	}
+	in, err := predictInput(e, fs, o, ds)
+	if err != nil {
+		return err
+	}
+	b, err := forwardBackend(e)
+	if err != nil {
+		return err
+	}
+	var probs []float64
+	if err := train.Logits(b, m, in.pixels, 1, func(l []float32) { probs = train.Softmax(l) }); err != nil {
+		return err
+	}
+	order := make([]int, len(probs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return probs[order[i]] > probs[order[j]] })
+	printPrediction(e, ds, in, probs, order)
+	if e.g.JSON {
+		return e.emitJSON(predictionJSON(ds, in, probs, order[0]))
+	}
+	return nil
+}
+
+// checkPredictArgs checks that predict mnist was given one IMAGE or --index N.
+func checkPredictArgs(fs *pflag.FlagSet, o *predictOpts) error {
 	switch {
 	case fs.NArg() > 1:
 		return usagef("predict mnist takes one IMAGE, got %q", fs.Args())
@@ -354,81 +309,79 @@ func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	case fs.Changed("index") && (o.index < 0 || o.index > 9999):
 		return usagef("--index %d: must be between 0 and 9999", o.index)
 	}
-	m, ds, err := loadMNISTModel(o.weights, o.dataset)
-	if err != nil {
-		return err
-	}
-	var px []float32
-	label := -1
-	source := ""
+	return nil
+}
+
+// predictIn is the picture predict mnist reads: its 28x28 pixels, where it came from and,
+// for a test image, its label (-1 for a file).
+type predictIn struct {
+	pixels []float32
+	source string
+	label  int
+}
+
+// predictInput reads the IMAGE file, prepared as the data set's pictures were, or test image
+// --index.
+func predictInput(e *env, fs *pflag.FlagSet, o *predictOpts, ds *datasets.Dataset) (predictIn, error) {
 	if fs.NArg() == 1 {
-		source = fs.Arg(0)
 		load := datasets.LoadDigit
 		if ds == datasets.Fashion {
 			load = datasets.LoadFashion
 		}
-		if px, err = load(source); err != nil {
-			return err
-		}
-	} else {
-		test, err := mnistTest(e, ds, o.dataDir)
-		if err != nil {
-			return err
-		}
-		if o.index >= test.N {
-			return usagef("--index %d: the test set has %d images", o.index, test.N)
-		}
-		px = test.Images[o.index*model.ImageSize : (o.index+1)*model.ImageSize]
-		label = int(test.Labels[o.index])
-		source = fmt.Sprintf("test image %d", o.index)
+		px, err := load(fs.Arg(0))
+		return predictIn{pixels: px, source: fs.Arg(0), label: -1}, err
 	}
-	var probs []float64
-	if err := train.Logits(nil, m, px, 1, func(l []float32) { probs = train.Softmax(l) }); err != nil {
-		return err
+	test, err := mnistTest(e, ds, o.dataDir)
+	if err != nil {
+		return predictIn{}, err
 	}
-	order := make([]int, len(probs))
-	for i := range order {
-		order[i] = i
+	if o.index >= test.N {
+		return predictIn{}, usagef("--index %d: the test set has %d images", o.index, test.N)
 	}
-	sort.SliceStable(order, func(i, j int) bool { return probs[order[i]] > probs[order[j]] })
-	digit := order[0]
-	if !e.g.Quiet {
-		w := bufio.NewWriter(e.stdout)
-		fmt.Fprintf(w, "%s, as the model sees it (28x28):\n%s\n", source, datasets.DigitArt(px))
-		named := func(c int) string {
-			if ds == datasets.MNIST {
-				return fmt.Sprint(c)
-			}
-			return fmt.Sprintf("%d %s", c, ds.ClassName(c))
+	return predictIn{
+		pixels: test.Images[o.index*model.ImageSize : (o.index+1)*model.ImageSize],
+		source: fmt.Sprintf("test image %d", o.index),
+		label:  int(test.Labels[o.index]),
+	}, nil
+}
+
+// printPrediction prints the input as text art (not with --quiet), then the answer, the three
+// likeliest classes and, for a test image, whether the answer is right.
+func printPrediction(e *env, ds *datasets.Dataset, in predictIn, probs []float64, order []int) {
+	e.printf("%s, as the model sees it (28x28):\n%s\n", in.source, datasets.DigitArt(in.pixels))
+	named := func(c int) string {
+		if ds == datasets.MNIST {
+			return fmt.Sprint(c)
 		}
-		fmt.Fprintf(w, "%s: %s\n", ds.Noun, named(digit))
-		for _, d := range order[:3] {
-			if ds == datasets.MNIST {
-				fmt.Fprintf(w, "  %d  %6.2f%%\n", d, 100*probs[d])
-			} else {
-				fmt.Fprintf(w, "  %-14s %6.2f%%\n", named(d), 100*probs[d])
-			}
-		}
-		if label >= 0 {
-			verdict := "right"
-			if label != digit {
-				verdict = "wrong"
-			}
-			fmt.Fprintf(w, "label: %s (%s)\n", named(label), verdict)
-		}
-		w.Flush()
+		return fmt.Sprintf("%d %s", c, ds.ClassName(c))
 	}
-	if e.g.JSON {
-		out := map[string]any{"digit": digit, "probabilities": probs, "source": source}
-		if ds != datasets.MNIST {
-			out = map[string]any{"class": digit, "name": ds.ClassName(digit), "probabilities": probs, "source": source, "dataset": ds.Name, "classes": ds.Classes}
+	e.resultf("%s: %s\n", ds.Noun, named(order[0]))
+	for _, d := range order[:3] {
+		if ds == datasets.MNIST {
+			e.resultf("  %d  %6.2f%%\n", d, 100*probs[d])
+		} else {
+			e.resultf("  %-14s %6.2f%%\n", named(d), 100*probs[d])
 		}
-		if label >= 0 {
-			out["label"] = label
-		}
-		return e.emitJSON(out)
 	}
-	return nil
+	if in.label >= 0 {
+		verdict := "right"
+		if in.label != order[0] {
+			verdict = "wrong"
+		}
+		e.resultf("label: %s (%s)\n", named(in.label), verdict)
+	}
+}
+
+// predictionJSON is predict mnist's --json object.
+func predictionJSON(ds *datasets.Dataset, in predictIn, probs []float64, answer int) map[string]any {
+	out := map[string]any{"digit": answer, "probabilities": probs, "source": in.source}
+	if ds != datasets.MNIST {
+		out = map[string]any{"class": answer, "name": ds.ClassName(answer), "probabilities": probs, "source": in.source, "dataset": ds.Name, "classes": ds.Classes}
+	}
+	if in.label >= 0 {
+		out["label"] = in.label
+	}
+	return out
 }
 
 // predictTest predicts every test image with the model on --device's backend (the compiled

@@ -10,8 +10,7 @@ import (
 	"graphtrain/checkpoint"
 	"graphtrain/internal/atomicfile"
 	"graphtrain/internal/dirlock"
-	"graphtrain/internal/meminfo"
-	"graphtrain/internal/safefile"
+	"graphtrain/train"
 )
 
 // outDir is a checkpoint directory claimed by this process: created when missing, locked
@@ -117,11 +116,10 @@ func checkWritable(flag, path string) error {
 // checkMemory refuses a job whose estimate, need bytes, is more than the machine has
 // available, before anything is allocated. advice says which flags lower it.
 func checkMemory(need int64, advice string) error {
-	avail, ok := meminfo.Available()
-	if !ok || need <= avail {
-		return nil
+	if err := train.CheckMemory(need); err != nil {
+		return fmt.Errorf("%w; %s", err, advice)
 	}
-	return fmt.Errorf("this job needs about %s of memory, %s is available; %s", safefile.Size(need), safefile.Size(avail), advice)
+	return nil
 }
 
 // plainError is the system's reason for a failed file operation, without Go's wrapping.

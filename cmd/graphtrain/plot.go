@@ -159,6 +159,25 @@ func writeCurves(out string, stats []train.EpochStats, title string) error {
 	if st, err := os.Stat(out); err == nil && st.IsDir() {
 		return fmt.Errorf("%s: is a directory; give a .png file name", out)
 	}
+	top, bottom, err := curvePanels(stats, title)
+	if err != nil {
+		return err
+	}
+	img := vgimg.New(800, 600)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: 4, PadBottom: 4, PadLeft: 4, PadRight: 12, PadY: 10}
+	canvases := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
+	top.Draw(canvases[0][0])
+	bottom.Draw(canvases[1][0])
+	return atomicfile.WriteFile(out, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+		return err
+	})
+}
+
+// curvePanels are the two panels of the learning curves: the loss per epoch above, the
+// validation accuracy below with the best models ringed, over the same epochs.
+func curvePanels(stats []train.EpochStats, title string) (top, bottom *plot.Plot, err error) {
 	loss, acc, best := make(plotter.XYs, len(stats)), make(plotter.XYs, len(stats)), plotter.XYs{}
 	for i, s := range stats {
 		loss[i] = plotter.XY{X: float64(s.Epoch), Y: s.TrainLoss}
@@ -167,10 +186,10 @@ func writeCurves(out string, stats []train.EpochStats, title string) error {
 			best = append(best, acc[i])
 		}
 	}
-	top := plot.New()
+	top = plot.New()
 	top.Title.Text = "training loss per epoch: " + title
 	top.Y.Label.Text = "loss (mean cross-entropy)"
-	bottom := plot.New()
+	bottom = plot.New()
 	bottom.Title.Text = "validation accuracy per epoch (rings: a new best model, saved)"
 	bottom.X.Label.Text = "epoch"
 	bottom.Y.Label.Text = "accuracy (%)"
@@ -180,15 +199,15 @@ func writeCurves(out string, stats []train.EpochStats, title string) error {
 	}
 	blue, red := color.RGBA{33, 102, 172, 255}, color.RGBA{178, 24, 43, 255}
 	if err := addCurve(top, loss, blue); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := addCurve(bottom, acc, red); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if len(best) > 0 {
 		sc, err := plotter.NewScatter(best)
 		if err != nil {
-			return fmt.Errorf("plot: %v", err)
+			return nil, nil, fmt.Errorf("plot: %v", err)
 		}
 		sc.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(5), Shape: draw.RingGlyph{}}
 		bottom.Add(sc)
@@ -204,17 +223,7 @@ func writeCurves(out string, stats []train.EpochStats, title string) error {
 	for _, p := range []*plot.Plot{top, bottom} {
 		p.X.Min, p.X.Max = lo, hi
 	}
-
-	img := vgimg.New(800, 600)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: 4, PadBottom: 4, PadLeft: 4, PadRight: 12, PadY: 10}
-	canvases := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
-	top.Draw(canvases[0][0])
-	bottom.Draw(canvases[1][0])
-	return atomicfile.WriteFile(out, func(w io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
-		return err
-	})
+	return top, bottom, nil
 }
 
 func addCurve(p *plot.Plot, xys plotter.XYs, c color.Color) error {

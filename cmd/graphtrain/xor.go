@@ -56,7 +56,9 @@ checkpoint holds the weights after it.`,
 		short: "ask a trained XOR net for A XOR B",
 		args:  "[A B]",
 		long: `Runs the XOR net in --weights on the operands A and B (each 0 or 1). Without them it asks
-for them ("enter left operand", "enter right operand"), as the original inference.py did.`,
+for them ("enter left operand", "enter right operand"), as the original inference.py did.
+The forward pass runs on --device's backend where it has a forward-only pass of its own,
+else on vm (Gorgonia's TapeMachine). With --quiet, the raw output and the answer only.`,
 		flags: func(fs *pflag.FlagSet) any {
 			w := new(string)
 			fs.StringVar(w, "weights", "", "checkpoint directory of a trained XOR net (required)")
@@ -68,28 +70,8 @@ for them ("enter left operand", "enter right operand"), as the original inferenc
 
 func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	o := opts.(*trainXOROpts)
-	if fs.NArg() > 0 {
-		return usagef("train xor takes no arguments, got %q", fs.Args())
-	}
-	switch {
-	case o.hidden < 1 || o.hidden > model.MaxHidden:
-		return usagef("--hidden %d: must be between 1 and %d", o.hidden, model.MaxHidden)
-	case o.epochs < 1:
-		return usagef("--epochs %d: must be at least 1", o.epochs)
-	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr <= 0:
-		return usagef("--lr %v: must be a positive number", o.lr)
-	case o.seed < 0 || o.seed > math.MaxUint32:
-		return usagef("--seed %d: must be between 0 and 4294967295", o.seed)
-	case o.logEvery < 0:
-		return usagef("--log-every %d: must be 0 (never) or more", o.logEvery)
-	case o.out == "":
-		return usagef("--out: must name a directory")
-	}
-	if spec, err := model.SpecFor("xor", o.hidden, o.bias); err == nil {
-		need, _ := spec.TrainBytes(len(model.XORTargets), 0)
-		if err := checkMemory(need, "lower --hidden"); err != nil {
-			return err
-		}
+	if err := checkTrainXORFlags(fs, o); err != nil {
+		return err
 	}
 	out, err := claimOut("--out", o.out, true, "")
 	if err != nil {
@@ -97,29 +79,12 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	saved := false
 	defer func() { out.release(saved) }()
-	backend, note, err := selectBackend(e.g.Device)
+	backend, err := trainingBackend(e)
 	if err != nil {
 		return err
 	}
-	if note != "" {
-		fmt.Fprintf(e.stderr, "graphtrain: %s\n", note)
-	}
-
-	var m *model.Model
-	if o.init != "" {
-		if m, _, _, err = checkpoint.LoadCheckpoint(o.init); err != nil {
-			return checkpointError("--init", err, "give a directory that 'graphtrain train xor' wrote, or one with numpy's weights0.npy and weights1.npy")
-		}
-		if m.Spec.Kind != "xor" {
-			return fmt.Errorf("--init %s: holds a %s model, not an XOR net", o.init, m.Spec.Kind)
-		}
-		if fs.Changed("hidden") && o.hidden != m.Spec.Hidden {
-			return usagef("--hidden %d: the weights in --init %s have %d hidden units", o.hidden, o.init, m.Spec.Hidden)
-		}
-		if fs.Changed("bias") && o.bias != m.Spec.Bias {
-			return usagef("--bias=%v: the weights in --init %s have bias=%v", o.bias, o.init, m.Spec.Bias)
-		}
-	} else if m, err = model.NewXOR(o.hidden, o.bias, o.seed); err != nil {
+	m, err := startXOR(fs, o)
+	if err != nil {
 		return err
 	}
 
@@ -145,21 +110,9 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
-	answers := make([]int, 4)
-	e.printf("\ninput  raw output   answer (after %d epochs, %.2f s)\n", res.Epochs, res.Seconds)
-	for i, p := range res.Predictions {
-		answers[i] = answer(p)
-		e.printf("%g %g    %.8f   %d\n", model.XORInputs[2*i], model.XORInputs[2*i+1], p, answers[i])
-	}
-	err = checkpoint.SaveCheckpoint(o.out, m, nil, checkpoint.Checkpoint{
-		Epoch:   res.Epochs,
-		Seed:    o.seed,
-		Backend: res.Device,
-		Hyper:   &checkpoint.Hyperparameters{LR: o.lr, Epochs: o.epochs, Solver: "sgd", Loss: "half sum of squares", Init: o.init, Seed: o.seed},
-		Metrics: map[string]float64{"loss": res.Loss, "seconds": res.Seconds},
-	})
-	if err != nil {
-		return fmt.Errorf("--out %s: the model could not be saved: %v", o.out, plainError(err))
+	answers := printXORAnswers(e, res)
+	if err := saveXOR(o, m, res); err != nil {
+		return err
 	}
 	saved = true
 	e.printf("saved to %s\n", o.out)
@@ -171,6 +124,82 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 			"loss": res.Loss, "predictions": res.Predictions, "answers": answers,
 			"epochs": res.Epochs, "seconds": res.Seconds, "device": res.Device, "out": o.out,
 		})
+	}
+	return nil
+}
+
+// checkTrainXORFlags checks train xor's flags, and that the net fits in memory.
+func checkTrainXORFlags(fs *pflag.FlagSet, o *trainXOROpts) error {
+	if fs.NArg() > 0 {
+		return usagef("train xor takes no arguments, got %q", fs.Args())
+	}
+	switch {
+	case o.hidden < 1 || o.hidden > model.MaxHidden:
+		return usagef("--hidden %d: must be between 1 and %d", o.hidden, model.MaxHidden)
+	case o.epochs < 1:
+		return usagef("--epochs %d: must be at least 1", o.epochs)
+	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr <= 0:
+		return usagef("--lr %v: must be a positive number", o.lr)
+	case o.seed < 0 || o.seed > math.MaxUint32:
+		return usagef("--seed %d: must be between 0 and 4294967295", o.seed)
+	case o.logEvery < 0:
+		return usagef("--log-every %d: must be 0 (never) or more", o.logEvery)
+	case o.out == "":
+		return usagef("--out: must name a directory")
+	}
+	if spec, err := model.SpecFor("xor", o.hidden, o.bias); err == nil {
+		need, _ := train.XORMemory(spec)
+		if err := checkMemory(need, "lower --hidden"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startXOR is the net train xor starts from: the weights in --init, which --hidden and --bias
+// must not contradict, or fresh ones drawn from --seed.
+func startXOR(fs *pflag.FlagSet, o *trainXOROpts) (*model.Model, error) {
+	if o.init == "" {
+		return model.NewXOR(o.hidden, o.bias, o.seed)
+	}
+	m, _, _, err := checkpoint.LoadCheckpoint(o.init)
+	if err != nil {
+		return nil, checkpointError("--init", err, "give a directory that 'graphtrain train xor' wrote, or one with numpy's weights0.npy and weights1.npy")
+	}
+	switch {
+	case m.Spec.Kind != "xor":
+		return nil, fmt.Errorf("--init %s: holds a %s model, not an XOR net", o.init, m.Spec.Kind)
+	case fs.Changed("hidden") && o.hidden != m.Spec.Hidden:
+		return nil, usagef("--hidden %d: the weights in --init %s have %d hidden units", o.hidden, o.init, m.Spec.Hidden)
+	case fs.Changed("bias") && o.bias != m.Spec.Bias:
+		return nil, usagef("--bias=%v: the weights in --init %s have bias=%v", o.bias, o.init, m.Spec.Bias)
+	}
+	return m, nil
+}
+
+// printXORAnswers prints the last epoch's outputs for the four inputs and returns the answers.
+func printXORAnswers(e *env, res *train.XORResult) []int {
+	answers := make([]int, 4)
+	e.printf("\n")
+	e.resultf("input  raw output   answer (after %d epochs, %.2f s)\n", res.Epochs, res.Seconds)
+	for i, p := range res.Predictions {
+		answers[i] = answer(p)
+		e.resultf("%g %g    %.8f   %d\n", model.XORInputs[2*i], model.XORInputs[2*i+1], p, answers[i])
+	}
+	return answers
+}
+
+// saveXOR saves the trained net in --out.
+func saveXOR(o *trainXOROpts, m *model.Model, res *train.XORResult) error {
+	err := checkpoint.SaveCheckpoint(o.out, m, nil, checkpoint.Checkpoint{
+		Epoch:   res.Epochs,
+		Seed:    o.seed,
+		Backend: res.Device,
+		Hyper:   &checkpoint.Hyperparameters{LR: o.lr, Epochs: o.epochs, Solver: "sgd", Loss: "half sum of squares", Init: o.init, Seed: o.seed},
+		Metrics: map[string]float64{"loss": res.Loss, "seconds": res.Seconds},
+	})
+	if err != nil {
+		return fmt.Errorf("--out %s: the model could not be saved: %v", o.out, plainError(err))
 	}
 	return nil
 }
@@ -219,14 +248,18 @@ func runPredictXOR(e *env, fs *pflag.FlagSet, opts any) error {
 			return err
 		}
 	}
-	raw, err := train.Outputs(nil, m, []float64{float64(a), float64(b)})
+	dev, err := forwardBackend(e)
+	if err != nil {
+		return err
+	}
+	raw, err := train.Outputs(dev, m, []float64{float64(a), float64(b)})
 	if err != nil {
 		return err
 	}
 	ans := answer(raw[0])
 	e.printf("Input: [%d %d]\n", a, b)
-	e.printf("Raw Prediction Output: %.4f\n", raw[0])
-	e.printf("Final Prediction (%d XOR %d): %d\n", a, b, ans)
+	e.resultf("Raw Prediction Output: %.4f\n", raw[0])
+	e.resultf("Final Prediction (%d XOR %d): %d\n", a, b, ans)
 	if e.g.JSON {
 		return e.emitJSON(map[string]any{"input": []int{a, b}, "raw": raw[0], "answer": ans})
 	}

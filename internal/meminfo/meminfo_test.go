@@ -18,3 +18,36 @@ func TestParse(t *testing.T) {
 		t.Errorf("Available() = %d", n)
 	}
 }
+
+func TestParseStatm(t *testing.T) {
+	for text, want := range map[string]int64{
+		"12345 678 90 1 0 2 0\n": 678 * 4096,
+		"12345\n":                -1,
+		"a b c\n":                -1,
+		"1 -5 0 0 0 0 0\n":       -1,
+	} {
+		got, ok := parseStatm([]byte(text), 4096)
+		if (want < 0 && ok) || (want >= 0 && (!ok || got != want)) {
+			t.Errorf("%q: %d %v, want %d", text, got, ok, want)
+		}
+	}
+}
+
+func TestResidentAndPeak(t *testing.T) {
+	now, ok1 := Resident()
+	peak, ok2 := PeakResident()
+	if !ok1 || !ok2 {
+		t.Skipf("no figures here: Resident %v, PeakResident %v", ok1, ok2)
+	}
+	if now <= 0 || peak < now/2 {
+		t.Errorf("resident %d bytes, peak %d", now, peak)
+	}
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = 1
+	}
+	if after, _ := PeakResident(); after < 64<<20 {
+		t.Errorf("peak %d bytes after touching 64 MiB", after)
+	}
+	_ = buf[len(buf)-1]
+}
