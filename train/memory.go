@@ -17,6 +17,7 @@ type MemoryError struct {
 	Available int64 // bytes the machine has available
 }
 
+// Error says how much memory the job needs and how much the machine has available.
 func (e *MemoryError) Error() string {
 	return fmt.Sprintf("this job needs about %s of memory, %s is available", safefile.Size(e.Need), safefile.Size(e.Available))
 }
