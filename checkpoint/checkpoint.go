@@ -73,8 +73,9 @@ type Hyperparameters struct {
 	Init       string  `json:"init,omitempty"` // XOR: --init, where the weights came from
 }
 
-// Datasets are the data sets an MNIST-format model may be trained on (Hyperparameters.Dataset).
-var Datasets = []string{"mnist", "fashion"}
+// Datasets are the data sets an MNIST-format model may be trained on (Hyperparameters.Dataset):
+// MNIST, Fashion-MNIST, or "own", a user's set in MNIST's format (datasets.LoadSet).
+var Datasets = []string{"mnist", "fashion", "own"}
 
 // Dataset is the data set the checkpoint's model was trained on: "mnist" or "fashion" for
 // the mlp and the cnn (mnist when model.json does not say: it was written before
@@ -97,9 +98,6 @@ type FileInfo struct {
 	SHA256 string `json:"sha256"`
 }
 
-// Version is graphtrain's version, recorded in checkpoints; the CLI sets it at start.
-var Version = "dev"
-
 // IsCheckpointFile reports whether a file name in a checkpoint directory is the checkpoint's
 // own (model.json and the .npy files), which a save replaces; anything else in the
 // directory is carried over.
@@ -108,10 +106,14 @@ func IsCheckpointFile(name string) bool {
 }
 
 // SaveCheckpoint writes m (and the solver's state when s is not nil) as the checkpoint in
-// dir, creating or atomically replacing it. info carries the rest of model.json; its Model,
-// Params, Solver and State are filled here.
+// dir, creating or atomically replacing it. info carries the rest of model.json, the
+// trainer's Version among it ("" is "dev"); its Format, Model, Params, Solver and State are
+// filled here.
 func SaveCheckpoint(dir string, m *model.Model, s *model.Solver, info Checkpoint) error {
-	info.Format, info.Version, info.Model = CheckpointFormat, Version, m.Spec
+	info.Format, info.Model = CheckpointFormat, m.Spec
+	if info.Version == "" {
+		info.Version = "dev"
+	}
 	info.Params, info.State, info.Solver = nil, nil, nil
 	fill := func(tmp string) error {
 		write := func(name, file string, t *tensor.Dense) (FileInfo, error) {
@@ -348,7 +350,7 @@ func ParseModelJSON(raw []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("epoch %d is negative", ck.Epoch)
 	}
 	if h := ck.Hyper; h != nil && h.Dataset != "" && !slices.Contains(Datasets, h.Dataset) {
-		return nil, fmt.Errorf("data set %q: must be %s", model.Short(h.Dataset), strings.Join(Datasets, " or "))
+		return nil, fmt.Errorf("data set %q: must be %s", model.Short(h.Dataset), strings.Join(Datasets, ", "))
 	}
 	seen := map[string]bool{}
 	for _, fi := range append(append([]FileInfo(nil), ck.Params...), ck.State...) {

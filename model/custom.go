@@ -15,6 +15,7 @@ var customKind = kind{
 	input:      customInput,
 	perExample: customPerExample,
 	loss:       softmaxCrossEntropy,
+	described:  true,
 }
 
 // CustomSpec is the spec of the model description text on examples of shape in (an image

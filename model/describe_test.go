@@ -105,3 +105,26 @@ func FuzzParseArch(f *testing.F) {
 		}
 	})
 }
+
+func TestNewNamed(t *testing.T) {
+	for _, c := range []struct {
+		kind   string
+		hidden []int
+		ok     bool
+	}{
+		{"xor", []int{4}, true}, {"xor", []int{4, 2}, false}, {"xor", nil, false},
+		{"mlp", []int{16}, true}, {"mlp", []int{16, 8}, true}, {"cnn", nil, true}, {"cnn", []int{8}, false},
+		{"custom", nil, false}, {"rnn", nil, false},
+	} {
+		m, err := NewNamed(c.kind, c.hidden, true, 1)
+		if (err == nil) != c.ok || err == nil && m.Spec.Kind != c.kind {
+			t.Errorf("%s %v: %v", c.kind, c.hidden, err)
+		}
+	}
+	if !cnnSpec().Convolutional() || mlpSpec(8).Convolutional() {
+		t.Error("Convolutional: the cnn is, the mlp is not")
+	}
+	if got := NamedKinds(); !reflect.DeepEqual(got, []string{"xor", "mlp", "cnn"}) {
+		t.Errorf("NamedKinds %v", got)
+	}
+}

@@ -31,6 +31,11 @@ type kind struct {
 	perExample func(s Spec) int64
 	// loss sets net.Out and net.Loss from the last layer's output.
 	loss func(net *Net, out *G.Node) error
+	// hidden is how many hidden layer sizes the kind takes (--hidden): 0 none, 1 for the XOR
+	// net, MaxLayers for the mlp.
+	hidden int
+	// described: a model of the kind is given by a description, not by its name alone.
+	described bool
 }
 
 // kinds are the models graphtrain builds, in the order messages list them (set in init: the
@@ -56,6 +61,70 @@ func Kinds() []string {
 		names = append(names, k.name)
 	}
 	return names
+}
+
+// NamedKinds are the kinds a name alone builds (with hidden sizes where they take them): xor,
+// mlp, cnn.
+func NamedKinds() []string {
+	var names []string
+	for _, k := range kinds {
+		if !k.described {
+			names = append(names, k.name)
+		}
+	}
+	return names
+}
+
+// HiddenSizes is how many hidden layer sizes a model of the named kind takes: 0 (none), 1 (the
+// XOR net) or MaxLayers (the mlp); an error for a kind a name alone does not build.
+func HiddenSizes(kind string) (int, error) {
+	k, err := lookupKind(kind)
+	if err == nil && k.described {
+		err = fmt.Errorf("%w: a %s model is given by a description, not by its name", ErrSpec, kind)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return k.hidden, nil
+}
+
+// NewNamed makes a fresh model of a named kind: hidden sizes where the kind takes them (one
+// for xor, one or more for mlp, none for cnn), biases for xor (the others always have them).
+func NewNamed(kind string, hidden []int, bias bool, seed int64) (*Model, error) {
+	n, err := HiddenSizes(kind)
+	if err != nil {
+		return nil, err
+	}
+	if len(hidden) > n {
+		return nil, fmt.Errorf("%w: a %s model takes %d hidden layer sizes, not %d", ErrSpec, kind, n, len(hidden))
+	}
+	s, err := SpecFor(kind, 1, bias)
+	if n > 0 {
+		if len(hidden) == 0 {
+			return nil, fmt.Errorf("%w: a %s model needs its hidden layer sizes", ErrSpec, kind)
+		}
+		if s, err = SpecFor(kind, hidden[0], bias); err == nil && len(hidden) > 1 {
+			s, err = MLPSpec(hidden)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return NewModel(s, seed)
+}
+
+// Convolutional reports whether a model of this spec has a convolution.
+func (s Spec) Convolutional() bool {
+	arch, err := s.Arch()
+	if err != nil {
+		return false
+	}
+	for _, l := range arch {
+		if l.Op == "conv" {
+			return true
+		}
+	}
+	return false
 }
 
 // ClassifierKinds are the kinds trained on MNIST-format data sets: mlp, cnn.

@@ -40,7 +40,8 @@ var mlpKind = kind{
 		}
 		return n
 	},
-	loss: softmaxCrossEntropy,
+	loss:   softmaxCrossEntropy,
+	hidden: MaxLayers,
 }
 
 // mlpSpec is the spec of the mlp with these hidden layers. One hidden layer is recorded in

@@ -46,6 +46,7 @@ var xorKind = kind{
 	},
 	perExample: func(s Spec) int64 { return 2 * int64(2+6*s.Hidden+6) },
 	loss:       halfSumOfSquares,
+	hidden:     1,
 }
 
 // XORBatch is the four examples as tensors: inputs [4, 2] and targets [4, 1] (copies).

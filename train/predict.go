@@ -19,8 +19,8 @@ func predictOn(tr backend.Trainer, m *model.Model, images []float32) ([]int, err
 		return Predict(m, images, 1000)
 	}
 	out, err := predictions(m.Spec, images, func(f func([]float32)) error { return fw.Logits(images, f) })
-	if err == nil && len(out) != len(images)/model.ImageSize {
-		return nil, fmt.Errorf("graph: the %T forward pass gave %d predictions for %d images", fw, len(out), len(images)/model.ImageSize)
+	if n := len(images) / max(1, m.Spec.Inputs); err == nil && len(out) != n {
+		return nil, fmt.Errorf("graph: the %T forward pass gave %d predictions for %d images", fw, len(out), n)
 	}
 	return out, err
 }

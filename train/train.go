@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"time"
 
 	"gorgonia.org/tensor"
 
 	"graphtrain/backend"
 	"graphtrain/checkpoint"
+	"graphtrain/internal/meminfo"
 	"graphtrain/model"
 	"graphtrain/vm"
 )
@@ -53,6 +53,7 @@ type TrainConfig struct {
 	BestVal    float64  // best validation accuracy so far (resume)
 	Seed       int64
 	Hyper      *checkpoint.Hyperparameters // recorded in model.json
+	Version    string                      // the trainer's version, recorded in model.json ("": dev)
 	// Schedule, when set, gives the learning rate of each epoch (1-based); see Cosine.
 	Schedule func(epoch int) float64
 
@@ -292,7 +293,7 @@ func (r *run) diverged(loss float64, epoch, step int) error {
 
 // save writes a checkpoint of the model and the solver to dir.
 func (r *run) save(dir string, epoch int, metrics map[string]float64) error {
-	return checkpoint.SaveCheckpoint(dir, r.m, r.cfg.Solver, checkpoint.Checkpoint{Epoch: epoch, Seed: r.cfg.Seed, Backend: r.backend, Hyper: r.cfg.Hyper, Metrics: metrics})
+	return checkpoint.SaveCheckpoint(dir, r.m, r.cfg.Solver, checkpoint.Checkpoint{Version: r.cfg.Version, Epoch: epoch, Seed: r.cfg.Seed, Backend: r.backend, Hyper: r.cfg.Hyper, Metrics: metrics})
 }
 
 // interrupt saves the state reached in the middle of epoch, at step, to Out/last and ends
@@ -363,15 +364,8 @@ func (r *run) endEpoch(epoch, n int, secs float64) error {
 	return nil
 }
 
-// residentBytes is the process's resident set size now, from /proc (0 where there is none).
+// residentBytes is the process's resident set size now (0 where it cannot be read).
 func residentBytes() int64 {
-	raw, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	var size, resident int64
-	if _, err := fmt.Sscan(string(raw), &size, &resident); err != nil {
-		return 0
-	}
-	return resident * int64(os.Getpagesize())
+	n, _ := meminfo.Resident()
+	return n
 }

@@ -59,18 +59,11 @@ func trainingBackend(e *env) (backend.Backend, error) {
 	return b, err
 }
 
-// forwardBackend is the backend a command's forward pass (predict) runs on: --device's,
-// where it has a forward-only pass of its own (backend.PredictorMaker), else vm, Gorgonia's
-// TapeMachine.
+// forwardBackend is the backend a command's forward pass (eval, predict) runs on: --device's
+// (every backend runs a forward-only pass of its own, backend.Predictor).
 func forwardBackend(e *env) (backend.Backend, error) {
 	b, _, err := selectBackend(e.g.Device)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := b.(backend.PredictorMaker); !ok {
-		return backend.Lookup("vm"), nil
-	}
-	return b, nil
+	return b, err
 }
 
 // autoFallback is the backend training falls back to, saying why, when the one chosen cannot

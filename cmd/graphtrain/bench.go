@@ -20,8 +20,24 @@ type benchOpts struct {
 	dataDir         string
 }
 
-// defaultBenchSteps keep each measurement to a few seconds on a 2-core CPU.
-var defaultBenchSteps = map[string]int{"xor": 2000, "mlp": 100, "cnn": 30}
+// defaultBenchSteps keep each measurement to a few seconds on a 2-core CPU: the XOR net's
+// tiny steps by the thousand, a convnet's by the ten.
+var defaultBenchSteps = func() map[string]int {
+	steps := map[string]int{}
+	for _, kind := range model.NamedKinds() {
+		s, err := model.SpecFor(kind, 256, true)
+		switch {
+		case err != nil:
+		case !s.Classifier():
+			steps[kind] = 2000
+		case s.Convolutional():
+			steps[kind] = 30
+		default:
+			steps[kind] = 100
+		}
+	}
+	return steps
+}()
 
 func init() {
 	register(&command{
@@ -34,9 +50,9 @@ Gorgonia's TapeMachine (the "vs vm" column, when vm is timed too). Inputs are ra
 --data-dir gives MNIST, whose first batches are then used.`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &benchOpts{}
-			fs.StringVar(&o.models, "model", "xor,mlp,cnn", "models to time, comma-separated: xor, mlp, cnn")
+			fs.StringVar(&o.models, "model", strings.Join(model.NamedKinds(), ","), "models to time, comma-separated: "+strings.Join(model.NamedKinds(), ", "))
 			fs.StringVar(&o.devices, "devices", "", "backends to time, comma-separated: vm, cpu, cuda (default: --device's backend when --device is given, else every usable one compiled in)")
-			fs.IntVar(&o.steps, "steps", 0, "timed steps per model and backend (0: "+defaultsText(defaultBenchSteps, "xor", "mlp", "cnn")+")")
+			fs.IntVar(&o.steps, "steps", 0, "timed steps per model and backend (0: "+defaultsText(defaultBenchSteps, model.NamedKinds()...)+")")
 			fs.IntVar(&o.batch, "batch", 128, "batch size for mlp and cnn (xor always uses its 4 examples)")
 			fs.StringVar(&o.dataDir, "data-dir", "", "directory with the MNIST files to take the batches from (default: random inputs)")
 			return o
@@ -172,7 +188,7 @@ func benchOne(kind string, b backend.Backend, o *benchOpts, xs, ys []*tensor.Den
 		steps = defaultBenchSteps[kind]
 	}
 	if kind == "xor" {
-		m, err := newModel(kind, []int{4}, false, 42)
+		m, err := model.NewNamed(kind, []int{4}, false, 42)
 		if err != nil {
 			return nil, err
 		}

@@ -109,12 +109,12 @@ type gradRow struct {
 // checkGradcheckArgs checks gradcheck's model argument and flags, and returns the model kind.
 func checkGradcheckArgs(fs *pflag.FlagSet, o *gradcheckOpts) (string, error) {
 	if fs.NArg() != 1 {
-		return "", usagef("gradcheck: give one model, xor, mlp or cnn")
+		return "", usagef("gradcheck: give one model, %s", orList(model.NamedKinds()))
 	}
 	kind := fs.Arg(0)
 	switch {
-	case kind != "xor" && kind != "mlp" && kind != "cnn":
-		return "", usagef("gradcheck: unknown model %q: must be xor, mlp or cnn", kind)
+	case checkKind("gradcheck", kind, o.hidden) != nil:
+		return "", checkKind("gradcheck", kind, o.hidden)
 	case o.samples < 0:
 		return "", usagef("--samples %d: must be 0 (all) or more", o.samples)
 	case !(o.tol > 0) || math.IsInf(o.tol, 0):
@@ -123,10 +123,6 @@ func checkGradcheckArgs(fs *pflag.FlagSet, o *gradcheckOpts) (string, error) {
 		return "", usagef("--batch %d: must be at least 1", o.batch)
 	case checkLayers(o.hidden) != nil:
 		return "", checkLayers(o.hidden)
-	case len(o.hidden) > 0 && kind == "cnn":
-		return "", usagef("--hidden: the cnn has no hidden-units setting")
-	case len(o.hidden) > 1 && kind == "xor":
-		return "", usagef("--hidden %s: the XOR net has one hidden layer", o.hidden.String())
 	case len(o.hidden) > 0 && o.weights != "":
 		return "", usagef("--hidden: the model in --weights has its own; give one or the other")
 	}

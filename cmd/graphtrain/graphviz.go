@@ -90,22 +90,18 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 // model kind and, for --svg, Graphviz's dot program.
 func checkGraphArgs(fs *pflag.FlagSet, o *graphOpts) (kind, dotProg string, err error) {
 	if fs.NArg() != 1 {
-		return "", "", usagef("graph: give one model, xor, mlp or cnn")
+		return "", "", usagef("graph: give one model, %s", orList(model.NamedKinds()))
 	}
 	kind = fs.Arg(0)
 	switch {
-	case kind != "xor" && kind != "mlp" && kind != "cnn":
-		return "", "", usagef("graph: unknown model %q: must be xor, mlp or cnn", kind)
+	case checkKind("graph", kind, o.hidden) != nil:
+		return "", "", checkKind("graph", kind, o.hidden)
 	case o.dot == "" && o.svg == "":
 		return "", "", usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to")
 	case o.batch < 1:
 		return "", "", usagef("--batch %d: must be at least 1", o.batch)
 	case checkLayers(o.hidden) != nil:
 		return "", "", checkLayers(o.hidden)
-	case len(o.hidden) > 0 && kind == "cnn":
-		return "", "", usagef("--hidden: the cnn has no hidden-units setting")
-	case len(o.hidden) > 1 && kind == "xor":
-		return "", "", usagef("--hidden %s: the XOR net has one hidden layer", o.hidden.String())
 	}
 	if o.svg != "" {
 		if dotProg, err = exec.LookPath("dot"); err != nil {

@@ -344,14 +344,13 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		return err
 	}
 	var files map[string]image.Image
-	switch m.Spec.Kind {
-	case "mlp":
+	if m.Spec.Convolutional() {
+		files, err = cnnPictures(e, o, m, ds)
+	} else {
 		if fs.Changed("index") || fs.Changed("data-dir") {
-			return usagef("--index and --data-dir are for a cnn; %s holds an mlp, whose first-layer weights need no image", o.weights)
+			return usagef("--index and --data-dir are for a cnn (a convnet); %s holds an %s, whose first-layer weights need no image", o.weights, m.Spec.Kind)
 		}
 		files, err = mlpPictures(e, o, m, ds)
-	case "cnn":
-		files, err = cnnPictures(e, o, m, ds)
 	}
 	if err != nil {
 		return err

@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/checkpoint"
 	"graphtrain/model"
 )
 
@@ -99,7 +98,6 @@ func main() {
 		}
 		os.Exit(130)
 	}()
-	checkpoint.Version = version
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, interrupted: interrupted, signal: &got}
 	os.Exit(run(e, os.Args[1:]))
 }
@@ -353,21 +351,40 @@ func printCommandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 }
 
-// newModel makes a fresh model of kind (xor, mlp or cnn): hidden units for xor (one layer)
-// and mlp (one or more layers), biases for xor (the mnist models always have them).
+// newModel makes a fresh model of a named kind (model.NamedKinds): hidden units for the
+// kinds that take them (one layer for xor, one or more for mlp; ignored for the others),
+// biases for xor (the mnist models always have them).
 func newModel(kind string, hidden []int, xorBias bool, seed int64) (*model.Model, error) {
-	switch kind {
-	case "xor":
-		if len(hidden) != 1 {
-			return nil, usagef("--hidden %v: the XOR net has one hidden layer", hidden)
-		}
-		return model.NewXOR(hidden[0], xorBias, seed)
-	case "mlp":
-		return model.NewDeepMLP(hidden, seed)
-	case "cnn":
-		return model.NewCNN(seed)
+	n, err := model.HiddenSizes(kind)
+	if err != nil {
+		return nil, usagef("model %q: must be %s", kind, orList(model.NamedKinds()))
 	}
-	return nil, usagef("model %q: must be xor, mlp or cnn", kind)
+	if n == 1 && len(hidden) != 1 {
+		return nil, usagef("--hidden %v: the XOR net has one hidden layer", hidden)
+	}
+	return model.NewNamed(kind, hidden[:min(len(hidden), n)], xorBias, seed)
+}
+
+// checkKind checks a named model kind given to command and the --hidden sizes given with it.
+func checkKind(command, kind string, hidden layersFlag) error {
+	n, err := model.HiddenSizes(kind)
+	switch {
+	case err != nil:
+		return usagef("%s: unknown model %q: must be %s", command, kind, orList(model.NamedKinds()))
+	case len(hidden) > 0 && n == 0:
+		return usagef("--hidden: the %s has no hidden-units setting", kind)
+	case len(hidden) > n:
+		return usagef("--hidden %s: the XOR net has one hidden layer", hidden.String())
+	}
+	return nil
+}
+
+// orList writes names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // printf prints progress and tables unless --quiet.

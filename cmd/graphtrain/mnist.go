@@ -46,8 +46,7 @@ Fashion-MNIST's were: cropped to the object, its longer side scaled to 28 pixels
 dark on light inverted, its grey levels kept. An image of any size is prepared as the MNIST
 digits were: made grey, inverted when its background is light (dark ink on white paper),
 cropped to the ink, scaled to fit 20x20 and centred by its centre of mass in 28x28. The
-forward pass runs on --device's backend where it has a forward-only pass of its own, else on
-vm (Gorgonia's TapeMachine). With --quiet, the answer and its probabilities only.`,
+forward pass runs on --device's backend. With --quiet, the answer and its probabilities only.`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &predictOpts{}
 			fs.StringVar(&o.weights, "weights", "", "checkpoint directory of a trained MNIST model (required)")
@@ -185,8 +184,8 @@ func loadMNISTModel(weights, dataset string) (*model.Model, *datasets.Dataset, e
 	if err != nil {
 		return nil, nil, checkpointError("--weights", err, "give the --out of a 'graphtrain train mnist' run")
 	}
-	if m.Spec.Kind != "mlp" && m.Spec.Kind != "cnn" {
-		return nil, nil, fmt.Errorf("--weights %s: holds a %s model, not an MNIST model (mlp or cnn)", weights, m.Spec.Kind)
+	if !m.Spec.Classifier() {
+		return nil, nil, fmt.Errorf("--weights %s: holds a %s model, not an MNIST model (%s)", weights, m.Spec.Kind, orList(mnistKinds()))
 	}
 	ds, err := datasets.DatasetByName(ck.Dataset())
 	if err != nil {

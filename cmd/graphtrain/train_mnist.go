@@ -47,11 +47,33 @@ type trainMNISTOpts struct {
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
 // defaults (Adam, lr 1e-3, batch 128): see README.md for the figures. Fashion-MNIST, harder,
 // takes more (fashionEpochs).
-var defaultEpochs = map[string]int{"mlp": 10, "cnn": 10}
+var defaultEpochs = classifierDefaults(10)
 
 // fashionEpochs are defaultEpochs for --dataset fashion: 10 epochs leave the mlp at 87.5%
 // and the cnn at 89.2%, under their goals of 88% and 90% (README.md).
-var fashionEpochs = map[string]int{"mlp": 20, "cnn": 20}
+var fashionEpochs = classifierDefaults(20)
+
+// classifierDefaults is n for every named kind trained on a data set (mlp, cnn).
+func classifierDefaults(n int) map[string]int {
+	m := map[string]int{}
+	for _, kind := range model.NamedKinds() {
+		if s, err := model.SpecFor(kind, 1, true); err == nil && s.Classifier() {
+			m[kind] = n
+		}
+	}
+	return m
+}
+
+// mnistKinds are the named kinds train mnist trains: mlp, cnn.
+func mnistKinds() []string {
+	var kinds []string
+	for _, kind := range model.NamedKinds() {
+		if _, ok := defaultEpochs[kind]; ok {
+			kinds = append(kinds, kind)
+		}
+	}
+	return kinds
+}
 
 // defaultLR is each solver's default learning rate.
 var defaultLR = map[string]float64{"adam": 1e-3, "sgd": 0.1, "momentum": 0.01}
@@ -77,10 +99,10 @@ final line only (the test accuracy).`,
 // trainMNISTFlags declares train mnist's flags.
 func trainMNISTFlags(fs *pflag.FlagSet) any {
 	o := &trainMNISTOpts{}
-	fs.StringVar(&o.model, "model", "mlp", "mlp (784-H-10, ReLU) or cnn (LeNet-style convnet)")
+	fs.StringVar(&o.model, "model", "mlp", modelFlagHelp())
 	o.hidden = layersFlag{256}
 	fs.Var(&o.hidden, "hidden", "hidden units of the mlp, a layer's size or a list of them: 512,256 builds 784-512-256-10 (ReLU between layers)")
-	fs.IntVar(&o.epochs, "epochs", 0, "epochs to train in all (with --resume, counting those done); 0: the model's default ("+defaultsText(defaultEpochs, "mlp", "cnn")+"; with --dataset fashion "+defaultsText(fashionEpochs, "mlp", "cnn")+")")
+	fs.IntVar(&o.epochs, "epochs", 0, "epochs to train in all (with --resume, counting those done); 0: the model's default ("+defaultsText(defaultEpochs, mnistKinds()...)+"; with --dataset fashion "+defaultsText(fashionEpochs, mnistKinds()...)+")")
 	fs.IntVar(&o.batch, "batch", 128, "examples per training step; the last partial batch of an epoch is dropped")
 	fs.StringVar(&o.solver, "solver", "adam", "adam, sgd or momentum (0.9)")
 	fs.Float64Var(&o.lr, "lr", 0, "learning rate; 0: the solver's default ("+defaultsText(defaultLR, "adam", "sgd", "momentum")+")")
@@ -321,6 +343,7 @@ func trainConfig(e *env, o *trainMNISTOpts, job *trainJob, data *trainData) trai
 		StartEpoch: job.start,
 		BestVal:    job.bestVal,
 		Seed:       o.seed,
+		Version:    version,
 		Hyper: &checkpoint.Hyperparameters{Model: o.model, Dataset: data.ds.Name, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
 			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
 		Stop: e.stopRequested,
@@ -478,7 +501,7 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	}
 	r := &resumed{dir: res.Dir, outDir: res.Out, bestVal: res.BestVal}
 	m, solver, ck := res.Model, res.Solver, res.Checkpoint
-	if m.Spec.Kind != "mlp" && m.Spec.Kind != "cnn" {
+	if !m.Spec.Classifier() {
 		return nil, fmt.Errorf("--resume %s: holds a %s model, not an MNIST model", o.resume, m.Spec.Kind)
 	}
 	if fs.Changed("model") && o.model != m.Spec.Kind {
@@ -642,4 +665,17 @@ func (p *epochPrinter) epoch(st train.EpochStats) {
 	p.e.printf("epoch %3d  loss %.4f  val acc %6.2f%%  %6.1f s  %7.0f samples/s%s\n",
 		st.Epoch, st.TrainLoss, 100*st.ValAccuracy, st.Seconds, st.SamplesPerSec, best)
 	p.history = append(p.history, st)
+}
+
+// modelFlagHelp is --model's help: each named kind train mnist trains, with its layers.
+func modelFlagHelp() string {
+	var parts []string
+	for _, kind := range mnistKinds() {
+		text, err := model.BuiltinDescription(kind)
+		if err != nil {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", kind, text))
+	}
+	return "the model: " + strings.Join(parts, ", or ") + "; --hidden sets the mlp's dense(256)"
 }

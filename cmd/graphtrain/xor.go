@@ -192,6 +192,7 @@ func printXORAnswers(e *env, res *train.XORResult) []int {
 // saveXOR saves the trained net in --out.
 func saveXOR(o *trainXOROpts, m *model.Model, res *train.XORResult) error {
 	err := checkpoint.SaveCheckpoint(o.out, m, nil, checkpoint.Checkpoint{
+		Version: version,
 		Epoch:   res.Epochs,
 		Seed:    o.seed,
 		Backend: res.Device,
