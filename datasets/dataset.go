@@ -76,6 +76,10 @@ var Fashion = &Dataset{
 	TestLabelsSHA256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
 
+// Own is a user's own data set in MNIST's format (ReadSetInfo, LoadSet): no cache, no
+// fetching, the classes named by their numbers.
+var Own = &Dataset{Name: "own", Title: "your own data set", Noun: "class"}
+
 // Datasets are the data sets graphtrain knows, by --dataset name.
 var Datasets = []*Dataset{MNIST, Fashion}
 

@@ -96,9 +96,12 @@ func datasetArg(ds *datasets.Dataset) string {
 
 // datasetFlag resolves a --dataset flag's value.
 func datasetFlag(name string) (*datasets.Dataset, error) {
+	if name == datasets.Own.Name {
+		return datasets.Own, nil
+	}
 	ds, err := datasets.DatasetByName(name)
 	if err != nil {
-		return nil, usagef("--dataset %q: must be mnist or fashion", name)
+		return nil, usagef("--dataset %q: must be mnist, fashion or own", name)
 	}
 	return ds, nil
 }
@@ -128,6 +131,13 @@ func mnistSets(e *env, ds *datasets.Dataset, dir string, limit int) (train, test
 
 // mnistTest loads only the test set of ds, for eval and predict.
 func mnistTest(e *env, ds *datasets.Dataset, dir string) (*datasets.Set, error) {
+	if ds == datasets.Own {
+		if dir == "" {
+			return nil, usagef("--data-dir: the model was trained on its own data set; give that set's directory")
+		}
+		_, test, err := ownSets(dir, 1)
+		return test, err
+	}
 	dir, err := mnistDir(e, ds, dir, true)
 	if err != nil {
 		return nil, err
@@ -187,7 +197,7 @@ func loadMNISTModel(weights, dataset string) (*model.Model, *datasets.Dataset, e
 	if !m.Spec.Classifier() {
 		return nil, nil, fmt.Errorf("--weights %s: holds a %s model, not an MNIST model (%s)", weights, m.Spec.Kind, orList(mnistKinds()))
 	}
-	ds, err := datasets.DatasetByName(ck.Dataset())
+	ds, err := datasetFlag(ck.Dataset())
 	if err != nil {
 		return nil, nil, fmt.Errorf("--weights %s: %v", weights, err)
 	}
@@ -222,8 +232,9 @@ func runEvalMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 		on = " on " + ds.Title
 	}
 	e.resultf("%s model in %s: test accuracy%s %.2f%% (%d of %d)\n", m.Spec.Kind, o.weights, on, 100*acc, int(math.Round(acc*float64(test.N))), test.N)
-	perClass := make([]float64, model.Classes)
-	for d := 0; d < model.Classes; d++ {
+	classes := min(m.Spec.Outputs, model.Classes) // the confusion matrix holds ten
+	perClass := make([]float64, classes)
+	for d := 0; d < classes; d++ {
 		total := 0
 		for p := 0; p < model.Classes; p++ {
 			total += conf[d][p]

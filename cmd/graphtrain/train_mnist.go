@@ -42,6 +42,7 @@ type trainMNISTOpts struct {
 	plot     string
 	force    bool
 	dataset  string
+	arch     string
 }
 
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
@@ -61,6 +62,7 @@ func classifierDefaults(n int) map[string]int {
 			m[kind] = n
 		}
 	}
+	m[customKind] = n
 	return m
 }
 
@@ -74,6 +76,9 @@ func mnistKinds() []string {
 	}
 	return kinds
 }
+
+// customKind is the kind of a model given by --arch.
+const customKind = "custom"
 
 // defaultLR is each solver's default learning rate.
 var defaultLR = map[string]float64{"adam": 1e-3, "sgd": 0.1, "momentum": 0.01}
@@ -100,6 +105,7 @@ final line only (the test accuracy).`,
 func trainMNISTFlags(fs *pflag.FlagSet) any {
 	o := &trainMNISTOpts{}
 	fs.StringVar(&o.model, "model", "mlp", modelFlagHelp())
+	fs.StringVar(&o.arch, "arch", "", "your own network instead of --model: a model description, or @FILE to read one from FILE ('#' starts a comment): layers separated by spaces, "+archLayersHelp)
 	o.hidden = layersFlag{256}
 	fs.Var(&o.hidden, "hidden", "hidden units of the mlp, a layer's size or a list of them: 512,256 builds 784-512-256-10 (ReLU between layers)")
 	fs.IntVar(&o.epochs, "epochs", 0, "epochs to train in all (with --resume, counting those done); 0: the model's default ("+defaultsText(defaultEpochs, mnistKinds()...)+"; with --dataset fashion "+defaultsText(fashionEpochs, mnistKinds()...)+")")
@@ -109,7 +115,7 @@ func trainMNISTFlags(fs *pflag.FlagSet) any {
 	fs.StringVar(&o.schedule, "lr-schedule", "constant", "constant, or cosine: the rate falls along half a cosine wave from --lr in the first epoch towards 0 in the last")
 	fs.Float64Var(&o.valSplit, "val-split", 0.1, "fraction of the training images held out for validation, in [0, 1)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for the starting weights, the validation split and the shuffling")
-	fs.StringVar(&o.dataset, "dataset", "mnist", "mnist (handwritten digits) or fashion (Fashion-MNIST: ten kinds of clothing, same format)")
+	fs.StringVar(&o.dataset, "dataset", "mnist", "mnist (handwritten digits), fashion (Fashion-MNIST: ten kinds of clothing, same format) or own (your own set in MNIST's format in --data-dir, any image size and classes; with --arch)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory with the data set's four files (default: $GRAPHTRAIN_DATA or the user cache for mnist, $GRAPHTRAIN_FASHION_DATA or the user cache for fashion; fetched when missing)")
 	fs.StringVar(&o.out, "out", "", "checkpoint directory (default checkpoints/MODEL): the best model, and the latest state in OUT/last")
 	fs.StringVar(&o.metrics, "metrics", "", "write one JSON line per epoch to this file (appended to with --resume): "+metricsFields())
@@ -169,7 +175,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if err != nil {
 		return err
 	}
-	data, err := loadTrainData(e, o)
+	data, err := loadTrainData(e, o, job.model.Spec.Outputs)
 	if err != nil {
 		return err
 	}
@@ -233,8 +239,11 @@ type trainJob struct {
 // title names the model in train's first line: "mlp 784-256-10", "cnn (Fashion-MNIST)".
 func (j *trainJob) title(ds *datasets.Dataset) string {
 	what := j.model.Spec.Kind
-	if what == "mlp" {
+	switch what {
+	case "mlp":
 		what = "mlp " + j.model.Spec.LayerSizes()
+	case customKind:
+		what = customKind + " " + j.model.Spec.Description
 	}
 	if ds != datasets.MNIST {
 		what += " (" + ds.Title + ")"
@@ -259,7 +268,10 @@ func newTrainJob(fs *pflag.FlagSet, o *trainMNISTOpts) (*trainJob, error) {
 		return nil, usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, r.start)
 	}
 	// MNIST's 60000 training images (fewer with --limit) must leave a batch after the split.
-	n := datasets.MNISTTrainN
+	n, err := trainImages(o)
+	if err != nil {
+		return nil, err
+	}
 	if o.limit > 0 {
 		n = min(n, o.limit)
 	}
@@ -273,22 +285,22 @@ func newTrainJob(fs *pflag.FlagSet, o *trainMNISTOpts) (*trainJob, error) {
 		return &trainJob{model: r.model, solver: r.solver, start: r.start, bestVal: r.bestVal}, nil
 	}
 	// A fresh model only once the job is known to fit in memory.
-	spec, err := model.SpecFor(o.model, 1, false)
-	if o.model == "mlp" {
-		spec, err = model.MLPSpec(o.hidden)
-	}
+	spec, err := freshSpec(o)
 	if err != nil {
-		return nil, usagef("--hidden %s: %v", o.hidden.String(), err)
+		return nil, err
 	}
 	if err := checkTrainMemory(spec, o); err != nil {
 		return nil, err
 	}
-	return newTrainModel(o)
+	return newTrainModel(o, spec)
 }
 
 // newTrainModel makes a fresh model and solver from the flags.
-func newTrainModel(o *trainMNISTOpts) (*trainJob, error) {
+func newTrainModel(o *trainMNISTOpts, spec model.Spec) (*trainJob, error) {
 	m, err := newModel(o.model, o.hidden, false, o.seed)
+	if o.model == customKind {
+		m, err = model.NewModel(spec, o.seed)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -313,15 +325,22 @@ type trainData struct {
 
 // loadTrainData loads the data set (its first --limit training images), splits it and
 // checks that the split leaves a batch.
-func loadTrainData(e *env, o *trainMNISTOpts) (*trainData, error) {
+func loadTrainData(e *env, o *trainMNISTOpts, classes int) (*trainData, error) {
 	ds, err := datasetFlag(o.dataset)
 	if err != nil {
 		return nil, err
 	}
 	trainSet, testSet, err := mnistSets(e, ds, o.dataDir, o.limit)
+	if ds == datasets.Own {
+		trainSet, testSet, err = ownSets(o.dataDir, o.limit)
+	}
 	if err != nil {
 		return nil, err
 	}
+	if trainSet.NumClasses() > classes {
+		return nil, fmt.Errorf("--data-dir %s: its labels go up to %d, the model has %d classes; end the description in dense(%d)", o.dataDir, trainSet.NumClasses()-1, classes, trainSet.NumClasses())
+	}
+	trainSet.Classes, testSet.Classes = classes, classes
 	all := trainSet.N
 	trainPart, valPart := trainSet.SplitInPlace(o.valSplit, o.seed) // trainSet is used up
 	if err := checkSplit(o, all, trainPart.N); err != nil {
@@ -421,8 +440,11 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 	if fs.NArg() > 0 {
 		return usagef("train mnist takes no arguments, got %q", fs.Args())
 	}
+	if err := checkArch(fs, o); err != nil {
+		return err
+	}
 	if _, ok := defaultEpochs[o.model]; !ok {
-		return usagef("--model %q: must be mlp or cnn", o.model)
+		return usagef("--model %q: must be %s", o.model, orList(mnistKinds()))
 	}
 	if _, ok := defaultLR[o.solver]; !ok {
 		return usagef("--solver %q: must be adam, sgd or momentum", o.solver)

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"graphtrain/datasets"
+	"graphtrain/internal/safefile"
+	"graphtrain/model"
+)
+
+// archLayersHelp lists the layers --arch takes, for its help.
+const archLayersHelp = "each dense(N), conv(F,K) with stride=S and pad=P or pad=same, maxpool(K) with stride=S, relu, leakyrelu(A), sigmoid, tanh or flatten (implied before the first dense after a conv); the last dense layer's units are the classes; e.g. 'conv(32,5,pad=2) relu maxpool(2) dense(128) relu dense(10)'"
+
+// maxArchFileBytes bounds a --arch @FILE: a description of the most layers is far smaller.
+const maxArchFileBytes = 1 << 20
+
+// checkArch checks --arch against the other flags and makes the model a custom one when it is
+// given; --dataset own needs it.
+func checkArch(fs *pflag.FlagSet, o *trainMNISTOpts) error {
+	switch {
+	case o.dataset == datasets.Own.Name && o.dataDir == "":
+		return usagef("--dataset own: give the directory of your data set's four files with --data-dir")
+	case o.arch == "" && o.dataset == datasets.Own.Name && o.resume == "":
+		return usagef("--dataset own: give your network with --arch (the built-in models read 28x28 images of 10 classes)")
+	case o.arch == "" && o.model == customKind && o.resume == "":
+		return usagef("--model %s: give the network with --arch", customKind)
+	case o.arch == "":
+		return nil
+	case fs.Changed("model") && o.model != customKind:
+		return usagef("--arch with --model %s: give one or the other", o.model)
+	case fs.Changed("hidden"):
+		return usagef("--hidden is the mlp's; with --arch the description gives every layer's size")
+	case o.resume != "":
+		return usagef("--arch with --resume: the checkpoint in --resume has its network; leave out --arch")
+	}
+	if strings.HasPrefix(o.arch, "@") {
+		raw, err := safefile.ReadFile(o.arch[1:], maxArchFileBytes)
+		if err != nil {
+			return fmt.Errorf("--arch %s: %v; give a model description, or @FILE of a readable file", o.arch, err)
+		}
+		o.arch = string(raw)
+	}
+	if _, err := model.ParseArch(o.arch); err != nil {
+		return usagef("--arch: %v", err)
+	}
+	o.model = customKind
+	return nil
+}
+
+// freshSpec is the spec of the model a fresh train mnist run makes: --model's with --hidden,
+// or --arch's on the data set's images.
+func freshSpec(o *trainMNISTOpts) (model.Spec, error) {
+	if o.model != customKind {
+		spec, err := model.SpecFor(o.model, 1, false)
+		if o.model == "mlp" {
+			spec, err = model.MLPSpec(o.hidden)
+		}
+		if err != nil {
+			return model.Spec{}, usagef("--hidden %s: %v", o.hidden.String(), err)
+		}
+		return spec, nil
+	}
+	in, classes := model.Shape{C: 1, H: datasets.MNISTRows, W: datasets.MNISTCols}, datasets.MNISTClasses
+	if o.dataset == datasets.Own.Name {
+		info, err := datasets.ReadSetInfo(o.dataDir)
+		if err != nil {
+			return model.Spec{}, fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
+		}
+		in, classes = model.Shape{C: info.Channels, H: info.Rows, W: info.Cols}, 0
+	}
+	spec, err := model.CustomSpec(o.arch, in)
+	if err != nil {
+		return model.Spec{}, usagef("--arch: %v", err)
+	}
+	if classes > 0 && spec.Outputs != classes {
+		return model.Spec{}, usagef("--arch: its last dense layer has %d units; %s has %d classes", spec.Outputs, o.dataset, classes)
+	}
+	return spec, nil
+}
+
+// trainImages is the number of training images the data set holds (before --limit): MNIST's
+// 60000, or what an own set's header says.
+func trainImages(o *trainMNISTOpts) (int, error) {
+	if o.dataset != datasets.Own.Name {
+		return datasets.MNISTTrainN, nil
+	}
+	info, err := datasets.ReadSetInfo(o.dataDir)
+	if err != nil {
+		return 0, fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
+	}
+	return info.TrainN, nil
+}
+
+// ownSets loads an own data set from dir: the training set (its first limit images) and the
+// test set, the classes from the labels.
+func ownSets(dir string, limit int) (train, test *datasets.Set, err error) {
+	info, err := datasets.ReadSetInfo(dir)
+	if err == nil {
+		train, test, err = datasets.LoadSet(info, limit)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("--data-dir %s: %w", dir, err)
+	}
+	return train, test, nil
+}
