@@ -26,7 +26,7 @@ func writeBars(t *testing.T, dir string) {
 				img[k] = 0.2 * r.Float32()
 			}
 			for k := 0; k < 20; k++ {
-				img[[]int{at*20 + k, k*20 + at, k*21}[class]] = 1
+				img[[]int{at*20 + k, k*20 + at, k * 21}[class]] = 1
 			}
 			s.Labels[i] = uint8(class)
 		}
