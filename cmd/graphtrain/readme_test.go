@@ -64,7 +64,7 @@ func readmeCommands(text string) ([]readmeCommand, error) {
 			continue
 		}
 		if rest, ok := strings.CutPrefix(line, "$ "); ok {
-			args := strings.Fields(rest)
+			args := shellWords(rest)
 			if len(args) == 0 || args[0] != "bin/graphtrain" {
 				return nil, fmt.Errorf("README.md:%d: a transcript of something other than bin/graphtrain: %s", i+1, line)
 			}
@@ -77,7 +77,7 @@ func readmeCommands(text string) ([]readmeCommand, error) {
 			continue
 		}
 		code, _, _ := strings.Cut(line, "#")
-		args := strings.Fields(code)
+		args := shellWords(code)
 		switch {
 		case len(args) == 0 || args[0] == "make":
 		case args[0] == "bin/graphtrain" || args[0] == "graphtrain":
@@ -299,4 +299,33 @@ func TestREADMEMatching(t *testing.T) {
 		!cmds[1].shown || !slices.Equal(cmds[1].output, []string{"out", "..."}) {
 		t.Errorf("parsed %+v, %v", cmds, err)
 	}
+}
+
+// shellWords splits a command line as a shell does for README's commands: on spaces, but
+// not inside single or double quotes, which are removed.
+func shellWords(s string) []string {
+	var words []string
+	var cur strings.Builder
+	quote, in := rune(0), false
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, in = r, true
+		case r == ' ' || r == '\t':
+			if in {
+				words, cur, in = append(words, cur.String()), strings.Builder{}, false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	return words
 }
