@@ -235,29 +235,36 @@ func TestModelsMatchReference(t *testing.T) {
 func TestGradientsMatchVM(t *testing.T) {
 	kernels(t, func(t *testing.T) {
 		for _, tm := range lowertest.Models(t) {
-			x, y := lowertest.Batch(tm.M, tm.Batch, 7)
-			loss, out, grads := lowertest.TapeReference(t, tm.M, tm.Batch, x, y)
-			p, s := lowertest.Lower(t, tm.M, tm.Batch, tm.Solver, tm.LR, lower.CPU)
-			tr, err := newTrainer(p, &model.Net{Model: tm.M}, s, parallel.Default())
-			if err != nil {
-				t.Fatal(err)
-			}
-			ex := executorOf(tr)
-			loadBatch(ex, x, y)
-			ex.run()
-			if e := lowertest.RelErr(read(ex, p.Loss), []float64{loss}); e > 1e-4 {
-				t.Errorf("%s: loss %v, TapeMachine %v", p.Kind, read(ex, p.Loss), loss)
-			}
-			if e := lowertest.RelErr(read(ex, p.Out), out); e > 1e-4 {
-				t.Errorf("%s: output off by %.2g relative", p.Kind, e)
-			}
-			for i, g := range p.Grads {
-				if e := lowertest.RelErr(read(ex, g), grads[i]); e > 1e-4 {
-					t.Errorf("%s: gradient of %s off by %.2g relative", p.Kind, tm.M.Params[i].Name, e)
-				}
-			}
+			checkStepMatchesVM(t, tm.M.Spec.Kind, tm)
 		}
 	})
+}
+
+// checkStepMatchesVM runs one step of c's model on the CPU executor and compares its loss,
+// output and every gradient with Gorgonia's TapeMachine's, within 1e-4 relative.
+func checkStepMatchesVM(t *testing.T, what string, c lowertest.Case) {
+	t.Helper()
+	x, y := lowertest.Batch(c.M, c.Batch, 7)
+	loss, out, grads := lowertest.TapeReference(t, c.M, c.Batch, x, y)
+	p, s := lowertest.Lower(t, c.M, c.Batch, c.Solver, c.LR, lower.CPU)
+	tr, err := newTrainer(p, &model.Net{Model: c.M}, s, parallel.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := executorOf(tr)
+	loadBatch(ex, x, y)
+	ex.run()
+	if e := lowertest.RelErr(read(ex, p.Loss), []float64{loss}); e > 1e-4 {
+		t.Errorf("%s: loss %v, TapeMachine %v", what, read(ex, p.Loss), loss)
+	}
+	if e := lowertest.RelErr(read(ex, p.Out), out); e > 1e-4 {
+		t.Errorf("%s: output off by %.2g relative", what, e)
+	}
+	for i, g := range p.Grads {
+		if e := lowertest.RelErr(read(ex, g), grads[i]); e > 1e-4 {
+			t.Errorf("%s: gradient of %s off by %.2g relative", what, c.M.Params[i].Name, e)
+		}
+	}
 }
 
 // trainSteps runs steps of the model of kind on a pool of workers and returns its parameters.

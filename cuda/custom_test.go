@@ -1,10 +1,8 @@
 package cuda
 
 import (
-	"fmt"
 	"testing"
 
-	"graphtrain/ir/ref"
 	"graphtrain/lower/lowertest"
 )
 
@@ -14,20 +12,7 @@ import (
 func TestEmuCustomModels(t *testing.T) {
 	worst := worstErrs{}
 	for _, c := range lowertest.Custom(t) {
-		base, s := lowerModel(t, c.M, c.Batch, c.Solver, c.LR)
-		own := ownSlots(base)
-		e := newEmuRun(t, own)
-		h := ref.New(own, c.M, s)
-		for step := 0; step < 2; step++ {
-			x, y := lowertest.Batch(c.M, c.Batch, int64(3+step))
-			copy(h.Buf(own.X), ref.ToF64(x))
-			copy(h.Buf(own.Y), ref.ToF64(y))
-			if err := e.loadFrom(h); err != nil {
-				t.Fatal(err)
-			}
-			stepLaunches(t, fmt.Sprintf("%s step %d", c.M.Spec.Description, step), e, h, worst)
-		}
-		e.close()
+		emuSteps(t, c.M.Spec.Description, c, worst)
 	}
 	worst.log(t)
 }

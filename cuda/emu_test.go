@@ -692,21 +692,27 @@ func TestEmuDeepMLP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const batch = 8
 	worst := worstErrs{}
-	base, s := lowerModel(t, m, batch, "adam", solverLR["adam"])
+	emuSteps(t, "deep mlp adam", lowertest.Case{M: m, Batch: 8, Solver: "adam", LR: solverLR["adam"]}, worst)
+	worst.log(t)
+}
+
+// emuSteps runs two steps of c's program, each buffer in a slot of its own, on the emulator
+// and on the host interpreter, comparing every launch's output.
+func emuSteps(t *testing.T, what string, c lowertest.Case, worst worstErrs) {
+	t.Helper()
+	base, s := lowerModel(t, c.M, c.Batch, c.Solver, c.LR)
 	own := ownSlots(base)
 	e := newEmuRun(t, own)
 	defer e.close()
-	h := ref.New(own, m, s)
+	h := ref.New(own, c.M, s)
 	for step := 0; step < 2; step++ {
-		x, y := lowertest.Batch(m, batch, int64(3+step))
+		x, y := lowertest.Batch(c.M, c.Batch, int64(3+step))
 		copy(h.Buf(own.X), ref.ToF64(x))
 		copy(h.Buf(own.Y), ref.ToF64(y))
 		if err := e.loadFrom(h); err != nil {
 			t.Fatal(err)
 		}
-		stepLaunches(t, fmt.Sprintf("deep mlp adam step %d", step), e, h, worst)
+		stepLaunches(t, fmt.Sprintf("%s step %d", what, step), e, h, worst)
 	}
-	worst.log(t)
 }

@@ -5,7 +5,6 @@ import (
 	"math"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"graphtrain/model"
 	"graphtrain/vm"
@@ -55,7 +54,7 @@ func Activations(m *model.Model, x []float64) (acts [][][]float64, err error) {
 	for i, a := range net.Acts {
 		G.Read(a, &vals[i])
 	}
-	xt := denseOf(m.Spec.Dtype, n, in, x)
+	xt := model.DenseOf(m.Spec.Dtype, n, in, x)
 	if err := vm.Feed(net.X, xt); err != nil {
 		return nil, err
 	}
@@ -101,18 +100,6 @@ func perExample(v G.Value, n int) ([][]float64, error) {
 		rows[i] = append([]float64(nil), flat[i*k:(i+1)*k]...)
 	}
 	return rows, nil
-}
-
-// denseOf is x as a [rows, cols] tensor of dtype ("float64" or "float32"), copied.
-func denseOf(dtype string, rows, cols int, x []float64) *tensor.Dense {
-	if dtype == "float64" {
-		return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), x...)))
-	}
-	xs := make([]float32, len(x))
-	for i, v := range x {
-		xs[i] = float32(v)
-	}
-	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(xs))
 }
 
 // LogicNames are the 16 logic functions of two inputs A and B, indexed by their truth table

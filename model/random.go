@@ -38,3 +38,15 @@ func toFloat32(v []float64) []float32 {
 	}
 	return out
 }
+
+// DenseOf is x as a [rows, cols] tensor of dtype ("float64" or "float32"), copied.
+func DenseOf(dtype string, rows, cols int, x []float64) *tensor.Dense {
+	if dtype == "float64" {
+		return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), x...)))
+	}
+	xs := make([]float32, len(x))
+	for i, v := range x {
+		xs[i] = float32(v)
+	}
+	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(xs))
+}

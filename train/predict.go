@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"gorgonia.org/tensor"
-
 	"graphtrain/backend"
 	"graphtrain/model"
 	"graphtrain/vm"
@@ -81,7 +79,7 @@ func Outputs(b backend.Backend, m *model.Model, x []float64) ([]float64, error) 
 		return nil, err
 	}
 	defer p.Close()
-	out, err := p.Forward(denseOf(m.Spec.Dtype, n, in, x))
+	out, err := p.Forward(model.DenseOf(m.Spec.Dtype, n, in, x))
 	if err != nil {
 		return nil, err
 	}
@@ -96,18 +94,6 @@ func Outputs(b backend.Backend, m *model.Model, x []float64) ([]float64, error) 
 		return o, nil
 	}
 	return nil, fmt.Errorf("graph: the forward pass gave %T", out.Data())
-}
-
-// denseOf is x as a [rows, cols] tensor of dtype ("float64" or "float32"), copied.
-func denseOf(dtype string, rows, cols int, x []float64) *tensor.Dense {
-	if dtype == "float64" {
-		return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), x...)))
-	}
-	xs := make([]float32, len(x))
-	for i, v := range x {
-		xs[i] = float32(v)
-	}
-	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(xs))
 }
 
 // predictions is the class with the largest logit of every image [n*784], from a forward
