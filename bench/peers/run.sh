@@ -5,7 +5,8 @@
 # checkout's root. Settings (environment):
 #   GRAPHTRAIN  the binary                        (bin/graphtrain; make bench-peers builds it)
 #   DEVICES     graphtrain devices to time        (vm,cpu; one that bench rejects is dropped)
-#   MODELS      models                            (mlp,cnn)
+#   MODELS      models                            (mlp,cnn; "arch" is ARCH's network)
+#   ARCH        a model description, for MODELS' "arch": the same network on both sides
 #   ROUNDS      alternating rounds                (3)
 #   THREADS     threads on both sides             (the number of CPUs: GOMAXPROCS, --threads)
 #   EPOCHS      epochs per round on each side, each a full pass over the training set (1)
@@ -98,7 +99,9 @@ for r in $(seq 1 "$ROUNDS"); do
 			log=$out/graphtrain-$d-$m-$r.log
 			# train mnist --json: the last line holds "samples_per_second":N, the training time
 			# alone (no validation, no saving).
-			if GOMAXPROCS=$THREADS "$G" train mnist --model "$m" --device "$d" --epochs "$EPOCHS" \
+			what=(--model "$m")
+			[ "$m" = arch ] && what=(--arch "${ARCH:?MODELS has arch: set ARCH to a model description}")
+			if GOMAXPROCS=$THREADS "$G" train mnist "${what[@]}" --device "$d" --epochs "$EPOCHS" \
 				--data-dir "$data" --out "$out/ckpt-$d-$m-$r" --quiet --json >"$log" 2>&1; then
 				sps=$(tail -1 "$log" | sed -n 's/.*"samples_per_second":\([0-9.e+-]*\).*/\1/p')
 				printf '%s graphtrain-%s %s %.0f\n' "$r" "$d" "$m" "$sps" >>"$rec"
@@ -114,8 +117,10 @@ for r in $(seq 1 "$ROUNDS"); do
 	if [ -n "$torch" ]; then
 		for m in ${MODELS//,/ }; do
 			log=$out/torch-$m-$r.log
+			what=(--model "$m")
+			[ "$m" = arch ] && what=(--arch "$ARCH")
 			if env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$THREADS" PYTHONUNBUFFERED=1 "$torch" "$PEER" \
-				--data-dir "$data" --model "$m" --device cpu --threads "$THREADS" --epochs "$EPOCHS" --json >"$log" 2>&1; then
+				--data-dir "$data" "${what[@]}" --device cpu --threads "$THREADS" --epochs "$EPOCHS" --json >"$log" 2>&1; then
 				sps=$(tail -1 "$log" | sed -n 's/.*"samples_per_second": \([0-9.e+-]*\).*/\1/p')
 				printf '%s pytorch %s %.0f\n' "$r" "$m" "$sps" >>"$rec"
 				printf 'round %s  pytorch         %-4s %8.0f samples/s\n' "$r" "$m" "$sps"

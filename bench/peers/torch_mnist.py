@@ -77,6 +77,50 @@ class LeNet(nn.Module):
         return self.f3(x)
 
 
+def from_description(text, channels=1, side=28):
+    """The nn.Sequential of a graphtrain model description (README, "Your own network"):
+    dense(N), conv(F,K) with stride= and pad= (a number or same), maxpool(K) with stride=,
+    relu, leakyrelu(A), sigmoid, tanh, flatten (implied before the first dense after a conv);
+    '#' starts a comment. Layers are made in graphtrain's order, each PyTorch's default
+    initialisation, as graphtrain draws its own: uniform in +-1/sqrt(fan_in)."""
+    import re
+    text = "\n".join(line.split("#")[0] for line in text.splitlines())
+    layers, shape = [], (channels, side, side)  # (C, H, W), or (N,) after a flatten
+    for name, args in re.findall(r"([a-z]+)(?:\(([^)]*)\))?", text):
+        pos, keys = [], {}
+        for a in filter(None, (x.strip() for x in (args or "").split(","))):
+            k, eq, v = a.partition("=")
+            (keys.__setitem__(k, v) if eq else pos.append(float(a)))
+        if name == "dense" and len(shape) == 3:
+            layers.append(nn.Flatten())
+            shape = (shape[0] * shape[1] * shape[2],)
+        if name == "dense":
+            layers.append(nn.Linear(shape[0], int(pos[0])))
+            shape = (int(pos[0]),)
+        elif name == "conv":
+            f, k = int(pos[0]), int(pos[1])
+            stride = int(keys.get("stride", 1))
+            pad = (k - 1) // 2 if keys.get("pad") == "same" else int(keys.get("pad", 0))
+            layers.append(nn.Conv2d(shape[0], f, k, stride=stride, padding=pad))
+            h, w = (shape[1] + 2 * pad - k) // stride + 1, (shape[2] + 2 * pad - k) // stride + 1
+            shape = (f, h, w)
+        elif name == "maxpool":
+            k = int(pos[0])
+            stride = int(keys.get("stride", k))
+            layers.append(nn.MaxPool2d(k, stride))
+            shape = (shape[0], (shape[1] - k) // stride + 1, (shape[2] - k) // stride + 1)
+        elif name == "flatten":
+            layers.append(nn.Flatten())
+            shape = (shape[0] * shape[1] * shape[2],)
+        elif name in ("relu", "sigmoid", "tanh"):
+            layers.append({"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[name]())
+        elif name == "leakyrelu":
+            layers.append(nn.LeakyReLU(pos[0] if pos else 0.01))
+        else:
+            raise SystemExit(f"torch_mnist.py: layer {name!r}: not in this peer's descriptions")
+    return nn.Sequential(*layers)
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -86,6 +130,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir", required=True)
     p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    p.add_argument("--arch", default=None, help="a graphtrain model description, instead of --model")
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch", type=int, default=128)
@@ -104,7 +149,10 @@ def main():
     device = torch.device(a.device)
     xtr, ytr = load(a.data_dir, "train", device)
     xte, yte = load(a.data_dir, "test", device)
-    model = (MLP(a.hidden) if a.model == "mlp" else LeNet()).to(device)
+    if a.arch:
+        model, a.model = from_description(a.arch).to(device), "arch"
+    else:
+        model = (MLP(a.hidden) if a.model == "mlp" else LeNet()).to(device)
     step_model = torch.compile(model, mode=a.compile) if a.compile else model
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
 
