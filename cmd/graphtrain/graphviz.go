@@ -18,6 +18,8 @@ type graphOpts struct {
 	dot, svg string
 	batch    int
 	hidden   layersFlag
+	cost     bool
+	target   string
 }
 
 func init() {
@@ -38,6 +40,8 @@ Graphviz's 'dot' program (apt-get install graphviz) to draw it.`,
 			fs.StringVar(&o.svg, "svg", "", "also draw it as SVG into this file, with Graphviz's dot")
 			fs.IntVar(&o.batch, "batch", 4, "batch size the graph is built for (it shows in the shapes)")
 			fs.Var(&o.hidden, "hidden", "hidden units (xor 4, mlp 16 unless given); for the mlp a list of layer sizes builds a deeper net: 16,8 is 784-16-8-10")
+			fs.BoolVar(&o.cost, "cost", false, "print the cost model of a training step instead: each launch of the model's Program for --target, its FLOPs and the bytes it reads and writes, and the step's totals (no --dot needed)")
+			fs.StringVar(&o.target, "target", "cpu", "with --cost, the lowering target: cpu or cuda (no GPU needed: the Program is the same)")
 			return o
 		},
 		run: runGraph,
@@ -58,6 +62,9 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	if err != nil {
 		return err
+	}
+	if o.cost {
+		return printCost(e, kind, m, o)
 	}
 	net, err := m.Build(o.batch, o.grad)
 	if err != nil {
@@ -96,8 +103,10 @@ func checkGraphArgs(fs *pflag.FlagSet, o *graphOpts) (kind, dotProg string, err 
 	switch {
 	case checkKind("graph", kind, o.hidden) != nil:
 		return "", "", checkKind("graph", kind, o.hidden)
-	case o.dot == "" && o.svg == "":
-		return "", "", usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to")
+	case o.dot == "" && o.svg == "" && !o.cost:
+		return "", "", usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to, or --cost")
+	case o.target != "cpu" && o.target != "cuda":
+		return "", "", usagef("--target %q: must be cpu or cuda", o.target)
 	case o.batch < 1:
 		return "", "", usagef("--batch %d: must be at least 1", o.batch)
 	case checkLayers(o.hidden) != nil:

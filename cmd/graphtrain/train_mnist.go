@@ -699,5 +699,5 @@ func modelFlagHelp() string {
 		}
 		parts = append(parts, fmt.Sprintf("%s (%s)", kind, text))
 	}
-	return "the model: " + strings.Join(parts, ", or ") + "; --hidden sets the mlp's dense(256)"
+	return "the model: " + strings.Join(parts, ", or ") + "; --hidden sets the mlp's dense(256); " + customKind + " is the network --arch gives"
 }
