@@ -1,9 +1,7 @@
 package cpu
 
 import (
-	"errors"
 	"math/rand"
-	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -85,38 +83,5 @@ func TestPredictorMatchesVM(t *testing.T) {
 // TestPredictorReadsParamsOnce: a predictor runs with the parameters as they were when it
 // was made; a closed one says so, and an input of the wrong shape is ErrShape.
 func TestPredictorReadsParamsOnce(t *testing.T) {
-	m := lowertest.Model(t, "mlp")
-	p, err := backend.NewPredictor(Backend{}, m, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, _ := lowertest.Batch(m, 8, 2)
-	out, err := p.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := ref.ToF64(out)
-	w := m.Params[0].T.Float32s()
-	for i := range w {
-		w[i] *= 2
-	}
-	out, err = p.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e := lowertest.RelErr(ref.ToF64(out), before); e != 0 {
-		t.Errorf("the outputs changed with the model's parameters after the predictor was made (%.2g)", e)
-	}
-	if _, err := p.Forward(tensor.New(tensor.WithShape(4, m.Spec.Inputs), tensor.WithBacking(make([]float32, 4*m.Spec.Inputs)))); !errors.Is(err, model.ErrShape) {
-		t.Errorf("a batch of 4 for a predictor of 8: %v, want ErrShape", err)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Forward(x); err == nil || !strings.Contains(err.Error(), "closed") {
-		t.Errorf("Forward after Close: %v, want an error saying the predictor is closed", err)
-	}
-	if err := p.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	lowertest.CheckPredictorReadsParamsOnce(t, Backend{})
 }

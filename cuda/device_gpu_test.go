@@ -629,34 +629,8 @@ func TestPredictorMatchesVM(t *testing.T) {
 }
 
 // TestPredictorReadsParamsOnce: a predictor on the GPU runs with the parameters it was made
-// with, and says so once closed.
+// with, refuses a wrong shape, and says so once closed.
 func TestPredictorReadsParamsOnce(t *testing.T) {
 	needGPU(t)
-	m := lowertest.Model(t, "mlp")
-	p, err := backend.NewPredictor(Backend{}, m, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, _ := lowertest.Batch(m, 8, 2)
-	out, err := p.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := ref.ToF64(out)
-	w := m.Params[0].T.Float32s()
-	for i := range w {
-		w[i] *= 2
-	}
-	if out, err = p.Forward(x); err != nil {
-		t.Fatal(err)
-	}
-	if e := lowertest.RelErr(ref.ToF64(out), before); e != 0 {
-		t.Errorf("the outputs changed with the model's parameters after the predictor was made (%.2g)", e)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Forward(x); err == nil || !strings.Contains(err.Error(), "closed") {
-		t.Errorf("Forward after Close: %v, want an error saying the predictor is closed", err)
-	}
+	lowertest.CheckPredictorReadsParamsOnce(t, Backend{})
 }
