@@ -24,10 +24,7 @@ func init() {
 	register(&command{
 		path:  "version",
 		short: "print graphtrain's version and what it was built with",
-		run: func(e *env, fs *pflag.FlagSet, _ any) error {
-			fmt.Fprintln(e.stdout, versionString())
-			return nil
-		},
+		run:   runVersion,
 	})
 }
 
@@ -64,7 +61,14 @@ func runDevices(e *env, fs *pflag.FlagSet, _ any) error {
 	return nil
 }
 
-func versionString() string {
+// buildInfo is what graphtrain was built with.
+type buildInfo struct {
+	version, goVersion, gorgonia, os, arch string
+	gpu                                    bool
+}
+
+// versionInfo is what this binary was built with.
+func versionInfo() buildInfo {
 	gorgonia := "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
@@ -73,9 +77,28 @@ func versionString() string {
 			}
 		}
 	}
+	return buildInfo{version, runtime.Version(), gorgonia, runtime.GOOS, runtime.GOARCH, cuda.Compiled}
+}
+
+// versionString is the version line: graphtrain dev (go1.26.8, gorgonia v0.9.18, linux/amd64, cpu only).
+func versionString() string {
+	v := versionInfo()
 	gpu := "cpu only"
-	if cuda.Compiled {
+	if v.gpu {
 		gpu = "with gpu"
 	}
-	return fmt.Sprintf("graphtrain %s (%s, gorgonia %s, %s/%s, %s)", version, runtime.Version(), gorgonia, runtime.GOOS, runtime.GOARCH, gpu)
+	return fmt.Sprintf("graphtrain %s (%s, gorgonia %s, %s/%s, %s)", v.version, v.goVersion, v.gorgonia, v.os, v.arch, gpu)
+}
+
+// runVersion prints the version line, or with --json the same as JSON.
+func runVersion(e *env, fs *pflag.FlagSet, _ any) error {
+	if fs.NArg() > 0 {
+		return usagef("version takes no arguments, got %q", fs.Args())
+	}
+	if e.g.JSON {
+		v := versionInfo()
+		return e.emitJSON(map[string]any{"version": v.version, "go": v.goVersion, "gorgonia": v.gorgonia, "os": v.os, "arch": v.arch, "gpu": v.gpu})
+	}
+	fmt.Fprintln(e.stdout, versionString())
+	return nil
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -98,8 +100,38 @@ func main() {
 		}
 		os.Exit(130)
 	}()
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, interrupted: interrupted, signal: &got}
-	os.Exit(run(e, os.Args[1:]))
+	out := &checkedWriter{w: os.Stdout}
+	e := &env{stdout: out, stderr: os.Stderr, stdin: os.Stdin, interrupted: interrupted, signal: &got}
+	code := run(e, os.Args[1:])
+	if out.err != nil && code == 0 {
+		fmt.Fprintf(os.Stderr, "graphtrain: writing to standard output: %v; what was printed is incomplete\n", plainWriteErr(out.err))
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// checkedWriter remembers the first error of the writes to it, so that a command whose output
+// could not be written (a full disk, a closed pipe) does not exit 0.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// plainWriteErr is a write error without the file's name (the user knows it is stdout).
+func plainWriteErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // run executes the command line args and returns the exit status.
@@ -115,6 +147,12 @@ func run(e *env, args []string) (code int) {
 	}
 	c, n, err := findCommand(lead.rest)
 	if err != nil || c == nil {
+		asked := lead.help || slices.Contains(lead.rest, "help") || slices.Contains(lead.rest, "--help") || slices.Contains(lead.rest, "-h")
+		if err == nil && len(lead.rest) > 0 && !asked {
+			// A command group alone ("graphtrain train"): its list, and a usage error.
+			printTopUsage(e.stderr, lead.group)
+			return fail(e, usagef("%s: give one of its commands (above)", lead.rest[0]))
+		}
 		if err == nil || (lead.help && hasGroup(lead.rest[0])) {
 			printTopUsage(e.stdout, lead.group)
 			return 0

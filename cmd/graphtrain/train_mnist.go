@@ -86,7 +86,7 @@ var defaultLR = map[string]float64{"adam": 1e-3, "sgd": 0.1, "momentum": 0.01}
 func init() {
 	register(&command{
 		path:  "train mnist",
-		short: "train a digit recogniser (MLP or LeNet-style convnet) on MNIST",
+		short: "train a classifier (an MLP, a LeNet-style convnet or your own network) on MNIST-format data",
 		long: `Trains on MNIST's 60000 training images less a validation split, printing per epoch the
 training loss, the validation accuracy, the time and the samples per second. At every epoch
 end it saves the latest state (solver included) in OUT/last and the best model by validation
