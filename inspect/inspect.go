@@ -130,11 +130,15 @@ func NearestLogic(v [4]float64) (name string, maxDist float64) {
 // CNNMaps are the feature maps of one image in a convnet.
 type CNNMaps struct {
 	Conv0 [][]float32 // after the first convolution + bias + ReLU: one map per filter, row-major
-	Conv1 [][]float32 // after the second convolution + bias + ReLU (before pooling)
+	Conv1 [][]float32 // after the second convolution + bias + ReLU (before pooling); nil with one
+	// All are the maps after every convolution (and its activation), in order, and Shapes
+	// their shapes: Conv0 and Conv1 are the first two.
+	All    [][][]float32
+	Shapes []model.Shape
 }
 
-// CNNFeatureMaps runs the convnet m on one image and returns the feature maps after its first
-// two convolutions, each with its bias and ReLU, before pooling: the values of the model's
+// CNNFeatureMaps runs the convnet m on one image and returns the feature maps after each of
+// its convolutions, with its bias and activation, before pooling: the values of the model's
 // own graph (Activations). Convolution is cross-correlation, as in Gorgonia and PyTorch:
 //
 //	out[o][y][x] = b[o] + Σ_c Σ_i Σ_j w[o][c][i][j] · in[c][y+i−pad][x+j−pad]
@@ -144,8 +148,8 @@ func CNNFeatureMaps(m *model.Model, image []float32) (*CNNMaps, error) {
 		return nil, err
 	}
 	convs := convOutputs(arch)
-	if len(convs) < 2 {
-		return nil, fmt.Errorf("graph: model is %q, not a convnet of two convolutions or more", m.Spec.Kind)
+	if len(convs) == 0 {
+		return nil, fmt.Errorf("graph: the %s model has no convolution", m.Spec.Kind)
 	}
 	if len(image) != m.Spec.Inputs {
 		return nil, fmt.Errorf("%w: image of %d pixels, want %d", model.ErrShape, len(image), m.Spec.Inputs)
@@ -163,8 +167,14 @@ func CNNFeatureMaps(m *model.Model, image []float32) (*CNNMaps, error) {
 		return nil, err
 	}
 	maps := &CNNMaps{}
-	maps.Conv0 = channels(acts[convs[0]][0], placed[convs[0]].Out)
-	maps.Conv1 = channels(acts[convs[1]][0], placed[convs[1]].Out)
+	for _, c := range convs {
+		maps.All = append(maps.All, channels(acts[c][0], placed[c].Out))
+		maps.Shapes = append(maps.Shapes, placed[c].Out)
+	}
+	maps.Conv0 = maps.All[0]
+	if len(maps.All) > 1 {
+		maps.Conv1 = maps.All[1]
+	}
 	return maps, nil
 }
 

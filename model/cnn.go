@@ -10,7 +10,7 @@ package model
 // ending in logits [B,10] and softmax cross-entropy (mnist.go). Parameters start as
 // PyTorch's layers start them, uniform in ±1/√fan_in (weights and biases).
 var cnnKind = kind{
-	name:       "cnn",
+	name:       CNNKind,
 	classifier: true,
 	nearest:    func(Spec) (Spec, error) { return cnnSpec(), nil },
 	arch: func(Spec) []Layer {
@@ -29,8 +29,11 @@ var cnnKind = kind{
 	loss: softmaxCrossEntropy,
 }
 
+// CNNKind is the LeNet-style convnet's kind name, for callers that draw it as README does.
+const CNNKind = "cnn"
+
 func cnnSpec() Spec {
-	return Spec{Kind: "cnn", Inputs: ImageSize, Outputs: Classes, Bias: true, Activation: "relu", Dtype: "float32"}
+	return Spec{Kind: CNNKind, Inputs: ImageSize, Outputs: Classes, Bias: true, Activation: "relu", Dtype: "float32"}
 }
 
 // NewCNN returns the LeNet-style convnet.

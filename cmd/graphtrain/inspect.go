@@ -407,19 +407,13 @@ func mlpPictures(e *env, o *inspectMNISTOpts, m *model.Model, ds *datasets.Datas
 	return files, nil
 }
 
-// cnnPictures draws the cnn's six first-layer filters (filters.png) and the feature maps of
-// test image --index after each convolution (maps0.png, maps1.png).
+// cnnPictures draws a convnet's first-layer filters (filters.png) and the feature maps of
+// test image --index after each convolution (maps0.png, maps1.png, ...).
 func cnnPictures(e *env, o *inspectMNISTOpts, m *model.Model, ds *datasets.Dataset) (map[string]image.Image, error) {
-	w, err := paramFloats(m, "conv0")
+	files, err := filterPictures(o, m)
 	if err != nil {
 		return nil, err
 	}
-	filters := make([][]float64, 6)
-	for f := range filters {
-		filters[f] = w[f*25 : (f+1)*25]
-	}
-	files := map[string]image.Image{}
-	files[filepath.Join(o.out, "filters.png")] = weightGrid("cnn first layer: the six 5x5 filters of conv0", filters, 5, 16)
 	test, err := mnistTest(e, ds, o.dataDir)
 	if err != nil {
 		return nil, err
@@ -427,7 +421,7 @@ func cnnPictures(e *env, o *inspectMNISTOpts, m *model.Model, ds *datasets.Datas
 	if o.index >= test.N {
 		return nil, usagef("--index %d: the test set has %d images", o.index, test.N)
 	}
-	px := test.Images[o.index*model.ImageSize : (o.index+1)*model.ImageSize]
+	px := test.Image(o.index)
 	maps, err := inspect.CNNFeatureMaps(m, px)
 	if err != nil {
 		return nil, err
@@ -437,12 +431,49 @@ func cnnPictures(e *env, o *inspectMNISTOpts, m *model.Model, ds *datasets.Datas
 	if ds != datasets.MNIST {
 		what = ds.ClassName(label)
 	}
-	files[filepath.Join(o.out, "maps0.png")] = featureMaps(
-		fmt.Sprintf("test image %d (a %s) and its 6 maps after conv0+bias+ReLU", o.index, what), px, maps.Conv0, model.ImageSide, 4, 7)
-	files[filepath.Join(o.out, "maps1.png")] = featureMaps(
-		fmt.Sprintf("test image %d: its 16 maps after conv1+bias+ReLU, 10x10", o.index), nil, maps.Conv1, 10, 8, 8)
-	e.printf("cnn in %s: drawing its six first-layer filters and the feature maps of test image %d (a %s)\n", o.weights, o.index, what)
+	for i, mp := range maps.All {
+		sh := maps.Shapes[i]
+		if sh.H != sh.W {
+			continue // featureMaps draws square maps
+		}
+		title := fmt.Sprintf("test image %d: its %d maps after conv%d+bias+ReLU, %dx%d", o.index, sh.C, i, sh.H, sh.W)
+		var img []float32
+		scale, cols := tileScale(sh.C), int(math.Ceil(math.Sqrt(float64(sh.C))))
+		if in, err := m.Spec.InputShape(); i == 0 && err == nil && in.H == sh.H && in.W == sh.W && in.C == 1 {
+			title, img = fmt.Sprintf("test image %d (a %s) and its %d maps after conv0+bias+ReLU", o.index, what, sh.C), px
+		}
+		if m.Spec.Kind == model.CNNKind { // the layouts README's pictures have
+			scale, cols = []int{4, 8}[min(i, 1)], []int{7, 8}[min(i, 1)]
+		}
+		files[filepath.Join(o.out, fmt.Sprintf("maps%d.png", i))] = featureMaps(title, img, mp, sh.H, scale, cols)
+	}
+	filters := "first-layer filters"
+	if m.Spec.Kind == model.CNNKind {
+		filters = "six first-layer filters"
+	}
+	e.printf("%s in %s: drawing its %s and the feature maps of test image %d (a %s)\n", m.Spec.Kind, o.weights, filters, o.index, what)
 	return files, nil
+}
+
+// filterPictures draws the first convolution's filters (for the first input channel) into
+// filters.png.
+func filterPictures(o *inspectMNISTOpts, m *model.Model) (map[string]image.Image, error) {
+	w, err := paramFloats(m, "conv0")
+	if err != nil {
+		return nil, err
+	}
+	p := m.Param("conv0")
+	sh := p.T.Shape() // [filters, channels, k, k]
+	f, c, k := sh[0], sh[1], sh[2]
+	filters := make([][]float64, f)
+	for i := range filters {
+		filters[i] = w[i*c*k*k : i*c*k*k+k*k]
+	}
+	title := fmt.Sprintf("%s first layer: the %d %dx%d filters of conv0", m.Spec.Kind, f, k, k)
+	if m.Spec.Kind == model.CNNKind {
+		title = "cnn first layer: the six 5x5 filters of conv0"
+	}
+	return map[string]image.Image{filepath.Join(o.out, "filters.png"): weightGrid(title, filters, k, max(4, 80/k))}, nil
 }
 
 // tileScale is the enlargement of 28x28 tiles for h of them: the grid stays under ~1000 px.

@@ -66,6 +66,10 @@ func TestOwnDataOwnNetwork(t *testing.T) {
 	if r := runBin(t, dir, "", "export", "onnx", "--weights", "bars-ck", "--out", "bars.onnx"); r.code != 0 {
 		t.Fatalf("export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	r = runBin(t, dir, "", "inspect", "mnist", "--weights", "bars-ck", "--data-dir", data, "--index", "3", "--out", "look")
+	if r.code != 0 || !strings.Contains(r.stdout, "filters.png") || !strings.Contains(r.stdout, "maps0.png") {
+		t.Fatalf("inspect: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	for _, c := range []struct {
 		arch, want string
 	}{
