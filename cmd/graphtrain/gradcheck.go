@@ -19,13 +19,14 @@ type gradcheckOpts struct {
 	seed    int64
 	weights string
 	hidden  layersFlag
+	arch    string
 }
 
 func init() {
 	register(&command{
 		path:  "gradcheck",
 		short: "check a model's symbolic gradients against finite differences",
-		args:  "xor|mlp|cnn",
+		args:  "xor|mlp|cnn|custom",
 		long: `Builds the model's graph with its symbolic gradients (gorgonia.Grad) and compares them with
 central differences of the loss, (L(θ+h) − L(θ−h)) / 2h with h = 1e-6, on float64 copies of
 the parameters and a random batch. Prints per parameter the worst relative error
@@ -40,6 +41,7 @@ or the layers --hidden lists) unless --weights gives a checkpoint of that model.
 			fs.Int64Var(&o.seed, "seed", 1, "seed for the fresh parameters and the batch")
 			fs.StringVar(&o.weights, "weights", "", "check the parameters of this checkpoint instead of fresh ones")
 			fs.Var(&o.hidden, "hidden", "hidden units of the fresh model (xor 4, mlp 16); for the mlp a list of layer sizes checks a deeper net: 16,8,8 is 784-16-8-8-10")
+			fs.StringVar(&o.arch, "arch", "", archFlagHelp)
 			return o
 		},
 		run: runGradcheck,
@@ -115,6 +117,8 @@ func checkGradcheckArgs(fs *pflag.FlagSet, o *gradcheckOpts) (string, error) {
 	switch {
 	case checkKind("gradcheck", kind, o.hidden) != nil:
 		return "", checkKind("gradcheck", kind, o.hidden)
+	case checkArchArg(kind, o.arch) != nil && o.weights == "":
+		return "", checkArchArg(kind, o.arch)
 	case o.samples < 0:
 		return "", usagef("--samples %d: must be 0 (all) or more", o.samples)
 	case !(o.tol > 0) || math.IsInf(o.tol, 0):
@@ -141,6 +145,9 @@ func gradcheckModel(kind string, o *gradcheckOpts) (*model.Model, error) {
 			return nil, fmt.Errorf("--weights %s: holds a %s model, not a %s; run 'graphtrain gradcheck %s'", o.weights, m.Spec.Kind, kind, m.Spec.Kind)
 		}
 		return m, nil
+	}
+	if kind == customKind {
+		return customModel(o.arch, o.seed)
 	}
 	m, err := newModel(kind, orLayers(o.hidden, map[string]int{"xor": 4, "mlp": 16}[kind]), true, o.seed)
 	if err == nil && kind == "xor" {

@@ -20,13 +20,14 @@ type graphOpts struct {
 	hidden   layersFlag
 	cost     bool
 	target   string
+	arch     string
 }
 
 func init() {
 	register(&command{
 		path:  "graph",
 		short: "draw a model's expression graph (Graphviz DOT, SVG)",
-		args:  "xor|mlp|cnn",
+		args:  "xor|mlp|cnn|custom",
 		long: `Writes the model's Gorgonia expression graph as Graphviz DOT: a node per value, labelled
 with its op (or its name) and its shape, an edge from each operand to the node using it (the
 numbers on the arrows give the operand order). Parameters are orange boxes, inputs blue
@@ -41,6 +42,7 @@ Graphviz's 'dot' program (apt-get install graphviz) to draw it.`,
 			fs.IntVar(&o.batch, "batch", 4, "batch size the graph is built for (it shows in the shapes)")
 			fs.Var(&o.hidden, "hidden", "hidden units (xor 4, mlp 16 unless given); for the mlp a list of layer sizes builds a deeper net: 16,8 is 784-16-8-10")
 			fs.BoolVar(&o.cost, "cost", false, "print the cost model of a training step instead: each launch of the model's Program for --target, its FLOPs and the bytes it reads and writes, and the step's totals (no --dot needed)")
+			fs.StringVar(&o.arch, "arch", "", archFlagHelp)
 			fs.StringVar(&o.target, "target", "cpu", "with --cost, the lowering target: cpu or cuda (no GPU needed: the Program is the same)")
 			return o
 		},
@@ -55,7 +57,9 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 		return err
 	}
 	var m *model.Model
-	if kind == "xor" {
+	if kind == customKind {
+		m, err = customModel(o.arch, 1)
+	} else if kind == "xor" {
 		m, err = newModel(kind, orLayers(o.hidden, 4), false, 42)
 	} else {
 		m, err = newModel(kind, orLayers(o.hidden, 16), false, 1)
@@ -103,6 +107,8 @@ func checkGraphArgs(fs *pflag.FlagSet, o *graphOpts) (kind, dotProg string, err 
 	switch {
 	case checkKind("graph", kind, o.hidden) != nil:
 		return "", "", checkKind("graph", kind, o.hidden)
+	case checkArchArg(kind, o.arch) != nil:
+		return "", "", checkArchArg(kind, o.arch)
 	case o.dot == "" && o.svg == "" && !o.cost:
 		return "", "", usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to, or --cost")
 	case o.target != "cpu" && o.target != "cuda":

@@ -405,10 +405,16 @@ func newModel(kind string, hidden []int, xorBias bool, seed int64) (*model.Model
 
 // checkKind checks a named model kind given to command and the --hidden sizes given with it.
 func checkKind(command, kind string, hidden layersFlag) error {
+	if kind == customKind {
+		if len(hidden) > 0 {
+			return usagef("--hidden is the mlp's; --arch gives the custom model's layers")
+		}
+		return nil
+	}
 	n, err := model.HiddenSizes(kind)
 	switch {
 	case err != nil:
-		return usagef("%s: unknown model %q: must be %s", command, kind, orList(model.NamedKinds()))
+		return usagef("%s: unknown model %q: must be %s", command, kind, orList(append(model.NamedKinds(), customKind+" (with --arch)")))
 	case len(hidden) > 0 && n == 0:
 		return usagef("--hidden: the %s has no hidden-units setting", kind)
 	case len(hidden) > n:

@@ -36,18 +36,54 @@ func checkArch(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 	case o.resume != "":
 		return usagef("--arch with --resume: the checkpoint in --resume has its network; leave out --arch")
 	}
-	if strings.HasPrefix(o.arch, "@") {
-		raw, err := safefile.ReadFile(o.arch[1:], maxArchFileBytes)
-		if err != nil {
-			return fmt.Errorf("--arch %s: %v; give a model description, or @FILE of a readable file", o.arch, err)
-		}
-		o.arch = string(raw)
+	text, err := archText(o.arch)
+	if err != nil {
+		return err
 	}
-	if _, err := model.ParseArch(o.arch); err != nil {
-		return usagef("--arch: %v", err)
-	}
-	o.model = customKind
+	o.arch, o.model = text, customKind
 	return nil
+}
+
+// archText is --arch's description: the flag's text, or FILE's for @FILE; checked.
+func archText(arch string) (string, error) {
+	if strings.HasPrefix(arch, "@") {
+		raw, err := safefile.ReadFile(arch[1:], maxArchFileBytes)
+		if err != nil {
+			return "", fmt.Errorf("--arch %s: %v; give a model description, or @FILE of a readable file", arch, err)
+		}
+		arch = string(raw)
+	}
+	if _, err := model.ParseArch(arch); err != nil {
+		return "", usagef("--arch: %v", err)
+	}
+	return arch, nil
+}
+
+// archFlagHelp is the help of graph's and gradcheck's --arch.
+const archFlagHelp = "with the model custom: a model description (or @FILE), on MNIST's 28x28 images; see train mnist --help"
+
+// checkArchArg checks that --arch comes with the model custom, and custom with --arch.
+func checkArchArg(kind, arch string) error {
+	switch {
+	case kind == customKind && arch == "":
+		return usagef("model %s: give its layers with --arch", customKind)
+	case kind != customKind && arch != "":
+		return usagef("--arch is for the model %s; %s has its own layers", customKind, kind)
+	}
+	return nil
+}
+
+// customModel is the fresh model of --arch for graph and gradcheck, on MNIST's images.
+func customModel(arch string, seed int64) (*model.Model, error) {
+	text, err := archText(arch)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.NewCustom(text, model.Shape{C: 1, H: datasets.MNISTRows, W: datasets.MNISTCols}, seed)
+	if err != nil {
+		return nil, usagef("--arch: %v", err)
+	}
+	return m, nil
 }
 
 // freshSpec is the spec of the model a fresh train mnist run makes: --model's with --hidden,

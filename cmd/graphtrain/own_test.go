@@ -86,3 +86,22 @@ func TestOwnDataOwnNetwork(t *testing.T) {
 		t.Errorf("own data without --arch: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestCustomGraphAndGradcheck: graph and gradcheck take a model description (custom
+// --arch): the symbolic gradients of tanh, leakyrelu, pad=same and pooling match central
+// differences; --arch without custom, and custom without --arch, are usage errors.
+func TestCustomGraphAndGradcheck(t *testing.T) {
+	dir := t.TempDir()
+	arch := "conv(3,3,pad=same) tanh maxpool(2) dense(5) leakyrelu(0.1) dense(10)"
+	if r := runBin(t, dir, "", "gradcheck", "custom", "--arch", arch); r.code != 0 || !strings.Contains(r.stdout, "all within --tol") {
+		t.Errorf("gradcheck custom: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runBin(t, dir, "", "graph", "custom", "--arch", arch, "--dot", "g.dot", "--grad"); r.code != 0 {
+		t.Errorf("graph custom: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"graph", "custom", "--cost"}, {"gradcheck", "custom"}, {"graph", "cnn", "--arch", arch, "--cost"}} {
+		if r := runBin(t, dir, "", args...); r.code != 2 || !strings.Contains(r.stderr, "--arch") {
+			t.Errorf("%v: exit %d, %s", args, r.code, r.stderr)
+		}
+	}
+}
