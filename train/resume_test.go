@@ -84,3 +84,49 @@ func TestResumeKeepsTheBest(t *testing.T) {
 		t.Errorf("OUT/last records %s %v, want %v", BestValKey, v, best)
 	}
 }
+
+// TestTargetAccuracyStops: training stops at the end of the first epoch whose validation
+// accuracy reaches the target, and says when; an unreachable target trains every epoch.
+func TestTargetAccuracyStops(t *testing.T) {
+	const n, batch = 40, 8
+	for _, c := range []struct {
+		target    float64
+		wantEpoch bool
+	}{{0.2, true}, {1.01, false}} {
+		m, _ := model.NewMLP(16, 1)
+		x, y := model.RandomBatch(m, n, 3)
+		xs, ys := x.Data().([]float32), y.Data().([]float32)
+		labels := make([]uint8, n)
+		for i := range labels {
+			for k := 0; k < model.Classes; k++ {
+				if ys[i*model.Classes+k] == 1 {
+					labels[i] = uint8(k)
+				}
+			}
+		}
+		cfg := TrainConfig{Epochs: 6, Batch: batch, Backend: vm.VM{}, Out: filepath.Join(t.TempDir(), "out"),
+			Train: &sliceBatches{x: xs, y: ys, n: n, b: batch}, Val: Labelled{Images: xs, Labels: labels}, TargetAccuracy: c.target}
+		cfg.Solver, _ = model.NewSolver("adam", 1e-2)
+		var accs []float64
+		cfg.OnEpoch = func(st EpochStats) { accs = append(accs, st.ValAccuracy) }
+		res, err := Train(m, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.wantEpoch {
+			if res.TargetEpoch != 0 || res.Epochs != 6 {
+				t.Errorf("target %v: stopped at %d (target epoch %d)", c.target, res.Epochs, res.TargetEpoch)
+			}
+			continue
+		}
+		first := 0
+		for i, a := range accs {
+			if a >= c.target && first == 0 {
+				first = i + 1
+			}
+		}
+		if first == 0 || res.TargetEpoch != first || res.Epochs != first || res.SecondsToTarget <= 0 {
+			t.Errorf("target %v: accuracies %v; stopped at %d, target epoch %d, %v s", c.target, accs, res.Epochs, res.TargetEpoch, res.SecondsToTarget)
+		}
+	}
+}

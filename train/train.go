@@ -54,6 +54,9 @@ type TrainConfig struct {
 	Seed       int64
 	Hyper      *checkpoint.Hyperparameters // recorded in model.json
 	Version    string                      // the trainer's version, recorded in model.json ("": dev)
+	// TargetAccuracy, when above 0, stops training at the end of the first epoch whose
+	// validation accuracy reaches it (TrainResult.TargetEpoch, SecondsToTarget).
+	TargetAccuracy float64
 	// Schedule, when set, gives the learning rate of each epoch (1-based); see Cosine.
 	Schedule func(epoch int) float64
 
@@ -83,6 +86,10 @@ type TrainResult struct {
 	SamplesPerSec float64 // training samples per second in this run
 	Interrupted   bool    // Stop returned true; the state is saved in Out/last
 	Device        string
+	// TargetEpoch is the first epoch whose validation accuracy reached TargetAccuracy (0: none
+	// did), and SecondsToTarget the training time to its end, in this run.
+	TargetEpoch     int
+	SecondsToTarget float64
 }
 
 // ErrDiverged reports a loss that became NaN or infinite: every *DivergedError is one
@@ -137,6 +144,9 @@ func Train(m *model.Model, cfg TrainConfig) (*TrainResult, error) {
 	for epoch := cfg.StartEpoch + 1; epoch <= cfg.Epochs; epoch++ {
 		if res, err := r.trainEpoch(epoch, steps, step); res != nil || err != nil {
 			return res, err
+		}
+		if r.res.TargetEpoch > 0 {
+			break
 		}
 	}
 	if r.res.Seconds > 0 {
@@ -358,6 +368,9 @@ func (r *run) endEpoch(epoch, n int, secs float64) error {
 		r.res.BestEpoch, r.res.BestVal = epoch, st.ValAccuracy
 	}
 	r.res.Epochs = epoch
+	if cfg.TargetAccuracy > 0 && cfg.Val.N() > 0 && st.ValAccuracy >= cfg.TargetAccuracy {
+		r.res.TargetEpoch, r.res.SecondsToTarget = epoch, r.res.Seconds
+	}
 	if cfg.OnEpoch != nil {
 		cfg.OnEpoch(st)
 	}

@@ -43,6 +43,7 @@ type trainMNISTOpts struct {
 	force    bool
 	dataset  string
 	arch     string
+	target   float64
 }
 
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
@@ -122,6 +123,7 @@ func trainMNISTFlags(fs *pflag.FlagSet) any {
 	fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
 	fs.StringVar(&o.plot, "plot", "", "at the end, draw the loss and validation accuracy per epoch into this PNG (from --metrics when given)")
 	fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out; with --resume, accept a --batch, --seed, --limit or --val-split other than the checkpoint's")
+	fs.Float64Var(&o.target, "target-accuracy", 0, "stop at the end of the first epoch whose validation accuracy reaches this fraction, in (0, 1]; 0: train every epoch (--json: seconds_to_target)")
 	fs.IntVar(&o.limit, "limit", 0, "use only the first N training images (before the validation split), for quick experiments; 0: all")
 	return o
 }
@@ -356,13 +358,14 @@ func trainConfig(e *env, o *trainMNISTOpts, job *trainJob, data *trainData) trai
 	solver := job.solver
 	return train.TrainConfig{
 		Epochs: o.epochs, Batch: o.batch, Solver: solver, Fallback: autoFallback(e),
-		Train:      data.batches,
-		Val:        train.Labelled{Images: data.val.Images, Labels: data.val.Labels},
-		Out:        o.out,
-		StartEpoch: job.start,
-		BestVal:    job.bestVal,
-		Seed:       o.seed,
-		Version:    version,
+		Train:          data.batches,
+		Val:            train.Labelled{Images: data.val.Images, Labels: data.val.Labels},
+		Out:            o.out,
+		StartEpoch:     job.start,
+		BestVal:        job.bestVal,
+		Seed:           o.seed,
+		Version:        version,
+		TargetAccuracy: o.target,
 		Hyper: &checkpoint.Hyperparameters{Model: o.model, Dataset: data.ds.Name, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
 			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
 		Stop: e.stopRequested,
@@ -386,6 +389,11 @@ func reportTrainMNIST(e *env, o *trainMNISTOpts, res *train.TrainResult, testSet
 		return err
 	}
 	testAcc := train.Accuracy(pred, testSet.Labels)
+	if res.TargetEpoch > 0 {
+		e.printf("validation accuracy reached --target-accuracy %g at epoch %d, after %.1f s of training\n", o.target, res.TargetEpoch, res.SecondsToTarget)
+	} else if o.target > 0 {
+		e.printf("validation accuracy did not reach --target-accuracy %g in %d epochs\n", o.target, res.Epochs)
+	}
 	e.resultf("test accuracy %.2f%% (the epoch %d model, saved in %s); %.1f s of training, %.0f samples/s\n",
 		100*testAcc, ck.Epoch, o.out, res.Seconds, res.SamplesPerSec)
 	if o.plot != "" {
@@ -398,6 +406,7 @@ func reportTrainMNIST(e *env, o *trainMNISTOpts, res *train.TrainResult, testSet
 			"test_accuracy": testAcc, "val_accuracy": ck.Metrics["val_accuracy"], "epochs": res.Epochs,
 			"best_epoch": ck.Epoch, "seconds": res.Seconds, "samples_per_second": res.SamplesPerSec,
 			"device": res.Device, "model": o.model, "out": o.out, "dataset": o.dataset,
+			"seconds_to_target": targetSeconds(res),
 		})
 	}
 	return nil
@@ -468,6 +477,10 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 		return usagef("--val-split %v: must be in [0, 1)", o.valSplit)
 	case o.limit < 0:
 		return usagef("--limit %d: must be 0 (all images) or more", o.limit)
+	case !(o.target >= 0 && o.target <= 1):
+		return usagef("--target-accuracy %v: must be in (0, 1], or 0 for none", o.target)
+	case o.target > 0 && o.valSplit == 0:
+		return usagef("--target-accuracy needs a validation set: leave --val-split above 0")
 	case o.schedule != "constant" && o.schedule != "cosine":
 		return usagef("--lr-schedule %q: must be constant or cosine", o.schedule)
 	}
@@ -700,4 +713,12 @@ func modelFlagHelp() string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", kind, text))
 	}
 	return "the model: " + strings.Join(parts, ", or ") + "; --hidden sets the mlp's dense(256); " + customKind + " is the network --arch gives"
+}
+
+// targetSeconds is the training time to --target-accuracy for --json, nil when not reached.
+func targetSeconds(res *train.TrainResult) any {
+	if res.TargetEpoch == 0 {
+		return nil
+	}
+	return res.SecondsToTarget
 }
