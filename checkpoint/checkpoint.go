@@ -349,8 +349,8 @@ func ParseModelJSON(raw []byte) (*Checkpoint, error) {
 	if ck.Epoch < 0 {
 		return nil, fmt.Errorf("epoch %d is negative", ck.Epoch)
 	}
-	if h := ck.Hyper; h != nil && h.Dataset != "" && !slices.Contains(Datasets, h.Dataset) {
-		return nil, fmt.Errorf("data set %q: must be %s", model.Short(h.Dataset), strings.Join(Datasets, ", "))
+	if err := checkHyper(ck.Hyper); err != nil {
+		return nil, err
 	}
 	seen := map[string]bool{}
 	for _, fi := range append(append([]FileInfo(nil), ck.Params...), ck.State...) {
@@ -371,8 +371,8 @@ func ParseModelJSON(raw []byte) (*Checkpoint, error) {
 				return nil, fmt.Errorf("the %s solver's settings hold %v", s.Kind, v)
 			}
 		}
-		if !(s.LR > 0) || s.Steps < 0 {
-			return nil, fmt.Errorf("the %s solver has learning rate %v and %d steps", s.Kind, s.LR, s.Steps)
+		if !(s.LR > 0) || s.Steps < 0 || s.Steps > MaxSolverSteps {
+			return nil, fmt.Errorf("the %s solver has learning rate %v and %d steps (want a rate above 0 and 0 to %d steps)", s.Kind, s.LR, s.Steps, int64(MaxSolverSteps))
 		}
 	} else if len(ck.State) > 0 {
 		return nil, errors.New("lists solver state but no solver")
@@ -632,3 +632,30 @@ func loadNumpyXOR(dir string) (*model.Model, error) {
 
 // LastDir is the directory under Out holding the latest epoch's checkpoint, for --resume.
 func LastDir(out string) string { return filepath.Join(out, "last") }
+
+// MaxSolverSteps bounds a solver's step count: Adam's bias correction takes it as a float64,
+// exact up to 2^53, and no run comes near it.
+const MaxSolverSteps = 1 << 53
+
+// Schedules are the learning-rate schedules a checkpoint may record ("" is constant).
+var Schedules = []string{"", "constant", "cosine"}
+
+// checkHyper checks the hyperparameters model.json records, so that a resumed run does not
+// take a broken one for a flag the user gave.
+func checkHyper(h *Hyperparameters) error {
+	switch {
+	case h == nil:
+		return nil
+	case h.Dataset != "" && !slices.Contains(Datasets, h.Dataset):
+		return fmt.Errorf("data set %q: must be %s", model.Short(h.Dataset), strings.Join(Datasets, ", "))
+	case !slices.Contains(Schedules, h.LRSchedule):
+		return fmt.Errorf("learning-rate schedule %q: must be constant or cosine", model.Short(h.LRSchedule))
+	case h.Batch < 0 || h.Epochs < 0 || h.Limit < 0:
+		return fmt.Errorf("hyperparameters batch %d, epochs %d, limit %d: none may be negative", h.Batch, h.Epochs, h.Limit)
+	case !(h.ValSplit >= 0 && h.ValSplit < 1):
+		return fmt.Errorf("hyperparameter val_split %v: must be in [0, 1)", h.ValSplit)
+	case math.IsNaN(h.LR) || math.IsInf(h.LR, 0) || h.LR < 0:
+		return fmt.Errorf("hyperparameter lr %v: must be a positive number", h.LR)
+	}
+	return nil
+}

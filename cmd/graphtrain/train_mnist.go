@@ -467,6 +467,8 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 		return checkLayers(o.hidden)
 	case len(o.hidden) > 1 && o.model != "mlp":
 		return usagef("--hidden %s: only the mlp takes more than one hidden layer", o.hidden.String())
+	case fs.Changed("hidden") && o.model != "mlp" && o.resume == "":
+		return usagef("--hidden %s: the %s has no hidden-units setting; --hidden is the mlp's", o.hidden.String(), o.model)
 	case o.epochs < 0 || o.epochs > maxEpochs:
 		return usagef("--epochs %d: must be between 1 and %d (or 0 for the model's default)", o.epochs, maxEpochs)
 	case o.batch < 1 || o.batch > datasets.MNISTTrainN:
@@ -555,7 +557,7 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	if fs.Changed("solver") && o.solver != solver.Kind {
 		return nil, usagef("--solver %s: the checkpoint in --resume %s was trained with %s", o.solver, o.resume, solver.Kind)
 	}
-	if fs.Changed("lr") && o.lr != solver.LR {
+	if fs.Changed("lr") && o.lr > 0 && o.lr != solver.LR { // --lr 0: the checkpoint's rate
 		solver.LR = o.lr
 	}
 	o.model, o.solver = m.Spec.Kind, solver.Kind

@@ -1,0 +1,25 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestResumeLRZeroKeepsTheRate: --resume with --lr 0 keeps the checkpoint's rate (0 is "the
+// default" everywhere), so what it saves loads again; --hidden with the cnn is refused.
+func TestResumeLRZeroKeepsTheRate(t *testing.T) {
+	dir := t.TempDir()
+	if r := runBin(t, dir, "", "train", "mnist", "--limit", "600", "--epochs", "1", "--device", "cpu", "--out", "o"); r.code != 0 {
+		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	r := runBin(t, dir, "", "train", "mnist", "--resume", "o", "--epochs", "2", "--lr", "0", "--device", "cpu")
+	if r.code != 0 || !strings.Contains(r.stdout, "adam lr 0.001") {
+		t.Fatalf("resume --lr 0: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runBin(t, dir, "", "eval", "mnist", "--weights", "o", "--device", "cpu"); r.code != 0 {
+		t.Errorf("eval after the resumed run: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runBin(t, dir, "", "train", "mnist", "--model", "cnn", "--hidden", "8", "--out", "c"); r.code != 2 || !strings.Contains(r.stderr, "no hidden-units setting") {
+		t.Errorf("--model cnn --hidden 8: exit %d, %s", r.code, r.stderr)
+	}
+}
