@@ -135,17 +135,7 @@ func checkBenchFlags(fs *pflag.FlagSet, o *benchOpts) ([]string, error) {
 // usable one compiled in, saying why one is not. auto is true in that last case.
 func benchBackends(e *env, o *benchOpts) (backends []backend.Backend, auto bool, err error) {
 	if o.devices != "" {
-		for _, d := range splitList(o.devices) {
-			if d != "vm" && d != "cpu" && d != "cuda" {
-				return nil, false, usagef("--devices %q: must be vm, cpu or cuda (or several, comma-separated)", d)
-			}
-			b, _, err := selectBackend(d)
-			if err != nil {
-				return nil, false, err
-			}
-			backends = append(backends, b)
-		}
-		return backends, false, nil
+		return listedBackends(e, splitList(o.devices))
 	}
 	if e.g.Device != "auto" {
 		b, _, err := selectBackend(e.g.Device)
@@ -159,6 +149,32 @@ func benchBackends(e *env, o *benchOpts) (backends []backend.Backend, auto bool,
 		backends = append(backends, b)
 	}
 	return backends, true, nil
+}
+
+// listedBackends are the backends --devices names. One that cannot run here (cuda in a build
+// without the gpu tag, or without a usable GPU) is left out with a line saying why, when
+// others are listed; alone, it is an error.
+func listedBackends(e *env, devices []string) (backends []backend.Backend, auto bool, err error) {
+	for _, d := range devices {
+		if d != "vm" && d != "cpu" && d != "cuda" {
+			return nil, false, usagef("--devices %q: must be vm, cpu or cuda (or several, comma-separated)", d)
+		}
+	}
+	for _, d := range devices {
+		b, _, err := selectBackend(d)
+		if err != nil && len(devices) == 1 {
+			return nil, false, err
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "graphtrain: %s not timed: %v\n", d, err)
+			continue
+		}
+		backends = append(backends, b)
+	}
+	if len(backends) == 0 {
+		return nil, false, fmt.Errorf("--devices %s: none of them can run here", strings.Join(devices, ","))
+	}
+	return backends, false, nil
 }
 
 // benchData is the first train.BenchBatches batches of MNIST with --data-dir, as tensors
