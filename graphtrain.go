@@ -115,7 +115,7 @@ func Train(m *Model, data *Data, o Options) (*Result, error) {
 func (o Options) config(m *Model, data *Data) (*train.TrainConfig, error) {
 	o.Epochs, o.Batch, o.Solver = or(o.Epochs, 10), or(o.Batch, 128), orString(o.Solver, "adam")
 	if o.LR == 0 {
-		o.LR = map[string]float64{"adam": 1e-3, "sgd": 0.1, "momentum": 0.01}[o.Solver]
+		o.LR = model.DefaultLR[o.Solver]
 	}
 	if o.ValSplit == 0 {
 		o.ValSplit = 0.1

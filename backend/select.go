@@ -5,9 +5,6 @@ import (
 	"fmt"
 )
 
-// Devices are the names Select takes, "auto" first.
-var Devices = []string{"auto", "vm", "cpu", "cuda"}
-
 // ErrNoGPU reports that the cuda backend was asked for and cannot run: not compiled in (a
 // build without the gpu tag) or no usable GPU.
 var ErrNoGPU = errors.New("no usable GPU")

@@ -8,7 +8,6 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -576,56 +575,11 @@ func TestUseAfterClose(t *testing.T) {
 	}
 }
 
-// TestPredictorMatchesVM: the GPU's predictor (a forward-only program, its parameters
-// uploaded once) gives the TapeMachine's outputs within 1e-4 relative over 300 examples, 64 at
-// a time (the last batch partial), and the same predictions, for each model (xor in float64,
-// all at once).
+// TestPredictorMatchesVM: for each model, the GPU's predictor gives the TapeMachine's
+// outputs and predictions.
 func TestPredictorMatchesVM(t *testing.T) {
 	needGPU(t)
-	for _, tm := range lowertest.Models(t) {
-		m, kind := tm.M, tm.M.Spec.Kind
-		if m.Spec.Dtype != "float32" {
-			x := []float64{0, 0, 0, 1, 1, 0, 1, 1, 0.25, 0.75, 0.5, 0.5}
-			want, err := train.Outputs(vm.VM{}, m, x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := train.Outputs(Backend{}, m, x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if e := lowertest.RelErr(got, want); !(e <= 1e-4) {
-				t.Errorf("%s: outputs off by %.2g relative", kind, e)
-			}
-			continue
-		}
-		images, _ := randomSet(m, 300, 21)
-		logits := func(b backend.Backend) []float64 {
-			var out []float64
-			if err := train.Logits(b, m, images, 64, func(l []float32) {
-				for _, v := range l {
-					out = append(out, float64(v))
-				}
-			}); err != nil {
-				t.Fatal(err)
-			}
-			return out
-		}
-		if e := lowertest.RelErr(logits(Backend{}), logits(vm.VM{})); !(e <= 1e-4) {
-			t.Errorf("%s: logits off by %.2g relative", kind, e)
-		}
-		pv, err := train.PredictOn(vm.VM{}, m, images, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pg, err := train.PredictOn(Backend{}, m, images, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(pg, pv) {
-			t.Errorf("%s: predictions differ from the TapeMachine's", kind)
-		}
-	}
+	lowertest.CheckPredictorMatchesVM(t, Backend{})
 }
 
 // TestPredictorReadsParamsOnce: a predictor on the GPU runs with the parameters it was made

@@ -44,10 +44,6 @@ func DefaultDir() (string, error) { return MNIST.DefaultDir() }
 // nothing when all four are there.
 func EnsureMNIST(dir string, log io.Writer) error { return MNIST.Ensure(dir, log) }
 
-// EnsureMNISTTest is EnsureMNIST for the two files of the test set only, for commands that
-// read nothing else.
-func EnsureMNISTTest(dir string, log io.Writer) error { return MNIST.EnsureTest(dir, log) }
-
 // Fetcher fetches files into a directory and verifies them. Its sources, tried in order for
 // the files still missing: the files already in the directory (kept when their MD5 sums are
 // right), the Go module proxy (when GoCommand is set), then each of Mirrors. A file is

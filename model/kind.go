@@ -127,17 +127,6 @@ func (s Spec) Convolutional() bool {
 	return false
 }
 
-// ClassifierKinds are the kinds trained on MNIST-format data sets: mlp, cnn.
-func ClassifierKinds() []string {
-	var names []string
-	for _, k := range kinds {
-		if k.classifier {
-			names = append(names, k.name)
-		}
-	}
-	return names
-}
-
 // kindList writes the kinds for a message: "xor, mlp or cnn".
 func kindList() string {
 	names := Kinds()

@@ -33,6 +33,10 @@ type Solver struct {
 	State map[string]*tensor.Dense `json:"-"`
 }
 
+// DefaultLR is each solver's default learning rate: what --lr 0 and the Go API's zero rate
+// mean.
+var DefaultLR = map[string]float64{"adam": 1e-3, "sgd": 0.1, "momentum": 0.01}
+
 // NewSolver returns a solver of kind with learning rate lr and the usual defaults
 // (momentum 0.9; Adam β1 0.9, β2 0.999, ε 1e-8).
 func NewSolver(kind string, lr float64) (*Solver, error) {

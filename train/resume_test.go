@@ -14,16 +14,7 @@ import (
 func TestResumeKeepsTheBest(t *testing.T) {
 	const n, batch = 40, 8
 	m, _ := model.NewMLP(16, 1)
-	x, y := model.RandomBatch(m, n, 3)
-	xs, ys := x.Data().([]float32), y.Data().([]float32)
-	labels := make([]uint8, n)
-	for i := range labels {
-		for k := 0; k < model.Classes; k++ {
-			if ys[i*model.Classes+k] == 1 {
-				labels[i] = uint8(k)
-			}
-		}
-	}
+	xs, ys, labels := labelledBatch(m, n)
 	out := filepath.Join(t.TempDir(), "out")
 	cfg := TrainConfig{Epochs: 2, Batch: batch, Backend: vm.VM{}, Out: out,
 		Train: &sliceBatches{x: xs, y: ys, n: n, b: batch},
@@ -94,16 +85,7 @@ func TestTargetAccuracyStops(t *testing.T) {
 		wantEpoch bool
 	}{{0.2, true}, {1.01, false}} {
 		m, _ := model.NewMLP(16, 1)
-		x, y := model.RandomBatch(m, n, 3)
-		xs, ys := x.Data().([]float32), y.Data().([]float32)
-		labels := make([]uint8, n)
-		for i := range labels {
-			for k := 0; k < model.Classes; k++ {
-				if ys[i*model.Classes+k] == 1 {
-					labels[i] = uint8(k)
-				}
-			}
-		}
+		xs, ys, labels := labelledBatch(m, n)
 		cfg := TrainConfig{Epochs: 6, Batch: batch, Backend: vm.VM{}, Out: filepath.Join(t.TempDir(), "out"),
 			Train: &sliceBatches{x: xs, y: ys, n: n, b: batch}, Val: Labelled{Images: xs, Labels: labels}, TargetAccuracy: c.target}
 		cfg.Solver, _ = model.NewSolver("adam", 1e-2)
@@ -129,4 +111,19 @@ func TestTargetAccuracyStops(t *testing.T) {
 			t.Errorf("target %v: accuracies %v; stopped at %d, target epoch %d, %v s", c.target, accs, res.Epochs, res.TargetEpoch, res.SecondsToTarget)
 		}
 	}
+}
+
+// labelledBatch is n random examples for m, their one-hot targets and their labels.
+func labelledBatch(m *model.Model, n int) (xs, ys []float32, labels []uint8) {
+	x, y := model.RandomBatch(m, n, 3)
+	xs, ys = x.Data().([]float32), y.Data().([]float32)
+	labels = make([]uint8, n)
+	for i := range labels {
+		for k := 0; k < model.Classes; k++ {
+			if ys[i*model.Classes+k] == 1 {
+				labels[i] = uint8(k)
+			}
+		}
+	}
+	return xs, ys, labels
 }

@@ -20,33 +20,20 @@ var (
 // devices are the names --device takes.
 const devices = "auto, vm, cpu or cuda"
 
-// selectBackend picks the backend for --device: "vm", "cpu", "cuda", or "auto" (the GPU when
-// one is compiled in and usable, else the compiled CPU executor). For auto falling back to
-// the CPU, note says why.
+// selectBackend picks the backend for --device (backend.Select): "vm", "cpu", "cuda", or
+// "auto" (the GPU when one is compiled in and usable, else the compiled CPU executor). For
+// auto falling back to the CPU, note says why.
 func selectBackend(device string) (b backend.Backend, note string, err error) {
-	gpu := backend.Lookup("cuda")
-	switch device {
-	case "vm", "cpu":
-		return backend.Lookup(device), "", nil
-	case "cuda":
-		if gpu == nil {
-			return nil, "", fmt.Errorf("--device cuda: this graphtrain was built without GPU support; build it with 'make gpu', or use --device cpu")
-		}
-		if err := gpu.Available(); err != nil {
-			return nil, "", fmt.Errorf("--device cuda: no usable GPU: %v; use --device cpu or --device auto", err)
-		}
-		return gpu, "", nil
-	case "auto", "":
-		cpu := backend.Lookup("cpu")
-		if gpu == nil {
-			return cpu, "", nil
-		}
-		if err := gpu.Available(); err != nil {
-			return cpu, fmt.Sprintf("no usable GPU (%v): running on the CPU", err), nil
-		}
-		return gpu, "", nil
+	b, note, err = backend.Select(device)
+	switch {
+	case errors.Is(err, backend.ErrDevice):
+		return nil, "", usagef("--device %q: must be %s", device, devices)
+	case errors.Is(err, backend.ErrNoGPU) && backend.Lookup("cuda") == nil:
+		return nil, "", fmt.Errorf("--device cuda: this graphtrain was built without GPU support; build it with 'make gpu', or use --device cpu")
+	case errors.Is(err, backend.ErrNoGPU):
+		return nil, "", fmt.Errorf("--device cuda: %v; use --device cpu or --device auto", err)
 	}
-	return nil, "", usagef("--device %q: must be %s", device, devices)
+	return b, note, err
 }
 
 // trainingBackend is the backend training runs on, for --device; under auto falling back to
@@ -67,13 +54,9 @@ func forwardBackend(e *env) (backend.Backend, error) {
 }
 
 // autoFallback is the backend training falls back to, saying why, when the one chosen cannot
-// take the graph: the compiled CPU executor under --device auto, none when a device was named.
-func autoFallback(e *env) backend.Backend {
-	if e.g.Device == "auto" || e.g.Device == "" {
-		return backend.Lookup("cpu")
-	}
-	return nil
-}
+// take the graph (backend.Fallback): the compiled CPU executor under --device auto, none
+// when a device was named.
+func autoFallback(e *env) backend.Backend { return backend.Fallback(e.g.Device) }
 
 // deviceAdvice adds what to do to an error a backend returned.
 func deviceAdvice(err error) error {

@@ -82,7 +82,7 @@ func mnistKinds() []string {
 const customKind = "custom"
 
 // defaultLR is each solver's default learning rate.
-var defaultLR = map[string]float64{"adam": 1e-3, "sgd": 0.1, "momentum": 0.01}
+var defaultLR = model.DefaultLR
 
 func init() {
 	register(&command{

@@ -2,6 +2,7 @@ package lowertest
 
 import (
 	"errors"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -10,6 +11,8 @@ import (
 	"graphtrain/backend"
 	"graphtrain/ir/ref"
 	"graphtrain/model"
+	"graphtrain/train"
+	"graphtrain/vm"
 )
 
 // CheckPredictorReadsParamsOnce checks a compiled backend's predictor: it runs with the
@@ -49,5 +52,63 @@ func CheckPredictorReadsParamsOnce(t *testing.T, b backend.Backend) {
 	}
 	if err := p.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// CheckPredictorMatchesVM checks a compiled backend's predictor against the TapeMachine's
+// for each of Models: outputs within 1e-4 relative over 300 random examples, 64 at a time
+// (the last batch partial; xor all at once, in float64), and the same predictions.
+func CheckPredictorMatchesVM(t *testing.T, b backend.Backend) {
+	t.Helper()
+	for i, tm := range Models(t) {
+		m, kind := tm.M, tm.M.Spec.Kind
+		xt, _ := model.RandomBatch(m, 300, int64(17+i))
+		if m.Spec.Dtype != "float32" { // xor: inputs anywhere in the unit square, all at once
+			r := rand.New(rand.NewSource(int64(17 + i)))
+			x := make([]float64, 300*m.Spec.Inputs)
+			for k := range x {
+				x[k] = r.Float64()
+			}
+			want, err := train.Outputs(vm.VM{}, m, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := train.Outputs(b, m, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := RelErr(got, want); !(e <= 1e-4) {
+				t.Errorf("%s: outputs off by %.2g relative", kind, e)
+			}
+			continue
+		}
+		images := xt.Data().([]float32)
+		logits := func(b backend.Backend) []float64 {
+			var out []float64
+			if err := train.Logits(b, m, images, 64, func(l []float32) { out = append(out, ref.ToF64(tensor.New(tensor.WithBacking(l)))...) }); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		want, got := logits(vm.VM{}), logits(b)
+		if e := RelErr(got, want); !(e <= 1e-4) {
+			t.Errorf("%s: logits off by %.2g relative (%d values, vm %d)", kind, e, len(got), len(want))
+		}
+		pv, err := train.PredictOn(vm.VM{}, m, images, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := train.PredictOn(b, m, images, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pb) != 300 || len(pv) != 300 {
+			t.Fatalf("%s: %d predictions on %s, %d on vm, want 300", kind, len(pb), b.Name(), len(pv))
+		}
+		for i := range pv {
+			if pb[i] != pv[i] {
+				t.Errorf("%s: example %d predicted %d on %s, %d on vm", kind, i, pb[i], b.Name(), pv[i])
+			}
+		}
 	}
 }
