@@ -258,6 +258,12 @@ func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(),
 		return momentum(pool, a(0), a(1), a(2), l.Reals), nil
 	case ir.Adam:
 		return adam(pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
+	case ir.Dropout:
+		p, err := l.DropoutParams()
+		if err != nil || len(l.Reals) != 1 {
+			return nil, fmt.Errorf("dropout: %v with %d reals", err, len(l.Reals))
+		}
+		return dropout(pool, a(0), e.f64(l.Args[1]), a(2), p, T(l.Reals[0])), nil
 	}
 	return nil, fmt.Errorf("no CPU kernel for %s", l.Op)
 }

@@ -879,3 +879,27 @@ func momentumF32(pool *parallel.Pool, w, g, v []float32, reals []float64) func()
 		run()
 	}
 }
+
+// dropout is y[i] = x[i]·scale where element i of the layer's mask at the step counter's
+// value is kept, 0 where it is dropped (ir.Dropout). Each piece draws the Philox words of its
+// own elements, four to a call: nothing is allocated or stored.
+func dropout[T float](pool *parallel.Pool, x []T, step []float64, y []T, p ir.DropoutParams, scale T) func() {
+	var st int64
+	run := forEach(pool, p.N, chunk, func(lo, hi int) {
+		var w [4]uint32
+		for i := lo; i < hi; i++ {
+			if i == lo || i&3 == 0 {
+				w = ir.DropoutBlock(p.Seed, p.Layer, st, i>>2)
+			}
+			v := T(0)
+			if w[i&3] >= p.Threshold {
+				v = x[i] * scale
+			}
+			y[i] = v
+		}
+	})
+	return func() {
+		st = int64(step[0])
+		run()
+	}
+}

@@ -92,7 +92,7 @@ func (l Launch) flops(p *Program) (int64, error) {
 		return 4 * n(l.Args[0]), nil
 	case Adam:
 		return 12 * n(l.Args[0]), nil
-	case Binary, Unary, MaxPool, MaxPoolBack, MaxPoolBackMask, PoolRouteBack, Col2im:
+	case Binary, Unary, MaxPool, MaxPoolBack, MaxPoolBackMask, PoolRouteBack, Col2im, Dropout:
 		return n(out), nil
 	}
 	return 0, nil // data movement only: Gather4, Im2col, GatherRows, the counters

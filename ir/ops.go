@@ -117,6 +117,12 @@ const (
 	// (ConvPoolParams). Made of a PoolRouteBack, the ConvFilter, the three ReduceSums of the
 	// bias gradient and the ConvData that read its output.
 	ConvReLUPoolBack
+	// Dropout: y[i] = x[i]·scale where element i of the layer's mask is kept, 0 where it is
+	// dropped: kept when the Philox word of (seed, layer, step, i) is at least the threshold
+	// (philox.go), the step read from the step counter (float64). The backward pass is the
+	// same launch on the gradient. Args x, step, y; Ints DropoutParams: n, layer, seed,
+	// threshold; Reals scale (1/(1−rate)).
+	Dropout
 	numOps
 )
 
@@ -128,7 +134,7 @@ var opNames = [numOps]string{
 	SGD: "sgd", Momentum: "momentum", Adam: "adam", GemmBias: "gemm_bias",
 	Conv: "conv", ConvData: "conv_data", ConvFilter: "conv_filter", ConvReLU: "conv_relu",
 	MaxPoolBackMask: "maxpool_back_mask", ConvReLUPool: "conv_relu_pool", PoolRouteBack: "pool_route_back",
-	ConvReLUPoolBack: "conv_relu_pool_back",
+	ConvReLUPoolBack: "conv_relu_pool_back", Dropout: "dropout",
 }
 
 func (o Op) String() string {

@@ -126,6 +126,15 @@ type UpdateParams struct {
 	N int
 }
 
+// DropoutParams are a Dropout launch's: N elements of the mask of dropout layer Layer under
+// Seed, an element dropped where its Philox word is below Threshold (a uint32). Ints n,
+// layer, seed, threshold.
+type DropoutParams struct {
+	N, Layer  int
+	Seed      int64
+	Threshold uint32
+}
+
 // The number of integers of each family.
 const (
 	binaryLen     = 4
@@ -142,6 +151,7 @@ const (
 	convPoolLen   = convLen + poolGeomLen
 	gatherRowsLen = 2
 	countLen      = 1
+	dropoutLen    = 4
 )
 
 // Ints encodes the parameters: n, sa, sb, op.
@@ -196,6 +206,11 @@ func (p CursorAddParams) Ints() []int64 { return i64s(p.N) }
 
 // Ints encodes the parameters: n.
 func (p UpdateParams) Ints() []int64 { return i64s(p.N) }
+
+// Ints encodes the parameters: n, layer, seed, threshold.
+func (p DropoutParams) Ints() []int64 {
+	return []int64{int64(p.N), int64(p.Layer), p.Seed, int64(p.Threshold)}
+}
 
 // BinaryParams decodes a Binary launch's parameters.
 func (l Launch) BinaryParams() (BinaryParams, error) {
@@ -333,6 +348,19 @@ func (l Launch) UpdateParams() (UpdateParams, error) {
 		return UpdateParams{}, err
 	}
 	return UpdateParams{N: v[0]}, nil
+}
+
+// DropoutParams decodes a Dropout launch's parameters, checking that the threshold is a
+// uint32 and that the elements are counted by 32 bits (the Philox counter's word).
+func (l Launch) DropoutParams() (DropoutParams, error) {
+	v, err := l.ints(dropoutLen, Dropout)
+	if err != nil {
+		return DropoutParams{}, err
+	}
+	if v[3] < 0 || v[3] > 1<<32-1 || v[0] < 0 || v[0] > 1<<32-4 || v[1] < 0 || v[1] > 1<<32-1 {
+		return DropoutParams{}, fmt.Errorf("%s: n %d, layer %d or threshold %d outside 32 bits", l.Op, v[0], v[1], v[3])
+	}
+	return DropoutParams{N: v[0], Layer: v[1], Seed: l.Ints[2], Threshold: uint32(v[3])}, nil
 }
 
 // ints is l's integers as ints, after checking that l is a launch of one of ops and has n

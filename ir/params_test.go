@@ -57,6 +57,8 @@ func wireCases() []wireCase {
 			func(l Launch) (any, error) { return l.GatherRowsParams() }, GatherRowsParams{Rows: 32, Cols: 784}},
 		{[]Op{CursorAdd}, CursorAddParams{N: 32}.Ints(), []int64{32},
 			func(l Launch) (any, error) { return l.CursorAddParams() }, CursorAddParams{N: 32}},
+		{[]Op{Dropout}, DropoutParams{N: 1024, Layer: 3, Seed: -5, Threshold: 1 << 31}.Ints(), []int64{1024, 3, -5, 1 << 31},
+			func(l Launch) (any, error) { return l.DropoutParams() }, DropoutParams{N: 1024, Layer: 3, Seed: -5, Threshold: 1 << 31}},
 		{[]Op{SGD, Momentum, Adam}, UpdateParams{N: 9}.Ints(), []int64{9},
 			func(l Launch) (any, error) { return l.UpdateParams() }, UpdateParams{N: 9}},
 	}

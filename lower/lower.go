@@ -82,6 +82,10 @@ func Lower(net *model.Net, s *model.Solver, t Target) (*ir.Program, error) {
 	l.p.X = l.newBuf(ir.Buffer{Name: "x", Kind: ir.Input, Elems: net.X.Shape().TotalSize()})
 	l.p.Y = l.newBuf(ir.Buffer{Name: "y", Kind: ir.Input, Elems: net.Y.Shape().TotalSize()})
 	l.bufOf[net.X.ID()], l.bufOf[net.Y.ID()] = l.p.X, l.p.Y
+	if net.Step != nil { // dropout reads the step counter: it is made first
+		l.p.Step = l.newBuf(ir.Buffer{Name: "steps", Kind: ir.Step, Elems: 1, Elem: 8})
+		l.bufOf[net.Step.ID()] = l.p.Step
+	}
 	l.xent = l.findXent()
 	order, err := l.schedule()
 	if err != nil {
@@ -347,8 +351,10 @@ func (l *lowering) lowerUpdate(s *model.Solver) error {
 	if s == nil {
 		return fmt.Errorf("program: no solver")
 	}
-	if s.Kind == "adam" {
+	if s.Kind == "adam" && l.p.Step < 0 {
 		l.p.Step = l.newBuf(ir.Buffer{Name: "steps", Kind: ir.Step, Elems: 1, Elem: 8})
+	}
+	if l.p.Step >= 0 { // Adam's t, dropout's step
 		l.p.Launches = append(l.p.Launches, ir.Launch{Op: ir.StepInc, Dtype: ir.Float64, Role: ir.Update, What: "update", Node: -1, Args: []int{l.p.Step}})
 	}
 	for i, w := range l.p.Params {
@@ -357,6 +363,11 @@ func (l *lowering) lowerUpdate(s *model.Solver) error {
 		n := l.p.Buffers[w].Elems
 		if l.p.Buffers[g].Elems != n {
 			return fmt.Errorf("program: the gradient of %s has %d elements, the parameter %d", p.Name, l.p.Buffers[g].Elems, n)
+		}
+		if p.Running() { // w −= its step, whatever the solver
+			l.p.Launches = append(l.p.Launches, ir.Launch{Op: ir.Binary, Dtype: l.dtype, Role: ir.Update, What: "update running " + p.Name, Node: -1,
+				Args: []int{w, g, w}, Ints: ir.BinaryParams{N: n, SA: 1, SB: 1, Op: ir.Sub}.Ints()})
+			continue
 		}
 		state := func(slot string) int {
 			id := l.newBuf(ir.Buffer{Name: slot + "/" + p.Name, Kind: ir.State, Elems: n, Index: i})

@@ -8,6 +8,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"graphtrain/ir"
+	"graphtrain/model"
 )
 
 // node is what a lowering function gets: the node, its Gorgonia op type, its arguments and
@@ -46,6 +47,7 @@ var lowerers = map[string]func(*lowering, *node) error{
 	"col2imOp":       (*lowering).lowerIm2col,
 	"maxPoolOp":      (*lowering).lowerMaxPool,
 	"maxPoolDiffOp":  (*lowering).lowerMaxPool,
+	"DropoutOp":      (*lowering).lowerDropout,
 }
 
 // lowerNode gives n a buffer and appends the launches that compute it.
@@ -473,5 +475,22 @@ func (l *lowering) lowerBias(sum *G.Node, b *biased) error {
 		What: fmt.Sprintf("%v + bias", b.prod.Op()), Args: args, Ints: g.Ints()},
 		ir.Launch{Op: ir.Gather4, Dtype: l.dtype, Role: l.role(sum.ID()), Node: sum.ID(),
 			What: fmt.Sprintf("%v of the biased product", b.trans.Op()), Args: []int{biasedProd, l.temp(sum)}, Ints: gp.Ints()})
+	return nil
+}
+
+// lowerDropout is a model.DropoutOp: x and the step in, x with the layer's mask applied out.
+func (l *lowering) lowerDropout(n *node) error {
+	op, ok := n.Op().(*model.DropoutOp)
+	if !ok {
+		return n.unsupported("a DropoutOp of type %T", n.Op())
+	}
+	if n.ch[1] != l.net.Step {
+		return n.unsupported("dropout keyed by %s, not the step counter", n.ch[1].Name())
+	}
+	if !(op.Rate >= 0 && op.Rate < 1) || size(n.Node) > 1<<32-4 {
+		return n.unsupported("rate %v on %d values: want a rate in [0, 1) and fewer than 2^32 values", op.Rate, size(n.Node))
+	}
+	dp := ir.DropoutParams{N: size(n.Node), Layer: op.Layer, Seed: op.Seed, Threshold: ir.DropoutThreshold(op.Rate)}
+	l.launch(n.Node, ir.Dropout, []int{n.in(0), n.in(1), l.temp(n.Node)}, dp.Ints(), []float64{op.Scale()})
 	return nil
 }

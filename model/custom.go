@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 )
 
 // A custom model is a classifier given by a model description (ParseArch): any sequence of
@@ -51,6 +52,9 @@ func NewCustom(text string, in Shape, seed int64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.Contains(s.Description, "dropout") {
+		s.Seed = seed
+	}
 	return NewModel(s, seed)
 }
 
@@ -82,6 +86,7 @@ func customNearest(s Spec) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
+	want.Seed = s.Seed
 	want.Dtype = s.Dtype // a float64 copy (for gradient checks) is the same model
 	if s.Dtype != "float64" {
 		want.Dtype = "float32"

@@ -240,17 +240,18 @@ func whole(x float64, lo, hi int, what string) (int, string) {
 // the layers a model of them has and their shapes.
 func NormalizeArch(in Shape, layers []Layer) ([]Layer, []Placed, error) {
 	var out []Layer
+	var pos []int // each layer's position as the user wrote it
 	image := in.H > 0
-	for _, l := range layers {
+	for i, l := range layers {
 		if l.Op == "dense" && image {
-			out = append(out, Flatten)
+			out, pos = append(out, Flatten), append(pos, i+1)
 		}
-		out = append(out, l)
+		out, pos = append(out, l), append(pos, i+1)
 		if l.Op == "dense" || l.Op == "flatten" {
 			image = false
 		}
 	}
-	placed, err := Place(in, out)
+	placed, err := place(in, out, pos)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -76,7 +76,7 @@ func TestParseArchErrors(t *testing.T) {
 		{"conv(32,5) maxpool(2) conv(64,5) maxpool(2) conv(64,5) dense(10)", "layer 5 conv(64,5): its input is 64x4x4, smaller than the kernel"},
 		{"dense(10) relu", "must end in a dense layer"},
 		{"conv(8,3) relu", "must end in a dense layer"},
-		{"dropout(0.5) dense(10)", "layer 1 dropout(0.5): not built"},
+		{"dense(10) avgpool(2) dense(10)", "layer 2 avgpool(2): its input is a vector of 10, not an image"},
 	} {
 		layers, err := ParseArch(c.text)
 		if err != nil {

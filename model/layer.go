@@ -103,50 +103,65 @@ type Placed struct {
 	Weights, Bs  string // parameter names, "" where there is none
 	WShape, BShp []int  // their shapes
 	FanIn        int    // inputs to each output value: what the uniform initialisation scales by
+	// Names are a batch normalisation's parameters (bnNames), each of Out.C values: scale,
+	// shift, running mean, running variance; empty for the other layers.
+	Names []string
 }
 
 // Place works out the shape of every layer of arch on inputs of shape in, and names their
 // parameters. A layer that does not fit its input is an error naming it and its position.
-func Place(in Shape, arch []Layer) ([]Placed, error) {
+func Place(in Shape, arch []Layer) ([]Placed, error) { return place(in, arch, nil) }
+
+// place is Place with the positions errors give each layer: pos[i], the layer's place in
+// the description the user wrote (NormalizeArch adds flattens), or i+1 when pos is nil.
+func place(in Shape, arch []Layer, pos []int) ([]Placed, error) {
 	var out []Placed
-	dense, conv := 0, 0
+	dense, conv, bn := 0, 0, 0
 	for i, l := range arch {
 		p := Placed{Layer: l, In: in}
+		n := i + 1
+		if pos != nil {
+			n = pos[i]
+		}
 		switch l.Op {
 		case "conv":
 			if in.H == 0 {
-				return nil, fmt.Errorf("%w: layer %d %s: its input is a vector of %d, not an image", ErrSpec, i+1, l, in.C)
+				return nil, fmt.Errorf("%w: layer %d %s: its input is a vector of %d, not an image", ErrSpec, n, l, in.C)
 			}
 			oh, ow := (in.H+2*l.Pad-l.Kernel)/l.Stride+1, (in.W+2*l.Pad-l.Kernel)/l.Stride+1
 			if in.H+2*l.Pad < l.Kernel || in.W+2*l.Pad < l.Kernel {
-				return nil, fmt.Errorf("%w: layer %d %s: its input is %s, smaller than the kernel", ErrSpec, i+1, l, in)
+				return nil, fmt.Errorf("%w: layer %d %s: its input is %s, smaller than the kernel", ErrSpec, n, l, in)
 			}
 			p.Weights, p.Bs = fmt.Sprintf("conv%d", conv), fmt.Sprintf("conv%d_bias", conv)
 			p.WShape, p.BShp = []int{l.Units, in.C, l.Kernel, l.Kernel}, []int{1, l.Units, 1, 1}
 			p.FanIn, conv = in.C*l.Kernel*l.Kernel, conv+1
 			in = Shape{l.Units, oh, ow}
-		case "maxpool":
+		case "maxpool", "avgpool":
+			if in.H == 0 {
+				return nil, fmt.Errorf("%w: layer %d %s: its input is a vector of %d, not an image", ErrSpec, n, l, in.C)
+			}
 			if in.H < l.Kernel || in.W < l.Kernel {
-				return nil, fmt.Errorf("%w: layer %d %s: its input is %s, smaller than the window", ErrSpec, i+1, l, in)
+				return nil, fmt.Errorf("%w: layer %d %s: its input is %s, smaller than the window", ErrSpec, n, l, in)
 			}
 			in = Shape{in.C, (in.H-l.Kernel)/l.Stride + 1, (in.W-l.Kernel)/l.Stride + 1}
 		case "flatten":
 			in = Shape{C: in.Size()}
 		case "dense":
 			if in.H != 0 {
-				return nil, fmt.Errorf("%w: layer %d %s: its input is the image %s; flatten it first", ErrSpec, i+1, l, in)
+				return nil, fmt.Errorf("%w: layer %d %s: its input is the image %s; flatten it first", ErrSpec, n, l, in)
 			}
 			p.Weights, p.Bs = fmt.Sprintf("weights%d", dense), fmt.Sprintf("bias%d", dense)
 			p.WShape, p.BShp = []int{in.C, l.Units}, []int{1, l.Units}
 			p.FanIn, dense = in.C, dense+1
 			in = Shape{C: l.Units}
-		case "relu", "sigmoid", "tanh", "leakyrelu":
-		case "avgpool", "dropout", "batchnorm":
-			return nil, fmt.Errorf("%w: layer %d %s: not built by this version of graphtrain yet", ErrSpec, i+1, l)
+		case "relu", "sigmoid", "tanh", "leakyrelu", "dropout":
+		case "batchnorm":
+			names := bnNames(bn)
+			p.Names, bn = names[:], bn+1
 		default:
-			return nil, fmt.Errorf("%w: layer %d: unknown layer %q", ErrSpec, i+1, Short(l.Op))
+			return nil, fmt.Errorf("%w: layer %d: unknown layer %q", ErrSpec, n, Short(l.Op))
 		}
-		if !l.Bias {
+		if !l.Bias || i+1 < len(arch) && arch[i+1].Op == "batchnorm" { // the batch norm's shift is its bias
 			p.Bs, p.BShp = "", nil
 		}
 		p.Out = in
@@ -155,7 +170,8 @@ func Place(in Shape, arch []Layer) ([]Placed, error) {
 	return out, nil
 }
 
-// paramShapes lists the parameters of placed layers, layer by layer, weights then bias.
+// paramShapes lists the parameters of placed layers, layer by layer, weights then bias (a
+// batch normalisation's in the order of Placed.Names).
 func paramShapes(placed []Placed) []ParamShape {
 	var ps []ParamShape
 	for _, p := range placed {
@@ -164,6 +180,9 @@ func paramShapes(placed []Placed) []ParamShape {
 		}
 		if p.Bs != "" {
 			ps = append(ps, ParamShape{p.Bs, p.BShp})
+		}
+		for _, n := range p.Names {
+			ps = append(ps, ParamShape{n, []int{p.Out.C}})
 		}
 	}
 	return ps
@@ -181,8 +200,20 @@ func uniformParams(placed []Placed, seed int64) []*Param {
 		if p.Bs != "" {
 			ps = append(ps, uniformParam(r, p.Bs, p.FanIn, p.BShp...))
 		}
+		for j, n := range p.Names { // batch normalisation: scale 1, shift 0, mean 0, variance 1
+			ps = append(ps, constParam(n, float32(1-j%2), p.Out.C))
+		}
 	}
 	return ps
+}
+
+// constParam makes a float32 parameter of n values, each v.
+func constParam(name string, v float32, n int) *Param {
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = v
+	}
+	return &Param{Name: name, T: tensor.New(tensor.WithShape(n), tensor.WithBacking(data))}
 }
 
 // uniformParam makes a float32 parameter of shape, uniform in ±1/√fanIn.
@@ -203,7 +234,7 @@ func uniformParam(r *rand.Rand, name string, fanIn int, shape ...int) *Param {
 // in net.Acts and returns the last.
 func buildLayers(net *Net, x *G.Node, placed []Placed) (*G.Node, error) {
 	var err error
-	for _, p := range placed {
+	for i, p := range placed {
 		w, b := net.node(p.Weights), net.node(p.Bs)
 		switch p.Op {
 		case "conv":
@@ -227,6 +258,12 @@ func buildLayers(net *Net, x *G.Node, placed []Placed) (*G.Node, error) {
 			x, err = G.Tanh(x)
 		case "leakyrelu":
 			x, err = G.LeakyRelu(x, p.Alpha)
+		case "dropout":
+			x, err = net.dropout(x, p, i)
+		case "batchnorm":
+			x, err = net.batchNorm(x, p)
+		case "avgpool":
+			x, err = net.avgPool(x, p)
 		}
 		if err != nil {
 			return nil, err

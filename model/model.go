@@ -28,6 +28,9 @@ type Spec struct {
 	// Image is the shape of a custom model's examples, [channels, height, width], when they
 	// are images; empty for vectors (and for the built-in kinds, whose cnn reads 28x28).
 	Image []int `json:"image,omitempty"`
+	// Seed keys a custom model's dropout masks (with the layer, the step and the element):
+	// the seed the model was made with, 0 without dropout.
+	Seed int64 `json:"seed,omitempty"`
 }
 
 // Param is one named parameter tensor. Its name is also its file name in a checkpoint
@@ -64,12 +67,18 @@ type Net struct {
 	Out   *G.Node   // predictions: [batch, outputs], probabilities for mnist
 	Loss  *G.Node   // scalar
 	Nodes []*G.Node // one per Model.Params, in the same order
-	Grads []*G.Node // d Loss / d Nodes[i]; nil when built without gradients
-	Acts  []*G.Node // the output of each layer of Spec.Arch, in order (Out is the last's, or the loss's input)
+	Grads []*G.Node // d Loss / d Nodes[i] (for a running statistic: its step, Param.Running); nil when built without gradients
+	// Step is the solver's updates so far, a float64 scalar that dropout's masks are drawn
+	// at: an input every executor sets before a step. Nil without dropout in training.
+	Step *G.Node
+	Acts []*G.Node // the output of each layer of Spec.Arch, in order (Out is the last's, or the loss's input)
 
 	// outVal receives a copy of Out's value as soon as it is computed: the TapeMachine
 	// reuses Out's memory for the backward pass.
 	outVal G.Value
+
+	training bool               // built with gradients: dropout drops, batch norms use the batch's statistics
+	running  map[string]*G.Node // each running statistic's step, by name (Grads)
 }
 
 // ErrShape reports a tensor whose shape does not fit the model.
@@ -95,7 +104,7 @@ func (m *Model) Build(batch int, grad bool) (net *Net, err error) {
 		return nil, err
 	}
 	g := G.NewGraph()
-	net = &Net{Model: m, G: g, Batch: batch}
+	net = &Net{Model: m, G: g, Batch: batch, training: grad, running: map[string]*G.Node{}}
 	for _, p := range m.Params {
 		n := G.NewTensor(g, dt, p.T.Dims(), G.WithShape(p.T.Shape()...), G.WithName(p.Name), G.WithValue(p.T))
 		net.Nodes = append(net.Nodes, n)
@@ -118,11 +127,35 @@ func (m *Model) Build(batch int, grad bool) (net *Net, err error) {
 	net.outVal = tensor.New(tensor.Of(dt), tensor.WithShape(net.Out.Shape().Clone()...))
 	G.Read(net.Out, &net.outVal)
 	if grad {
-		if net.Grads, err = G.Grad(net.Loss, net.Nodes...); err != nil {
-			return nil, fmt.Errorf("graph: gradients of %s: %w", m.Spec.Kind, err)
+		if err := net.grads(); err != nil {
+			return nil, err
 		}
 	}
 	return net, nil
+}
+
+// grads adds the gradients of the loss with respect to the trained parameters
+// (gorgonia.Grad), and takes the running statistics' steps from the layers that made them.
+func (net *Net) grads() error {
+	var trained []*G.Node
+	for i, p := range net.Model.Params {
+		if !p.Running() {
+			trained = append(trained, net.Nodes[i])
+		}
+	}
+	gs, err := G.Grad(net.Loss, trained...)
+	if err != nil {
+		return fmt.Errorf("graph: gradients of %s: %w", net.Model.Spec.Kind, err)
+	}
+	net.Grads = make([]*G.Node, len(net.Nodes))
+	for i, p := range net.Model.Params {
+		if !p.Running() {
+			net.Grads[i], gs = gs[0], gs[1:]
+		} else if net.Grads[i] = net.running[p.Name]; net.Grads[i] == nil {
+			return fmt.Errorf("graph: running statistic %s: no batch normalisation computes it", p.Name)
+		}
+	}
+	return nil
 }
 
 // node is the graph's node of the parameter called name, nil for "" or none.

@@ -96,6 +96,13 @@ func (s *Solver) Update(params []*Param, grads []*tensor.Dense) error {
 	s.Steps++
 	for i, p := range params {
 		var err error
+		if p.Running() {
+			err = stepRunning(p, grads[i])
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		switch w := p.T.Data().(type) {
 		case []float64:
 			err = update(s, p.Name, w, grads[i])
@@ -109,6 +116,27 @@ func (s *Solver) Update(params []*Param, grads []*tensor.Dense) error {
 		}
 	}
 	return nil
+}
+
+// stepRunning moves a running statistic by its step: w −= g.
+func stepRunning(p *Param, g *tensor.Dense) error {
+	switch w := p.T.Data().(type) {
+	case []float32:
+		if gs, ok := g.Data().([]float32); ok && len(gs) == len(w) {
+			for i := range w {
+				w[i] -= gs[i]
+			}
+			return nil
+		}
+	case []float64:
+		if gs, ok := g.Data().([]float64); ok && len(gs) == len(w) {
+			for i := range w {
+				w[i] -= gs[i]
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the step of %s is %v %v, the statistic %v", ErrShape, p.Name, g.Dtype(), g.Shape(), p.T.Shape())
 }
 
 func update[T float32 | float64](s *Solver, name string, w []T, gt *tensor.Dense) error {

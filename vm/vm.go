@@ -67,6 +67,11 @@ func (c *trainer) Step(x, y *tensor.Dense) (err error) {
 	if err := Feed(c.net.Y, y); err != nil {
 		return err
 	}
+	if c.net.Step != nil { // dropout's masks are drawn at the updates so far
+		if err := G.Let(c.net.Step, float64(c.solver.Steps)); err != nil {
+			return err
+		}
+	}
 	c.vm.Reset()
 	if err := c.vm.RunAll(); err != nil {
 		return fmt.Errorf("graph: training step: %w", err)

@@ -157,6 +157,7 @@ var ops = [...]func(h *Machine, l ir.Launch, a [][]float64) error{
 	ir.ConvReLUPool:     convReLUPool,
 	ir.PoolRouteBack:    poolRouteBack,
 	ir.ConvReLUPoolBack: convReLUPoolBack,
+	ir.Dropout:          dropout,
 }
 
 func binary(h *Machine, l ir.Launch, a [][]float64) error {
@@ -431,6 +432,28 @@ func (h *Machine) maxPool(g ir.PoolGeom, back bool, a [][]float64) {
 			}
 		}
 	}
+}
+
+// dropout keeps x[i]·scale where the Philox word of element i is at least the threshold.
+func dropout(h *Machine, l ir.Launch, a [][]float64) error {
+	p, err := l.DropoutParams()
+	if err != nil {
+		return err
+	}
+	if len(l.Reals) != 1 {
+		return fmt.Errorf("dropout wants 1 real (the scale), has %d", len(l.Reals))
+	}
+	scale := h.round(l.Reals[0])
+	words := make([]uint32, (p.N+3)/4*4)
+	ir.DropoutWords(words, p.Seed, p.Layer, int64(a[1][0]), 0)
+	for i := 0; i < p.N; i++ {
+		y := 0.0
+		if words[i] >= p.Threshold {
+			y = h.round(a[0][i] * scale)
+		}
+		a[2][i] = y
+	}
+	return nil
 }
 
 func stepInc(h *Machine, l ir.Launch, a [][]float64) error {

@@ -98,40 +98,35 @@ func RelErr(got, want []float64) float64 {
 	return d / s
 }
 
-// TapeReference runs the graph of m once on the TapeMachine and returns the loss, the output
-// (from a forward-only graph, since the TapeMachine reuses the output's memory) and the
-// gradients.
+// TapeReference runs the training graph of m once on the TapeMachine and returns the loss,
+// the output (the copy Net.OutValue took: the TapeMachine reuses the output's memory) and
+// the gradients.
 func TapeReference(t testing.TB, m *model.Model, batch int, x, y *tensor.Dense) (loss float64, out []float64, grads [][]float64) {
 	t.Helper()
-	for _, grad := range []bool{false, true} {
-		net, err := m.Build(batch, grad)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := G.Let(net.X, x); err != nil {
-			t.Fatal(err)
-		}
-		if err := G.Let(net.Y, y); err != nil {
-			t.Fatal(err)
-		}
-		vm := G.NewTapeMachine(net.G)
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		if !grad {
-			out = ref.ToF64(net.Out.Value().(*tensor.Dense))
-		} else {
-			switch v := reflect.Indirect(reflect.ValueOf(net.Loss.Value())); v.Kind() {
-			case reflect.Float32, reflect.Float64:
-				loss = v.Float()
-			default:
-				loss = ref.ToF64(net.Loss.Value().(*tensor.Dense))[0]
-			}
-			for _, g := range net.Grads {
-				grads = append(grads, ref.ToF64(g.Value().(*tensor.Dense)))
-			}
-		}
-		vm.Close()
+	net, err := m.Build(batch, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := G.Let(net.X, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := G.Let(net.Y, y); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(net.G)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	out = ref.ToF64(net.OutValue().(*tensor.Dense)) // the training graph's: batch statistics, dropout
+	switch v := reflect.Indirect(reflect.ValueOf(net.Loss.Value())); v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		loss = v.Float()
+	default:
+		loss = ref.ToF64(net.Loss.Value().(*tensor.Dense))[0]
+	}
+	for _, g := range net.Grads {
+		grads = append(grads, ref.ToF64(g.Value().(*tensor.Dense)))
 	}
 	return loss, out, grads
 }

@@ -1,0 +1,303 @@
+package model
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"graphtrain/ir"
+)
+
+// This file builds the layers made of more than one Gorgonia op: dropout (a DropoutOp keyed
+// by the step counter), batch normalisation and average pooling (made of Gorgonia's own ops,
+// so that every executor runs them with the kernels it has and autodiff gives their
+// gradients).
+
+// BNMomentum and BNEps are batch normalisation's constants, PyTorch's defaults: the running
+// statistics move by BNMomentum of the way to each batch's, and BNEps is added to the
+// variance before its square root.
+const (
+	BNMomentum = 0.1
+	BNEps      = 1e-5
+)
+
+// The names of a batch normalisation's parameters: bn<i>_scale and bn<i>_shift are trained,
+// bn<i>_mean and bn<i>_var are its running statistics.
+func bnNames(i int) [4]string {
+	p := fmt.Sprintf("bn%d_", i)
+	return [4]string{p + "scale", p + "shift", p + "mean", p + "var"}
+}
+
+// Running reports whether the parameter is a running statistic (a batch normalisation's
+// mean or variance): no solver trains it; a training step moves it by its "gradient",
+// w −= g, where g is BNMomentum of its distance to the batch's statistic.
+func (p *Param) Running() bool { return IsRunning(p.Name) }
+
+// IsRunning reports whether a parameter of this name is a running statistic.
+func IsRunning(name string) bool {
+	var i int
+	var what string
+	n, _ := fmt.Sscanf(name, "bn%d_%s", &i, &what)
+	return n == 2 && (what == "mean" || what == "var") && fmt.Sprintf("bn%d_%s", i, what) == name
+}
+
+// DropoutOp is a dropout layer as a Gorgonia op: y = x ⊙ mask / (1 − Rate), with the mask
+// of layer Layer drawn from Philox under Seed at the step its second argument holds (a
+// float64 scalar: the solver's updates so far). Its gradient is the same op on the
+// gradient: the same mask, drawn again. The lowering turns it into an ir.Dropout launch.
+type DropoutOp struct {
+	Rate  float64
+	Layer int
+	Seed  int64
+}
+
+// Scale is what a kept value is multiplied by: 1/(1 − Rate).
+func (op *DropoutOp) Scale() float64 { return 1 / (1 - op.Rate) }
+
+func (op *DropoutOp) Arity() int { return 2 }
+
+func (op *DropoutOp) Type() hm.Type {
+	// Not 'b': Gorgonia's type inference names the result so.
+	x, step := hm.TypeVariable('x'), hm.TypeVariable('s')
+	return hm.NewFnType(x, step, x)
+}
+
+func (op *DropoutOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("graph: dropout: %d inputs, want 2", len(in))
+	}
+	s, ok := in[0].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("graph: dropout: input of unknown shape")
+	}
+	return s.Clone(), nil
+}
+
+func (op *DropoutOp) Do(in ...G.Value) (G.Value, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("graph: dropout: %d inputs, want 2", len(in))
+	}
+	x, ok := in[0].(*tensor.Dense)
+	if !ok {
+		return nil, fmt.Errorf("graph: dropout: input is %T, not a dense tensor", in[0])
+	}
+	step, err := stepOf(in[1])
+	if err != nil {
+		return nil, err
+	}
+	y := tensor.New(tensor.Of(x.Dtype()), tensor.WithShape(x.Shape().Clone()...))
+	switch xs := x.Data().(type) {
+	case []float32:
+		DropoutInto(y.Data().([]float32), xs, op, step)
+	case []float64:
+		DropoutInto(y.Data().([]float64), xs, op, step)
+	default:
+		return nil, fmt.Errorf("graph: dropout of %v values", x.Dtype())
+	}
+	return y, nil
+}
+
+// DropoutInto sets y to x with op's mask at step applied: the arithmetic of ir.Dropout.
+func DropoutInto[T float32 | float64](y, x []T, op *DropoutOp, step int64) {
+	words := make([]uint32, (len(x)+3)/4*4)
+	ir.DropoutWords(words, op.Seed, op.Layer, step, 0)
+	th, scale := ir.DropoutThreshold(op.Rate), T(op.Scale())
+	for i, v := range x {
+		y[i] = 0
+		if words[i] >= th {
+			y[i] = v * scale
+		}
+	}
+}
+
+// stepOf reads the step counter's value.
+func stepOf(v G.Value) (int64, error) {
+	switch s := v.(type) {
+	case *G.F64:
+		return int64(*s), nil
+	case *tensor.Dense:
+		if f, ok := s.Data().(float64); ok {
+			return int64(f), nil
+		}
+	}
+	return 0, fmt.Errorf("graph: dropout: the step is %T, not a float64", v)
+}
+
+func (op *DropoutOp) ReturnsPtr() bool     { return false }
+func (op *DropoutOp) CallsExtern() bool    { return false }
+func (op *DropoutOp) OverwritesInput() int { return -1 }
+func (op *DropoutOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "dropout(%v,%d,%d)", op.Rate, op.Layer, op.Seed)
+}
+func (op *DropoutOp) Hashcode() uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+func (op *DropoutOp) String() string { return fmt.Sprintf("Dropout{%v,layer %d}", op.Rate, op.Layer) }
+
+// DiffWRT: differentiable in x, not in the step.
+func (op *DropoutOp) DiffWRT(inputs int) []bool { return []bool{true, false} }
+
+// SymDiff is the same mask on the gradient.
+func (op *DropoutOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("graph: dropout: %d inputs, want 2", len(in))
+	}
+	dx, err := G.ApplyOp(op, grad, in[1])
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, nil}, nil
+}
+
+// dropout adds p's dropout to net's graph in training; at evaluation (no gradients) it is
+// the identity.
+func (net *Net) dropout(x *G.Node, p Placed, layer int) (*G.Node, error) {
+	if !net.training || p.Rate == 0 {
+		return x, nil
+	}
+	if net.Step == nil {
+		net.Step = G.NewScalar(net.G, G.Float64, G.WithName("step"), G.WithValue(0.0))
+	}
+	return G.ApplyOp(&DropoutOp{Rate: p.Rate, Layer: layer, Seed: net.Model.Spec.Seed}, x, net.Step)
+}
+
+// batchNorm adds p's batch normalisation to net's graph: over the batch (and the image, for
+// an image) each channel is standardised, y = (x − μ)/√(σ² + ε)·scale + shift, with the
+// batch's statistics in training (moving the running ones, net.running) and the running
+// statistics at evaluation.
+func (net *Net) batchNorm(x *G.Node, p Placed) (*G.Node, error) {
+	c := p.Out.C
+	shape, axes := tensor.Shape{1, c}, []byte{0}
+	if p.Out.H > 0 {
+		shape, axes = tensor.Shape{1, c, 1, 1}, []byte{0, 2, 3}
+	}
+	scale, shift, mean, vr := net.node(p.Names[0]), net.node(p.Names[1]), net.node(p.Names[2]), net.node(p.Names[3])
+	b := &builder{g: net.G}
+	if !net.training {
+		inv := b.unary(G.InverseSqrt, b.add(vr, b.scalar(BNEps)))
+		a := b.mul(scale, inv)
+		return b.bcast(G.BroadcastAdd, b.bcast(G.BroadcastHadamardProd, x, b.reshape(a, shape), axes), b.reshape(b.sub(shift, b.mul(mean, a)), shape), axes), b.err
+	}
+	n := x.Shape().TotalSize() / c
+	mu := b.channelMean(x, n)
+	xc := b.bcast(G.BroadcastSub, x, b.reshape(mu, shape), axes)
+	v := b.channelMean(b.unary(G.Square, xc), n)
+	inv := b.unary(G.InverseSqrt, b.add(v, b.scalar(BNEps)))
+	y := b.bcast(G.BroadcastAdd, b.bcast(G.BroadcastHadamardProd, xc, b.reshape(b.mul(inv, scale), shape), axes), b.reshape(shift, shape), axes)
+	unbiased := float64(n) / float64(max(1, n-1))
+	net.running[p.Names[2]] = b.mul(b.sub(mean, mu), b.scalar(BNMomentum))
+	net.running[p.Names[3]] = b.mul(b.sub(vr, b.mul(v, b.scalar(unbiased))), b.scalar(BNMomentum))
+	return y, b.err
+}
+
+// avgPool adds p's average pooling: the windows as columns (Im2col), each summed and scaled
+// by 1/k², and the channels put second again.
+func (net *Net) avgPool(x *G.Node, p Placed) (*G.Node, error) {
+	k, s := p.Kernel, p.Stride
+	cols, err := G.Im2Col(x, tensor.Shape{k, k}, []int{0, 0}, []int{s, s}, []int{1, 1})
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{g: net.G}
+	in, out := p.In, p.Out
+	sum := b.sum(b.reshape(cols, tensor.Shape{net.Batch * out.H * out.W * in.C, k * k}), 1)
+	mean := b.mul(sum, b.scalar(1/float64(k*k)))
+	y := b.reshape(mean, tensor.Shape{net.Batch, out.H, out.W, in.C})
+	if b.err != nil {
+		return nil, b.err
+	}
+	return G.Transpose(y, 0, 3, 1, 2)
+}
+
+// builder chains Gorgonia ops, keeping the first error (after which every op returns nil).
+type builder struct {
+	g   *G.ExprGraph
+	err error
+}
+
+func (b *builder) keep(n *G.Node, err error) *G.Node {
+	if b.err == nil {
+		b.err = err
+	}
+	if b.err != nil {
+		return nil
+	}
+	return n
+}
+
+func (b *builder) scalar(v float64) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	return G.NewConstant(v)
+}
+
+func (b *builder) add(x, y *G.Node) *G.Node { return b.binary(G.Add, x, y) }
+func (b *builder) sub(x, y *G.Node) *G.Node { return b.binary(G.Sub, x, y) }
+
+// mul is x ⊙ y, or x·y for a scalar y.
+func (b *builder) mul(x, y *G.Node) *G.Node {
+	if y != nil && y.IsScalar() {
+		return b.binary(G.Mul, x, y)
+	}
+	return b.binary(G.HadamardProd, x, y)
+}
+
+// binary applies f to x and y, a scalar constant y first made of x's dtype.
+func (b *builder) binary(f func(x, y *G.Node) (*G.Node, error), x, y *G.Node) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	if y.IsScalar() && x.Dtype() == tensor.Float32 && y.Dtype() == tensor.Float64 {
+		if v, ok := y.Value().Data().(float64); ok && y.Op() != nil {
+			y = G.NewConstant(float32(v))
+		}
+	}
+	return b.keep(f(x, y))
+}
+
+func (b *builder) unary(f func(*G.Node) (*G.Node, error), x *G.Node) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	return b.keep(f(x))
+}
+
+func (b *builder) reshape(x *G.Node, s tensor.Shape) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	return b.keep(G.Reshape(x, s))
+}
+
+func (b *builder) sum(x *G.Node, axes ...int) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	return b.keep(G.Sum(x, axes...))
+}
+
+func (b *builder) bcast(f func(a, b *G.Node, l, r []byte) (*G.Node, error), x, y *G.Node, axes []byte) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	return b.keep(f(x, y, nil, axes))
+}
+
+// channelMean is the mean of x over everything but its channels (axis 1), n values each:
+// [C] from [B, C] or [B, C, H, W]. An image's values are summed as one axis of H·W:
+// Gorgonia v0.9.18 sums some tensors wrongly along two axes at once ([5,2,4,4] along 2 and
+// 3 gave a wrong sum for channel 1).
+func (b *builder) channelMean(x *G.Node, n int) *G.Node {
+	s := x
+	if sh := x.Shape(); x.Dims() == 4 {
+		s = b.sum(b.reshape(x, tensor.Shape{sh[0], sh[1], sh[2] * sh[3]}), 2)
+	}
+	return b.mul(b.sum(s, 0), b.scalar(1/float64(n)))
+}
