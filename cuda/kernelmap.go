@@ -94,7 +94,7 @@ func (k *kernel) geometry(l Launch) error {
 			return err
 		}
 		k.Grid[0] = blocks(n, blockThreads)
-		if l.Op == ir.Binary && l.Node < 0 { // a bookkeeping sum of one value (the loss accumulator): one thread
+		if l.Op == ir.Binary && l.Node < 0 && n == 1 { // a bookkeeping sum of one value (the loss accumulator): one thread
 			k.Block = [3]int{1, 1, 1}
 		}
 	}
@@ -115,6 +115,9 @@ func threads(l Launch) (int, error) {
 		return p.N, err
 	case ir.SGD, ir.Momentum, ir.Adam:
 		p, err := l.UpdateParams()
+		return p.N, err
+	case ir.Dropout:
+		p, err := l.DropoutParams()
 		return p.N, err
 	case ir.Softmax, ir.SoftmaxBack: // a thread per row
 		p, err := l.SoftmaxParams()

@@ -70,3 +70,38 @@ __device__ void gather4(const T* in, T* out, ll n, ll d0, ll d1, ll d2, ll d3, l
 }
 #define G4(T) gather4<T>((const T*)in, (T*)out, n, d0, d1, d2, d3, s0, s1, s2, s3)
 KERNELS2(gather4, (const void* in, void* out, ll n, ll d0, ll d1, ll d2, ll d3, ll s0, ll s1, ll s2, ll s3), G4)
+
+// philox4x32 is Philox4x32-10 of the counter (c0, c1, c2, c3) under the key (k0, k1), in
+// place: the generator of dropout's masks, as ir/philox.go computes it.
+__device__ __forceinline__ void philox4x32(unsigned& c0, unsigned& c1, unsigned& c2, unsigned& c3, unsigned k0, unsigned k1) {
+    for (int r = 0; r < 10; r++) {
+        if (r > 0) {
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        unsigned long long p0 = (unsigned long long)0xD2511F53u * c0;
+        unsigned long long p1 = (unsigned long long)0xCD9E8D57u * c2;
+        unsigned n0 = (unsigned)(p1 >> 32) ^ c1 ^ k0, n2 = (unsigned)(p0 >> 32) ^ c3 ^ k1;
+        c0 = n0;
+        c1 = (unsigned)p1;
+        c2 = n2;
+        c3 = (unsigned)p0;
+    }
+}
+
+// y[i] = x[i]·scale where element i of dropout layer `layer`'s mask at the step counter's
+// value is kept (its Philox word, word i mod 4 of the counter (i/4, layer, step), at least
+// threshold), else 0. x, y: n values; step: one double.
+template <typename T>
+__device__ void dropout(const T* x, const double* step, T* y, ll n, ll layer, ll seed, ll threshold, double scale) {
+    ll i = gid();
+    if (i >= n) return;
+    unsigned long long s = (unsigned long long)(ll)step[0], k = (unsigned long long)seed;
+    unsigned c0 = (unsigned)(i >> 2), c1 = (unsigned)layer, c2 = (unsigned)s, c3 = (unsigned)(s >> 32);
+    philox4x32(c0, c1, c2, c3, (unsigned)k, (unsigned)(k >> 32));
+    int j = (int)(i & 3);
+    unsigned w = j == 0 ? c0 : j == 1 ? c1 : j == 2 ? c2 : c3;
+    y[i] = w >= (unsigned long long)threshold ? x[i] * (T)scale : T(0);
+}
+#define DROPOUT(T) dropout<T>((const T*)x, (const double*)step, (T*)y, n, layer, seed, threshold, scale)
+KERNELS2(dropout, (const void* x, const void* step, void* y, ll n, ll layer, ll seed, ll threshold, double scale), DROPOUT)
