@@ -46,7 +46,7 @@ func FromGraph(g *G.ExprGraph, nodes GraphNodes) (gr *Graph, err error) {
 	defer recoverPanic(&err, "FromGraph")
 	m, err := model.NewGraphModel(g, nodes)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("graphtrain: FromGraph: %w", err)
 	}
 	return &Graph{m: m, batch: nodes.X.Shape()[0]}, nil
 }
@@ -144,7 +144,7 @@ func (g *Graph) batches(x, y []float32, seed int64) (*arrayBatches, error) {
 	case len(x)%in != 0:
 		return nil, fmt.Errorf("graphtrain: x holds %d values, not whole examples of %d (your X's columns)", len(x), in)
 	case len(y) != n*out:
-		return nil, fmt.Errorf("graphtrain: y holds %d values; the %d examples of x need %d targets of %d values (as many as Out)", len(y), n, n*out, out)
+		return nil, fmt.Errorf("graphtrain: y holds %d values; the %d examples of x need %d (%d each, as many as Out has)", len(y), n, n*out, out)
 	case n < g.batch:
 		return nil, fmt.Errorf("graphtrain: %d examples are less than one batch of %d (your X's rows)", n, g.batch)
 	}

@@ -1,14 +1,20 @@
 package graphtrain_test
 
 import (
+	"errors"
 	"math"
 	"math/rand"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"graphtrain"
+	"graphtrain/checkpoint"
 )
 
 // testNet is a user's graph for the tests: x [batch,2] -> tanh(x·w0 + b0) -> h·w1 + b1 =
@@ -127,10 +133,192 @@ func TestGraphTrainsOnCPUAndVMAlike(t *testing.T) {
 		if res.Device != device || len(loss) != 3 {
 			t.Fatalf("%s: trained on %s, %d epochs reported", device, res.Device, len(loss))
 		}
-		t.Logf("%s: %v", device, loss)
 		losses = append(losses, loss[2])
 	}
 	if math.Abs(losses[0]-losses[1]) > 1e-4 {
 		t.Errorf("the third epoch's loss: cpu %v, vm %v: want them within 1e-4", losses[0], losses[1])
+	}
+}
+
+func TestGraphUnsupportedOp(t *testing.T) {
+	x, y := quadrants(32, 1)
+	n := newTestNet(t, 16, 2, true)
+	gr, err := graphtrain.FromGraph(n.g, n.nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = gr.Train(x, y, graphtrain.Options{Device: "cpu", Epochs: 1, Out: t.TempDir()})
+	var ue *graphtrain.UnsupportedError
+	if !errors.As(err, &ue) || !strings.Contains(ue.Op, "slice") || ue.Node == 0 {
+		t.Fatalf("cpu: %v: want an UnsupportedError naming the slice and its node", err)
+	}
+	if !strings.HasPrefix(err.Error(), "graphtrain: ") || !strings.Contains(err.Error(), "(node %") {
+		t.Errorf("cpu: %q: want graphtrain's prefix and the node", err)
+	}
+	if _, err := gr.Predict("cpu", x); !errors.As(err, &ue) {
+		t.Errorf("cpu prediction: %v: want an UnsupportedError", err)
+	}
+	for _, device := range []string{"vm", "auto"} {
+		var warned []string
+		res, err := gr.Train(x, y, graphtrain.Options{Device: device, Epochs: 1, Out: t.TempDir(),
+			Warn: func(msg string) { warned = append(warned, msg) }})
+		if err != nil {
+			t.Fatalf("%s: %v", device, err)
+		}
+		if res.Device != "vm" {
+			t.Errorf("%s: trained on %s, want vm", device, res.Device)
+		}
+		if device == "auto" && !strings.Contains(strings.Join(warned, "\n"), "training on vm instead") {
+			t.Errorf("auto: warnings %q: want the fallback to vm and why", warned)
+		}
+		if out, err := gr.Predict(device, x[:6]); err != nil || len(out) != 6 {
+			t.Errorf("%s prediction: %d values, %v: want 6", device, len(out), err)
+		}
+	}
+}
+
+func TestGraphSaveLoad(t *testing.T) {
+	x, y := quadrants(64, 1)
+	n := newTestNet(t, 16, 2, false)
+	gr, err := graphtrain.FromGraph(n.g, n.nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := gr.Train(x, y, graphtrain.Options{Device: "cpu", Epochs: 2, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(t.TempDir(), "saved")
+	if err := gr.Save(saved); err != nil {
+		t.Fatal(err)
+	}
+	want, err := gr.Predict("cpu", x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{saved, out} {
+		n2 := newTestNet(t, 16, 9, false) // other starting values
+		gr2, err := graphtrain.FromGraph(n2.g, n2.nodes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gr2.Load(dir); err != nil {
+			t.Fatalf("load %s: %v", dir, err)
+		}
+		got, err := gr2.Predict("cpu", x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("load %s: the predictions differ from the saved graph's", dir)
+		}
+	}
+	if _, err := graphtrain.Load(saved); err == nil || !strings.Contains(err.Error(), "Graph.Load") {
+		t.Errorf("graphtrain.Load of a graph's checkpoint: %v: want a pointer to Graph.Load", err)
+	}
+}
+
+func TestGraphLoadRefuses(t *testing.T) {
+	n := newTestNet(t, 4, 2, false)
+	gr, err := graphtrain.FromGraph(n.g, n.nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(t.TempDir(), "saved")
+	if err := gr.Save(saved); err != nil {
+		t.Fatal(err)
+	}
+	sliced := newTestNet(t, 4, 2, true) // w1 is [4,2], not [8,2]
+	grs, err := graphtrain.FromGraph(sliced.g, sliced.nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Clone(grs.Model().Params[0].T.Data().([]float32))
+	err = grs.Load(saved)
+	if !errors.Is(err, checkpoint.ErrCheckpoint) || !strings.Contains(err.Error(), "model.json gives w1 the shape (8, 2), the graph's is (4, 2)") {
+		t.Errorf("another shape: %v", err)
+	}
+	if !slices.Equal(before, grs.Model().Params[0].T.Data().([]float32)) {
+		t.Errorf("a refused load changed w0")
+	}
+	if err := os.Remove(filepath.Join(saved, "b1.npy")); err != nil {
+		t.Fatal(err)
+	}
+	if err := gr.Load(saved); err == nil || !strings.Contains(err.Error(), "b1.npy is missing") {
+		t.Errorf("a missing file: %v", err)
+	}
+	if err := gr.Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "model.json is missing") {
+		t.Errorf("an empty directory: %v", err)
+	}
+}
+
+func TestFromGraphRefuses(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(n *testNet) *G.ExprGraph
+		want string
+	}{
+		{"nil graph", func(n *testNet) *G.ExprGraph { return nil }, "the graph is nil"},
+		{"nil X", func(n *testNet) *G.ExprGraph { n.nodes.X = nil; return n.g }, "X is nil"},
+		{"nil Cost", func(n *testNet) *G.ExprGraph { n.nodes.Cost = nil; return n.g }, "Cost is nil"},
+		{"nil param", func(n *testNet) *G.ExprGraph { n.nodes.Params[2] = nil; return n.g }, "Params[2] is nil"},
+		{"no params", func(n *testNet) *G.ExprGraph { n.nodes.Params = nil; return n.g }, "no Params"},
+		{"another graph", func(n *testNet) *G.ExprGraph { return G.NewGraph() }, "X (x) belongs to another graph"},
+		{"X computed", func(n *testNet) *G.ExprGraph { n.nodes.X = n.nodes.Out; return n.g }, "X (" /* Out's name */},
+		{"cost not scalar", func(n *testNet) *G.ExprGraph { n.nodes.Cost = n.nodes.Out; return n.g }, "not a scalar: reduce it"},
+		{"duplicate names", func(n *testNet) *G.ExprGraph {
+			n.nodes.Params = append(n.nodes.Params, n.nodes.Params[1])
+			return n.g
+		}, `Params[4]: two parameters are called "b0"`},
+		{"X as a param", func(n *testNet) *G.ExprGraph {
+			n.nodes.Params[0] = n.nodes.X
+			return n.g
+		}, "is X or Y"},
+		{"unnamed param", func(n *testNet) *G.ExprGraph {
+			n.nodes.Params[0] = G.NewMatrix(n.g, G.Float32, G.WithShape(2, 2), G.WithInit(G.Zeroes()))
+			return n.g
+		}, "Params[0] has no name"},
+		{"name not a file name", func(n *testNet) *G.ExprGraph {
+			n.nodes.Params[0] = G.NewMatrix(n.g, G.Float32, G.WithShape(2, 2), G.WithName("../w"), G.WithInit(G.Zeroes()))
+			return n.g
+		}, `Params[0] is called "../w"`},
+		{"float64", func(n *testNet) *G.ExprGraph {
+			n.nodes.Params[0] = G.NewMatrix(n.g, G.Float64, G.WithShape(2, 2), G.WithName("w64"), G.WithInit(G.Zeroes()))
+			return n.g
+		}, "Params[0] (w64) is float64"},
+	} {
+		n := newTestNet(t, 4, 2, false)
+		g := c.edit(n)
+		_, err := graphtrain.FromGraph(g, n.nodes)
+		if !errors.Is(err, graphtrain.ErrGraph) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v: want ErrGraph saying %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestGraphTrainRefuses(t *testing.T) {
+	n := newTestNet(t, 4, 2, false)
+	gr, err := graphtrain.FromGraph(n.g, n.nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := quadrants(8, 1)
+	for _, c := range []struct {
+		name string
+		x, y []float32
+		o    graphtrain.Options
+		want string
+	}{
+		{"no out", x, y, graphtrain.Options{}, "Options.Out"},
+		{"batch", x, y, graphtrain.Options{Out: "o", Batch: 8}, "takes batches of 4"},
+		{"val split", x, y, graphtrain.Options{Out: "o", ValSplit: 0.1}, "Options.ValSplit"},
+		{"x", x[:5], y, graphtrain.Options{Out: "o"}, "not whole examples of 2"},
+		{"y", x, y[:6], graphtrain.Options{Out: "o"}, "y holds 6 values"},
+		{"too few", x[:6], y[:6], graphtrain.Options{Out: "o"}, "less than one batch of 4"},
+		{"device", x, y, graphtrain.Options{Out: "o", Device: "tpu"}, "unknown device"},
+	} {
+		if _, err := gr.Train(c.x, c.y, c.o); err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "graphtrain: ") {
+			t.Errorf("%s: %v: want graphtrain saying %q", c.name, err, c.want)
+		}
 	}
 }

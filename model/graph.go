@@ -20,7 +20,7 @@ import (
 const GraphKind = "graph"
 
 // ErrGraph is wrapped by every error about a user's graph that NewGraphModel refuses.
-var ErrGraph = errors.New("graph: your Gorgonia graph cannot be trained")
+var ErrGraph = errors.New("your Gorgonia graph cannot be trained")
 
 // GraphNodes are the nodes of a user's Gorgonia graph that training needs, all in the same
 // graph and all float32.
