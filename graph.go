@@ -58,8 +58,9 @@ func (g *Graph) Batch() int { return g.batch }
 // named by their nodes, whose tensors are the nodes' values.
 func (g *Graph) Model() *Model { return g.m }
 
-// Train trains the graph on examples x [n*inputs] with targets y [n*outputs] (n at least one
-// batch; a last partial batch is left out of each epoch), shuffled every epoch from o.Seed,
+// Train trains the graph, from its parameters' current values, on examples x [n*inputs]
+// with targets y [n*outputs] (n at least one batch; a last partial batch is left out of each
+// epoch), shuffled every epoch from o.Seed,
 // as o says, saving the parameters to o.Out every epoch (Load reads them back). o.Batch is 0
 // or the graph's batch; o.ValSplit must be 0 (the graph's output has no accuracy that
 // graphtrain knows of): the last epoch is saved in o.Out. On "auto", a graph that the chosen

@@ -322,3 +322,12 @@ func TestGraphTrainRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestFromGraphRefusesAnUnusedParam(t *testing.T) {
+	n := newTestNet(t, 4, 2, false)
+	unused := G.NewMatrix(n.g, G.Float32, G.WithShape(2, 2), G.WithName("unused"), G.WithInit(G.Zeroes()))
+	n.nodes.Params = append(n.nodes.Params, unused)
+	if _, err := graphtrain.FromGraph(n.g, n.nodes); !errors.Is(err, graphtrain.ErrGraph) || !strings.Contains(err.Error(), "depend on every parameter") {
+		t.Errorf("%v: want ErrGraph asking whether the cost depends on every parameter", err)
+	}
+}

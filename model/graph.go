@@ -62,7 +62,7 @@ func NewGraphModel(g *G.ExprGraph, nodes GraphNodes) (m *Model, err error) {
 	net.outVal = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(net.Out.Shape().Clone()...))
 	G.Read(net.Out, &net.outVal)
 	if net.Grads, err = G.Grad(net.Loss, net.Nodes...); err != nil {
-		return nil, fmt.Errorf("%w: the gradients of the cost: %v", ErrGraph, err)
+		return nil, fmt.Errorf("%w: the gradients of the cost (does it depend on every parameter, through ops Gorgonia differentiates?): %v", ErrGraph, err)
 	}
 	m.graph = net
 	return m, nil
