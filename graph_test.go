@@ -331,3 +331,29 @@ func TestFromGraphRefusesAnUnusedParam(t *testing.T) {
 		t.Errorf("%v: want ErrGraph asking whether the cost depends on every parameter", err)
 	}
 }
+
+func TestGraphWithAnInputNodeNotAParam(t *testing.T) {
+	n := newTestNet(t, 4, 2, false)
+	scale := G.NewMatrix(n.g, G.Float32, G.WithShape(4, 2), G.WithName("scale"), G.WithInit(G.Ones()))
+	out, err := G.HadamardProd(n.nodes.Out, scale)
+	if err == nil {
+		n.nodes.Out = out
+		n.nodes.Cost, err = mse(out, n.nodes.Y)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr, err := graphtrain.FromGraph(n.g, n.nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := quadrants(8, 1)
+	_, err = gr.Train(x, y, graphtrain.Options{Device: "cpu", Epochs: 1, Out: t.TempDir()})
+	var ue *graphtrain.UnsupportedError
+	if !errors.As(err, &ue) || ue.Op != "input node scale" {
+		t.Errorf("cpu: %v: want an UnsupportedError naming the input node scale", err)
+	}
+	if _, err := gr.Train(x, y, graphtrain.Options{Device: "vm", Epochs: 1, Out: t.TempDir()}); err != nil {
+		t.Errorf("vm: %v", err)
+	}
+}
