@@ -7,6 +7,10 @@
 //	res, err := graphtrain.Train(m, trainSet, graphtrain.Options{Out: "ck", Epochs: 3})
 //	acc, err := graphtrain.Accuracy(m, testSet, "auto")
 //
+// A Gorgonia graph of your own trains too: FromGraph takes the graph and its nodes (inputs,
+// targets, cost, output, parameters) and returns a Graph to Train, Save, Load and Predict
+// with (graph.go, ExampleFromGraph).
+//
 // The packages under it hold the pieces: model (Spec, layers, descriptions), train (the
 // loops), checkpoint, datasets, backend (the contract and the registry) and the backends vm,
 // cpu and cuda, which this package wires in.

@@ -331,6 +331,20 @@ func loadSolverState(dir string, s *model.Solver, m *model.Model, fi FileInfo) e
 // ParseModelJSON decodes and checks a model.json: the format, the spec, the solver, one
 // well-formed entry per file with a SHA-256. It allocates nothing the spec asks for.
 func ParseModelJSON(raw []byte) (*Checkpoint, error) {
+	return parseModelJSON(raw, checkSpec)
+}
+
+// checkSpec checks the spec of a model.json that LoadCheckpoint rebuilds: one of the kinds
+// graphtrain builds, not a user's graph (LoadParamsInto).
+func checkSpec(s model.Spec) error {
+	if s.Kind == model.GraphKind {
+		return errors.New("holds the parameters of a Gorgonia graph of your own (model kind graph), which a checkpoint cannot rebuild: load them into that graph (graphtrain's Graph.Load)")
+	}
+	return s.Check()
+}
+
+// parseModelJSON is ParseModelJSON, with checkSpec checking the spec.
+func parseModelJSON(raw []byte, checkSpec func(model.Spec) error) (*Checkpoint, error) {
 	var ck Checkpoint
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -343,7 +357,7 @@ func ParseModelJSON(raw []byte) (*Checkpoint, error) {
 	if ck.Format != CheckpointFormat {
 		return nil, fmt.Errorf("format %q, want %q", model.Short(ck.Format), CheckpointFormat)
 	}
-	if err := ck.Model.Check(); err != nil {
+	if err := checkSpec(ck.Model); err != nil {
 		return nil, err
 	}
 	if ck.Epoch < 0 {

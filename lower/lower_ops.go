@@ -64,7 +64,7 @@ func (l *lowering) lowerNode(g *G.Node) error {
 	}
 	kind := opType(g)
 	if kind == "" {
-		return fmt.Errorf("program: input node %s is neither a parameter nor x nor y", g.Name())
+		return &UnsupportedError{Op: "input node " + g.Name(), Node: g.ID(), Why: "neither a parameter nor x nor y: the lowering has no other inputs"}
 	}
 	n := &node{Node: g, kind: kind, ch: l.children(g), v: opValue(g), l: l}
 	for _, c := range n.ch {

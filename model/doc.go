@@ -6,7 +6,8 @@
 //
 // Each kind is written in one file, xor.go (the XOR net of the original numpy experiment),
 // mlp.go and cnn.go: its name, its sizes and its layers (layer.go: dense, conv, maxpool, flatten,
-// relu, sigmoid), from which Build, the parameters and the memory estimate follow. spec.go
+// relu, sigmoid), from which Build, the parameters and the memory estimate follow. graph.go
+// makes a Model of a user's own Gorgonia graph (NewGraphModel, kind graph). spec.go
 // checks a Spec before anything is
 // allocated (Check, ParamShapes) and estimates a job's memory (TrainBytes). No Gorgonia panic
 // escapes the package's exported functions; errors start with "graph:" (the CLI's messages

@@ -45,6 +45,8 @@ type Param struct {
 type Model struct {
 	Spec   Spec
 	Params []*Param
+
+	graph *Net // a graph model's one Net (NewGraphModel); nil for the kinds Build makes
 }
 
 // Param returns the parameter called name, or nil.
@@ -86,8 +88,12 @@ var ErrShape = errors.New("graph: shape mismatch")
 
 // Build makes a graph of m for batch examples at a time: its layers (Spec.Arch) from x, then
 // its loss. With grad it also adds the symbolic gradients of the loss with respect to every
-// parameter (gorgonia.Grad).
+// parameter (gorgonia.Grad). A graph model (NewGraphModel) returns its one Net, which has
+// its gradients, for its own batch size only.
 func (m *Model) Build(batch int, grad bool) (net *Net, err error) {
+	if m.Spec.Kind == GraphKind {
+		return m.graphNet(batch)
+	}
 	if _, err := lookupKind(m.Spec.Kind); err != nil {
 		return nil, fmt.Errorf("graph: unknown model kind %q", Short(m.Spec.Kind))
 	}
