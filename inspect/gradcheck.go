@@ -52,6 +52,9 @@ func GradCheck(m *model.Model, batch int, x, y *tensor.Dense, perParam int) (che
 		return nil, err
 	}
 	for pi, p := range m.Params {
+		if p.Running { // a running statistic's step is no derivative of the loss
+			continue
+		}
 		c, err := checkParam(run, p, symbolic[pi], perParam, pi)
 		if err != nil {
 			return nil, err
@@ -156,7 +159,7 @@ func Float64Copy(m *model.Model) (*model.Model, error) {
 		default:
 			return nil, fmt.Errorf("graph: parameter %s holds %T", p.Name, src)
 		}
-		c.Params = append(c.Params, &model.Param{Name: p.Name, T: tensor.New(tensor.WithShape(p.T.Shape().Clone()...), tensor.WithBacking(dst))})
+		c.Params = append(c.Params, &model.Param{Name: p.Name, T: tensor.New(tensor.WithShape(p.T.Shape().Clone()...), tensor.WithBacking(dst)), Running: p.Running})
 	}
 	return c, nil
 }

@@ -364,7 +364,7 @@ func (l *lowering) lowerUpdate(s *model.Solver) error {
 		if l.p.Buffers[g].Elems != n {
 			return fmt.Errorf("program: the gradient of %s has %d elements, the parameter %d", p.Name, l.p.Buffers[g].Elems, n)
 		}
-		if p.Running() { // w −= its step, whatever the solver
+		if p.Running { // w −= its step, whatever the solver
 			l.p.Launches = append(l.p.Launches, ir.Launch{Op: ir.Binary, Dtype: l.dtype, Role: ir.Update, What: "update running " + p.Name, Node: -1,
 				Args: []int{w, g, w}, Ints: ir.BinaryParams{N: n, SA: 1, SB: 1, Op: ir.Sub}.Ints()})
 			continue

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"strings"
 )
 
 // A custom model is a classifier given by a model description (ParseArch): any sequence of
@@ -51,9 +50,6 @@ func NewCustom(text string, in Shape, seed int64) (*Model, error) {
 	s, err := CustomSpec(text, in)
 	if err != nil {
 		return nil, err
-	}
-	if strings.Contains(s.Description, "dropout") {
-		s.Seed = seed
 	}
 	return NewModel(s, seed)
 }

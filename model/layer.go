@@ -201,7 +201,9 @@ func uniformParams(placed []Placed, seed int64) []*Param {
 			ps = append(ps, uniformParam(r, p.Bs, p.FanIn, p.BShp...))
 		}
 		for j, n := range p.Names { // batch normalisation: scale 1, shift 0, mean 0, variance 1
-			ps = append(ps, constParam(n, float32(1-j%2), p.Out.C))
+			c := constParam(n, float32(1-j%2), p.Out.C)
+			c.Running = j >= 2
+			ps = append(ps, c)
 		}
 	}
 	return ps

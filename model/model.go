@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -38,6 +39,10 @@ type Spec struct {
 type Param struct {
 	Name string
 	T    *tensor.Dense
+	// Running marks a running statistic (a batch normalisation's mean or variance): no
+	// solver trains it; a training step moves it by its "gradient", w −= g, which is
+	// BNMomentum of its distance to the batch's statistic.
+	Running bool
 }
 
 // Model is a network's definition and parameters. Graphs built from it share its parameter
@@ -145,7 +150,7 @@ func (m *Model) Build(batch int, grad bool) (net *Net, err error) {
 func (net *Net) grads() error {
 	var trained []*G.Node
 	for i, p := range net.Model.Params {
-		if !p.Running() {
+		if !p.Running {
 			trained = append(trained, net.Nodes[i])
 		}
 	}
@@ -155,7 +160,7 @@ func (net *Net) grads() error {
 	}
 	net.Grads = make([]*G.Node, len(net.Nodes))
 	for i, p := range net.Model.Params {
-		if !p.Running() {
+		if !p.Running {
 			net.Grads[i], gs = gs[0], gs[1:]
 		} else if net.Grads[i] = net.running[p.Name]; net.Grads[i] == nil {
 			return fmt.Errorf("graph: running statistic %s: no batch normalisation computes it", p.Name)
@@ -208,6 +213,9 @@ var ErrSpec = errors.New("unsupported model")
 
 // NewModel makes a model from spec with freshly initialised parameters.
 func NewModel(spec Spec, seed int64) (*Model, error) {
+	if spec.Seed == 0 && spec.Kind == customKind.name && strings.Contains(spec.Description, "dropout") {
+		spec.Seed = seed // the key of its masks
+	}
 	if err := spec.Check(); err != nil {
 		return nil, err
 	}

@@ -32,19 +32,6 @@ func bnNames(i int) [4]string {
 	return [4]string{p + "scale", p + "shift", p + "mean", p + "var"}
 }
 
-// Running reports whether the parameter is a running statistic (a batch normalisation's
-// mean or variance): no solver trains it; a training step moves it by its "gradient",
-// w −= g, where g is BNMomentum of its distance to the batch's statistic.
-func (p *Param) Running() bool { return IsRunning(p.Name) }
-
-// IsRunning reports whether a parameter of this name is a running statistic.
-func IsRunning(name string) bool {
-	var i int
-	var what string
-	n, _ := fmt.Sscanf(name, "bn%d_%s", &i, &what)
-	return n == 2 && (what == "mean" || what == "var") && fmt.Sprintf("bn%d_%s", i, what) == name
-}
-
 // DropoutOp is a dropout layer as a Gorgonia op: y = x ⊙ mask / (1 − Rate), with the mask
 // of layer Layer drawn from Philox under Seed at the step its second argument holds (a
 // float64 scalar: the solver's updates so far). Its gradient is the same op on the

@@ -96,7 +96,7 @@ func (s *Solver) Update(params []*Param, grads []*tensor.Dense) error {
 	s.Steps++
 	for i, p := range params {
 		var err error
-		if p.Running() {
+		if p.Running {
 			err = stepRunning(p, grads[i])
 			if err != nil {
 				return err

@@ -12,7 +12,8 @@ import (
 
 // Opset is the ONNX operator set every exported model imports (the default domain only):
 // opset 13, which every ONNX Runtime since 1.7 runs. The operators used and their versions
-// at opset 13: Gemm-13, Relu-13, Sigmoid-13, Reshape-13, Conv-11, MaxPool-12, Flatten-13.
+// at opset 13: Gemm-13, Relu-13, Sigmoid-13, Reshape-13, Conv-11, MaxPool-12, Flatten-13,
+// AveragePool-11, BatchNormalization-9, Dropout-13.
 const Opset = 13
 
 // IRVersion is the ONNX IR version written with Opset: 7, the one that came with opset 13
@@ -276,7 +277,8 @@ func (b *builder) activation(x, act string) (string, error) {
 
 // layers adds the model's layers (Spec.Arch) over the input: a Reshape to [N, C, H, W] first
 // when they start on images; Conv with its bias, MaxPool, Flatten (which keeps graphtrain's
-// channels-first order), Gemm with its bias, Relu and Sigmoid. It returns the output's name
+// channels-first order), Gemm with its bias, the activations, AveragePool,
+// BatchNormalization (its running statistics) and Dropout (the identity at inference). It returns the output's name
 // and the layer sizes, such as 784-256-10 or 784-conv6@5x5-conv16@5x5-400-120-84-10.
 func (b *builder) layers(m *model.Model) (string, string, error) {
 	placed, err := m.Spec.Layout()
@@ -346,6 +348,22 @@ func (b *builder) layer(m *model.Model, x string, p model.Placed) (string, error
 		return b.node("Gemm", inputs), nil
 	case "leakyrelu":
 		return b.node("LeakyRelu", []string{x}, &Attribute{Name: "alpha", Type: AttrFloat, F: float32(p.Alpha)}), nil
+	case "avgpool":
+		return b.node("AveragePool", []string{x},
+			&Attribute{Name: "kernel_shape", Type: AttrInts, Ints: []int64{k, k}},
+			&Attribute{Name: "strides", Type: AttrInts, Ints: []int64{s, s}}), nil
+	case "dropout": // the identity at inference (training_mode false), as in graphtrain's evaluation
+		return b.node("Dropout", []string{x}), nil
+	case "batchnorm": // with the running statistics, as graphtrain evaluates
+		in := []string{x}
+		for _, name := range p.Names { // scale, shift, mean, variance
+			v, err := b.param(m, name, p.Out.C)
+			if err != nil {
+				return "", err
+			}
+			in = append(in, v)
+		}
+		return b.node("BatchNormalization", in, &Attribute{Name: "epsilon", Type: AttrFloat, F: float32(model.BNEps)}), nil
 	}
 	return b.activation(x, p.Op)
 }

@@ -12,13 +12,22 @@ import (
 )
 
 // TestExportONNXCustom: models from descriptions (tanh, leakyrelu, strides, pad=same, several
-// channels, odd image sides, vectors) export to ONNX and ONNX Runtime gives graphtrain's
-// logits.
+// channels, odd image sides, vectors, batch normalisation with running statistics of its own,
+// dropout, average pooling) export to ONNX that passes the checker's full check, and ONNX
+// Runtime gives graphtrain's logits.
 func TestExportONNXCustom(t *testing.T) {
 	needORT(t)
+	needChecker(t)
 	r := rand.New(rand.NewSource(5))
 	for _, c := range lowertest.Custom(t) {
 		m := c.M
+		for _, p := range m.Params { // running statistics other than a fresh model's 0 and 1
+			if d, ok := p.T.Data().([]float32); ok && p.Running {
+				for i := range d {
+					d[i] = 0.5 + r.Float32()
+				}
+			}
+		}
 		om, err := onnx.Export(m, onnx.Info{ProducerVersion: "test", Dataset: "own"})
 		if err != nil {
 			t.Fatalf("%s: %v", m.Spec.Description, err)
@@ -36,6 +45,7 @@ func TestExportONNXCustom(t *testing.T) {
 		if err := train.Logits(nil, m, x, n, func(l []float32) { want = append(want, l...) }); err != nil {
 			t.Fatal(err)
 		}
+		checkONNX(t, path)
 		got := runORT(t, path, x, n, m.Spec.Inputs)
 		if worst, differ := compareLogits(got, want); len(got) != len(want) || worst > onnxTolerance || differ > 0 {
 			t.Errorf("%s: %d logits from ONNX Runtime for %d; worst difference %g, %d predictions differ", m.Spec.Description, len(got), len(want), worst, differ)

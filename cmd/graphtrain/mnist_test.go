@@ -447,3 +447,35 @@ func TestSameOnAnyCoreCount(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeWithLayersMatchesStraightRun: a description with dropout and batch normalisation
+// trains 2 epochs in one run and 1 + 1 with --resume to the same parameters, running
+// statistics and solver state, bit for bit: the masks are keyed by the step, and the
+// running statistics are saved.
+func TestResumeWithLayersMatchesStraightRun(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"train", "mnist", "--arch", "conv(4,5) batchnorm relu avgpool(2) dense(32) batchnorm relu dropout(0.5) dense(10)", "--limit", "1200", "-q"}
+	if r := runBin(t, dir, "", append(common, "--epochs", "2", "--out", "a")...); r.code != 0 {
+		t.Fatalf("straight run: %s", r.stderr)
+	}
+	if r := runBin(t, dir, "", append(common, "--epochs", "1", "--out", "b")...); r.code != 0 {
+		t.Fatalf("first half: %s", r.stderr)
+	}
+	if r := runBin(t, dir, "", "train", "mnist", "--resume", "b", "--epochs", "2", "-q"); r.code != 0 {
+		t.Fatalf("resume: %s", r.stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "a", "last", "*.npy"))
+	if len(files) < 3*11 { // conv0, weights0/1, bias1, two batch norms of 4: 11 parameters, Adam's m and v
+		t.Fatalf("%d .npy files in a/last, want at least 33", len(files))
+	}
+	for _, f := range files {
+		a, _ := os.ReadFile(f)
+		b, err := os.ReadFile(filepath.Join(dir, "b", "last", filepath.Base(f)))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s differs between the straight and the resumed run (%v)", filepath.Base(f), err)
+		}
+	}
+	if r := runBin(t, dir, "", "eval", "mnist", "--weights", "a", "-q"); r.code != 0 || !strings.Contains(r.stdout, "accuracy") {
+		t.Errorf("eval of the model: exit %d, %s%s", r.code, r.stdout, r.stderr)
+	}
+}
