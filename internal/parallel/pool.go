@@ -61,6 +61,30 @@ func Default() *Pool {
 	return defPool
 }
 
+var (
+	sizedMu sync.Mutex
+	sized   = map[int]*Pool{}
+)
+
+// Current returns the process-wide pool of runtime.GOMAXPROCS(0) workers, GOMAXPROCS as it
+// is now: Default while GOMAXPROCS is the size Default was made with, else a pool of the new
+// size, made on the first call that asks for it and kept, never closed (its idle helpers wait
+// on their channels). A program that changes GOMAXPROCS while it runs (graphtrain bench
+// --threads) thus runs the work it starts afterwards on as many workers.
+func Current() *Pool {
+	d, n := Default(), runtime.GOMAXPROCS(0)
+	if d.Size() == n {
+		return d
+	}
+	sizedMu.Lock()
+	defer sizedMu.Unlock()
+	if p := sized[n]; p != nil {
+		return p
+	}
+	sized[n] = New(n)
+	return sized[n]
+}
+
 // Size returns the number of workers, counting the caller.
 func (p *Pool) Size() int { return p.size }
 
