@@ -97,8 +97,8 @@ to cuda, whose rows run once per batch size (threads "-"). Inputs are random unl
 			fs.StringVar(&o.models, "model", strings.Join(model.NamedKinds(), ","), "models to time, comma-separated: "+strings.Join(model.NamedKinds(), ", "))
 			fs.StringVar(&o.devices, "devices", "", "backends to time, comma-separated: vm, cpu, cuda (default: --device's backend when --device is given, else every usable one compiled in)")
 			fs.IntVar(&o.steps, "steps", 0, "timed steps per row (0: "+defaultsText(defaultBenchSteps, model.NamedKinds()...)+")")
-			fs.StringVar(&o.batches, "batch", "128", "batch sizes for mlp and cnn, comma-separated, a row each: 128,1024,8192 (xor always uses its 4 examples)")
-			fs.StringVar(&o.threads, "threads", "", "GOMAXPROCS for the vm and cpu rows, comma-separated, a row each: 1,2,4 (default: GOMAXPROCS as it is; cuda's rows run once)")
+			fs.StringVar(&o.batches, "batch", "128", "the batch `size[,size...]` of mlp and cnn, a row each: 128,1024,8192 (xor always uses its 4 examples)")
+			fs.StringVar(&o.threads, "threads", "", "the GOMAXPROCS `n[,n...]` of the vm and cpu rows, a row each: 1,2,4 (default: GOMAXPROCS as it is; cuda's rows run once, the threads being the host's)")
 			fs.StringVar(&o.dataDir, "data-dir", "", "directory with the MNIST files to take the batches from (default: random inputs)")
 			return o
 		},
