@@ -15,7 +15,8 @@ import (
 
 // Backend is the "cpu" backend: it lowers a training graph for the CPU target (products fused
 // with their biases) and runs the program's launches as compiled Go kernels, the products on
-// a packed SIMD GEMM, on a pool of GOMAXPROCS workers.
+// a packed SIMD GEMM, on a pool of GOMAXPROCS workers (GOMAXPROCS when the trainer or the
+// predictor is made: parallel.Current).
 type Backend struct{}
 
 func init() { backend.Register(Backend{}) }
@@ -29,7 +30,7 @@ func (Backend) Available() error { return nil }
 // Describe names the GEMM kernel and the workers.
 func (Backend) Describe() string {
 	return fmt.Sprintf("graphtrain's compiled executor, %s/%s, %s products, %d workers (GOMAXPROCS=%d of %d CPUs)",
-		runtime.GOOS, runtime.GOARCH, gemm.Kernel(), parallel.Default().Size(), runtime.GOMAXPROCS(0), runtime.NumCPU())
+		runtime.GOOS, runtime.GOARCH, gemm.Kernel(), parallel.Current().Size(), runtime.GOMAXPROCS(0), runtime.NumCPU())
 }
 
 // NewTrainer lowers net and the solver's update to a Program for the CPU and compiles it
@@ -42,7 +43,7 @@ func (Backend) NewTrainer(net *model.Net, s *model.Solver) (backend.Trainer, err
 	if err != nil {
 		return nil, err
 	}
-	t, err := newTrainer(p, net, s, parallel.Default())
+	t, err := newTrainer(p, net, s, parallel.Current())
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (Backend) NewPredictor(m *model.Model, batch int) (backend.Predictor, error
 	if err != nil {
 		return nil, err
 	}
-	pr, err := runner.NewPredictor(newDevice(parallel.Default()), p, net)
+	pr, err := runner.NewPredictor(newDevice(parallel.Current()), p, net)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -10,14 +14,48 @@ import (
 	"graphtrain/backend"
 	"graphtrain/datasets"
 	"graphtrain/internal/meminfo"
+	"graphtrain/ir"
+	"graphtrain/lower"
 	"graphtrain/model"
 	"graphtrain/train"
 )
 
 type benchOpts struct {
-	models, devices string
-	steps, batch    int
-	dataDir         string
+	models, devices  string
+	batches, threads string
+	steps            int
+	dataDir          string
+}
+
+// maxBenchBatch and maxBenchThreads bound --batch and --threads (the memory check refuses a
+// batch too large for this machine before that).
+const (
+	maxBenchBatch   = 1 << 24
+	maxBenchThreads = 256
+)
+
+// benchPlan is what bench times: each model on each backend at each batch size and number of
+// threads.
+type benchPlan struct {
+	models  []string
+	batches []int
+	threads []int         // GOMAXPROCS for each vm and cpu row; none: GOMAXPROCS as it is
+	steps   int           // timed steps; 0: defaultBenchSteps
+	set     *datasets.Set // MNIST's training set to take the batches from, or nil: random ones
+}
+
+// benchRow is a row of bench's table and a --json result: train.Bench's figures of a model
+// on a backend at a batch size and number of threads, and the cost model's.
+type benchRow struct {
+	*train.BenchResult
+	// Threads is GOMAXPROCS while the row ran; nil on cuda, whose steps are the GPU's work.
+	Threads *int `json:"threads"`
+	// The cost model's training step (ir.Program.Cost) of the program the backend runs, and
+	// the same per second at the row's speed; absent when the model could not be lowered.
+	FLOPsPerStep      int64   `json:"flops_per_step,omitempty"`
+	MovedBytesPerStep int64   `json:"moved_bytes_per_step,omitempty"`
+	FLOPsPerSec       float64 `json:"flops_per_second,omitempty"`
+	MovedBytesPerSec  float64 `json:"moved_bytes_per_second,omitempty"`
 }
 
 // defaultBenchSteps keep each measurement to a few seconds on a 2-core CPU: the XOR net's
@@ -44,16 +82,23 @@ func init() {
 		path:  "bench",
 		short: "time training steps of each model on each backend, side by side",
 		long: `Runs the same training steps (forward, backward, Adam update; plain gradient descent for
-xor) of each model on each backend and prints samples per second, step latency (p50, p95),
-allocations per step and the process's peak RSS, and each backend's speed relative to vm,
-Gorgonia's TapeMachine (the "vs vm" column, when vm is timed too). Inputs are random unless
+xor) of each model on each backend and prints samples per second, the FLOP/s and bytes/s they
+achieve by the cost model ('graphtrain graph --cost': the FLOPs and bytes of one step of the
+program the backend runs; for vm, of the program with nothing fused, the nearest to its
+node-by-node run), step latency (p50, p95), allocations per step and the process's peak
+RSS, and each backend's speed relative to vm, Gorgonia's TapeMachine (the "vs vm" column,
+against vm at the same batch and threads, when vm is timed too). --batch and --threads take
+comma-separated lists: a row for each model, backend, batch size and number of threads, in
+that order. The threads are GOMAXPROCS while the row runs (restored after); they do not apply
+to cuda, whose rows run once per batch size (threads "-"). Inputs are random unless
 --data-dir gives MNIST, whose first batches are then used.`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &benchOpts{}
 			fs.StringVar(&o.models, "model", strings.Join(model.NamedKinds(), ","), "models to time, comma-separated: "+strings.Join(model.NamedKinds(), ", "))
 			fs.StringVar(&o.devices, "devices", "", "backends to time, comma-separated: vm, cpu, cuda (default: --device's backend when --device is given, else every usable one compiled in)")
-			fs.IntVar(&o.steps, "steps", 0, "timed steps per model and backend (0: "+defaultsText(defaultBenchSteps, model.NamedKinds()...)+")")
-			fs.IntVar(&o.batch, "batch", 128, "batch size for mlp and cnn (xor always uses its 4 examples)")
+			fs.IntVar(&o.steps, "steps", 0, "timed steps per row (0: "+defaultsText(defaultBenchSteps, model.NamedKinds()...)+")")
+			fs.StringVar(&o.batches, "batch", "128", "the batch `size[,size...]` of mlp and cnn, a row each: 128,1024,8192 (xor always uses its 4 examples)")
+			fs.StringVar(&o.threads, "threads", "", "the GOMAXPROCS `n[,n...]` of the vm and cpu rows, a row each: 1,2,4 (default: GOMAXPROCS as it is; cuda's rows run once, the threads being the host's)")
 			fs.StringVar(&o.dataDir, "data-dir", "", "directory with the MNIST files to take the batches from (default: random inputs)")
 			return o
 		},
@@ -63,27 +108,27 @@ Gorgonia's TapeMachine (the "vs vm" column, when vm is timed too). Inputs are ra
 
 func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 	o := opts.(*benchOpts)
-	models, err := checkBenchFlags(fs, o)
+	plan, err := checkBenchFlags(fs, o)
 	if err != nil {
 		return err
 	}
-	if err := checkBenchMemory(models, o.batch); err != nil {
+	if err := checkBenchMemory(plan.models, slices.Max(plan.batches)); err != nil {
 		return err
 	}
 	backends, autoDevices, err := benchBackends(e, o)
 	if err != nil {
 		return err
 	}
-	xs, ys, err := benchData(e, o)
-	if err != nil {
+	if plan.set, err = benchSet(e, o); err != nil {
 		return err
 	}
-	var results []*train.BenchResult
-	e.resultf("%-5s %-6s %6s %6s %14s %10s %10s %12s %8s\n", "model", "device", "batch", "steps", "samples/s", "p50 ms", "p95 ms", "allocs/step", "vs vm")
-	for _, kind := range models {
-		vmRate := 0.0
+	e.resultf(benchFormat, "model", "device", "batch", "threads", "steps", "samples/s", "GFLOP/s", "GB/s", "p50 ms", "p95 ms", "allocs/step", "vs vm")
+	var rows []*benchRow
+	for _, kind := range plan.models {
+		vm := map[[2]int]float64{} // vm's samples/s by batch and threads
 		for _, b := range backends {
-			r, err := benchOne(kind, b, o, xs, ys)
+			r, err := benchDevice(e, plan, kind, b, vm)
+			rows = append(rows, r...)
 			if err != nil && autoDevices && b.Name() != "vm" {
 				// Every usable backend was asked for, none named: one that cannot take this
 				// model is reported and skipped, as training would fall back.
@@ -93,42 +138,64 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 			if err != nil {
 				return fmt.Errorf("bench %s on %s: %w", kind, b.Name(), err)
 			}
-			if b.Name() == "vm" {
-				vmRate = r.SamplesPerSec
-			}
-			printBenchRow(e, kind, b.Name(), r, vmRate)
-			results = append(results, r)
 		}
 	}
 	rss, _ := meminfo.PeakResident()
 	e.resultf("peak RSS %.0f MiB\n", float64(rss)/(1<<20))
 	if e.g.JSON {
-		return e.emitJSON(map[string]any{"results": results, "peak_rss_bytes": rss})
+		return e.emitJSON(map[string]any{"results": rows, "peak_rss_bytes": rss})
 	}
 	return nil
 }
 
-// checkBenchFlags checks bench's flags and returns the models to time.
-func checkBenchFlags(fs *pflag.FlagSet, o *benchOpts) ([]string, error) {
+// checkBenchFlags checks bench's flags and returns what to time.
+func checkBenchFlags(fs *pflag.FlagSet, o *benchOpts) (*benchPlan, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("bench takes no arguments, got %q", fs.Args())
 	}
 	if o.steps < 0 {
 		return nil, usagef("--steps %d: must be at least 1 (or 0 for the defaults)", o.steps)
 	}
-	if o.batch < 1 {
-		return nil, usagef("--batch %d: must be at least 1", o.batch)
-	}
-	models := splitList(o.models)
-	for _, k := range models {
+	plan := &benchPlan{models: splitList(o.models), steps: o.steps}
+	for _, k := range plan.models {
 		if _, ok := defaultBenchSteps[k]; !ok {
 			return nil, usagef("--model %q: must be xor, mlp or cnn (or a comma-separated list of them)", k)
 		}
 	}
-	if len(models) == 0 {
+	if len(plan.models) == 0 {
 		return nil, usagef("--model: name at least one of xor, mlp, cnn")
 	}
-	return models, nil
+	var err error
+	if plan.batches, err = benchList("batch", o.batches, maxBenchBatch, "batch sizes", "128,1024,8192"); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(o.threads) != "" {
+		if plan.threads, err = benchList("threads", o.threads, maxBenchThreads, "thread counts", "1,2,4"); err != nil {
+			return nil, err
+		}
+	}
+	return plan, nil
+}
+
+// benchList parses the comma-separated whole numbers given to --flag (--batch, --threads):
+// each from 1 to most, none twice. what names them and example is a good value, for the
+// errors.
+func benchList(flag, s string, most int, what, example string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		n, err := strconv.Atoi(f)
+		switch { // a number beyond int is out of range too
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			return nil, usagef("--%s %q: %q is not a whole number; give %s, comma-separated (--%s %s)", flag, s, f, what, flag, example)
+		case err != nil || n < 1 || n > most:
+			return nil, usagef("--%s %s: %s is out of range; give %s from 1 to %d", flag, s, f, what, most)
+		case slices.Contains(out, n):
+			return nil, usagef("--%s %s: %d is given twice; give each once", flag, s, n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // benchBackends are the backends to time: --devices, else --device's, else (auto) every
@@ -177,58 +244,199 @@ func listedBackends(e *env, devices []string) (backends []backend.Backend, auto 
 	return backends, false, nil
 }
 
-// benchData is the first train.BenchBatches batches of MNIST with --data-dir, as tensors
-// (none without: the steps then draw random batches).
-func benchData(e *env, o *benchOpts) (xs, ys []*tensor.Dense, err error) {
+// benchSet is MNIST's training set with --data-dir (nil without: the steps then draw random
+// batches).
+func benchSet(e *env, o *benchOpts) (*datasets.Set, error) {
 	if o.dataDir == "" {
-		return nil, nil, nil
+		return nil, nil
 	}
 	trainSet, _, err := mnistData(e, datasets.MNIST, o.dataDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	bs := datasets.NewBatches(trainSet, o.batch, 1, true)
-	bs.Reset(1)
-	for i := 0; i < train.BenchBatches && bs.Next(); i++ {
-		xs = append(xs, tensor.New(tensor.WithShape(o.batch, model.ImageSize), tensor.WithBacking(append([]float32(nil), bs.X...))))
-		ys = append(ys, tensor.New(tensor.WithShape(o.batch, model.Classes), tensor.WithBacking(append([]float32(nil), bs.Y...))))
-	}
-	return xs, ys, nil
+	return trainSet, err
 }
 
-// benchOne times one model's steps on backend b: the XOR net with plain gradient descent on
-// its 4 examples, mlp and cnn with Adam at --batch on xs, ys (random batches when none).
-func benchOne(kind string, b backend.Backend, o *benchOpts, xs, ys []*tensor.Dense) (*train.BenchResult, error) {
-	batch, steps := o.batch, o.steps
-	if steps == 0 {
-		steps = defaultBenchSteps[kind]
+// benchData is the first train.BenchBatches batches of set at batch, as tensors (none
+// without a set).
+func benchData(set *datasets.Set, batch int) (xs, ys []*tensor.Dense) {
+	if set == nil {
+		return nil, nil
 	}
+	bs := datasets.NewBatches(set, batch, 1, true)
+	bs.Reset(1)
+	for i := 0; i < train.BenchBatches && bs.Next(); i++ {
+		xs = append(xs, tensor.New(tensor.WithShape(batch, model.ImageSize), tensor.WithBacking(append([]float32(nil), bs.X...))))
+		ys = append(ys, tensor.New(tensor.WithShape(batch, model.Classes), tensor.WithBacking(append([]float32(nil), bs.Y...))))
+	}
+	return xs, ys
+}
+
+// benchDevice times kind on b at each batch size and number of threads of plan, printing a
+// row for each; on cuda once per batch size (the threads are the host's, not its own). vm
+// holds vm's samples/s by batch and threads, for the "vs vm" column; a vm row adds to it.
+func benchDevice(e *env, plan *benchPlan, kind string, b backend.Backend, vm map[[2]int]float64) ([]*benchRow, error) {
+	var rows []*benchRow
+	launch := ""
+	for _, batch := range plan.batchesFor(kind) {
+		xs, ys := benchData(plan.set, batch)
+		cost, costErr := stepCost(kind, b.Name(), batch)
+		for _, threads := range plan.threadsFor(b.Name()) {
+			r, ran, err := benchAt(threads, func() (*train.BenchResult, error) {
+				return benchOne(kind, b, batch, plan.stepsFor(kind), xs, ys)
+			})
+			if err != nil {
+				return rows, err
+			}
+			row := &benchRow{BenchResult: r}
+			if b.Name() != "cuda" {
+				row.Threads = &ran
+			}
+			if costErr == nil {
+				row.setCost(cost)
+			}
+			if b.Name() == "vm" {
+				vm[[2]int{r.Batch, ran}] = r.SamplesPerSec
+			}
+			printBenchRow(e, row, vmRate(vm, row), launch)
+			launch, rows = r.Launch, append(rows, row)
+		}
+	}
+	return rows, nil
+}
+
+// batchesFor are the batch sizes kind is timed at: the XOR net always takes its 4 examples.
+func (p *benchPlan) batchesFor(kind string) []int {
+	if kind == "xor" {
+		return []int{4}
+	}
+	return p.batches
+}
+
+// threadsFor are the GOMAXPROCS device's rows run with, 0 leaving it as it is: cuda's and, without
+// --threads, every device's.
+func (p *benchPlan) threadsFor(device string) []int {
+	if device == "cuda" || len(p.threads) == 0 {
+		return []int{0}
+	}
+	return p.threads
+}
+
+// stepsFor is --steps, else kind's default.
+func (p *benchPlan) stepsFor(kind string) int {
+	if p.steps == 0 {
+		return defaultBenchSteps[kind]
+	}
+	return p.steps
+}
+
+// benchAt runs f with GOMAXPROCS set to threads (0: as it is), and sets it back after: f's
+// result, and the GOMAXPROCS it ran with.
+func benchAt(threads int, f func() (*train.BenchResult, error)) (r *train.BenchResult, ran int, err error) {
+	if threads > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+	}
+	r, err = f()
+	return r, runtime.GOMAXPROCS(0), err
+}
+
+// setCost sets the row's cost model figures from one step's cost.
+func (r *benchRow) setCost(c ir.Cost) {
+	stepsPerSec := r.SamplesPerSec / float64(r.Batch)
+	r.FLOPsPerStep, r.MovedBytesPerStep = c.FLOPs, c.Bytes()
+	r.FLOPsPerSec, r.MovedBytesPerSec = float64(c.FLOPs)*stepsPerSec, float64(c.Bytes())*stepsPerSec
+}
+
+// vmRate is vm's samples/s at the row's batch and threads (on cuda: vm's with the most
+// threads at that batch), 0 when vm was not timed there.
+func vmRate(vm map[[2]int]float64, r *benchRow) float64 {
+	if r.Threads != nil {
+		return vm[[2]int{r.Batch, *r.Threads}]
+	}
+	most, rate := 0, 0.0
+	for k, v := range vm {
+		if k[0] == r.Batch && k[1] > most {
+			most, rate = k[1], v
+		}
+	}
+	return rate
+}
+
+// benchTargets are the lowering targets of the programs the backends run, for the cost model.
+// vm runs Gorgonia's graph node by node: the nearest Program is the one with nothing fused or
+// split.
+var benchTargets = map[string]lower.Target{"vm": {Name: "vm"}, "cpu": lower.CPU, "cuda": lower.CUDA}
+
+// stepCost is the cost model's training step (ir.Program.Cost) of bench's kind at batch,
+// lowered for device's target.
+func stepCost(kind, device string, batch int) (ir.Cost, error) {
+	target, ok := benchTargets[device]
+	if !ok {
+		return ir.Cost{}, fmt.Errorf("no cost model for the %s backend", device)
+	}
+	m, s, batch, err := benchModel(kind, batch)
+	if err != nil {
+		return ir.Cost{}, err
+	}
+	net, err := m.Build(batch, true)
+	if err != nil {
+		return ir.Cost{}, err
+	}
+	if err := s.Init(m); err != nil {
+		return ir.Cost{}, err
+	}
+	p, err := lower.Lower(net, s, target)
+	if err != nil {
+		return ir.Cost{}, err
+	}
+	total, _, err := p.Cost()
+	return total, err
+}
+
+// benchModel is the model bench trains for kind, its solver and its batch: the XOR net with
+// plain gradient descent on its 4 examples, mlp and cnn with Adam at batch.
+func benchModel(kind string, batch int) (*model.Model, *model.Solver, int, error) {
 	if kind == "xor" {
 		m, err := model.NewNamed(kind, []int{4}, false, 42)
-		if err != nil {
-			return nil, err
-		}
 		s, _ := model.NewSolver("sgd", 0.1)
-		return train.Bench(m, b, s, 4, steps, nil, nil)
+		return m, s, 4, err
 	}
 	m, err := newModel(kind, []int{256}, false, 1)
+	s, _ := model.NewSolver("adam", 1e-3)
+	return m, s, batch, err
+}
+
+// benchOne times steps steps of kind on backend b at batch, on xs, ys (random batches when
+// none).
+func benchOne(kind string, b backend.Backend, batch, steps int, xs, ys []*tensor.Dense) (*train.BenchResult, error) {
+	m, s, batch, err := benchModel(kind, batch)
 	if err != nil {
 		return nil, err
 	}
-	s, _ := model.NewSolver("adam", 1e-3)
+	if kind == "xor" {
+		xs, ys = nil, nil
+	}
 	return train.Bench(m, b, s, batch, steps, xs, ys)
 }
 
-// printBenchRow prints one row of bench's table, with the speed relative to vm's (vmRate,
-// 0 when vm was not timed) and how the steps were launched.
-func printBenchRow(e *env, kind, device string, r *train.BenchResult, vmRate float64) {
-	ratio := ""
-	if device != "vm" && vmRate > 0 {
+// benchFormat is the layout of bench's table: its header, and each row printed as strings.
+const benchFormat = "%-5s %-6s %6s %7s %6s %14s %9s %8s %10s %10s %12s %8s\n"
+
+// printBenchRow prints a row of bench's table, with the speed relative to vm's (vmRate, 0
+// when vm was not timed), and how the steps were launched unless it says what the device's
+// previous row said (launched).
+func printBenchRow(e *env, r *benchRow, vmRate float64, launched string) {
+	ratio, threads, gflops, gbs := "", "-", "-", "-"
+	if r.Device != "vm" && vmRate > 0 {
 		ratio = fmt.Sprintf("%.1fx", r.SamplesPerSec/vmRate)
 	}
-	e.resultf("%-5s %-6s %6d %6d %14.0f %10.3f %10.3f %12.0f %8s\n", kind, device, r.Batch, r.Steps, r.SamplesPerSec, r.StepP50ms, r.StepP95ms, r.AllocsPerStep, ratio)
-	if r.Launch != "" {
-		e.resultf("      %s steps launched: %s\n", device, r.Launch)
+	if r.Threads != nil {
+		threads = strconv.Itoa(*r.Threads)
+	}
+	if r.FLOPsPerStep > 0 {
+		gflops, gbs = fmt.Sprintf("%.2f", r.FLOPsPerSec/1e9), fmt.Sprintf("%.2f", r.MovedBytesPerSec/1e9)
+	}
+	e.resultf(benchFormat, r.Model, r.Device, strconv.Itoa(r.Batch), threads, strconv.Itoa(r.Steps), fmt.Sprintf("%.0f", r.SamplesPerSec),
+		gflops, gbs, fmt.Sprintf("%.3f", r.StepP50ms), fmt.Sprintf("%.3f", r.StepP95ms), fmt.Sprintf("%.0f", r.AllocsPerStep), ratio)
+	if r.Launch != "" && r.Launch != launched {
+		e.resultf("      %s steps launched: %s\n", r.Device, r.Launch)
 	}
 }
 

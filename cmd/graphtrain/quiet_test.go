@@ -31,8 +31,8 @@ func TestQuietPrintsResults(t *testing.T) {
 		`^test accuracy \d+\.\d\d% \(the epoch 1 model, saved in q\); \d+\.\d s of training, \d+ samples/s$`)
 	checkQuiet(t, dir, []string{"eval", "mnist", "--weights", "q"}, `^mlp model in q: test accuracy \d+\.\d\d% \(\d+ of 10000\)$`)
 	checkQuiet(t, dir, []string{"bench", "--model", "xor", "--devices", "vm,cpu", "--steps", "20"},
-		`^model +device +batch +steps +samples/s +p50 ms +p95 ms +allocs/step +vs vm$`,
-		`^xor +vm +4 +20 `, `^xor +cpu +4 +20 .* \d+\.\dx$`, `^ +cpu steps launched: \d+ compiled launches`, `^peak RSS \d+ MiB$`)
+		`^model +device +batch +threads +steps +samples/s +GFLOP/s +GB/s +p50 ms +p95 ms +allocs/step +vs vm$`,
+		`^xor +vm +4 +\d+ +20 `, `^xor +cpu +4 +\d+ +20 .* \d+\.\dx$`, `^ +cpu steps launched: \d+ compiled launches`, `^peak RSS \d+ MiB$`)
 	checkQuiet(t, dir, []string{"train", "xor", "--epochs", "100", "--out", "x"},
 		`^input  raw output   answer`, `^0 0 `, `^0 1 `, `^1 0 `, `^1 1 `)
 	for _, args := range [][]string{

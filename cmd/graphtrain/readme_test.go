@@ -99,8 +99,8 @@ var readmeForm = []struct {
 	re   *regexp.Regexp
 	repl string
 }{
-	{regexp.MustCompile(`^(\w+\s+(?:vm|cpu|cuda)\s+\d+\s+\d+)\s+\d+\s+\d+\.\d+\s+\d+\.\d+\s+(\d+)(?:\s+\d+\.\dx)?$`), "$1 SPEED P50 P95 $2 RATIO"}, // bench's rows
-	{regexp.MustCompile(`^(\w+\s+vm\s+\d+\s+\d+ SPEED P50 P95) \d+ RATIO$`), "$1 ALLOCS"},                                                          // vm allocates, by a few more or fewer
+	{regexp.MustCompile(`^(\w+\s+(?:vm|cpu|cuda)\s+\d+)\s+(?:\d+|-)\s+(\d+)\s+\d+\s+(?:\d+\.\d+|-)\s+(?:\d+\.\d+|-)\s+\d+\.\d+\s+\d+\.\d+\s+(\d+)(?:\s+\d+\.\dx)?$`), "$1 THREADS $2 SPEED FLOPS BYTES P50 P95 $3 RATIO"}, // bench's rows
+	{regexp.MustCompile(`^(\w+\s+vm\s+\d+ THREADS \d+ SPEED FLOPS BYTES P50 P95) \d+ RATIO$`), "$1 ALLOCS"},                                                                                                               // vm allocates, by a few more or fewer
 	{regexp.MustCompile(`\b\d+(\.\d+)? s\b`), "TIME s"},
 	{regexp.MustCompile(`\b\d+ samples/s\b`), "SPEED samples/s"},
 	{regexp.MustCompile(`\b\d+ (MiB|bytes)\b`), "SIZE $1"},
@@ -275,16 +275,20 @@ func TestREADMEMatching(t *testing.T) {
 			[]string{"epoch   1  loss 0.3809  val acc  93.23%    12.4 s     1743 samples/s  (best, saved)"}, true},
 		{[]string{"epoch   1  loss 0.3809  val acc  93.23%     0.4 s   121743 samples/s"},
 			[]string{"epoch   1  loss 0.3809  val acc  93.24%     0.4 s   121743 samples/s"}, false},
-		{[]string{"cnn   cpu       128     30           8074     15.421     17.250            0     2.9x",
+		{[]string{"cnn   cpu       128       2     30           8074     18.34     0.69     15.421     17.250            0     2.9x",
 			"      cpu steps launched: 60 compiled launches, avx512 products"},
-			[]string{"cnn   cpu       128     30          34887      3.421      3.550            0    11.4x",
+			[]string{"cnn   cpu       128      16     30          34887     79.25     3.02      3.421      3.550            0    11.4x",
 				"      cpu steps launched: 60 compiled launches, avx2 products"}, true},
 		{[]string{"      cpu steps launched: 60 compiled launches, avx512 products"},
 			[]string{"      cpu steps launched: 36 compiled launches, avx512 products"}, false},
-		{[]string{"mlp   vm        128    100           8288     15.633     17.336         1178"},
-			[]string{"mlp   vm        128    100           8145     16.222     17.625         1179"}, true},
-		{[]string{"mlp   cpu       128    100         139689      0.908      0.990            0    16.9x"},
-			[]string{"mlp   cpu       128    100         139689      0.908      0.990           12    16.9x"}, false},
+		{[]string{"mlp   vm        128       2    100           8288      6.95     0.69     15.633     17.336         1178"},
+			[]string{"mlp   vm        128       2    100           8145      6.83     0.68     16.222     17.625         1179"}, true},
+		{[]string{"mlp   cpu       128       2    100         139689    117.12    10.93      0.908      0.990            0    16.9x"},
+			[]string{"mlp   cpu       128       2    100         139689    117.12    10.93      0.908      0.990           12    16.9x"}, false},
+		{[]string{"mlp   cpu       128       2    100         139689    117.12    10.93      0.908      0.990            0    16.9x"},
+			[]string{"mlp   cpu       128       2    200         139689    117.12    10.93      0.908      0.990            0    16.9x"}, false},
+		{[]string{"mlp   cuda      128       -    100        1310000   1098.30   102.44      0.102      0.110            0   158.2x"},
+			[]string{"mlp   cuda      128       -    100        1290000   1081.53   100.88      0.104      0.113            0   155.8x"}, true},
 		{[]string{"a", "...", "d"}, []string{"a", "b", "c", "d"}, true},
 		{[]string{"a", "..."}, []string{"a", "b"}, true},
 		{[]string{"a", "b"}, []string{"a", "b", "c"}, false},

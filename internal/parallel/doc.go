@@ -15,5 +15,6 @@
 // of the worker that runs it; callers that reduce must do so in a fixed
 // order after Run returns.
 //
-// Default returns a process-wide pool with GOMAXPROCS workers.
+// Default returns a process-wide pool with GOMAXPROCS workers; Current, the process-wide pool
+// of as many workers as GOMAXPROCS is now, after a program changed it.
 package parallel

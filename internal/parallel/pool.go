@@ -52,13 +52,33 @@ func New(workers int) *Pool {
 var (
 	defOnce sync.Once
 	defPool *Pool
+
+	sizedMu sync.Mutex
+	sized   = map[int]*Pool{} // the process-wide pools by size: Default's, Current's
 )
 
 // Default returns the process-wide pool, created on first use with
 // GOMAXPROCS workers. It is never closed.
 func Default() *Pool {
-	defOnce.Do(func() { defPool = New(0) })
+	defOnce.Do(func() { defPool = sizedPool(runtime.GOMAXPROCS(0)) })
 	return defPool
+}
+
+// Current returns the process-wide pool of runtime.GOMAXPROCS(0) workers, GOMAXPROCS as it
+// is now: Default while GOMAXPROCS is the size Default was made with, else a pool of the new
+// size, made on the first call that asks for it and kept, never closed (its idle helpers wait
+// on their channels). A program that changes GOMAXPROCS while it runs (graphtrain bench
+// --threads) thus runs the work it starts afterwards on as many workers.
+func Current() *Pool { return sizedPool(runtime.GOMAXPROCS(0)) }
+
+// sizedPool is the process-wide pool of n workers, made on first use.
+func sizedPool(n int) *Pool {
+	sizedMu.Lock()
+	defer sizedMu.Unlock()
+	if sized[n] == nil {
+		sized[n] = New(n)
+	}
+	return sized[n]
 }
 
 // Size returns the number of workers, counting the caller.

@@ -161,3 +161,19 @@ func BenchmarkRunOverhead(b *testing.B) {
 		p.Run(len(j.out), j)
 	}
 }
+
+// TestCurrentFollowsGOMAXPROCS: Current has as many workers as GOMAXPROCS is now, and is
+// Default again once GOMAXPROCS is back.
+func TestCurrentFollowsGOMAXPROCS(t *testing.T) {
+	d := Default()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, n := range []int{1, 3, 1} {
+		runtime.GOMAXPROCS(n)
+		if got := Current().Size(); got != n {
+			t.Errorf("GOMAXPROCS %d: Current has %d workers", n, got)
+		}
+	}
+	if runtime.GOMAXPROCS(d.Size()); Current() != d {
+		t.Errorf("GOMAXPROCS %d again: Current is not Default", d.Size())
+	}
+}
