@@ -368,7 +368,7 @@ func ParseModelJSON(raw []byte) (*Checkpoint, error) {
 	}
 	if s := ck.Solver; s != nil {
 		if _, err := model.NewSolver(s.Kind, 1); err != nil {
-			return nil, fmt.Errorf("solver %q: must be %s", model.Short(s.Kind), strings.Join(model.Solvers, ", "))
+			return nil, fmt.Errorf("solver %q: must be adam, adamw, sgd or momentum", model.Short(s.Kind))
 		}
 		for _, v := range []float64{s.LR, s.Momentum, s.Beta1, s.Beta2, s.Eps, s.WeightDecay} {
 			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
