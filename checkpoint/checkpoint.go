@@ -69,8 +69,12 @@ type Hyperparameters struct {
 	Seed       int64   `json:"seed"`
 	Limit      int     `json:"limit"` // 0: all training images
 	LRSchedule string  `json:"lr_schedule,omitempty"`
-	Loss       string  `json:"loss,omitempty"` // XOR: "half sum of squares"
-	Init       string  `json:"init,omitempty"` // XOR: --init, where the weights came from
+	// Warmup is the steps of the linear warmup of the learning rate (0: none).
+	Warmup int `json:"warmup,omitempty"`
+	// LabelSmoothing is ε of the targets (1−ε)·onehot + ε/classes (0: one-hot targets).
+	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
+	Loss           string  `json:"loss,omitempty"` // XOR: "half sum of squares"
+	Init           string  `json:"init,omitempty"` // XOR: --init, where the weights came from
 }
 
 // Datasets are the data sets an MNIST-format model may be trained on (Hyperparameters.Dataset):
@@ -378,12 +382,15 @@ func parseModelJSON(raw []byte, checkSpec func(model.Spec) error) (*Checkpoint, 
 	}
 	if s := ck.Solver; s != nil {
 		if _, err := model.NewSolver(s.Kind, 1); err != nil {
-			return nil, fmt.Errorf("solver %q: must be sgd, momentum or adam", model.Short(s.Kind))
+			return nil, fmt.Errorf("solver %q: must be adam, adamw, sgd or momentum", model.Short(s.Kind))
 		}
-		for _, v := range []float64{s.LR, s.Momentum, s.Beta1, s.Beta2, s.Eps} {
+		for _, v := range []float64{s.LR, s.Momentum, s.Beta1, s.Beta2, s.Eps, s.WeightDecay} {
 			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 				return nil, fmt.Errorf("the %s solver's settings hold %v", s.Kind, v)
 			}
+		}
+		if err := checkWeightDecay(s); err != nil {
+			return nil, err
 		}
 		if !(s.LR > 0) || s.Steps < 0 || s.Steps > MaxSolverSteps {
 			return nil, fmt.Errorf("the %s solver has learning rate %v and %d steps (want a rate above 0 and 0 to %d steps)", s.Kind, s.LR, s.Steps, int64(MaxSolverSteps))
@@ -652,7 +659,23 @@ func LastDir(out string) string { return filepath.Join(out, "last") }
 const MaxSolverSteps = 1 << 53
 
 // Schedules are the learning-rate schedules a checkpoint may record ("" is constant).
-var Schedules = []string{"", "constant", "cosine"}
+var Schedules = []string{"", "constant", "cosine", "onecycle"}
+
+// MaxWeightDecay bounds adamw's λ: a step shrinks the weights by lr·λ of themselves, and a
+// decay beyond 1 is a mistake at any rate that trains.
+const MaxWeightDecay = 1
+
+// checkWeightDecay refuses a weight decay on a solver other than adamw, or one above
+// MaxWeightDecay.
+func checkWeightDecay(s *model.Solver) error {
+	switch {
+	case s.WeightDecay != 0 && s.Kind != "adamw":
+		return fmt.Errorf("the %s solver has weight decay %v; only adamw decays the weights", s.Kind, s.WeightDecay)
+	case s.WeightDecay > MaxWeightDecay:
+		return fmt.Errorf("the adamw solver has weight decay %v; it must be in [0, %d]", s.WeightDecay, MaxWeightDecay)
+	}
+	return nil
+}
 
 // checkHyper checks the hyperparameters model.json records, so that a resumed run does not
 // take a broken one for a flag the user gave.
@@ -663,9 +686,11 @@ func checkHyper(h *Hyperparameters) error {
 	case h.Dataset != "" && !slices.Contains(Datasets, h.Dataset):
 		return fmt.Errorf("data set %q: must be %s", model.Short(h.Dataset), strings.Join(Datasets, ", "))
 	case !slices.Contains(Schedules, h.LRSchedule):
-		return fmt.Errorf("learning-rate schedule %q: must be constant or cosine", model.Short(h.LRSchedule))
-	case h.Batch < 0 || h.Epochs < 0 || h.Limit < 0:
-		return fmt.Errorf("hyperparameters batch %d, epochs %d, limit %d: none may be negative", h.Batch, h.Epochs, h.Limit)
+		return fmt.Errorf("learning-rate schedule %q: must be constant, cosine or onecycle", model.Short(h.LRSchedule))
+	case h.Batch < 0 || h.Epochs < 0 || h.Limit < 0 || h.Warmup < 0:
+		return fmt.Errorf("hyperparameters batch %d, epochs %d, limit %d, warmup %d: none may be negative", h.Batch, h.Epochs, h.Limit, h.Warmup)
+	case !(h.LabelSmoothing >= 0 && h.LabelSmoothing < 1):
+		return fmt.Errorf("hyperparameter label_smoothing %v: must be in [0, 1)", h.LabelSmoothing)
 	case !(h.ValSplit >= 0 && h.ValSplit < 1):
 		return fmt.Errorf("hyperparameter val_split %v: must be in [0, 1)", h.ValSplit)
 	case math.IsNaN(h.LR) || math.IsInf(h.LR, 0) || h.LR < 0:

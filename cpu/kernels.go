@@ -835,7 +835,11 @@ func adam[T float](pool *parallel.Pool, w, g, m, v []T, step []float64, reals []
 		lr, b1, b2, eps := reals[0], reals[1], reals[2], reals[3]
 		t := step[0]
 		c1, c2 := float64(T(1-math.Pow(b1, t))), float64(T(1-math.Pow(b2, t)))
+		d := float64(T(lr * reals[4]))
 		for i := lo; i < hi; i++ {
+			if d != 0 {
+				w[i] = T(float64(w[i]) - float64(T(d*float64(w[i]))))
+			}
 			gi := float64(g[i])
 			m[i] = T(b1*float64(m[i]) + (1-b1)*gi)
 			v[i] = T(b2*float64(v[i]) + (1-b2)*gi*gi)
@@ -846,14 +850,19 @@ func adam[T float](pool *parallel.Pool, w, g, m, v []T, step []float64, reals []
 
 // adamF32 is Adam on float32 buffers in float32 arithmetic, on the SIMD kernel of package
 // vec: within a few float32 roundings of ref's float64 arithmetic, and the same on any number
-// of workers (each element's arithmetic is its own).
+// of workers (each element's arithmetic is its own). AdamW's decay is vec.SGD of w by itself,
+// w −= round(lr·λ)·w exactly as ref.
 func adamF32(pool *parallel.Pool, w, g, m, v []float32, step []float64, reals []float64) func() {
-	var lr, b1, b2, eps, c1, c2 float32
+	var lr, b1, b2, eps, c1, c2, d float32
 	run := forEach(pool, len(w), chunk, func(lo, hi int) {
+		if d != 0 {
+			vec.SGD(w[lo:hi], w[lo:hi], d)
+		}
 		vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], lr, b1, b2, eps, c1, c2)
 	})
 	return func() {
 		t := step[0]
+		d = float32(reals[0] * reals[4])
 		lr, b1, b2, eps = float32(reals[0]), float32(reals[1]), float32(reals[2]), float32(reals[3])
 		c1, c2 = float32(1-math.Pow(reals[1], t)), float32(1-math.Pow(reals[2], t))
 		run()

@@ -450,7 +450,7 @@ func ownSlots(p *Program) *Program {
 }
 
 // solverLR is a learning rate for each solver in the tests.
-var solverLR = map[string]float64{"sgd": 0.1, "momentum": 0.05, "adam": 1e-3}
+var solverLR = map[string]float64{"sgd": 0.1, "momentum": 0.05, "adam": 1e-3, "adamw": 1e-2}
 
 // TestEmuKernelsMatchHost runs every launch of each model's program (xor in float64, mlp and
 // cnn in float32), with each solver, on the emulator and on the host interpreter, and
@@ -461,7 +461,7 @@ var solverLR = map[string]float64{"sgd": 0.1, "momentum": 0.05, "adam": 1e-3}
 func TestEmuKernelsMatchHost(t *testing.T) {
 	worst := worstErrs{}
 	for _, tm := range lowertest.Models(t) {
-		for _, solver := range []string{"sgd", "momentum", "adam"} {
+		for _, solver := range []string{"sgd", "momentum", "adam", "adamw"} {
 			base, s := lowerModel(t, tm.M, tm.Batch, solver, solverLR[solver])
 			what := tm.M.Spec.Kind + " " + solver
 			// Inputs uploaded; every buffer in a slot of exactly its bytes.
@@ -509,8 +509,8 @@ func TestEmuKernelsMatchHost(t *testing.T) {
 
 // TestEmuTrainingMatchesHost trains on the emulator and on the host interpreter side by side,
 // with nothing copied between them: xor in float64 for many steps, the mlp with a resident
-// training set over two passes in different orders (the rate halved in the second), the cnn
-// with its batches uploaded. Every step's loss, then the parameters, the solver state, the
+// training set over two passes in different orders (the rate halved in the second), with
+// adam and with adamw (the weights decayed), the cnn with its batches uploaded. Every step's loss, then the parameters, the solver state, the
 // loss sum and the last output agree.
 func TestEmuTrainingMatchesHost(t *testing.T) {
 	cases := []struct {
@@ -520,6 +520,7 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 		tol          float64
 	}{
 		{"xor", "momentum", false, 60, 1e-12}, {"mlp", "adam", true, 4, 1e-4}, {"cnn", "adam", false, 3, 1e-4},
+		{"mlp", "adamw", true, 4, 1e-4},
 	}
 	for _, c := range cases {
 		t.Run(c.kind+"_"+c.solver, func(t *testing.T) {

@@ -86,7 +86,7 @@ func TestKernelABI(t *testing.T) {
 		}
 	}
 	for _, tm := range lowertest.Models(t) {
-		for _, solver := range []string{"sgd", "momentum", "adam"} {
+		for _, solver := range []string{"sgd", "momentum", "adam", "adamw"} {
 			base, _ := lowerModel(t, tm.M, tm.Batch, solver, 0.01)
 			p, err := base.WithDataset(3 * tm.Batch) // every launch of base and the data launches
 			if err != nil {

@@ -122,7 +122,7 @@ func uint64n(src *rand.PCG, n uint64) uint64 {
 // are sliced to Len rows. Callers that need a fixed batch size leave Partial unset.
 type Batches struct {
 	X      []float32 // images of this batch, row-major: [Len*Pixels]
-	Y      []float32 // one-hot targets: [Len*K], Y[r*K+Labels[r]] = 1, the rest 0 (K classes)
+	Y      []float32 // one-hot targets: [Len*K], Y[r*K+Labels[r]] = 1, the rest 0 (K classes; see Smoothing)
 	Labels []int     // the digits: [Len]
 	Len    int       // rows valid in this batch: Size, or fewer in a last short batch
 	Size   int       // rows in a full batch
@@ -130,6 +130,11 @@ type Batches struct {
 	// Partial makes a pass end with the short batch of the images left over, instead of
 	// dropping them. Set it before Next; it applies from then on.
 	Partial bool
+
+	// Smoothing is label smoothing's ε, in [0, 1): the targets in Y (and Examples's) are
+	// (1−ε)·onehot + ε/K, every row still summing to 1, instead of one-hot. Set it before the
+	// first Next or Examples.
+	Smoothing float64
 
 	set     *Set
 	seed    int64
@@ -196,12 +201,8 @@ func (b *Batches) Next() bool {
 	p, k := b.set.Pixels(), b.set.NumClasses()
 	for r, i := range b.order[b.pos : b.pos+rows] {
 		copy(b.x[r*p:(r+1)*p], b.set.Images[i*p:(i+1)*p])
-		y := b.y[r*k : (r+1)*k]
-		clear(y)
 		l := int(b.set.Labels[i])
-		if l < k {
-			y[l] = 1
-		}
+		b.target(b.y[r*k:(r+1)*k], l)
 		b.labels[r] = l
 	}
 	b.pos += rows
@@ -223,12 +224,25 @@ func (b *Batches) Examples() (x, y []float32, n int) {
 		k := b.set.NumClasses()
 		b.onehot = make([]float32, b.set.N*k)
 		for i, l := range b.set.Labels {
-			if int(l) < k {
-				b.onehot[i*k+int(l)] = 1
-			}
+			b.target(b.onehot[i*k:(i+1)*k], int(l))
 		}
 	}
 	return b.set.Images, b.onehot, b.set.N
+}
+
+// target writes label l's target row into y (K values): one-hot, or smoothed (Smoothing),
+// the values rounded from float64 once; all zero for a label of K or more.
+func (b *Batches) target(y []float32, l int) {
+	k := len(y)
+	if l >= k {
+		clear(y)
+		return
+	}
+	off := b.Smoothing / float64(k)
+	for j := range y {
+		y[j] = float32(off)
+	}
+	y[l] = float32(1 - b.Smoothing + off)
 }
 
 // Order is this pass's order of the images (set by Reset): the batches Next gives are

@@ -262,3 +262,37 @@ func TestSplitInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelSmoothing: with Smoothing ε the targets of a batch and of Examples are
+// (1−ε)·onehot + ε/K, 0.91 at the label and 0.01 elsewhere for ε 0.1 and 10 classes, the
+// same in both; the labels stay as they are.
+func TestLabelSmoothing(t *testing.T) {
+	s := batchesTestSet(20)
+	b := NewBatches(s, 4, 1, true)
+	b.Smoothing = 0.1
+	_, ey, _ := b.Examples()
+	b.Reset(1)
+	if !b.Next() {
+		t.Fatal("no batch")
+	}
+	for r := range b.Len {
+		sum := 0.0
+		for c := range 10 {
+			want := float32(0.01)
+			if c == b.Labels[r] {
+				want = float32(0.91)
+			}
+			got := b.Y[r*10+c]
+			sum += float64(got)
+			if got != want {
+				t.Errorf("row %d (label %d) class %d: target %v, want %v", r, b.Labels[r], c, got, want)
+			}
+			if i := b.Order()[r]; ey[i*10+c] != got {
+				t.Errorf("row %d class %d: Examples has %v, the batch %v", r, c, ey[i*10+c], got)
+			}
+		}
+		if sum < 0.9999 || sum > 1.0001 {
+			t.Errorf("row %d sums to %v", r, sum)
+		}
+	}
+}

@@ -65,8 +65,9 @@ const (
 	// Momentum: v = μ·v + g; w −= lr·v. Args w, g, v; Ints UpdateParams: n; Reals lr, μ.
 	Momentum
 	// Adam: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; w −= lr·(m/(1−β1^t))/(√(v/(1−β2^t)) + ε)
-	// with t the step counter. Args w, g, m, v, step; Ints UpdateParams: n; Reals lr, β1, β2,
-	// ε.
+	// with t the step counter, after w −= round(lr·λ)·w when λ > 0 (AdamW's decoupled weight
+	// decay, the product rounded). Args w, g, m, v, step; Ints UpdateParams: n; Reals lr, β1,
+	// β2, ε, λ.
 	Adam
 	// GemmBias: C[m,n] = op(A)·op(B) + bias[n], the bias added to every row. Args A, B, bias,
 	// C; Ints as Gemm (GemmParams). A target with FuseBias (the CPU) makes it of a Gemm,

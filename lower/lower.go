@@ -351,7 +351,7 @@ func (l *lowering) lowerUpdate(s *model.Solver) error {
 	if s == nil {
 		return fmt.Errorf("program: no solver")
 	}
-	if s.Kind == "adam" && l.p.Step < 0 {
+	if s.Adam() && l.p.Step < 0 {
 		l.p.Step = l.newBuf(ir.Buffer{Name: "steps", Kind: ir.Step, Elems: 1, Elem: 8})
 	}
 	if l.p.Step >= 0 { // Adam's t, dropout's step
@@ -384,10 +384,10 @@ func (l *lowering) lowerUpdate(s *model.Solver) error {
 			up.Op, up.Args, up.Reals = ir.SGD, []int{w, g}, []float64{lr}
 		case "momentum":
 			up.Op, up.Args, up.Reals = ir.Momentum, []int{w, g, state("velocity")}, []float64{lr, s.Momentum}
-		case "adam":
-			up.Op, up.Args, up.Reals = ir.Adam, []int{w, g, state("m"), state("v"), l.p.Step}, []float64{lr, s.Beta1, s.Beta2, s.Eps}
+		case "adam", "adamw":
+			up.Op, up.Args, up.Reals = ir.Adam, []int{w, g, state("m"), state("v"), l.p.Step}, []float64{lr, s.Beta1, s.Beta2, s.Eps, s.Decay(p)}
 		default:
-			return &UnsupportedError{Op: "solver " + s.Kind, Why: "no update launch (sgd, momentum, adam)"}
+			return &UnsupportedError{Op: "solver " + s.Kind, Why: "no update launch (sgd, momentum, adam, adamw)"}
 		}
 		l.p.Launches = append(l.p.Launches, up)
 	}

@@ -92,6 +92,7 @@ func TestHostTrainingMatchesCPU(t *testing.T) {
 		steps        int
 	}{
 		{"xor", "sgd", 0.5, 300}, {"mlp", "adam", 1e-3, 5}, {"mlp", "momentum", 0.05, 5}, {"mlp", "sgd", 0.1, 3}, {"cnn", "adam", 1e-3, 2},
+		{"mlp", "adamw", 1e-3, 5},
 	}
 	for _, target := range targets {
 		for _, c := range cases {
@@ -102,8 +103,7 @@ func TestHostTrainingMatchesCPU(t *testing.T) {
 					batch = 4
 				}
 				cpuM, hostM := mk(), mk()
-				sc, _ := model.NewSolver(c.solver, c.lr)
-				sh, _ := model.NewSolver(c.solver, c.lr)
+				sc, sh := lowertest.NewSolver(t, c.solver, c.lr), lowertest.NewSolver(t, c.solver, c.lr)
 				net, err := cpuM.Build(batch, true)
 				if err != nil {
 					t.Fatal(err)

@@ -33,9 +33,10 @@ func CheckMemory(need int64) error {
 }
 
 // SolverSlots is the number of buffers per parameter a solver keeps: none for sgd, the
-// velocity for momentum, the two moments for adam (and 0 for a kind it does not know).
+// velocity for momentum, the two moments for adam and adamw (and 0 for a kind it does not
+// know).
 func SolverSlots(kind string) int {
-	return map[string]int{"sgd": 0, "momentum": 1, "adam": 2}[kind]
+	return map[string]int{"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}[kind]
 }
 
 // TrainMemory estimates the memory of training spec with a solver of the given kind, batch

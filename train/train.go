@@ -57,8 +57,9 @@ type TrainConfig struct {
 	// TargetAccuracy, when above 0, stops training at the end of the first epoch whose
 	// validation accuracy reaches it (TrainResult.TargetEpoch, SecondsToTarget).
 	TargetAccuracy float64
-	// Schedule, when set, gives the learning rate of each epoch (1-based); see Cosine.
-	Schedule func(epoch int) float64
+	// Schedule, when set, gives the learning rate of every step (see Schedule); nil keeps the
+	// solver's rate.
+	Schedule *Schedule
 
 	Warn     func(msg string)      // something the user should know, may be nil
 	Progress func(step, steps int) // after every step, may be nil
@@ -110,16 +111,6 @@ func (e *DivergedError) Error() string {
 
 func (e *DivergedError) Is(target error) bool { return target == ErrDiverged }
 
-// Cosine is the cosine learning-rate schedule over epochs 1..total: the base rate in the
-// first epoch, falling along half a cosine wave towards zero in the last,
-//
-//	lr(e) = base · ½ · (1 + cos(π·(e−1)/total))
-func Cosine(base float64, total int) func(epoch int) float64 {
-	return func(epoch int) float64 {
-		return base * 0.5 * (1 + math.Cos(math.Pi*float64(epoch-1)/float64(total)))
-	}
-}
-
 // Train runs minibatch training of m, checkpointing at every epoch end: the latest epoch,
 // with the solver's state, to Out/last, and the best by validation accuracy to Out. A loss
 // that becomes NaN or infinite stops it with ErrDiverged, leaving the last good checkpoints.
@@ -134,6 +125,11 @@ func Train(m *model.Model, cfg TrainConfig) (*TrainResult, error) {
 	steps := cfg.Train.Count()
 	if steps == 0 {
 		return nil, fmt.Errorf("graph: the training set holds less than one batch of %d", cfg.Batch)
+	}
+	if cfg.Schedule != nil {
+		if err := cfg.Schedule.Check(); err != nil {
+			return nil, err
+		}
 	}
 	r, err := startRun(m, &cfg, b)
 	if err != nil {
@@ -181,11 +177,6 @@ func startRun(m *model.Model, cfg *TrainConfig, b backend.Backend) (*run, error)
 // (with r.res when the loss diverged or the epoch could not be ended).
 func (r *run) trainEpoch(epoch, steps int, step func() (bool, error)) (*TrainResult, error) {
 	cfg := r.cfg
-	if cfg.Schedule != nil {
-		if err := r.tr.SetLR(cfg.Schedule(epoch)); err != nil {
-			return nil, err
-		}
-	}
 	start := time.Now()
 	cfg.Train.Reset(epoch)
 	if r.resident {
@@ -195,6 +186,9 @@ func (r *run) trainEpoch(epoch, steps int, step func() (bool, error)) (*TrainRes
 	}
 	n := 0
 	for k := 1; k <= steps; k++ {
+		if err := r.setRate(epoch, k, steps); err != nil {
+			return nil, err
+		}
 		ok, err := step()
 		if err != nil {
 			return nil, err
@@ -224,6 +218,20 @@ func (r *run) trainEpoch(epoch, steps int, step func() (bool, error)) (*TrainRes
 	return nil, nil
 }
 
+// setRate sets the schedule's rate for step k of epoch, when it is not the rate already set
+// (a cosine schedule changes it once an epoch; a warmup and one-cycle every step).
+func (r *run) setRate(epoch, k, steps int) error {
+	if r.cfg.Schedule == nil {
+		return nil
+	}
+	lr := r.cfg.Schedule.Rate(epoch, k, steps)
+	if lr == r.rate {
+		return nil
+	}
+	r.rate = lr
+	return r.tr.SetLR(lr)
+}
+
 // checkLoss reads the loss of the last step, at step of epoch: an error when it cannot
 // (with no result) or when it is NaN or infinite (a DivergedError, with r.res).
 func (r *run) checkLoss(epoch, step int) (*TrainResult, error) {
@@ -249,6 +257,7 @@ type run struct {
 	res     *TrainResult
 	bestVal float64
 	samples int
+	rate    float64 // the learning rate last set by the schedule (0: none yet)
 
 	// resident: the trainer holds the training set (DatasetTrainer) and gathers each
 	// batch itself, following the pass's order set once an epoch.

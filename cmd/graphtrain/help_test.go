@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"graphtrain/model"
 	"graphtrain/train"
 )
 
@@ -103,7 +104,7 @@ func TestHelpNamesWhatFlagsTake(t *testing.T) {
 		{"train mnist --model", usage("train mnist", "model"), keys(defaultEpochs)},
 		{"train mnist --solver", usage("train mnist", "solver"), keys(defaultLR)},
 		{"train mnist --epochs", usage("train mnist", "epochs"), []string{defaultsText(defaultEpochs, "mlp", "cnn"), defaultsText(fashionEpochs, "mlp", "cnn")}},
-		{"train mnist --lr", usage("train mnist", "lr"), []string{defaultsText(defaultLR, "adam", "sgd", "momentum")}},
+		{"train mnist --lr", usage("train mnist", "lr"), []string{defaultsText(defaultLR, model.Solvers...)}},
 		{"train mnist --metrics", usage("train mnist", "metrics"), jsonFields(train.EpochStats{})},
 	} {
 		for _, w := range c.want {

@@ -325,7 +325,7 @@ func TestHostileCheckpoints(t *testing.T) {
 		{"solver NaN rate", func(d string) { editJSON(t, d, func(m map[string]any) { m["solver"].(map[string]any)["lr"] = -1 }) }, "solver"},
 		{"unknown solver", func(d string) {
 			editJSON(t, d, func(m map[string]any) { m["solver"].(map[string]any)["kind"] = "lbfgs" })
-		}, "must be sgd, momentum or adam"},
+		}, "must be adam, adamw, sgd or momentum"},
 		{"no model.json", func(d string) { os.Remove(filepath.Join(d, "model.json")) }, "not the original numpy XOR net"},
 		{"empty directory", func(d string) { os.RemoveAll(d); os.Mkdir(d, 0o755) }, "not a checkpoint"},
 		{"a FIFO for the directory", func(d string) { os.RemoveAll(d); syscall.Mkfifo(d, 0o644) }, "not a checkpoint directory"},

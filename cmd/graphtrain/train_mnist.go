@@ -44,6 +44,10 @@ type trainMNISTOpts struct {
 	dataset  string
 	arch     string
 	target   float64
+
+	weightDecay float64 // adamw's λ
+	smoothing   float64 // label smoothing's ε
+	warmup      int     // steps of linear warmup
 }
 
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
@@ -111,9 +115,12 @@ func trainMNISTFlags(fs *pflag.FlagSet) any {
 	fs.Var(&o.hidden, "hidden", "hidden units of the mlp, a layer's size or a list of them: 512,256 builds 784-512-256-10 (ReLU between layers)")
 	fs.IntVar(&o.epochs, "epochs", 0, "epochs to train in all (with --resume, counting those done); 0: the model's default ("+defaultsText(defaultEpochs, mnistKinds()...)+"; with --dataset fashion "+defaultsText(fashionEpochs, mnistKinds()...)+")")
 	fs.IntVar(&o.batch, "batch", 128, "examples per training step; the last partial batch of an epoch is dropped")
-	fs.StringVar(&o.solver, "solver", "adam", "adam, sgd or momentum (0.9)")
-	fs.Float64Var(&o.lr, "lr", 0, "learning rate; 0: the solver's default ("+defaultsText(defaultLR, "adam", "sgd", "momentum")+")")
-	fs.StringVar(&o.schedule, "lr-schedule", "constant", "constant, or cosine: the rate falls along half a cosine wave from --lr in the first epoch towards 0 in the last")
+	fs.StringVar(&o.solver, "solver", "adam", "adam, adamw (Adam with decoupled weight decay: --weight-decay), sgd or momentum (0.9)")
+	fs.Float64Var(&o.lr, "lr", 0, "learning rate; 0: the solver's default ("+defaultsText(defaultLR, model.Solvers...)+")")
+	fs.StringVar(&o.schedule, "lr-schedule", "constant", "constant; cosine: the rate falls along half a cosine wave from --lr in the first epoch towards 0 in the last; onecycle: step by step from --lr/25 up to --lr over the first 30% of the steps, then down to --lr/25/10000 by the last of --epochs (PyTorch's OneCycleLR)")
+	fs.IntVar(&o.warmup, "warmup", 0, "raise the learning rate linearly over the first N training steps, from --lr/N to the schedule's (constant or cosine); 0: no warmup")
+	fs.Float64Var(&o.weightDecay, "weight-decay", model.DefaultWeightDecay, "with --solver adamw: each step first shrinks the weight matrices and filters (not the biases) by lr·W of themselves, in [0, 1]")
+	fs.Float64Var(&o.smoothing, "label-smoothing", 0, "train on the targets (1−E)·onehot + E/classes instead of one-hot, E in [0, 1); the accuracy measured is unaffected")
 	fs.Float64Var(&o.valSplit, "val-split", 0.1, "fraction of the training images held out for validation, in [0, 1)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for the starting weights, the validation split and the shuffling")
 	fs.StringVar(&o.dataset, "dataset", "mnist", "mnist (handwritten digits), fashion (Fashion-MNIST: ten kinds of clothing, same format) or own (your own set in MNIST's format in --data-dir, any image size and classes; with --arch)")
@@ -122,7 +129,7 @@ func trainMNISTFlags(fs *pflag.FlagSet) any {
 	fs.StringVar(&o.metrics, "metrics", "", "write one JSON line per epoch to this file (appended to with --resume): "+metricsFields())
 	fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
 	fs.StringVar(&o.plot, "plot", "", "at the end, draw the loss and validation accuracy per epoch into this PNG (from --metrics when given)")
-	fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out; with --resume, accept a --batch, --seed, --limit or --val-split other than the checkpoint's")
+	fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out; with --resume, accept a --batch, --seed, --limit, --val-split, --warmup or --label-smoothing other than the checkpoint's")
 	fs.Float64Var(&o.target, "target-accuracy", 0, "stop at the end of the first epoch whose validation accuracy reaches this fraction, in (0, 1]; 0: train every epoch (--json: seconds_to_target)")
 	fs.IntVar(&o.limit, "limit", 0, "use only the first N training images (before the validation split), for quick experiments; 0: all")
 	return o
@@ -313,6 +320,9 @@ func newTrainModel(o *trainMNISTOpts, spec model.Spec) (*trainJob, error) {
 	if err != nil {
 		return nil, err
 	}
+	if solver.Kind == "adamw" {
+		solver.WeightDecay = o.weightDecay
+	}
 	return &trainJob{model: m, solver: solver}, nil
 }
 
@@ -348,8 +358,9 @@ func loadTrainData(e *env, o *trainMNISTOpts, classes int) (*trainData, error) {
 	if err := checkSplit(o, all, trainPart.N); err != nil {
 		return nil, err
 	}
-	return &trainData{ds: ds, train: trainPart, val: valPart, test: testSet,
-		batches: datasets.NewBatches(trainPart, o.batch, o.seed, true)}, nil
+	batches := datasets.NewBatches(trainPart, o.batch, o.seed, true)
+	batches.Smoothing = o.smoothing // the targets only: the accuracy reads the labels
+	return &trainData{ds: ds, train: trainPart, val: valPart, test: testSet, batches: batches}, nil
 }
 
 // trainConfig is train.Train's configuration from the flags, the job and the data; the
@@ -367,13 +378,11 @@ func trainConfig(e *env, o *trainMNISTOpts, job *trainJob, data *trainData) trai
 		Version:        version,
 		TargetAccuracy: o.target,
 		Hyper: &checkpoint.Hyperparameters{Model: o.model, Dataset: data.ds.Name, Batch: o.batch, Solver: solver.Kind, LR: solver.LR,
-			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule},
-		Stop: e.stopRequested,
-		Warn: func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
-		Schedule: map[string]func(int) float64{
-			"constant": nil,
-			"cosine":   train.Cosine(solver.LR, o.epochs),
-		}[o.schedule],
+			ValSplit: o.valSplit, Seed: o.seed, Epochs: o.epochs, Limit: o.limit, LRSchedule: o.schedule,
+			Warmup: o.warmup, LabelSmoothing: o.smoothing},
+		Stop:     e.stopRequested,
+		Warn:     func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
+		Schedule: &train.Schedule{Kind: o.schedule, Base: solver.LR, Epochs: o.epochs, Warmup: o.warmup},
 	}
 }
 
@@ -456,7 +465,10 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 		return usagef("--model %q: must be %s", o.model, orList(mnistKinds()))
 	}
 	if _, ok := defaultLR[o.solver]; !ok {
-		return usagef("--solver %q: must be adam, sgd or momentum", o.solver)
+		return usagef("--solver %q: must be %s", o.solver, orList(model.Solvers))
+	}
+	if err := checkRecipeFlags(fs, o); err != nil {
+		return err
 	}
 	ds, err := datasetFlag(o.dataset)
 	if err != nil {
@@ -483,13 +495,31 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 		return usagef("--target-accuracy %v: must be in (0, 1], or 0 for none", o.target)
 	case o.target > 0 && o.valSplit == 0:
 		return usagef("--target-accuracy needs a validation set: leave --val-split above 0")
-	case o.schedule != "constant" && o.schedule != "cosine":
-		return usagef("--lr-schedule %q: must be constant or cosine", o.schedule)
 	}
 	if o.dataDir != "" {
 		if st, err := os.Stat(o.dataDir); err != nil || !st.IsDir() {
 			return fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch%s --dir %s' or leave out --data-dir", o.dataDir, datasetArg(ds), o.dataDir)
 		}
+	}
+	return nil
+}
+
+// checkRecipeFlags checks the flags of the training recipe: the schedule, the warmup, the
+// weight decay and the label smoothing.
+func checkRecipeFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
+	switch {
+	case !slices.Contains(train.Schedules, o.schedule):
+		return usagef("--lr-schedule %q: must be %s", o.schedule, orList(train.Schedules))
+	case o.warmup < 0:
+		return usagef("--warmup %d: must be 0 (none) or more steps", o.warmup)
+	case o.warmup > 0 && o.schedule == "onecycle":
+		return usagef("--warmup %d: onecycle rises from --lr/25 on its own; leave out --warmup", o.warmup)
+	case !(o.weightDecay >= 0 && o.weightDecay <= checkpoint.MaxWeightDecay):
+		return usagef("--weight-decay %v: must be in [0, %d]", o.weightDecay, checkpoint.MaxWeightDecay)
+	case fs.Changed("weight-decay") && o.solver != "adamw" && o.resume == "":
+		return usagef("--weight-decay %v: only --solver adamw decays the weights; add --solver adamw", o.weightDecay)
+	case !(o.smoothing >= 0 && o.smoothing < 1):
+		return usagef("--label-smoothing %v: must be in [0, 1)", o.smoothing)
 	}
 	return nil
 }
@@ -560,6 +590,9 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	if fs.Changed("lr") && o.lr > 0 && o.lr != solver.LR { // --lr 0: the checkpoint's rate
 		solver.LR = o.lr
 	}
+	if err := resumeWeightDecay(fs, o, solver); err != nil {
+		return nil, err
+	}
 	o.model, o.solver = m.Spec.Kind, solver.Kind
 	if m.Spec.Kind == "mlp" {
 		o.hidden = m.Spec.HiddenLayers()
@@ -571,9 +604,9 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	return r, nil
 }
 
-// takeResumedHyper takes the --batch, --seed, --limit, --val-split and --lr-schedule the
-// checkpoint was trained with (h, nil for older checkpoints) where the flag is not given, and
-// refuses one given otherwise unless --force.
+// takeResumedHyper takes the --batch, --seed, --limit, --val-split, --warmup,
+// --label-smoothing and --lr-schedule the checkpoint was trained with (h, nil for older
+// checkpoints) where the flag is not given, and refuses one given otherwise unless --force.
 func takeResumedHyper(fs *pflag.FlagSet, o *trainMNISTOpts, h *checkpoint.Hyperparameters) error {
 	if h == nil || h.Model == "" {
 		return nil
@@ -587,6 +620,8 @@ func takeResumedHyper(fs *pflag.FlagSet, o *trainMNISTOpts, h *checkpoint.Hyperp
 		{"seed", o.seed, h.Seed, func() { o.seed = h.Seed }},
 		{"limit", o.limit, h.Limit, func() { o.limit = h.Limit }},
 		{"val-split", o.valSplit, h.ValSplit, func() { o.valSplit = h.ValSplit }},
+		{"warmup", o.warmup, h.Warmup, func() { o.warmup = h.Warmup }},
+		{"label-smoothing", o.smoothing, h.LabelSmoothing, func() { o.smoothing = h.LabelSmoothing }},
 	} {
 		if !fs.Changed(c.flag) {
 			c.take()
@@ -599,6 +634,20 @@ func takeResumedHyper(fs *pflag.FlagSet, o *trainMNISTOpts, h *checkpoint.Hyperp
 	if !fs.Changed("lr-schedule") && h.LRSchedule != "" {
 		o.schedule = h.LRSchedule
 	}
+	return nil
+}
+
+// resumeWeightDecay takes the checkpoint's weight decay unless --weight-decay is given: then
+// it replaces it, as --lr replaces the rate, for an adamw solver only.
+func resumeWeightDecay(fs *pflag.FlagSet, o *trainMNISTOpts, s *model.Solver) error {
+	if !fs.Changed("weight-decay") {
+		o.weightDecay = s.WeightDecay
+		return nil
+	}
+	if s.Kind != "adamw" {
+		return usagef("--weight-decay %v: the checkpoint in --resume %s was trained with %s, which does not decay the weights; leave out --weight-decay", o.weightDecay, o.resume, s.Kind)
+	}
+	s.WeightDecay = o.weightDecay
 	return nil
 }
 

@@ -508,10 +508,14 @@ func momentum(h *Machine, l ir.Launch, a [][]float64) error {
 }
 
 func adam(h *Machine, l ir.Launch, a [][]float64) error {
-	lr, b1, b2, eps := l.Reals[0], l.Reals[1], l.Reals[2], l.Reals[3]
+	lr, b1, b2, eps, wd := l.Reals[0], l.Reals[1], l.Reals[2], l.Reals[3], l.Reals[4]
 	t := a[4][0]
 	c1, c2 := h.round(1-math.Pow(b1, t)), h.round(1-math.Pow(b2, t))
+	d := h.round(lr * wd)
 	for i := range a[0] {
+		if d != 0 {
+			a[0][i] = h.round(a[0][i] - h.round(d*a[0][i]))
+		}
 		g := a[1][i]
 		a[2][i] = h.round(b1*a[2][i] + (1-b1)*g)
 		a[3][i] = h.round(b2*a[3][i] + (1-b2)*g*g)

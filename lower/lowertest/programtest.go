@@ -55,18 +55,33 @@ func Model(t testing.TB, kind string) *model.Model {
 	return nil
 }
 
+// WeightDecay is the λ of an adamw solver that Lower and NewSolver make: 50 times the
+// default, so that a few steps at a rate of 1e-2 decay the weights by far more than the
+// tests' tolerances.
+const WeightDecay = 0.5
+
+// NewSolver is model.NewSolver, adamw's λ WeightDecay.
+func NewSolver(t testing.TB, solver string, lr float64) *model.Solver {
+	t.Helper()
+	s, err := model.NewSolver(solver, lr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Kind == "adamw" {
+		s.WeightDecay = WeightDecay
+	}
+	return s
+}
+
 // Lower builds m's training graph for batch and lowers it for target with a fresh solver
-// (its state initialised).
+// (NewSolver's, its state initialised).
 func Lower(t testing.TB, m *model.Model, batch int, solver string, lr float64, target lower.Target) (*ir.Program, *model.Solver) {
 	t.Helper()
 	net, err := m.Build(batch, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := model.NewSolver(solver, lr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := NewSolver(t, solver, lr)
 	if err := s.Init(m); err != nil {
 		t.Fatal(err)
 	}
