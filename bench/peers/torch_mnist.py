@@ -79,35 +79,38 @@ class LeNet(nn.Module):
 
 def from_description(text, channels=1, side=28):
     """The nn.Sequential of a graphtrain model description (README, "Your own network"):
-    dense(N), conv(F,K) with stride= and pad= (a number or same), maxpool(K) with stride=,
-    relu, leakyrelu(A), sigmoid, tanh, flatten (implied before the first dense after a conv);
-    '#' starts a comment. Layers are made in graphtrain's order, each PyTorch's default
+    dense(N), conv(F,K) with stride= and pad= (a number or same), maxpool(K) and avgpool(K)
+    with stride=, relu, leakyrelu(A), sigmoid, tanh, dropout(P), batchnorm (a dense or conv
+    before it has no bias, as in graphtrain), flatten (implied before the first dense after a
+    conv); '#' starts a comment. Layers are made in graphtrain's order, each PyTorch's default
     initialisation, as graphtrain draws its own: uniform in +-1/sqrt(fan_in)."""
     import re
     text = "\n".join(line.split("#")[0] for line in text.splitlines())
+    tokens = re.findall(r"([a-z]+)(?:\(([^)]*)\))?", text)
     layers, shape = [], (channels, side, side)  # (C, H, W), or (N,) after a flatten
-    for name, args in re.findall(r"([a-z]+)(?:\(([^)]*)\))?", text):
+    for i, (name, args) in enumerate(tokens):
         pos, keys = [], {}
         for a in filter(None, (x.strip() for x in (args or "").split(","))):
             k, eq, v = a.partition("=")
             (keys.__setitem__(k, v) if eq else pos.append(float(a)))
+        bias = not (i + 1 < len(tokens) and tokens[i + 1][0] == "batchnorm")
         if name == "dense" and len(shape) == 3:
             layers.append(nn.Flatten())
             shape = (shape[0] * shape[1] * shape[2],)
         if name == "dense":
-            layers.append(nn.Linear(shape[0], int(pos[0])))
+            layers.append(nn.Linear(shape[0], int(pos[0]), bias=bias))
             shape = (int(pos[0]),)
         elif name == "conv":
             f, k = int(pos[0]), int(pos[1])
             stride = int(keys.get("stride", 1))
             pad = (k - 1) // 2 if keys.get("pad") == "same" else int(keys.get("pad", 0))
-            layers.append(nn.Conv2d(shape[0], f, k, stride=stride, padding=pad))
+            layers.append(nn.Conv2d(shape[0], f, k, stride=stride, padding=pad, bias=bias))
             h, w = (shape[1] + 2 * pad - k) // stride + 1, (shape[2] + 2 * pad - k) // stride + 1
             shape = (f, h, w)
-        elif name == "maxpool":
+        elif name in ("maxpool", "avgpool"):
             k = int(pos[0])
             stride = int(keys.get("stride", k))
-            layers.append(nn.MaxPool2d(k, stride))
+            layers.append((nn.MaxPool2d if name == "maxpool" else nn.AvgPool2d)(k, stride))
             shape = (shape[0], (shape[1] - k) // stride + 1, (shape[2] - k) // stride + 1)
         elif name == "flatten":
             layers.append(nn.Flatten())
@@ -116,6 +119,10 @@ def from_description(text, channels=1, side=28):
             layers.append({"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[name]())
         elif name == "leakyrelu":
             layers.append(nn.LeakyReLU(pos[0] if pos else 0.01))
+        elif name == "dropout":
+            layers.append(nn.Dropout(pos[0]))
+        elif name == "batchnorm":
+            layers.append(nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0]))
         else:
             raise SystemExit(f"torch_mnist.py: layer {name!r}: not in this peer's descriptions")
     return nn.Sequential(*layers)
