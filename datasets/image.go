@@ -238,6 +238,16 @@ func LoadFashion(path string) ([]float32, error) {
 }
 
 func pictureFromReader(r io.Reader, rc recipe) ([]float32, error) {
+	img, err := decodePicture(r)
+	if err != nil {
+		return nil, err
+	}
+	return digitPrepare(img, rc)
+}
+
+// decodePicture decodes a PNG, JPEG or GIF picture, refusing one over the size limits from
+// its header, before it is decoded.
+func decodePicture(r io.Reader) (image.Image, error) {
 	er := &digitErrReader{r: r}
 	// Keep the bytes DecodeConfig consumes so that Decode can read them
 	// again: only the header (plus read-ahead) is held, not the file.
@@ -271,7 +281,7 @@ func pictureFromReader(r io.Reader, rc recipe) ([]float32, error) {
 	if err := digitCheckSize(b.Dx(), b.Dy()); err != nil {
 		return nil, err
 	}
-	return digitPrepare(img, rc)
+	return img, nil
 }
 
 // digitDecodeConfig is image.DecodeConfig, with a panic in a decoder turned

@@ -157,25 +157,43 @@ func (net *Net) dropout(x *G.Node, p Placed, layer int) (*G.Node, error) {
 // batchNorm adds p's batch normalisation to net's graph: over the batch (and the image, for
 // an image) each channel is standardised, y = (x − μ)/√(σ² + ε)·scale + shift, with the
 // batch's statistics in training (moving the running ones, net.running) and the running
-// statistics at evaluation.
+// statistics at evaluation. An image [B, C, H, W] is normalised as the rows of [B·H·W, C],
+// its channels last: one form, whose sums run along one axis (Gorgonia v0.9.18 sums some
+// tensors wrongly along two axes at once: [5,2,4,4] along 2 and 3 gave a wrong sum for
+// channel 1).
 func (net *Net) batchNorm(x *G.Node, p Placed) (*G.Node, error) {
-	c := p.Out.C
-	shape, axes := tensor.Shape{1, c}, []byte{0}
-	if p.Out.H > 0 {
-		shape, axes = tensor.Shape{1, c, 1, 1}, []byte{0, 2, 3}
-	}
-	scale, shift, mean, vr := net.node(p.Names[0]), net.node(p.Names[1]), net.node(p.Names[2]), net.node(p.Names[3])
 	b := &builder{g: net.G}
+	if p.Out.H == 0 {
+		return net.batchNormRows(b, x, p)
+	}
+	c, h, w := p.Out.C, p.Out.H, p.Out.W
+	rows := b.reshape(b.transpose(x, 0, 2, 3, 1), tensor.Shape{net.Batch * h * w, c})
+	if b.err != nil {
+		return nil, b.err
+	}
+	y, err := net.batchNormRows(b, rows, p)
+	if err != nil {
+		return nil, err
+	}
+	return b.transpose(b.reshape(y, tensor.Shape{net.Batch, h, w, c}), 0, 3, 1, 2), b.err
+}
+
+// batchNormRows is batchNorm of the rows of x [N, C].
+func (net *Net) batchNormRows(b *builder, x *G.Node, p Placed) (*G.Node, error) {
+	shape, axes := tensor.Shape{1, p.Out.C}, []byte{0}
+	scale, shift, mean, vr := net.node(p.Names[0]), net.node(p.Names[1]), net.node(p.Names[2]), net.node(p.Names[3])
 	if !net.training {
 		inv := b.unary(G.InverseSqrt, b.add(vr, b.scalar(BNEps)))
 		a := b.mul(scale, inv)
 		return b.bcast(G.BroadcastAdd, b.bcast(G.BroadcastHadamardProd, x, b.reshape(a, shape), axes), b.reshape(b.sub(shift, b.mul(mean, a)), shape), axes), b.err
 	}
-	n := x.Shape().TotalSize() / c
-	mu := b.channelMean(x, n)
+	n := x.Shape()[0]
+	mu := b.mul(b.sum(x, 0), b.scalar(1/float64(n)))
 	xc := b.bcast(G.BroadcastSub, x, b.reshape(mu, shape), axes)
-	v := b.channelMean(b.unary(G.Square, xc), n)
-	inv := b.unary(G.InverseSqrt, b.add(v, b.scalar(BNEps)))
+	v := b.mul(b.sum(b.unary(G.Square, xc), 0), b.scalar(1/float64(n)))
+	// 1/√(v + ε) as two ops: Gorgonia v0.9.18's gradient of InverseSqrt is wrong (against
+	// central differences), and the batch's statistics are differentiated through.
+	inv := b.unary(G.Inverse, b.unary(G.Sqrt, b.add(v, b.scalar(BNEps))))
 	y := b.bcast(G.BroadcastAdd, b.bcast(G.BroadcastHadamardProd, xc, b.reshape(b.mul(inv, scale), shape), axes), b.reshape(shift, shape), axes)
 	unbiased := float64(n) / float64(max(1, n-1))
 	net.running[p.Names[2]] = b.mul(b.sub(mean, mu), b.scalar(BNMomentum))
@@ -277,14 +295,9 @@ func (b *builder) bcast(f func(a, b *G.Node, l, r []byte) (*G.Node, error), x, y
 	return b.keep(f(x, y, nil, axes))
 }
 
-// channelMean is the mean of x over everything but its channels (axis 1), n values each:
-// [C] from [B, C] or [B, C, H, W]. An image's values are summed as one axis of H·W:
-// Gorgonia v0.9.18 sums some tensors wrongly along two axes at once ([5,2,4,4] along 2 and
-// 3 gave a wrong sum for channel 1).
-func (b *builder) channelMean(x *G.Node, n int) *G.Node {
-	s := x
-	if sh := x.Shape(); x.Dims() == 4 {
-		s = b.sum(b.reshape(x, tensor.Shape{sh[0], sh[1], sh[2] * sh[3]}), 2)
+func (b *builder) transpose(x *G.Node, axes ...int) *G.Node {
+	if b.err != nil {
+		return nil
 	}
-	return b.mul(b.sum(s, 0), b.scalar(1/float64(n)))
+	return b.keep(G.Transpose(x, axes...))
 }

@@ -283,7 +283,7 @@ func runPredictMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
-	in, err := predictInput(e, fs, o, ds)
+	in, err := predictInput(e, fs, o, ds, m)
 	if err != nil {
 		return err
 	}
@@ -316,8 +316,8 @@ func checkPredictArgs(fs *pflag.FlagSet, o *predictOpts) error {
 		return usagef("predict mnist: give an IMAGE or --index N, not both")
 	case fs.NArg() == 0 && !fs.Changed("index"):
 		return usagef("predict mnist: give an IMAGE file or --index N (a test image)")
-	case fs.Changed("index") && (o.index < 0 || o.index > 9999):
-		return usagef("--index %d: must be between 0 and 9999", o.index)
+	case fs.Changed("index") && o.index < 0:
+		return usagef("--index %d: must be at least 0 (a test image)", o.index)
 	}
 	return nil
 }
@@ -332,14 +332,20 @@ type predictIn struct {
 
 // predictInput reads the IMAGE file, prepared as the data set's pictures were, or test image
 // --index.
-func predictInput(e *env, fs *pflag.FlagSet, o *predictOpts, ds *datasets.Dataset) (predictIn, error) {
+func predictInput(e *env, fs *pflag.FlagSet, o *predictOpts, ds *datasets.Dataset, m *model.Model) (predictIn, error) {
 	if fs.NArg() == 1 {
+		if ds == datasets.Own {
+			return ownPicture(e, fs.Arg(0), m)
+		}
 		load := datasets.LoadDigit
 		if ds == datasets.Fashion {
 			load = datasets.LoadFashion
 		}
 		px, err := load(fs.Arg(0))
 		return predictIn{pixels: px, source: fs.Arg(0), label: -1}, err
+	}
+	if ds != datasets.Own && o.index > 9999 {
+		return predictIn{}, usagef("--index %d: must be between 0 and 9999", o.index)
 	}
 	test, err := mnistTest(e, ds, o.dataDir)
 	if err != nil {
@@ -348,11 +354,32 @@ func predictInput(e *env, fs *pflag.FlagSet, o *predictOpts, ds *datasets.Datase
 	if o.index >= test.N {
 		return predictIn{}, usagef("--index %d: the test set has %d images", o.index, test.N)
 	}
+	n := m.Spec.Inputs
 	return predictIn{
-		pixels: test.Images[o.index*model.ImageSize : (o.index+1)*model.ImageSize],
+		pixels: test.Images[o.index*n : (o.index+1)*n],
 		source: fmt.Sprintf("test image %d", o.index),
 		label:  int(test.Labels[o.index]),
 	}, nil
+}
+
+// ownPicture reads a picture for a model trained on its own data set: its grey levels (or
+// colours, for 3 channels) scaled to the model's image size, with a warning when they were.
+func ownPicture(e *env, path string, m *model.Model) (predictIn, error) {
+	img, err := m.Spec.InputShape()
+	if err != nil {
+		return predictIn{}, err
+	}
+	if img.H == 0 {
+		return predictIn{}, fmt.Errorf("%s: the model reads vectors of %d values, not images; give --index N (a test image)", path, img.C)
+	}
+	p, err := datasets.LoadPicture(path, img.C, img.H, img.W)
+	if err != nil {
+		return predictIn{}, err
+	}
+	if p.Scaled {
+		fmt.Fprintf(e.stderr, "graphtrain: warning: %s is %dx%d pixels; scaled to the model's %dx%d\n", path, p.Width, p.Height, img.W, img.H)
+	}
+	return predictIn{pixels: p.Pixels, source: path, label: -1}, nil
 }
 
 // printPrediction prints the input as text art (not with --quiet), then the answer, the three
