@@ -113,11 +113,11 @@ func checkBenchFlags(fs *pflag.FlagSet, o *benchOpts) ([]string, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("bench takes no arguments, got %q", fs.Args())
 	}
-	if o.steps < 0 {
-		return nil, usagef("--steps %d: must be at least 1 (or 0 for the defaults)", o.steps)
+	if o.steps < 0 || o.steps > maxBenchSteps {
+		return nil, usagef("--steps %d: must be between 1 and %d (or 0 for the defaults); a few hundred steps time a model well", o.steps, maxBenchSteps)
 	}
-	if o.batch < 1 {
-		return nil, usagef("--batch %d: must be at least 1", o.batch)
+	if err := checkSize("batch", o.batch, 1, maxBatch, "lower --batch"); err != nil {
+		return nil, err
 	}
 	models := splitList(o.models)
 	for _, k := range models {

@@ -565,3 +565,38 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// TestHostileSizeFlags checks that every size-like flag is bounded where it appears: a value
+// far beyond any useful run is refused at once, naming the flag and its bound, in little
+// memory, instead of running for days or exhausting memory.
+func TestHostileSizeFlags(t *testing.T) {
+	root := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"xor epochs 1e12", []string{"train", "xor", "--epochs", "1000000000000", "--out", "x"}, "--epochs 1000000000000: must be between 1 and 10000000"},
+		{"bench steps 1e9", []string{"bench", "--model", "xor", "--steps", "1000000000"}, "--steps 1000000000: must be between 1 and 100000"},
+		{"bench batch 1e9", []string{"bench", "--model", "mlp", "--batch", "1000000000"}, "--batch 1000000000: must be between 1 and 1048576"},
+		{"graph batch 1e9", []string{"graph", "mlp", "--batch", "1000000000", "--dot", "g.dot"}, "--batch 1000000000: must be between 1 and 1048576"},
+		{"graph cost batch 1e9", []string{"graph", "cnn", "--batch", "1000000000", "--cost"}, "--batch 1000000000: must be between 1 and 1048576"},
+		{"graph hidden 16777216", []string{"graph", "mlp", "--hidden", "16777216", "--dot", "g.dot"}, "lower --hidden or --batch"},
+		{"graph custom dense 16777216", []string{"graph", "custom", "--arch", "dense(16777216) relu dense(10)", "--dot", "g.dot"}, "give --arch smaller layers"},
+		{"gradcheck batch 1e6", []string{"gradcheck", "mlp", "--batch", "1000000"}, "--batch 1000000: must be between 1 and 1000"},
+		{"gradcheck hidden 16777216", []string{"gradcheck", "mlp", "--hidden", "16777216"}, "lower --hidden or --batch"},
+		{"gradcheck xor hidden 16777216", []string{"gradcheck", "xor", "--hidden", "16777216", "--batch", "1000"}, "lower --hidden or --batch"},
+	}
+	var rep rssReport
+	for _, tc := range cases {
+		r, rss := hostileRun(t, root, tc.args...)
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+	}
+	for _, name := range []string{"x", "g.dot"} {
+		if _, err := os.Stat(filepath.Join(root, name)); err == nil {
+			t.Errorf("a refused run wrote %s", name)
+		}
+	}
+	rep.log(t, "size-like flags")
+}

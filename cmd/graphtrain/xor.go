@@ -136,8 +136,8 @@ func checkTrainXORFlags(fs *pflag.FlagSet, o *trainXOROpts) error {
 	switch {
 	case o.hidden < 1 || o.hidden > model.MaxHidden:
 		return usagef("--hidden %d: must be between 1 and %d", o.hidden, model.MaxHidden)
-	case o.epochs < 1:
-		return usagef("--epochs %d: must be at least 1", o.epochs)
+	case checkSize("epochs", o.epochs, 1, maxXOREpochs, "the XOR net learns in about 10000") != nil:
+		return checkSize("epochs", o.epochs, 1, maxXOREpochs, "the XOR net learns in about 10000")
 	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr <= 0:
 		return usagef("--lr %v: must be a positive number", o.lr)
 	case o.seed < 0 || o.seed > math.MaxUint32:
