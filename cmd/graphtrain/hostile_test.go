@@ -432,6 +432,8 @@ func TestHostileDataDirs(t *testing.T) {
 	liarLabels := gzipped(idxBytes([]int{2700000}, labels))
 	binary.LittleEndian.PutUint32(liarLabels[len(liarLabels)-4:], uint32(8+2700000))
 	tI, tL := datasets.MNISTTrainImages, datasets.MNISTTrainLabels
+	// 600000 blank images, 470 MB unpacked, in a gzip of under 500 KB.
+	zeros600k := gzipped(idxBytes([]int{600000, 28, 28}, make([]byte, 600000*784)))
 	cases := []struct {
 		name  string
 		files map[string][]byte // file name → content; nil content: special (see how)
@@ -449,6 +451,8 @@ func TestHostileDataDirs(t *testing.T) {
 		{"counts disagree", map[string][]byte{tI: idxBytes([]int{2000, 28, 28}, images), tL: idxBytes([]int{1000}, labels[:1000])}, nil, nil, "1000 labels"},
 		{"images 27x27", map[string][]byte{tI: idxBytes([]int{2000, 27, 28}, images[:2000*27*28]), tL: idxBytes([]int{2000}, labels)}, nil, nil, "MNIST images are uint8"},
 		{"corrupt gzip", map[string][]byte{tI + ".gz": append(gzipped(idxBytes([]int{2000, 28, 28}, images))[:500], 1, 2, 3), tL: idxBytes([]int{2000}, labels)}, nil, nil, "gzip"},
+		{"0 images", map[string][]byte{tI: idxBytes([]int{0, 28, 28}, nil), tL: idxBytes([]int{0}, nil)}, nil, nil, tI + ": not an MNIST file: it holds 0 images"},
+		{"gzip headers say 600000 images, 600001 labels", map[string][]byte{tI + ".gz": zeros600k, tL + ".gz": gzipped(idxBytes([]int{600001}, make([]byte, 600001)))}, nil, nil, "holds 600000 images but"},
 		{"no test files", map[string][]byte{tI: idxBytes([]int{2000, 28, 28}, images), tL: idxBytes([]int{2000}, labels)}, map[string]string{"notest": ""}, nil, "t10k-images"},
 	}
 	var rep rssReport
