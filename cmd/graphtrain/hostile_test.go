@@ -604,3 +604,64 @@ func TestHostileSizeFlags(t *testing.T) {
 	}
 	rep.log(t, "size-like flags")
 }
+
+// npyHeader is a version 1.0 .npy preamble and header for shape, float32.
+func npyHeader(shape string) []byte {
+	h := "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }"
+	h += strings.Repeat(" ", 63-(10+len(h))%64) + "\n"
+	return append([]byte{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, byte(len(h)), byte(len(h) >> 8)}, h...)
+}
+
+// TestHostileNumpyXOR checks the loader of a directory without model.json (the original
+// numpy XOR net's weights0.npy and weights1.npy): the headers are checked against the net
+// before any data is read, and a file that is not .npy never has its bytes shown.
+func TestHostileNumpyXOR(t *testing.T) {
+	root := t.TempDir()
+	secret := filepath.Join(root, "secret")
+	os.WriteFile(secret, []byte("root:*:20000:0:99999:7:::\n"), 0o600)
+	cases := []struct {
+		name  string
+		setup func(dir string)
+		want  string
+	}{
+		{"weights0.npy of 1 GB, shape (16000, 16000)", func(d string) {
+			p, h := filepath.Join(d, "weights0.npy"), npyHeader("(16000, 16000)")
+			os.WriteFile(p, h, 0o644)
+			os.Truncate(p, int64(len(h))+16000*16000*4)
+		}, "is not the original numpy XOR net's (2, H)"},
+		{"weights1.npy of 1 GB, shape (16000, 16000)", func(d string) {
+			p, h := filepath.Join(d, "weights1.npy"), npyHeader("(16000, 16000)")
+			os.WriteFile(p, h, 0o644)
+			os.Truncate(p, int64(len(h))+16000*16000*4)
+		}, "holds shape (16000, 16000), the model needs (4, 1)"},
+		{"weights0.npy links to a secret", func(d string) {
+			os.Remove(filepath.Join(d, "weights0.npy"))
+			os.Symlink(secret, filepath.Join(d, "weights0.npy"))
+		}, "not a .npy file"},
+	}
+	var rep rssReport
+	for i, tc := range cases {
+		dir := filepath.Join(root, fmt.Sprintf("x%02d", i))
+		os.MkdirAll(dir, 0o755)
+		w0 := append(npyHeader("(2, 4)"), make([]byte, 2*4*4)...)
+		w1 := append(npyHeader("(4, 1)"), make([]byte, 4*4)...)
+		os.WriteFile(filepath.Join(dir, "weights0.npy"), w0, 0o644)
+		os.WriteFile(filepath.Join(dir, "weights1.npy"), w1, 0o644)
+		tc.setup(dir)
+		r, rss := hostileRun(t, root, "predict", "xor", "--weights", dir, "1", "1")
+		checkRefused(t, tc.name, r, rss, tc.want)
+		if strings.Contains(r.stderr, "root") {
+			t.Errorf("%s: the message shows the file's contents: %s", tc.name, r.stderr)
+		}
+		rep.add(tc.name, rss)
+	}
+	// The same files, well formed, load.
+	dir := filepath.Join(root, "good")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "weights0.npy"), append(npyHeader("(2, 4)"), make([]byte, 2*4*4)...), 0o644)
+	os.WriteFile(filepath.Join(dir, "weights1.npy"), append(npyHeader("(4, 1)"), make([]byte, 4*4)...), 0o644)
+	if r, _ := hostileRun(t, root, "predict", "xor", "--weights", dir, "1", "1"); r.code != 0 {
+		t.Errorf("well-formed numpy weights: exit %d: %s", r.code, r.stderr)
+	}
+	rep.log(t, "numpy XOR directories")
+}
