@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
 	"math"
 	"os"
 	"os/exec"
@@ -19,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/image/tiff"
 
 	"graphtrain/checkpoint"
 	"graphtrain/datasets"
@@ -664,4 +670,66 @@ func TestHostileNumpyXOR(t *testing.T) {
 		t.Errorf("well-formed numpy weights: exit %d: %s", r.code, r.stderr)
 	}
 	rep.log(t, "numpy XOR directories")
+}
+
+// blankPNG is a PNG of w x h blank pixels (all bytes zero: black, or transparent), of the
+// bit depth and colour type given, written row by row so that the test holds no image.
+func blankPNG(w, h int, depth, colorType byte) []byte {
+	chunk := func(b []byte, typ string, data []byte) []byte {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+		c := append([]byte(typ), data...)
+		b = append(b, c...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(c))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, depth, colorType, 0, 0, 0)
+	channels := map[byte]int{0: 1, 2: 3, 4: 2, 6: 4}[colorType]
+	row := make([]byte, 1+w*channels*int(depth)/8)
+	var idat bytes.Buffer
+	z, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
+	for range h {
+		z.Write(row)
+	}
+	z.Close()
+	b := chunk([]byte("\x89PNG\r\n\x1a\n"), "IHDR", ihdr)
+	b = chunk(b, "IDAT", idat.Bytes())
+	return chunk(b, "IEND", nil)
+}
+
+// TestHostilePictures checks predict's pictures: their size is checked from the header
+// against what decoding them takes, so that a blank picture (refused only once decoded)
+// keeps the process under 200 MiB; TIFF, which README does not name, is refused; a
+// decoder's failure is one line saying what to do.
+func TestHostilePictures(t *testing.T) {
+	root := t.TempDir()
+	m, _ := model.NewMLP(8, 1)
+	checkpoint.SaveCheckpoint(filepath.Join(root, "mlp"), m, nil, checkpoint.Checkpoint{})
+	var tif, jpg bytes.Buffer
+	tiff.Encode(&tif, image.NewGray(image.Rect(0, 0, 64, 64)), nil)
+	jpeg.Encode(&jpg, image.NewYCbCr(image.Rect(0, 0, 3780, 3780), image.YCbCrSubsampleRatio420), nil)
+	good := blankPNG(40, 40, 8, 0)
+	cases := []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"blank 16-bit RGBA PNG of 49 megapixels", blankPNG(7000, 7000, 16, 6), "image too large (7000x7000): decoding it would take about"},
+		{"blank 16-bit RGBA PNG at the limit", blankPNG(2896, 2896, 16, 6), "no digit found"},
+		{"blank 8-bit grey PNG at the limit", blankPNG(4480, 4480, 8, 0), "no digit found"},
+		{"blank JPEG at the limit", jpg.Bytes(), "no digit found"},
+		{"TIFF", tif.Bytes(), "a TIFF picture: graphtrain reads PNG, JPEG and GIF only; save it as PNG"},
+		{"PNG cut short", good[:len(good)-20], "the PNG picture ends early (cut short?); save it again"},
+		{"PNG of width 0", blankPNG(0, 5, 8, 0), "a damaged or unusual PNG picture (non-positive dimension); save it again as PNG"},
+		{"text", []byte("hello\n"), "not a PNG, JPEG or GIF image; give a picture in one of those formats"},
+	}
+	var rep rssReport
+	for i, tc := range cases {
+		path := filepath.Join(root, fmt.Sprintf("p%02d", i))
+		os.WriteFile(path, tc.file, 0o644)
+		r, rss := hostileRun(t, root, "predict", "mnist", "--weights", "mlp", path)
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+	}
+	rep.log(t, "pictures")
 }
