@@ -13,6 +13,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/jpeg"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -732,4 +733,87 @@ func TestHostilePictures(t *testing.T) {
 		rep.add(tc.name, rss)
 	}
 	rep.log(t, "pictures")
+}
+
+// TestHostileOutputs checks the outputs' policy: an output file is a regular file or a new
+// name, never a device, a socket, a FIFO or a link; never a file of a checkpoint, nor another
+// output of the same run; --out . is refused before training; train xor, as train mnist,
+// replaces a checkpoint only with --force. Nothing is written by a refused run.
+func TestHostileOutputs(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+		return p
+	}
+	write("m.jsonl", `{"epoch":1,"train_loss":0.3,"val_accuracy":0.9,"seconds":1,"samples_per_second":100,"best":true}`+"\n")
+	write("outside.txt", "keep\n")
+	os.Symlink(filepath.Join(root, "outside.txt"), filepath.Join(root, "link.jsonl"))
+	syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644)
+	if err := syscall.Mknod(filepath.Join(root, "null"), syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		os.Symlink("/dev/null", filepath.Join(root, "null")) // not root: a link to a device
+	}
+	m, _ := model.NewMLP(8, 1)
+	checkpoint.SaveCheckpoint(filepath.Join(root, "ck"), m, nil, checkpoint.Checkpoint{})
+	x, _ := model.NewXOR(4, false, 42)
+	checkpoint.SaveCheckpoint(filepath.Join(root, "xor"), x, nil, checkpoint.Checkpoint{})
+	os.Mkdir(filepath.Join(root, "here"), 0o755)
+	tm := []string{"train", "mnist", "--hidden", "8", "--limit", "1000", "--epochs", "1"}
+	cases := []struct {
+		name string
+		dir  string // where it runs, under root
+		args []string
+		want string
+	}{
+		{"plot into a FIFO", "", []string{"plot", "--metrics", "m.jsonl", "--out", "fifo"}, "--out fifo: is not a regular file"},
+		{"plot into a device", "", []string{"plot", "--metrics", "m.jsonl", "--out", "null"}, "--out null: is"},
+		{"plot onto its metrics", "", []string{"plot", "--metrics", "m.jsonl", "--out", "m.jsonl"}, "--out m.jsonl: is the metrics file itself"},
+		{"plot into a checkpoint's model.json", "", []string{"plot", "--metrics", "m.jsonl", "--out", "ck/model.json"}, "is a file of the checkpoint in ck"},
+		{"export onnx into a FIFO", "", []string{"export", "onnx", "--weights", "ck", "--out", "fifo"}, "--out fifo: is not a regular file"},
+		{"export onnx into a device", "", []string{"export", "onnx", "--weights", "ck", "--out", "null"}, "--out null: is"},
+		{"export onnx into its checkpoint", "", []string{"export", "onnx", "--weights", "ck", "--out", "ck/model.onnx"}, "lies inside --weights ck"},
+		{"metrics over --out's model.json", "", append(tm, "--out", "ck", "--force", "--metrics", "ck/model.json"), "is a file of the checkpoint in ck"},
+		{"metrics inside --out", "", append(tm, "--out", "ck", "--force", "--metrics", "ck/m.jsonl"), "lies inside --out ck"},
+		{"plot inside --out/last", "", append(tm, "--out", "o2", "--plot", "o2/last/p.png"), "the directory o2/last does not exist"},
+		{"metrics through a link", "", append(tm, "--out", "o1", "--metrics", "link.jsonl"), "is a symbolic link"},
+		{"metrics into a FIFO", "", append(tm, "--out", "o1", "--metrics", "fifo"), "is not a regular file"},
+		{"plot and metrics one file", "", append(tm, "--out", "o1", "--metrics", "p.out", "--plot", "p.out"), "--plot p.out: is also --metrics's file"},
+		{"plot and metrics one file by two names", "", append(tm, "--out", "o1", "--metrics", "m.jsonl", "--plot", "./here/../m.jsonl"), "is also --metrics's file"},
+		{"mnist --out .", "here", append(tm, "--out", "."), "--out .: a checkpoint is saved by replacing its directory as a whole"},
+		{"xor --out .", "here", []string{"train", "xor", "--out", "."}, "--out .: a checkpoint is saved by replacing its directory as a whole"},
+		{"xor over an xor checkpoint", "", []string{"train", "xor", "--out", "xor"}, "--out xor: already holds a checkpoint; add --force to replace it"},
+		{"xor over an mnist checkpoint", "", []string{"train", "xor", "--out", "ck"}, "--out ck: already holds a checkpoint; add --force to replace it"},
+	}
+	snapshot := func() map[string]string {
+		files := map[string]string{}
+		filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+			if err == nil && info.Mode().IsRegular() {
+				raw, _ := os.ReadFile(p)
+				files[p] = sha256Hex(raw)
+			}
+			return nil
+		})
+		return files
+	}
+	var rep rssReport
+	for _, tc := range cases {
+		before := snapshot()
+		r, rss := hostileRun(t, filepath.Join(root, tc.dir), tc.args...)
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+		if after := snapshot(); !maps.Equal(before, after) {
+			t.Errorf("%s: a refused run changed the files: %d before, %d after", tc.name, len(before), len(after))
+		}
+		if st, err := os.Lstat(filepath.Join(root, "fifo")); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+			t.Fatalf("%s: the FIFO was replaced", tc.name)
+		}
+	}
+	rep.log(t, "outputs")
+	// With --force, train xor replaces its checkpoint; from --init in its own --out it trains on.
+	for _, args := range [][]string{{"train", "xor", "--out", "xor", "--force", "-q"}, {"train", "xor", "--init", "xor", "--out", "xor", "--epochs", "10", "-q"}} {
+		if r, _ := hostileRun(t, root, args...); r.code != 0 {
+			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
 }

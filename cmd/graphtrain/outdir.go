@@ -25,6 +25,9 @@ type outDir struct {
 // missing (which shows that it can be written), locks it, cleans the leftovers of a killed
 // save, and refuses to replace a checkpoint already there unless replace is set.
 func claimOut(flag, dir string, replace bool, advice string) (*outDir, error) {
+	if err := checkOutDirName(flag, dir); err != nil {
+		return nil, err
+	}
 	st, err := os.Stat(dir)
 	switch {
 	case err == nil && !st.IsDir():
