@@ -817,3 +817,45 @@ func TestHostileOutputs(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileControlCharacters checks that control characters from file names and model.json
+// reach the terminal escaped, never raw.
+func TestHostileControlCharacters(t *testing.T) {
+	root := t.TempDir()
+	m, _ := model.NewMLP(8, 1)
+	good := filepath.Join(root, "good")
+	checkpoint.SaveCheckpoint(good, m, nil, checkpoint.Checkpoint{})
+	esc := "\x1b[2J\x1b]0;owned\x07\r"
+	named := filepath.Join(root, "ck"+esc)
+	copyDir(t, good, named)
+	os.Remove(filepath.Join(named, "weights0.npy"))
+	edited := filepath.Join(root, "edited")
+	copyDir(t, good, edited)
+	editJSON(t, edited, func(m map[string]any) { param(m, "weights0")["file"] = "w" + esc + ".npy" })
+	kind := filepath.Join(root, "kind")
+	copyDir(t, good, kind)
+	editJSON(t, kind, func(m map[string]any) { m["model"].(map[string]any)["kind"] = esc })
+	os.WriteFile(filepath.Join(root, "pic"+esc+".png"), []byte("not a picture"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"checkpoint directory named with escapes", []string{"eval", "mnist", "--weights", named}},
+		{"missing directory named with escapes", []string{"eval", "mnist", "--weights", filepath.Join(root, "no"+esc)}},
+		{"model.json file name with escapes", []string{"eval", "mnist", "--weights", edited}},
+		{"model.json kind with escapes", []string{"eval", "mnist", "--weights", kind}},
+		{"picture named with escapes", []string{"predict", "mnist", "--weights", good, filepath.Join(root, "pic"+esc+".png")}},
+		{"metrics named with escapes", []string{"plot", "--metrics", filepath.Join(root, "m"+esc)}},
+	}
+	for _, tc := range cases {
+		r, rss := hostileRun(t, root, tc.args...)
+		checkRefused(t, tc.name, r, rss, "graphtrain: ")
+		msg := strings.TrimSuffix(r.stderr, "\n")
+		if i := strings.IndexFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+			t.Errorf("%s: a raw control character %q in %q", tc.name, msg[i], msg)
+		}
+		if !strings.Contains(msg, `\x1b`) && !strings.Contains(msg, `\u001b`) {
+			t.Errorf("%s: the escape is not shown escaped: %q", tc.name, msg)
+		}
+	}
+}
