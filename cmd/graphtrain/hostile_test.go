@@ -859,3 +859,23 @@ func TestHostileControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileAddressSpaceLimit checks that the memory estimate takes the address-space limit
+// (ulimit -v) into account: a job that fits the machine but not the limit is refused at once,
+// instead of dying in the Go runtime.
+func TestHostileAddressSpaceLimit(t *testing.T) {
+	root := t.TempDir()
+	cmd := exec.Command("sh", "-c", `ulimit -v 2500000 && exec "$0" "$@"`, binPath,
+		"train", "mnist", "--hidden", "100000", "--limit", "1000", "--epochs", "1", "--out", "o")
+	cmd.Dir = root
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	cmd.Run()
+	if cmd.ProcessState == nil {
+		t.Fatal("did not run")
+	}
+	checkRefused(t, "ulimit -v 2500000", result{code: cmd.ProcessState.ExitCode(), stderr: e.String()}, 0, "lower --hidden or --batch")
+	if _, err := os.Stat(filepath.Join(root, "o")); err == nil {
+		t.Error("a refused run left its --out")
+	}
+}
