@@ -759,6 +759,9 @@ func TestHostileOutputs(t *testing.T) {
 	x, _ := model.NewXOR(4, false, 42)
 	checkpoint.SaveCheckpoint(filepath.Join(root, "xor"), x, nil, checkpoint.Checkpoint{})
 	os.Mkdir(filepath.Join(root, "here"), 0o755)
+	os.Symlink(filepath.Join(root, "here"), filepath.Join(root, "linkdir"))
+	os.Mkdir(filepath.Join(root, "withlast"), 0o755)
+	os.Symlink(filepath.Join(root, "here"), filepath.Join(root, "withlast", "last"))
 	tm := []string{"train", "mnist", "--hidden", "8", "--limit", "1000", "--epochs", "1"}
 	cases := []struct {
 		name string
@@ -782,6 +785,9 @@ func TestHostileOutputs(t *testing.T) {
 		{"plot and metrics one file by two names", "", append(tm, "--out", "o1", "--metrics", "m.jsonl", "--plot", "./here/../m.jsonl"), "is also --metrics's file"},
 		{"mnist --out .", "here", append(tm, "--out", "."), "--out .: a checkpoint is saved by replacing its directory as a whole"},
 		{"xor --out .", "here", []string{"train", "xor", "--out", "."}, "--out .: a checkpoint is saved by replacing its directory as a whole"},
+		{"mnist --out a link to a directory", "", append(tm, "--out", "linkdir"), "--out linkdir: linkdir is a symbolic link"},
+		{"mnist --out whose last is a link", "", append(tm, "--out", "withlast", "--force"), "withlast/last is a symbolic link"},
+		{"xor --out a link to a directory", "", []string{"train", "xor", "--out", "linkdir"}, "--out linkdir: linkdir is a symbolic link"},
 		{"xor over an xor checkpoint", "", []string{"train", "xor", "--out", "xor"}, "--out xor: already holds a checkpoint; add --force to replace it"},
 		{"xor over an mnist checkpoint", "", []string{"train", "xor", "--out", "ck"}, "--out ck: already holds a checkpoint; add --force to replace it"},
 	}

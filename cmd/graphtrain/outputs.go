@@ -101,11 +101,17 @@ func checkOutputs(outs []output, dirs []output) error {
 }
 
 // checkOutDirName refuses an --out the checkpoint cannot be saved in: a save replaces the
-// directory as a whole, by renaming, which "." and ".." (and "/") cannot be.
+// directory as a whole, by renaming, which "." and ".." (and "/") cannot be, and which would
+// replace a symbolic link (OUT, or OUT/last) rather than the directory it points to.
 func checkOutDirName(flag, dir string) error {
 	switch filepath.Base(filepath.Clean(dir)) {
 	case ".", "..", "/":
 		return usagef("%s %s: a checkpoint is saved by replacing its directory as a whole, which cannot be done to %s; give a directory inside it, such as %s", flag, dir, dir, filepath.Join(dir, "checkpoint"))
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "last")} {
+		if st, err := os.Lstat(d); err == nil && st.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("%s %s: %s is a symbolic link; a checkpoint is saved by replacing its directory as a whole, so give the directory itself", flag, dir, d)
+		}
 	}
 	return nil
 }
