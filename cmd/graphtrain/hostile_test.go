@@ -15,6 +15,7 @@ import (
 	"image/jpeg"
 	"maps"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -751,6 +752,9 @@ func TestHostileOutputs(t *testing.T) {
 	write("outside.txt", "keep\n")
 	os.Symlink(filepath.Join(root, "outside.txt"), filepath.Join(root, "link.jsonl"))
 	syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644)
+	if l, err := net.Listen("unix", filepath.Join(root, "sock")); err == nil {
+		defer l.Close()
+	}
 	if err := syscall.Mknod(filepath.Join(root, "null"), syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
 		os.Symlink("/dev/null", filepath.Join(root, "null")) // not root: a link to a device
 	}
@@ -769,7 +773,9 @@ func TestHostileOutputs(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"plot into a FIFO", "", []string{"plot", "--metrics", "m.jsonl", "--out", "fifo"}, "--out fifo: is not a regular file"},
+		{"plot into a FIFO", "", []string{"plot", "--metrics", "m.jsonl", "--out", "fifo"}, "--out fifo: is not a regular file but a named pipe (FIFO)"},
+		{"plot into a socket", "", []string{"plot", "--metrics", "m.jsonl", "--out", "sock"}, "--out sock: is not a regular file but a socket"},
+		{"metrics into a socket", "", append(tm, "--out", "o1", "--metrics", "sock"), "--metrics sock: is not a regular file but a socket"},
 		{"plot into a device", "", []string{"plot", "--metrics", "m.jsonl", "--out", "null"}, "--out null: is"},
 		{"plot onto its metrics", "", []string{"plot", "--metrics", "m.jsonl", "--out", "m.jsonl"}, "--out m.jsonl: is the metrics file itself"},
 		{"plot into a checkpoint's model.json", "", []string{"plot", "--metrics", "m.jsonl", "--out", "ck/model.json"}, "is a file of the checkpoint in ck"},
