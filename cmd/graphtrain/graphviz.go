@@ -126,10 +126,8 @@ func checkGraphArgs(fs *pflag.FlagSet, o *graphOpts) (kind, dotProg string, err 
 			return "", "", fmt.Errorf("--svg: Graphviz's dot program is not installed (apt-get install graphviz); nothing written: leave out --svg to write the DOT only, then draw it where Graphviz is, with 'dot -Tsvg FILE.dot -o FILE.svg'")
 		}
 	}
-	for _, f := range []string{o.dot, o.svg} {
-		if st, err := os.Stat(f); f != "" && err == nil && st.IsDir() {
-			return "", "", fmt.Errorf("%s: is a directory; give a file name", f)
-		}
+	if err := checkOutputs([]output{{"--dot", o.dot}, {"--svg", o.svg}}, nil); err != nil {
+		return "", "", err
 	}
 	return kind, dotProg, nil
 }

@@ -779,6 +779,7 @@ func TestHostileOutputs(t *testing.T) {
 		{"plot into a device", "", []string{"plot", "--metrics", "m.jsonl", "--out", "null"}, "--out null: is"},
 		{"plot onto its metrics", "", []string{"plot", "--metrics", "m.jsonl", "--out", "m.jsonl"}, "--out m.jsonl: is the metrics file itself"},
 		{"plot into a checkpoint's model.json", "", []string{"plot", "--metrics", "m.jsonl", "--out", "ck/model.json"}, "is a file of the checkpoint in ck"},
+		{"graph into a FIFO", "", []string{"graph", "mlp", "--dot", "fifo"}, "--dot fifo: is not a regular file but a named pipe (FIFO)"},
 		{"export onnx into a FIFO", "", []string{"export", "onnx", "--weights", "ck", "--out", "fifo"}, "--out fifo: is not a regular file"},
 		{"export onnx into a device", "", []string{"export", "onnx", "--weights", "ck", "--out", "null"}, "--out null: is"},
 		{"export onnx into its checkpoint", "", []string{"export", "onnx", "--weights", "ck", "--out", "ck/model.onnx"}, "lies inside --weights ck"},
