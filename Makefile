@@ -26,7 +26,7 @@ build: ## build the CPU-only binary into bin/graphtrain
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/graphtrain
 
 run: build ## the main job: train the XOR net, then ask it all four inputs
-	$(BIN) train xor --out checkpoints/xor
+	$(BIN) train xor --out checkpoints/xor --force
 	@for a in 0 1; do for b in 0 1; do $(BIN) predict xor --weights checkpoints/xor $$a $$b; done; done
 
 test: lint ## vet, all tests (README's examples run too), and a short run of every fuzz target; the gpu build too where cuda.h is

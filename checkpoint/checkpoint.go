@@ -517,6 +517,25 @@ func openArray(path string, shape []int) (*os.File, int64, error) {
 	return f, st.Size(), nil
 }
 
+// arrayHeader reads the header of the .npy file at path, a regular file of a sane size, and
+// nothing more.
+func arrayHeader(path string) (*npy.Header, error) {
+	dir, file := filepath.Dir(path), filepath.Base(path)
+	f, err := safefile.Open(path, MaxArrayBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, bad(dir, file, "is missing")
+	}
+	if err != nil {
+		return nil, fileErr(err)
+	}
+	defer f.Close()
+	h, err := npy.ReadHeader(bufio.NewReader(f))
+	if err != nil {
+		return nil, bad(dir, file, "%v", npyProblem(err))
+	}
+	return h, nil
+}
+
 // readArray reads the .npy file at path when it is a regular file whose header says shape
 // and whose size is what the header says, then checks sum (when not empty) over all of it.
 func readArray(path, sum string, shape []int) (*npy.Array, error) {
@@ -623,18 +642,30 @@ func loadNumpyXOR(dir string) (*model.Model, error) {
 	if _, err := os.Lstat(filepath.Join(dir, "weights0.npy")); errors.Is(err, fs.ErrNotExist) {
 		return nil, bad(dir, "", "holds no model.json (nor the original numpy net's weights0.npy): not a checkpoint")
 	}
-	a0, err := readArray(filepath.Join(dir, "weights0.npy"), "", nil)
+	// Both headers are checked against the net before any data is read.
+	h0, err := arrayHeader(filepath.Join(dir, "weights0.npy"))
 	if err != nil {
 		return nil, err
 	}
-	if len(a0.Shape) != 2 || a0.Shape[0] != 2 || a0.Shape[1] < 1 || a0.Shape[1] > model.MaxHidden {
-		return nil, bad(dir, "", "holds no model.json, and its weights0.npy, of shape %s, is not the original numpy XOR net's (2, H)", shapeString(a0.Shape))
+	if len(h0.Shape) != 2 || h0.Shape[0] != 2 || h0.Shape[1] < 1 || h0.Shape[1] > model.MaxHidden {
+		return nil, bad(dir, "", "holds no model.json, and its weights0.npy, of shape %s, is not the original numpy XOR net's (2, H)", shapeString(h0.Shape))
 	}
-	h := a0.Shape[1]
-	a1, err := readArray(filepath.Join(dir, "weights1.npy"), "", []int{h, 1})
-	if errors.Is(err, ErrCheckpoint) && strings.Contains(err.Error(), "is missing") {
+	h := h0.Shape[1]
+	if _, err := os.Stat(filepath.Join(dir, "weights1.npy")); errors.Is(err, fs.ErrNotExist) {
 		return nil, bad(dir, "weights1.npy", "is missing; the original numpy XOR net has weights0.npy and weights1.npy")
 	}
+	h1, err := arrayHeader(filepath.Join(dir, "weights1.npy"))
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(h1.Shape, []int{h, 1}) {
+		return nil, bad(dir, "weights1.npy", "holds shape %s, the model needs %s", shapeString(h1.Shape), shapeString([]int{h, 1}))
+	}
+	a0, err := readArray(filepath.Join(dir, "weights0.npy"), "", h0.Shape)
+	if err != nil {
+		return nil, err
+	}
+	a1, err := readArray(filepath.Join(dir, "weights1.npy"), "", h1.Shape)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,8 @@ const (
 )
 
 // DigitFromImage reads a picture of one handwritten digit (PNG, JPEG or GIF,
-// any size up to MaxDigitImageSide per side and MaxDigitImagePixels in all)
+// any size up to MaxDigitImageSide per side, MaxDigitImagePixels in all and
+// MaxDigitDecodeBytes to decode, all read from its header)
 // and prepares it as the MNIST digits were prepared, giving the 28x28 input
 // an MNIST network expects: 784 float32 values, row-major (index y*28+x),
 // in [0, 1], where 1 is ink and 0 background.
@@ -254,34 +255,106 @@ func decodePicture(r io.Reader) (image.Image, error) {
 	var head bytes.Buffer
 	cfg, format, err := digitDecodeConfig(io.TeeReader(er, &head))
 	if err != nil {
-		switch {
-		case er.err != nil:
-			return nil, fmt.Errorf("read: %w", er.err)
-		case errors.Is(err, image.ErrFormat):
-			return nil, fmt.Errorf("not a PNG, JPEG or GIF image (%w)", err)
-		case format == "":
-			return nil, fmt.Errorf("decode header: %w", err)
-		}
-		return nil, fmt.Errorf("decode %s header: %w", format, err)
+		return nil, decodeProblem(err, er.err, format)
+	}
+	if !slices.Contains(pictureFormats, format) {
+		return nil, problem{fmt.Sprintf("a %s picture: graphtrain reads PNG, JPEG and GIF only; save it as PNG", strings.ToUpper(format)), image.ErrFormat}
 	}
 	if err := digitCheckSize(cfg.Width, cfg.Height); err != nil {
 		return nil, err
 	}
+	if need := decodeBytes(cfg, format, head.Bytes()); need > MaxDigitDecodeBytes {
+		return nil, fmt.Errorf("%w (%dx%d): decoding it would take about %d MiB, more than the %d MiB allowed; scale it down (a few hundred pixels a side is plenty)",
+			ErrImageTooLarge, cfg.Width, cfg.Height, need>>20, MaxDigitDecodeBytes>>20)
+	}
 	img, format, err := digitDecode(io.MultiReader(&head, er))
 	if err != nil {
-		if er.err != nil {
-			return nil, fmt.Errorf("read: %w", er.err)
-		}
-		if format == "" {
-			return nil, fmt.Errorf("decode: %w", err)
-		}
-		return nil, fmt.Errorf("decode %s: %w", format, err)
+		return nil, decodeProblem(err, er.err, format)
 	}
 	b := img.Bounds()
 	if err := digitCheckSize(b.Dx(), b.Dy()); err != nil {
 		return nil, err
 	}
 	return img, nil
+}
+
+// pictureFormats are the formats pictures are read in (image.Decode's names): those README
+// names. Another decoder registered by a dependency (TIFF) is not used.
+var pictureFormats = []string{"png", "jpeg", "gif"}
+
+// MaxDigitDecodeBytes bounds the memory that decoding and preparing a picture may take
+// (decodeBytes): with the garbage collector's headroom and the rest of the program, a
+// picture refused after decoding (a blank one) keeps the process under 200 MiB.
+const MaxDigitDecodeBytes = 96 << 20
+
+// ErrImageTooLarge is returned (wrapped) for a picture whose size, read from its header,
+// is over the limits.
+var ErrImageTooLarge = errors.New("image too large")
+
+// decodeBytes estimates from a picture's header (cfg, and the bytes DecodeConfig read) the
+// memory that decoding and preparing it takes: the decoded image (by its colour model), what
+// its decoder holds beside it (a progressive JPEG keeps every coefficient, 4 bytes a sample;
+// an interlaced PNG decodes each pass into an image of its own), and the float32 ink map.
+func decodeBytes(cfg image.Config, format string, head []byte) int64 {
+	bpp, samples := int64(8), int64(4) // bytes a pixel decoded; samples a pixel
+	switch cfg.ColorModel {
+	case color.GrayModel:
+		bpp, samples = 1, 1
+	case color.Gray16Model:
+		bpp, samples = 2, 1
+	case color.YCbCrModel:
+		bpp, samples = 3, 3
+	case color.RGBAModel, color.NRGBAModel:
+		bpp = 4
+	case color.CMYKModel:
+		bpp = 8 // the decoder's YCbCr and black planes, then the CMYK image
+	}
+	if _, ok := cfg.ColorModel.(color.Palette); ok {
+		bpp, samples = 4, 1 // a GIF's frames are composed
+	}
+	extra := int64(0)
+	switch {
+	case format == "jpeg" && bytes.Contains(head, []byte{0xff, 0xc2}): // SOF2: progressive
+		extra = 4 * samples
+	case format == "png" && len(head) > 28 && head[28] == 1: // IHDR's interlace method: Adam7
+		extra = bpp
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * (bpp + extra + 4)
+}
+
+// decodeProblem is a decoder's error (or, when readErr is set, the read's) as one line a
+// person can act on, without the decoder's own wording of where it failed.
+func decodeProblem(err, readErr error, format string) error {
+	name := strings.ToUpper(format)
+	switch {
+	case readErr != nil:
+		return fmt.Errorf("read: %w", readErr)
+	case errors.Is(err, image.ErrFormat):
+		return problem{"not a PNG, JPEG or GIF image; give a picture in one of those formats", err}
+	case endsEarly(err):
+		return problem{fmt.Sprintf("the %s picture ends early (cut short?); save it again, or take the original", name), err}
+	}
+	why := err.Error()
+	for _, p := range []string{format + ": ", "invalid format: ", "unsupported feature: ", "unsupported JPEG feature: "} {
+		why = strings.TrimPrefix(why, p)
+	}
+	if len(why) > 80 {
+		why = why[:80] + "..."
+	}
+	return problem{fmt.Sprintf("a damaged or unusual %s picture (%s); save it again as PNG", name, why), err}
+}
+
+// endsEarly reports whether a decoder's error says that its input ended too soon.
+func endsEarly(err error) bool {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	for _, s := range []string{"unexpected EOF", "not enough pixel data", "short Huffman data"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // digitDecodeConfig is image.DecodeConfig, with a panic in a decoder turned

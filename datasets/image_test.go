@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/image/tiff"
 )
 
 // digitTestGray returns a w x h grey canvas filled with bg.
@@ -273,9 +275,9 @@ func TestDigitFromImageErrors(t *testing.T) {
 		{"not an image", strings.NewReader("hello, world\n"), image.ErrFormat,
 			"datasets: digit image: not a PNG, JPEG or GIF image"},
 		{"empty", strings.NewReader(""), image.ErrFormat, "not a PNG, JPEG or GIF image"},
-		{"truncated png", bytes.NewReader(bar[:len(bar)/2]), nil, "datasets: digit image: decode png: "},
-		{"truncated png header", bytes.NewReader(bar[:20]), nil, "decode png header: "},
-		{"truncated jpeg", bytes.NewReader(barJPEG[:len(barJPEG)/2]), nil, "decode jpeg: "},
+		{"truncated png", bytes.NewReader(bar[:len(bar)/2]), nil, "datasets: digit image: the PNG picture ends early (cut short?); save it again"},
+		{"truncated png header", bytes.NewReader(bar[:20]), nil, "the PNG picture ends early"},
+		{"truncated jpeg", bytes.NewReader(barJPEG[:len(barJPEG)/2]), nil, "the JPEG picture ends early"},
 		{"zero-size gif", bytes.NewReader(zeroGIF), nil, "zero-size image (0x0)"},
 		{"too wide", bytes.NewReader(digitTestPNGHeader(20000, 10)), nil, "image too large (20000x10;"},
 		{"too many pixels", bytes.NewReader(digitTestPNGHeader(9000, 9000)), nil, "image too large (9000x9000;"},
@@ -341,7 +343,7 @@ func TestLoadDigitErrors(t *testing.T) {
 	}{
 		{"not an image", text, image.ErrFormat, "datasets: read digit image " + text + ": not a PNG, JPEG or GIF image"},
 		{"blank", blank, ErrNoDigit, "datasets: read digit image " + blank + ": no digit found (blank image)"},
-		{"truncated", truncated, nil, "datasets: read digit image " + truncated + ": decode png: "},
+		{"truncated", truncated, nil, "datasets: read digit image " + truncated + ": the PNG picture ends early"},
 		{"missing", missing, fs.ErrNotExist, "datasets: read digit image " + missing + ": does not exist"},
 		{"directory", dir, nil, "datasets: read digit image " + dir + ": is a directory"},
 	}
@@ -502,4 +504,58 @@ func FuzzDigitFromImage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// pngHeaderOf is the start of a PNG (signature and IHDR) of the given geometry.
+func pngHeaderOf(w, h uint32, depth, colorType, interlace byte) []byte {
+	b := []byte("\x89PNG\r\n\x1a\n")
+	ihdr := []byte("IHDR")
+	ihdr = binary.BigEndian.AppendUint32(ihdr, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, depth, colorType, 0, 0, interlace)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(ihdr)-4))
+	b = append(b, ihdr...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(ihdr))
+}
+
+// TestPictureMemoryFromHeader checks that a picture's memory is estimated from its header,
+// before decoding: by its colour model, a progressive JPEG's coefficients and an interlaced
+// PNG's passes; one over MaxDigitDecodeBytes is refused with ErrImageTooLarge, and a TIFF
+// (whose decoder a dependency registers) is refused as README names PNG, JPEG and GIF only.
+func TestPictureMemoryFromHeader(t *testing.T) {
+	var jpg bytes.Buffer
+	if err := jpeg.Encode(&jpg, image.NewGray(image.Rect(0, 0, 4000, 4000)), nil); err != nil {
+		t.Fatal(err)
+	}
+	progressive := bytes.Replace(jpg.Bytes(), []byte{0xff, 0xc0}, []byte{0xff, 0xc2}, 1)
+	var tif bytes.Buffer
+	if err := tiff.Encode(&tif, digitTestBar(255, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		in      []byte
+		refused bool
+	}{
+		{"16-bit RGBA PNG 3000x3000", pngHeaderOf(3000, 3000, 16, 6, 0), true},
+		{"8-bit RGBA PNG 3000x3000", pngHeaderOf(3000, 3000, 8, 6, 0), false},
+		{"8-bit RGBA PNG 3000x3000, interlaced", pngHeaderOf(3000, 3000, 8, 6, 1), true},
+		{"8-bit grey PNG 4000x4000", pngHeaderOf(4000, 4000, 8, 0, 0), false},
+		{"16-bit grey PNG 7000x7000", pngHeaderOf(7000, 7000, 16, 0, 0), true},
+		{"baseline grey JPEG 4000x4000", jpg.Bytes(), false},
+		{"progressive grey JPEG 4000x4000", progressive, true},
+	}
+	for _, tt := range tests {
+		_, err := DigitFromImage(bytes.NewReader(tt.in))
+		if got := errors.Is(err, ErrImageTooLarge); got != tt.refused {
+			t.Errorf("%s: %v; want refused for its size: %v", tt.name, err, tt.refused)
+		}
+		if tt.refused && !strings.Contains(err.Error(), "scale it down") {
+			t.Errorf("%s: %v; want advice", tt.name, err)
+		}
+	}
+	_, err := DigitFromImage(&tif)
+	if !errors.Is(err, image.ErrFormat) || !strings.Contains(err.Error(), "a TIFF picture: graphtrain reads PNG, JPEG and GIF only") {
+		t.Errorf("TIFF: %v", err)
+	}
 }

@@ -137,6 +137,9 @@ func findMNISTFile(dir, base string) (string, error) {
 		dir, base, base, fs.ErrNotExist, dir)
 }
 
+// loadMNISTSet reads an images file and its labels file. Both headers are read and checked
+// against each other (types, shapes, counts) before any data is: a pair that disagrees, or
+// holds no images, is refused without reading either.
 func loadMNISTSet(dir, imagesName, labelsName string, limit int) (*Set, error) {
 	imagesPath, err := findMNISTFile(dir, imagesName)
 	if err != nil {
@@ -146,43 +149,68 @@ func loadMNISTSet(dir, imagesName, labelsName string, limit int) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	labels, nLabels, err := loadMNISTLabels(labelsPath, limit)
+	images, fi, err := openMNISTFile(imagesPath, 3)
 	if err != nil {
 		return nil, err
 	}
-	s, nImages, err := loadMNISTImages(imagesPath, limit)
+	defer fi.Close()
+	labels, fl, err := openMNISTFile(labelsPath, 1)
 	if err != nil {
 		return nil, err
 	}
-	if nImages != nLabels {
-		return nil, fmt.Errorf("%w: %s holds %d images but %s holds %d labels", ErrNotMNIST, imagesPath, nImages, labelsPath, nLabels)
+	defer fl.Close()
+	switch n := images.shape[0]; {
+	case n != labels.shape[0]:
+		return nil, fmt.Errorf("%w: %s holds %d images but %s holds %d labels", ErrNotMNIST, imagesPath, n, labelsPath, labels.shape[0])
+	case n == 0:
+		return nil, images.fail(ErrNotMNIST, "it holds 0 images; MNIST's files hold 60000 (training) and 10000 (test)")
 	}
-	s.Labels = labels
-	return s, nil
-}
-
-// loadMNISTImages streams the uint8 images at path into float32 pixels, without holding the
-// bytes: all of them, or the first limit when limit > 0. n is the count the file holds.
-func loadMNISTImages(path string, limit int) (s *Set, n int, err error) {
-	d, f, err := openIDXFile(path, maxMNISTFileBytes)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer f.Close()
-	if d.typ != Uint8 || len(d.shape) != 3 || d.shape[1] != MNISTRows || d.shape[2] != MNISTCols {
-		return nil, 0, d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST images are uint8 [n %d %d]", d.typ, d.shape, MNISTRows, MNISTCols))
-	}
-	take := d.shape[0]
+	take := images.shape[0]
 	if limit > 0 && limit < take {
 		take = limit
 	}
+	lbls, err := readMNISTLabels(labels, take)
+	if err != nil {
+		return nil, err
+	}
+	s, err := readMNISTImages(images, take)
+	if err != nil {
+		return nil, err
+	}
+	s.Labels = lbls
+	return s, nil
+}
+
+// openMNISTFile opens an MNIST file and checks its header: uint8 images [n 28 28] (rank 3)
+// or uint8 labels [n] (rank 1).
+func openMNISTFile(path string, rank int) (*idxDecoder, *os.File, error) {
+	d, f, err := openIDXFile(path, maxMNISTFileBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case rank == 1 && (d.typ != Uint8 || len(d.shape) != 1):
+		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST labels are uint8 [n]", d.typ, d.shape))
+	case rank == 3 && (d.typ != Uint8 || len(d.shape) != 3 || d.shape[1] != MNISTRows || d.shape[2] != MNISTCols):
+		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST images are uint8 [n %d %d]", d.typ, d.shape, MNISTRows, MNISTCols))
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return d, f, nil
+}
+
+// readMNISTImages streams the first take uint8 images of d into float32 pixels, without
+// holding the bytes.
+func readMNISTImages(d *idxDecoder, take int) (*Set, error) {
 	d.hint = min(d.hint, take*MNISTPixels)
 	var scale [256]float32
 	for b := range scale {
 		scale[b] = float32(b) / 255
 	}
 	px := make([]float32, 0, d.hint)
-	err = d.streamN(int64(take)*MNISTPixels, func(raw []byte) {
+	err := d.streamN(int64(take)*MNISTPixels, func(raw []byte) {
 		n := len(px)
 		px = slices.Grow(px, len(raw))[:n+len(raw)]
 		for i, b := range raw {
@@ -190,34 +218,21 @@ func loadMNISTImages(path string, limit int) (s *Set, n int, err error) {
 		}
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return &Set{Images: px, N: take, Rows: MNISTRows, Cols: MNISTCols}, d.shape[0], nil
+	return &Set{Images: px, N: take, Rows: MNISTRows, Cols: MNISTCols}, nil
 }
 
-// loadMNISTLabels reads the uint8 labels at path, all or the first limit when limit > 0,
-// and checks that each is 0-9. n is the count the file holds.
-func loadMNISTLabels(path string, limit int) (labels []uint8, n int, err error) {
-	d, f, err := openIDXFile(path, maxMNISTFileBytes)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer f.Close()
-	if d.typ != Uint8 || len(d.shape) != 1 {
-		return nil, 0, d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST labels are uint8 [n]", d.typ, d.shape))
-	}
-	take := d.shape[0]
-	if limit > 0 && limit < take {
-		take = limit
-	}
-	labels = make([]uint8, 0, min(d.hint, take))
+// readMNISTLabels reads the first take uint8 labels of d and checks that each is 0-9.
+func readMNISTLabels(d *idxDecoder, take int) ([]uint8, error) {
+	labels := make([]uint8, 0, min(d.hint, take))
 	if err := d.streamN(int64(take), func(raw []byte) { labels = append(labels, raw...) }); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	for i, l := range labels {
 		if l >= MNISTClasses {
-			return nil, 0, d.fail(ErrNotMNIST, fmt.Sprintf("label %d at index %d; MNIST labels are 0-9", l, i))
+			return nil, d.fail(ErrNotMNIST, fmt.Sprintf("label %d at index %d; MNIST labels are 0-9", l, i))
 		}
 	}
-	return labels, d.shape[0], nil
+	return labels, nil
 }

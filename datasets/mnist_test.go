@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io/fs"
 	"os"
@@ -170,5 +171,39 @@ func TestRealMNIST(t *testing.T) {
 	log.Reset()
 	if err := EnsureMNIST(dir, &log); err != nil || log.Len() != 0 {
 		t.Errorf("EnsureMNIST with the files there: %v, said %q", err, log.String())
+	}
+}
+
+// TestLoadMNISTHeadersFirst checks that the images' and labels' headers are compared before
+// either file's data is read: a gzip whose header promises more images than its data holds
+// is refused for its count, not read until it ends; a file of no images is refused, naming it.
+func TestLoadMNISTHeadersFirst(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(dir string)
+		msg    string
+	}{
+		{"counts disagree, images cut short", func(dir string) {
+			raw := []byte{0, 0, 8, 3, 0, 0x09, 0x27, 0xc0, 0, 0, 0, 28, 0, 0, 0, 28} // 600000 images
+			var gz bytes.Buffer
+			w := gzip.NewWriter(&gz)
+			w.Write(append(raw, make([]byte, 2*MNISTPixels)...))
+			w.Close()
+			os.WriteFile(filepath.Join(dir, MNISTTrainImages+".gz"), gz.Bytes(), 0o644)
+			os.Remove(filepath.Join(dir, MNISTTrainImages))
+			WriteIDXFile(filepath.Join(dir, MNISTTrainLabels), &IDX{Uint8, []int{600001}, make([]uint8, 600001)})
+		}, "holds 600000 images but"},
+		{"no images", func(dir string) {
+			WriteIDXFile(filepath.Join(dir, MNISTTrainImages), &IDX{Uint8, []int{0, 28, 28}, []uint8{}})
+			WriteIDXFile(filepath.Join(dir, MNISTTrainLabels), &IDX{Uint8, []int{0}, []uint8{}})
+		}, MNISTTrainImages + ": not an MNIST file: it holds 0 images"},
+	}
+	for _, c := range cases {
+		dir := mnistTestDir(t, 4, 3, nil)
+		c.change(dir)
+		_, err := LoadMNISTTrain(dir, 0)
+		if !errors.Is(err, ErrNotMNIST) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v; want ErrNotMNIST, mentioning %q", c.name, err, c.msg)
+		}
 	}
 }

@@ -80,27 +80,34 @@ func Bench(m *model.Model, b backend.Backend, s *model.Solver, batch, steps int,
 	}, nil
 }
 
+// BenchSetBatches bounds the set a trainer that holds its training set is given by Bench:
+// at most this many batches, passed over again as often as the steps need, so that the
+// memory of a bench does not grow with its steps.
+const BenchSetBatches = 128
+
 // benchSteps runs Bench's steps on one trainer: the batches x and y fed in turn or, on a
 // trainer that holds the training set (dtr not nil), the set's batches gathered on its device
-// in order.
+// in order, the order started again when the set is done.
 type benchSteps struct {
-	tr    backend.Trainer
-	x, y  []*tensor.Dense
-	dtr   backend.DatasetTrainer // nil: the batches are fed
-	order []int                  // the order of the set held by dtr
+	tr      backend.Trainer
+	x, y    []*tensor.Dense
+	dtr     backend.DatasetTrainer // nil: the batches are fed
+	order   []int                  // the order of the set held by dtr
+	batches int                    // the batches in the set held by dtr
+	taken   int                    // of those, the ones stepped on since the order started
 }
 
 // newBenchSteps prepares the steps of Bench. A float32 model on a trainer that can hold the
 // training set on its device is timed the way Train uses it: the batches tiled into one set
-// of max(steps, 3)·batch examples, uploaded once; each step then gathers its batch on the
-// device and uploads nothing.
+// of min(max(steps, 3), BenchSetBatches)·batch examples, uploaded once; each step then
+// gathers its batch on the device and uploads nothing (the order, when the set is done).
 func newBenchSteps(tr backend.Trainer, m *model.Model, batch, steps int, x, y []*tensor.Dense) (*benchSteps, error) {
 	bs := &benchSteps{tr: tr, x: x, y: y}
 	dtr, ok := tr.(backend.DatasetTrainer)
 	if !ok || m.Spec.Dtype != "float32" {
 		return bs, nil
 	}
-	n := max(steps, 3) * batch
+	n := min(max(steps, 3), BenchSetBatches) * batch
 	in, out := m.Spec.Inputs, m.Spec.Outputs
 	xs, ys := make([]float32, 0, n*in), make([]float32, 0, n*out)
 	for k := 0; len(xs) < n*in; k++ {
@@ -114,7 +121,7 @@ func newBenchSteps(tr backend.Trainer, m *model.Model, batch, steps int, x, y []
 	for i := range bs.order {
 		bs.order[i] = i
 	}
-	bs.dtr = dtr
+	bs.dtr, bs.batches = dtr, n/batch
 	return bs, nil
 }
 
@@ -124,6 +131,12 @@ func (bs *benchSteps) resident() bool { return bs.dtr != nil }
 // step runs step i: on batch i (cycling through them), or the next of the held set.
 func (bs *benchSteps) step(i int) error {
 	if bs.dtr != nil {
+		if bs.taken == bs.batches {
+			if err := bs.rewind(); err != nil {
+				return err
+			}
+		}
+		bs.taken++
 		return bs.dtr.StepNext()
 	}
 	return bs.tr.Step(bs.x[i%len(bs.x)], bs.y[i%len(bs.y)])
@@ -132,6 +145,7 @@ func (bs *benchSteps) step(i int) error {
 // rewind starts the held set's order again (before each phase); nothing when batches are fed.
 func (bs *benchSteps) rewind() error {
 	if bs.dtr != nil {
+		bs.taken = 0
 		return bs.dtr.SetOrder(bs.order)
 	}
 	return nil

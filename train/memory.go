@@ -62,11 +62,12 @@ func XORMemory(spec model.Spec) (int64, error) {
 const BenchBatches = 8
 
 // BenchMemory estimates the memory of timing spec's training steps with Adam at batch: the
-// steps, and BenchBatches batches of real images and one-hot targets.
+// steps, BenchBatches batches of real images and one-hot targets, and the set of at most
+// BenchSetBatches batches tiled from them that a trainer holding its set is given.
 func BenchMemory(spec model.Spec, batch int) (int64, error) {
 	need, err := spec.TrainBytes(batch, SolverSlots("adam"))
 	if err != nil {
 		return 0, err
 	}
-	return need + BenchBatches*int64(batch)*(model.ImageSize+model.Classes)*4, nil
+	return need + (BenchBatches+BenchSetBatches)*int64(batch)*(model.ImageSize+model.Classes)*4, nil
 }

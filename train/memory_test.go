@@ -28,7 +28,7 @@ func TestMemoryEstimates(t *testing.T) {
 		t.Errorf("solver slots: adam %d, momentum %d, sgd %d", SolverSlots("adam"), SolverSlots("momentum"), SolverSlots("sgd"))
 	}
 	bench, err := BenchMemory(spec, 128)
-	if err != nil || bench != base+BenchBatches*128*(784+10)*4 {
+	if err != nil || bench != base+(BenchBatches+BenchSetBatches)*128*(784+10)*4 {
 		t.Errorf("BenchMemory: %d (%v)", bench, err)
 	}
 	xor, _ := model.SpecFor("xor", 4, false)

@@ -156,3 +156,45 @@ func TestBenchResident(t *testing.T) {
 		t.Errorf("resident bench: %+v", r)
 	}
 }
+
+// TestBenchResidentSetBounded checks that a bench of more steps than BenchSetBatches gives a
+// trainer that holds its set no more than BenchSetBatches batches, passed over again: the
+// memory of a bench does not grow with --steps.
+func TestBenchResidentSetBounded(t *testing.T) {
+	m, _ := model.NewMLP(2, 1)
+	s, _ := model.NewSolver("sgd", 1e-3)
+	steps := 0
+	n := BenchSetBatches*2 + 7
+	held := 0
+	r, err := Bench(m, setSize{residentCPU{steps: &steps}, &held}, s, 1, n, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Steps != n || held != BenchSetBatches || steps != 3+n+200 {
+		t.Errorf("bench of %d steps: %d examples held, %d steps run (%+v)", n, held, steps, r)
+	}
+}
+
+// setSize is residentCPU recording the size of the set its trainers are given.
+type setSize struct {
+	residentCPU
+	n *int
+}
+
+func (b setSize) NewTrainer(net *model.Net, s *model.Solver) (backend.Trainer, error) {
+	tr, err := b.residentCPU.NewTrainer(net, s)
+	if err != nil {
+		return nil, err
+	}
+	return &sizedTrainer{tr.(*residentTrainer), b.n}, nil
+}
+
+type sizedTrainer struct {
+	*residentTrainer
+	n *int
+}
+
+func (t *sizedTrainer) SetDataset(x, y []float32, n int) error {
+	*t.n = n
+	return t.residentTrainer.SetDataset(x, y, n)
+}

@@ -30,7 +30,7 @@ type benchOpts struct {
 // maxBenchBatch and maxBenchThreads bound --batch and --threads (the memory check refuses a
 // batch too large for this machine before that).
 const (
-	maxBenchBatch   = 1 << 24
+	maxBenchBatch   = maxBatch
 	maxBenchThreads = 256
 )
 
@@ -153,8 +153,8 @@ func checkBenchFlags(fs *pflag.FlagSet, o *benchOpts) (*benchPlan, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("bench takes no arguments, got %q", fs.Args())
 	}
-	if o.steps < 0 {
-		return nil, usagef("--steps %d: must be at least 1 (or 0 for the defaults)", o.steps)
+	if o.steps < 0 || o.steps > maxBenchSteps {
+		return nil, usagef("--steps %d: must be between 1 and %d (or 0 for the defaults); a few hundred steps time a model well", o.steps, maxBenchSteps)
 	}
 	plan := &benchPlan{models: splitList(o.models), steps: o.steps}
 	for _, k := range plan.models {

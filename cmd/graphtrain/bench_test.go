@@ -24,7 +24,7 @@ func TestBenchLists(t *testing.T) {
 		{"128", []int{128}, ""},
 		{"128,1024,8192", []int{128, 1024, 8192}, ""},
 		{" 1, 2 ,4", []int{1, 2, 4}, ""},
-		{"0", nil, "--batch 0: 0 is out of range; give batch sizes from 1 to 16777216"},
+		{"0", nil, "--batch 0: 0 is out of range; give batch sizes from 1 to 1048576"},
 		{"128,16777217", nil, "16777217 is out of range"},
 		{"99999999999999999999", nil, "is out of range"},
 		{"-1", nil, "-1 is out of range"},

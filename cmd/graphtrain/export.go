@@ -71,8 +71,8 @@ func runExportONNX(e *env, fs *pflag.FlagSet, opts any) error {
 	if st, err := os.Stat(out); err == nil && st.IsDir() {
 		return fmt.Errorf("--out %s: is a directory; give a file name such as %s", out, filepath.Join(out, "model.onnx"))
 	}
-	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
-		return fmt.Errorf("--out %s: the directory %s does not exist; create it or write elsewhere", out, filepath.Dir(out))
+	if err := checkOutputs([]output{{"--out", out}}, []output{{"--weights", o.weights}}); err != nil {
+		return err
 	}
 	m, _, ck, err := checkpoint.LoadCheckpoint(o.weights)
 	if err != nil {

@@ -123,8 +123,8 @@ func checkGradcheckArgs(fs *pflag.FlagSet, o *gradcheckOpts) (string, error) {
 		return "", usagef("--samples %d: must be 0 (all) or more", o.samples)
 	case !(o.tol > 0) || math.IsInf(o.tol, 0):
 		return "", usagef("--tol %v: must be a positive number", o.tol)
-	case o.batch < 1:
-		return "", usagef("--batch %d: must be at least 1", o.batch)
+	case checkSize("batch", o.batch, 1, maxGradcheckBatch, "a few examples check the gradients as well") != nil:
+		return "", checkSize("batch", o.batch, 1, maxGradcheckBatch, "a few examples check the gradients as well")
 	case checkLayers(o.hidden) != nil:
 		return "", checkLayers(o.hidden)
 	case len(o.hidden) > 0 && o.weights != "":
@@ -132,6 +132,10 @@ func checkGradcheckArgs(fs *pflag.FlagSet, o *gradcheckOpts) (string, error) {
 	}
 	return kind, nil
 }
+
+// gradcheckCopies is how many times gradcheck holds a model and its batch's values: the
+// model, and its float64 copy (twice the bytes) with the perturbed copies' passes.
+const gradcheckCopies = 3
 
 // gradcheckModel is the model whose gradients are checked: the one in --weights, or a fresh
 // one with biases (the XOR net's values, biases included, spread over ±1).
@@ -144,12 +148,19 @@ func gradcheckModel(kind string, o *gradcheckOpts) (*model.Model, error) {
 		if m.Spec.Kind != kind {
 			return nil, fmt.Errorf("--weights %s: holds a %s model, not a %s; run 'graphtrain gradcheck %s'", o.weights, m.Spec.Kind, kind, m.Spec.Kind)
 		}
-		return m, nil
+		return m, checkModelMemory(m.Spec, o.batch, gradcheckCopies, "lower --batch")
+	}
+	spec, err := namedSpec(kind, defaultHidden(kind, o.hidden), o.arch, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkModelMemory(spec, o.batch, gradcheckCopies, memoryAdvice(kind, o.hidden)); err != nil {
+		return nil, err
 	}
 	if kind == customKind {
 		return customModel(o.arch, o.seed)
 	}
-	m, err := newModel(kind, orLayers(o.hidden, map[string]int{"xor": 4, "mlp": 16}[kind]), true, o.seed)
+	m, err := newModel(kind, defaultHidden(kind, o.hidden), true, o.seed)
 	if err == nil && kind == "xor" {
 		// Spread the values over ±1, biases included (NewXOR starts biases at 0).
 		r := rand.New(rand.NewSource(o.seed))

@@ -56,6 +56,9 @@ func runGraph(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
+	if err := checkGraphMemory(kind, o); err != nil {
+		return err
+	}
 	var m *model.Model
 	if kind == customKind {
 		m, err = customModel(o.arch, 1)
@@ -113,8 +116,8 @@ func checkGraphArgs(fs *pflag.FlagSet, o *graphOpts) (kind, dotProg string, err 
 		return "", "", usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to, or --cost")
 	case o.target != "cpu" && o.target != "cuda":
 		return "", "", usagef("--target %q: must be cpu or cuda", o.target)
-	case o.batch < 1:
-		return "", "", usagef("--batch %d: must be at least 1", o.batch)
+	case checkSize("batch", o.batch, 1, maxBatch, "the shapes read the same at --batch 4") != nil:
+		return "", "", checkSize("batch", o.batch, 1, maxBatch, "the shapes read the same at --batch 4")
 	case checkLayers(o.hidden) != nil:
 		return "", "", checkLayers(o.hidden)
 	}
@@ -123,10 +126,8 @@ func checkGraphArgs(fs *pflag.FlagSet, o *graphOpts) (kind, dotProg string, err 
 			return "", "", fmt.Errorf("--svg: Graphviz's dot program is not installed (apt-get install graphviz); nothing written: leave out --svg to write the DOT only, then draw it where Graphviz is, with 'dot -Tsvg FILE.dot -o FILE.svg'")
 		}
 	}
-	for _, f := range []string{o.dot, o.svg} {
-		if st, err := os.Stat(f); f != "" && err == nil && st.IsDir() {
-			return "", "", fmt.Errorf("%s: is a directory; give a file name", f)
-		}
+	if err := checkOutputs([]output{{"--dot", o.dot}, {"--svg", o.svg}}, nil); err != nil {
+		return "", "", err
 	}
 	return kind, dotProg, nil
 }
@@ -156,4 +157,14 @@ func orLayers(hidden []int, def int) []int {
 		return hidden
 	}
 	return []int{def}
+}
+
+// checkGraphMemory refuses a graph whose model and batch would not fit in memory (--hidden
+// 16777216, --batch 1000000), before the model is made.
+func checkGraphMemory(kind string, o *graphOpts) error {
+	spec, err := namedSpec(kind, defaultHidden(kind, o.hidden), o.arch, false)
+	if err != nil {
+		return err
+	}
+	return checkModelMemory(spec, o.batch, 1, memoryAdvice(kind, o.hidden))
 }

@@ -3,13 +3,19 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
+	"maps"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/image/tiff"
 
 	"graphtrain/checkpoint"
 	"graphtrain/datasets"
@@ -432,6 +440,8 @@ func TestHostileDataDirs(t *testing.T) {
 	liarLabels := gzipped(idxBytes([]int{2700000}, labels))
 	binary.LittleEndian.PutUint32(liarLabels[len(liarLabels)-4:], uint32(8+2700000))
 	tI, tL := datasets.MNISTTrainImages, datasets.MNISTTrainLabels
+	// 600000 blank images, 470 MB unpacked, in a gzip of under 500 KB.
+	zeros600k := gzipped(idxBytes([]int{600000, 28, 28}, make([]byte, 600000*784)))
 	cases := []struct {
 		name  string
 		files map[string][]byte // file name → content; nil content: special (see how)
@@ -449,6 +459,8 @@ func TestHostileDataDirs(t *testing.T) {
 		{"counts disagree", map[string][]byte{tI: idxBytes([]int{2000, 28, 28}, images), tL: idxBytes([]int{1000}, labels[:1000])}, nil, nil, "1000 labels"},
 		{"images 27x27", map[string][]byte{tI: idxBytes([]int{2000, 27, 28}, images[:2000*27*28]), tL: idxBytes([]int{2000}, labels)}, nil, nil, "MNIST images are uint8"},
 		{"corrupt gzip", map[string][]byte{tI + ".gz": append(gzipped(idxBytes([]int{2000, 28, 28}, images))[:500], 1, 2, 3), tL: idxBytes([]int{2000}, labels)}, nil, nil, "gzip"},
+		{"0 images", map[string][]byte{tI: idxBytes([]int{0, 28, 28}, nil), tL: idxBytes([]int{0}, nil)}, nil, nil, tI + ": not an MNIST file: it holds 0 images"},
+		{"gzip headers say 600000 images, 600001 labels", map[string][]byte{tI + ".gz": zeros600k, tL + ".gz": gzipped(idxBytes([]int{600001}, make([]byte, 600001)))}, nil, nil, "holds 600000 images but"},
 		{"no test files", map[string][]byte{tI: idxBytes([]int{2000, 28, 28}, images), tL: idxBytes([]int{2000}, labels)}, map[string]string{"notest": ""}, nil, "t10k-images"},
 	}
 	var rep rssReport
@@ -519,7 +531,7 @@ func TestHostileFlags(t *testing.T) {
 		{"mlp hidden 10000000", []string{"train", "mnist", "--hidden", "10000000", "--out", "h"}, "lower --hidden or --batch"},
 		{"mlp hidden 100000000", []string{"train", "mnist", "--hidden", "100000000", "--out", "h"}, "--hidden 100000000"},
 		{"xor hidden 100000000", []string{"train", "xor", "--hidden", "100000000", "--out", "h"}, "--hidden 100000000: must be between 1 and"},
-		{"bench batch 10000000", []string{"bench", "--model", "mlp", "--batch", "10000000"}, "lower --batch"},
+		{"bench batch 10000000", []string{"bench", "--model", "mlp", "--batch", "10000000"}, "give batch sizes from 1 to 1048576"},
 		{"bench cnn batch 200000", []string{"bench", "--model", "cnn", "--batch", "200000"}, "lower --batch"},
 		{"plot into a missing directory", []string{"train", "mnist", "--limit", "1000", "--out", "ow", "--plot", "/nonexistent/p.png", "--metrics", "keep.jsonl"}, "--plot /nonexistent/p.png"},
 		{"metrics into a missing directory", []string{"train", "mnist", "--limit", "1000", "--out", "ow", "--metrics", "/nonexistent/m.jsonl"}, "--metrics /nonexistent/m.jsonl"},
@@ -564,4 +576,319 @@ func TestHostileFlags(t *testing.T) {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// TestHostileSizeFlags checks that every size-like flag is bounded where it appears: a value
+// far beyond any useful run is refused at once, naming the flag and its bound, in little
+// memory, instead of running for days or exhausting memory.
+func TestHostileSizeFlags(t *testing.T) {
+	root := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"xor epochs 1e12", []string{"train", "xor", "--epochs", "1000000000000", "--out", "x"}, "--epochs 1000000000000: must be between 1 and 10000000"},
+		{"bench steps 1e9", []string{"bench", "--model", "xor", "--steps", "1000000000"}, "--steps 1000000000: must be between 1 and 100000"},
+		{"bench batch 1e9", []string{"bench", "--model", "mlp", "--batch", "1000000000"}, "--batch 1000000000: 1000000000 is out of range; give batch sizes from 1 to 1048576"},
+		{"graph batch 1e9", []string{"graph", "mlp", "--batch", "1000000000", "--dot", "g.dot"}, "--batch 1000000000: must be between 1 and 1048576"},
+		{"graph cost batch 1e9", []string{"graph", "cnn", "--batch", "1000000000", "--cost"}, "--batch 1000000000: must be between 1 and 1048576"},
+		{"graph hidden 16777216", []string{"graph", "mlp", "--hidden", "16777216", "--dot", "g.dot"}, "lower --hidden or --batch"},
+		{"graph custom dense 16777216", []string{"graph", "custom", "--arch", "dense(16777216) relu dense(10)", "--dot", "g.dot"}, "give --arch smaller layers"},
+		{"gradcheck batch 1e6", []string{"gradcheck", "mlp", "--batch", "1000000"}, "--batch 1000000: must be between 1 and 1000"},
+		{"gradcheck hidden 16777216", []string{"gradcheck", "mlp", "--hidden", "16777216"}, "lower --hidden or --batch"},
+		{"gradcheck xor hidden 16777216", []string{"gradcheck", "xor", "--hidden", "16777216", "--batch", "1000"}, "lower --hidden or --batch"},
+	}
+	var rep rssReport
+	for _, tc := range cases {
+		r, rss := hostileRun(t, root, tc.args...)
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+	}
+	for _, name := range []string{"x", "g.dot"} {
+		if _, err := os.Stat(filepath.Join(root, name)); err == nil {
+			t.Errorf("a refused run wrote %s", name)
+		}
+	}
+	rep.log(t, "size-like flags")
+}
+
+// npyHeader is a version 1.0 .npy preamble and header for shape, float32.
+func npyHeader(shape string) []byte {
+	h := "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }"
+	h += strings.Repeat(" ", 63-(10+len(h))%64) + "\n"
+	return append([]byte{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, byte(len(h)), byte(len(h) >> 8)}, h...)
+}
+
+// TestHostileNumpyXOR checks the loader of a directory without model.json (the original
+// numpy XOR net's weights0.npy and weights1.npy): the headers are checked against the net
+// before any data is read, and a file that is not .npy never has its bytes shown.
+func TestHostileNumpyXOR(t *testing.T) {
+	root := t.TempDir()
+	secret := filepath.Join(root, "secret")
+	os.WriteFile(secret, []byte("root:*:20000:0:99999:7:::\n"), 0o600)
+	cases := []struct {
+		name  string
+		setup func(dir string)
+		want  string
+	}{
+		{"weights0.npy of 1 GB, shape (16000, 16000)", func(d string) {
+			p, h := filepath.Join(d, "weights0.npy"), npyHeader("(16000, 16000)")
+			os.WriteFile(p, h, 0o644)
+			os.Truncate(p, int64(len(h))+16000*16000*4)
+		}, "is not the original numpy XOR net's (2, H)"},
+		{"weights1.npy of 1 GB, shape (16000, 16000)", func(d string) {
+			p, h := filepath.Join(d, "weights1.npy"), npyHeader("(16000, 16000)")
+			os.WriteFile(p, h, 0o644)
+			os.Truncate(p, int64(len(h))+16000*16000*4)
+		}, "holds shape (16000, 16000), the model needs (4, 1)"},
+		{"weights0.npy links to a secret", func(d string) {
+			os.Remove(filepath.Join(d, "weights0.npy"))
+			os.Symlink(secret, filepath.Join(d, "weights0.npy"))
+		}, "not a .npy file"},
+	}
+	var rep rssReport
+	for i, tc := range cases {
+		dir := filepath.Join(root, fmt.Sprintf("x%02d", i))
+		os.MkdirAll(dir, 0o755)
+		w0 := append(npyHeader("(2, 4)"), make([]byte, 2*4*4)...)
+		w1 := append(npyHeader("(4, 1)"), make([]byte, 4*4)...)
+		os.WriteFile(filepath.Join(dir, "weights0.npy"), w0, 0o644)
+		os.WriteFile(filepath.Join(dir, "weights1.npy"), w1, 0o644)
+		tc.setup(dir)
+		r, rss := hostileRun(t, root, "predict", "xor", "--weights", dir, "1", "1")
+		checkRefused(t, tc.name, r, rss, tc.want)
+		if strings.Contains(r.stderr, "root") {
+			t.Errorf("%s: the message shows the file's contents: %s", tc.name, r.stderr)
+		}
+		rep.add(tc.name, rss)
+	}
+	// The same files, well formed, load.
+	dir := filepath.Join(root, "good")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "weights0.npy"), append(npyHeader("(2, 4)"), make([]byte, 2*4*4)...), 0o644)
+	os.WriteFile(filepath.Join(dir, "weights1.npy"), append(npyHeader("(4, 1)"), make([]byte, 4*4)...), 0o644)
+	if r, _ := hostileRun(t, root, "predict", "xor", "--weights", dir, "1", "1"); r.code != 0 {
+		t.Errorf("well-formed numpy weights: exit %d: %s", r.code, r.stderr)
+	}
+	rep.log(t, "numpy XOR directories")
+}
+
+// blankPNG is a PNG of w x h blank pixels (all bytes zero: black, or transparent), of the
+// bit depth and colour type given, written row by row so that the test holds no image.
+func blankPNG(w, h int, depth, colorType byte) []byte {
+	chunk := func(b []byte, typ string, data []byte) []byte {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+		c := append([]byte(typ), data...)
+		b = append(b, c...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(c))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, depth, colorType, 0, 0, 0)
+	channels := map[byte]int{0: 1, 2: 3, 4: 2, 6: 4}[colorType]
+	row := make([]byte, 1+w*channels*int(depth)/8)
+	var idat bytes.Buffer
+	z, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
+	for range h {
+		z.Write(row)
+	}
+	z.Close()
+	b := chunk([]byte("\x89PNG\r\n\x1a\n"), "IHDR", ihdr)
+	b = chunk(b, "IDAT", idat.Bytes())
+	return chunk(b, "IEND", nil)
+}
+
+// TestHostilePictures checks predict's pictures: their size is checked from the header
+// against what decoding them takes, so that a blank picture (refused only once decoded)
+// keeps the process under 200 MiB; TIFF, which README does not name, is refused; a
+// decoder's failure is one line saying what to do.
+func TestHostilePictures(t *testing.T) {
+	root := t.TempDir()
+	m, _ := model.NewMLP(8, 1)
+	checkpoint.SaveCheckpoint(filepath.Join(root, "mlp"), m, nil, checkpoint.Checkpoint{})
+	var tif, jpg bytes.Buffer
+	tiff.Encode(&tif, image.NewGray(image.Rect(0, 0, 64, 64)), nil)
+	jpeg.Encode(&jpg, image.NewYCbCr(image.Rect(0, 0, 3780, 3780), image.YCbCrSubsampleRatio420), nil)
+	good := blankPNG(40, 40, 8, 0)
+	cases := []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"blank 16-bit RGBA PNG of 49 megapixels", blankPNG(7000, 7000, 16, 6), "image too large (7000x7000): decoding it would take about"},
+		{"blank 16-bit RGBA PNG at the limit", blankPNG(2896, 2896, 16, 6), "no digit found"},
+		{"blank 8-bit grey PNG at the limit", blankPNG(4480, 4480, 8, 0), "no digit found"},
+		{"blank JPEG at the limit", jpg.Bytes(), "no digit found"},
+		{"TIFF", tif.Bytes(), "a TIFF picture: graphtrain reads PNG, JPEG and GIF only; save it as PNG"},
+		{"PNG cut short", good[:len(good)-20], "the PNG picture ends early (cut short?); save it again"},
+		{"PNG of width 0", blankPNG(0, 5, 8, 0), "a damaged or unusual PNG picture (non-positive dimension); save it again as PNG"},
+		{"text", []byte("hello\n"), "not a PNG, JPEG or GIF image; give a picture in one of those formats"},
+	}
+	var rep rssReport
+	for i, tc := range cases {
+		path := filepath.Join(root, fmt.Sprintf("p%02d", i))
+		os.WriteFile(path, tc.file, 0o644)
+		r, rss := hostileRun(t, root, "predict", "mnist", "--weights", "mlp", path)
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+	}
+	rep.log(t, "pictures")
+}
+
+// TestHostileOutputs checks the outputs' policy: an output file is a regular file or a new
+// name, never a device, a socket, a FIFO or a link; never a file of a checkpoint, nor another
+// output of the same run; --out . is refused before training; train xor, as train mnist,
+// replaces a checkpoint only with --force. Nothing is written by a refused run.
+func TestHostileOutputs(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+		return p
+	}
+	write("m.jsonl", `{"epoch":1,"train_loss":0.3,"val_accuracy":0.9,"seconds":1,"samples_per_second":100,"best":true}`+"\n")
+	write("outside.txt", "keep\n")
+	os.Symlink(filepath.Join(root, "outside.txt"), filepath.Join(root, "link.jsonl"))
+	syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644)
+	if l, err := net.Listen("unix", filepath.Join(root, "sock")); err == nil {
+		defer l.Close()
+	}
+	if err := syscall.Mknod(filepath.Join(root, "null"), syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		os.Symlink("/dev/null", filepath.Join(root, "null")) // not root: a link to a device
+	}
+	m, _ := model.NewMLP(8, 1)
+	checkpoint.SaveCheckpoint(filepath.Join(root, "ck"), m, nil, checkpoint.Checkpoint{})
+	x, _ := model.NewXOR(4, false, 42)
+	checkpoint.SaveCheckpoint(filepath.Join(root, "xor"), x, nil, checkpoint.Checkpoint{})
+	os.Mkdir(filepath.Join(root, "here"), 0o755)
+	os.Symlink(filepath.Join(root, "here"), filepath.Join(root, "linkdir"))
+	os.Mkdir(filepath.Join(root, "withlast"), 0o755)
+	os.Symlink(filepath.Join(root, "here"), filepath.Join(root, "withlast", "last"))
+	tm := []string{"train", "mnist", "--hidden", "8", "--limit", "1000", "--epochs", "1"}
+	cases := []struct {
+		name string
+		dir  string // where it runs, under root
+		args []string
+		want string
+	}{
+		{"plot into a FIFO", "", []string{"plot", "--metrics", "m.jsonl", "--out", "fifo"}, "--out fifo: is not a regular file but a named pipe (FIFO)"},
+		{"plot into a socket", "", []string{"plot", "--metrics", "m.jsonl", "--out", "sock"}, "--out sock: is not a regular file but a socket"},
+		{"metrics into a socket", "", append(tm, "--out", "o1", "--metrics", "sock"), "--metrics sock: is not a regular file but a socket"},
+		{"plot into a device", "", []string{"plot", "--metrics", "m.jsonl", "--out", "null"}, "--out null: is"},
+		{"plot onto its metrics", "", []string{"plot", "--metrics", "m.jsonl", "--out", "m.jsonl"}, "--out m.jsonl: is the metrics file itself"},
+		{"plot into a checkpoint's model.json", "", []string{"plot", "--metrics", "m.jsonl", "--out", "ck/model.json"}, "is a file of the checkpoint in ck"},
+		{"graph into a FIFO", "", []string{"graph", "mlp", "--dot", "fifo"}, "--dot fifo: is not a regular file but a named pipe (FIFO)"},
+		{"export onnx into a FIFO", "", []string{"export", "onnx", "--weights", "ck", "--out", "fifo"}, "--out fifo: is not a regular file"},
+		{"export onnx into a device", "", []string{"export", "onnx", "--weights", "ck", "--out", "null"}, "--out null: is"},
+		{"export onnx into its checkpoint", "", []string{"export", "onnx", "--weights", "ck", "--out", "ck/model.onnx"}, "lies inside --weights ck"},
+		{"metrics over --out's model.json", "", append(tm, "--out", "ck", "--force", "--metrics", "ck/model.json"), "is a file of the checkpoint in ck"},
+		{"metrics inside --out", "", append(tm, "--out", "ck", "--force", "--metrics", "ck/m.jsonl"), "lies inside --out ck"},
+		{"plot inside --out/last", "", append(tm, "--out", "o2", "--plot", "o2/last/p.png"), "the directory o2/last does not exist"},
+		{"metrics through a link", "", append(tm, "--out", "o1", "--metrics", "link.jsonl"), "is a symbolic link"},
+		{"metrics into a FIFO", "", append(tm, "--out", "o1", "--metrics", "fifo"), "is not a regular file"},
+		{"plot and metrics one file", "", append(tm, "--out", "o1", "--metrics", "p.out", "--plot", "p.out"), "--plot p.out: is also --metrics's file"},
+		{"plot and metrics one file by two names", "", append(tm, "--out", "o1", "--metrics", "m.jsonl", "--plot", "./here/../m.jsonl"), "is also --metrics's file"},
+		{"mnist --out .", "here", append(tm, "--out", "."), "--out .: a checkpoint is saved by replacing its directory as a whole"},
+		{"xor --out .", "here", []string{"train", "xor", "--out", "."}, "--out .: a checkpoint is saved by replacing its directory as a whole"},
+		{"mnist --out a link to a directory", "", append(tm, "--out", "linkdir"), "--out linkdir: linkdir is a symbolic link"},
+		{"mnist --out whose last is a link", "", append(tm, "--out", "withlast", "--force"), "withlast/last is a symbolic link"},
+		{"xor --out a link to a directory", "", []string{"train", "xor", "--out", "linkdir"}, "--out linkdir: linkdir is a symbolic link"},
+		{"xor over an xor checkpoint", "", []string{"train", "xor", "--out", "xor"}, "--out xor: already holds a checkpoint; add --force to replace it"},
+		{"xor over an mnist checkpoint", "", []string{"train", "xor", "--out", "ck"}, "--out ck: already holds a checkpoint; add --force to replace it"},
+	}
+	snapshot := func() map[string]string {
+		files := map[string]string{}
+		filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+			if err == nil && info.Mode().IsRegular() {
+				raw, _ := os.ReadFile(p)
+				files[p] = sha256Hex(raw)
+			}
+			return nil
+		})
+		return files
+	}
+	var rep rssReport
+	for _, tc := range cases {
+		before := snapshot()
+		r, rss := hostileRun(t, filepath.Join(root, tc.dir), tc.args...)
+		checkRefused(t, tc.name, r, rss, tc.want)
+		rep.add(tc.name, rss)
+		if after := snapshot(); !maps.Equal(before, after) {
+			t.Errorf("%s: a refused run changed the files: %d before, %d after", tc.name, len(before), len(after))
+		}
+		if st, err := os.Lstat(filepath.Join(root, "fifo")); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+			t.Fatalf("%s: the FIFO was replaced", tc.name)
+		}
+	}
+	rep.log(t, "outputs")
+	// With --force, train xor replaces its checkpoint; from --init in its own --out it trains on.
+	for _, args := range [][]string{{"train", "xor", "--out", "xor", "--force", "-q"}, {"train", "xor", "--init", "xor", "--out", "xor", "--epochs", "10", "-q"}} {
+		if r, _ := hostileRun(t, root, args...); r.code != 0 {
+			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestHostileControlCharacters checks that control characters from file names and model.json
+// reach the terminal escaped, never raw.
+func TestHostileControlCharacters(t *testing.T) {
+	root := t.TempDir()
+	m, _ := model.NewMLP(8, 1)
+	good := filepath.Join(root, "good")
+	checkpoint.SaveCheckpoint(good, m, nil, checkpoint.Checkpoint{})
+	esc := "\x1b[2J\x1b]0;owned\x07\r"
+	named := filepath.Join(root, "ck"+esc)
+	copyDir(t, good, named)
+	os.Remove(filepath.Join(named, "weights0.npy"))
+	edited := filepath.Join(root, "edited")
+	copyDir(t, good, edited)
+	editJSON(t, edited, func(m map[string]any) { param(m, "weights0")["file"] = "w" + esc + ".npy" })
+	kind := filepath.Join(root, "kind")
+	copyDir(t, good, kind)
+	editJSON(t, kind, func(m map[string]any) { m["model"].(map[string]any)["kind"] = esc })
+	os.WriteFile(filepath.Join(root, "pic"+esc+".png"), []byte("not a picture"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"checkpoint directory named with escapes", []string{"eval", "mnist", "--weights", named}},
+		{"missing directory named with escapes", []string{"eval", "mnist", "--weights", filepath.Join(root, "no"+esc)}},
+		{"model.json file name with escapes", []string{"eval", "mnist", "--weights", edited}},
+		{"model.json kind with escapes", []string{"eval", "mnist", "--weights", kind}},
+		{"picture named with escapes", []string{"predict", "mnist", "--weights", good, filepath.Join(root, "pic"+esc+".png")}},
+		{"metrics named with escapes", []string{"plot", "--metrics", filepath.Join(root, "m"+esc)}},
+	}
+	for _, tc := range cases {
+		r, rss := hostileRun(t, root, tc.args...)
+		checkRefused(t, tc.name, r, rss, "graphtrain: ")
+		msg := strings.TrimSuffix(r.stderr, "\n")
+		if i := strings.IndexFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+			t.Errorf("%s: a raw control character %q in %q", tc.name, msg[i], msg)
+		}
+		if !strings.Contains(msg, `\x1b`) && !strings.Contains(msg, `\u001b`) {
+			t.Errorf("%s: the escape is not shown escaped: %q", tc.name, msg)
+		}
+	}
+}
+
+// TestHostileAddressSpaceLimit checks that the memory estimate takes the address-space limit
+// (ulimit -v) into account: a job that fits the machine but not the limit is refused at once,
+// instead of dying in the Go runtime.
+func TestHostileAddressSpaceLimit(t *testing.T) {
+	root := t.TempDir()
+	cmd := exec.Command("sh", "-c", `ulimit -v 2500000 && exec "$0" "$@"`, binPath,
+		"train", "mnist", "--hidden", "100000", "--limit", "1000", "--epochs", "1", "--out", "o")
+	cmd.Dir = root
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	cmd.Run()
+	if cmd.ProcessState == nil {
+		t.Fatal("did not run")
+	}
+	checkRefused(t, "ulimit -v 2500000", result{code: cmd.ProcessState.ExitCode(), stderr: e.String()}, 0, "lower --hidden or --batch")
+	if _, err := os.Stat(filepath.Join(root, "o")); err == nil {
+		t.Error("a refused run left its --out")
+	}
 }

@@ -12,9 +12,12 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -331,12 +334,31 @@ func fail(e *env, err error) int {
 	case errors.As(err, &u):
 		code = 2
 	}
-	msg := strings.ReplaceAll(deviceAdvice(err).Error(), "\n", " ")
+	msg := strings.ReplaceAll(escapeControl(deviceAdvice(err).Error()), "\n", " ")
 	// Library packages start their messages with their name, for Go callers; the user
 	// needs the file or flag and the problem, not where in graphtrain it was found.
 	msg = stripPackagePrefixes(msg)
 	fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg)
 	return code
+}
+
+// escapeControl escapes the control characters (but the newline, which fail turns into a
+// space) and the bytes that are not UTF-8 in a message: a file name or a field of a
+// model.json can hold any, and the terminal must not take them for commands.
+func escapeControl(msg string) string {
+	var b strings.Builder
+	for i, r := range msg {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(msg[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, "\\x%02x", msg[i])
+		case r != '\n' && unicode.IsControl(r):
+			q := strconv.QuoteToASCII(string(r))
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func hasGroup(word string) bool {

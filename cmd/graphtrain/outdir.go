@@ -25,6 +25,9 @@ type outDir struct {
 // missing (which shows that it can be written), locks it, cleans the leftovers of a killed
 // save, and refuses to replace a checkpoint already there unless replace is set.
 func claimOut(flag, dir string, replace bool, advice string) (*outDir, error) {
+	if err := checkOutDirName(flag, dir); err != nil {
+		return nil, err
+	}
 	st, err := os.Stat(dir)
 	switch {
 	case err == nil && !st.IsDir():
@@ -90,7 +93,7 @@ func checkWritable(flag, path string) error {
 	case err == nil && st.IsDir():
 		return fmt.Errorf("%s %s: is a directory; give a file name", flag, path)
 	case err == nil && !st.Mode().IsRegular():
-		return fmt.Errorf("%s %s: is not a regular file; give a file name", flag, path)
+		return fmt.Errorf("%s %s: is not a regular file but %s; give the name of a file to write", flag, path, fileKind(st.Mode()))
 	case err == nil:
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
@@ -111,6 +114,19 @@ func checkWritable(flag, path string) error {
 	f.Close()
 	os.Remove(f.Name())
 	return nil
+}
+
+// fileKind names what a file that is not a regular file is, for a message.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
 }
 
 // checkMemory refuses a job whose estimate, need bytes, is more than the machine has

@@ -53,6 +53,12 @@ func runPlot(e *env, fs *pflag.FlagSet, opts any) error {
 	if o.out == "" {
 		o.out = trimExt(o.metrics) + ".png"
 	}
+	if samePath(o.out, o.metrics) {
+		return usagef("--out %s: is the metrics file itself; give the picture a name of its own, such as %s", o.out, trimExt(o.metrics)+".png")
+	}
+	if err := checkOutputFile("--out", o.out); err != nil {
+		return err
+	}
 	stats, err := readMetrics(o.metrics)
 	if err != nil {
 		return err

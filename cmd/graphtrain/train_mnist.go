@@ -433,7 +433,7 @@ func checkSplit(o *trainMNISTOpts, n, train int) error {
 }
 
 // claimTrainOutputs claims --out (locked, cleaned, not replaced without --force or
-// --resume) and checks that --metrics and --plot can be written.
+// --resume) and checks --metrics and --plot (checkOutputs).
 func claimTrainOutputs(o *trainMNISTOpts, resumeOut string) (*outDir, *metricsLog, error) {
 	replace := o.force || (resumeOut != "" && sameDir(resumeOut, o.out))
 	out, err := claimOut("--out", o.out, replace,
@@ -441,14 +441,10 @@ func claimTrainOutputs(o *trainMNISTOpts, resumeOut string) (*outDir, *metricsLo
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, c := range []struct{ flag, path string }{{"--metrics", o.metrics}, {"--plot", o.plot}} {
-		if c.path == "" {
-			continue
-		}
-		if err := checkWritable(c.flag, c.path); err != nil {
-			out.release(false)
-			return nil, nil, err
-		}
+	outs := []output{{"--metrics", o.metrics}, {"--plot", o.plot}}
+	if err := checkOutputs(outs, []output{{"--out", o.out}, {"--resume", o.resume}}); err != nil {
+		out.release(false)
+		return nil, nil, err
 	}
 	return out, &metricsLog{path: o.metrics, appendTo: resumeOut != ""}, nil
 }

@@ -26,6 +26,7 @@ type trainXOROpts struct {
 	init     string
 	out      string
 	logEvery int
+	force    bool
 }
 
 func init() {
@@ -47,6 +48,7 @@ checkpoint holds the weights after it.`,
 			fs.StringVar(&o.init, "init", "", "start from the weights in this checkpoint directory (graphtrain's, or weights0.npy and weights1.npy from numpy)")
 			fs.StringVar(&o.out, "out", "checkpoints/xor", "directory to save the trained weights in (weights0.npy, weights1.npy, model.json)")
 			fs.IntVar(&o.logEvery, "log-every", 1000, "print the loss every N epochs (0: never)")
+			fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out (without it such an --out is refused, unless it is --init's)")
 			return o
 		},
 		run: runTrainXOR,
@@ -73,12 +75,6 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	if err := checkTrainXORFlags(fs, o); err != nil {
 		return err
 	}
-	out, err := claimOut("--out", o.out, true, "")
-	if err != nil {
-		return err
-	}
-	saved := false
-	defer func() { out.release(saved) }()
 	backend, err := trainingBackend(e)
 	if err != nil {
 		return err
@@ -87,16 +83,15 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
-
-	start := "seed " + fmt.Sprint(o.seed)
-	if o.init != "" {
-		start = "weights from " + o.init
+	// Training on from --init in its own directory replaces it, as --resume does for mnist.
+	replace := o.force || (o.init != "" && sameDir(o.init, o.out))
+	out, err := claimOut("--out", o.out, replace, "add --force to replace it, or choose another --out")
+	if err != nil {
+		return err
 	}
-	biases := "no biases"
-	if m.Spec.Bias {
-		biases = "biases"
-	}
-	e.printf("training XOR net 2-%d-1 sigmoid, %s, on %s: %d epochs, lr %g, %s\n", m.Spec.Hidden, biases, backend.Name(), o.epochs, o.lr, start)
+	saved := false
+	defer func() { out.release(saved) }()
+	printXORStart(e, o, m, backend.Name())
 	res, err := train.TrainXOR(m, train.XORConfig{
 		Epochs:   o.epochs,
 		LR:       o.lr,
@@ -128,6 +123,19 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	return nil
 }
 
+// printXORStart prints the line that starts train xor: the net, the device and the settings.
+func printXORStart(e *env, o *trainXOROpts, m *model.Model, device string) {
+	start := "seed " + fmt.Sprint(o.seed)
+	if o.init != "" {
+		start = "weights from " + o.init
+	}
+	biases := "no biases"
+	if m.Spec.Bias {
+		biases = "biases"
+	}
+	e.printf("training XOR net 2-%d-1 sigmoid, %s, on %s: %d epochs, lr %g, %s\n", m.Spec.Hidden, biases, device, o.epochs, o.lr, start)
+}
+
 // checkTrainXORFlags checks train xor's flags, and that the net fits in memory.
 func checkTrainXORFlags(fs *pflag.FlagSet, o *trainXOROpts) error {
 	if fs.NArg() > 0 {
@@ -136,8 +144,8 @@ func checkTrainXORFlags(fs *pflag.FlagSet, o *trainXOROpts) error {
 	switch {
 	case o.hidden < 1 || o.hidden > model.MaxHidden:
 		return usagef("--hidden %d: must be between 1 and %d", o.hidden, model.MaxHidden)
-	case o.epochs < 1:
-		return usagef("--epochs %d: must be at least 1", o.epochs)
+	case checkSize("epochs", o.epochs, 1, maxXOREpochs, "the XOR net learns in about 10000") != nil:
+		return checkSize("epochs", o.epochs, 1, maxXOREpochs, "the XOR net learns in about 10000")
 	case math.IsNaN(o.lr) || math.IsInf(o.lr, 0) || o.lr <= 0:
 		return usagef("--lr %v: must be a positive number", o.lr)
 	case o.seed < 0 || o.seed > math.MaxUint32:

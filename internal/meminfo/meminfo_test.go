@@ -51,3 +51,26 @@ func TestResidentAndPeak(t *testing.T) {
 	}
 	_ = buf[len(buf)-1]
 }
+
+func TestParseCgroupAndVmSize(t *testing.T) {
+	for _, c := range []struct {
+		limit, used string
+		want        int64
+		ok          bool
+	}{
+		{"max\n", "1000\n", 0, false},
+		{"4096\n", "1000\n", 3096, true},
+		{"1000\n", "4096\n", 0, true},
+		{"", "1", 0, false},
+	} {
+		if got, ok := parseCgroup([]byte(c.limit), []byte(c.used)); got != c.want || ok != c.ok {
+			t.Errorf("parseCgroup(%q, %q) = %d, %v; want %d, %v", c.limit, c.used, got, ok, c.want, c.ok)
+		}
+	}
+	if got := vmSize([]byte("Name:\tx\nVmPeak:\t  9 kB\nVmSize:\t  2048 kB\n")); got != 2048*1024 {
+		t.Errorf("vmSize: %d", got)
+	}
+	if got := vmSize([]byte("VmSize:\n")); got != 0 {
+		t.Errorf("vmSize of an empty field: %d", got)
+	}
+}

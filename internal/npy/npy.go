@@ -72,7 +72,8 @@ func ReadHeader(r io.Reader) (*Header, error) {
 		return nil, fmt.Errorf("%w: too short for the .npy preamble", ErrFormat)
 	}
 	if string(pre[:6]) != npyMagic {
-		return nil, fmt.Errorf("%w: not a .npy file (bad magic %q)", ErrFormat, pre[:6])
+		// What the file holds instead is not shown: it may be anything (a link to a secret).
+		return nil, fmt.Errorf("%w: not a .npy file (bad magic: it does not start with \\x93NUMPY)", ErrFormat)
 	}
 	var hlen int
 	offset := int64(8)
