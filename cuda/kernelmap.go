@@ -27,6 +27,7 @@ type (
 const (
 	blockThreads  = 256 // elementwise kernels: one thread per element
 	reduceThreads = 128 // reduce_sum: one block per output element
+	bnThreads     = 128 // batchnorm_stats, batchnorm_back_scale: one block per channel (BN_THREADS in norm.cu)
 	gemmTile      = 16  // gemm: one 16x16 block per 16x16 tile of C
 )
 
@@ -88,6 +89,12 @@ func (k *kernel) geometry(l Launch) error {
 		k.Grid, k.Block = [3]int{p.Outer * p.Inner, 1, 1}, reduceBlock(p.Length)
 	case ir.StepInc, ir.CursorAdd:
 		k.Block = [3]int{1, 1, 1}
+	case ir.BatchNormStats, ir.BatchNormBackScale:
+		p, err := l.BatchNormParams()
+		if err != nil {
+			return err
+		}
+		k.Grid, k.Block = [3]int{p.C, 1, 1}, [3]int{bnThreads, 1, 1}
 	default:
 		n, err := threads(l)
 		if err != nil {
@@ -128,6 +135,9 @@ func threads(l Launch) (int, error) {
 	case ir.GatherRows:
 		p, err := l.GatherRowsParams()
 		return p.Rows * p.Cols, err
+	case ir.BatchNorm, ir.BatchNormBackData: // a thread per value: B·C·S
+		p, err := l.BatchNormParams()
+		return p.B * p.C * p.S, err
 	case ir.Im2col: // a thread per column element: B·OH·OW·C·kh·kw
 		g, err := l.ConvGeom()
 		return g.B * g.OH * g.OW * g.C * g.KH * g.KW, err

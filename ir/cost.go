@@ -94,6 +94,11 @@ func (l Launch) flops(p *Program) (int64, error) {
 		return 12 * n(l.Args[0]), nil
 	case Binary, Unary, MaxPool, MaxPoolBack, MaxPoolBackMask, PoolRouteBack, Col2im, Dropout:
 		return n(out), nil
+	case BatchNormStats, BatchNorm, BatchNormBackScale, BatchNormBackData:
+		// Per value: the mean's sum and the variance's three; the normalisation's three;
+		// the two sums' four; the gradient's six.
+		per := map[Op]int64{BatchNormStats: 4, BatchNorm: 3, BatchNormBackScale: 4, BatchNormBackData: 6}[l.Op]
+		return per * n(l.Args[0]), nil
 	}
 	return 0, nil // data movement only: Gather4, Im2col, GatherRows, the counters
 }

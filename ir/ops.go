@@ -124,6 +124,24 @@ const (
 	// same launch on the gradient. Args x, step, y; Ints DropoutParams: n, layer, seed,
 	// threshold; Reals scale (1/(1−rate)).
 	Dropout
+	// BatchNormStats: each channel's mean and biased variance over the batch and the image,
+	// x viewed as [B, C, S] (S = H·W for an image, 1 for a vector): mean[c] = Σ x[b,c,s]/n
+	// and var[c] = Σ (x[b,c,s] − mean[c])²/n over b and s, n = B·S. Args x, mean, var (both
+	// outputs, [C]); Ints BatchNormParams: b, c, s.
+	BatchNormStats
+	// BatchNorm: y[b,c,s] = x̂·scale[c] + shift[c], x̂ = (x[b,c,s] − mean[c])·inv[c] and
+	// inv[c] = 1/√(var[c] + ε), x viewed as [B, C, S]. Args x, mean, var, scale, shift, y;
+	// Ints BatchNormParams: b, c, s; Reals ε.
+	BatchNorm
+	// BatchNormBackScale: the gradients of a BatchNorm's scale and shift from dy = dL/dy,
+	// dscale[c] = Σ dy[b,c,s]·x̂[b,c,s] and dshift[c] = Σ dy[b,c,s] over b and s. Args x,
+	// mean, var, dy, dscale, dshift (both outputs); Ints BatchNormParams: b, c, s; Reals ε.
+	BatchNormBackScale
+	// BatchNormBackData: the gradient of a BatchNorm's x through y and the batch's
+	// statistics both, dx = scale[c]·inv[c]/n · (n·dy − dshift[c] − x̂·dscale[c]), n = B·S,
+	// with BatchNormBackScale's sums. Args x, mean, var, scale, dy, dscale, dshift, dx; Ints
+	// BatchNormParams: b, c, s; Reals ε.
+	BatchNormBackData
 	numOps
 )
 
@@ -136,6 +154,8 @@ var opNames = [numOps]string{
 	Conv: "conv", ConvData: "conv_data", ConvFilter: "conv_filter", ConvReLU: "conv_relu",
 	MaxPoolBackMask: "maxpool_back_mask", ConvReLUPool: "conv_relu_pool", PoolRouteBack: "pool_route_back",
 	ConvReLUPoolBack: "conv_relu_pool_back", Dropout: "dropout",
+	BatchNormStats: "batchnorm_stats", BatchNorm: "batchnorm", BatchNormBackScale: "batchnorm_back_scale",
+	BatchNormBackData: "batchnorm_back_data",
 }
 
 func (o Op) String() string {

@@ -135,6 +135,13 @@ type DropoutParams struct {
 	Threshold uint32
 }
 
+// BatchNormParams are a BatchNormStats, BatchNorm, BatchNormBackScale or BatchNormBackData
+// launch's: x viewed as [B, C, S], B examples of C channels of S values each (S = H·W for an
+// image, 1 for a vector), normalised per channel over B·S values. Ints b, c, s.
+type BatchNormParams struct {
+	B, C, S int
+}
+
 // The number of integers of each family.
 const (
 	binaryLen     = 4
@@ -152,6 +159,7 @@ const (
 	gatherRowsLen = 2
 	countLen      = 1
 	dropoutLen    = 4
+	batchNormLen  = 3
 )
 
 // Ints encodes the parameters: n, sa, sb, op.
@@ -211,6 +219,9 @@ func (p UpdateParams) Ints() []int64 { return i64s(p.N) }
 func (p DropoutParams) Ints() []int64 {
 	return []int64{int64(p.N), int64(p.Layer), p.Seed, int64(p.Threshold)}
 }
+
+// Ints encodes the parameters: b, c, s.
+func (p BatchNormParams) Ints() []int64 { return i64s(p.B, p.C, p.S) }
 
 // BinaryParams decodes a Binary launch's parameters.
 func (l Launch) BinaryParams() (BinaryParams, error) {
@@ -361,6 +372,19 @@ func (l Launch) DropoutParams() (DropoutParams, error) {
 		return DropoutParams{}, fmt.Errorf("%s: n %d, layer %d or threshold %d outside 32 bits", l.Op, v[0], v[1], v[3])
 	}
 	return DropoutParams{N: v[0], Layer: v[1], Seed: l.Ints[2], Threshold: uint32(v[3])}, nil
+}
+
+// BatchNormParams decodes a BatchNormStats, BatchNorm, BatchNormBackScale or
+// BatchNormBackData launch's parameters, checking that every channel has values.
+func (l Launch) BatchNormParams() (BatchNormParams, error) {
+	v, err := l.ints(batchNormLen, BatchNormStats, BatchNorm, BatchNormBackScale, BatchNormBackData)
+	if err != nil {
+		return BatchNormParams{}, err
+	}
+	if v[0] < 1 || v[1] < 1 || v[2] < 1 {
+		return BatchNormParams{}, fmt.Errorf("%s: b %d, c %d, s %d: want each at least 1", l.Op, v[0], v[1], v[2])
+	}
+	return BatchNormParams{B: v[0], C: v[1], S: v[2]}, nil
 }
 
 // ints is l's integers as ints, after checking that l is a launch of one of ops and has n

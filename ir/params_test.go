@@ -59,6 +59,8 @@ func wireCases() []wireCase {
 			func(l Launch) (any, error) { return l.CursorAddParams() }, CursorAddParams{N: 32}},
 		{[]Op{Dropout}, DropoutParams{N: 1024, Layer: 3, Seed: -5, Threshold: 1 << 31}.Ints(), []int64{1024, 3, -5, 1 << 31},
 			func(l Launch) (any, error) { return l.DropoutParams() }, DropoutParams{N: 1024, Layer: 3, Seed: -5, Threshold: 1 << 31}},
+		{[]Op{BatchNormStats, BatchNorm, BatchNormBackScale, BatchNormBackData}, BatchNormParams{B: 5, C: 3, S: 25}.Ints(), []int64{5, 3, 25},
+			func(l Launch) (any, error) { return l.BatchNormParams() }, BatchNormParams{B: 5, C: 3, S: 25}},
 		{[]Op{SGD, Momentum, Adam}, UpdateParams{N: 9}.Ints(), []int64{9},
 			func(l Launch) (any, error) { return l.UpdateParams() }, UpdateParams{N: 9}},
 	}

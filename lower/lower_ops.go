@@ -48,6 +48,10 @@ var lowerers = map[string]func(*lowering, *node) error{
 	"maxPoolOp":      (*lowering).lowerMaxPool,
 	"maxPoolDiffOp":  (*lowering).lowerMaxPool,
 	"DropoutOp":      (*lowering).lowerDropout,
+	"BNStatsOp":      (*lowering).lowerBNStats,
+	"BNOp":           (*lowering).lowerBN,
+	"BNParamGradOp":  (*lowering).lowerBNParamGrad,
+	"BNBackDataOp":   (*lowering).lowerBNBackData,
 }
 
 // lowerNode gives n a buffer and appends the launches that compute it.

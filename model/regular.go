@@ -13,9 +13,9 @@ import (
 )
 
 // This file builds the layers made of more than one Gorgonia op: dropout (a DropoutOp keyed
-// by the step counter), batch normalisation and average pooling (made of Gorgonia's own ops,
-// so that every executor runs them with the kernels it has and autodiff gives their
-// gradients).
+// by the step counter), batch normalisation (ops of our own: batchnorm.go) and average
+// pooling (made of Gorgonia's own ops, so that every executor runs it with the kernels it
+// has and autodiff gives its gradient).
 
 // BNMomentum and BNEps are batch normalisation's constants, PyTorch's defaults: the running
 // statistics move by BNMomentum of the way to each batch's, and BNEps is added to the
@@ -155,46 +155,27 @@ func (net *Net) dropout(x *G.Node, p Placed, layer int) (*G.Node, error) {
 }
 
 // batchNorm adds p's batch normalisation to net's graph: over the batch (and the image, for
-// an image) each channel is standardised, y = (x − μ)/√(σ² + ε)·scale + shift, with the
-// batch's statistics in training (moving the running ones, net.running) and the running
-// statistics at evaluation. An image [B, C, H, W] is normalised as the rows of [B·H·W, C],
-// its channels last: one form, whose sums run along one axis (Gorgonia v0.9.18 sums some
-// tensors wrongly along two axes at once: [5,2,4,4] along 2 and 3 gave a wrong sum for
-// channel 1).
+// an image) each channel is standardised, y = (x − μ)/√(σ² + ε)·scale + shift (BNOp), with
+// the batch's statistics (BNStatsOp) in training, moving the running ones (net.running), and
+// the running statistics at evaluation. x [B, C] or [B, C, H, W] is normalised in place, its
+// channels second: no transposes (batchnorm.go).
 func (net *Net) batchNorm(x *G.Node, p Placed) (*G.Node, error) {
-	b := &builder{g: net.G}
-	if p.Out.H == 0 {
-		return net.batchNormRows(b, x, p)
+	scale, shift, mean, vr := net.node(p.Names[0]), net.node(p.Names[1]), net.node(p.Names[2]), net.node(p.Names[3])
+	if !net.training {
+		return G.ApplyOp(&BNOp{Eps: BNEps}, x, mean, vr, scale, shift)
 	}
-	c, h, w := p.Out.C, p.Out.H, p.Out.W
-	rows := b.reshape(b.transpose(x, 0, 2, 3, 1), tensor.Shape{net.Batch * h * w, c})
+	b := &builder{g: net.G}
+	dims := len(x.Shape())
+	mu := b.keep(G.ApplyOp(&BNStatsOp{Dims: dims}, x))
+	v := b.keep(G.ApplyOp(&BNStatsOp{Var: true, Dims: dims}, x))
 	if b.err != nil {
 		return nil, b.err
 	}
-	y, err := net.batchNormRows(b, rows, p)
+	y, err := G.ApplyOp(&BNOp{Eps: BNEps}, x, mu, v, scale, shift)
 	if err != nil {
 		return nil, err
 	}
-	return b.transpose(b.reshape(y, tensor.Shape{net.Batch, h, w, c}), 0, 3, 1, 2), b.err
-}
-
-// batchNormRows is batchNorm of the rows of x [N, C].
-func (net *Net) batchNormRows(b *builder, x *G.Node, p Placed) (*G.Node, error) {
-	shape, axes := tensor.Shape{1, p.Out.C}, []byte{0}
-	scale, shift, mean, vr := net.node(p.Names[0]), net.node(p.Names[1]), net.node(p.Names[2]), net.node(p.Names[3])
-	if !net.training {
-		inv := b.unary(G.InverseSqrt, b.add(vr, b.scalar(BNEps)))
-		a := b.mul(scale, inv)
-		return b.bcast(G.BroadcastAdd, b.bcast(G.BroadcastHadamardProd, x, b.reshape(a, shape), axes), b.reshape(b.sub(shift, b.mul(mean, a)), shape), axes), b.err
-	}
-	n := x.Shape()[0]
-	mu := b.mul(b.sum(x, 0), b.scalar(1/float64(n)))
-	xc := b.bcast(G.BroadcastSub, x, b.reshape(mu, shape), axes)
-	v := b.mul(b.sum(b.unary(G.Square, xc), 0), b.scalar(1/float64(n)))
-	// 1/√(v + ε) as two ops: Gorgonia v0.9.18's gradient of InverseSqrt is wrong (against
-	// central differences), and the batch's statistics are differentiated through.
-	inv := b.unary(G.Inverse, b.unary(G.Sqrt, b.add(v, b.scalar(BNEps))))
-	y := b.bcast(G.BroadcastAdd, b.bcast(G.BroadcastHadamardProd, xc, b.reshape(b.mul(inv, scale), shape), axes), b.reshape(shift, shape), axes)
+	n := x.Shape().TotalSize() / p.Out.C
 	unbiased := float64(n) / float64(max(1, n-1))
 	net.running[p.Names[2]] = b.mul(b.sub(mean, mu), b.scalar(BNMomentum))
 	net.running[p.Names[3]] = b.mul(b.sub(vr, b.mul(v, b.scalar(unbiased))), b.scalar(BNMomentum))
@@ -243,7 +224,6 @@ func (b *builder) scalar(v float64) *G.Node {
 	return G.NewConstant(v)
 }
 
-func (b *builder) add(x, y *G.Node) *G.Node { return b.binary(G.Add, x, y) }
 func (b *builder) sub(x, y *G.Node) *G.Node { return b.binary(G.Sub, x, y) }
 
 // mul is x ⊙ y, or x·y for a scalar y.
@@ -267,13 +247,6 @@ func (b *builder) binary(f func(x, y *G.Node) (*G.Node, error), x, y *G.Node) *G
 	return b.keep(f(x, y))
 }
 
-func (b *builder) unary(f func(*G.Node) (*G.Node, error), x *G.Node) *G.Node {
-	if b.err != nil {
-		return nil
-	}
-	return b.keep(f(x))
-}
-
 func (b *builder) reshape(x *G.Node, s tensor.Shape) *G.Node {
 	if b.err != nil {
 		return nil
@@ -286,18 +259,4 @@ func (b *builder) sum(x *G.Node, axes ...int) *G.Node {
 		return nil
 	}
 	return b.keep(G.Sum(x, axes...))
-}
-
-func (b *builder) bcast(f func(a, b *G.Node, l, r []byte) (*G.Node, error), x, y *G.Node, axes []byte) *G.Node {
-	if b.err != nil {
-		return nil
-	}
-	return b.keep(f(x, y, nil, axes))
-}
-
-func (b *builder) transpose(x *G.Node, axes ...int) *G.Node {
-	if b.err != nil {
-		return nil
-	}
-	return b.keep(G.Transpose(x, axes...))
 }

@@ -59,12 +59,14 @@ func (o *Odd) Launch(op ir.Op, what string, args []int, ints []int64) {
 // along K too; sums longer than a block of threads; softmax rows spread over two blocks, the
 // fused softmax cross-entropy too; im2col, col2im and max pooling with padding, strides,
 // dilation and overlapping windows; every binary operator with broadcasts and ties; every
-// unary operator; a 4-D transpose.
+// unary operator; a 4-D transpose; batch normalisation of vectors and of images whose
+// channel sums are longer than a block of threads.
 func (o *Odd) AddAll() {
 	o.addProducts()
 	o.addRows()
 	o.addWindows()
 	o.addElementwise()
+	o.addBatchNorm()
 }
 
 // addProducts adds the GEMMs, whole and split along K.
@@ -170,4 +172,31 @@ func (o *Odd) addElementwise() {
 	// A transpose of a [3,4,5,2] tensor by the pattern (3,0,2,1): out [2,3,5,4].
 	p := ir.Gather4Params{N: 120, Dims: [4]int{2, 3, 5, 4}, Strides: [4]int{1, 40, 2, 10}}
 	o.Launch(ir.Gather4, "transpose", []int{o.In(120, o.Normal), o.Out(120)}, p.Ints())
+}
+
+// addBatchNorm adds the four batch normalisation launches on x [B, C, S]: 5 examples of 3
+// channels of 1 value (a vector), 25 (a 5x5 image) and 61 (305 values a channel, more than
+// a block of threads), values off zero by a channel's own offset.
+func (o *Odd) addBatchNorm() {
+	for _, s := range []int{1, 25, 61} {
+		p := ir.BatchNormParams{B: 5, C: 3, S: s}
+		n := p.B * p.C * p.S
+		i := 0
+		x := o.In(n, func() float64 { i++; return 2*o.Normal() + float64((i-1)/p.S%p.C) })
+		pos := func() float64 { return 0.2 + o.Rng.Float64() }
+		mean, vr := o.Out(p.C), o.Out(p.C)
+		scale, shift, dy := o.In(p.C, o.Normal), o.In(p.C, o.Normal), o.In(n, o.Normal)
+		dscale, dshift := o.Out(p.C), o.Out(p.C)
+		what := fmt.Sprint(" [5,3,", s, "]")
+		add := func(op ir.Op, args []int, reals []float64) {
+			o.P.Launches = append(o.P.Launches, ir.Launch{Op: op, Dtype: o.P.Dtype, What: op.String() + what, Node: 1, Args: args, Ints: p.Ints(), Reals: reals})
+		}
+		eps := []float64{1e-5}
+		add(ir.BatchNormStats, []int{x, mean, vr}, nil)
+		add(ir.BatchNorm, []int{x, mean, vr, scale, shift, o.Out(n)}, eps)
+		// The running statistics' shape of input: a variance that is not the batch's.
+		add(ir.BatchNorm, []int{x, o.In(p.C, o.Normal), o.In(p.C, pos), scale, shift, o.Out(n)}, eps)
+		add(ir.BatchNormBackScale, []int{x, mean, vr, dy, dscale, dshift}, eps)
+		add(ir.BatchNormBackData, []int{x, mean, vr, scale, dy, dscale, dshift, o.Out(n)}, eps)
+	}
 }
