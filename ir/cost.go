@@ -94,6 +94,8 @@ func (l Launch) flops(p *Program) (int64, error) {
 		return 12 * n(l.Args[0]), nil
 	case Binary, Unary, MaxPool, MaxPoolBack, MaxPoolBackMask, PoolRouteBack, Col2im, Dropout:
 		return n(out), nil
+	case Augment: // the bilinear blend of four corners
+		return 9 * n(out), nil
 	}
 	return 0, nil // data movement only: Gather4, Im2col, GatherRows, the counters
 }

@@ -225,7 +225,8 @@ func (p *Program) Ops() []string {
 // lets one clobber a buffer another needs: the plan gives each buffer its slot alone from the
 // launch that writes it to the last that reads it, and the launches kept are in the same
 // order. No update, loss or data-gathering launch is kept, so the parameters, the solver
-// state and the training set's cursor stay as they are.
+// state and the training set's cursor stay as they are. Augmentation is for training steps
+// only: an Augment launch kept copies its input (AugmentParams.Identity).
 func (p *Program) Forward() *Program {
 	need := map[int]bool{p.Out: true}
 	keep := make([]bool, len(p.Launches))
@@ -242,9 +243,14 @@ func (p *Program) Forward() *Program {
 	q := *p
 	q.Launches = nil
 	for i, l := range p.Launches {
-		if keep[i] {
-			q.Launches = append(q.Launches, l)
+		if !keep[i] {
+			continue
 		}
+		if a, err := l.AugmentParams(); err == nil {
+			a = a.Identity()
+			l.Ints, l.Reals = a.Ints(), a.Reals()
+		}
+		q.Launches = append(q.Launches, l)
 	}
 	q.Data = nil
 	return &q
