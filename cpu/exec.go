@@ -266,6 +266,12 @@ func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(),
 		return dropout(pool, a(0), e.f64(l.Args[1]), a(2), p, T(l.Reals[0])), nil
 	case ir.BatchNormStats, ir.BatchNorm, ir.BatchNormBackScale, ir.BatchNormBackData:
 		return compileBatchNorm(pool, l, a)
+	case ir.Augment:
+		p, err := l.AugmentParams()
+		if err != nil {
+			return nil, err
+		}
+		return augment(pool, a(0), e.f64(l.Args[1]), a(2), p), nil
 	}
 	return nil, fmt.Errorf("no CPU kernel for %s", l.Op)
 }

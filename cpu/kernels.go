@@ -912,3 +912,20 @@ func dropout[T float](pool *parallel.Pool, x []T, step []float64, y []T, p ir.Dr
 		run()
 	}
 }
+
+// augment moves each example's image by its transform at the step counter's value
+// (ir.Augment): each piece draws the transforms of its own examples and resamples them
+// (ir.AugmentImage); nothing is allocated or stored.
+func augment[T float](pool *parallel.Pool, x []T, step []float64, y []T, p ir.AugmentParams) func() {
+	var st int64
+	size := p.C * p.H * p.W
+	run := forEach(pool, p.Batch, perRow(size), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			ir.AugmentImage(y[b*size:(b+1)*size], x[b*size:(b+1)*size], p.C, p.H, p.W, p.Transform(st, b))
+		}
+	})
+	return func() {
+		st = int64(step[0])
+		run()
+	}
+}

@@ -126,6 +126,9 @@ func threads(l Launch) (int, error) {
 	case ir.Dropout:
 		p, err := l.DropoutParams()
 		return p.N, err
+	case ir.Augment: // a thread per output pixel, over its channels
+		p, err := l.AugmentParams()
+		return p.Batch * p.H * p.W, err
 	case ir.Softmax, ir.SoftmaxBack: // a thread per row
 		p, err := l.SoftmaxParams()
 		return p.Rows, err

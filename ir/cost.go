@@ -99,6 +99,8 @@ func (l Launch) flops(p *Program) (int64, error) {
 		// the two sums' four; the gradient's six.
 		per := map[Op]int64{BatchNormStats: 4, BatchNorm: 3, BatchNormBackScale: 4, BatchNormBackData: 6}[l.Op]
 		return per * n(l.Args[0]), nil
+	case Augment: // the bilinear blend of four corners
+		return 9 * n(out), nil
 	}
 	return 0, nil // data movement only: Gather4, Im2col, GatherRows, the counters
 }

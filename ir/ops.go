@@ -142,6 +142,13 @@ const (
 	// with BatchNormBackScale's sums. Args x, mean, var, scale, dy, dscale, dshift, dx; Ints
 	// BatchNormParams: b, c, s; Reals ε.
 	BatchNormBackData
+	// Augment: each training example moved by a transform of its own (augment.go): out[b] =
+	// in[b] resampled (bilinear, zeros outside) at the places Transform(step, b) gives, the
+	// transform's words drawn from Philox under (seed, step, b), the step read from the step
+	// counter (float64). Args in [B, C·H·W], step, out [B, C·H·W]; Ints AugmentParams: batch,
+	// c, h, w, seed, shift; Reals tan(rotate/2), scale. Only in a training step: a forward
+	// program (Program.Forward) makes it the identity.
+	Augment
 	numOps
 )
 
@@ -153,7 +160,7 @@ var opNames = [numOps]string{
 	SGD: "sgd", Momentum: "momentum", Adam: "adam", GemmBias: "gemm_bias",
 	Conv: "conv", ConvData: "conv_data", ConvFilter: "conv_filter", ConvReLU: "conv_relu",
 	MaxPoolBackMask: "maxpool_back_mask", ConvReLUPool: "conv_relu_pool", PoolRouteBack: "pool_route_back",
-	ConvReLUPoolBack: "conv_relu_pool_back", Dropout: "dropout",
+	ConvReLUPoolBack: "conv_relu_pool_back", Dropout: "dropout", Augment: "augment",
 	BatchNormStats: "batchnorm_stats", BatchNorm: "batchnorm", BatchNormBackScale: "batchnorm_back_scale",
 	BatchNormBackData: "batchnorm_back_data",
 }

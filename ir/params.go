@@ -142,6 +142,17 @@ type BatchNormParams struct {
 	B, C, S int
 }
 
+// AugmentParams are an Augment launch's: Batch examples of C channels of H x W pixels, each
+// moved by a transform drawn under Seed (augment.go) at most Shift whole pixels along each
+// axis, turned by at most 2·atan(TanHalf) and scaled by at most Scale of its size. Ints
+// batch, c, h, w, seed, shift; Reals tanHalf, scale.
+type AugmentParams struct {
+	Batch, C, H, W int
+	Seed           int64
+	Shift          int
+	TanHalf, Scale float64
+}
+
 // The number of integers of each family.
 const (
 	binaryLen     = 4
@@ -160,6 +171,7 @@ const (
 	countLen      = 1
 	dropoutLen    = 4
 	batchNormLen  = 3
+	augmentLen    = 6
 )
 
 // Ints encodes the parameters: n, sa, sb, op.
@@ -222,6 +234,21 @@ func (p DropoutParams) Ints() []int64 {
 
 // Ints encodes the parameters: b, c, s.
 func (p BatchNormParams) Ints() []int64 { return i64s(p.B, p.C, p.S) }
+
+// Ints encodes the integer parameters: batch, c, h, w, seed, shift.
+func (p AugmentParams) Ints() []int64 {
+	return []int64{int64(p.Batch), int64(p.C), int64(p.H), int64(p.W), p.Seed, int64(p.Shift)}
+}
+
+// Reals encodes the real parameters: tanHalf, scale.
+func (p AugmentParams) Reals() []float64 { return []float64{p.TanHalf, p.Scale} }
+
+// Identity is p with every transform the identity (shift, rotation and scale 0): the launch
+// copies its input, as a forward pass at evaluation does.
+func (p AugmentParams) Identity() AugmentParams {
+	p.Shift, p.TanHalf, p.Scale = 0, 0, 0
+	return p
+}
 
 // BinaryParams decodes a Binary launch's parameters.
 func (l Launch) BinaryParams() (BinaryParams, error) {
@@ -368,7 +395,7 @@ func (l Launch) DropoutParams() (DropoutParams, error) {
 	if err != nil {
 		return DropoutParams{}, err
 	}
-	if v[3] < 0 || v[3] > 1<<32-1 || v[0] < 0 || v[0] > 1<<32-4 || v[1] < 0 || v[1] > 1<<32-1 {
+	if v[3] < 0 || v[3] > 1<<32-1 || v[0] < 0 || v[0] > 1<<32-4 || v[1] < 0 || v[1] >= AugmentStream {
 		return DropoutParams{}, fmt.Errorf("%s: n %d, layer %d or threshold %d outside 32 bits", l.Op, v[0], v[1], v[3])
 	}
 	return DropoutParams{N: v[0], Layer: v[1], Seed: l.Ints[2], Threshold: uint32(v[3])}, nil
@@ -385,6 +412,24 @@ func (l Launch) BatchNormParams() (BatchNormParams, error) {
 		return BatchNormParams{}, fmt.Errorf("%s: b %d, c %d, s %d: want each at least 1", l.Op, v[0], v[1], v[2])
 	}
 	return BatchNormParams{B: v[0], C: v[1], S: v[2]}, nil
+}
+
+// AugmentParams decodes an Augment launch's parameters (its Ints and its Reals), checking
+// them: examples counted by 32 bits (the Philox counter's word), a shift no longer than the
+// image's side, a rotation of at most 90 degrees and a scale below 1.
+func (l Launch) AugmentParams() (AugmentParams, error) {
+	v, err := l.ints(augmentLen, Augment)
+	if err != nil {
+		return AugmentParams{}, err
+	}
+	if len(l.Reals) != 2 {
+		return AugmentParams{}, fmt.Errorf("%s wants 2 reals (tan(rotate/2), scale), has %d", l.Op, len(l.Reals))
+	}
+	p := AugmentParams{Batch: v[0], C: v[1], H: v[2], W: v[3], Seed: l.Ints[4], Shift: v[5], TanHalf: l.Reals[0], Scale: l.Reals[1]}
+	if err := p.check(l.Op); err != nil {
+		return AugmentParams{}, err
+	}
+	return p, nil
 }
 
 // ints is l's integers as ints, after checking that l is a launch of one of ops and has n

@@ -132,6 +132,10 @@ type Launch struct {
 	Args  []int     // buffer ids: inputs first, the output last
 	Ints  []int64   // integer parameters, positional: the wire format of params.go
 	Reals []float64 // real parameters
+	// Eval, when not nil, is the Args the launch runs with in a forward pass at evaluation
+	// (Forward): a training step's batch normalisation reads the batch's statistics, an
+	// evaluation the running ones.
+	Eval []int
 }
 
 // Inputs are the buffers the launch reads: its Args but the outputs at the end (two for
@@ -225,12 +229,19 @@ func (p *Program) Ops() []string {
 // lets one clobber a buffer another needs: the plan gives each buffer its slot alone from the
 // launch that writes it to the last that reads it, and the launches kept are in the same
 // order. No update, loss or data-gathering launch is kept, so the parameters, the solver
-// state and the training set's cursor stay as they are.
+// state and the training set's cursor stay as they are. The launches run as at evaluation
+// (Launch.evaluation): an Augment launch copies its input (AugmentParams.Identity), a Dropout
+// launch keeps every value unscaled, and a BatchNorm launch reads the running statistics
+// (Launch.Eval), so the batch's statistics are not computed.
 func (p *Program) Forward() *Program {
+	launches := make([]Launch, len(p.Launches))
+	for i, l := range p.Launches {
+		launches[i] = l.evaluation()
+	}
 	need := map[int]bool{p.Out: true}
-	keep := make([]bool, len(p.Launches))
-	for i := len(p.Launches) - 1; i >= 0; i-- {
-		l := p.Launches[i]
+	keep := make([]bool, len(launches))
+	for i := len(launches) - 1; i >= 0; i-- {
+		l := launches[i]
 		if l.Node < 0 || len(l.Args) == 0 || !need[l.Args[len(l.Args)-1]] {
 			continue
 		}
@@ -241,13 +252,30 @@ func (p *Program) Forward() *Program {
 	}
 	q := *p
 	q.Launches = nil
-	for i, l := range p.Launches {
+	for i, l := range launches {
 		if keep[i] {
 			q.Launches = append(q.Launches, l)
 		}
 	}
 	q.Data = nil
 	return &q
+}
+
+// evaluation is l as a forward pass at evaluation runs it: an augmentation the identity,
+// dropout keeping every value unscaled, a batch normalisation on its Eval arguments.
+func (l Launch) evaluation() Launch {
+	if a, err := l.AugmentParams(); err == nil {
+		a = a.Identity()
+		l.Ints, l.Reals = a.Ints(), a.Reals()
+	}
+	if d, err := l.DropoutParams(); err == nil {
+		d.Threshold = 0
+		l.Ints, l.Reals = d.Ints(), []float64{1}
+	}
+	if l.Eval != nil {
+		l.Args, l.Eval = l.Eval, nil
+	}
+	return l
 }
 
 // Clone is a deep copy of p: launches' parameters included, so that SetLR on one leaves the
@@ -261,6 +289,7 @@ func (p *Program) Clone() *Program {
 		l.Args = append([]int(nil), l.Args...)
 		l.Ints = append([]int64(nil), l.Ints...)
 		l.Reals = append([]float64(nil), l.Reals...)
+		l.Eval = append([]int(nil), l.Eval...)
 		q.Launches[i] = l
 	}
 	q.Params = append([]int(nil), p.Params...)

@@ -394,6 +394,9 @@ func (l *lowering) dropLaunches(drop []bool) {
 		for j := range p.Launches[i].Args {
 			re(&p.Launches[i].Args[j])
 		}
+		for j := range p.Launches[i].Eval { // a subset of Args and parameters
+			re(&p.Launches[i].Eval[j])
+		}
 	}
 	for _, b := range []*int{&p.X, &p.Y, &p.Out, &p.Loss, &p.Step, &p.LossSum} {
 		re(b)

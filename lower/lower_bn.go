@@ -93,7 +93,24 @@ func (l *lowering) lowerBN(n *node) error {
 	}
 	args := []int{n.in(0), n.in(1), n.in(2), n.in(3), n.in(4), l.temp(n.Node)}
 	l.launch(n.Node, ir.BatchNorm, args, p.Ints(), []float64{op.Eps})
+	if op.Running != [2]string{} { // at evaluation: the running statistics for the batch's
+		mean, vr := l.paramBuf(op.Running[0]), l.paramBuf(op.Running[1])
+		if mean < 0 || vr < 0 {
+			return n.unsupported("running statistics %q: not parameters of the model", op.Running)
+		}
+		l.p.Launches[len(l.p.Launches)-1].Eval = []int{args[0], mean, vr, args[3], args[4], args[5]}
+	}
 	return nil
+}
+
+// paramBuf is the buffer of the parameter called name, or -1.
+func (l *lowering) paramBuf(name string) int {
+	for i, p := range l.net.Model.Params {
+		if p.Name == name && i < len(l.p.Params) {
+			return l.p.Params[i]
+		}
+	}
+	return -1
 }
 
 // lowerBNParamGrad is a model.BNParamGradOp, with its partner (the scale's gradient, the

@@ -52,6 +52,7 @@ var lowerers = map[string]func(*lowering, *node) error{
 	"BNOp":           (*lowering).lowerBN,
 	"BNParamGradOp":  (*lowering).lowerBNParamGrad,
 	"BNBackDataOp":   (*lowering).lowerBNBackData,
+	"AugmentOp":      (*lowering).lowerAugment,
 }
 
 // lowerNode gives n a buffer and appends the launches that compute it.
@@ -496,5 +497,23 @@ func (l *lowering) lowerDropout(n *node) error {
 	}
 	dp := ir.DropoutParams{N: size(n.Node), Layer: op.Layer, Seed: op.Seed, Threshold: ir.DropoutThreshold(op.Rate)}
 	l.launch(n.Node, ir.Dropout, []int{n.in(0), n.in(1), l.temp(n.Node)}, dp.Ints(), []float64{op.Scale()})
+	return nil
+}
+
+// lowerAugment is a model.AugmentOp: the images and the step in, each image moved by its
+// transform out (ir.Augment).
+func (l *lowering) lowerAugment(n *node) error {
+	op, ok := n.Op().(*model.AugmentOp)
+	if !ok {
+		return n.unsupported("an AugmentOp of type %T", n.Op())
+	}
+	if n.ch[1] != l.net.Step {
+		return n.unsupported("augmentation keyed by %s, not the step counter", n.ch[1].Name())
+	}
+	p := op.Params(n.ch[0].Shape()[0])
+	l.launch(n.Node, ir.Augment, []int{n.in(0), n.in(1), l.temp(n.Node)}, p.Ints(), p.Reals())
+	if _, err := l.p.Launches[len(l.p.Launches)-1].AugmentParams(); err != nil {
+		return n.unsupported("%v", err)
+	}
 	return nil
 }

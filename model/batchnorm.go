@@ -119,7 +119,13 @@ func bnStatsInto[T float32 | float64](out, x []T, sh bnShape, variance bool) {
 // BNOp normalises each channel of x: y = (x − mean)/√(var + ε)·scale + shift, with the
 // batch's statistics (BNStatsOp) in training, the running ones at evaluation. Args x [B, C,
 // ...], mean, var, scale, shift [C].
-type BNOp struct{ Eps float64 }
+type BNOp struct {
+	Eps float64
+	// Running names the running mean and variance of a training graph's BNOp (whose
+	// statistics are the batch's): what a forward pass at evaluation normalises with
+	// instead (ir.Launch.Eval). Empty at evaluation, where they are the op's inputs.
+	Running [2]string
+}
 
 func (op *BNOp) Arity() int { return 5 }
 func (op *BNOp) Type() hm.Type {
@@ -141,7 +147,7 @@ func (op *BNOp) Do(in ...G.Value) (G.Value, error) {
 func (op *BNOp) ReturnsPtr() bool      { return false }
 func (op *BNOp) CallsExtern() bool     { return false }
 func (op *BNOp) OverwritesInput() int  { return -1 }
-func (op *BNOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "batchnorm(%v)", op.Eps) }
+func (op *BNOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "batchnorm(%v,%q)", op.Eps, op.Running) }
 func (op *BNOp) Hashcode() uint32      { return hashOf(op) }
 func (op *BNOp) String() string        { return fmt.Sprintf("BatchNorm{ε %v}", op.Eps) }
 

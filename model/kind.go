@@ -198,6 +198,10 @@ func (s Spec) check() (*kind, error) {
 	if err != nil {
 		return nil, err
 	}
+	want.Augment = s.Augment // any model on images takes it, checked below
+	if err := s.checkAugment(); err != nil {
+		return nil, err
+	}
 	if !s.Equal(want) {
 		return nil, fmt.Errorf("%w: %s is not a model graphtrain builds (the nearest is %s)", ErrSpec, s, want)
 	}

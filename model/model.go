@@ -32,6 +32,8 @@ type Spec struct {
 	// Seed keys a custom model's dropout masks (with the layer, the step and the element):
 	// the seed the model was made with, 0 without dropout.
 	Seed int64 `json:"seed,omitempty"`
+	// Augment is the augmentation of the training images, nil for none.
+	Augment *Augment `json:"augment,omitempty"`
 }
 
 // Param is one named parameter tensor. Its name is also its file name in a checkpoint
@@ -75,8 +77,9 @@ type Net struct {
 	Loss  *G.Node   // scalar
 	Nodes []*G.Node // one per Model.Params, in the same order
 	Grads []*G.Node // d Loss / d Nodes[i] (for a running statistic: its step, Param.Running); nil when built without gradients
-	// Step is the solver's updates so far, a float64 scalar that dropout's masks are drawn
-	// at: an input every executor sets before a step. Nil without dropout in training.
+	// Step is the solver's updates so far, a float64 scalar that dropout's masks and the
+	// augmentation's transforms are drawn at: an input every executor sets before a step. Nil
+	// without dropout or augmentation in training.
 	Step *G.Node
 	Acts []*G.Node // the output of each layer of Spec.Arch, in order (Out is the last's, or the loss's input)
 
@@ -122,7 +125,10 @@ func (m *Model) Build(batch int, grad bool) (net *Net, err error) {
 	}
 	net.X = G.NewMatrix(g, dt, G.WithShape(batch, m.Spec.Inputs), G.WithName("x"), G.WithInit(G.Zeroes()))
 	net.Y = G.NewMatrix(g, dt, G.WithShape(batch, m.Spec.Outputs), G.WithName("y"), G.WithInit(G.Zeroes()))
-	x := net.X
+	x, err := net.augment(net.X)
+	if err != nil {
+		return nil, err
+	}
 	if in := placed[0].In; in.H > 0 { // images: [batch, C, H, W]
 		if x, err = G.Reshape(x, tensor.Shape{batch, in.C, in.H, in.W}); err != nil {
 			return nil, err

@@ -148,10 +148,15 @@ func (net *Net) dropout(x *G.Node, p Placed, layer int) (*G.Node, error) {
 	if !net.training || p.Rate == 0 {
 		return x, nil
 	}
+	return G.ApplyOp(&DropoutOp{Rate: p.Rate, Layer: layer, Seed: net.Model.Spec.Seed}, x, net.stepNode())
+}
+
+// stepNode is the net's step counter (Net.Step), made at the first call.
+func (net *Net) stepNode() *G.Node {
 	if net.Step == nil {
 		net.Step = G.NewScalar(net.G, G.Float64, G.WithName("step"), G.WithValue(0.0))
 	}
-	return G.ApplyOp(&DropoutOp{Rate: p.Rate, Layer: layer, Seed: net.Model.Spec.Seed}, x, net.Step)
+	return net.Step
 }
 
 // batchNorm adds p's batch normalisation to net's graph: over the batch (and the image, for
@@ -171,7 +176,7 @@ func (net *Net) batchNorm(x *G.Node, p Placed) (*G.Node, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
-	y, err := G.ApplyOp(&BNOp{Eps: BNEps}, x, mu, v, scale, shift)
+	y, err := G.ApplyOp(&BNOp{Eps: BNEps, Running: [2]string{p.Names[2], p.Names[3]}}, x, mu, v, scale, shift)
 	if err != nil {
 		return nil, err
 	}

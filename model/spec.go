@@ -42,7 +42,7 @@ func (s Spec) HiddenLayers() []int {
 func (s Spec) Equal(o Spec) bool {
 	return s.Kind == o.Kind && s.Inputs == o.Inputs && s.Hidden == o.Hidden && s.Outputs == o.Outputs &&
 		s.Bias == o.Bias && s.Activation == o.Activation && s.Dtype == o.Dtype && slices.Equal(s.Layers, o.Layers) &&
-		s.Description == o.Description && slices.Equal(s.Image, o.Image) && s.Seed == o.Seed
+		s.Description == o.Description && slices.Equal(s.Image, o.Image) && s.Seed == o.Seed && s.Augment.Equal(o.Augment)
 }
 
 // LayerSizes writes the sizes of the mlp's layers, inputs to outputs: 784-512-256-10.

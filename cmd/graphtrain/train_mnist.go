@@ -48,6 +48,7 @@ type trainMNISTOpts struct {
 	weightDecay float64 // adamw's λ
 	smoothing   float64 // label smoothing's ε
 	warmup      int     // steps of linear warmup
+	augment     string  // --augment's list, "" for none
 }
 
 // defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
@@ -120,6 +121,7 @@ func trainMNISTFlags(fs *pflag.FlagSet) any {
 	fs.StringVar(&o.schedule, "lr-schedule", "constant", "constant; cosine: the rate falls along half a cosine wave from --lr in the first epoch towards 0 in the last; onecycle: step by step from --lr/25 up to --lr over the first 30% of the steps, then down to --lr/25/10000 by the last of --epochs (PyTorch's OneCycleLR)")
 	fs.IntVar(&o.warmup, "warmup", 0, "raise the learning rate linearly over the first N training steps, from --lr/N to the schedule's (constant or cosine); 0: no warmup")
 	fs.Float64Var(&o.weightDecay, "weight-decay", model.DefaultWeightDecay, "with --solver adamw: each step first shrinks the weight matrices and filters (not the biases) by lr·W of themselves, in [0, 1]")
+	fs.StringVar(&o.augment, "augment", "", augmentHelp)
 	fs.Float64Var(&o.smoothing, "label-smoothing", 0, "train on the targets (1−E)·onehot + E/classes instead of one-hot, E in [0, 1); the accuracy measured is unaffected")
 	fs.Float64Var(&o.valSplit, "val-split", 0.1, "fraction of the training images held out for validation, in [0, 1)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for the starting weights, the validation split and the shuffling")
@@ -129,7 +131,7 @@ func trainMNISTFlags(fs *pflag.FlagSet) any {
 	fs.StringVar(&o.metrics, "metrics", "", "write one JSON line per epoch to this file (appended to with --resume): "+metricsFields())
 	fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
 	fs.StringVar(&o.plot, "plot", "", "at the end, draw the loss and validation accuracy per epoch into this PNG (from --metrics when given)")
-	fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out; with --resume, accept a --batch, --seed, --limit, --val-split, --warmup or --label-smoothing other than the checkpoint's")
+	fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out; with --resume, accept a --batch, --seed, --limit, --val-split, --warmup, --label-smoothing or --augment other than the checkpoint's")
 	fs.Float64Var(&o.target, "target-accuracy", 0, "stop at the end of the first epoch whose validation accuracy reaches this fraction, in (0, 1]; 0: train every epoch (--json: seconds_to_target)")
 	fs.IntVar(&o.limit, "limit", 0, "use only the first N training images (before the validation split), for quick experiments; 0: all")
 	return o
@@ -257,6 +259,9 @@ func (j *trainJob) title(ds *datasets.Dataset) string {
 	if ds != datasets.MNIST {
 		what += " (" + ds.Title + ")"
 	}
+	if a := j.model.Spec.Augment; a != nil {
+		what += ", augmented (" + a.String() + ")"
+	}
 	return what
 }
 
@@ -298,6 +303,9 @@ func newTrainJob(fs *pflag.FlagSet, o *trainMNISTOpts) (*trainJob, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := augmentSpec(o, &spec); err != nil {
+		return nil, err
+	}
 	if err := checkTrainMemory(spec, o); err != nil {
 		return nil, err
 	}
@@ -313,6 +321,7 @@ func newTrainModel(o *trainMNISTOpts, spec model.Spec) (*trainJob, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.Spec.Augment = spec.Augment // checked with the spec (augmentSpec)
 	if o.lr == 0 {
 		o.lr = defaultLR[o.solver]
 	}
@@ -500,9 +509,13 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 	return nil
 }
 
-// checkRecipeFlags checks the flags of the training recipe: the schedule, the warmup, the
-// weight decay and the label smoothing.
+// checkRecipeFlags checks the flags of the training recipe: the augmentation (on its own:
+// the model's images are known later), the schedule, the warmup, the weight decay and the
+// label smoothing.
 func checkRecipeFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
+	if _, err := parseAugment(o.augment); err != nil {
+		return err
+	}
 	switch {
 	case !slices.Contains(train.Schedules, o.schedule):
 		return usagef("--lr-schedule %q: must be %s", o.schedule, orList(train.Schedules))
@@ -595,6 +608,9 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	}
 	r.model, r.solver, r.start = m, solver, ck.Epoch
 	if err := takeResumedHyper(fs, o, ck.Hyper); err != nil {
+		return nil, err
+	}
+	if err := resumeAugment(fs, o, m); err != nil {
 		return nil, err
 	}
 	return r, nil

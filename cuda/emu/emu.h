@@ -25,6 +25,12 @@ using namespace std;
 #define __restrict__ __restrict
 #define __shared__ static
 
+// CUDA's double intrinsics that round each operation on its own (never fused into a
+// multiply-add): the host's operators, which g++ does not fuse for x86-64 without -mfma.
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dsub_rn(double a, double b) { return a - b; }
+
 struct uint3 {
     unsigned x, y, z;
 };

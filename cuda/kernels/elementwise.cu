@@ -105,3 +105,55 @@ __device__ void dropout(const T* x, const double* step, T* y, ll n, ll layer, ll
 }
 #define DROPOUT(T) dropout<T>((const T*)x, (const double*)step, (T*)y, n, layer, seed, threshold, scale)
 KERNELS2(dropout, (const void* x, const void* step, void* y, ll n, ll layer, ll seed, ll threshold, double scale), DROPOUT)
+
+// Augmentation's double arithmetic, each product and sum rounded on its own (no fused
+// multiply-add), as Go computes it: ir/augment.go's transform, bit for bit.
+__device__ __forceinline__ double mul_rn(double a, double b) { return __dmul_rn(a, b); }
+__device__ __forceinline__ double add_rn(double a, double b) { return __dadd_rn(a, b); }
+__device__ __forceinline__ double sub_rn(double a, double b) { return __dsub_rn(a, b); }
+
+// A Philox word as a double uniform in [−1, 1), exactly.
+__device__ __forceinline__ double unit_word(unsigned w) { return ((double)w - 2147483648.0) / 2147483648.0; }
+
+// One pixel of channel img (h x w) at (x, y), 0 outside the image.
+template <typename T>
+__device__ __forceinline__ double aug_pixel(const T* img, ll x, ll y, ll h, ll w) {
+    return x < 0 || y < 0 || x >= w || y >= h ? 0.0 : (double)img[y * w + x];
+}
+
+// out[b] = in[b] resampled where example b's transform at the step counter's value sends
+// each pixel (ir/augment.go): the transform from the Philox words of the counter (b,
+// 2^32−1, step) under the seed, the sample bilinear with zeros outside. in, out: [batch,
+// c·h·w]; step: one double; a thread per output pixel (b, y, x), over every channel.
+template <typename T>
+__device__ void augment(const T* in, const double* step, T* out, ll batch, ll c, ll h, ll w, ll seed, ll shift, double tan_half, double scale) {
+    ll i = gid();
+    if (i >= batch * h * w) return;
+    ll b = i / (h * w), y = i / w % h, x = i % w;
+    unsigned long long s = (unsigned long long)(ll)step[0], k = (unsigned long long)seed;
+    unsigned c0 = (unsigned)b, c1 = 0xFFFFFFFFu, c2 = (unsigned)s, c3 = (unsigned)(s >> 32);
+    philox4x32(c0, c1, c2, c3, (unsigned)k, (unsigned)(k >> 32));
+    unsigned long long span = (unsigned long long)(2 * shift + 1);
+    double tx = (double)((ll)(((unsigned long long)c0 * span) >> 32) - shift);
+    double ty = (double)((ll)(((unsigned long long)c1 * span) >> 32) - shift);
+    double t = mul_rn(tan_half, unit_word(c2));
+    double sc = add_rn(1.0, mul_rn(scale, unit_word(c3)));
+    double tt = mul_rn(t, t), d = add_rn(1.0, tt);
+    double a = (sub_rn(1.0, tt) / d) / sc, bb = (mul_rn(2.0, t) / d) / sc;
+    double cx = (double)(w - 1) / 2, cy = (double)(h - 1) / 2;
+    double qx = sub_rn(sub_rn((double)x, cx), tx), qy = sub_rn(sub_rn((double)y, cy), ty);
+    double sx = add_rn(cx, add_rn(mul_rn(a, qx), mul_rn(bb, qy)));
+    double sy = add_rn(cy, sub_rn(mul_rn(a, qy), mul_rn(bb, qx)));
+    double x0 = floor(sx), y0 = floor(sy), fx = sub_rn(sx, x0), fy = sub_rn(sy, y0);
+    double gx = sub_rn(1.0, fx), gy = sub_rn(1.0, fy);
+    // A place far outside reads nothing either way: clamped, its index cannot overflow.
+    ll ix = (ll)fmax(-2.0, fmin(x0, (double)(w + 1))), iy = (ll)fmax(-2.0, fmin(y0, (double)(h + 1)));
+    for (ll ch = 0; ch < c; ch++) {
+        const T* img = in + (b * c + ch) * h * w;
+        double top = add_rn(mul_rn(gx, aug_pixel(img, ix, iy, h, w)), mul_rn(fx, aug_pixel(img, ix + 1, iy, h, w)));
+        double bottom = add_rn(mul_rn(gx, aug_pixel(img, ix, iy + 1, h, w)), mul_rn(fx, aug_pixel(img, ix + 1, iy + 1, h, w)));
+        out[(b * c + ch) * h * w + y * w + x] = (T)add_rn(mul_rn(gy, top), mul_rn(fy, bottom));
+    }
+}
+#define AUGMENT(T) augment<T>((const T*)in, (const double*)step, (T*)out, batch, c, h, w, seed, shift, tan_half, scale)
+KERNELS2(augment, (const void* in, const void* step, void* out, ll batch, ll c, ll h, ll w, ll seed, ll shift, double tan_half, double scale), AUGMENT)

@@ -162,6 +162,7 @@ var ops = [...]func(h *Machine, l ir.Launch, a [][]float64) error{
 	ir.BatchNorm:          batchNorm,
 	ir.BatchNormBackScale: batchNormBackScale,
 	ir.BatchNormBackData:  batchNormBackData,
+	ir.Augment:            augment,
 }
 
 func binary(h *Machine, l ir.Launch, a [][]float64) error {
@@ -456,6 +457,40 @@ func dropout(h *Machine, l ir.Launch, a [][]float64) error {
 			y = h.round(a[0][i] * scale)
 		}
 		a[2][i] = y
+	}
+	return nil
+}
+
+// augment samples each example's image where its transform (ir.AugmentParams.Transform)
+// sends each output pixel, bilinearly between the four pixels around the place, a pixel
+// outside the image counting 0.
+func augment(h *Machine, l ir.Launch, a [][]float64) error {
+	p, err := l.AugmentParams()
+	if err != nil {
+		return err
+	}
+	step, size := int64(a[1][0]), p.C*p.H*p.W
+	pixel := func(img []float64, x, y float64) float64 {
+		if x < 0 || y < 0 || x >= float64(p.W) || y >= float64(p.H) {
+			return 0
+		}
+		return img[int(y)*p.W+int(x)]
+	}
+	for b := 0; b < p.Batch; b++ {
+		t := p.Transform(step, b)
+		for c := 0; c < p.C; c++ {
+			img := a[0][b*size+c*p.H*p.W : b*size+(c+1)*p.H*p.W]
+			for y := 0; y < p.H; y++ {
+				for x := 0; x < p.W; x++ {
+					sx, sy := t.Source(x, y)
+					x0, y0 := math.Floor(sx), math.Floor(sy)
+					fx, fy := sx-x0, sy-y0
+					top := (1-fx)*pixel(img, x0, y0) + fx*pixel(img, x0+1, y0)
+					bottom := (1-fx)*pixel(img, x0, y0+1) + fx*pixel(img, x0+1, y0+1)
+					a[2][b*size+c*p.H*p.W+y*p.W+x] = h.round((1-fy)*top + fy*bottom)
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -60,13 +60,47 @@ func (o *Odd) Launch(op ir.Op, what string, args []int, ints []int64) {
 // fused softmax cross-entropy too; im2col, col2im and max pooling with padding, strides,
 // dilation and overlapping windows; every binary operator with broadcasts and ties; every
 // unary operator; a 4-D transpose; batch normalisation of vectors and of images whose
-// channel sums are longer than a block of threads.
+// channel sums are longer than a block of threads; augmentation of odd image sides with
+// several channels.
 func (o *Odd) AddAll() {
 	o.addProducts()
 	o.addRows()
 	o.addWindows()
 	o.addElementwise()
 	o.addBatchNorm()
+	o.addAugment()
+}
+
+// Step adds a step counter (one float64, whatever the program's dtype) holding v.
+func (o *Odd) Step(v float64) int {
+	o.P.Buffers = append(o.P.Buffers, ir.Buffer{Name: fmt.Sprint("step", len(o.P.Buffers)), Elems: 1, Elem: 8, Slot: len(o.P.Slots)})
+	o.P.Slots = append(o.P.Slots, 8)
+	id := len(o.P.Buffers) - 1
+	o.Inputs[id] = []float64{v}
+	return id
+}
+
+// AugmentCases are augmentations of odd image sides and several channels: B, C, H, W, shift,
+// rotate (degrees), scale (percent), step. The first is the identity; the last steps are
+// beyond 32 bits.
+var AugmentCases = [][8]int{{3, 2, 7, 5, 0, 0, 0, 4}, {4, 3, 9, 6, 2, 0, 0, 1}, {5, 1, 11, 13, 3, 15, 20, 7}, {2, 2, 5, 5, 1, 90, 50, 1 << 33}, {3, 1, 6, 9, 9, 30, 0, 5<<32 + 3}}
+
+// AugmentLaunch is the parameters of an AugmentCases row under seed.
+func AugmentLaunch(c [8]int, seed int64) ir.AugmentParams {
+	return ir.AugmentParams{Batch: c[0], C: c[1], H: c[2], W: c[3], Seed: seed, Shift: c[4],
+		TanHalf: ir.AugmentTanHalf(float64(c[5])), Scale: float64(c[6]) / 100}
+}
+
+// addAugment adds an Augment launch for each of AugmentCases, over images of smooth values
+// in [0, 1] with a few zeros (as MNIST's are).
+func (o *Odd) addAugment() {
+	pixel := func() float64 { return max(0, o.Rng.Float64()*1.2-0.2) }
+	for i, c := range AugmentCases {
+		p := AugmentLaunch(c, int64(i)-2)
+		n := p.Batch * p.C * p.H * p.W
+		o.P.Launches = append(o.P.Launches, ir.Launch{Op: ir.Augment, Dtype: o.P.Dtype, What: fmt.Sprint("augment ", c), Node: 1,
+			Args: []int{o.In(n, pixel), o.Step(float64(c[7])), o.Out(n)}, Ints: p.Ints(), Reals: p.Reals()})
+	}
 }
 
 // addProducts adds the GEMMs, whole and split along K.
