@@ -80,10 +80,14 @@ func (f *convFuser) channelsLast(b int, g ir.ConvGeom, cout int) int {
 }
 
 // conv makes the Gather4 ln that puts the channels of a GemmBias of Im2col's columns second
-// a Conv.
+// a Conv; of a Gemm (a convolution without a bias, as before a batch norm), a Conv with a
+// constant bias of zeros.
 func (f *convFuser) conv(ln *ir.Launch) {
 	prod := ln.Args[0]
 	gb := f.producer(prod, ir.GemmBias)
+	if gb == nil {
+		gb = f.producer(prod, ir.Gemm)
+	}
 	if gb == nil || f.refs[prod] != 2 {
 		return
 	}
@@ -101,9 +105,14 @@ func (f *convFuser) conv(ln *ir.Launch) {
 	if got, err := ln.Gather4Params(); err != nil || got != want {
 		return
 	}
+	bias := gb.Args[2]
+	if gb.Op == ir.Gemm {
+		f.p.Buffers = append(f.p.Buffers, ir.Buffer{Name: "zero bias", Kind: ir.Const, Elems: cout, Elem: f.p.Dtype.Size(), Value: make([]float64, cout)})
+		bias = len(f.p.Buffers) - 1
+	}
 	f.drop[f.writer[prod]] = true
 	*ln = ir.Launch{Op: ir.Conv, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "convolution with bias: " + im.What,
-		Args: []int{im.Args[0], gb.Args[1], gb.Args[2], ln.Args[1]}, Ints: ir.ConvParams{ConvGeom: g, Cout: cout}.Ints()}
+		Args: []int{im.Args[0], gb.Args[1], bias, ln.Args[1]}, Ints: ir.ConvParams{ConvGeom: g, Cout: cout}.Ints()}
 }
 
 // filter makes the Gemm ln of a channels-last gradient, transposed, with Im2col's columns a
