@@ -11,9 +11,9 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain"
-	"graphtrain/datasets"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // bars writes a small data set in MNIST's format to a new directory and returns it: 12x12

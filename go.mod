@@ -1,4 +1,4 @@
-module graphtrain
+module github.com/graphtrain/graphtrain
 
 go 1.26
 

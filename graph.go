@@ -7,11 +7,11 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
-	"graphtrain/backend"
-	"graphtrain/checkpoint"
-	"graphtrain/lower"
-	"graphtrain/model"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 // GraphNodes are the nodes of your own Gorgonia graph that FromGraph needs, all float32: X,

@@ -13,8 +13,8 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain"
-	"graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain"
+	"github.com/graphtrain/graphtrain/checkpoint"
 )
 
 // testNet is a user's graph for the tests: x [batch,2] -> tanh(x·w0 + b0) -> h·w1 + b1 =

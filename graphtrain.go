@@ -20,14 +20,14 @@ import (
 	"errors"
 	"fmt"
 
-	"graphtrain/backend"
-	"graphtrain/checkpoint"
-	"graphtrain/cpu"
-	"graphtrain/cuda"
-	"graphtrain/datasets"
-	"graphtrain/model"
-	"graphtrain/train"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/cpu"
+	"github.com/graphtrain/graphtrain/cuda"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // The backends this package offers: vm (Gorgonia's TapeMachine), the compiled CPU executor

@@ -7,7 +7,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Backend runs built graphs. VM, Gorgonia's TapeMachine, is always registered; package cpu

@@ -5,7 +5,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Predictor runs one model's forward pass only, compiled once for Batch examples at a time:

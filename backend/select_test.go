@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // fake is a registered backend for Select's tests.

@@ -18,10 +18,10 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/internal/atomicfile"
-	"graphtrain/internal/npy"
-	"graphtrain/internal/safefile"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
+	"github.com/graphtrain/graphtrain/internal/npy"
+	"github.com/graphtrain/graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // CheckpointFormat names the format in model.json.

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // FuzzLoadCheckpoint loads a checkpoint whose model.json is the fuzzer's, beside the valid

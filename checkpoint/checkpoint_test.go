@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/internal/dirlock"
-	"graphtrain/internal/npy"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/internal/dirlock"
+	"github.com/graphtrain/graphtrain/internal/npy"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 func TestCheckpointRoundTrip(t *testing.T) {

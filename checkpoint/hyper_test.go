@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // TestModelJSONFieldsChecked: a model.json whose solver or hyperparameters are out of range

@@ -8,8 +8,8 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/internal/safefile"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // LoadParamsInto reads the parameters of the checkpoint in dir into m's own tensors, by

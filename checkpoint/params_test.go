@@ -10,7 +10,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // freshCopy is a model with m's parameter names and shapes, its values zero.

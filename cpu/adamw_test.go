@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"testing"
 
-	"graphtrain/internal/parallel"
-	"graphtrain/ir"
-	"graphtrain/ir/ref"
-	"graphtrain/lower"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // TestAdamWMatchesReference runs three AdamW steps of the mlp (float32, the SIMD kernel) and

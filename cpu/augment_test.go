@@ -8,14 +8,14 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/internal/parallel"
-	"graphtrain/ir"
-	"graphtrain/ir/ref"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
-	"graphtrain/train"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // TestAugmentMatchesReferenceAndVM: the CPU's augment kernel gives the reference

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"runtime"
 
-	"graphtrain/backend"
-	"graphtrain/internal/gemm"
-	"graphtrain/internal/parallel"
-	"graphtrain/ir"
-	"graphtrain/lower"
-	"graphtrain/model"
-	"graphtrain/runner"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/internal/gemm"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/runner"
 )
 
 // Backend is the "cpu" backend: it lowers a training graph for the CPU target (products fused

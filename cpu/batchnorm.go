@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"graphtrain/internal/parallel"
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 // The batch normalisation kernels, x viewed as [B, C, S]. The per-channel sums are pieces of

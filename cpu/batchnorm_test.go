@@ -4,10 +4,10 @@ import (
 	"math"
 	"testing"
 
-	"graphtrain/internal/parallel"
-	"graphtrain/ir"
-	"graphtrain/ir/ref"
-	"graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
 )
 
 // bnProgram is the four batch normalisation launches on x [b, c, s], over buffers of their

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"graphtrain/ir"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // benchStep times one training step of a model at batch 128 with Adam, as trained by

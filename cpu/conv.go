@@ -3,10 +3,10 @@ package cpu
 import (
 	"fmt"
 
-	"graphtrain/internal/gemm"
-	"graphtrain/internal/parallel"
-	"graphtrain/internal/vec"
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/internal/gemm"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/internal/vec"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 // The fused convolutions (Conv, ConvData, ConvFilter, ConvReLU, ConvReLUPool and

@@ -8,14 +8,14 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/internal/parallel"
-	"graphtrain/ir"
-	"graphtrain/ir/ref"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
-	"graphtrain/train"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // TestCustomModelsMatchVM: models from descriptions (lowertest.Custom) give the TapeMachine's

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"unsafe"
 
-	"graphtrain/internal/gemm"
-	"graphtrain/internal/parallel"
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/internal/gemm"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 // An executor runs one program: its memory, planned once (a slot per program slot), and its

@@ -8,16 +8,16 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/internal/gemm"
-	"graphtrain/internal/parallel"
-	"graphtrain/ir"
-	"graphtrain/ir/ref"
-	"graphtrain/lower"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
-	"graphtrain/runner"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/internal/gemm"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/runner"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 // kernels runs f once with each GEMM kernel this machine has (the portable Go one included),

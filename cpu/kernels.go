@@ -3,9 +3,9 @@ package cpu
 import (
 	"math"
 
-	"graphtrain/internal/parallel"
-	"graphtrain/internal/vec"
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/internal/vec"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 // Every kernel here computes what package ref defines for its op. Work is cut into chunks of

@@ -7,11 +7,11 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/datasets"
-	"graphtrain/internal/parallel"
-	"graphtrain/lower"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // mnistBatch is images [i, i+n) of set as inputs and one-hot targets.

@@ -3,7 +3,7 @@ package cpu
 import (
 	"testing"
 
-	"graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
 )
 
 // TestPredictorMatchesVM: for each model, the CPU's predictor (a forward-only program, its

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"unsafe"
 
-	"graphtrain/internal/gemm"
-	"graphtrain/internal/parallel"
-	"graphtrain/ir"
-	"graphtrain/runner"
+	"github.com/graphtrain/graphtrain/internal/gemm"
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/runner"
 )
 
 // device is the CPU as the runner's Device: memory planned once in Go slices, and each

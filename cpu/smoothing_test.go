@@ -6,10 +6,10 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/datasets"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // TestLabelSmoothingByHand: an mlp with every parameter 0 gives uniform softmax outputs, 0.1

@@ -5,9 +5,9 @@ package cuda
 import (
 	"fmt"
 
-	"graphtrain/backend"
-	"graphtrain/model"
-	"graphtrain/runner"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/runner"
 )
 
 func init() { backend.Register(Backend{}) }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/ir"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // serialSteps is the longest loop one thread of a launch runs: tile steps for a product, loads

@@ -3,7 +3,7 @@ package cuda
 import (
 	"testing"
 
-	"graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
 )
 
 // TestEmuCustomModels runs two steps of each model from a description (lowertest.Custom),

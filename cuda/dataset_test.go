@@ -7,10 +7,10 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/ir/ref"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // lowerKind lowers the test model of the given kind at batch with a solver.

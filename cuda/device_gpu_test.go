@@ -15,13 +15,13 @@ import (
 	"gorgonia.org/cu"
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/ir/ref"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
-	"graphtrain/runner"
-	"graphtrain/train"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/runner"
+	"github.com/graphtrain/graphtrain/train"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // needGPU skips the test, with the reason, where no GPU is usable.

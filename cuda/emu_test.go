@@ -18,10 +18,10 @@ import (
 	"sync"
 	"testing"
 
-	"graphtrain/ir"
-	"graphtrain/ir/ref"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // The kernel emulator runs the CUDA C source of kernels/*.cu on the CPU, so that the kernels

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"graphtrain/ir"
-	"graphtrain/lower"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // The lowered program is device-neutral (package program); this file is where CUDA decides

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
 )
 
 // kernelSig is a kernel's parameter list by kind: 'p' pointer, 'i' long long, 'r' double.

@@ -3,9 +3,9 @@ package cuda
 import (
 	"testing"
 
-	"graphtrain/lower"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // lowerModel is lowertest.Lower for the CUDA target, checked against a device's limits as

@@ -8,7 +8,7 @@ import (
 
 	"gorgonia.org/cu"
 
-	"graphtrain/runner"
+	"github.com/graphtrain/graphtrain/runner"
 )
 
 // device is the GPU as the runner's Device: device memory, each program's launches as C

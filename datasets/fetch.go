@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/internal/safefile"
 )
 
 // DefaultMirrors are HTTPS mirrors of the official MNIST files, tried in order after the Go

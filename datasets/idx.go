@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/internal/safefile"
 )
 
 // DType is the element type of an IDX file: the third byte of its magic number.

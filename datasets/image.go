@@ -22,7 +22,7 @@ import (
 	"slices"
 	"strings"
 
-	"graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/internal/safefile"
 )
 
 // MaxDigitImageSide is the largest width or height, in pixels, that

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"image"
 
-	"graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/internal/safefile"
 )
 
 // A Picture is an image file read as an own data set's images are: C channels (1: grey

@@ -3,9 +3,9 @@ package datasets_test
 import (
 	"testing"
 
-	"graphtrain/backend"
-	"graphtrain/datasets"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 // Batches feed train.Train directly, and a device that holds the whole training set.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Every node of the graph, with and without its backward pass, is in the DOT text, and so is

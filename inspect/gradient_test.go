@@ -7,7 +7,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // TestXORGradientsMatchFiniteDifferences checks gorgonia.Grad on the XOR graph against central

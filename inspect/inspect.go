@@ -6,8 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // XORLayers runs the XOR net m on inputs [n*2] (row-major pairs) and returns every hidden

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"graphtrain/checkpoint"
-	"graphtrain/model"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 func TestNearestLogicNamesAllSixteen(t *testing.T) {

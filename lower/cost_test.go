@@ -3,10 +3,10 @@ package lower_test
 import (
 	"testing"
 
-	"graphtrain/ir"
-	"graphtrain/lower"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // TestCostCountsProducts: the cost model counts an mlp step's products exactly (the first

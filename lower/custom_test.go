@@ -3,8 +3,8 @@ package lower_test
 import (
 	"testing"
 
-	"graphtrain/ir/ref"
-	"graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
 )
 
 // TestCustomModelsLower lowers each model from a description (lowertest.Custom) for every

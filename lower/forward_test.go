@@ -4,9 +4,9 @@ import (
 	"math"
 	"testing"
 
-	"graphtrain/ir"
-	"graphtrain/ir/ref"
-	"graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
 )
 
 // TestForwardProgram: the forward program of each model keeps only forward launches (no

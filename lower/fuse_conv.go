@@ -1,6 +1,6 @@
 package lower
 
-import "graphtrain/ir"
+import "github.com/graphtrain/graphtrain/ir"
 
 // fuseConv rewrites each convolution of a lowered program into the fused launches of a
 // target with FuseConv: Im2col → GemmBias → Gather4 (channels second) becomes Conv;

@@ -4,9 +4,9 @@ import (
 	"slices"
 	"testing"
 
-	"graphtrain/ir"
-	"graphtrain/lower"
-	"graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
 )
 
 // TestSoftmaxCrossEntropyFused: the mlp's and the cnn's loss and the gradient of their

@@ -3,8 +3,8 @@ package lower
 import (
 	G "gorgonia.org/gorgonia"
 
-	"graphtrain/ir"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Batch normalisation's ops (model/batchnorm.go) become one launch each, but for the two

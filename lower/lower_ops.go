@@ -7,8 +7,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
-	"graphtrain/ir"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // node is what a lowering function gets: the node, its Gorgonia op type, its arguments and

@@ -7,12 +7,12 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain/ir"
-	"graphtrain/ir/ref"
-	"graphtrain/lower"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // targets are the targets every lowering test runs for.

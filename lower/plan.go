@@ -1,7 +1,7 @@
 package lower
 
 import (
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 // plan gives every buffer a slot. Parameters, state, inputs and constants each get their

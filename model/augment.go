@@ -10,7 +10,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 // Augment is a model's augmentation in training (Spec.Augment): every training image moved by

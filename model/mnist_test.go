@@ -12,8 +12,8 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/checkpoint"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 func paramCount(m *model.Model) int {

@@ -9,7 +9,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 // This file builds the layers made of more than one Gorgonia op: dropout (a DropoutOp keyed

@@ -7,7 +7,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain/internal/mt19937"
+	"github.com/graphtrain/graphtrain/internal/mt19937"
 )
 
 // The XOR net of the original numpy experiment:

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Opset is the ONNX operator set every exported model imports (the default domain only):

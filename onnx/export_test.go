@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"gorgonia.org/tensor"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // These tests read the encoded bytes back with protowire, field by field, so that the wire

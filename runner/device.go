@@ -3,7 +3,7 @@ package runner
 import (
 	"unsafe"
 
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 // Device is what an executor gives the runner: memory for a program's slots, and programs

@@ -3,8 +3,8 @@ package runner
 import (
 	"fmt"
 
-	"graphtrain/ir"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // forward is the trainer's program cut down to the output (Program.Forward), on the

@@ -5,9 +5,9 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/ir"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Predictor runs a forward-only program on a device: a model's forward pass for a batch,

@@ -4,10 +4,10 @@ import (
 	"slices"
 	"testing"
 
-	"graphtrain/ir"
-	"graphtrain/lower"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // TestForwardOnly: the forward program of each model keeps the slots its launches, its

@@ -3,8 +3,8 @@ package runner
 import (
 	"fmt"
 
-	"graphtrain/ir"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // set is the training set held on the device: the program that gathers its batches there

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/ir"
-	"graphtrain/lower"
-	"graphtrain/lower/lowertest"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // fake is a device in host memory whose launches compute nothing: it logs every call, so

@@ -6,8 +6,8 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/ir"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Step uploads x and y (nil: the last step's again) and launches the whole step (forward,

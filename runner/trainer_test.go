@@ -7,8 +7,8 @@ import (
 	"testing"
 	"unsafe"
 
-	"graphtrain/ir"
-	"graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
 )
 
 // TestEveryCallInsideDo: every device call of every trainer method runs inside Device.Do,

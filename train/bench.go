@@ -8,8 +8,8 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // BenchResult holds the figures of one model on one backend.

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/backend"
-	"graphtrain/checkpoint"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // brokenGPU is a backend that is there but cannot take a graph, as a GPU without the memory

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/backend"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // forwardCPU is a backend whose trainers are Forwarders, as the GPU's are: the CPU trainer,

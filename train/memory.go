@@ -6,9 +6,9 @@ package train
 import (
 	"fmt"
 
-	"graphtrain/internal/meminfo"
-	"graphtrain/internal/safefile"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/internal/meminfo"
+	"github.com/graphtrain/graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // MemoryError says that a job needs more memory than the machine has available.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 func TestMemoryEstimates(t *testing.T) {

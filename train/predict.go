@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 
-	"graphtrain/backend"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // predictOn is Predict run on tr's device when tr is a Forwarder, else on the CPU with m,

@@ -9,9 +9,9 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // residentCPU is a backend whose trainers behave like a GPU's that holds the training set:

@@ -4,9 +4,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"graphtrain/checkpoint"
-	"graphtrain/internal/safefile"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // BestValKey is the metric of model.json that records the best validation accuracy of a run

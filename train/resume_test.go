@@ -4,9 +4,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"graphtrain/checkpoint"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // TestResumeKeepsTheBest: a run resumed after its best epoch saves a worse epoch to OUT/last

@@ -6,9 +6,9 @@ import (
 	"slices"
 	"testing"
 
-	"graphtrain/backend"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // TestScheduleRates: each schedule's rate at a few steps, worked by hand: cosine per epoch,

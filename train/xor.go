@@ -5,9 +5,9 @@ import (
 	"math"
 	"time"
 
-	"graphtrain/backend"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // XORConfig says how to train the XOR net.

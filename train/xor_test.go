@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"graphtrain/checkpoint"
-	"graphtrain/model"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // The original numpy run (train.py, seed 42, 10000 epochs, lr 0.1) printed these predictions

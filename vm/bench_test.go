@@ -3,7 +3,7 @@ package vm
 import (
 	"testing"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // benchmarkStep measures one training step (forward, backward, Adam update) at batch 128.

@@ -9,7 +9,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // randDense returns a tensor of shape with values from r, some of them exactly 0 (as ReLU

@@ -6,8 +6,8 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // NewPredictor compiles m's forward pass (a graph built without gradients) into a

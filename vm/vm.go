@@ -8,8 +8,8 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // VM is the backend that runs graphs with Gorgonia's TapeMachine: the reference CPU VM that

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // augmentHelp is --augment's help.

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"graphtrain/backend"
-	"graphtrain/cpu"
-	"graphtrain/cuda"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/cpu"
+	"github.com/graphtrain/graphtrain/cuda"
 )
 
 // The backends this program offers: vm.VM (Gorgonia's TapeMachine, always there), the

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/backend"
+	"github.com/graphtrain/graphtrain/backend"
 )
 
 // TestSelectBackend: vm and cpu are always there; auto takes the GPU when this build has one

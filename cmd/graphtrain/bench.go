@@ -11,13 +11,13 @@ import (
 	"github.com/spf13/pflag"
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/datasets"
-	"graphtrain/internal/meminfo"
-	"graphtrain/ir"
-	"graphtrain/lower"
-	"graphtrain/model"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/internal/meminfo"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 type benchOpts struct {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/cuda"
+	"github.com/graphtrain/graphtrain/cuda"
 )
 
 // TestBenchTimesTheDevicesThatRun: bench --devices vm,cuda in a build without the gpu tag

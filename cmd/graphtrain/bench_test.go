@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 // TestBenchLists checks --batch and --threads: comma lists of whole numbers in range, none

@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 
-	"graphtrain/datasets"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Bounds of the size-like flags, far beyond any useful run: a typo (an extra zero, a 1e12)

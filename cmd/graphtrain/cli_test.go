@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/internal/npy"
+	"github.com/graphtrain/graphtrain/internal/npy"
 )
 
 // binPath is the graphtrain binary TestMain builds, so that the CLI is tested as users run it.

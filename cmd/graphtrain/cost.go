@@ -1,9 +1,9 @@
 package main
 
 import (
-	"graphtrain/ir"
-	"graphtrain/lower"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // printCost prints the cost model (ir.Cost) of one training step of m at --batch, lowered for

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"graphtrain/checkpoint"
-	"graphtrain/datasets"
-	"graphtrain/internal/atomicfile"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
 )
 
 // needMNIST skips a test where MNIST is not in the data cache and cannot be fetched.

@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"graphtrain/lower/lowertest"
-	"graphtrain/onnx"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+	"github.com/graphtrain/graphtrain/onnx"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 // TestExportONNXCustom: models from descriptions (tanh, leakyrelu, strides, pad=same, several

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/datasets"
 )
 
 type dataFetchOpts struct{ dir, dataset string }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/datasets"
 )
 
 // dataRun runs the CLI in-process and returns its exit status, stdout and stderr.

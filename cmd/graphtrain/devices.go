@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/backend"
-	"graphtrain/cpu"
-	"graphtrain/cuda"
-	"graphtrain/internal/gemm"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/cpu"
+	"github.com/graphtrain/graphtrain/cuda"
+	"github.com/graphtrain/graphtrain/internal/gemm"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 func init() {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/checkpoint"
-	"graphtrain/internal/atomicfile"
-	"graphtrain/onnx"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
+	"github.com/graphtrain/graphtrain/onnx"
 )
 
 type exportONNXOpts struct {

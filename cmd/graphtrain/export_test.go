@@ -16,11 +16,11 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/checkpoint"
-	"graphtrain/datasets"
-	"graphtrain/model"
-	"graphtrain/onnx"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/onnx"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 // The exported files are checked by others' software: ONNX Runtime (npm's onnxruntime-node,

@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/checkpoint"
-	"graphtrain/inspect"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/inspect"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 type gradcheckOpts struct {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/inspect"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/inspect"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 type graphOpts struct {

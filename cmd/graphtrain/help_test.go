@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/model"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 // commandFlags is the FlagSet a command parses, built as run builds it.

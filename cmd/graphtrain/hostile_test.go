@@ -28,10 +28,10 @@ import (
 
 	"golang.org/x/image/tiff"
 
-	"graphtrain/checkpoint"
-	"graphtrain/datasets"
-	"graphtrain/internal/npy"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/internal/npy"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Hostile inputs, as a new user with bad luck (or bad intent) would give them: every case

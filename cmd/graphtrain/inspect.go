@@ -14,11 +14,11 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/checkpoint"
-	"graphtrain/datasets"
-	"graphtrain/inspect"
-	"graphtrain/internal/atomicfile"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/inspect"
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 type inspectXOROpts struct{ weights, out string }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // layersFlag is --hidden for the mlp: the sizes of its hidden layers, first to last, as a

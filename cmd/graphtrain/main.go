@@ -21,7 +21,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // version is set at link time by the Makefile (-X main.version=...).

@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/checkpoint"
-	"graphtrain/datasets"
-	"graphtrain/model"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 func init() {

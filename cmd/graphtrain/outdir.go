@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"graphtrain/checkpoint"
-	"graphtrain/internal/atomicfile"
-	"graphtrain/internal/dirlock"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
+	"github.com/graphtrain/graphtrain/internal/dirlock"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 // outDir is a checkpoint directory claimed by this process: created when missing, locked

@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/datasets"
-	"graphtrain/internal/safefile"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // archLayersHelp lists the layers --arch takes, for its help.

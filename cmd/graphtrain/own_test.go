@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"graphtrain/checkpoint"
-	"graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/datasets"
 )
 
 // writeBars writes a data set of your own in MNIST's format to dir: 20x20 grey images of

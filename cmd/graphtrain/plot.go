@@ -17,9 +17,9 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"graphtrain/internal/atomicfile"
-	"graphtrain/internal/safefile"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
+	"github.com/graphtrain/graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 type plotOpts struct{ metrics, out string }

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"graphtrain/datasets"
-	"graphtrain/internal/gemm"
+	"github.com/graphtrain/graphtrain/datasets"
+	"github.com/graphtrain/graphtrain/internal/gemm"
 )
 
 // README.md's examples are run here, in order, in a fresh directory, as a reader following

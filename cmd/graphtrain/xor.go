@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"graphtrain/checkpoint"
-	"graphtrain/internal/safefile"
-	"graphtrain/model"
-	"graphtrain/train"
+	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
 )
 
 type trainXOROpts struct {

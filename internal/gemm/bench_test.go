@@ -7,7 +7,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 
-	"graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/internal/parallel"
 )
 
 // Trainer shapes at batch 128 (MLP 784-256-10, LeNet via im2col).

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/internal/parallel"
 )
 
 // Blocking constants. Only KC and KChunk influence the order in which the

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/internal/parallel"
 )
 
 // forEachKernel runs f once per available micro-kernel, the portable one

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"graphtrain/internal/atomicfile"
-	"graphtrain/internal/safefile"
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
+	"github.com/graphtrain/graphtrain/internal/safefile"
 )
 
 // The .npy format (numpy's lib/format.py): the magic "\x93NUMPY", a major and a minor version

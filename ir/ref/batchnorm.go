@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 // The batch normalisation ops, x viewed as [B, C, S]: every sum over a channel's n = B·S

@@ -6,8 +6,8 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/ir"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // A Machine runs a Program launch by launch in plain Go: every value held as a float64,

@@ -3,7 +3,7 @@ package lowertest
 import (
 	"testing"
 
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // CustomDescriptions are models from descriptions with what the built-in models do not

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math/rand"
 
-	"graphtrain/ir"
-	"graphtrain/lower"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/lower"
 )
 
 // Odd builds a program of one launch after another over buffers of their own (each in a

@@ -8,11 +8,11 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"graphtrain/backend"
-	"graphtrain/ir/ref"
-	"graphtrain/model"
-	"graphtrain/train"
-	"graphtrain/vm"
+	"github.com/graphtrain/graphtrain/backend"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/model"
+	"github.com/graphtrain/graphtrain/train"
+	"github.com/graphtrain/graphtrain/vm"
 )
 
 // CheckPredictorReadsParamsOnce checks a compiled backend's predictor: it runs with the

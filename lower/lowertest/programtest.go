@@ -10,10 +10,10 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"graphtrain/ir"
-	"graphtrain/ir/ref"
-	"graphtrain/lower"
-	"graphtrain/model"
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower"
+	"github.com/graphtrain/graphtrain/model"
 )
 
 // Case is a model at a small batch, with the solver it trains with.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir"
 )
 
 func main() {
