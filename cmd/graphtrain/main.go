@@ -42,6 +42,9 @@ type env struct {
 	g              globals
 	interrupted    <-chan struct{}
 	signal         *atomic.Int32 // the number of the signal that interrupted, once one has
+	// graceful is true while a training loop runs that stops at a signal by saving its
+	// state (train xor, train mnist); at any other time a signal stops the command at once.
+	graceful *atomic.Bool
 }
 
 // command is one leaf of the command tree, such as "train xor".
@@ -88,12 +91,17 @@ func addGlobalFlags(fs *pflag.FlagSet, g *globals) {
 func main() {
 	interrupted := make(chan struct{})
 	var got atomic.Int32
+	var graceful atomic.Bool
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		s := <-sig
 		if n, ok := s.(syscall.Signal); ok {
 			got.Store(int32(n))
+		}
+		if !graceful.Load() { // evaluation, export, bench...: nothing to save, stop now
+			fmt.Fprintln(os.Stderr, "graphtrain: interrupted: stopping; what the command was writing is not written")
+			os.Exit(128 + int(got.Load()))
 		}
 		close(interrupted)
 		s = <-sig // a second signal stops at once
@@ -104,7 +112,7 @@ func main() {
 		os.Exit(130)
 	}()
 	out := &checkedWriter{w: os.Stdout}
-	e := &env{stdout: out, stderr: os.Stderr, stdin: os.Stdin, interrupted: interrupted, signal: &got}
+	e := &env{stdout: out, stderr: os.Stderr, stdin: os.Stdin, interrupted: interrupted, signal: &got, graceful: &graceful}
 	code := run(e, os.Args[1:])
 	if out.err != nil && code == 0 {
 		fmt.Fprintf(os.Stderr, "graphtrain: writing to standard output: %v; what was printed is incomplete\n", plainWriteErr(out.err))
@@ -489,6 +497,16 @@ func (e *env) interruptCode() int {
 		}
 	}
 	return 130
+}
+
+// gracefully runs f, a training loop that saves its state and stops at a signal: a signal
+// during f asks it to stop (stopRequested) instead of ending the command at once.
+func (e *env) gracefully(f func()) {
+	if e.graceful != nil {
+		e.graceful.Store(true)
+		defer e.graceful.Store(false)
+	}
+	f()
 }
 
 // stopRequested reports, without blocking, whether the user asked to stop.

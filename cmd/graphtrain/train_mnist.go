@@ -204,7 +204,7 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 			metricsErr = err
 		}
 	}
-	res, err := train.Train(job.model, cfg)
+	res, err := trainGracefully(e, job.model, cfg)
 	if res != nil && res.Interrupted {
 		saved = true
 	}
@@ -218,6 +218,12 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", checkpoint.LastDir(o.out), o.out)}
 	}
 	return reportTrainMNIST(e, o, res, data.test, show.history)
+}
+
+// trainGracefully trains m: a signal meanwhile stops it after saving its state.
+func trainGracefully(e *env, m *model.Model, cfg train.TrainConfig) (res *train.TrainResult, err error) {
+	e.gracefully(func() { res, err = train.Train(m, cfg) })
+	return res, err
 }
 
 // resolveTrainOut checks --resume and fills in --out's default: the OUT --resume belongs

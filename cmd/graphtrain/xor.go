@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/graphtrain/graphtrain/backend"
 	"github.com/graphtrain/graphtrain/checkpoint"
 	"github.com/graphtrain/graphtrain/internal/safefile"
 	"github.com/graphtrain/graphtrain/model"
@@ -75,7 +76,7 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	if err := checkTrainXORFlags(fs, o); err != nil {
 		return err
 	}
-	backend, err := trainingBackend(e)
+	bk, err := trainingBackend(e)
 	if err != nil {
 		return err
 	}
@@ -91,25 +92,21 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	saved := false
 	defer func() { out.release(saved) }()
-	printXORStart(e, o, m, backend.Name())
-	res, err := train.TrainXOR(m, train.XORConfig{
-		Epochs:   o.epochs,
-		LR:       o.lr,
-		LogEvery: o.logEvery,
-		Log:      func(epoch int, loss float64) { e.printf("epoch %6d  loss %.8f\n", epoch, loss) },
-		Stop:     e.stopRequested,
-		Backend:  backend,
-		Fallback: autoFallback(e),
-		Warn:     func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
+	printXORStart(e, o, m, bk.Name())
+	var res *train.XORResult
+	var answers []int
+	e.gracefully(func() { // a signal stops training; the weights so far are saved
+		if res, err = trainXOR(e, o, m, bk); err != nil {
+			return
+		}
+		answers = printXORAnswers(e, res)
+		if err = saveXOR(o, m, res); err == nil {
+			saved = true
+		}
 	})
 	if err != nil {
 		return err
 	}
-	answers := printXORAnswers(e, res)
-	if err := saveXOR(o, m, res); err != nil {
-		return err
-	}
-	saved = true
 	e.printf("saved to %s\n", o.out)
 	if e.stopRequested() {
 		return exitError{e.interruptCode(), fmt.Errorf("interrupted after %d of %d epochs; the weights so far are saved in %s", res.Epochs, o.epochs, o.out)}
@@ -121,6 +118,20 @@ func runTrainXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		})
 	}
 	return nil
+}
+
+// trainXOR trains m on backend with the flags' settings, printing the loss.
+func trainXOR(e *env, o *trainXOROpts, m *model.Model, b backend.Backend) (*train.XORResult, error) {
+	return train.TrainXOR(m, train.XORConfig{
+		Epochs:   o.epochs,
+		LR:       o.lr,
+		LogEvery: o.logEvery,
+		Log:      func(epoch int, loss float64) { e.printf("epoch %6d  loss %.8f\n", epoch, loss) },
+		Stop:     e.stopRequested,
+		Backend:  b,
+		Fallback: autoFallback(e),
+		Warn:     func(msg string) { fmt.Fprintf(e.stderr, "graphtrain: %s\n", msg) },
+	})
 }
 
 // printXORStart prints the line that starts train xor: the net, the device and the settings.
