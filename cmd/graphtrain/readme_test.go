@@ -100,7 +100,7 @@ var readmeForm = []struct {
 	repl string
 }{
 	{regexp.MustCompile(`^(\w+\s+(?:vm|cpu|cuda)\s+\d+)\s+(?:\d+|-)\s+(\d+)\s+\d+\s+(?:\d+\.\d+|-)\s+(?:\d+\.\d+|-)\s+\d+\.\d+\s+\d+\.\d+\s+(\d+)(?:\s+\d+\.\dx)?$`), "$1 THREADS $2 SPEED FLOPS BYTES P50 P95 $3 RATIO"}, // bench's rows
-	{regexp.MustCompile(`^(\w+\s+vm\s+\d+ THREADS \d+ SPEED FLOPS BYTES P50 P95) \d+ RATIO$`), "$1 ALLOCS"},                                                                                                               // vm allocates, by a few more or fewer
+	{regexp.MustCompile(`^(\w+\s+(?:vm|cpu|cuda)\s+\d+ THREADS \d+ SPEED FLOPS BYTES P50 P95) \d+ RATIO$`), "$1 ALLOCS"},                                                                                                  // vm allocates, by a few more or fewer; cpu's 0 a step is TestStepAllocatesNothing's (bench's average over a run can catch a runtime allocation on a loaded machine)
 	{regexp.MustCompile(`\b\d+(\.\d+)? s\b`), "TIME s"},
 	{regexp.MustCompile(`\b\d+ samples/s\b`), "SPEED samples/s"},
 	{regexp.MustCompile(`\b\d+ (MiB|bytes)\b`), "SIZE $1"},
