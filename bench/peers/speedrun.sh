@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 G=${GRAPHTRAIN:-bin/graphtrain}
 ARCH=${ARCH:-conv(6,5,pad=2) relu maxpool(2) conv(16,5) relu maxpool(2) dense(120) relu dense(84) relu dense(10)}
-RECIPE=${RECIPE:---epochs 3 --batch 128 --lr 0.003 --solver adamw --weight-decay 0.05 --label-smoothing 0.1 --lr-schedule onecycle}
+RECIPE=${RECIPE:---epochs 4 --batch 128 --lr 0.005 --solver adamw --weight-decay 0.05 --label-smoothing 0.1 --lr-schedule onecycle}
 SEEDS=${SEEDS:-1 2 3 4 5}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
