@@ -100,7 +100,8 @@ var readmeForm = []struct {
 	repl string
 }{
 	{regexp.MustCompile(`^(\w+\s+(?:vm|cpu|cuda)\s+\d+)\s+(?:\d+|-)\s+(\d+)\s+\d+\s+(?:\d+\.\d+|-)\s+(?:\d+\.\d+|-)\s+\d+\.\d+\s+\d+\.\d+\s+(\d+)(?:\s+\d+\.\dx)?$`), "$1 THREADS $2 SPEED FLOPS BYTES P50 P95 $3 RATIO"}, // bench's rows
-	{regexp.MustCompile(`^(\w+\s+(?:vm|cpu|cuda)\s+\d+ THREADS \d+ SPEED FLOPS BYTES P50 P95) \d+ RATIO$`), "$1 ALLOCS"},                                                                                                  // vm allocates, by a few more or fewer; cpu's 0 a step is TestStepAllocatesNothing's (bench's average over a run can catch a runtime allocation on a loaded machine)
+	{regexp.MustCompile(`^(\w+\s+vm\s+\d+ THREADS \d+ SPEED FLOPS BYTES P50 P95) \d+ RATIO$`), "$1 ALLOCS"},                                                                                                               // vm allocates, by a few more or fewer
+	{regexp.MustCompile(`^(\w+\s+(?:cpu|cuda)\s+\d+ THREADS \d+ SPEED FLOPS BYTES P50 P95) [01] RATIO$`), "$1 NONE RATIO"},                                                                                                // 0 a step (TestStepAllocatesNothing); a run's average on a loaded machine can round to 1 from a runtime allocation
 	{regexp.MustCompile(`\b\d+(\.\d+)? s\b`), "TIME s"},
 	{regexp.MustCompile(`\b\d+ samples/s\b`), "SPEED samples/s"},
 	{regexp.MustCompile(`\b\d+ (MiB|bytes)\b`), "SIZE $1"},
@@ -287,6 +288,8 @@ func TestREADMEMatching(t *testing.T) {
 			[]string{"mlp   cpu       128       2    100         139689    117.12    10.93      0.908      0.990           12    16.9x"}, false},
 		{[]string{"mlp   cpu       128       2    100         139689    117.12    10.93      0.908      0.990            0    16.9x"},
 			[]string{"mlp   cpu       128       2    200         139689    117.12    10.93      0.908      0.990            0    16.9x"}, false},
+		{[]string{"cnn   cpu      1024       2     30          23968     54.30     1.57     45.840     73.104            0"},
+			[]string{"cnn   cpu      1024       2     30          23068     52.30     1.51     46.840     75.104            1"}, true},
 		{[]string{"mlp   cuda      128       -    100        1310000   1098.30   102.44      0.102      0.110            0   158.2x"},
 			[]string{"mlp   cuda      128       -    100        1290000   1081.53   100.88      0.104      0.113            0   155.8x"}, true},
 		{[]string{"a", "...", "d"}, []string{"a", "b", "c", "d"}, true},
