@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -225,13 +226,13 @@ func Clean(dir string) error {
 }
 
 // isTemp recognises this package's temporary names, and those of graphtrain versions that
-// named them ".<file>.tmp-<random>".
+// named them ".<file>.tmp-<random>", for the files a checkpoint holds (model.json, .npy files)
+// and os.CreateTemp's decimal random part only: a user's own ".notes.tmp-draft" is not ours.
 func isTemp(name string) bool {
-	if strings.HasPrefix(name, TempPrefix) {
-		return true
-	}
-	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
+	return strings.HasPrefix(name, TempPrefix) || legacyTemp.MatchString(name)
 }
+
+var legacyTemp = regexp.MustCompile(`^\.(model\.json|[A-Za-z0-9_.-]+\.npy)\.tmp-[0-9]+$`)
 
 func globEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)

@@ -81,7 +81,9 @@ func TestClean(t *testing.T) {
 	for _, p := range leftovers {
 		os.WriteFile(p, nil, 0o644)
 	}
-	keep := []string{filepath.Join(root, "other"), filepath.Join(dir, "model.json"), filepath.Join(root, TempPrefix+"outer-new-1")}
+	keep := []string{filepath.Join(root, "other"), filepath.Join(dir, "model.json"), filepath.Join(root, TempPrefix+"outer-new-1"),
+		// a user's own files whose names only look temporary (issue 22)
+		filepath.Join(dir, ".notes.tmp-draft"), filepath.Join(dir, "last", ".plan.txt.tmp-1"), filepath.Join(dir, ".model.json.tmp-x")}
 	for _, p := range keep {
 		os.WriteFile(p, nil, 0o644)
 	}
