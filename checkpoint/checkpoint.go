@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"gorgonia.org/tensor"
 
@@ -198,11 +199,50 @@ func (e *CheckpointError) Error() string {
 func (e *CheckpointError) Unwrap() error { return ErrCheckpoint }
 
 // LoadCheckpoint reads the checkpoint in dir. The solver is nil when the checkpoint has none.
-func LoadCheckpoint(dir string) (*model.Model, *model.Solver, *Checkpoint, error) {
+// A save replaces the whole directory at once (atomicfile.ReplaceDir), so a read that a save
+// overtook can mix two checkpoints' files: when dir is another directory after the read than
+// before it, the read is made again, up to loadTries times, and then refused as a checkpoint
+// that kept changing, never as a broken one.
+func LoadCheckpoint(dir string) (m *model.Model, s *model.Solver, ck *Checkpoint, err error) {
+	for try := 0; try < loadTries; try++ {
+		before := dirIdentity(dir)
+		m, s, ck, err = loadCheckpoint(dir)
+		if before == dirIdentity(dir) {
+			return m, s, ck, err
+		}
+	}
+	return nil, nil, nil, bad(dir, "", "changed %d times while it was read (a run is saving it); read it when the run has saved or finished", loadTries)
+}
+
+// loadTries bounds the reads of a checkpoint that saves keep replacing.
+const loadTries = 3
+
+// dirIdentity is what tells one directory at a path from another that replaced it: its
+// device and inode, and its modification time; "" when it cannot be read.
+func dirIdentity(dir string) string {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return ""
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return fmt.Sprintf("%d:%d:%d", sys.Dev, sys.Ino, st.ModTime().UnixNano())
+	}
+	return fmt.Sprint(st.ModTime().UnixNano())
+}
+
+// afterModelJSON, when set (by a test), runs once model.json is read: a save that overtakes
+// the read.
+var afterModelJSON func()
+
+// loadCheckpoint is one read of the checkpoint in dir.
+func loadCheckpoint(dir string) (*model.Model, *model.Solver, *Checkpoint, error) {
 	if err := checkDir(dir); err != nil {
 		return nil, nil, nil, err
 	}
 	raw, err := safefile.ReadFile(filepath.Join(dir, "model.json"), MaxModelJSONBytes)
+	if afterModelJSON != nil {
+		afterModelJSON()
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		m, err := loadNumpyXOR(dir)
 		if err != nil {
