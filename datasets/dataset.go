@@ -31,6 +31,9 @@ type Dataset struct {
 	// TestLabelsSHA256 is the SHA-256 of the decompressed test labels file, which tells the
 	// data sets apart once loaded (IdentifyTestSet).
 	TestLabelsSHA256 string
+	// TrainLabelsSHA256 is the same of the training labels file: with it, a directory whose
+	// training files are another set's than its test files is told apart.
+	TrainLabelsSHA256 string
 }
 
 // MNIST is the handwritten digits.
@@ -42,7 +45,8 @@ var MNIST = &Dataset{
 	Module:  true,
 	Mirrors: DefaultMirrors,
 	// Measured on the official t10k-labels-idx1-ubyte.gz (MD5 ec29112dd5afa0611ce80d1b7f02629c).
-	TestLabelsSHA256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+	TestLabelsSHA256:  "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+	TrainLabelsSHA256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
 }
 
 // FashionDebianDir is where Debian's package dataset-fashion-mnist installs the files.
@@ -68,12 +72,13 @@ var FashionMirrors = []string{
 // Fashion is Zalando's Fashion-MNIST: ten kinds of clothing in MNIST's format.
 var Fashion = &Dataset{
 	Name: "fashion", Title: "Fashion-MNIST", CacheDir: "fashion-mnist", EnvVar: "GRAPHTRAIN_FASHION_DATA",
-	Files:            FashionFiles,
-	Classes:          []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"},
-	Noun:             "class",
-	Locals:           []LocalSource{{Dir: FashionDebianDir, Label: "Debian package dataset-fashion-mnist", Hint: "install it with make fashion-deps"}},
-	Mirrors:          FashionMirrors,
-	TestLabelsSHA256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+	Files:             FashionFiles,
+	Classes:           []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"},
+	Noun:              "class",
+	Locals:            []LocalSource{{Dir: FashionDebianDir, Label: "Debian package dataset-fashion-mnist", Hint: "install it with make fashion-deps"}},
+	Mirrors:           FashionMirrors,
+	TestLabelsSHA256:  "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+	TrainLabelsSHA256: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
 }
 
 // Own is a user's own data set in MNIST's format (ReadSetInfo, LoadSet): no cache, no
@@ -181,17 +186,48 @@ func (d *Dataset) ClassName(c int) string {
 // in order), or nil when it is none graphtrain knows: so that a model trained on one data set
 // is not measured on another by mistake.
 func IdentifyTestSet(labels []uint8) *Dataset {
-	h := sha256.New()
-	var hdr [8]byte
-	hdr[2], hdr[3] = byte(Uint8), 1
-	binary.BigEndian.PutUint32(hdr[4:], uint32(len(labels)))
-	h.Write(hdr[:])
-	h.Write(labels)
-	sum := hex.EncodeToString(h.Sum(nil))
+	sum := labelsSHA256(labels)
 	for _, d := range Datasets {
 		if d.TestLabelsSHA256 == sum {
 			return d
 		}
 	}
 	return nil
+}
+
+// IdentifyTrainSet is the known data set whose training labels file is dir's (by the SHA-256
+// of the file decompressed), or nil: a set of one's own, or one it cannot read. Call it once
+// LoadMNISTTrain has checked dir's headers: it reads the labels file whole (60008 bytes for
+// MNIST's).
+func IdentifyTrainSet(dir string) *Dataset {
+	path, err := findMNISTFile(dir, MNISTTrainLabels)
+	if err != nil {
+		return nil
+	}
+	a, err := readIDXFileMax(path, 1<<20)
+	if err != nil {
+		return nil
+	}
+	labels, ok := a.Data.([]uint8)
+	if !ok || len(a.Shape) != 1 {
+		return nil
+	}
+	sum := labelsSHA256(labels)
+	for _, d := range Datasets {
+		if d.TrainLabelsSHA256 == sum {
+			return d
+		}
+	}
+	return nil
+}
+
+// labelsSHA256 is the SHA-256 of the IDX file of labels (unsigned bytes, rank 1).
+func labelsSHA256(labels []uint8) string {
+	h := sha256.New()
+	var hdr [8]byte
+	hdr[2], hdr[3] = byte(Uint8), 1
+	binary.BigEndian.PutUint32(hdr[4:], uint32(len(labels)))
+	h.Write(hdr[:])
+	h.Write(labels)
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -167,8 +167,11 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 
 // ReadIDXFile reads the IDX file at path, gzipped or not (recognised by its first bytes, not
 // its name).
-func ReadIDXFile(path string) (*IDX, error) {
-	d, f, err := openIDXFile(path, 0)
+func ReadIDXFile(path string) (*IDX, error) { return readIDXFileMax(path, 0) }
+
+// readIDXFileMax is ReadIDXFile of a file of at most max bytes on disk.
+func readIDXFileMax(path string, max int64) (*IDX, error) {
+	d, f, err := openIDXFile(path, max)
 	if err != nil {
 		return nil, err
 	}

@@ -126,6 +126,9 @@ func mnistSets(e *env, ds *datasets.Dataset, dir string, limit int) (train, test
 	if err := checkTestSet(ds, dir, test); err != nil {
 		return nil, nil, err
 	}
+	if other := datasets.IdentifyTrainSet(dir); other != nil && other != ds {
+		return nil, nil, fmt.Errorf("--data-dir %s: its training files are %s's, not %s's; give a directory of %s's four files (graphtrain data fetch --dataset %s --dir DIR)", dir, other.Title, ds.Title, ds.Title, ds.Name)
+	}
 	return train, test, nil
 }
 
