@@ -162,7 +162,15 @@ func trainModel(t *testing.T, m *model.Model, b backend.Backend, steps int) {
 // CPU's predictor and a trainer's validation pass (Program.Forward) give the TapeMachine's
 // outputs of the graph without gradients, which has no augmentation.
 func TestAugmentOffAtEvaluation(t *testing.T) {
-	m := augmentedCNN(t, model.Augment{Shift: 3, Rotate: 20, Scale: 0.2, Seed: 1})
+	checkOffAtEvaluation(t, augmentedCNN(t, model.Augment{Shift: 3, Rotate: 20, Scale: 0.2, Seed: 1}))
+}
+
+// checkOffAtEvaluation checks that m's forward pass at evaluation on the CPU, in the
+// predictor and in a trainer's validation pass (Program.Forward) alike, gives the
+// TapeMachine's outputs of m's graph without gradients (no augmentation, no dropout, batch
+// norms on their running statistics).
+func checkOffAtEvaluation(t *testing.T, m *model.Model) {
+	t.Helper()
 	xt, _ := model.RandomBatch(m, 40, 5)
 	x := xt.Data().([]float32)
 	var want, got, trained []float32

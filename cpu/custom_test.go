@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"math"
-	"math/rand"
 	"slices"
 	"testing"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/graphtrain/graphtrain/ir/ref"
 	"github.com/graphtrain/graphtrain/lower/lowertest"
 	"github.com/graphtrain/graphtrain/model"
-	"github.com/graphtrain/graphtrain/train"
 	"github.com/graphtrain/graphtrain/vm"
 )
 
@@ -148,39 +146,6 @@ func TestLayersOffAtEvaluation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewSource(1))
-	for _, p := range m.Params { // running statistics other than a fresh model's
-		if d := p.T.Data().([]float32); p.Running {
-			for i := range d {
-				d[i] = 0.5 + r.Float32()
-			}
-		}
-	}
-	xt, _ := model.RandomBatch(m, 40, 5)
-	x := xt.Data().([]float32)
-	var want, got, trained []float32
-	collect := func(dst *[]float32) func([]float32) {
-		return func(out []float32) { *dst = append(*dst, out...) }
-	}
-	if err := train.Logits(vm.VM{}, m, x, 16, collect(&want)); err != nil {
-		t.Fatal(err)
-	}
-	if err := train.Logits(Backend{}, m, x, 16, collect(&got)); err != nil {
-		t.Fatal(err)
-	}
-	net, _ := m.Build(16, true)
-	s, _ := model.NewSolver("adam", 1e-3)
-	tr, err := Backend{}.NewTrainer(net, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	if err := tr.(backend.Forwarder).Logits(x, collect(&trained)); err != nil {
-		t.Fatal(err)
-	}
-	for name, out := range map[string][]float32{"predictor": got, "trainer": trained} {
-		if e := lowertest.RelErr(f64s(out), f64s(want)); !(e <= 1e-5) {
-			t.Errorf("the cpu %s's outputs are off the TapeMachine's evaluation by %.2g relative", name, e)
-		}
-	}
+	lowertest.SetRunning(m, 1)
+	checkOffAtEvaluation(t, m)
 }

@@ -55,17 +55,7 @@ func TestAugmentResumesExactly(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s", run, r.code, r.stderr)
 		}
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "a", "last", "*.npy"))
-	if len(files) != 30 { // 10 parameters, Adam's m and v for each
-		t.Fatalf("%d .npy files in a/last, want 30", len(files))
-	}
-	for _, f := range files {
-		a, _ := os.ReadFile(f)
-		b, err := os.ReadFile(filepath.Join(dir, "b", "last", filepath.Base(f)))
-		if err != nil || !bytes.Equal(a, b) {
-			t.Errorf("%s differs between the straight and the resumed run (%v)", filepath.Base(f), err)
-		}
-	}
+	sameLastFiles(t, dir, "a", "b", 30) // 10 parameters, Adam's m and v for each
 	a0, _ := os.ReadFile(filepath.Join(dir, "a", "last", "conv0.npy"))
 	c0, _ := os.ReadFile(filepath.Join(dir, "c", "last", "conv0.npy"))
 	if bytes.Equal(a0, c0) {

@@ -1,6 +1,7 @@
 package lowertest
 
 import (
+	"math/rand"
 	"testing"
 
 	"github.com/graphtrain/graphtrain/model"
@@ -41,4 +42,18 @@ func Custom(t testing.TB) []Case {
 		cs = append(cs, Case{M: m, Batch: 5, Solver: "adam", LR: 1e-3})
 	}
 	return cs
+}
+
+// SetRunning gives m's running statistics (batch norms' means and variances) values other
+// than a fresh model's 0 and 1, uniform in [0.5, 1.5) from seed, so that a forward pass at
+// evaluation shows which statistics it read.
+func SetRunning(m *model.Model, seed int64) {
+	r := rand.New(rand.NewSource(seed))
+	for _, p := range m.Params {
+		if d, ok := p.T.Data().([]float32); ok && p.Running {
+			for i := range d {
+				d[i] = 0.5 + r.Float32()
+			}
+		}
+	}
 }

@@ -65,14 +65,7 @@ func CheckPredictorMatchesVM(t *testing.T, b backend.Backend) {
 		if kind == "custom" {
 			kind = m.Spec.Description
 		}
-		r := rand.New(rand.NewSource(int64(i)))
-		for _, p := range m.Params { // running statistics other than a fresh model's
-			if d, ok := p.T.Data().([]float32); ok && p.Running {
-				for k := range d {
-					d[k] = 0.5 + r.Float32()
-				}
-			}
-		}
+		SetRunning(m, int64(i))
 		xt, _ := model.RandomBatch(m, 300, int64(17+i))
 		if m.Spec.Dtype != "float32" { // xor: inputs anywhere in the unit square, all at once
 			r := rand.New(rand.NewSource(int64(17 + i)))
