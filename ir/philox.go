@@ -44,11 +44,11 @@ func DropoutBlock(seed int64, layer int, step int64, block int) [4]uint32 {
 	return Philox4x32([4]uint32{uint32(block), uint32(layer), uint32(step), uint32(uint64(step) >> 32)}, key)
 }
 
-// DropoutWords fills words[j] with the Philox word of element first+j of a dropout layer's
-// mask; first must be a multiple of 4.
-func DropoutWords(words []uint32, seed int64, layer int, step int64, first int) {
+// DropoutWords fills words[i] with the Philox word of element i of a dropout layer's mask at
+// step; len(words) must be a multiple of 4.
+func DropoutWords(words []uint32, seed int64, layer int, step int64) {
 	for j := 0; j < len(words); j += 4 {
-		w := DropoutBlock(seed, layer, step, (first+j)>>2)
+		w := DropoutBlock(seed, layer, step, j>>2)
 		copy(words[j:], w[:])
 	}
 }

@@ -79,19 +79,19 @@ func (op *DropoutOp) Do(in ...G.Value) (G.Value, error) {
 	y := tensor.New(tensor.Of(x.Dtype()), tensor.WithShape(x.Shape().Clone()...))
 	switch xs := x.Data().(type) {
 	case []float32:
-		DropoutInto(y.Data().([]float32), xs, op, step)
+		dropoutInto(y.Data().([]float32), xs, op, step)
 	case []float64:
-		DropoutInto(y.Data().([]float64), xs, op, step)
+		dropoutInto(y.Data().([]float64), xs, op, step)
 	default:
 		return nil, fmt.Errorf("graph: dropout of %v values", x.Dtype())
 	}
 	return y, nil
 }
 
-// DropoutInto sets y to x with op's mask at step applied: the arithmetic of ir.Dropout.
-func DropoutInto[T float32 | float64](y, x []T, op *DropoutOp, step int64) {
+// dropoutInto sets y to x with op's mask at step applied: the arithmetic of ir.Dropout.
+func dropoutInto[T float32 | float64](y, x []T, op *DropoutOp, step int64) {
 	words := make([]uint32, (len(x)+3)/4*4)
-	ir.DropoutWords(words, op.Seed, op.Layer, step, 0)
+	ir.DropoutWords(words, op.Seed, op.Layer, step)
 	th, scale := ir.DropoutThreshold(op.Rate), T(op.Scale())
 	for i, v := range x {
 		y[i] = 0

@@ -450,7 +450,7 @@ func dropout(h *Machine, l ir.Launch, a [][]float64) error {
 	}
 	scale := h.round(l.Reals[0])
 	words := make([]uint32, (p.N+3)/4*4)
-	ir.DropoutWords(words, p.Seed, p.Layer, int64(a[1][0]), 0)
+	ir.DropoutWords(words, p.Seed, p.Layer, int64(a[1][0]))
 	for i := 0; i < p.N; i++ {
 		y := 0.0
 		if words[i] >= p.Threshold {
