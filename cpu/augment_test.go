@@ -20,8 +20,9 @@ import (
 
 // TestAugmentMatchesReferenceAndVM: the CPU's augment kernel gives the reference
 // interpreter's values bit for bit, on 1 and 2 workers alike, and so does the TapeMachine's
-// op (model.AugmentOp), in both precisions, on odd image sides with several channels
-// (lowertest.AugmentCases, the identity first: its output is its input).
+// op (model.AugmentOp), in both precisions, on odd image sides with several channels, with
+// elastic distortion too (lowertest.AugmentCases, the identity first: its output is its
+// input). The CPU smooths the elastic field row by row, the reference pixel by pixel.
 func TestAugmentMatchesReferenceAndVM(t *testing.T) {
 	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
 		for i, c := range lowertest.AugmentCases {
@@ -46,7 +47,8 @@ func TestAugmentMatchesReferenceAndVM(t *testing.T) {
 					t.Errorf("%s on %d workers: off the reference by %.2g relative", what, workers, lowertest.RelErr(got, want))
 				}
 			}
-			op := &model.AugmentOp{Augment: model.Augment{Shift: c[4], Rotate: float64(c[5]), Scale: float64(c[6]) / 100, Seed: p.Seed},
+			op := &model.AugmentOp{Augment: model.Augment{Shift: c[4], Rotate: float64(c[5]), Scale: float64(c[6]) / 100,
+				Elastic: float64(c[8]), Sigma: float64(c[9]) / 10, Seed: p.Seed},
 				Image: model.Shape{C: p.C, H: p.H, W: p.W}}
 			in := model.DenseOf(dtype.String(), p.Batch, n/p.Batch, o.Inputs[x])
 			step := G.F64(c[7])

@@ -915,8 +915,16 @@ func dropout[T float](pool *parallel.Pool, x []T, step []float64, y []T, p ir.Dr
 
 // augment moves each example's image by its transform at the step counter's value
 // (ir.Augment): each piece draws the transforms of its own examples and resamples them
-// (ir.AugmentImage); nothing is allocated or stored.
+// (ir.AugmentImage); nothing is allocated or stored. With elastic distortion, each example
+// is an index of its own (elasticLoop).
 func augment[T float](pool *parallel.Pool, x []T, step []float64, y []T, p ir.AugmentParams) func() {
+	if p.Elastic() {
+		l := newElasticLoop(pool, x, y, p)
+		return func() {
+			l.step = int64(step[0])
+			pool.RunWorkers(p.Batch, l)
+		}
+	}
 	var st int64
 	size := p.C * p.H * p.W
 	run := forEach(pool, p.Batch, perRow(size), func(lo, hi int) {
@@ -928,4 +936,29 @@ func augment[T float](pool *parallel.Pool, x []T, step []float64, y []T, p ir.Au
 		st = int64(step[0])
 		run()
 	}
+}
+
+// elasticLoop is an Augment launch with elastic distortion, an example per index: the worker
+// that runs it draws the example's field into its own scratch (ir.AugmentParams.ElasticField),
+// sized once here, and resamples the image through it (ir.AugmentElastic).
+type elasticLoop[T float] struct {
+	x, y    []T
+	p       ir.AugmentParams
+	step    int64
+	scratch [][]float64 // per worker: the displacement (2·H·W), then ElasticField's scratch
+}
+
+func newElasticLoop[T float](pool *parallel.Pool, x, y []T, p ir.AugmentParams) *elasticLoop[T] {
+	l := &elasticLoop[T]{x: x, y: y, p: p, scratch: make([][]float64, pool.Size())}
+	for i := range l.scratch {
+		l.scratch[i] = make([]float64, 2*p.H*p.W+p.ElasticScratch())
+	}
+	return l
+}
+
+func (l *elasticLoop[T]) DoWorker(worker, b int) {
+	p, size := l.p, l.p.C*l.p.H*l.p.W
+	d, scratch := l.scratch[worker][:2*p.H*p.W], l.scratch[worker][2*p.H*p.W:]
+	p.ElasticField(d, scratch, l.step, b)
+	ir.AugmentElastic(l.y[b*size:(b+1)*size], l.x[b*size:(b+1)*size], p.C, p.H, p.W, p.Transform(l.step, b), d)
 }

@@ -11,8 +11,9 @@ import (
 // run the one the uninterrupted run would have drawn. One Philox call per example, on the
 // counter (b, AugmentStream, step low, step high) under the key (seed low, seed high), gives
 // its four words: w0 and w1 the translation along x and y, w2 the rotation, w3 the scale.
-// Dropout's counters have a layer in word 1, and no dropout launch has layer AugmentStream
-// (DropoutParams refuses it), so the two streams never share a word.
+// Dropout's counters have a layer in word 1, below ElasticStream (DropoutParams refuses the
+// rest); the elastic field's have ElasticStream + its pair of pixels there (elastic.go), below
+// AugmentStream; so no two streams ever share a counter.
 //
 // The transform, about the image's centre c = ((W−1)/2, (H−1)/2):
 //
@@ -22,8 +23,9 @@ import (
 //	        a kernel; tanHalf = tan(rotate/2), so θ lies within ±rotate, nearly uniform
 //	s       1 + scale·u(w3)
 //
-// Output pixel p samples the input at c + R(−θ)·(p − c − (tx, ty))/s: the content turns by θ,
-// grows by s and moves by (tx, ty). The sample is bilinear, with zeros outside the image; every
+// Output pixel p samples the input at c + R(−θ)·(p − c − (tx, ty))/s + α·d(p): the content
+// turns by θ, grows by s and moves by (tx, ty), and the elastic field α·d (elastic.go, none
+// without it) pushes each pixel's sample place on its own. The sample is bilinear, with zeros outside the image; every
 // channel of an example moves alike. All of it is float64 arithmetic (+ − × ÷ and floor), the
 // result rounded once to the dtype: a transform with shift, rotation and scale all 0 samples
 // each pixel at itself with weight 1 and copies the image exactly, and so does a whole-pixel
@@ -70,13 +72,23 @@ func (a Affine) Source(x, y int) (sx, sy float64) {
 }
 
 // AugmentImage writes one example's image, transformed by a, into dst from src (both C·H·W
-// values, channel by channel): the arithmetic of an Augment launch for one example, which the
-// CPU executor and the TapeMachine's op call.
+// values, channel by channel): the arithmetic of an Augment launch without elastic
+// distortion for one example.
 func AugmentImage[T float32 | float64](dst, src []T, c, h, w int, a Affine) {
+	AugmentElastic(dst, src, c, h, w, a, nil)
+}
+
+// AugmentElastic is AugmentImage with the elastic field d (2·H·W: each pixel's x and y
+// displacement, ElasticField; nil for none) added to every sample place: the arithmetic of an
+// Augment launch for one example, which the CPU executor and the TapeMachine's op call.
+func AugmentElastic[T float32 | float64](dst, src []T, c, h, w int, a Affine, d []float64) {
 	hw := h * w
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			sx, sy := a.Source(x, y)
+			if d != nil {
+				sx, sy = sx+d[2*(y*w+x)], sy+d[2*(y*w+x)+1]
+			}
 			x0, y0 := math.Floor(sx), math.Floor(sy)
 			fx, fy := sx-x0, sy-y0
 			ix, iy := clampIndex(x0, w), clampIndex(y0, h)
@@ -126,5 +138,5 @@ func (p AugmentParams) check(op Op) error {
 	case !(p.TanHalf >= 0 && p.TanHalf <= 1) || !(p.Scale >= 0 && p.Scale < 1):
 		return fmt.Errorf("%s: tan(rotate/2) %v or scale %v: want the first in [0, 1], the second in [0, 1)", op, p.TanHalf, p.Scale)
 	}
-	return nil
+	return p.checkElastic(op)
 }

@@ -144,13 +144,17 @@ type BatchNormParams struct {
 
 // AugmentParams are an Augment launch's: Batch examples of C channels of H x W pixels, each
 // moved by a transform drawn under Seed (augment.go) at most Shift whole pixels along each
-// axis, turned by at most 2·atan(TanHalf) and scaled by at most Scale of its size. Ints
-// batch, c, h, w, seed, shift; Reals tanHalf, scale.
+// axis, turned by at most 2·atan(TanHalf) and scaled by at most Scale of its size, then
+// distorted by an elastic field (elastic.go) of Alpha pixels smoothed by a Gaussian truncated
+// at Radius pixels whose weights fall by Decay = exp(−1/(2σ²)) (none where Alpha is 0). Ints
+// batch, c, h, w, seed, shift, radius; Reals tanHalf, scale, alpha, decay.
 type AugmentParams struct {
 	Batch, C, H, W int
 	Seed           int64
 	Shift          int
 	TanHalf, Scale float64
+	Radius         int
+	Alpha, Decay   float64
 }
 
 // The number of integers of each family.
@@ -171,7 +175,7 @@ const (
 	countLen      = 1
 	dropoutLen    = 4
 	batchNormLen  = 3
-	augmentLen    = 6
+	augmentLen    = 7
 )
 
 // Ints encodes the parameters: n, sa, sb, op.
@@ -235,18 +239,19 @@ func (p DropoutParams) Ints() []int64 {
 // Ints encodes the parameters: b, c, s.
 func (p BatchNormParams) Ints() []int64 { return i64s(p.B, p.C, p.S) }
 
-// Ints encodes the integer parameters: batch, c, h, w, seed, shift.
+// Ints encodes the integer parameters: batch, c, h, w, seed, shift, radius.
 func (p AugmentParams) Ints() []int64 {
-	return []int64{int64(p.Batch), int64(p.C), int64(p.H), int64(p.W), p.Seed, int64(p.Shift)}
+	return []int64{int64(p.Batch), int64(p.C), int64(p.H), int64(p.W), p.Seed, int64(p.Shift), int64(p.Radius)}
 }
 
-// Reals encodes the real parameters: tanHalf, scale.
-func (p AugmentParams) Reals() []float64 { return []float64{p.TanHalf, p.Scale} }
+// Reals encodes the real parameters: tanHalf, scale, alpha, decay.
+func (p AugmentParams) Reals() []float64 { return []float64{p.TanHalf, p.Scale, p.Alpha, p.Decay} }
 
-// Identity is p with every transform the identity (shift, rotation and scale 0): the launch
-// copies its input, as a forward pass at evaluation does.
+// Identity is p with every transform the identity (shift, rotation, scale and elastic
+// distortion 0): the launch copies its input, as a forward pass at evaluation does.
 func (p AugmentParams) Identity() AugmentParams {
 	p.Shift, p.TanHalf, p.Scale = 0, 0, 0
+	p.Radius, p.Alpha, p.Decay = 0, 0, 0
 	return p
 }
 
@@ -389,14 +394,15 @@ func (l Launch) UpdateParams() (UpdateParams, error) {
 }
 
 // DropoutParams decodes a Dropout launch's parameters, checking that the threshold is a
-// uint32 and that the elements are counted by 32 bits (the Philox counter's word).
+// uint32, that the elements are counted by 32 bits (the Philox counter's word) and that the
+// layer is below ElasticStream (the words from there up are augmentation's).
 func (l Launch) DropoutParams() (DropoutParams, error) {
 	v, err := l.ints(dropoutLen, Dropout)
 	if err != nil {
 		return DropoutParams{}, err
 	}
-	if v[3] < 0 || v[3] > 1<<32-1 || v[0] < 0 || v[0] > 1<<32-4 || v[1] < 0 || v[1] >= AugmentStream {
-		return DropoutParams{}, fmt.Errorf("%s: n %d, layer %d or threshold %d outside 32 bits", l.Op, v[0], v[1], v[3])
+	if v[3] < 0 || v[3] > 1<<32-1 || v[0] < 0 || v[0] > 1<<32-4 || v[1] < 0 || v[1] >= ElasticStream {
+		return DropoutParams{}, fmt.Errorf("%s: n %d or threshold %d outside 32 bits, or layer %d outside 31", l.Op, v[0], v[3], v[1])
 	}
 	return DropoutParams{N: v[0], Layer: v[1], Seed: l.Ints[2], Threshold: uint32(v[3])}, nil
 }
@@ -416,16 +422,18 @@ func (l Launch) BatchNormParams() (BatchNormParams, error) {
 
 // AugmentParams decodes an Augment launch's parameters (its Ints and its Reals), checking
 // them: examples counted by 32 bits (the Philox counter's word), a shift no longer than the
-// image's side, a rotation of at most 90 degrees and a scale below 1.
+// image's side, a rotation of at most 90 degrees, a scale below 1, and an elastic field of
+// at most MaxElasticRadius and ElasticAlphaPerSide times the image's side.
 func (l Launch) AugmentParams() (AugmentParams, error) {
 	v, err := l.ints(augmentLen, Augment)
 	if err != nil {
 		return AugmentParams{}, err
 	}
-	if len(l.Reals) != 2 {
-		return AugmentParams{}, fmt.Errorf("%s wants 2 reals (tan(rotate/2), scale), has %d", l.Op, len(l.Reals))
+	if len(l.Reals) != 4 {
+		return AugmentParams{}, fmt.Errorf("%s wants 4 reals (tan(rotate/2), scale, alpha, decay), has %d", l.Op, len(l.Reals))
 	}
-	p := AugmentParams{Batch: v[0], C: v[1], H: v[2], W: v[3], Seed: l.Ints[4], Shift: v[5], TanHalf: l.Reals[0], Scale: l.Reals[1]}
+	p := AugmentParams{Batch: v[0], C: v[1], H: v[2], W: v[3], Seed: l.Ints[4], Shift: v[5], TanHalf: l.Reals[0], Scale: l.Reals[1],
+		Radius: v[6], Alpha: l.Reals[2], Decay: l.Reals[3]}
 	if err := p.check(l.Op); err != nil {
 		return AugmentParams{}, err
 	}

@@ -15,15 +15,23 @@ import (
 
 // Augment is a model's augmentation in training (Spec.Augment): every training image moved by
 // a random transform of its own, a whole-pixel translation of at most Shift pixels along each
-// axis, a rotation of at most Rotate degrees and a scaling by at most Scale of its size,
-// drawn from Philox under Seed at each step (ir/augment.go). Evaluation and prediction see the
-// images as they are.
+// axis, a rotation of at most Rotate degrees and a scaling by at most Scale of its size, and
+// distorted by an elastic field of Elastic pixels smoothed by a Gaussian of Sigma pixels
+// (Simard et al. 2003; ir/elastic.go), drawn from Philox under Seed at each step
+// (ir/augment.go). Evaluation and prediction see the images as they are. A model.json
+// written before elastic distortion has neither key: none.
 type Augment struct {
-	Shift  int     `json:"shift,omitempty"`  // pixels, at most the image's side
-	Rotate float64 `json:"rotate,omitempty"` // degrees, in [0, 90]
-	Scale  float64 `json:"scale,omitempty"`  // a fraction, in [0, 1)
-	Seed   int64   `json:"seed"`             // the key of the transforms: the run's seed
+	Shift   int     `json:"shift,omitempty"`   // pixels, at most the image's side
+	Rotate  float64 `json:"rotate,omitempty"`  // degrees, in [0, 90]
+	Scale   float64 `json:"scale,omitempty"`   // a fraction, in [0, 1)
+	Elastic float64 `json:"elastic,omitempty"` // α, pixels, at most 4 times the image's side; 0 none
+	Sigma   float64 `json:"sigma,omitempty"`   // σ, pixels, in [0.5, 10] with Elastic, else 0
+	Seed    int64   `json:"seed"`              // the key of the transforms: the run's seed
 }
+
+// DefaultElasticSigma is the smoothing of an elastic field given without sigma: Simard's 4
+// pixels.
+const DefaultElasticSigma = 4
 
 // ErrAugment reports an augmentation graphtrain does not apply.
 var ErrAugment = fmt.Errorf("%w: augmentation", ErrSpec)
@@ -37,16 +45,28 @@ func (a *Augment) Check(in Shape) error {
 		return fmt.Errorf("%w: rotate %v: must be 0 to %d degrees", ErrAugment, a.Rotate, ir.MaxAugmentRotate)
 	case !(a.Scale >= 0 && a.Scale < 1):
 		return fmt.Errorf("%w: scale %v: must be in [0, 1)", ErrAugment, a.Scale)
+	case !(a.Elastic >= 0 && a.Elastic <= ir.ElasticAlphaPerSide*float64(max(in.H, in.W))):
+		return fmt.Errorf("%w: elastic %v: must be 0 to %d pixels (%d times the image's side)", ErrAugment, a.Elastic,
+			ir.ElasticAlphaPerSide*max(in.H, in.W), ir.ElasticAlphaPerSide)
+	case a.Elastic == 0 && a.Sigma != 0:
+		return fmt.Errorf("%w: sigma %v without elastic: sigma smooths the elastic field", ErrAugment, a.Sigma)
+	case a.Elastic > 0 && !(a.Sigma >= ir.MinElasticSigma && a.Sigma <= ir.MaxElasticSigma):
+		return fmt.Errorf("%w: sigma %v: must be %v to %v pixels", ErrAugment, a.Sigma, ir.MinElasticSigma, ir.MaxElasticSigma)
 	}
 	return nil
 }
 
-// String writes the augmentation as --augment takes it: "shift=2,rotate=10,scale=0.1".
+// String writes the augmentation as --augment takes it: "shift=2,rotate=10,scale=0.1", and
+// ",elastic=34,sigma=4" with elastic distortion.
 func (a *Augment) String() string {
 	if a == nil {
 		return "none"
 	}
-	return fmt.Sprintf("shift=%d,rotate=%v,scale=%v", a.Shift, a.Rotate, a.Scale)
+	s := fmt.Sprintf("shift=%d,rotate=%v,scale=%v", a.Shift, a.Rotate, a.Scale)
+	if a.Elastic > 0 {
+		s += fmt.Sprintf(",elastic=%v,sigma=%v", a.Elastic, a.Sigma)
+	}
+	return s
 }
 
 // Equal reports whether two augmentations (nil: none) are the same.
@@ -94,8 +114,12 @@ type AugmentOp struct {
 
 // Params are the op's launch parameters for a batch.
 func (op *AugmentOp) Params(batch int) ir.AugmentParams {
-	return ir.AugmentParams{Batch: batch, C: op.Image.C, H: op.Image.H, W: op.Image.W, Seed: op.Seed, Shift: op.Shift,
+	p := ir.AugmentParams{Batch: batch, C: op.Image.C, H: op.Image.H, W: op.Image.W, Seed: op.Seed, Shift: op.Shift,
 		TanHalf: ir.AugmentTanHalf(op.Rotate), Scale: op.Scale}
+	if op.Elastic > 0 {
+		p.Alpha, p.Radius, p.Decay = op.Elastic, ir.ElasticRadius(op.Sigma), ir.ElasticDecay(op.Sigma)
+	}
+	return p
 }
 
 func (op *AugmentOp) Arity() int { return 2 }
@@ -132,6 +156,9 @@ func (op *AugmentOp) Do(in ...G.Value) (G.Value, error) {
 	if math.IsNaN(p.TanHalf) {
 		return nil, fmt.Errorf("graph: augment: rotate %v", op.Rotate)
 	}
+	if _, err := (ir.Launch{Op: ir.Augment, Ints: p.Ints(), Reals: p.Reals()}).AugmentParams(); err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
 	y := tensor.New(tensor.Of(x.Dtype()), tensor.WithShape(x.Shape().Clone()...))
 	switch xs := x.Data().(type) {
 	case []float32:
@@ -148,8 +175,15 @@ func (op *AugmentOp) Do(in ...G.Value) (G.Value, error) {
 // ir.Augment.
 func augmentInto[T float32 | float64](y, x []T, p ir.AugmentParams, step int64) {
 	size := p.C * p.H * p.W
+	var d, scratch []float64
+	if p.Elastic() {
+		d, scratch = make([]float64, 2*p.H*p.W), make([]float64, p.ElasticScratch())
+	}
 	for b := 0; b < p.Batch; b++ {
-		ir.AugmentImage(y[b*size:(b+1)*size], x[b*size:(b+1)*size], p.C, p.H, p.W, p.Transform(step, b))
+		if d != nil {
+			p.ElasticField(d, scratch, step, b)
+		}
+		ir.AugmentElastic(y[b*size:(b+1)*size], x[b*size:(b+1)*size], p.C, p.H, p.W, p.Transform(step, b), d)
 	}
 }
 
@@ -157,7 +191,7 @@ func (op *AugmentOp) ReturnsPtr() bool     { return false }
 func (op *AugmentOp) CallsExtern() bool    { return false }
 func (op *AugmentOp) OverwritesInput() int { return -1 }
 func (op *AugmentOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "augment(%d,%v,%v,%d,%v)", op.Shift, op.Rotate, op.Scale, op.Seed, op.Image)
+	fmt.Fprintf(h, "augment(%d,%v,%v,%v,%v,%d,%v)", op.Shift, op.Rotate, op.Scale, op.Elastic, op.Sigma, op.Seed, op.Image)
 }
 func (op *AugmentOp) Hashcode() uint32 {
 	h := fnv.New32a()

@@ -121,17 +121,58 @@ __device__ __forceinline__ double aug_pixel(const T* img, ll x, ll y, ll h, ll w
     return x < 0 || y < 0 || x >= w || y >= h ? 0.0 : (double)img[y * w + x];
 }
 
+// The elastic displacement of output pixel (x, y) of example b (ir/elastic.go): the field's
+// rows around the pixel smoothed along x one by one, then the column of those sums along y,
+// times alpha, each product and sum rounded on its own in the order the Go code takes. The
+// field's words: the counter (b, ELASTIC_STREAM + pair, step) under the seed, the pair
+// k = Y'·P + X'/2 of the margin grid's point (X', Y') = (x + i + r, y + j + r).
+__device__ void elastic_at(ll b, ll x, ll y, ll w, unsigned long long s, unsigned long long k, ll r, double alpha, double decay, double* dx, double* dy) {
+    double g[ELASTIC_MAX_RADIUS + 1];
+    double q2 = mul_rn(decay, decay), m = decay, sum = 0.0;
+    g[0] = 1.0;
+    for (ll i = 1; i <= r; i++) {
+        g[i] = mul_rn(g[i - 1], m);
+        m = mul_rn(m, q2);
+    }
+    for (ll i = -r; i <= r; i++) sum = add_rn(sum, g[i < 0 ? -i : i]);
+    for (ll i = 0; i <= r; i++) g[i] = g[i] / sum;
+    ll pairs = (w + 2 * r + 1) / 2;
+    double ax = 0.0, ay = 0.0;
+    for (ll j = -r; j <= r; j++) {
+        double sx = 0.0, sy = 0.0, gj = g[j < 0 ? -j : j];
+        ll row = (y + j + r) * pairs;
+        unsigned c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        for (ll i = -r; i <= r; i++) {
+            ll xx = x + i + r;
+            if (i == -r || !(xx & 1)) { // a pair's words, drawn at its first point in the row
+                c0 = (unsigned)b, c1 = ELASTIC_STREAM + (unsigned)(row + xx / 2), c2 = (unsigned)s, c3 = (unsigned)(s >> 32);
+                philox4x32(c0, c1, c2, c3, (unsigned)k, (unsigned)(k >> 32));
+            }
+            double gi = g[i < 0 ? -i : i];
+            double ux = unit_word(xx & 1 ? c2 : c0), uy = unit_word(xx & 1 ? c3 : c1);
+            sx = add_rn(sx, mul_rn(gi, ux));
+            sy = add_rn(sy, mul_rn(gi, uy));
+        }
+        ax = add_rn(ax, mul_rn(gj, sx));
+        ay = add_rn(ay, mul_rn(gj, sy));
+    }
+    *dx = mul_rn(alpha, ax);
+    *dy = mul_rn(alpha, ay);
+}
+
 // out[b] = in[b] resampled where example b's transform at the step counter's value sends
-// each pixel (ir/augment.go): the transform from the Philox words of the counter (b,
-// 2^32−1, step) under the seed, the sample bilinear with zeros outside. in, out: [batch,
-// c·h·w]; step: one double; a thread per output pixel (b, y, x), over every channel.
+// each pixel (ir/augment.go), moved on by its elastic displacement where alpha > 0: the
+// transform from the Philox words of the counter (b, AUGMENT_STREAM, step) under the seed,
+// the sample bilinear with zeros outside. in, out: [batch, c·h·w]; step: one double; a thread
+// per output pixel (b, y, x), over every channel.
 template <typename T>
-__device__ void augment(const T* in, const double* step, T* out, ll batch, ll c, ll h, ll w, ll seed, ll shift, double tan_half, double scale) {
+__device__ void augment(const T* in, const double* step, T* out, ll batch, ll c, ll h, ll w, ll seed, ll shift, ll radius,
+                        double tan_half, double scale, double alpha, double decay) {
     ll i = gid();
     if (i >= batch * h * w) return;
     ll b = i / (h * w), y = i / w % h, x = i % w;
     unsigned long long s = (unsigned long long)(ll)step[0], k = (unsigned long long)seed;
-    unsigned c0 = (unsigned)b, c1 = 0xFFFFFFFFu, c2 = (unsigned)s, c3 = (unsigned)(s >> 32);
+    unsigned c0 = (unsigned)b, c1 = AUGMENT_STREAM, c2 = (unsigned)s, c3 = (unsigned)(s >> 32);
     philox4x32(c0, c1, c2, c3, (unsigned)k, (unsigned)(k >> 32));
     unsigned long long span = (unsigned long long)(2 * shift + 1);
     double tx = (double)((ll)(((unsigned long long)c0 * span) >> 32) - shift);
@@ -144,6 +185,12 @@ __device__ void augment(const T* in, const double* step, T* out, ll batch, ll c,
     double qx = sub_rn(sub_rn((double)x, cx), tx), qy = sub_rn(sub_rn((double)y, cy), ty);
     double sx = add_rn(cx, add_rn(mul_rn(a, qx), mul_rn(bb, qy)));
     double sy = add_rn(cy, sub_rn(mul_rn(a, qy), mul_rn(bb, qx)));
+    if (alpha > 0) {
+        double dx, dy;
+        elastic_at(b, x, y, w, s, k, radius, alpha, decay, &dx, &dy);
+        sx = add_rn(sx, dx);
+        sy = add_rn(sy, dy);
+    }
     double x0 = floor(sx), y0 = floor(sy), fx = sub_rn(sx, x0), fy = sub_rn(sy, y0);
     double gx = sub_rn(1.0, fx), gy = sub_rn(1.0, fy);
     // A place far outside reads nothing either way: clamped, its index cannot overflow.
@@ -155,5 +202,5 @@ __device__ void augment(const T* in, const double* step, T* out, ll batch, ll c,
         out[(b * c + ch) * h * w + y * w + x] = (T)add_rn(mul_rn(gy, top), mul_rn(fy, bottom));
     }
 }
-#define AUGMENT(T) augment<T>((const T*)in, (const double*)step, (T*)out, batch, c, h, w, seed, shift, tan_half, scale)
-KERNELS2(augment, (const void* in, const void* step, void* out, ll batch, ll c, ll h, ll w, ll seed, ll shift, double tan_half, double scale), AUGMENT)
+#define AUGMENT(T) augment<T>((const T*)in, (const double*)step, (T*)out, batch, c, h, w, seed, shift, radius, tan_half, scale, alpha, decay)
+KERNELS2(augment, (const void* in, const void* step, void* out, ll batch, ll c, ll h, ll w, ll seed, ll shift, ll radius, double tan_half, double scale, double alpha, double decay), AUGMENT)

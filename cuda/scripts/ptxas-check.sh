@@ -1,7 +1,8 @@
 #!/bin/sh
 # ptxas-check.sh PTXAS PTX...: assemble each kernel file for every architecture from sm_60
 # (Pascal) to sm_90 (Hopper) and fail on an error or a spill. (The unary kernels keep a stack
-# frame for the slow paths of sin, cos and pow: not a spill.)
+# frame for the slow paths of sin, cos and pow, and augment one for the elastic field's
+# Gaussian weights: not a spill.)
 set -eu
 ptxas=$1; shift
 for f in "$@"; do

@@ -462,8 +462,8 @@ func dropout(h *Machine, l ir.Launch, a [][]float64) error {
 }
 
 // augment samples each example's image where its transform (ir.AugmentParams.Transform)
-// sends each output pixel, bilinearly between the four pixels around the place, a pixel
-// outside the image counting 0.
+// sends each output pixel, moved on by its elastic displacement (elasticAt) if any,
+// bilinearly between the four pixels around the place, a pixel outside the image counting 0.
 func augment(h *Machine, l ir.Launch, a [][]float64) error {
 	p, err := l.AugmentParams()
 	if err != nil {
@@ -476,6 +476,7 @@ func augment(h *Machine, l ir.Launch, a [][]float64) error {
 		}
 		return img[int(y)*p.W+int(x)]
 	}
+	g := p.ElasticWeights()
 	for b := 0; b < p.Batch; b++ {
 		t := p.Transform(step, b)
 		for c := 0; c < p.C; c++ {
@@ -483,6 +484,10 @@ func augment(h *Machine, l ir.Launch, a [][]float64) error {
 			for y := 0; y < p.H; y++ {
 				for x := 0; x < p.W; x++ {
 					sx, sy := t.Source(x, y)
+					if p.Elastic() {
+						dx, dy := elasticAt(p, &g, step, b, x, y)
+						sx, sy = sx+dx, sy+dy
+					}
 					x0, y0 := math.Floor(sx), math.Floor(sy)
 					fx, fy := sx-x0, sy-y0
 					top := (1-fx)*pixel(img, x0, y0) + fx*pixel(img, x0+1, y0)
@@ -493,6 +498,26 @@ func augment(h *Machine, l ir.Launch, a [][]float64) error {
 		}
 	}
 	return nil
+}
+
+// elasticAt is the elastic displacement of output pixel (x, y) of example b at step, as its
+// definition (ir/elastic.go) reads: each row of the field around the pixel smoothed along x
+// in turn, then the column of those sums along y, times alpha; g is p.ElasticWeights().
+func elasticAt(p ir.AugmentParams, g *[ir.MaxElasticRadius + 1]float64, step int64, b, x, y int) (dx, dy float64) {
+	r := p.Radius
+	for j := -r; j <= r; j++ {
+		var sx, sy float64
+		for i := -r; i <= r; i++ {
+			ux, uy := p.ElasticPoint(step, b, x+i, y+j)
+			gi := g[max(i, -i)]
+			sx += float64(gi * ux)
+			sy += float64(gi * uy)
+		}
+		gj := g[max(j, -j)]
+		dx += float64(gj * sx)
+		dy += float64(gj * sy)
+	}
+	return float64(p.Alpha * dx), float64(p.Alpha * dy)
 }
 
 func stepInc(h *Machine, l ir.Launch, a [][]float64) error {

@@ -81,14 +81,22 @@ func (o *Odd) Step(v float64) int {
 }
 
 // AugmentCases are augmentations of odd image sides and several channels: B, C, H, W, shift,
-// rotate (degrees), scale (percent), step. The first is the identity; the last steps are
-// beyond 32 bits.
-var AugmentCases = [][8]int{{3, 2, 7, 5, 0, 0, 0, 4}, {4, 3, 9, 6, 2, 0, 0, 1}, {5, 1, 11, 13, 3, 15, 20, 7}, {2, 2, 5, 5, 1, 90, 50, 1 << 33}, {3, 1, 6, 9, 9, 30, 0, 5<<32 + 3}}
+// rotate (degrees), scale (percent), step, elastic alpha (pixels), elastic sigma (tenths of a
+// pixel). The first is the identity; some steps are beyond 32 bits; the last three distort
+// elastically, the last two with nothing else, on margin grids of odd width (W + 2r).
+var AugmentCases = [][10]int{{3, 2, 7, 5, 0, 0, 0, 4, 0, 0}, {4, 3, 9, 6, 2, 0, 0, 1, 0, 0}, {5, 1, 11, 13, 3, 15, 20, 7, 0, 0},
+	{2, 2, 5, 5, 1, 90, 50, 1 << 33, 0, 0}, {3, 1, 6, 9, 9, 30, 0, 5<<32 + 3, 0, 0},
+	{3, 2, 7, 8, 1, 10, 10, 6, 6, 15}, {2, 1, 9, 5, 0, 0, 0, 3<<32 + 1, 20, 5}, {2, 1, 6, 7, 0, 0, 0, 2, 3, 23}}
 
 // AugmentLaunch is the parameters of an AugmentCases row under seed.
-func AugmentLaunch(c [8]int, seed int64) ir.AugmentParams {
-	return ir.AugmentParams{Batch: c[0], C: c[1], H: c[2], W: c[3], Seed: seed, Shift: c[4],
+func AugmentLaunch(c [10]int, seed int64) ir.AugmentParams {
+	p := ir.AugmentParams{Batch: c[0], C: c[1], H: c[2], W: c[3], Seed: seed, Shift: c[4],
 		TanHalf: ir.AugmentTanHalf(float64(c[5])), Scale: float64(c[6]) / 100}
+	if c[8] > 0 {
+		sigma := float64(c[9]) / 10
+		p.Alpha, p.Radius, p.Decay = float64(c[8]), ir.ElasticRadius(sigma), ir.ElasticDecay(sigma)
+	}
+	return p
 }
 
 // addAugment adds an Augment launch for each of AugmentCases, over images of smooth values
