@@ -104,18 +104,22 @@ func augmentedCNN(t *testing.T, a model.Augment) *model.Model {
 	return m
 }
 
-// TestAugmentTrainsLikeVM: three steps of an augmented cnn and mlp leave the TapeMachine's
-// parameters within 1e-4 on the CPU (the transforms advance with the step counter alike on
-// both), and differ from three steps without augmentation.
+// TestAugmentTrainsLikeVM: three steps of an augmented cnn and mlp, with elastic distortion
+// and without, leave the TapeMachine's parameters within 1e-4 on the CPU (the transforms
+// advance with the step counter alike on both), and differ from three steps without
+// augmentation.
 func TestAugmentTrainsLikeVM(t *testing.T) {
-	a := model.Augment{Shift: 2, Rotate: 10, Scale: 0.1, Seed: 4}
-	mlpSpec, _ := model.MLPSpec([]int{32})
-	mlpSpec.Augment = &a
-	mlp, err := model.NewModel(mlpSpec, 3)
-	if err != nil {
-		t.Fatal(err)
+	var models []*model.Model
+	for _, a := range []model.Augment{{Shift: 2, Rotate: 10, Scale: 0.1, Seed: 4}, {Rotate: 5, Elastic: 34, Sigma: 4, Seed: 5}} {
+		mlpSpec, _ := model.MLPSpec([]int{32})
+		mlpSpec.Augment = &a
+		mlp, err := model.NewModel(mlpSpec, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		models = append(models, augmentedCNN(t, a), mlp)
 	}
-	for _, m := range []*model.Model{augmentedCNN(t, a), mlp} {
+	for _, m := range models {
 		plain := cloneModel(m)
 		plain.Spec.Augment = nil
 		mv, mc := cloneModel(m), cloneModel(m)
@@ -127,11 +131,11 @@ func TestAugmentTrainsLikeVM(t *testing.T) {
 		}
 		for i, p := range mv.Params {
 			if e := lowertest.RelErr(ref.ToF64(mc.Params[i].T), ref.ToF64(p.T)); e > 1e-4 {
-				t.Errorf("%s: %s off by %.2g relative after 3 steps", m.Spec.Kind, p.Name, e)
+				t.Errorf("%s %s: %s off by %.2g relative after 3 steps", m.Spec.Kind, m.Spec.Augment, p.Name, e)
 			}
 		}
 		if e := lowertest.RelErr(ref.ToF64(plain.Params[0].T), ref.ToF64(mc.Params[0].T)); e < 1e-6 {
-			t.Errorf("%s: augmentation changed nothing (%.2g)", m.Spec.Kind, e)
+			t.Errorf("%s %s: augmentation changed nothing (%.2g)", m.Spec.Kind, m.Spec.Augment, e)
 		}
 	}
 }
@@ -164,7 +168,7 @@ func trainModel(t *testing.T, m *model.Model, b backend.Backend, steps int) {
 // CPU's predictor and a trainer's validation pass (Program.Forward) give the TapeMachine's
 // outputs of the graph without gradients, which has no augmentation.
 func TestAugmentOffAtEvaluation(t *testing.T) {
-	checkOffAtEvaluation(t, augmentedCNN(t, model.Augment{Shift: 3, Rotate: 20, Scale: 0.2, Seed: 1}))
+	checkOffAtEvaluation(t, augmentedCNN(t, model.Augment{Shift: 3, Rotate: 20, Scale: 0.2, Elastic: 20, Sigma: 3, Seed: 1}))
 }
 
 // checkOffAtEvaluation checks that m's forward pass at evaluation on the CPU, in the
@@ -211,22 +215,52 @@ func f64s(x []float32) []float64 {
 }
 
 // TestAugmentStepAllocatesNothing: a training step of an augmented cnn allocates nothing on
-// the CPU.
+// the CPU, with elastic distortion too (its scratch is made when the program is compiled).
 func TestAugmentStepAllocatesNothing(t *testing.T) {
-	m := augmentedCNN(t, model.Augment{Shift: 2, Rotate: 10, Scale: 0.1, Seed: 1})
-	net, _ := m.Build(16, true)
-	s, _ := model.NewSolver("adam", 1e-3)
-	tr, err := Backend{}.NewTrainer(net, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	x, y := lowertest.Batch(m, 16, 1)
-	if n := testing.AllocsPerRun(5, func() {
-		if err := tr.Step(x, y); err != nil {
+	for _, a := range []model.Augment{{Shift: 2, Rotate: 10, Scale: 0.1, Seed: 1}, {Shift: 2, Elastic: 34, Sigma: 4, Seed: 1}} {
+		m := augmentedCNN(t, a)
+		net, _ := m.Build(16, true)
+		s, _ := model.NewSolver("adam", 1e-3)
+		tr, err := Backend{}.NewTrainer(net, s)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}); n != 0 {
-		t.Errorf("%v allocations a step", n)
+		x, y := lowertest.Batch(m, 16, 1)
+		if n := testing.AllocsPerRun(5, func() {
+			if err := tr.Step(x, y); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s: %v allocations a step", a.String(), n)
+		}
+		tr.Close()
+	}
+}
+
+// BenchmarkAugment is an Augment launch on a batch of 128 MNIST-sized images on the default
+// pool: the affine transform alone, and with Simard's elastic field (α 34, σ 4: a radius of
+// 12 pixels).
+func BenchmarkAugment(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		a    model.Augment
+	}{{"affine", model.Augment{Shift: 2, Rotate: 10, Scale: 0.1}}, {"elastic", model.Augment{Shift: 2, Elastic: 34, Sigma: 4}}} {
+		b.Run(c.name, func(b *testing.B) {
+			op := &model.AugmentOp{Augment: c.a, Image: model.Shape{C: 1, H: 28, W: 28}}
+			p := op.Params(128)
+			x, y := make([]float32, 128*784), make([]float32, 128*784)
+			for i := range x {
+				x[i] = float32(i%7) / 7
+			}
+			step := []float64{3}
+			run := augment(parallel.Default(), x, step, y, p)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				step[0]++
+				run()
+			}
+			b.ReportMetric(float64(b.N*p.Batch)/b.Elapsed().Seconds(), "samples/s")
+		})
 	}
 }

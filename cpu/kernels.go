@@ -945,7 +945,7 @@ type elasticLoop[T float] struct {
 	x, y    []T
 	p       ir.AugmentParams
 	step    int64
-	scratch [][]float64 // per worker: the displacement (2·H·W), then ElasticField's scratch
+	scratch [][]float64 // per worker: the displacements (2·H·W), then ElasticField's scratch
 }
 
 func newElasticLoop[T float](pool *parallel.Pool, x, y []T, p ir.AugmentParams) *elasticLoop[T] {

@@ -78,16 +78,17 @@ func AugmentImage[T float32 | float64](dst, src []T, c, h, w int, a Affine) {
 	AugmentElastic(dst, src, c, h, w, a, nil)
 }
 
-// AugmentElastic is AugmentImage with the elastic field d (2·H·W: each pixel's x and y
-// displacement, ElasticField; nil for none) added to every sample place: the arithmetic of an
-// Augment launch for one example, which the CPU executor and the TapeMachine's op call.
+// AugmentElastic is AugmentImage with the elastic field d (2·H·W: the pixels' x
+// displacements, then their y ones, ElasticField; nil for none) added to every sample place:
+// the arithmetic of an Augment launch for one example, which the CPU executor and the
+// TapeMachine's op call.
 func AugmentElastic[T float32 | float64](dst, src []T, c, h, w int, a Affine, d []float64) {
 	hw := h * w
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			sx, sy := a.Source(x, y)
 			if d != nil {
-				sx, sy = sx+d[2*(y*w+x)], sy+d[2*(y*w+x)+1]
+				sx, sy = sx+d[y*w+x], sy+d[hw+y*w+x]
 			}
 			x0, y0 := math.Floor(sx), math.Floor(sy)
 			fx, fy := sx-x0, sy-y0

@@ -99,8 +99,12 @@ func (l Launch) flops(p *Program) (int64, error) {
 		// the two sums' four; the gradient's six.
 		per := map[Op]int64{BatchNormStats: 4, BatchNorm: 3, BatchNormBackScale: 4, BatchNormBackData: 6}[l.Op]
 		return per * n(l.Args[0]), nil
-	case Augment: // the bilinear blend of four corners
-		return 9 * n(out), nil
+	case Augment: // the bilinear blend of four corners; the elastic field smoothed along x and y
+		a, err := l.AugmentParams()
+		if err != nil || !a.Elastic() {
+			return 9 * n(out), err
+		}
+		return 9*n(out) + 8*int64(2*a.Radius+1)*int64(a.Batch)*int64(a.H)*int64(a.W), nil
 	}
 	return 0, nil // data movement only: Gather4, Im2col, GatherRows, the counters
 }

@@ -122,20 +122,23 @@ func (p AugmentParams) ElasticScratch() int {
 }
 
 // ElasticField writes the displacement of the example in place b of the batch at step into d
-// (2·H·W values: the x and y displacement of each pixel, row by row), using scratch (at least
-// ElasticScratch values): the field drawn on the margin grid, its rows smoothed, then its
-// columns, scaled by Alpha. It allocates nothing.
+// (2·H·W values: the x displacements of the pixels row by row, then the y ones), using
+// scratch (at least ElasticScratch values): the field drawn on the margin grid, its rows
+// smoothed, then its columns, scaled by Alpha. It allocates nothing. Each sum runs over the
+// weights in the definition's order, a whole row (or image) of sums at a time.
 func (p AugmentParams) ElasticField(d, scratch []float64, step int64, b int) {
 	r, h, w := p.Radius, p.H, p.W
 	eh, ew, pairs := h+2*r, w+2*r, p.elasticPairs()
-	u, s := scratch[:2*eh*ew], scratch[2*eh*ew:2*eh*ew+2*eh*w]
+	n := eh * ew
+	ux, uy := scratch[:n], scratch[n:2*n]
+	sx, sy := scratch[2*n:2*n+eh*w], scratch[2*n+eh*w:2*n+2*eh*w]
 	for yy := 0; yy < eh; yy++ {
 		for k := 0; k < pairs; k++ {
 			q := ElasticBlock(p.Seed, step, b, yy*pairs+k)
-			i := 2 * (yy*ew + 2*k)
-			u[i], u[i+1] = unitWord(q[0]), unitWord(q[1])
+			i := yy*ew + 2*k
+			ux[i], uy[i] = unitWord(q[0]), unitWord(q[1])
 			if 2*k+1 < ew {
-				u[i+2], u[i+3] = unitWord(q[2]), unitWord(q[3])
+				ux[i+1], uy[i+1] = unitWord(q[2]), unitWord(q[3])
 			}
 		}
 	}
@@ -144,26 +147,33 @@ func (p AugmentParams) ElasticField(d, scratch []float64, step int64, b int) {
 	for i := -r; i <= r; i++ {
 		g[i+r] = half[absInt(i)]
 	}
+	// Along x: s(x, Y') = Σᵢ g_|i|·u(x+i, Y'), for each row of the margin grid.
+	clear(sx)
+	clear(sy)
 	for yy := 0; yy < eh; yy++ {
-		row := u[2*yy*ew : 2*(yy+1)*ew]
-		for x := 0; x < w; x++ {
-			var sx, sy float64
-			for i, gi := range g[:2*r+1] {
-				sx += float64(gi * row[2*(x+i)])
-				sy += float64(gi * row[2*(x+i)+1])
+		ox, oy := sx[yy*w:(yy+1)*w], sy[yy*w:(yy+1)*w]
+		for i, gi := range g[:2*r+1] {
+			rx, ry := ux[yy*ew+i:yy*ew+i+w], uy[yy*ew+i:yy*ew+i+w]
+			for x := range ox {
+				ox[x] += float64(gi * rx[x])
+				oy[x] += float64(gi * ry[x])
 			}
-			s[2*(yy*w+x)], s[2*(yy*w+x)+1] = sx, sy
 		}
 	}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var dx, dy float64
-			for j, gj := range g[:2*r+1] {
-				dx += float64(gj * s[2*((y+j)*w+x)])
-				dy += float64(gj * s[2*((y+j)*w+x)+1])
-			}
-			d[2*(y*w+x)], d[2*(y*w+x)+1] = float64(p.Alpha*dx), float64(p.Alpha*dy)
+	// Along y: d(x, y) = α·Σⱼ g_|j|·s(x, y+j); rows j+r to j+r+H−1 of s are the image's
+	// rows moved by j.
+	dx, dy := d[:h*w], d[h*w:2*h*w]
+	clear(dx)
+	clear(dy)
+	for j, gj := range g[:2*r+1] {
+		cx, cy := sx[j*w:(j+h)*w], sy[j*w:(j+h)*w]
+		for i := range dx {
+			dx[i] += float64(gj * cx[i])
+			dy[i] += float64(gj * cy[i])
 		}
+	}
+	for i := range dx {
+		dx[i], dy[i] = float64(p.Alpha*dx[i]), float64(p.Alpha*dy[i])
 	}
 }
 
