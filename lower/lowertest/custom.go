@@ -11,7 +11,7 @@ import (
 // have: tanh, leakyrelu, pad=same, a stride of 2, several channels in, odd image sides, a
 // convolution's output going straight to a dense layer, a model on vectors, and batch
 // normalisation, dropout and average pooling (overlapping windows too) on images and vectors,
-// and augmentation of images of two channels with odd sides.
+// and augmentation (elastic distortion too) of images of two channels with odd sides.
 var CustomDescriptions = []struct {
 	Text    string
 	In      model.Shape
@@ -22,7 +22,7 @@ var CustomDescriptions = []struct {
 	{"dense(9) leakyrelu(0.2) dense(8) tanh dense(4)", model.Shape{C: 13}, nil},
 	{"conv(4,3,pad=1) batchnorm relu avgpool(2) conv(3,2) batchnorm leakyrelu(0.1) dropout(0.25) dense(8) batchnorm tanh dropout(0.5) dense(3)", model.Shape{C: 2, H: 9, W: 9}, nil},
 	{"conv(3,3) avgpool(3,stride=2) relu dense(10) batchnorm relu dropout(0.3) dense(4)", model.Shape{C: 1, H: 11, W: 11}, nil},
-	{"conv(4,3) relu maxpool(2) dense(6) relu dropout(0.2) dense(3)", model.Shape{C: 2, H: 9, W: 7}, &model.Augment{Shift: 2, Rotate: 20, Scale: 0.2, Seed: 11}},
+	{"conv(4,3) relu maxpool(2) dense(6) relu dropout(0.2) dense(3)", model.Shape{C: 2, H: 9, W: 7}, &model.Augment{Shift: 2, Rotate: 20, Scale: 0.2, Elastic: 8, Sigma: 1.5, Seed: 11}},
 }
 
 // Custom are the CustomDescriptions' models at a small batch, with adam.
