@@ -143,11 +143,12 @@ const (
 	// BatchNormParams: b, c, s; Reals ε.
 	BatchNormBackData
 	// Augment: each training example moved by a transform of its own (augment.go): out[b] =
-	// in[b] resampled (bilinear, zeros outside) at the places Transform(step, b) gives, the
-	// transform's words drawn from Philox under (seed, step, b), the step read from the step
-	// counter (float64). Args in [B, C·H·W], step, out [B, C·H·W]; Ints AugmentParams: batch,
-	// c, h, w, seed, shift; Reals tan(rotate/2), scale. Only in a training step: a forward
-	// program (Program.Forward) makes it the identity.
+	// in[b] resampled (bilinear, zeros outside) at the places Transform(step, b) gives, plus
+	// the elastic field's displacements (elastic.go) where alpha > 0, the words drawn from
+	// Philox under (seed, step, b), the step read from the step counter (float64). Args in
+	// [B, C·H·W], step, out [B, C·H·W]; Ints AugmentParams: batch, c, h, w, seed, shift,
+	// radius; Reals tan(rotate/2), scale, alpha, exp(−1/(2σ²)). Only in a training step: a
+	// forward program (Program.Forward) makes it the identity.
 	Augment
 	numOps
 )
