@@ -23,13 +23,14 @@ import (
 //	        a kernel; tanHalf = tan(rotate/2), so θ lies within ±rotate, nearly uniform
 //	s       1 + scale·u(w3)
 //
-// Output pixel p samples the input at c + R(−θ)·(p − c − (tx, ty))/s + α·d(p): the content
-// turns by θ, grows by s and moves by (tx, ty), and the elastic field α·d (elastic.go, none
-// without it) pushes each pixel's sample place on its own. The sample is bilinear, with zeros outside the image; every
-// channel of an example moves alike. All of it is float64 arithmetic (+ − × ÷ and floor), the
-// result rounded once to the dtype: a transform with shift, rotation and scale all 0 samples
-// each pixel at itself with weight 1 and copies the image exactly, and so does a whole-pixel
-// translation alone, pixel by pixel.
+// Output pixel p samples the input at c + R(−θ)·(p − c − (tx, ty))/s + d(p): the content
+// turns by θ, grows by s and moves by (tx, ty), and the elastic field d (elastic.go; none
+// without it) pushes each pixel's sample place on its own. The sample is bilinear, with zeros
+// outside the image; every channel of an example moves alike. All of it is float64
+// arithmetic (+ − × ÷ and floor), the result rounded once to the dtype: a transform with
+// shift, rotation and scale all 0 and no elastic field samples each pixel at itself with
+// weight 1 and copies the image exactly, and so does a whole-pixel translation alone, pixel
+// by pixel.
 
 // AugmentStream is word 1 of every augmentation counter: the dropout layer no model has.
 const AugmentStream = 1<<32 - 1
