@@ -126,7 +126,7 @@ func parseLayer(w string) (Layer, string) {
 	args = strings.TrimSuffix(args, ")")
 	syn, known := layerSyntax[name]
 	if !known {
-		return Layer{}, fmt.Sprintf("unknown layer (want one of %s)", strings.Join(layerNames(), ", "))
+		return Layer{}, fmt.Sprintf("unknown layer (want one of %s)", strings.Join(LayerNames(), ", "))
 	}
 	var pos []float64
 	keys := map[string]string{}
@@ -261,7 +261,8 @@ func NormalizeArch(in Shape, layers []Layer) ([]Layer, []Placed, error) {
 	return out, placed, nil
 }
 
-func layerNames() []string {
+// LayerNames are the layer kinds a description may name.
+func LayerNames() []string {
 	return []string{"dense", "conv", "maxpool", "avgpool", "relu", "leakyrelu", "sigmoid", "tanh", "dropout", "batchnorm", "flatten"}
 }
 

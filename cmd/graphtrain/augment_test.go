@@ -53,7 +53,8 @@ func TestAugmentFlagRefused(t *testing.T) {
 // on resume is refused without --force.
 func TestAugmentResumesExactly(t *testing.T) {
 	dir := t.TempDir()
-	common := []string{"train", "mnist", "--model", "cnn", "--limit", "700", "--batch", "64", "-q", "--device", "cpu", "--seed", "3"}
+	// A constant rate: a schedule spans --epochs, 1 in the first run here and 2 in the straight one.
+	common := []string{"train", "mnist", "--model", "cnn", "--limit", "700", "--batch", "64", "-q", "--device", "cpu", "--seed", "3", "--lr-schedule", "constant"}
 	with := func(more ...string) []string { return append(append([]string(nil), common...), more...) }
 	const aug = "shift=2,rotate=10,scale=0.1,elastic=34"
 	for _, run := range [][]string{

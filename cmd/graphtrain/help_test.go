@@ -101,9 +101,10 @@ func TestHelpNamesWhatFlagsTake(t *testing.T) {
 		{"bench --devices", usage("bench", "devices"), []string{"vm", "cpu", "cuda"}},
 		{"bench --model", usage("bench", "model"), keys(defaultBenchSteps)},
 		{"bench --steps", usage("bench", "steps"), []string{"xor 2000", "mlp 100", "cnn 30"}},
-		{"train mnist --model", usage("train mnist", "model"), keys(defaultEpochs)},
+		{"train mnist --model", usage("train mnist", "model"), mnistKinds()},
+		{"train mnist --arch", usage("train mnist", "arch"), model.LayerNames()},
 		{"train mnist --solver", usage("train mnist", "solver"), keys(defaultLR)},
-		{"train mnist --epochs", usage("train mnist", "epochs"), []string{defaultsText(defaultEpochs, "mlp", "cnn"), defaultsText(fashionEpochs, "mlp", "cnn")}},
+		{"train mnist --epochs", usage("train mnist", "epochs"), []string{"recipe"}},
 		{"train mnist --lr", usage("train mnist", "lr"), []string{defaultsText(defaultLR, model.Solvers...)}},
 		{"train mnist --metrics", usage("train mnist", "metrics"), jsonFields(train.EpochStats{})},
 	} {

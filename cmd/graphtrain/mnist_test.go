@@ -257,7 +257,8 @@ func TestTrainCNNShortRun(t *testing.T) {
 // that stayed on one device reaches, within float32 rounding.
 func TestCheckpointsMoveBetweenDevices(t *testing.T) {
 	dir := t.TempDir()
-	common := []string{"train", "mnist", "--model", "mlp", "--hidden", "16", "--limit", "1500", "-q"}
+	// A constant rate: a schedule spans --epochs, 1 in the first runs here and 2 in the straight one.
+	common := []string{"train", "mnist", "--model", "mlp", "--hidden", "16", "--limit", "1500", "-q", "--lr-schedule", "constant"}
 	epochLoss := func(metrics string, epoch int) float64 {
 		t.Helper()
 		data, err := os.ReadFile(filepath.Join(dir, metrics))

@@ -12,7 +12,7 @@ import (
 )
 
 // archLayersHelp lists the layers --arch takes, for its help.
-const archLayersHelp = "each dense(N), conv(F,K) with stride=S and pad=P or pad=same, maxpool(K) with stride=S, relu, leakyrelu(A), sigmoid, tanh or flatten (implied before the first dense after a conv); the last dense layer's units are the classes; e.g. 'conv(32,5,pad=2) relu maxpool(2) dense(128) relu dense(10)'"
+const archLayersHelp = "each dense(N), conv(F,K) with stride=S and pad=P or pad=same, maxpool(K) or avgpool(K) with stride=S, relu, leakyrelu(A), sigmoid, tanh, dropout(P) (inverted, off at evaluation), batchnorm (running statistics at evaluation) or flatten (implied before the first dense after a conv); the last dense layer's units are the classes; e.g. 'conv(32,5,pad=2) relu maxpool(2) dense(128) relu dense(10)'"
 
 // maxArchFileBytes bounds a --arch @FILE: a description of the most layers is far smaller.
 const maxArchFileBytes = 1 << 20

@@ -20,7 +20,7 @@ func TestRecipeFlagsRefused(t *testing.T) {
 		{[]string{"--solver", "adamw", "--weight-decay", "-0.1"}, "--weight-decay -0.1: must be in [0, 1]"},
 		{[]string{"--solver", "adamw", "--weight-decay", "NaN"}, "--weight-decay NaN: must be in [0, 1]"},
 		{[]string{"--solver", "adamw", "--weight-decay", "1.5"}, "--weight-decay 1.5: must be in [0, 1]"},
-		{[]string{"--weight-decay", "0.1"}, "only --solver adamw decays the weights; add --solver adamw"},
+		{[]string{"--solver", "adam", "--weight-decay", "0.1"}, "only --solver adamw decays the weights; add --solver adamw"},
 		{[]string{"--solver", "adamx"}, "--solver \"adamx\": must be adam, adamw, sgd or momentum"},
 		{[]string{"--label-smoothing", "1"}, "--label-smoothing 1: must be in [0, 1)"},
 		{[]string{"--label-smoothing", "-0.1"}, "--label-smoothing -0.1: must be in [0, 1)"},

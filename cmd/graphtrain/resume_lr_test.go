@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -13,7 +14,7 @@ func TestResumeLRZeroKeepsTheRate(t *testing.T) {
 		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
 	}
 	r := runBin(t, dir, "", "train", "mnist", "--resume", "o", "--epochs", "2", "--lr", "0", "--device", "cpu")
-	if r.code != 0 || !strings.Contains(r.stdout, "adam lr 0.001") {
+	if want := fmt.Sprintf("%s lr %g", recipeFor("mnist", "mlp").solver, recipeFor("mnist", "mlp").lr); r.code != 0 || !strings.Contains(r.stdout, want) {
 		t.Fatalf("resume --lr 0: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := runBin(t, dir, "", "eval", "mnist", "--weights", "o", "--device", "cpu"); r.code != 0 {

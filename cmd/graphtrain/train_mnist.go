@@ -51,32 +51,23 @@ type trainMNISTOpts struct {
 	augment     string  // --augment's list, "" for none
 }
 
-// defaultEpochs are the epochs each model needs to reach its accuracy goal with the other
-// defaults (Adam, lr 1e-3, batch 128): see README.md for the figures. Fashion-MNIST, harder,
-// takes more (fashionEpochs).
-var defaultEpochs = classifierDefaults(10)
-
-// fashionEpochs are defaultEpochs for --dataset fashion: 10 epochs leave the mlp at 87.5%
-// and the cnn at 89.2%, under their goals of 88% and 90% (README.md).
-var fashionEpochs = classifierDefaults(20)
-
-// classifierDefaults is n for every named kind trained on a data set (mlp, cnn).
-func classifierDefaults(n int) map[string]int {
-	m := map[string]int{}
+// trainKinds are the kinds train mnist trains: every named classifier (mlp, cnn) and
+// customKind (--arch). Each has a recipe on each data set (recipe.go).
+var trainKinds = func() map[string]bool {
+	m := map[string]bool{customKind: true}
 	for _, kind := range model.NamedKinds() {
 		if s, err := model.SpecFor(kind, 1, true); err == nil && s.Classifier() {
-			m[kind] = n
+			m[kind] = true
 		}
 	}
-	m[customKind] = n
 	return m
-}
+}()
 
 // mnistKinds are the named kinds train mnist trains: mlp, cnn.
 func mnistKinds() []string {
 	var kinds []string
 	for _, kind := range model.NamedKinds() {
-		if _, ok := defaultEpochs[kind]; ok {
+		if trainKinds[kind] {
 			kinds = append(kinds, kind)
 		}
 	}
@@ -101,7 +92,10 @@ current step, saves OUT/last and exits with status 130; --resume OUT continues f
 Without --data-dir, the data set is read from (and if missing fetched into) the data cache,
 as 'graphtrain data fetch' does. --dataset fashion trains on Fashion-MNIST instead (ten
 kinds of clothing in the same format); the checkpoint remembers which. With --quiet, the
-final line only (the test accuracy).`,
+final line only (the test accuracy).
+
+A fresh run takes each of --epochs, --solver, --lr, --weight-decay, --lr-schedule,
+--label-smoothing and --augment left out from its model's recipe on its data set:` + recipesHelp(),
 		flags: trainMNISTFlags,
 		run:   runTrainMNIST,
 	})
@@ -114,15 +108,15 @@ func trainMNISTFlags(fs *pflag.FlagSet) any {
 	fs.StringVar(&o.arch, "arch", "", "your own network instead of --model: a model description, or @FILE to read one from FILE ('#' starts a comment): layers separated by spaces, "+archLayersHelp)
 	o.hidden = layersFlag{256}
 	fs.Var(&o.hidden, "hidden", "hidden units of the mlp, a layer's size or a list of them: 512,256 builds 784-512-256-10 (ReLU between layers)")
-	fs.IntVar(&o.epochs, "epochs", 0, "epochs to train in all (with --resume, counting those done); 0: the model's default ("+defaultsText(defaultEpochs, mnistKinds()...)+"; with --dataset fashion "+defaultsText(fashionEpochs, mnistKinds()...)+")")
+	fs.IntVar(&o.epochs, "epochs", 0, "epochs to train in all (with --resume, counting those done); 0: the recipe's (below)")
 	fs.IntVar(&o.batch, "batch", 128, "examples per training step; the last partial batch of an epoch is dropped")
-	fs.StringVar(&o.solver, "solver", "adam", "adam, adamw (Adam with decoupled weight decay: --weight-decay), sgd or momentum (0.9)")
-	fs.Float64Var(&o.lr, "lr", 0, "learning rate; 0: the solver's default ("+defaultsText(defaultLR, model.Solvers...)+")")
-	fs.StringVar(&o.schedule, "lr-schedule", "constant", "constant; cosine: the rate falls along half a cosine wave from --lr in the first epoch towards 0 in the last; onecycle: step by step from --lr/25 up to --lr over the first 30% of the steps, then down to --lr/25/10000 by the last of --epochs (PyTorch's OneCycleLR)")
+	fs.StringVar(&o.solver, "solver", "", "adam, adamw (Adam with decoupled weight decay: --weight-decay), sgd or momentum (0.9); default: the recipe's (below)")
+	fs.Float64Var(&o.lr, "lr", 0, "learning rate; 0: the recipe's, or for a --solver other than the recipe's that solver's default ("+defaultsText(defaultLR, model.Solvers...)+")")
+	fs.StringVar(&o.schedule, "lr-schedule", "", "default: the recipe's (below); constant; cosine: the rate falls along half a cosine wave from --lr in the first epoch towards 0 in the last; onecycle: step by step from --lr/25 up to --lr over the first 30% of the steps, then down to --lr/25/10000 by the last of --epochs (PyTorch's OneCycleLR)")
 	fs.IntVar(&o.warmup, "warmup", 0, "raise the learning rate linearly over the first N training steps, from --lr/N to the schedule's (constant or cosine); 0: no warmup")
-	fs.Float64Var(&o.weightDecay, "weight-decay", model.DefaultWeightDecay, "with --solver adamw: each step first shrinks the weight matrices and filters (not the biases) by lr·W of themselves, in [0, 1]")
+	fs.Float64Var(&o.weightDecay, "weight-decay", model.DefaultWeightDecay, "with --solver adamw: each step first shrinks the weight matrices and filters (not the biases) by lr·W of themselves, in [0, 1]; default: the recipe's when its solver is adamw, else this")
 	fs.StringVar(&o.augment, "augment", "", augmentHelp)
-	fs.Float64Var(&o.smoothing, "label-smoothing", 0, "train on the targets (1−E)·onehot + E/classes instead of one-hot, E in [0, 1); the accuracy measured is unaffected")
+	fs.Float64Var(&o.smoothing, "label-smoothing", 0, "train on the targets (1−E)·onehot + E/classes instead of one-hot, E in [0, 1); the accuracy measured is unaffected; default: the recipe's (below)")
 	fs.Float64Var(&o.valSplit, "val-split", 0.1, "fraction of the training images held out for validation, in [0, 1)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for the starting weights, the validation split and the shuffling")
 	fs.StringVar(&o.dataset, "dataset", "mnist", "mnist (handwritten digits), fashion (Fashion-MNIST: ten kinds of clothing, same format) or own (your own set in MNIST's format in --data-dir, any image size and classes; with --arch)")
@@ -190,8 +184,8 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if err != nil {
 		return err
 	}
-	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s lr %g, epochs %d to %d\n",
-		job.title(data.ds), backend.Name(), data.train.N, data.val.N, o.batch, job.solver.Kind, job.solver.LR, job.start+1, o.epochs)
+	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s, epochs %d to %d\n",
+		job.title(data.ds), backend.Name(), data.train.N, data.val.N, o.batch, recipeText(job.solver, o), job.start+1, o.epochs)
 
 	show := newEpochPrinter(e, job.start, o.epochs)
 	var metricsErr error
@@ -279,10 +273,7 @@ func newTrainJob(fs *pflag.FlagSet, o *trainMNISTOpts) (*trainJob, error) {
 		return nil, err
 	}
 	if o.epochs == 0 {
-		o.epochs = defaultEpochs[o.model]
-		if o.dataset == "fashion" {
-			o.epochs = fashionEpochs[o.model]
-		}
+		o.epochs = recipeFor(o.dataset, o.model).epochs
 	}
 	if r != nil && r.start >= o.epochs {
 		return nil, usagef("--epochs %d: the checkpoint in --resume %s has done %d epochs already; ask for more", o.epochs, o.resume, r.start)
@@ -472,10 +463,11 @@ func checkTrainMNISTFlags(fs *pflag.FlagSet, o *trainMNISTOpts) error {
 	if err := checkArch(fs, o); err != nil {
 		return err
 	}
-	if _, ok := defaultEpochs[o.model]; !ok {
+	if !trainKinds[o.model] {
 		return usagef("--model %q: must be %s", o.model, orList(mnistKinds()))
 	}
-	if _, ok := defaultLR[o.solver]; !ok {
+	applyRecipe(fs, o)
+	if _, ok := defaultLR[o.solver]; !ok && (o.resume == "" || fs.Changed("solver")) {
 		return usagef("--solver %q: must be %s", o.solver, orList(model.Solvers))
 	}
 	if err := checkRecipeFlags(fs, o); err != nil {
