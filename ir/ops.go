@@ -150,6 +150,13 @@ const (
 	// radius; Reals tan(rotate/2), scale, alpha, exp(−1/(2σ²)). Only in a training step: a
 	// forward program (Program.Forward) makes it the identity.
 	Augment
+	// ConvFilterSplit: a ConvFilter cut along the batch into parts of Images images (the last
+	// may have fewer): P[z] = the filter gradient of images [z·Images, (z+1)·Images), each
+	// [Cout, C·kh·kw]. Args dout (B, Cout, OH, OW), img (B, C, H, W), P [parts, Cout,
+	// C·kh·kw]; Ints ConvSplitParams: those of Conv, then images. A ReduceSum over z
+	// follows, in order of z, so the sum is the same on every run. A target with SplitK (a
+	// GPU) makes it of a ConvFilter whose output has few tiles: the parts run on many blocks.
+	ConvFilterSplit
 	numOps
 )
 
@@ -163,7 +170,7 @@ var opNames = [numOps]string{
 	MaxPoolBackMask: "maxpool_back_mask", ConvReLUPool: "conv_relu_pool", PoolRouteBack: "pool_route_back",
 	ConvReLUPoolBack: "conv_relu_pool_back", Dropout: "dropout", Augment: "augment",
 	BatchNormStats: "batchnorm_stats", BatchNorm: "batchnorm", BatchNormBackScale: "batchnorm_back_scale",
-	BatchNormBackData: "batchnorm_back_data",
+	BatchNormBackData: "batchnorm_back_data", ConvFilterSplit: "conv_filter_split",
 }
 
 func (o Op) String() string {
