@@ -34,12 +34,18 @@ func serialSteps(l Launch) int {
 	case ir.ConvData: // the output's channels' taps
 		c, _ := l.ConvParams()
 		return blocks(c.Cout*c.KH*c.KW, igStep)
-	case ir.ConvFilter: // every output position of the batch
-		c, _ := l.ConvParams()
-		return blocks(c.B*c.OH*c.OW, filtTile)
-	case ir.ConvFilterSplit: // those of a part's images
-		c, _ := l.ConvSplitParams()
-		return blocks(c.Images*c.Conv.OH*c.Conv.OW, filtTile)
+	case ir.ConvFilter, ir.ConvFilterSplit: // every output position of the batch, or of a part's images
+		c, err := l.ConvParams()
+		images := c.B
+		if err != nil {
+			sp, _ := l.ConvSplitParams()
+			c, images = sp.Conv, sp.Images
+		}
+		step := filtTile
+		if strings.HasSuffix(kernelFor(l).Name, "_k64_f32") || strings.HasSuffix(kernelFor(l).Name, "_k64_f64") {
+			step = filtWidePos
+		}
+		return blocks(images*c.OH*c.OW, step)
 	case ir.ReduceSum:
 		p, _ := l.ReduceSumParams()
 		return blocks(p.Length, kernelFor(l).Block[0])

@@ -377,7 +377,8 @@ KERNELS2(conv_data_n16, (const void* dout, const void* w, void* dimg, CONV_PARAM
 // positions m, in order of m, so every run sums alike. Block (16, 16) computes a 16x16 tile
 // of [Cout, K] (o = ty, k = tx); each step loads 16 positions' gradients (ds[m][o]) and
 // columns (cs[m][k]), position m = tx, so a warp's loads are consecutive positions. A
-// ReduceSum over z follows a split (ir.ConvFilterSplit).
+// ReduceSum over z follows a split (ir.ConvFilterSplit). For filters of at most 32 taps (the
+// LeNet's first: 25): kernelmap.go's _k16.
 #define IG_FT 16
 template <typename T>
 __device__ void conv_filter_part(const T* dout, const T* img, T* P, igeom g, int images) {
@@ -414,9 +415,90 @@ __device__ void conv_filter_part(const T* dout, const T* img, T* P, igeom g, int
     if (o < g.Cout && k < K) P[(blockIdx.z * g.Cout + o) * K + k] = acc;
 }
 #define IGF(T) conv_filter_part<T>((const T*)dout, (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
-KERNELS2(conv_filter, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGF)
+KERNELS2(conv_filter_k16, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGF)
 #define IGFS(T) conv_filter_part<T>((const T*)dout, (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
-KERNELS2(conv_filter_split, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGFS)
+KERNELS2(conv_filter_split_k16, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGFS)
+
+// The same sums for filters of more taps (kernelmap.go takes it for more than 32): a block of
+// IG_WT threads computes a tile of 16 channels by IG_WK = 64 taps, each thread 2 channels by 4
+// taps (o = 2·(tid/16) + i, k = tid%16 + 16·j) in registers, over IG_WP = 32 positions a
+// step. The block decodes its 64 taps once (wt_*); thread t then loads position t%32's
+// gradients of 4 channels and columns of 16 taps each step, a warp's loads consecutive
+// positions. Each value of P is one thread's sum in order of the positions, as above.
+#define IG_WT 128
+#define IG_WK 64
+#define IG_WP 32
+template <typename T>
+__device__ void conv_filter_wide(const T* dout, const T* img, T* P, igeom g, int images) {
+    __shared__ T ds[IG_WP][IG_FT + 1], cs[IG_WP][IG_WK + 1];
+    __shared__ int wt_off[IG_WK], wt_dy[IG_WK], wt_dx[IG_WK], wt_in[IG_WK];
+    const int tid = threadIdx.x, khw = g.kh * g.kw, K = g.C * khw, oplane = g.OH * g.OW;
+    const int o0 = blockIdx.y * IG_FT, k0 = blockIdx.x * IG_WK;
+    if (tid < IG_WK) {
+        int k = k0 + tid, c = k / khw, rem = k - c * khw, r = rem / g.kw, q = rem - r * g.kw;
+        wt_in[tid] = k < K;
+        wt_dy[tid] = r * g.dh, wt_dx[tid] = q * g.dw;
+        wt_off[tid] = (c * g.H + r * g.dh) * g.W + q * g.dw;
+    }
+    const int lp = tid & (IG_WP - 1), lrow = tid / IG_WP;  // the position this thread loads; its first channel and tap
+    const int to = tid / 16, tk = tid & 15;                 // channels 2·to, 2·to+1; taps tk + 16·j
+    const int b0 = blockIdx.z * images, b1 = min(g.B, b0 + images);
+    const int m0 = b0 * oplane, m1 = b1 * oplane;
+    T acc[2][4];
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j] = T(0);
+    __syncthreads();
+    for (int mt = m0; mt < m1; mt += IG_WP) {
+        int m = mt + lp, b = 0, s = 0, iy0 = 0, ix0 = 0;
+        const bool in = m < m1;
+        if (in) {
+            b = m / oplane, s = m - b * oplane;
+            int y = s / g.OW, x = s - y * g.OW;
+            iy0 = y * g.sh - g.ph, ix0 = x * g.sw - g.pw;
+        }
+        const int dbase = b * g.Cout * oplane + s, ibase = b * g.C * g.H * g.W + iy0 * g.W + ix0;
+#pragma unroll
+        for (int i = 0; i < IG_FT / (IG_WT / IG_WP); i++) {
+            int oo = lrow + i * (IG_WT / IG_WP), o = o0 + oo;
+            ds[lp][oo] = (in && o < g.Cout) ? dout[dbase + o * oplane] : T(0);
+        }
+#pragma unroll
+        for (int i = 0; i < IG_WK / (IG_WT / IG_WP); i++) {
+            int kk = lrow + i * (IG_WT / IG_WP);
+            int ih = iy0 + wt_dy[kk], iw = ix0 + wt_dx[kk];
+            bool ok = in && wt_in[kk] && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+            cs[lp][kk] = ok ? img[ibase + wt_off[kk]] : T(0);
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int mm = 0; mm < IG_WP; mm++) {
+            T d0 = ds[mm][2 * to], d1 = ds[mm][2 * to + 1];
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                T c = cs[mm][tk + 16 * j];
+                acc[0][j] += d0 * c;
+                acc[1][j] += d1 * c;
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        int o = o0 + 2 * to + i;
+        if (o >= g.Cout) break;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            int k = k0 + tk + 16 * j;
+            if (k < K) P[(blockIdx.z * g.Cout + o) * K + k] = acc[i][j];
+        }
+    }
+}
+#define IGW(T) conv_filter_wide<T>((const T*)dout, (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
+KERNELS2(conv_filter_k64, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGW)
+#define IGWS(T) conv_filter_wide<T>((const T*)dout, (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+KERNELS2(conv_filter_split_k64, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGWS)
 
 // The gradient through ConvReLUPool's pooling and ReLU (ir.PoolRouteBack): one thread per
 // value of dx (B, C, H, W) gathers, in order of the windows, m·dpooled of each window that
