@@ -87,10 +87,11 @@ func convTiles(channels int) (string, int) {
 }
 
 // fits32 says why a fused convolution's kernel cannot take sizes: its 32-bit indices reach
-// every value of its buffers, each under 2^31 (the lowering fuses no larger one).
+// every value of its buffers, each under 2^30 (lower.CUDA's ConvIndexLimit: the lowering
+// fuses no larger one), so that an index plus a tile's offset never passes 2^31.
 func fits32(sizes ...int64) error {
 	for _, n := range sizes {
-		if n < 0 || n >= 1<<31-1 {
+		if n < 0 || n >= 1<<30 {
 			return fmt.Errorf("a buffer of %d values, beyond the fused kernels' 32-bit indices", n)
 		}
 	}

@@ -46,7 +46,7 @@ func TestLowerDeepMLP(t *testing.T) {
 	lowertest.CheckPlan(t, p)
 }
 
-// TestConvBeyond32Bits: a convolution whose buffers hold 2^31 values or more is not fused (the
+// TestConvBeyond32Bits: a convolution whose buffers hold 2^30 values or more is not fused (the
 // fused kernels' indices are 32-bit): lowered for a target whose limit the cnn's first
 // convolution passes, its columns come back (im2col and products, the kernels of before),
 // the second stays fused, and CUDA has a kernel for every launch; a fused launch of such

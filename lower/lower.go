@@ -34,7 +34,8 @@ type Target struct {
 	FuseConvBack bool
 	// ConvIndexLimit, when not 0, fuses only the convolutions whose buffers (images,
 	// outputs, filters) each hold fewer than this many values: a GPU's fused kernels index
-	// them with 32-bit integers, and a larger convolution keeps its columns and products.
+	// them with 32-bit integers (CUDA: 2^30, so that an index plus a tile's offset stays
+	// below 2^31), and a larger convolution keeps its columns and products.
 	ConvIndexLimit int
 }
 
@@ -46,7 +47,7 @@ type SplitK struct{ MinK, MaxTiles, Chunk, Tile int }
 // The targets. CUDA's split rule: the cnn's first filter gradient at batch 128 is [6,25] summed
 // over 100352 rows, 2 blocks of 6272 tile steps each unsplit, 392 blocks of 32 steps split.
 var (
-	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16}, FuseBias: true, FuseConv: true, ConvIndexLimit: 1<<31 - 1}
+	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16}, FuseBias: true, FuseConv: true, ConvIndexLimit: 1 << 30}
 	CPU  = Target{Name: "cpu", FuseBias: true, FuseConv: true, FuseConvBack: true}
 )
 

@@ -6,7 +6,8 @@
 //   PoolRouteBack): implicit GEMMs that read the image (or the output's gradient) where a
 //   column would have copied it from, through shared memory, and never write columns. Their
 //   indices are 32-bit ints: the lowering fuses only convolutions whose buffers hold fewer
-//   than 2^31 values (lower.Target.ConvIndexLimit), and cuda/kernelmap.go checks again.
+//   than 2^30 values (lower.Target.ConvIndexLimit: an index plus a tile's offset stays below
+//   2^31), and cuda/kernelmap.go checks again.
 #include "common.cuh"
 
 #define CONV_PARAMS ll B, ll C, ll H, ll W, ll kh, ll kw, ll ph, ll pw, ll sh, ll sw, ll dh, ll dw, ll OH, ll OW
