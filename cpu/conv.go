@@ -132,6 +132,31 @@ func convKernel[T float](pool *parallel.Pool, l ir.Launch, p ir.ConvPoolParams, 
 	}
 }
 
+// convSplitKernel compiles a ConvFilterSplit (the CUDA target's): a ConvFilter kernel for
+// each part, over the part's images into its own partial gradient, run one after another.
+func convSplitKernel[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T, pr products[T]) (func(), error) {
+	sp, err := l.ConvSplitParams()
+	if err != nil {
+		return nil, err
+	}
+	c := sp.Conv
+	img, out, filt := c.C*c.H*c.W, c.Cout*c.OH*c.OW, c.Cout*c.C*c.KH*c.KW
+	var parts []func()
+	for z := range sp.Parts() {
+		b0, b1 := z*sp.Images, min(c.B, (z+1)*sp.Images)
+		q := c
+		q.B = b1 - b0
+		views := [][]T{a(0)[b0*out : b1*out], a(1)[b0*img : b1*img], a(2)[z*filt : (z+1)*filt]}
+		pl := ir.Launch{Op: ir.ConvFilter, Dtype: l.Dtype, Args: make([]int, 3), Ints: q.Ints()}
+		parts = append(parts, convKernel(pool, pl, ir.ConvPoolParams{Conv: q}, func(i int) []T { return views[i] }, pr))
+	}
+	return func() {
+		for _, f := range parts {
+			f()
+		}
+	}, nil
+}
+
 // newConvJob is the job of a fused convolution op with parameters p: its geometry and, at
 // unit geometry, its grid over the padded planes.
 func newConvJob[T float](op ir.Op, p ir.ConvPoolParams, pr products[T]) *convJob[T] {

@@ -171,6 +171,8 @@ func (e *executor) compileF32(l ir.Launch) (func(), error) {
 			return nil, err
 		}
 		return convKernel(e.pool, l, p, a, e.mm), nil
+	case ir.ConvFilterSplit:
+		return convSplitKernel(e.pool, l, a, e.mm)
 	case ir.Adam:
 		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
 	case ir.SGD:
@@ -252,6 +254,8 @@ func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(),
 			return nil, err
 		}
 		return convKernel(pool, l, p, a, refProducts[T]()), nil
+	case ir.ConvFilterSplit:
+		return convSplitKernel(pool, l, a, refProducts[T]())
 	case ir.SGD:
 		return sgd(pool, a(0), a(1), l.Reals), nil
 	case ir.Momentum:

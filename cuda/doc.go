@@ -2,8 +2,9 @@
 // package ir (lowered for lower.CUDA) as launches of its own CUDA kernels through
 // gorgonia.org/cu, and registers itself as the "cuda" backend.
 //
-// kernelmap.go maps each launch's op code and dtype to a kernel ("gemm_f32"), its grid and its
-// block, and checks them against a device's limits (LaunchLimitError). That part, like the
+// kernelmap.go maps each launch's op code and dtype to a kernel ("gemm_f32"; a fused
+// convolution's name also says its tile, chosen by the shape: "conv_relu_pool_n8_f32"), its
+// grid and its block, and checks them against a device's limits (LaunchLimitError). That part, like the
 // lowering, is pure Go and builds without any tag, so it is tested with no CUDA at all: golden
 // programs, and the kernels' own CUDA C source on a CPU emulator (cuda/emu) against the
 // reference interpreter (ir/ref), which is tested against the TapeMachine. The driver

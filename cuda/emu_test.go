@@ -706,6 +706,56 @@ func TestEmuAugmentExact(t *testing.T) {
 	}
 }
 
+// TestEmuConvShapes runs the fused convolutions' kernels (implicit GEMMs, no columns) on the
+// shapes of lowertest's ConvCases and ConvPoolCases, in both precisions and both orders of a
+// block's threads, against the host interpreter: padding, strides, dilation, odd sides, the
+// LeNet's layers, batches and channels that are not whole tiles, the filter gradient in
+// parts; then the gradients through a pooling. Every launch runs twice on the same inputs
+// and must give the same bits (the sums' order is fixed).
+func TestEmuConvShapes(t *testing.T) {
+	worst := worstErrs{}
+	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
+		o := lowertest.NewOdd(dtype)
+		o.AddConvs()
+		for _, order := range []string{"forward", "reverse"} {
+			e := newEmuRun(t, o.P)
+			h := ref.New(o.P, nil, nil)
+			if err := e.call("order "+order, nil); err != nil {
+				t.Fatal(err)
+			}
+			for id, v := range o.Inputs {
+				copy(h.Buf(id), v)
+				if err := e.write(id, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stepLaunches(t, dtype.String()+" "+order, e, h, worst)
+			for i, l := range o.P.Launches {
+				out := l.Args[len(l.Args)-1]
+				first, err := e.read(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := e.launch(l); err != nil {
+					t.Fatal(err)
+				}
+				again, err := e.read(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j := range first {
+					if math.Float64bits(first[j]) != math.Float64bits(again[j]) {
+						t.Errorf("%s %s launch %d %s: value %d is %v, then %v", dtype, order, i, l.What, j, first[j], again[j])
+						break
+					}
+				}
+			}
+			e.close()
+		}
+	}
+	worst.log(t)
+}
+
 // TestEmuCatchesFaults: the sanitizers are on. A launch that reads one element past its
 // buffer, and one whose index arithmetic overflows, kill the emulator with a report that
 // names the kernel's source line, and the test sees it.

@@ -29,10 +29,22 @@ const (
 	reduceThreads = 128 // reduce_sum: one block per output element
 	bnThreads     = 128 // batchnorm_stats, batchnorm_back_scale: one block per channel (BN_THREADS in norm.cu)
 	gemmTile      = 16  // gemm: one 16x16 block per 16x16 tile of C
+	// The fused convolutions (kernels/conv.cu): a block of igThreads threads computes igRows
+	// output positions (or igRows/4 pooling windows of 4) by 8 or 16 channels, taking
+	// igStep taps a step; the filter gradient is tiles of [Cout, C·kh·kw], 16 channels by 16
+	// taps (block 16x16, filtTile positions a step) or, for more than 32 taps, by filtWide
+	// (igThreads threads, filtWidePos positions a step).
+	igThreads   = 128
+	igRows      = 128
+	igStep      = 16
+	filtTile    = 16
+	filtWide    = 64
+	filtWidePos = 32
 )
 
 // Lower lowers net and one update by s for the CUDA target (lower.CUDA: products of few
-// tiles over a long K split) and checks every launch against a device's limits.
+// tiles over a long K split, dense layers' biases and convolutions fused, the filter
+// gradients split along the batch) and checks every launch against a device's limits.
 func Lower(net *model.Net, s *model.Solver) (*Program, error) {
 	p, err := lower.Lower(net, s, lower.CUDA)
 	if err != nil {
@@ -55,15 +67,41 @@ type kernel struct {
 // kernelFor maps a launch to its kernel and geometry. A launch whose parameters do not decode
 // has none.
 func kernelFor(l Launch) kernel {
-	name := l.Op.String()
-	if l.Op.Typed() {
-		name += map[ir.Dtype]string{ir.Float32: "_f32", ir.Float64: "_f64"}[l.Dtype]
-	}
-	k := kernel{Name: name, Grid: [3]int{1, 1, 1}, Block: [3]int{blockThreads, 1, 1}, supported: true}
+	k := kernel{Name: l.Op.String(), Grid: [3]int{1, 1, 1}, Block: [3]int{blockThreads, 1, 1}, supported: true}
 	if err := k.geometry(l); err != nil {
 		k.supported, k.unsupportedW = false, err.Error()
 	}
+	if l.Op.Typed() {
+		k.Name += map[ir.Dtype]string{ir.Float32: "_f32", ir.Float64: "_f64"}[l.Dtype]
+	}
 	return k
+}
+
+// convTiles is the suffix of a fused convolution's kernel (its tile's channels: _n8 for
+// at most 8, else _n16) and the tile's channels.
+func convTiles(channels int) (string, int) {
+	if channels <= 8 {
+		return "_n8", 8
+	}
+	return "_n16", 16
+}
+
+// fits32 says why a fused convolution's kernel cannot take sizes: its 32-bit indices reach
+// every value of its buffers, each under 2^30 (lower.CUDA's ConvIndexLimit: the lowering
+// fuses no larger one), so that an index plus a tile's offset never passes 2^31.
+func fits32(sizes ...int64) error {
+	for _, n := range sizes {
+		if n < 0 || n >= 1<<30 {
+			return fmt.Errorf("a buffer of %d values, beyond the fused kernels' 32-bit indices", n)
+		}
+	}
+	return nil
+}
+
+// convSizes are the values of a convolution's image, output and filters.
+func convSizes(c ir.ConvParams) []int64 {
+	return []int64{int64(c.B) * int64(c.C) * int64(c.H) * int64(c.W), int64(c.B) * int64(c.Cout) * int64(c.OH) * int64(c.OW),
+		int64(c.Cout) * int64(c.C) * int64(c.KH) * int64(c.KW)}
 }
 
 // geometry sets the kernel's grid and block for launch l from its parameters.
@@ -87,6 +125,74 @@ func (k *kernel) geometry(l Launch) error {
 			return err
 		}
 		k.Grid, k.Block = [3]int{p.Outer * p.Inner, 1, 1}, reduceBlock(p.Length)
+	case ir.GemmBias:
+		p, err := l.GemmParams()
+		if err != nil {
+			return err
+		}
+		k.Grid, k.Block = gemmGrid(p.M, p.N, 1), [3]int{gemmTile, gemmTile, 1}
+	case ir.Conv, ir.ConvReLU, ir.ConvData:
+		c, err := l.ConvParams()
+		if err != nil {
+			return err
+		}
+		if err := fits32(convSizes(c)...); err != nil {
+			return err
+		}
+		rows, channels := c.B*c.OH*c.OW, c.Cout
+		if l.Op == ir.ConvData { // the image's positions by its channels
+			rows, channels = c.B*c.H*c.W, c.C
+		}
+		suffix, n := convTiles(channels)
+		k.Name += suffix
+		k.Grid, k.Block = [3]int{blocks(rows, igRows), blocks(channels, n), 1}, [3]int{igThreads, 1, 1}
+	case ir.ConvReLUPool:
+		p, err := l.ConvPoolParams()
+		if err != nil {
+			return err
+		}
+		c, g := p.Conv, p.Pool
+		if g.KH != 2 || g.KW != 2 || g.PadH != 0 || g.PadW != 0 || g.StrideH != 2 || g.StrideW != 2 || g.B != c.B || g.C != c.Cout ||
+			g.H != c.OH || g.W != c.OW || g.OH != c.OH/2 || g.OW != c.OW/2 {
+			return fmt.Errorf("no CUDA kernel pools a %dx%d output of %d channels with %+v", c.OH, c.OW, c.Cout, g)
+		}
+		if err := fits32(convSizes(c)...); err != nil {
+			return err
+		}
+		suffix, n := convTiles(c.Cout)
+		k.Name += suffix
+		k.Grid, k.Block = [3]int{blocks(c.B*g.OH*g.OW, igRows/4), blocks(c.Cout, n), 1}, [3]int{igThreads, 1, 1}
+	case ir.ConvFilter, ir.ConvFilterSplit:
+		var c ir.ConvParams
+		parts := 1
+		var err error
+		if l.Op == ir.ConvFilter {
+			c, err = l.ConvParams()
+		} else {
+			var sp ir.ConvSplitParams
+			sp, err = l.ConvSplitParams()
+			c, parts = sp.Conv, sp.Parts()
+		}
+		if err != nil {
+			return err
+		}
+		kk := c.C * c.KH * c.KW
+		if err := fits32(append(convSizes(c), int64(parts)*int64(c.Cout)*int64(kk))...); err != nil {
+			return err
+		}
+		k.Name, k.Grid, k.Block = k.Name+"_k16", [3]int{blocks(kk, filtTile), blocks(c.Cout, filtTile), parts}, [3]int{filtTile, filtTile, 1}
+		if kk > 2*filtTile { // 64 taps a block, 2x4 values a thread
+			k.Name, k.Grid, k.Block = l.Op.String()+"_k64", [3]int{blocks(kk, filtWide), blocks(c.Cout, filtTile), parts}, [3]int{igThreads, 1, 1}
+		}
+	case ir.PoolRouteBack:
+		g, err := l.PoolGeom()
+		if err != nil {
+			return err
+		}
+		if err := fits32(int64(g.B)*int64(g.C)*int64(g.H)*int64(g.W), int64(g.B)*int64(g.C)*int64(g.OH)*int64(g.OW)); err != nil {
+			return err
+		}
+		k.Grid[0] = blocks(g.B*g.C*g.H*g.W, blockThreads)
 	case ir.StepInc, ir.CursorAdd:
 		k.Block = [3]int{1, 1, 1}
 	case ir.BatchNormStats, ir.BatchNormBackScale:
@@ -147,7 +253,7 @@ func threads(l Launch) (int, error) {
 	case ir.Col2im: // a thread per image element: B·C·H·W
 		g, err := l.ConvGeom()
 		return g.B * g.C * g.H * g.W, err
-	case ir.MaxPoolBack: // a thread per image element: B·C·H·W
+	case ir.MaxPoolBack, ir.MaxPoolBackMask: // a thread per image element: B·C·H·W
 		g, err := l.PoolGeom()
 		return g.B * g.C * g.H * g.W, err
 	case ir.MaxPool: // a thread per pooled element: B·C·OH·OW

@@ -44,7 +44,7 @@ func cuSignatures(t *testing.T) map[string]kernelSig {
 					sig.WriteByte('r')
 				case p == "CONV_PARAMS":
 					sig.WriteString(strings.Repeat("i", 14))
-				case p == "POOL_PARAMS":
+				case p == "POOL_PARAMS" || p == "POOL2_PARAMS":
 					sig.WriteString(strings.Repeat("i", 12))
 				default:
 					t.Errorf("%s: kernel %s has parameter %q, not 8 bytes (pointer, ll or double)", f, name, p)

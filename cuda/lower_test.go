@@ -1,8 +1,10 @@
 package cuda
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/graphtrain/graphtrain/ir"
 	"github.com/graphtrain/graphtrain/lower"
 	"github.com/graphtrain/graphtrain/lower/lowertest"
 	"github.com/graphtrain/graphtrain/model"
@@ -42,4 +44,33 @@ func TestLowerDeepMLP(t *testing.T) {
 	t.Logf("deep mlp: %d launches, kernels %v, %d buffers in %d slots, %d bytes", len(p.Launches), programKernels(p), len(p.Buffers), len(p.Slots), p.Bytes())
 	lowertest.Golden(t, "program_mlp_deep.txt", p.Dump(describe))
 	lowertest.CheckPlan(t, p)
+}
+
+// TestConvBeyond32Bits: a convolution whose buffers hold 2^30 values or more is not fused (the
+// fused kernels' indices are 32-bit): lowered for a target whose limit the cnn's first
+// convolution passes, its columns come back (im2col and products, the kernels of before),
+// the second stays fused, and CUDA has a kernel for every launch; a fused launch of such
+// sizes has no kernel.
+func TestConvBeyond32Bits(t *testing.T) {
+	cnn, _ := model.NewCNN(1)
+	small := lower.CUDA
+	small.ConvIndexLimit = 8 * 6 * 28 * 28 // the first convolution's output at batch 8
+	p, _ := lowertest.Lower(t, cnn, 8, "adam", 1e-3, small)
+	if err := checkLimits(p); err != nil {
+		t.Fatal(err)
+	}
+	count := map[ir.Op]int{}
+	for _, l := range p.Launches {
+		count[l.Op]++
+	}
+	if count[ir.Im2col] != 1 || count[ir.Col2im] != 0 || count[ir.ConvReLUPool] != 1 || count[ir.ConvData] != 1 {
+		t.Errorf("launches by op %v: want the first convolution's im2col and the second fused", count)
+	}
+	huge := ir.ConvParams{ConvGeom: ir.ConvGeom{B: 1 << 20, C: 1, H: 64, W: 64, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, OH: 64, OW: 64}, Cout: 1}
+	for _, op := range []ir.Op{ir.Conv, ir.ConvReLU, ir.ConvData, ir.ConvFilter} {
+		k := kernelFor(Launch{Op: op, Dtype: ir.Float32, Ints: huge.Ints()})
+		if k.supported || !strings.Contains(k.unsupportedW, "32-bit") {
+			t.Errorf("%s of 2^32 values: kernel %s, supported %v (%s)", op, k.Name, k.supported, k.unsupportedW)
+		}
+	}
 }

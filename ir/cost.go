@@ -81,6 +81,9 @@ func (l Launch) flops(p *Program) (int64, error) {
 			f *= 2 // the filter gradient and the image gradient
 		}
 		return f, err
+	case ConvFilterSplit:
+		c, err := l.ConvSplitParams()
+		return convFLOPs(c.Conv), err
 	case ReduceSum:
 		r, err := l.ReduceSumParams()
 		return int64(r.Outer) * int64(r.Length) * int64(r.Inner), err

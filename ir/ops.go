@@ -70,15 +70,15 @@ const (
 	// β2, ε, λ.
 	Adam
 	// GemmBias: C[m,n] = op(A)·op(B) + bias[n], the bias added to every row. Args A, B, bias,
-	// C; Ints as Gemm (GemmParams). A target with FuseBias (the CPU) makes it of a Gemm,
+	// C; Ints as Gemm (GemmParams). A target with FuseBias (both) makes it of a Gemm,
 	// the Gather4 that broadcasts a bias row and the Binary that adds them.
 	GemmBias
 	// Conv: a convolution with its bias, images in and out in (B, C, H, W) order:
 	// out[b,o,y,x] = bias[o] + Σ_{c,r,q} w[o,(c·kh+r)·kw+q] · img[b, c, y·sh−ph+r·dh, x·sw−pw+q·dw]
 	// (0 outside the image). Args img, w [Cout, C·kh·kw], bias [Cout], out (B, Cout, OH, OW);
-	// Ints ConvParams: those of Im2col, then Cout. A target with FuseConv (the CPU) makes it
-	// of an Im2col, the GemmBias of its columns with the filters and the Gather4 that puts
-	// the channels second: the same sums without the columns of the whole batch in memory.
+	// Ints ConvParams: those of Im2col, then Cout. A target with FuseConv (both) makes it of
+	// an Im2col, the GemmBias of its columns with the filters and the Gather4 that puts the
+	// channels second: the same sums without the columns of the whole batch in memory.
 	Conv
 	// ConvData: the gradient of a convolution's image from the gradient of its output,
 	// dimg[b,c,ih,iw] = Σ dout[b,o,y,x]·w[o,(c·kh+r)·kw+q] over the (o,y,x,r,q) where Conv
@@ -150,6 +150,13 @@ const (
 	// radius; Reals tan(rotate/2), scale, alpha, exp(−1/(2σ²)). Only in a training step: a
 	// forward program (Program.Forward) makes it the identity.
 	Augment
+	// ConvFilterSplit: a ConvFilter cut along the batch into parts of Images images (the last
+	// may have fewer): P[z] = the filter gradient of images [z·Images, (z+1)·Images), each
+	// [Cout, C·kh·kw]. Args dout (B, Cout, OH, OW), img (B, C, H, W), P [parts, Cout,
+	// C·kh·kw]; Ints ConvSplitParams: those of Conv, then images. A ReduceSum over z
+	// follows, in order of z, so the sum is the same on every run. A target with SplitK (a
+	// GPU) makes it of a ConvFilter whose output has few tiles: the parts run on many blocks.
+	ConvFilterSplit
 	numOps
 )
 
@@ -163,7 +170,7 @@ var opNames = [numOps]string{
 	MaxPoolBackMask: "maxpool_back_mask", ConvReLUPool: "conv_relu_pool", PoolRouteBack: "pool_route_back",
 	ConvReLUPoolBack: "conv_relu_pool_back", Dropout: "dropout", Augment: "augment",
 	BatchNormStats: "batchnorm_stats", BatchNorm: "batchnorm", BatchNormBackScale: "batchnorm_back_scale",
-	BatchNormBackData: "batchnorm_back_data",
+	BatchNormBackData: "batchnorm_back_data", ConvFilterSplit: "conv_filter_split",
 }
 
 func (o Op) String() string {

@@ -109,6 +109,16 @@ type ConvPoolParams struct {
 	Pool PoolGeom
 }
 
+// ConvSplitParams are a ConvFilterSplit launch's: the convolution's, then the images of
+// each part (the last part may have fewer). Ints those of Conv, then images.
+type ConvSplitParams struct {
+	Conv   ConvParams
+	Images int
+}
+
+// Parts is the number of parts: ⌈B / Images⌉.
+func (p ConvSplitParams) Parts() int { return (p.Conv.B + p.Images - 1) / p.Images }
+
 // GatherRowsParams are a GatherRows launch's: dst [Rows, Cols] gathers Rows rows of Cols
 // values. Ints rows, cols.
 type GatherRowsParams struct {
@@ -171,6 +181,7 @@ const (
 	convLen       = convGeomLen + 1
 	poolGeomLen   = 12
 	convPoolLen   = convLen + poolGeomLen
+	convSplitLen  = convLen + 1
 	gatherRowsLen = 2
 	countLen      = 1
 	dropoutLen    = 4
@@ -221,6 +232,9 @@ func (g PoolGeom) Ints() []int64 {
 
 // Ints encodes the parameters: those of Conv, then those of Pool.
 func (p ConvPoolParams) Ints() []int64 { return append(p.Conv.Ints(), p.Pool.Ints()...) }
+
+// Ints encodes the parameters: those of Conv, then images.
+func (p ConvSplitParams) Ints() []int64 { return append(p.Conv.Ints(), int64(p.Images)) }
 
 // Ints encodes the parameters: rows, cols.
 func (p GatherRowsParams) Ints() []int64 { return i64s(p.Rows, p.Cols) }
@@ -364,6 +378,18 @@ func (l Launch) ConvPoolParams() (ConvPoolParams, error) {
 		return ConvPoolParams{}, err
 	}
 	return ConvPoolParams{Conv: convOf(v[:convLen]), Pool: poolGeomOf(v[convLen:])}, nil
+}
+
+// ConvSplitParams decodes a ConvFilterSplit launch's parameters.
+func (l Launch) ConvSplitParams() (ConvSplitParams, error) {
+	v, err := l.ints(convSplitLen, ConvFilterSplit)
+	if err != nil {
+		return ConvSplitParams{}, err
+	}
+	if v[convLen] < 1 {
+		return ConvSplitParams{}, fmt.Errorf("%s: %d images a part", l.Op, v[convLen])
+	}
+	return ConvSplitParams{Conv: convOf(v[:convLen]), Images: v[convLen]}, nil
 }
 
 // GatherRowsParams decodes a GatherRows launch's parameters.

@@ -53,6 +53,8 @@ func wireCases() []wireCase {
 			func(l Launch) (any, error) { return l.PoolGeom() }, pool},
 		{[]Op{ConvReLUPool, ConvReLUPoolBack}, ConvPoolParams{Conv: conv, Pool: pool}.Ints(), seq(1, 27),
 			func(l Launch) (any, error) { return l.ConvPoolParams() }, ConvPoolParams{Conv: conv, Pool: pool}},
+		{[]Op{ConvFilterSplit}, ConvSplitParams{Conv: conv, Images: 16}.Ints(), append(seq(1, 15), 16),
+			func(l Launch) (any, error) { return l.ConvSplitParams() }, ConvSplitParams{Conv: conv, Images: 16}},
 		{[]Op{GatherRows}, GatherRowsParams{Rows: 32, Cols: 784}.Ints(), []int64{32, 784},
 			func(l Launch) (any, error) { return l.GatherRowsParams() }, GatherRowsParams{Rows: 32, Cols: 784}},
 		{[]Op{CursorAdd}, CursorAddParams{N: 32}.Ints(), []int64{32},

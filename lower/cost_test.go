@@ -11,7 +11,8 @@ import (
 
 // TestCostCountsProducts: the cost model counts an mlp step's products exactly (the first
 // layer's input gradient is never computed), and every launch's bytes are those of its
-// buffers; the CPU's fused program moves fewer bytes than the CUDA target's for the cnn.
+// buffers; the CPU's fused program moves fewer bytes than the CUDA target's for the cnn (whose
+// backward convolutions are not one launch).
 func TestCostCountsProducts(t *testing.T) {
 	const b, h = 8, 32
 	m, err := model.NewMLP(h, 1)
@@ -25,8 +26,12 @@ func TestCostCountsProducts(t *testing.T) {
 	}
 	var products, bytes int64
 	for i, l := range p.Launches {
-		if l.Op == ir.Gemm || l.Op == ir.GemmSplit {
+		switch l.Op {
+		case ir.Gemm, ir.GemmSplit:
 			products += per[i].FLOPs
+		case ir.GemmBias: // and one add a value of the bias
+			g, _ := l.GemmParams()
+			products += per[i].FLOPs - int64(g.M*g.N)
 		}
 		bytes += per[i].Bytes()
 	}
@@ -46,4 +51,30 @@ func TestCostCountsProducts(t *testing.T) {
 	}
 	t.Logf("cnn step at batch %d: cpu %.2f MB moved, %.1f MFLOP; cuda %.2f MB, %.1f MFLOP", b,
 		float64(cpuCost.Bytes())/1e6, float64(cpuCost.FLOPs)/1e6, float64(cudaCost.Bytes())/1e6, float64(cudaCost.FLOPs)/1e6)
+}
+
+// TestCUDAConvSaves: at batch 8192 the CUDA target's cnn step (fused convolutions, no column
+// matrix) moves at least 3x fewer bytes than the same program with the convolutions as
+// im2col, products and transposes and the biases as broadcasts (the CUDA target before the
+// fusions), by the cost model.
+func TestCUDAConvSaves(t *testing.T) {
+	cnn := lowertest.Model(t, "cnn")
+	old := lower.Target{Name: "cuda", SplitK: lower.CUDA.SplitK}
+	fused, _ := lowertest.Lower(t, cnn, 8192, "adam", 1e-3, lower.CUDA)
+	plain, _ := lowertest.Lower(t, cnn, 8192, "adam", 1e-3, old)
+	f, _, err1 := fused.Cost()
+	p, _, err2 := plain.Cost()
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	t.Logf("cnn step at batch 8192, cuda target: %d launches, %.1f MB moved; without the fusions %d launches, %.1f MB (%.2fx)",
+		len(fused.Launches), float64(f.Bytes())/1e6, len(plain.Launches), float64(p.Bytes())/1e6, float64(p.Bytes())/float64(f.Bytes()))
+	if 3*f.Bytes() > p.Bytes() {
+		t.Errorf("the fused program moves %d bytes, the unfused %d: less than 3x fewer", f.Bytes(), p.Bytes())
+	}
+	for _, l := range fused.Launches {
+		if l.Op == ir.Im2col || l.Op == ir.Col2im {
+			t.Errorf("launch %s (%s): the fused program lays out columns", l.Op, l.What)
+		}
+	}
 }

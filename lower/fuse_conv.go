@@ -1,6 +1,10 @@
 package lower
 
-import "github.com/graphtrain/graphtrain/ir"
+import (
+	"fmt"
+
+	"github.com/graphtrain/graphtrain/ir"
+)
 
 // fuseConv rewrites each convolution of a lowered program into the fused launches of a
 // target with FuseConv: Im2col → GemmBias → Gather4 (channels second) becomes Conv;
@@ -11,7 +15,7 @@ import "github.com/graphtrain/graphtrain/ir"
 // output nothing reads any more (the columns, the channels-last gradient) are dropped,
 // then the buffers no launch uses. A convolution of any other shape is left as it is.
 func (l *lowering) fuseConv() {
-	f := &convFuser{p: l.p, writer: map[int]int{}, refs: map[int]int{}, drop: make([]bool, len(l.p.Launches))}
+	f := &convFuser{p: l.p, writer: map[int]int{}, refs: map[int]int{}, drop: make([]bool, len(l.p.Launches)), limit: l.target.ConvIndexLimit}
 	for i, ln := range f.p.Launches {
 		f.writer[ln.Args[len(ln.Args)-1]] = i
 		for _, b := range ln.Args {
@@ -24,6 +28,8 @@ func (l *lowering) fuseConv() {
 			f.conv(ln)
 		case ir.Gemm: // (channels last)ᵀ × columns: ConvFilter
 			f.filter(ln)
+		case ir.GemmSplit: // the same product in parts along K, and the sum of the parts
+			f.filterParts(k)
 		case ir.Col2im: // channels last × filters → Col2im: ConvData
 			f.data(ln)
 		}
@@ -40,6 +46,23 @@ type convFuser struct {
 	writer map[int]int // buffer -> the launch whose output it is
 	refs   map[int]int // buffer -> launches that name it
 	drop   []bool
+	limit  int // the target's ConvIndexLimit
+}
+
+// fits reports whether the image, the output and the filters of a convolution of geometry g
+// and cout output channels each hold fewer values than the target's ConvIndexLimit.
+func (f *convFuser) fits(g ir.ConvGeom, cout int) bool {
+	if f.limit == 0 {
+		return true
+	}
+	sizes := []int64{int64(g.B) * int64(g.C) * int64(g.H) * int64(g.W), int64(g.B) * int64(cout) * int64(g.OH) * int64(g.OW),
+		int64(cout) * int64(g.C) * int64(g.KH) * int64(g.KW)}
+	for _, n := range sizes {
+		if n >= int64(f.limit) {
+			return false
+		}
+	}
+	return true
 }
 
 // producer is the launch of op that writes buffer b, or nil.
@@ -97,7 +120,7 @@ func (f *convFuser) conv(ln *ir.Launch) {
 	}
 	m, cout, kk := gp.M, gp.N, gp.K
 	im, g := f.geometry(gb.Args[0], m, kk)
-	if im == nil {
+	if im == nil || !f.fits(g, cout) {
 		return
 	}
 	B, OH, OW := g.B, g.OH, g.OW
@@ -124,7 +147,7 @@ func (f *convFuser) filter(ln *ir.Launch) {
 	}
 	cout, kk, m := gp.M, gp.N, gp.K
 	im, g := f.geometry(ln.Args[1], m, kk)
-	if im == nil {
+	if im == nil || !f.fits(g, cout) {
 		return
 	}
 	dout := f.channelsLast(ln.Args[0], g, cout)
@@ -133,6 +156,36 @@ func (f *convFuser) filter(ln *ir.Launch) {
 	}
 	*ln = ir.Launch{Op: ir.ConvFilter, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: "filter gradient: " + ln.What,
 		Args: []int{dout, im.Args[0], ln.Args[2]}, Ints: ir.ConvParams{ConvGeom: g, Cout: cout}.Ints()}
+}
+
+// filterParts makes the GemmSplit at launch k, a channels-last gradient's transpose times
+// Im2col's columns in parts along K, and the ReduceSum of its parts a ConvFilter (which a
+// target with SplitK cuts again, in whole images: splitFilters).
+func (f *convFuser) filterParts(k int) {
+	ln := &f.p.Launches[k]
+	sp, err := ln.GemmSplitParams()
+	part := ln.Args[2]
+	if err != nil || f.refs[part] != 2 {
+		return
+	}
+	for i := k + 1; i < len(f.p.Launches); i++ {
+		sum := f.p.Launches[i]
+		if sum.Op != ir.ReduceSum || sum.Args[0] != part {
+			continue
+		}
+		rp, err := sum.ReduceSumParams()
+		if err != nil || rp != (ir.ReduceSumParams{Outer: 1, Length: (sp.K + sp.KC - 1) / sp.KC, Inner: sp.M * sp.N}) {
+			return
+		}
+		whole := ir.Launch{Op: ir.Gemm, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: ln.What,
+			Args: []int{ln.Args[0], ln.Args[1], sum.Args[1]}, Ints: sp.GemmParams.Ints()}
+		f.filter(&whole)
+		if whole.Op == ir.ConvFilter {
+			*ln = whole
+			f.drop[i] = true
+		}
+		return
+	}
 }
 
 // data makes the Col2im ln of the product of a channels-last gradient with the filters a
@@ -152,7 +205,7 @@ func (f *convFuser) data(ln *ir.Launch) {
 		return
 	}
 	m, kk, cout := gp.M, gp.N, gp.K
-	if m != g.B*g.OH*g.OW || kk != g.C*g.KH*g.KW {
+	if m != g.B*g.OH*g.OW || kk != g.C*g.KH*g.KW || !f.fits(g, cout) {
 		return
 	}
 	dout := f.channelsLast(mm.Args[0], g, cout)
@@ -202,7 +255,9 @@ func (l *lowering) fusePool(drop []bool) {
 		drop[r[0]] = true
 		*mb = ir.Launch{Op: ir.PoolRouteBack, Dtype: mb.Dtype, Role: mb.Role, Node: mb.Node, What: mb.What + ", routed",
 			Args: []int{route, mb.Args[1], mb.Args[3]}, Ints: g.Ints()}
-		l.fuseBack(drop, i, r[1], readers)
+		if l.target.FuseConvBack {
+			l.fuseBack(drop, i, r[1], readers)
+		}
 	}
 }
 
@@ -422,4 +477,32 @@ func (l *lowering) dropLaunches(drop []bool) {
 	for n, b := range l.bufOf {
 		l.bufOf[n] = id[b]
 	}
+}
+
+// splitFilters cuts each ConvFilter whose gradient has few tiles and sums many positions, by
+// the target's SplitK rule (SplitK.Images), into a ConvFilterSplit over parts of the batch
+// and the ReduceSum of its parts in order: many blocks of a GPU share the sum, and its
+// order is fixed.
+func (l *lowering) splitFilters() {
+	p := l.p
+	var out []ir.Launch
+	for _, ln := range p.Launches {
+		c, err := ln.ConvParams()
+		if ln.Op != ir.ConvFilter || err != nil {
+			out = append(out, ln)
+			continue
+		}
+		kk := c.C * c.KH * c.KW
+		sp := ir.ConvSplitParams{Conv: c, Images: l.target.SplitK.Images(c.Cout, kk, c.B, c.OH*c.OW)}
+		parts := sp.Parts()
+		if parts == 1 || (l.target.ConvIndexLimit != 0 && int64(parts)*int64(c.Cout*kk) >= int64(l.target.ConvIndexLimit)) {
+			out = append(out, ln)
+			continue
+		}
+		part := l.newBuf(ir.Buffer{Name: fmt.Sprintf("%s: %d partial gradients", ln.What, parts), Kind: ir.Temp, Elems: parts * c.Cout * kk})
+		split := ln
+		split.Op, split.Args, split.Ints = ir.ConvFilterSplit, []int{ln.Args[0], ln.Args[1], part}, sp.Ints()
+		out = append(out, split, l.sum(ln.Node, ln.Role, ln.What, part, ln.Args[2], 1, parts, c.Cout*kk))
+	}
+	p.Launches = out
 }

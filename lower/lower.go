@@ -27,6 +27,16 @@ type Target struct {
 	// ConvData and ConvFilter (needs FuseBias): an executor that runs them image by image
 	// keeps each image's columns in cache instead of the whole batch's in memory.
 	FuseConv bool
+	// FuseConvBack also fuses the backward of a ConvReLUPool (the route scatter, the filter,
+	// bias and image gradients) into one ConvReLUPoolBack, for an executor that runs it
+	// image by image. Without it they stay PoolRouteBack, ConvFilter (split along the batch
+	// by SplitK), the bias's sums and ConvData: a GPU runs each with a grid of its own.
+	FuseConvBack bool
+	// ConvIndexLimit, when not 0, fuses only the convolutions whose buffers (images,
+	// outputs, filters) each hold fewer than this many values: a GPU's fused kernels index
+	// them with 32-bit integers (CUDA: 2^30, so that an index plus a tile's offset stays
+	// below 2^31), and a larger convolution keeps its columns and products.
+	ConvIndexLimit int
 }
 
 // SplitK is the rule of a target that cuts products along K: a product whose K is longer than
@@ -37,9 +47,25 @@ type SplitK struct{ MinK, MaxTiles, Chunk, Tile int }
 // The targets. CUDA's split rule: the cnn's first filter gradient at batch 128 is [6,25] summed
 // over 100352 rows, 2 blocks of 6272 tile steps each unsplit, 392 blocks of 32 steps split.
 var (
-	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16}}
-	CPU  = Target{Name: "cpu", FuseBias: true, FuseConv: true}
+	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16}, FuseBias: true, FuseConv: true, ConvIndexLimit: 1 << 30}
+	CPU  = Target{Name: "cpu", FuseBias: true, FuseConv: true, FuseConvBack: true}
 )
+
+// maxParts is the most parts a product or a filter gradient is cut into: a GPU's grid
+// takes at most 65535 blocks along z, one part each.
+const maxParts = 65535
+
+// Images is how many images each part of a filter gradient [cout, kk] summed over b images
+// of pix output positions holds, by the rule of Parts: whole images, about Chunk positions
+// a part; b (one part) when the gradient has MaxTiles tiles or more or the sum is no longer
+// than MinK.
+func (s *SplitK) Images(cout, kk, b, pix int) int {
+	if s == nil || b*pix <= s.MinK || ceil(cout, s.Tile)*ceil(kk, s.Tile) >= s.MaxTiles {
+		return b
+	}
+	per := max(s.Chunk/pix, ceil(b, maxParts), 1)
+	return min(per, b)
+}
 
 // Parts is how many parts a product [m,n] over k is cut into along k, and the length of each
 // (the last may be shorter): 1 and k when it is not cut.
@@ -115,6 +141,9 @@ func Lower(net *model.Net, s *model.Solver, t Target) (*ir.Program, error) {
 		Args: []int{l.p.LossSum, l.p.Loss, l.p.LossSum}, Ints: ir.BinaryParams{N: 1, SA: 1, SB: 1, Op: ir.Add}.Ints()})
 	if t.FuseConv {
 		l.fuseConv()
+		if t.SplitK != nil {
+			l.splitFilters()
+		}
 	}
 	l.plan()
 	return l.p, nil

@@ -1,5 +1,13 @@
-// Convolution as im2col/col2im, and max pooling, with Gorgonia's layouts: images
-// [B,C,H,W]; columns [B,OH,OW,C·kh·kw], the last axis ordered (c, kernel row, kernel col).
+// Convolutions, with Gorgonia's layouts: images [B,C,H,W]; filters [Cout, C·kh·kw], the last
+// axis ordered (c, kernel row, kernel col). Two ways:
+// - im2col/col2im, with columns [B,OH,OW,C·kh·kw], and max pooling: the unfused program's
+//   (a convolution too large for 32-bit indices keeps it), 64-bit indices;
+// - the fused ops (ir.Conv, ConvReLU, ConvReLUPool, ConvData, ConvFilter, ConvFilterSplit,
+//   PoolRouteBack): implicit GEMMs that read the image (or the output's gradient) where a
+//   column would have copied it from, through shared memory, and never write columns. Their
+//   indices are 32-bit ints: the lowering fuses only convolutions whose buffers hold fewer
+//   than 2^30 values (lower.Target.ConvIndexLimit: an index plus a tile's offset stays below
+//   2^31), and cuda/kernelmap.go checks again.
 #include "common.cuh"
 
 #define CONV_PARAMS ll B, ll C, ll H, ll W, ll kh, ll kw, ll ph, ll pw, ll sh, ll sw, ll dh, ll dw, ll OH, ll OW
@@ -99,3 +107,441 @@ __device__ void maxpool_back(const T* in, const T* g, T* dx, POOL_PARAMS) {
 }
 #define MPB(T) maxpool_back<T>((const T*)in, (const T*)g, (T*)dx, B, C, H, W, kh, kw, ph, pw, sh, sw, OH, OW)
 KERNELS2(maxpool_back, (const void* in, const void* g, void* dx, POOL_PARAMS), MPB)
+
+// ---- The fused convolutions: implicit GEMMs --------------------------------------------
+//
+// The forward product is out[m, o] = Σ_k col[m, k]·w[o, k] over the output positions m =
+// (b, y, x) and the taps k = (c, r, q), col[m, k] = img[b, c, y·sh−ph+r·dh, x·sw−pw+q·dw]
+// (0 outside the image). A block of IG_THREADS threads computes a tile of IG_BM positions by
+// IG_BN(TN) = 4·TN channels: thread (tm, tn) = (tid % 32, tid / 32) the IG_TM = 4 positions
+// tm, tm+32, tm+64, tm+96 of the tile (a warp's positions are consecutive: its loads and
+// stores are) by the TN channels tn·TN... Each step takes IG_BK taps: the block first
+// decodes the taps into offsets (kt_*), then thread t loads position t's IG_BK column values
+// straight from the image into shared memory (as[k][m]) and the filters' [IG_BK, BN] tile
+// (bs[k][n]), then every thread multiplies. TN is 2 (BN 8) for at most 8 channels, else 4
+// (BN 16): kernelmap.go picks the _n8 or _n16 kernel by the shape.
+//
+// With pooling (ConvReLUPool: 2x2 windows at stride 2, no padding) the tile's rows are 32
+// windows by their 4 places: row i·32 + tm is place i of window tm, so one thread holds a
+// whole window and pools it in registers; the activation and the mask are never stored.
+#define IG_BM 128
+#define IG_BK 16
+#define IG_TM 4
+#define IG_THREADS 128
+
+enum { IG_CONV = 0, IG_RELU = 1, IG_POOL = 2 };
+
+// The geometry of a fused convolution, in 32-bit ints.
+struct igeom {
+    int B, C, H, W, kh, kw, ph, pw, sh, sw, dh, dw, OH, OW, Cout;
+};
+
+__device__ __forceinline__ igeom ig_make(ll B, ll C, ll H, ll W, ll kh, ll kw, ll ph, ll pw, ll sh, ll sw, ll dh, ll dw,
+                                          ll OH, ll OW, ll Cout) {
+    igeom g;
+    g.B = (int)B, g.C = (int)C, g.H = (int)H, g.W = (int)W, g.kh = (int)kh, g.kw = (int)kw, g.ph = (int)ph, g.pw = (int)pw;
+    g.sh = (int)sh, g.sw = (int)sw, g.dh = (int)dh, g.dw = (int)dw, g.OH = (int)OH, g.OW = (int)OW, g.Cout = (int)Cout;
+    return g;
+}
+
+// Position (b, y, x) of GEMM row r of the block's tile: for mode IG_POOL row r is place r/32
+// of window blockIdx.x·32 + r%32 of the pooled output (PH x PW a plane); else output
+// position blockIdx.x·IG_BM + r. False past the last.
+template <int MODE>
+__device__ __forceinline__ bool ig_row(const igeom& g, int PH, int PW, int r, int& b, int& y, int& x) {
+    if (MODE == IG_POOL) {
+        int win = blockIdx.x * (IG_BM / IG_TM) + (r & 31), place = r >> 5;
+        int plane = PH * PW;
+        if (win >= g.B * plane) return false;
+        b = win / plane;
+        int s = win - b * plane, py = s / PW;
+        y = 2 * py + (place >> 1), x = 2 * (s - py * PW) + (place & 1);
+        return true;
+    }
+    int m = blockIdx.x * IG_BM + r, plane = g.OH * g.OW;
+    if (m >= g.B * plane) return false;
+    b = m / plane;
+    int s = m - b * plane;
+    y = s / g.OW, x = s - y * g.OW;
+    return true;
+}
+
+// The forward fused convolutions. img (B,C,H,W), w [Cout, K], bias [Cout]; MODE IG_CONV: o1 =
+// out (B,Cout,OH,OW); IG_RELU: o0 = mask, o1 = out; IG_POOL: o0 = route, o1 = pooled
+// (B,Cout,PH,PW). Grid (position tiles, channel tiles), block IG_THREADS.
+template <typename T, int TN, int MODE>
+__device__ void conv_fwd(const T* img, const T* w, const T* bias, T* o0, T* o1, igeom g, int PH, int PW) {
+    const int BN = 4 * TN;
+    __shared__ T as[IG_BK][IG_BM];
+    __shared__ T bs[IG_BK][BN];
+    __shared__ int kt_off[IG_BK], kt_dy[IG_BK], kt_dx[IG_BK], kt_in[IG_BK];
+    const int tid = threadIdx.x, tm = tid & 31, tn = tid >> 5;
+    const int K = g.C * g.kh * g.kw, khw = g.kh * g.kw, n0 = blockIdx.y * BN;
+    // The position this thread loads: row tid of the tile.
+    int lb = 0, ly = 0, lx = 0;
+    const bool lok = ig_row<MODE>(g, PH, PW, tid, lb, ly, lx);
+    const int iy0 = ly * g.sh - g.ph, ix0 = lx * g.sw - g.pw;
+    const int lbase = lb * g.C * g.H * g.W;
+    T acc[IG_TM][TN];
+#pragma unroll
+    for (int i = 0; i < IG_TM; i++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) acc[i][j] = T(0);
+    for (int k0 = 0; k0 < K; k0 += IG_BK) {
+        if (tid < IG_BK) {  // decode the step's taps
+            int k = k0 + tid, c = k / khw, rem = k - c * khw, r = rem / g.kw, q = rem - r * g.kw;
+            kt_in[tid] = k < K;
+            kt_dy[tid] = r * g.dh, kt_dx[tid] = q * g.dw;
+            kt_off[tid] = (c * g.H + r * g.dh) * g.W + q * g.dw;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < IG_BK; kk++) {
+            int ih = iy0 + kt_dy[kk], iw = ix0 + kt_dx[kk];
+            bool in = lok && kt_in[kk] && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+            as[kk][tid] = in ? img[lbase + (iy0 * g.W + ix0) + kt_off[kk]] : T(0);
+        }
+        for (int e = tid; e < IG_BK * BN; e += IG_THREADS) {
+            int kk = e / BN, n = e - kk * BN, o = n0 + n, k = k0 + kk;
+            bs[kk][n] = (o < g.Cout && k < K) ? w[o * K + k] : T(0);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < IG_BK; kk++) {
+            T a[IG_TM], bv[TN];
+#pragma unroll
+            for (int i = 0; i < IG_TM; i++) a[i] = as[kk][i * 32 + tm];
+#pragma unroll
+            for (int j = 0; j < TN; j++) bv[j] = bs[kk][tn * TN + j];
+#pragma unroll
+            for (int i = 0; i < IG_TM; i++)
+#pragma unroll
+                for (int j = 0; j < TN; j++) acc[i][j] += a[i] * bv[j];
+        }
+        __syncthreads();
+    }
+    if (MODE == IG_POOL) {
+        // Row i·32 + tm is place i (r·2 + q) of window tm: the first largest activation wins,
+        // and its route says whether the ReLU there lets a gradient through.
+        int b, y, x;
+        if (!ig_row<MODE>(g, PH, PW, tm, b, y, x)) return;
+        int plane = PH * PW, s = (y >> 1) * PW + (x >> 1);
+#pragma unroll
+        for (int j = 0; j < TN; j++) {
+            int o = n0 + tn * TN + j;
+            if (o >= g.Cout) break;
+            T best = T(0), bestMask = T(0);
+            int place = 0;
+#pragma unroll
+            for (int i = 0; i < IG_TM; i++) {
+                T pre = acc[i][j] + bias[o];
+                T mask = pre >= T(0) ? T(1) : T(0);
+                T act = pre * mask;
+                if (i == 0 || act > best) best = act, bestMask = mask, place = i;
+            }
+            int at = (b * g.Cout + o) * plane + s;
+            o0[at] = T(place + (bestMask == T(0) ? 4 : 0));
+            o1[at] = best;
+        }
+        return;
+    }
+    const int plane = g.OH * g.OW;
+#pragma unroll
+    for (int i = 0; i < IG_TM; i++) {
+        int b, y, x;
+        if (!ig_row<MODE>(g, PH, PW, i * 32 + tm, b, y, x)) break;
+#pragma unroll
+        for (int j = 0; j < TN; j++) {
+            int o = n0 + tn * TN + j;
+            if (o >= g.Cout) break;
+            int at = (b * g.Cout + o) * plane + y * g.OW + x;
+            T pre = acc[i][j] + bias[o];
+            if (MODE == IG_RELU) {
+                T mask = pre >= T(0) ? T(1) : T(0);
+                o0[at] = mask;
+                o1[at] = pre * mask;
+            } else {
+                o1[at] = pre;
+            }
+        }
+    }
+}
+
+#define IG_ARGS B, C, H, W, kh, kw, ph, pw, sh, sw, dh, dw, OH, OW, Cout
+#define IGC(T, TN) conv_fwd<T, TN, IG_CONV>((const T*)img, (const T*)w, (const T*)bias, (T*)0, (T*)out, ig_make(IG_ARGS), 0, 0)
+#define IGC8(T) IGC(T, 2)
+#define IGC16(T) IGC(T, 4)
+KERNELS2(conv_n8, (const void* img, const void* w, const void* bias, void* out, CONV_PARAMS, ll Cout), IGC8)
+KERNELS2(conv_n16, (const void* img, const void* w, const void* bias, void* out, CONV_PARAMS, ll Cout), IGC16)
+#define IGR(T, TN) conv_fwd<T, TN, IG_RELU>((const T*)img, (const T*)w, (const T*)bias, (T*)mask, (T*)out, ig_make(IG_ARGS), 0, 0)
+#define IGR8(T) IGR(T, 2)
+#define IGR16(T) IGR(T, 4)
+KERNELS2(conv_relu_n8, (const void* img, const void* w, const void* bias, void* mask, void* out, CONV_PARAMS, ll Cout), IGR8)
+KERNELS2(conv_relu_n16, (const void* img, const void* w, const void* bias, void* mask, void* out, CONV_PARAMS, ll Cout), IGR16)
+// The pooling's parameters (pB ... POW) are those of ir.PoolGeom; the kernel pools 2x2
+// windows at stride 2 without padding (kernelmap.go refuses any other) into PH x PW = POH x POW.
+#define POOL2_PARAMS ll pB, ll pC, ll pH, ll pW, ll pkh, ll pkw, ll pph, ll ppw, ll psh, ll psw, ll POH, ll POW
+#define IGP(T, TN) conv_fwd<T, TN, IG_POOL>((const T*)img, (const T*)w, (const T*)bias, (T*)route, (T*)pooled, ig_make(IG_ARGS), (int)POH, (int)POW)
+#define IGP8(T) IGP(T, 2)
+#define IGP16(T) IGP(T, 4)
+KERNELS2(conv_relu_pool_n8, (const void* img, const void* w, const void* bias, void* route, void* pooled, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGP8)
+KERNELS2(conv_relu_pool_n16, (const void* img, const void* w, const void* bias, void* route, void* pooled, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGP16)
+
+// The image gradient, dimg[m, c] = Σ_k dcol[m, k]·wt[k, c] over the image's positions m =
+// (b, ih, iw) and k = (o, r, q): dcol[m, k] = dout[b, o, y, x] where y·sh = ih + ph − r·dh
+// and x·sw = iw + pw − q·dw (0 where there is no such output position), wt[k, c] = w[o,
+// (c·kh + r)·kw + q]. The same tiles as conv_fwd, a tile's channels the image's; no atomics:
+// each image value is one thread's sum.
+template <typename T, int TN>
+__device__ void conv_data(const T* dout, const T* w, T* dimg, igeom g) {
+    const int BN = 4 * TN;
+    __shared__ T as[IG_BK][IG_BM];
+    __shared__ T bs[IG_BK][BN];
+    __shared__ int kt_off[IG_BK], kt_dy[IG_BK], kt_dx[IG_BK], kt_in[IG_BK], kt_w[IG_BK];
+    const int tid = threadIdx.x, tm = tid & 31, tn = tid >> 5;
+    const int khw = g.kh * g.kw, K = g.Cout * khw, KW = g.C * khw, n0 = blockIdx.y * BN;
+    const int plane = g.H * g.W, oplane = g.OH * g.OW, M = g.B * plane;
+    // The image position this thread loads.
+    int lm = blockIdx.x * IG_BM + tid, lb = 0, ly = 0, lx = 0;
+    const bool lok = lm < M;
+    if (lok) {
+        lb = lm / plane;
+        int s = lm - lb * plane;
+        ly = s / g.W, lx = s - ly * g.W;
+    }
+    const int ty0 = ly + g.ph, tx0 = lx + g.pw, lbase = lb * g.Cout * oplane;
+    T acc[IG_TM][TN];
+#pragma unroll
+    for (int i = 0; i < IG_TM; i++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) acc[i][j] = T(0);
+    for (int k0 = 0; k0 < K; k0 += IG_BK) {
+        if (tid < IG_BK) {
+            int k = k0 + tid, o = k / khw, rem = k - o * khw, r = rem / g.kw, q = rem - r * g.kw;
+            kt_in[tid] = k < K;
+            kt_dy[tid] = r * g.dh, kt_dx[tid] = q * g.dw;
+            kt_off[tid] = o * oplane;
+            kt_w[tid] = o * KW + r * g.kw + q;  // + c·kh·kw for channel c
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < IG_BK; kk++) {
+            int ty = ty0 - kt_dy[kk], tx = tx0 - kt_dx[kk];
+            bool in = lok && kt_in[kk] && ty >= 0 && tx >= 0;
+            int y = 0, x = 0;
+            if (in) {
+                y = ty / g.sh, x = tx / g.sw;
+                in = y * g.sh == ty && x * g.sw == tx && y < g.OH && x < g.OW;
+            }
+            as[kk][tid] = in ? dout[lbase + kt_off[kk] + y * g.OW + x] : T(0);
+        }
+        for (int e = tid; e < IG_BK * BN; e += IG_THREADS) {
+            int kk = e / BN, n = e - kk * BN, c = n0 + n;
+            bs[kk][n] = (c < g.C && kt_in[kk]) ? w[kt_w[kk] + c * khw] : T(0);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < IG_BK; kk++) {
+            T a[IG_TM], bv[TN];
+#pragma unroll
+            for (int i = 0; i < IG_TM; i++) a[i] = as[kk][i * 32 + tm];
+#pragma unroll
+            for (int j = 0; j < TN; j++) bv[j] = bs[kk][tn * TN + j];
+#pragma unroll
+            for (int i = 0; i < IG_TM; i++)
+#pragma unroll
+                for (int j = 0; j < TN; j++) acc[i][j] += a[i] * bv[j];
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < IG_TM; i++) {
+        int m = blockIdx.x * IG_BM + i * 32 + tm;
+        if (m >= M) break;
+        int b = m / plane, s = m - b * plane;
+#pragma unroll
+        for (int j = 0; j < TN; j++) {
+            int c = n0 + tn * TN + j;
+            if (c >= g.C) break;
+            dimg[(b * g.C + c) * plane + s] = acc[i][j];
+        }
+    }
+}
+#define IGD(T, TN) conv_data<T, TN>((const T*)dout, (const T*)w, (T*)dimg, ig_make(IG_ARGS))
+#define IGD8(T) IGD(T, 2)
+#define IGD16(T) IGD(T, 4)
+KERNELS2(conv_data_n8, (const void* dout, const void* w, void* dimg, CONV_PARAMS, ll Cout), IGD8)
+KERNELS2(conv_data_n16, (const void* dout, const void* w, void* dimg, CONV_PARAMS, ll Cout), IGD16)
+
+// The filter gradient of the images [z·images, (z+1)·images) (z = blockIdx.z; one part of
+// all B images for conv_filter): P[z][o, k] = Σ_m dout[m, o]·col[m, k] over their output
+// positions m, in order of m, so every run sums alike. Block (16, 16) computes a 16x16 tile
+// of [Cout, K] (o = ty, k = tx); each step loads 16 positions' gradients (ds[m][o]) and
+// columns (cs[m][k]), position m = tx, so a warp's loads are consecutive positions. A
+// ReduceSum over z follows a split (ir.ConvFilterSplit). For filters of at most 32 taps (the
+// LeNet's first: 25): kernelmap.go's _k16.
+#define IG_FT 16
+template <typename T>
+__device__ void conv_filter_part(const T* dout, const T* img, T* P, igeom g, int images) {
+    __shared__ T ds[IG_FT][IG_FT + 1], cs[IG_FT][IG_FT + 1];
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int khw = g.kh * g.kw, K = g.C * khw, oplane = g.OH * g.OW;
+    const int o = blockIdx.y * IG_FT + ty, k = blockIdx.x * IG_FT + tx;
+    // Tap k0 + ty, the column this thread loads.
+    const int lk = blockIdx.x * IG_FT + ty;
+    const bool lkin = lk < K;
+    const int lc = lk / khw, lrem = lk - lc * khw, lr = lkin ? lrem / g.kw : 0, lq = lrem - lr * g.kw;
+    const int ldy = lr * g.dh, ldx = lq * g.dw, loff = (lc * g.H + ldy) * g.W + ldx;
+    const int lo = blockIdx.y * IG_FT + ty;  // the channel whose gradient this thread loads
+    const int b0 = blockIdx.z * images, b1 = min(g.B, b0 + images);
+    const int m0 = b0 * oplane, m1 = b1 * oplane;
+    T acc = T(0);
+    for (int mt = m0; mt < m1; mt += IG_FT) {
+        int m = mt + tx;
+        T dv = T(0), cv = T(0);
+        if (m < m1) {
+            int b = m / oplane, s = m - b * oplane, y = s / g.OW, x = s - y * g.OW;
+            if (lo < g.Cout) dv = dout[(b * g.Cout + lo) * oplane + s];
+            int ih = y * g.sh - g.ph + ldy, iw = x * g.sw - g.pw + ldx;
+            if (lkin && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
+                cv = img[b * g.C * g.H * g.W + loff + (y * g.sh - g.ph) * g.W + (x * g.sw - g.pw)];
+        }
+        ds[tx][ty] = dv;
+        cs[tx][ty] = cv;
+        __syncthreads();
+#pragma unroll
+        for (int mm = 0; mm < IG_FT; mm++) acc += ds[mm][ty] * cs[mm][tx];
+        __syncthreads();
+    }
+    if (o < g.Cout && k < K) P[(blockIdx.z * g.Cout + o) * K + k] = acc;
+}
+#define IGF(T) conv_filter_part<T>((const T*)dout, (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
+KERNELS2(conv_filter_k16, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGF)
+#define IGFS(T) conv_filter_part<T>((const T*)dout, (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+KERNELS2(conv_filter_split_k16, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGFS)
+
+// The same sums for filters of more taps (kernelmap.go takes it for more than 32): a block of
+// IG_WT threads computes a tile of 16 channels by IG_WK = 64 taps, each thread 2 channels by 4
+// taps (o = 2·(tid/16) + i, k = tid%16 + 16·j) in registers, over IG_WP = 32 positions a
+// step. The block decodes its 64 taps once (wt_*); thread t then loads position t%32's
+// gradients of 4 channels and columns of 16 taps each step, a warp's loads consecutive
+// positions. Each value of P is one thread's sum in order of the positions, as above.
+#define IG_WT 128
+#define IG_WK 64
+#define IG_WP 32
+template <typename T>
+__device__ void conv_filter_wide(const T* dout, const T* img, T* P, igeom g, int images) {
+    __shared__ T ds[IG_WP][IG_FT + 1], cs[IG_WP][IG_WK + 1];
+    __shared__ int wt_off[IG_WK], wt_dy[IG_WK], wt_dx[IG_WK], wt_in[IG_WK];
+    const int tid = threadIdx.x, khw = g.kh * g.kw, K = g.C * khw, oplane = g.OH * g.OW;
+    const int o0 = blockIdx.y * IG_FT, k0 = blockIdx.x * IG_WK;
+    if (tid < IG_WK) {
+        int k = k0 + tid, c = k / khw, rem = k - c * khw, r = rem / g.kw, q = rem - r * g.kw;
+        wt_in[tid] = k < K;
+        wt_dy[tid] = r * g.dh, wt_dx[tid] = q * g.dw;
+        wt_off[tid] = (c * g.H + r * g.dh) * g.W + q * g.dw;
+    }
+    const int lp = tid & (IG_WP - 1), lrow = tid / IG_WP;  // the position this thread loads; its first channel and tap
+    const int to = tid / 16, tk = tid & 15;                 // channels 2·to, 2·to+1; taps tk + 16·j
+    const int b0 = blockIdx.z * images, b1 = min(g.B, b0 + images);
+    const int m0 = b0 * oplane, m1 = b1 * oplane;
+    T acc[2][4];
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j] = T(0);
+    __syncthreads();
+    for (int mt = m0; mt < m1; mt += IG_WP) {
+        int m = mt + lp, b = 0, s = 0, iy0 = 0, ix0 = 0;
+        const bool in = m < m1;
+        if (in) {
+            b = m / oplane, s = m - b * oplane;
+            int y = s / g.OW, x = s - y * g.OW;
+            iy0 = y * g.sh - g.ph, ix0 = x * g.sw - g.pw;
+        }
+        const int dbase = b * g.Cout * oplane + s, ibase = b * g.C * g.H * g.W + iy0 * g.W + ix0;
+#pragma unroll
+        for (int i = 0; i < IG_FT / (IG_WT / IG_WP); i++) {
+            int oo = lrow + i * (IG_WT / IG_WP), o = o0 + oo;
+            ds[lp][oo] = (in && o < g.Cout) ? dout[dbase + o * oplane] : T(0);
+        }
+#pragma unroll
+        for (int i = 0; i < IG_WK / (IG_WT / IG_WP); i++) {
+            int kk = lrow + i * (IG_WT / IG_WP);
+            int ih = iy0 + wt_dy[kk], iw = ix0 + wt_dx[kk];
+            bool ok = in && wt_in[kk] && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+            cs[lp][kk] = ok ? img[ibase + wt_off[kk]] : T(0);
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int mm = 0; mm < IG_WP; mm++) {
+            T d0 = ds[mm][2 * to], d1 = ds[mm][2 * to + 1];
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                T c = cs[mm][tk + 16 * j];
+                acc[0][j] += d0 * c;
+                acc[1][j] += d1 * c;
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        int o = o0 + 2 * to + i;
+        if (o >= g.Cout) break;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            int k = k0 + tk + 16 * j;
+            if (k < K) P[(blockIdx.z * g.Cout + o) * K + k] = acc[i][j];
+        }
+    }
+}
+#define IGW(T) conv_filter_wide<T>((const T*)dout, (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
+KERNELS2(conv_filter_k64, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGW)
+#define IGWS(T) conv_filter_wide<T>((const T*)dout, (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+KERNELS2(conv_filter_split_k64, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGWS)
+
+// The gradient through ConvReLUPool's pooling and ReLU (ir.PoolRouteBack): one thread per
+// value of dx (B, C, H, W) gathers, in order of the windows, m·dpooled of each window that
+// routes to it (m = 0 for a route of kh·kw or more: the ReLU was off there), so no atomics.
+template <typename T>
+__device__ void pool_route_back(const T* route, const T* dp, T* dx, int B, int C, int H, int W, int kh, int kw, int ph,
+                                int pw, int sh, int sw, int OH, int OW) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B * C * H * W) return;
+    int iw = i % W, ih = (i / W) % H, bc = i / (W * H), khw = kh * kw;
+    T acc = T(0);
+    int oh0 = max(0, (ih + ph - kh + sh) / sh), oh1 = min(OH - 1, (ih + ph) / sh);
+    int ow0 = max(0, (iw + pw - kw + sw) / sw), ow1 = min(OW - 1, (iw + pw) / sw);
+    for (int oh = oh0; oh <= oh1; oh++)
+        for (int ow = ow0; ow <= ow1; ow++) {
+            int o = (bc * OH + oh) * OW + ow, place = (int)route[o];
+            if (place < 0) continue;
+            T m = place < khw ? T(1) : T(0);
+            if (place >= khw) place -= khw;
+            int r = place / kw;
+            if (oh * sh - ph + r == ih && ow * sw - pw + (place - r * kw) == iw) acc += m * dp[o];
+        }
+    dx[i] = acc;
+}
+#define PRB(T) pool_route_back<T>((const T*)route, (const T*)dp, (T*)dx, (int)B, (int)C, (int)H, (int)W, (int)kh, (int)kw, (int)ph, (int)pw, (int)sh, (int)sw, (int)OH, (int)OW)
+KERNELS2(pool_route_back, (const void* route, const void* dp, void* dx, POOL_PARAMS), PRB)
+
+// dx for max pooling times the ReLU's mask before it (ir.MaxPoolBackMask): maxpool_back's sum,
+// then the product.
+template <typename T>
+__device__ void maxpool_back_mask(const T* in, const T* g, const T* mask, T* dx, POOL_PARAMS) {
+    ll i = gid();
+    if (i >= B * C * H * W) return;
+    ll iw = i % W, ih = (i / W) % H, bc = i / (W * H);
+    T acc = 0;
+    ll oh0 = max(0LL, (ih + ph - kh + sh) / sh), oh1 = min(OH - 1, (ih + ph) / sh);
+    ll ow0 = max(0LL, (iw + pw - kw + sw) / sw), ow1 = min(OW - 1, (iw + pw) / sw);
+    for (ll oh = oh0; oh <= oh1; oh++)
+        for (ll ow = ow0; ow <= ow1; ow++)
+            if (pool_argmax(in, bc, oh, ow, B, C, H, W, kh, kw, ph, pw, sh, sw, OH, OW) == i)
+                acc += g[(bc * OH + oh) * OW + ow];
+    dx[i] = mask[i] * acc;
+}
+#define MPBM(T) maxpool_back_mask<T>((const T*)in, (const T*)g, (const T*)mask, (T*)dx, B, C, H, W, kh, kw, ph, pw, sh, sw, OH, OW)
+KERNELS2(maxpool_back_mask, (const void* in, const void* g, const void* mask, void* dx, POOL_PARAMS), MPBM)

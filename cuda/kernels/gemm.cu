@@ -5,9 +5,10 @@
 #include "common.cuh"
 #define TILE 16
 
-// The product over k in [k0, k1) into C; one thread per element of C.
+// The product over k in [k0, k1) into C, plus bias[c] on column c where bias is not null; one
+// thread per element of C.
 template <typename T>
-__device__ void gemm_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb, ll k0, ll k1) {
+__device__ void gemm_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb, ll k0, ll k1, const T* bias = nullptr) {
     __shared__ T As[TILE][TILE], Bs[TILE][TILE + 1];
     ll r = blockIdx.x * (ll)TILE + threadIdx.y, c = blockIdx.y * (ll)TILE + threadIdx.x;
     T acc = 0;
@@ -20,7 +21,7 @@ __device__ void gemm_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta
         for (int k = 0; k < TILE; k++) acc += As[threadIdx.y][k] * Bs[k][threadIdx.x];
         __syncthreads();
     }
-    if (r < M && c < N) C[r * N + c] = acc;
+    if (r < M && c < N) C[r * N + c] = bias ? acc + bias[c] : acc;
 }
 
 template <typename T>
@@ -29,6 +30,14 @@ __device__ void gemm(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll t
 }
 #define GEMM(T) gemm<T>((const T*)A, (const T*)B, (T*)C, M, N, K, ta, tb)
 KERNELS2(gemm, (const void* A, const void* B, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMM)
+
+// C[M,N] = op(A)·op(B) + bias[N], the bias added to every row (a dense layer, ir.GemmBias).
+template <typename T>
+__device__ void gemm_bias(const T* A, const T* B, const T* bias, T* C, ll M, ll N, ll K, ll ta, ll tb) {
+    gemm_range<T>(A, B, C, M, N, K, ta, tb, 0, K, bias);
+}
+#define GEMMB(T) gemm_bias<T>((const T*)A, (const T*)B, (const T*)bias, (T*)C, M, N, K, ta, tb)
+KERNELS2(gemm_bias, (const void* A, const void* B, const void* bias, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMMB)
 
 // Split K, for a product with few tiles of C and a long K (a conv filter's gradient sums over
 // every pixel of the batch): grid (ceil(M/16), ceil(N/16), S); block z multiplies over

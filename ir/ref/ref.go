@@ -163,6 +163,7 @@ var ops = [...]func(h *Machine, l ir.Launch, a [][]float64) error{
 	ir.BatchNormBackScale: batchNormBackScale,
 	ir.BatchNormBackData:  batchNormBackData,
 	ir.Augment:            augment,
+	ir.ConvFilterSplit:    convFilterSplit,
 }
 
 func binary(h *Machine, l ir.Launch, a [][]float64) error {
@@ -700,6 +701,23 @@ func (h *Machine) convBack(p ir.ConvParams, data bool, a [][]float64) {
 	for i, v := range acc {
 		out[i] = h.round(v)
 	}
+}
+
+// convFilterSplit is ConvFilter of each part's images into its own partial gradient.
+func convFilterSplit(h *Machine, l ir.Launch, a [][]float64) error {
+	p, err := l.ConvSplitParams()
+	if err != nil {
+		return err
+	}
+	c := p.Conv
+	img, out, filt := c.C*c.H*c.W, c.Cout*c.OH*c.OW, c.Cout*c.C*c.KH*c.KW
+	for z := 0; z < p.Parts(); z++ {
+		b0, b1 := z*p.Images, min(c.B, (z+1)*p.Images)
+		q := c
+		q.B = b1 - b0
+		h.convBack(q, false, [][]float64{a[0][b0*out : b1*out], a[1][b0*img : b1*img], a[2][z*filt : (z+1)*filt]})
+	}
+	return nil
 }
 
 // convReLU is Conv, then mask = (pre ≥ 0) and out = pre ⊙ mask, as the two Binary launches

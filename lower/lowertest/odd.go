@@ -242,3 +242,65 @@ func (o *Odd) addBatchNorm() {
 		add(ir.BatchNormBackData, []int{x, mean, vr, scale, dy, dscale, dshift, o.Out(n)}, eps)
 	}
 }
+
+// ConvCases are geometries of the fused convolutions: B, C, H, W, kh, kw, padH, padW,
+// strideH, strideW, dilH, dilW, Cout. Padding, strides, dilation, one output channel and
+// more than a tile of them (of the image's, for ConvData), taps fewer and more than a step,
+// the LeNet's two layers (the
+// first at 5 images: 3920 positions, not a whole number of tiles).
+var ConvCases = [][13]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1, 4}, {11, 3, 7, 6, 3, 3, 1, 1, 2, 2, 1, 1, 1},
+	{1, 2, 5, 9, 1, 4, 0, 2, 1, 3, 1, 1, 7}, {9, 1, 12, 10, 5, 5, 2, 2, 1, 1, 1, 1, 6}, {3, 6, 8, 8, 5, 5, 0, 0, 1, 1, 1, 1, 16},
+	{2, 4, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 20}, {2, 12, 9, 8, 3, 2, 1, 0, 2, 3, 1, 2, 9}, {5, 1, 28, 28, 5, 5, 2, 2, 1, 1, 1, 1, 6},
+	{3, 6, 14, 14, 5, 5, 0, 0, 1, 1, 1, 1, 16}}
+
+// ConvPoolCases are geometries of a convolution with its ReLU and 2x2 pooling: B, C, H, W,
+// k, padH, padW, Cout (unit strides). Odd sides (the pooling drops the last row or column),
+// the LeNet's two layers, more than a tile of channels.
+var ConvPoolCases = [][8]int{{3, 2, 9, 7, 3, 1, 1, 5}, {10, 1, 12, 12, 5, 2, 2, 6}, {2, 4, 6, 5, 1, 0, 0, 3},
+	{5, 1, 28, 28, 5, 2, 2, 6}, {3, 6, 14, 14, 5, 0, 0, 16}, {3, 3, 10, 11, 3, 1, 1, 20}}
+
+// AddConvs adds the fused convolutions on ConvCases (Conv, ConvReLU, ConvData, ConvFilter,
+// and ConvFilterSplit in parts of 1, 2 and 4 images), ConvReLUPool on ConvPoolCases, and
+// the gradients through a pooling (MaxPoolBackMask, PoolRouteBack) on windows of 2x2 at
+// stride 2 and of 3x3 overlapping with padding.
+func (o *Odd) AddConvs() {
+	for _, g := range ConvCases {
+		b, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, cout := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12]
+		oh, ow := (h+2*ph-dh*(kh-1)-1)/sh+1, (w+2*pw-dw*(kw-1)-1)/sw+1
+		cp := ir.ConvParams{ConvGeom: ir.ConvGeom{B: b, C: c, H: h, W: w, KH: kh, KW: kw, PadH: ph, PadW: pw, StrideH: sh, StrideW: sw,
+			DilH: dh, DilW: dw, OH: oh, OW: ow}, Cout: cout}
+		img, out, filt := b*c*h*w, b*cout*oh*ow, cout*c*kh*kw
+		o.Launch(ir.Conv, fmt.Sprint("conv ", g), []int{o.In(img, o.Normal), o.In(filt, o.Normal), o.In(cout, o.Normal), o.Out(out)}, cp.Ints())
+		o.Launch(ir.ConvReLU, fmt.Sprint("conv_relu ", g), []int{o.In(img, o.Normal), o.In(filt, o.Normal), o.In(cout, o.Normal), o.Out(out), o.Out(out)}, cp.Ints())
+		o.Launch(ir.ConvData, fmt.Sprint("conv_data ", g), []int{o.In(out, o.Normal), o.In(filt, o.Normal), o.Out(img)}, cp.Ints())
+		dout, im := o.In(out, o.Normal), o.In(img, o.Normal)
+		o.Launch(ir.ConvFilter, fmt.Sprint("conv_filter ", g), []int{dout, im, o.Out(filt)}, cp.Ints())
+		for _, images := range []int{1, 2, 4} {
+			sp := ir.ConvSplitParams{Conv: cp, Images: images}
+			o.Launch(ir.ConvFilterSplit, fmt.Sprint("conv_filter_split ", g, images), []int{dout, im, o.Out(sp.Parts() * filt)}, sp.Ints())
+		}
+	}
+	for _, g := range ConvPoolCases {
+		b, c, h, w, k, ph, pw, cout := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]
+		oh, ow := h+2*ph-k+1, w+2*pw-k+1
+		p := ir.ConvPoolParams{
+			Conv: ir.ConvParams{ConvGeom: ir.ConvGeom{B: b, C: c, H: h, W: w, KH: k, KW: k, PadH: ph, PadW: pw, StrideH: 1, StrideW: 1,
+				DilH: 1, DilW: 1, OH: oh, OW: ow}, Cout: cout},
+			Pool: ir.PoolGeom{B: b, C: cout, H: oh, W: ow, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OH: oh / 2, OW: ow / 2}}
+		pooled := b * cout * (oh / 2) * (ow / 2)
+		o.Launch(ir.ConvReLUPool, fmt.Sprint("conv_relu_pool ", g), []int{o.In(b*c*h*w, o.Normal), o.In(cout*c*k*k, o.Normal), o.In(cout, o.Normal),
+			o.Out(pooled), o.Out(pooled)}, p.Ints())
+	}
+	for _, pg := range [][10]int{{3, 2, 8, 6, 2, 2, 0, 0, 2, 2}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2}, {2, 6, 9, 7, 2, 2, 0, 0, 2, 2}} {
+		b, c, h, w, kh, kw, ph, pw, sh, sw := pg[0], pg[1], pg[2], pg[3], pg[4], pg[5], pg[6], pg[7], pg[8], pg[9]
+		oh, ow := (h+2*ph-kh)/sh+1, (w+2*pw-kw)/sw+1
+		g := ir.PoolGeom{B: b, C: c, H: h, W: w, KH: kh, KW: kw, PadH: ph, PadW: pw, StrideH: sh, StrideW: sw, OH: oh, OW: ow}
+		bits := func() float64 { return float64(o.Rng.Intn(2)) }
+		o.Launch(ir.MaxPoolBackMask, fmt.Sprint("maxpool_back_mask ", pg), []int{o.In(b*c*h*w, o.Normal), o.In(b*c*oh*ow, o.Normal),
+			o.In(b*c*h*w, bits), o.Out(b * c * h * w)}, g.Ints())
+		// Routes: every place, masked or not, and windows with none.
+		kk := kh * kw
+		places := func() float64 { return float64(o.Rng.Intn(2*kk+1) - 1) }
+		o.Launch(ir.PoolRouteBack, fmt.Sprint("pool_route_back ", pg), []int{o.In(b*c*oh*ow, places), o.In(b*c*oh*ow, o.Normal), o.Out(b * c * h * w)}, g.Ints())
+	}
+}
