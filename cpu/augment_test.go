@@ -244,7 +244,7 @@ func BenchmarkAugment(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		a    model.Augment
-	}{{"affine", model.Augment{Shift: 2, Rotate: 10, Scale: 0.1}}, {"elastic", model.Augment{Shift: 2, Elastic: 34, Sigma: 4}}} {
+	}{{"shift", model.Augment{Shift: 2}}, {"affine", model.Augment{Shift: 2, Rotate: 10, Scale: 0.1}}, {"elastic", model.Augment{Shift: 2, Elastic: 34, Sigma: 4}}} {
 		b.Run(c.name, func(b *testing.B) {
 			op := &model.AugmentOp{Augment: c.a, Image: model.Shape{C: 1, H: 28, W: 28}}
 			p := op.Params(128)

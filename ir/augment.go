@@ -84,6 +84,12 @@ func AugmentImage[T float32 | float64](dst, src []T, c, h, w int, a Affine) {
 // the arithmetic of an Augment launch for one example, which the CPU executor and the
 // TapeMachine's op call.
 func AugmentElastic[T float32 | float64](dst, src []T, c, h, w int, a Affine, d []float64) {
+	if d == nil && a.A == 1 && a.B == 0 {
+		// No turn, no scaling: every sample place is the pixel (x − TX, y − TY) itself, with
+		// fractions 0, where Bilinear returns its first corner exactly.
+		shiftImage(dst, src, c, h, w, int(a.TX), int(a.TY))
+		return
+	}
 	hw := h * w
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
@@ -94,6 +100,15 @@ func AugmentElastic[T float32 | float64](dst, src []T, c, h, w int, a Affine, d 
 			x0, y0 := math.Floor(sx), math.Floor(sy)
 			fx, fy := sx-x0, sy-y0
 			ix, iy := clampIndex(x0, w), clampIndex(y0, h)
+			if ix >= 0 && ix+1 < w && iy >= 0 && iy+1 < h { // all four corners inside
+				at := iy*w + ix
+				for ch := 0; ch < c; ch++ {
+					img := src[ch*hw : (ch+1)*hw]
+					v := [4]float64{float64(img[at]), float64(img[at+1]), float64(img[at+w]), float64(img[at+w+1])}
+					dst[ch*hw+y*w+x] = T(Bilinear(v, fx, fy))
+				}
+				continue
+			}
 			in := [4]bool{inside(ix, w) && inside(iy, h), inside(ix+1, w) && inside(iy, h), inside(ix, w) && inside(iy+1, h), inside(ix+1, w) && inside(iy+1, h)}
 			at := [4]int{iy*w + ix, iy*w + ix + 1, (iy+1)*w + ix, (iy+1)*w + ix + 1}
 			for ch := 0; ch < c; ch++ {
@@ -106,6 +121,26 @@ func AugmentElastic[T float32 | float64](dst, src []T, c, h, w int, a Affine, d 
 				}
 				dst[ch*hw+y*w+x] = T(Bilinear(v, fx, fy))
 			}
+		}
+	}
+}
+
+// shiftImage is dst[ch, y, x] = src[ch, y−ty, x−tx], 0 where that lies outside the image: a
+// whole-pixel translation, the content moving by (tx, ty).
+func shiftImage[T float32 | float64](dst, src []T, c, h, w, tx, ty int) {
+	hw := h * w
+	x0, x1 := max(0, tx), min(w, w+tx) // the output columns that read a column of the input
+	for ch := 0; ch < c; ch++ {
+		for y := 0; y < h; y++ {
+			row := dst[ch*hw+y*w : ch*hw+(y+1)*w]
+			sy := y - ty
+			if sy < 0 || sy >= h || x0 >= x1 {
+				clear(row)
+				continue
+			}
+			clear(row[:x0])
+			copy(row[x0:x1], src[ch*hw+sy*w+x0-tx:ch*hw+sy*w+x1-tx])
+			clear(row[x1:])
 		}
 	}
 }
