@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"math"
+	"strings"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -56,17 +57,29 @@ func (a *Augment) Check(in Shape) error {
 	return nil
 }
 
-// String writes the augmentation as --augment takes it: "shift=2,rotate=10,scale=0.1", and
-// ",elastic=34,sigma=4" with elastic distortion.
+// String writes the augmentation as --augment takes it, the keys that are not 0:
+// "shift=2,rotate=10,scale=0.1", "shift=2", "elastic=34,sigma=4".
 func (a *Augment) String() string {
 	if a == nil {
 		return "none"
 	}
-	s := fmt.Sprintf("shift=%d,rotate=%v,scale=%v", a.Shift, a.Rotate, a.Scale)
-	if a.Elastic > 0 {
-		s += fmt.Sprintf(",elastic=%v,sigma=%v", a.Elastic, a.Sigma)
+	var keys []string // the keys that move the image; a key left out is 0
+	if a.Shift != 0 {
+		keys = append(keys, fmt.Sprintf("shift=%d", a.Shift))
 	}
-	return s
+	if a.Rotate != 0 {
+		keys = append(keys, fmt.Sprintf("rotate=%v", a.Rotate))
+	}
+	if a.Scale != 0 {
+		keys = append(keys, fmt.Sprintf("scale=%v", a.Scale))
+	}
+	if a.Elastic > 0 {
+		keys = append(keys, fmt.Sprintf("elastic=%v,sigma=%v", a.Elastic, a.Sigma))
+	}
+	if len(keys) == 0 {
+		return "shift=0"
+	}
+	return strings.Join(keys, ",")
 }
 
 // Equal reports whether two augmentations (nil: none) are the same.

@@ -310,7 +310,7 @@ func TestDeepMLPPast98(t *testing.T) {
 	var res trainJSON
 	lastJSON(t, r.stdout, &res)
 	t.Logf("784-512-256-10, 8 epochs: test accuracy %.4f, %.1f s of training, %.1f s in all", res.TestAccuracy, res.Seconds, time.Since(start).Seconds())
-	if !strings.Contains(r.stdout, "training mlp 784-512-256-10 on cpu") {
+	if !strings.Contains(r.stdout, "training mlp 784-512-256-10") {
 		t.Errorf("train's first line does not name the layers:\n%s", r.stdout)
 	}
 	if res.TestAccuracy <= 0.98 {

@@ -31,7 +31,7 @@ func plainRecipe(epochs int) recipe {
 // recipes are the default recipes by data set, then model kind (customKind: --arch's).
 var recipes = map[string]map[string]recipe{
 	"mnist": {
-		"mlp":      {epochs: 30, solver: "adamw", lr: 0.003, weightDecay: 0.05, schedule: "onecycle", smoothing: 0.1},
+		"mlp":      {epochs: 40, solver: "adamw", lr: 0.003, weightDecay: 0.05, schedule: "onecycle", smoothing: 0.1, augment: "shift=1"},
 		"cnn":      {epochs: 20, solver: "adamw", lr: 0.005, weightDecay: 0.05, schedule: "onecycle", smoothing: 0.1, augment: "shift=2"},
 		customKind: plainRecipe(10),
 	},
