@@ -56,9 +56,10 @@ func (p AugmentParams) Transform(step int64, b int) Affine {
 	k := int64(p.Shift)
 	span := uint64(2*k + 1)
 	t := p.TanHalf * unitWord(w[2])
-	s := 1 + p.Scale*unitWord(w[3])
-	d := 1 + t*t
-	c, sn := (1-t*t)/d, 2*t/d
+	s := 1 + float64(p.Scale*unitWord(w[3])) // no fused multiply-add (Source)
+	tt := float64(t * t)
+	d := 1 + tt
+	c, sn := (1-tt)/d, 2*t/d
 	return Affine{A: c / s, B: sn / s, CX: float64(p.W-1) / 2, CY: float64(p.H-1) / 2,
 		TX: float64(int64((uint64(w[0])*span)>>32) - k), TY: float64(int64((uint64(w[1])*span)>>32) - k)}
 }
@@ -69,7 +70,9 @@ func unitWord(w uint32) float64 { return (float64(w) - (1 << 31)) / (1 << 31) }
 // Source is where output pixel (x, y) samples the input.
 func (a Affine) Source(x, y int) (sx, sy float64) {
 	qx, qy := float64(x)-a.CX-a.TX, float64(y)-a.CY-a.TY
-	return a.CX + (a.A*qx + a.B*qy), a.CY + (a.A*qy - a.B*qx)
+	// Each product converted on its own: Go may fuse a product into a sum (FMA, arm64), which
+	// the CUDA kernel (__dmul_rn, __dadd_rn) and the reference do not.
+	return a.CX + (float64(a.A*qx) + float64(a.B*qy)), a.CY + (float64(a.A*qy) - float64(a.B*qx))
 }
 
 // AugmentImage writes one example's image, transformed by a, into dst from src (both C·H·W
@@ -148,7 +151,9 @@ func shiftImage[T float32 | float64](dst, src []T, c, h, w, tx, ty int) {
 // Bilinear blends the four corners v (x0y0, x1y0, x0y1, x1y1) at fractions fx, fy, in this
 // order, as every executor does: (1−fy)·((1−fx)·v0 + fx·v1) + fy·((1−fx)·v2 + fx·v3).
 func Bilinear(v [4]float64, fx, fy float64) float64 {
-	return (1-fy)*((1-fx)*v[0]+fx*v[1]) + fy*((1-fx)*v[2]+fx*v[3])
+	top := float64((1-fx)*v[0]) + float64(fx*v[1]) // no fused multiply-add (Source)
+	bottom := float64((1-fx)*v[2]) + float64(fx*v[3])
+	return float64((1-fy)*top) + float64(fy*bottom)
 }
 
 // clampIndex is a floored coordinate as an int, kept within [−2, n+1] (a place that far out

@@ -491,9 +491,10 @@ func augment(h *Machine, l ir.Launch, a [][]float64) error {
 					}
 					x0, y0 := math.Floor(sx), math.Floor(sy)
 					fx, fy := sx-x0, sy-y0
-					top := (1-fx)*pixel(img, x0, y0) + fx*pixel(img, x0+1, y0)
-					bottom := (1-fx)*pixel(img, x0, y0+1) + fx*pixel(img, x0+1, y0+1)
-					a[2][b*size+c*p.H*p.W+y*p.W+x] = h.round((1-fy)*top + fy*bottom)
+					// Each product converted on its own: no fused multiply-add (arm64).
+					top := float64((1-fx)*pixel(img, x0, y0)) + float64(fx*pixel(img, x0+1, y0))
+					bottom := float64((1-fx)*pixel(img, x0, y0+1)) + float64(fx*pixel(img, x0+1, y0+1))
+					a[2][b*size+c*p.H*p.W+y*p.W+x] = h.round(float64((1-fy)*top) + float64(fy*bottom))
 				}
 			}
 		}
