@@ -338,6 +338,11 @@ func decodeProblem(err, readErr error, format string) error {
 	for _, p := range []string{format + ": ", "invalid format: ", "unsupported feature: ", "unsupported JPEG feature: "} {
 		why = strings.TrimPrefix(why, p)
 	}
+	for _, p := range []string{"zlib: ", "flate: "} { // the PNG's compressed pixel data
+		if strings.HasPrefix(why, p) {
+			why = "its compressed pixel data is damaged"
+		}
+	}
 	if len(why) > 80 {
 		why = why[:80] + "..."
 	}
@@ -385,8 +390,8 @@ func digitCheckSize(w, h int) error {
 		return fmt.Errorf("zero-size image (%dx%d)", w, h)
 	}
 	if w > MaxDigitImageSide || h > MaxDigitImageSide || int64(w)*int64(h) > MaxDigitImagePixels {
-		return fmt.Errorf("image too large (%dx%d; the limit is %d pixels a side and %d in all)",
-			w, h, MaxDigitImageSide, MaxDigitImagePixels)
+		return fmt.Errorf("%w (%dx%d; the limit is %d pixels a side and %d in all)",
+			ErrImageTooLarge, w, h, MaxDigitImageSide, MaxDigitImagePixels)
 	}
 	return nil
 }

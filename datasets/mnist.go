@@ -190,9 +190,9 @@ func openMNISTFile(path string, rank int) (*idxDecoder, *os.File, error) {
 	}
 	switch {
 	case rank == 1 && (d.typ != Uint8 || len(d.shape) != 1):
-		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST labels are uint8 [n]", d.typ, d.shape))
+		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST labels are uint8 [n]", d.typ, shapeText(d.shape)))
 	case rank == 3 && (d.typ != Uint8 || len(d.shape) != 3 || d.shape[1] != MNISTRows || d.shape[2] != MNISTCols):
-		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST images are uint8 [n %d %d]", d.typ, d.shape, MNISTRows, MNISTCols))
+		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST images are uint8 [n %d %d]", d.typ, shapeText(d.shape), MNISTRows, MNISTCols))
 	}
 	if err != nil {
 		f.Close()
