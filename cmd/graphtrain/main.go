@@ -196,7 +196,17 @@ func run(e *env, args []string) (code int) {
 	default:
 		return fail(e, usagef("--device %q: must be %s", e.g.Device, devices))
 	}
-	return fail(e, c.run(e, fs, opts))
+	return fail(e, helpAdvice(c.run(e, fs, opts), c.path))
+}
+
+// helpAdvice gives a usage error that says what is wrong but not what to do (a flag's value
+// out of its range, a missing argument) the advice to read the command's help, which
+// describes every flag and argument; other errors are returned as they are.
+func helpAdvice(err error, path string) error {
+	if u, ok := err.(usageError); ok && !strings.Contains(u.msg, "; ") {
+		return usageError{fmt.Sprintf("%s; run 'graphtrain %s --help'", u.msg, path)}
+	}
+	return err
 }
 
 // reportPanic, deferred, turns a panic into the exit status 1 with one line for the user. A
@@ -484,8 +494,9 @@ func (e *env) emitJSON(v any) error {
 	if err != nil {
 		return fmt.Errorf("encode JSON result: %w", err)
 	}
-	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-	return err
+	// A failed write is the stdout writer's to report (main): its message says what to do.
+	fmt.Fprintf(e.stdout, "%s\n", b)
+	return nil
 }
 
 // interruptCode is the exit status after an interrupt: 128 plus the signal's number, as

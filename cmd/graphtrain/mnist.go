@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -59,6 +60,9 @@ forward pass runs on --device's backend. With --quiet, the answer and its probab
 	})
 }
 
+// mnistRunAdvice is what to give for a checkpoint of an MNIST model.
+const mnistRunAdvice = "give the --out of a 'graphtrain train mnist' run"
+
 // mnistDir resolves --data-dir for the data set ds: the directory given, which must exist,
 // or the data set's cache, fetched into when missing (the test files only with testOnly).
 func mnistDir(e *env, ds *datasets.Dataset, dir string, testOnly bool) (string, error) {
@@ -76,7 +80,7 @@ func mnistDir(e *env, ds *datasets.Dataset, dir string, testOnly bool) (string, 
 			ensure = ds.EnsureTest
 		}
 		if err := ensure(dir, log); err != nil {
-			return "", err
+			return "", fetchAdvice(err, ds, "")
 		}
 		return dir, nil
 	}
@@ -84,6 +88,21 @@ func mnistDir(e *env, ds *datasets.Dataset, dir string, testOnly bool) (string, 
 		return "", fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch%s --dir %s' or leave out --data-dir", dir, datasetArg(ds), dir)
 	}
 	return dir, nil
+}
+
+// fetchAdvice adds what to do to a failed fetch of ds: into the directory given with flag
+// (data fetch's --dir), or into the data cache when flag is "".
+func fetchAdvice(err error, ds *datasets.Dataset, flag string) error {
+	var de *datasets.DirError
+	switch {
+	case errors.As(err, &de) && flag != "":
+		return fmt.Errorf("%s %s: cannot be written (%s); choose a directory you can write", flag, de.Dir, plainError(de.Err))
+	case errors.As(err, &de):
+		return fmt.Errorf("%v; set %s to a directory you can write, or give --data-dir DIR with %s's four files (graphtrain data fetch%s --dir DIR)", err, ds.EnvVar, ds.Title, datasetArg(ds))
+	case errors.Is(err, datasets.ErrFetch):
+		return fmt.Errorf("%w; check the network, or put the files there by hand", err)
+	}
+	return err
 }
 
 // datasetArg is the --dataset argument that names ds in a suggested command ("" for mnist).
@@ -198,7 +217,7 @@ func loadMNISTModel(weights, dataset string) (*model.Model, *datasets.Dataset, e
 		return nil, nil, checkpointError("--weights", err, "give the --out of a 'graphtrain train mnist' run")
 	}
 	if !m.Spec.Classifier() {
-		return nil, nil, fmt.Errorf("--weights %s: holds a %s model, not an MNIST model (%s)", weights, m.Spec.Kind, orList(mnistKinds()))
+		return nil, nil, fmt.Errorf("--weights %s: holds a %s model, not an MNIST model (%s); %s", weights, m.Spec.Kind, orList(mnistKinds()), mnistRunAdvice)
 	}
 	ds, err := datasetFlag(ck.Dataset())
 	if err != nil {
@@ -345,7 +364,7 @@ func predictInput(e *env, fs *pflag.FlagSet, o *predictOpts, ds *datasets.Datase
 			load = datasets.LoadFashion
 		}
 		px, err := load(fs.Arg(0))
-		return predictIn{pixels: px, source: fs.Arg(0), label: -1}, err
+		return predictIn{pixels: px, source: fs.Arg(0), label: -1}, pictureAdvice(err, ds)
 	}
 	if ds != datasets.Own && o.index > 9999 {
 		return predictIn{}, usagef("--index %d: must be between 0 and 9999", o.index)
@@ -365,6 +384,25 @@ func predictInput(e *env, fs *pflag.FlagSet, o *predictOpts, ds *datasets.Datase
 	}, nil
 }
 
+// pictureAdvice adds what to do to a picture's error that does not say it (a blank or empty
+// picture, one over the size limits).
+func pictureAdvice(err error, ds *datasets.Dataset) error {
+	if err == nil || strings.Contains(err.Error(), "; ") {
+		return err
+	}
+	what := "one digit, dark on light or light on dark"
+	switch ds {
+	case datasets.Fashion:
+		what = "one piece of clothing on a plain background"
+	case datasets.Own:
+		what = "what the model was trained on"
+	}
+	if errors.Is(err, datasets.ErrImageTooLarge) {
+		return fmt.Errorf("%w; scale it down (a few hundred pixels a side is plenty)", err)
+	}
+	return fmt.Errorf("%w; give a PNG, JPEG or GIF picture of %s", err, what)
+}
+
 // ownPicture reads a picture for a model trained on its own data set: its grey levels (or
 // colours, for 3 channels) scaled to the model's image size, with a warning when they were.
 func ownPicture(e *env, path string, m *model.Model) (predictIn, error) {
@@ -377,7 +415,7 @@ func ownPicture(e *env, path string, m *model.Model) (predictIn, error) {
 	}
 	p, err := datasets.LoadPicture(path, img.C, img.H, img.W)
 	if err != nil {
-		return predictIn{}, err
+		return predictIn{}, pictureAdvice(err, datasets.Own)
 	}
 	if p.Scaled {
 		fmt.Fprintf(e.stderr, "graphtrain: warning: %s is %dx%d pixels; scaled to the model's %dx%d\n", path, p.Width, p.Height, img.W, img.H)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/graphtrain/graphtrain/checkpoint"
 	"github.com/graphtrain/graphtrain/internal/atomicfile"
@@ -138,20 +139,30 @@ func checkMemory(need int64, advice string) error {
 	return nil
 }
 
-// plainError is the system's reason for a failed file operation, without Go's wrapping.
-func plainError(err error) string {
-	var pe *fs.PathError
-	var le *os.LinkError
+// plainError is the system's reason for a failed file operation, without Go's wrapping and
+// without the names (temporary ones included) it was tried on.
+func plainError(err error) string { return atomicfile.Reason(err) }
+
+// isWriteError reports whether err is a failed write of a file or directory (a checkpoint's
+// save, say), which writeFailed words.
+func isWriteError(err error) bool {
+	var we *atomicfile.Error
+	return errors.As(err, &we)
+}
+
+// writeFailed is the message for an output that could not be written: the flag, the file or
+// directory the user gave (never a temporary name), the system's reason and what to do.
+func writeFailed(flag, path string, err error) error {
+	advice := "choose another " + flag
 	switch {
-	case errors.As(err, &pe):
-		err = pe.Err
-	case errors.As(err, &le):
-		err = le.Err
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		advice = "free some space there, or choose another " + flag
+	case errors.Is(err, syscall.EFBIG):
+		advice = "raise the limit on file sizes (ulimit -f), or choose another " + flag
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
+		advice = "check its permissions, or choose another " + flag
 	}
-	if err == nil {
-		return "unknown error"
-	}
-	return err.Error()
+	return fmt.Errorf("%s %s: cannot be written (%s); %s", flag, path, plainError(err), advice)
 }
 
 // checkpointError is the message for a checkpoint that does not load: the flag, the file

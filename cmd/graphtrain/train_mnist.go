@@ -584,7 +584,7 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	r := &resumed{dir: res.Dir, outDir: res.Out, bestVal: res.BestVal}
 	m, solver, ck := res.Model, res.Solver, res.Checkpoint
 	if !m.Spec.Classifier() {
-		return nil, fmt.Errorf("--resume %s: holds a %s model, not an MNIST model", o.resume, m.Spec.Kind)
+		return nil, fmt.Errorf("--resume %s: holds a %s model, not an MNIST model; give the --out of a 'graphtrain train mnist' run", o.resume, m.Spec.Kind)
 	}
 	if fs.Changed("model") && o.model != m.Spec.Kind {
 		return nil, usagef("--model %s: the checkpoint in --resume %s is a %s", o.model, o.resume, m.Spec.Kind)
@@ -689,6 +689,9 @@ func trainError(err error, out string) error {
 		}
 		return fmt.Errorf("training diverged: the loss became %v at epoch %d, by step %d; %s; try a lower --lr", d.Loss, d.Epoch, d.Step, saved)
 	}
+	if isWriteError(err) { // a save failed: a full disk, say
+		return writeFailed("--out", out, err)
+	}
 	return err
 }
 
@@ -712,13 +715,13 @@ func (l *metricsLog) write(st train.EpochStats) error {
 		}
 		f, err := os.OpenFile(l.path, flags, 0o644)
 		if err != nil {
-			return fmt.Errorf("--metrics %s: cannot be written (%s)", l.path, plainError(err))
+			return writeFailed("--metrics", l.path, err)
 		}
 		l.f = f
 	}
 	b, _ := json.Marshal(st)
 	if _, err := l.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("--metrics %s: cannot be written (%s)", l.path, plainError(err))
+		return writeFailed("--metrics", l.path, err)
 	}
 	return nil
 }
