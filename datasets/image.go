@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
 	"github.com/graphtrain/graphtrain/internal/safefile"
 )
 
@@ -328,7 +329,7 @@ func decodeProblem(err, readErr error, format string) error {
 	name := strings.ToUpper(format)
 	switch {
 	case readErr != nil:
-		return fmt.Errorf("read: %w", readErr)
+		return problem{"cannot be read (" + atomicfile.Reason(readErr) + ")", readErr}
 	case errors.Is(err, image.ErrFormat):
 		return problem{"not a PNG, JPEG or GIF image; give a picture in one of those formats", err}
 	case endsEarly(err):

@@ -133,9 +133,21 @@ func findMNISTFile(dir, base string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("datasets: MNIST is not in %s: neither %s nor %s.gz is there (%w); fetch it with 'graphtrain data fetch --dir %s'",
-		dir, base, base, fs.ErrNotExist, dir)
+	return "", &MissingError{Dir: dir, Name: base}
 }
+
+// MissingError reports a data set's file that is in dir neither plain nor gzipped. It is
+// fs.ErrNotExist (errors.Is). Where to get the file is the caller's to say.
+type MissingError struct {
+	Dir  string // the directory looked in
+	Name string // the file's name, without .gz
+}
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("datasets: neither %s nor %s.gz is in %s", e.Name, e.Name, e.Dir)
+}
+
+func (e *MissingError) Is(target error) bool { return target == fs.ErrNotExist }
 
 // loadMNISTSet reads an images file and its labels file. Both headers are read and checked
 // against each other (types, shapes, counts) before any data is: a pair that disagrees, or

@@ -149,7 +149,7 @@ func writeGraph(o *graphOpts, dotProg string, dot []byte) error {
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("--svg: dot failed: %v: %s", err, strings.TrimSpace(stderr.String()))
+			return fmt.Errorf("--svg %s: Graphviz's dot failed (%v: %s); write the DOT with --dot and draw it with 'dot -Tsvg'", o.svg, err, strings.Join(strings.Fields(stderr.String()), " "))
 		}
 	}
 	return nil

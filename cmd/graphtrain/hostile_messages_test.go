@@ -32,6 +32,7 @@ func TestHostileAdvice(t *testing.T) {
 		os.WriteFile(filepath.Join(root, name), b, 0o644)
 		return name
 	}
+	os.Mkdir(filepath.Join(root, "empty"), 0o755)
 	os.Mkdir(filepath.Join(root, "d255"), 0o755)
 	write("d255/"+datasets.MNISTTrainImages, append([]byte{0, 0, 8, 255}, make([]byte, 4*255)...))
 	write("d255/"+datasets.MNISTTrainLabels, []byte{0, 0, 8, 1, 0, 0, 0, 0})
@@ -62,6 +63,9 @@ func TestHostileAdvice(t *testing.T) {
 		{"predict a missing picture", []string{"predict", "mnist", "--weights", "mlp", "none.png"}, "does not exist; give a PNG, JPEG or GIF picture"},
 		{"predict a PNG of damaged pixel data", []string{"predict", "mnist", "--weights", "mlp", write("z.png", zlibGarbage)}, "a damaged or unusual PNG picture (its compressed pixel data is damaged)"},
 		{"predict a GIF of 0x0", []string{"predict", "mnist", "--weights", "mlp", write("zero.gif", gif0x0())}, "zero-size image (0x0); give a PNG, JPEG or GIF picture"},
+		{"own set missing", []string{"train", "mnist", "--dataset", "own", "--data-dir", "empty", "--arch", "dense(10)", "--out", "o"}, "--data-dir empty: neither train-images-idx3-ubyte nor train-images-idx3-ubyte.gz is in empty; give a directory of your set's four IDX files"},
+		{"mnist missing", []string{"eval", "mnist", "--weights", "mlp", "--data-dir", "empty"}, "MNIST is not in empty: neither t10k-images-idx3-ubyte nor t10k-images-idx3-ubyte.gz is in empty; fetch it with 'graphtrain data fetch --dir empty'"},
+		{"an MNIST model on Fashion-MNIST", []string{"predict", "mnist", "--weights", "mlp", "--index", "1", "--dataset", "fashion", "--data-dir", "empty"}, "measures nothing on Fashion-MNIST; leave out --dataset"},
 		{"predict a blank picture", []string{"predict", "mnist", "--weights", "mlp", write("blank.png", blankPNG(40, 40, 8, 0))}, "no digit found (blank image); give a PNG, JPEG or GIF picture of one digit"},
 	}
 	var rep rssReport

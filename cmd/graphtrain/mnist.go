@@ -173,6 +173,10 @@ func mnistTest(e *env, ds *datasets.Dataset, dir string) (*datasets.Set, error) 
 
 // dataAdvice adds what to do to an error about a broken data file.
 func dataAdvice(err error, ds *datasets.Dataset, dir string) error {
+	var me *datasets.MissingError
+	if errors.As(err, &me) {
+		return fmt.Errorf("%s is not in %s: %w; fetch it with 'graphtrain data fetch%s --dir %s'", ds.Title, dir, err, datasetArg(ds), dir)
+	}
 	var fe *datasets.FileError
 	if errors.As(err, &fe) || errors.Is(err, datasets.ErrNotMNIST) {
 		flag := ""
@@ -221,7 +225,7 @@ func loadMNISTModel(weights, dataset string) (*model.Model, *datasets.Dataset, e
 	}
 	ds, err := datasetFlag(ck.Dataset())
 	if err != nil {
-		return nil, nil, fmt.Errorf("--weights %s: %v", weights, err)
+		return nil, nil, fmt.Errorf("--weights %s: %v; its model.json names a data set graphtrain does not know: give --dataset", weights, err)
 	}
 	if want != nil && want != ds {
 		return nil, nil, usagef("--dataset %s: the %s model in --weights %s was trained on %s, and measures nothing on %s; leave out --dataset, or give --dataset %s",

@@ -52,7 +52,7 @@ func claimOut(flag, dir string, replace bool, advice string) (*outDir, error) {
 	}
 	if err := atomicfile.Clean(dir); err != nil {
 		o.release(false)
-		return nil, fmt.Errorf("%s %s: cannot remove what an interrupted save left there (%s)", flag, dir, plainError(err))
+		return nil, fmt.Errorf("%s %s: cannot remove what an interrupted save left there (%s); remove the .graphtrain-tmp-* entries by hand, or choose another %s", flag, dir, plainError(err), flag)
 	}
 	if !replace {
 		for _, d := range []string{dir, checkpoint.LastDir(dir)} {

@@ -406,7 +406,7 @@ func trainConfig(e *env, o *trainMNISTOpts, job *trainJob, data *trainData) trai
 func reportTrainMNIST(e *env, o *trainMNISTOpts, res *train.TrainResult, testSet *datasets.Set, history []train.EpochStats) error {
 	best, _, ck, err := checkpoint.LoadCheckpoint(o.out)
 	if err != nil {
-		return fmt.Errorf("--out %s: the model just saved does not load: %v", o.out, err)
+		return fmt.Errorf("--out %s: the model just saved does not load: %v; please report it with the command line", o.out, err)
 	}
 	pred, err := predictTest(e, best, testSet.Images)
 	if err != nil {
