@@ -217,6 +217,9 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if res.Interrupted {
 		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", checkpoint.LastDir(o.out), o.out)}
 	}
+	if e.stopRequested() { // the signal came as the last epoch was saved: stop before the test pass
+		return exitError{e.interruptCode(), fmt.Errorf("interrupted: training had ended, its model is saved in %s; measure it with 'graphtrain eval mnist --weights %s'", o.out, o.out)}
+	}
 	return reportTrainMNIST(e, o, res, data.test, show.history)
 }
 
