@@ -162,7 +162,7 @@ func run(e *env, args []string) (code int) {
 		if err == nil && len(lead.rest) > 0 && !asked {
 			// A command group alone ("graphtrain train"): its list, and a usage error.
 			printTopUsage(e.stderr, lead.group)
-			return fail(e, usagef("%s: give one of its commands (above)", lead.rest[0]))
+			return fail(e, usagef("%s: no command given; give one of those listed above", lead.rest[0]))
 		}
 		if err == nil || (lead.help && hasGroup(lead.rest[0])) {
 			printTopUsage(e.stdout, lead.group)
@@ -194,7 +194,7 @@ func run(e *env, args []string) (code int) {
 	switch e.g.Device {
 	case "auto", "vm", "cpu", "cuda":
 	default:
-		return fail(e, usagef("--device %q: must be %s", e.g.Device, devices))
+		return fail(e, usagef("--device %q: must be %s; run 'graphtrain devices' to see which work here", e.g.Device, devices))
 	}
 	return fail(e, helpAdvice(c.run(e, fs, opts), c.path))
 }
