@@ -148,6 +148,9 @@ func mnistSets(e *env, ds *datasets.Dataset, dir string, limit int) (train, test
 	if other := datasets.IdentifyTrainSet(dir); other != nil && other != ds {
 		return nil, nil, fmt.Errorf("--data-dir %s: its training files are %s's, not %s's; give a directory of %s's four files (graphtrain data fetch --dataset %s --dir DIR)", dir, other.Title, ds.Title, ds.Title, ds.Name)
 	}
+	if err := checkDataFiles(ds, dir, datasets.MNISTTrainImages, datasets.MNISTTrainLabels, datasets.MNISTTestImages, datasets.MNISTTestLabels); err != nil {
+		return nil, nil, err
+	}
 	return train, test, nil
 }
 
@@ -168,7 +171,22 @@ func mnistTest(e *env, ds *datasets.Dataset, dir string) (*datasets.Set, error) 
 	if err != nil {
 		return nil, dataAdvice(err, ds, dir)
 	}
-	return test, checkTestSet(ds, dir, test)
+	if err := checkTestSet(ds, dir, test); err != nil {
+		return nil, err
+	}
+	return test, checkDataFiles(ds, dir, datasets.MNISTTestImages, datasets.MNISTTestLabels)
+}
+
+// checkDataFiles refuses a file of dir that is another known file than its name says:
+// another data set's (Fashion-MNIST's images beside MNIST's labels), or the training set's
+// under a test file's name, or the reverse.
+func checkDataFiles(ds *datasets.Dataset, dir string, names ...string) error {
+	for _, name := range names {
+		if d, is := datasets.IdentifyFile(dir, name); d != nil && (d != ds || is != name) {
+			return fmt.Errorf("--data-dir %s: its %s is %s's %s; give a directory of %s's four files, each under its own name (graphtrain data fetch%s --dir DIR)", dir, name, d.Title, is, ds.Title, datasetArg(ds))
+		}
+	}
+	return nil
 }
 
 // dataAdvice adds what to do to an error about a broken data file.
