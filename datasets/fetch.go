@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -191,19 +192,22 @@ func (f *Fetcher) Fetch(dir string) ([]Fetched, error) {
 	os.Remove(probe.Name())
 	f.logFetching(r.missing, total, dir)
 	for _, loc := range f.Locals {
-		if len(r.missing) == 0 {
+		if len(r.missing) == 0 || r.dirErr != nil {
 			break
 		}
 		r.tryLocal(loc)
 	}
-	if f.GoCommand != "" && len(r.missing) > 0 {
+	if f.GoCommand != "" && len(r.missing) > 0 && r.dirErr == nil {
 		r.tryModuleProxy()
 	}
 	for _, base := range f.Mirrors {
-		if len(r.missing) == 0 {
+		if len(r.missing) == 0 || r.dirErr != nil {
 			break
 		}
 		r.tryMirror(base)
+	}
+	if r.dirErr != nil {
+		return r.done, r.dirErr
 	}
 	if len(r.missing) > 0 {
 		return r.done, r.missingErr()
@@ -219,6 +223,7 @@ type fetchRun struct {
 	done     []Fetched
 	missing  []RemoteFile
 	failures []string
+	dirErr   *DirError // the directory's own failure, which ends the fetch
 }
 
 // keepPresent keeps the files already in the directory with the right size and MD5 sum, and
@@ -261,6 +266,17 @@ func (f *Fetcher) logFetching(missing []RemoteFile, total int64, dir string) {
 	}
 }
 
+// stopAt reports whether err is the directory's own (DirError: a full disk, say), which
+// every other source would meet too: the fetch stops there with it.
+func (r *fetchRun) stopAt(err error) bool {
+	var de *DirError
+	if errors.As(err, &de) {
+		r.dirErr = de
+		return true
+	}
+	return false
+}
+
 // add records the files got from a source: done, no longer missing.
 func (r *fetchRun) add(got []Fetched) {
 	r.done = append(r.done, got...)
@@ -274,6 +290,9 @@ func (r *fetchRun) tryLocal(loc LocalSource) {
 	var got []Fetched
 	for _, rf := range r.missing {
 		g, err := r.f.copyFile(r.dir, rf, filepath.Join(loc.Dir, rf.Name))
+		if r.stopAt(err) {
+			return
+		}
 		if err != nil {
 			names, errs = append(names, rf.Name), append(errs, err)
 			continue
@@ -300,6 +319,9 @@ func (r *fetchRun) tryModuleProxy() {
 	f := r.f
 	src := fmt.Sprintf("Go module proxy (%s@%s)", f.module(), f.version())
 	got, err := f.fromModule(r.dir, r.missing)
+	if r.stopAt(err) {
+		return
+	}
 	for i := range got {
 		got[i].Source = src
 	}
@@ -322,6 +344,9 @@ func (r *fetchRun) tryMirror(base string) {
 	for _, rf := range r.missing {
 		url := base + rf.Name
 		g, err := r.f.fromURL(r.dir, rf, url)
+		if r.stopAt(err) {
+			return
+		}
 		if err != nil {
 			names, errs = append(names, rf.Name), append(errs, err)
 			continue
@@ -438,6 +463,10 @@ func (f *Fetcher) fromModule(dir string, files []RemoteFile) ([]Fetched, error) 
 	for _, rf := range files {
 		src := filepath.Join(info.Dir, filepath.FromSlash(f.moduleDir()), rf.Name)
 		g, err := f.copyFile(dir, rf, src)
+		var de *DirError
+		if errors.As(err, &de) {
+			return got, de
+		}
 		if err != nil {
 			names, errs = append(names, rf.Name), append(errs, err)
 			continue
@@ -498,7 +527,7 @@ func (f *Fetcher) install(dir string, rf RemoteFile, src io.Reader, total int64,
 	}
 	tmp, err := os.CreateTemp(dir, "."+rf.Name+".*.part")
 	if err != nil {
-		return Fetched{}, err
+		return Fetched{}, &DirError{Dir: dir, Err: err}
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
 	h := md5.New()
@@ -511,6 +540,10 @@ func (f *Fetcher) install(dir string, rf RemoteFile, src io.Reader, total int64,
 	n, err := io.Copy(w, src)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == tmp.Name() { // the directory's fault (a full disk), not the source's
+		return Fetched{}, &DirError{Dir: dir, Err: err}
 	}
 	if err != nil {
 		return Fetched{}, fmt.Errorf("after %d bytes: %w", n, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/graphtrain/graphtrain/checkpoint"
+	"github.com/graphtrain/graphtrain/datasets"
 	"github.com/graphtrain/graphtrain/model"
 )
 
@@ -69,5 +70,24 @@ func TestHostileUnwritableDataDir(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(ro); len(entries) != 0 {
 		t.Errorf("left in the read-only directory: %d entries", len(entries))
+	}
+}
+
+// TestHostileFetchIntoFullDisk checks a fetch whose files do not fit where they go (here the
+// file size limit, ulimit -f, as a full disk): it stops at the first file, says so in one
+// line with what to do, and leaves no partial file.
+func TestHostileFetchIntoFullDisk(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(datasets.FashionDebianDir, datasets.MNISTTestLabels+".gz")); err != nil {
+		t.Skipf("Debian's package dataset-fashion-mnist is not installed (%v): no local source to copy from", err)
+	}
+	root := t.TempDir()
+	cmd := exec.Command("sh", "-c", `ulimit -f 64 && exec "$0" "$@"`, binPath, "data", "fetch", "--dataset", "fashion", "--dir", "d", "-q")
+	cmd.Dir = root
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	cmd.Run()
+	checkRefused(t, "fetch into a size-limited directory", result{code: cmd.ProcessState.ExitCode(), stderr: e.String()}, 0, "--dir d: cannot be written (file too large); choose a directory you can write")
+	if entries, _ := os.ReadDir(filepath.Join(root, "d")); len(entries) != 0 {
+		t.Errorf("left in the directory: %v", entries)
 	}
 }

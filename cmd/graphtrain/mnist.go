@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -94,9 +95,14 @@ func mnistDir(e *env, ds *datasets.Dataset, dir string, testOnly bool) (string, 
 // (data fetch's --dir), or into the data cache when flag is "".
 func fetchAdvice(err error, ds *datasets.Dataset, flag string) error {
 	var de *datasets.DirError
+	full := errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 	switch {
+	case errors.As(err, &de) && flag != "" && full:
+		return fmt.Errorf("%s %s: cannot be written (%s); free some space there, or choose another directory", flag, de.Dir, plainError(de.Err))
 	case errors.As(err, &de) && flag != "":
 		return fmt.Errorf("%s %s: cannot be written (%s); choose a directory you can write", flag, de.Dir, plainError(de.Err))
+	case errors.As(err, &de) && full:
+		return fmt.Errorf("%v; free some space there, or set %s to another directory", err, ds.EnvVar)
 	case errors.As(err, &de):
 		return fmt.Errorf("%v; set %s to a directory you can write, or give --data-dir DIR with %s's four files (graphtrain data fetch%s --dir DIR)", err, ds.EnvVar, ds.Title, datasetArg(ds))
 	case errors.Is(err, datasets.ErrFetch):
