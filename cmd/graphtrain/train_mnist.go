@@ -214,13 +214,23 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if metricsErr != nil {
 		return metricsErr
 	}
-	if res.Interrupted {
-		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", checkpoint.LastDir(o.out), o.out)}
-	}
-	if e.stopRequested() { // the signal came as the last epoch was saved: stop before the test pass
-		return exitError{e.interruptCode(), fmt.Errorf("interrupted: training had ended, its model is saved in %s; measure it with 'graphtrain eval mnist --weights %s'", o.out, o.out)}
+	if err := interruptedTraining(e, o, res); err != nil {
+		return err
 	}
 	return reportTrainMNIST(e, o, res, data.test, show.history)
+}
+
+// interruptedTraining is the exit of a training run a signal stopped: in the loop (its state
+// saved), or as the last epoch was saved, after the loop's last look (stopped before the
+// test pass); nil when no signal came.
+func interruptedTraining(e *env, o *trainMNISTOpts, res *train.TrainResult) error {
+	switch {
+	case res.Interrupted:
+		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", checkpoint.LastDir(o.out), o.out)}
+	case e.stopRequested():
+		return exitError{e.interruptCode(), fmt.Errorf("interrupted: training had ended, its model is saved in %s; measure it with 'graphtrain eval mnist --weights %s'", o.out, o.out)}
+	}
+	return nil
 }
 
 // trainGracefully trains m: a signal meanwhile stops it after saving its state.
