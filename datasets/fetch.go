@@ -530,6 +530,7 @@ func (f *Fetcher) install(dir string, rf RemoteFile, src io.Reader, total int64,
 		return Fetched{}, &DirError{Dir: dir, Err: err}
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	defer atomicfile.Track(tmp.Name())()
 	h := md5.New()
 	var w io.Writer = io.MultiWriter(tmp, h)
 	if f.Progress != nil && label != "" {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
 	"github.com/graphtrain/graphtrain/model"
 )
 
@@ -100,11 +101,13 @@ func main() {
 			got.Store(int32(n))
 		}
 		if !graceful.Load() { // evaluation, export, bench...: nothing to save, stop now
+			atomicfile.RemovePending()
 			fmt.Fprintln(os.Stderr, "graphtrain: interrupted: stopping; what the command was writing is not written")
 			os.Exit(128 + int(got.Load()))
 		}
 		close(interrupted)
 		s = <-sig // a second signal stops at once
+		atomicfile.RemovePending()
 		fmt.Fprintln(os.Stderr, "graphtrain: interrupted twice: stopping now")
 		if n, ok := s.(syscall.Signal); ok {
 			os.Exit(128 + int(n))

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // TempPrefix starts the name of every temporary file and directory this package makes, so
@@ -48,6 +49,26 @@ func Reason(err error) string {
 	return "unknown error"
 }
 
+// pending are the temporary files and directories being written now, by path.
+var pending sync.Map
+
+// Track marks path, a temporary file or directory, as being written until done is called,
+// so that RemovePending removes it.
+func Track(path string) (done func()) {
+	pending.Store(path, struct{}{})
+	return func() { pending.Delete(path) }
+}
+
+// RemovePending removes the temporary files and directories being written: for a process
+// about to exit at a signal, whose deferred clean-ups do not run. What a write was replacing
+// stays as it was.
+func RemovePending() {
+	pending.Range(func(path, _ any) bool {
+		os.RemoveAll(path.(string))
+		return true
+	})
+}
+
 // WriteFile writes a file through write into a temporary file in the same directory, syncs
 // it and renames it over path, so that a crash leaves either the old file or the new one,
 // never half of one.
@@ -58,6 +79,7 @@ func WriteFile(path string, write func(w io.Writer) error) (err error) {
 		return &Error{path, err}
 	}
 	tmp := f.Name()
+	defer Track(tmp)()
 	defer func() {
 		if err != nil {
 			f.Close()

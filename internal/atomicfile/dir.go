@@ -33,6 +33,7 @@ func ReplaceDir(dir string, fill func(tmp string) error, keep func(name string) 
 	if err != nil {
 		return &Error{dir, err}
 	}
+	defer Track(tmp)()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)

@@ -48,3 +48,32 @@ func checkTargetError(t *testing.T, what string, err error, path string) {
 		t.Errorf("%s: %v is not ENOSPC", what, err)
 	}
 }
+
+// TestRemovePending checks that the temporary file of a write in progress is removed by
+// RemovePending (a process stopped by a signal), and that the file it replaces stays.
+func TestRemovePending(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "g.dot")
+	os.WriteFile(path, []byte("old\n"), 0o644)
+	writing, stop := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- WriteFile(path, func(w io.Writer) error {
+			w.Write([]byte("half"))
+			close(writing)
+			<-stop
+			return errors.New("stopped")
+		})
+	}()
+	<-writing
+	RemovePending()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "g.dot" {
+		t.Errorf("after RemovePending: %v, want g.dot alone", entries)
+	}
+	close(stop)
+	<-done
+	if raw, _ := os.ReadFile(path); string(raw) != "old\n" {
+		t.Errorf("g.dot is %q, want the old content", raw)
+	}
+}
