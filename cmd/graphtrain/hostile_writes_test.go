@@ -108,3 +108,24 @@ func TestHostileInspectOut(t *testing.T) {
 		t.Errorf("pictures written through the link: %d files", len(entries))
 	}
 }
+
+// TestHostileKernelFiles checks outputs named in /proc: such a file opens for writing (as
+// root) but takes nothing, so it is refused before any work, not after training.
+func TestHostileKernelFiles(t *testing.T) {
+	if _, err := os.Stat("/proc/version"); err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "m.jsonl"), []byte(`{"epoch":1,"train_loss":0.3,"val_accuracy":0.9,"seconds":1,"samples_per_second":100,"best":true}`+"\n"), 0o644)
+	for _, args := range [][]string{
+		{"plot", "--metrics", "m.jsonl", "--out", "/proc/version"},
+		{"graph", "mlp", "--dot", "/proc/version"},
+		{"train", "mnist", "--hidden", "8", "--limit", "500", "--epochs", "1", "--out", "o", "--metrics", "/proc/version"},
+	} {
+		r, rss := hostileRun(t, root, args...)
+		checkRefused(t, strings.Join(args, " "), r, rss, "/proc/version: is a file of the kernel's procfs (/proc), not a place for output")
+	}
+	if _, err := os.Stat(filepath.Join(root, "o")); err == nil {
+		t.Error("a refused run left its --out")
+	}
+}

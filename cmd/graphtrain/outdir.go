@@ -95,6 +95,8 @@ func checkWritable(flag, path string) error {
 		return fmt.Errorf("%s %s: is a directory; give a file name", flag, path)
 	case err == nil && !st.Mode().IsRegular():
 		return fmt.Errorf("%s %s: is not a regular file but %s; give the name of a file to write", flag, path, fileKind(st.Mode()))
+	case err == nil && pseudoFS(path) != "":
+		return fmt.Errorf("%s %s: is a file of the kernel's %s, not a place for output; give the name of a file to write", flag, path, pseudoFS(path))
 	case err == nil:
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
