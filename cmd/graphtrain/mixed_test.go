@@ -54,8 +54,8 @@ func TestMixedDataSetsRefused(t *testing.T) {
 		os.Symlink(filepath.Join(mnist, append(test, train...)[i]+".gz"), filepath.Join(dir, "e", n+".gz"))
 	}
 	for _, c := range []struct{ data, dataset, want string }{
-		{"a", "mnist", "--data-dir a: its training files are Fashion-MNIST's, not MNIST's"},
-		{"b", "fashion", "--data-dir b: its training files are MNIST's, not Fashion-MNIST's"},
+		{"a", "mnist", "--data-dir a: its train-images-idx3-ubyte is Fashion-MNIST's train-images-idx3-ubyte; give a directory of MNIST's four files"},
+		{"b", "fashion", "--data-dir b: its train-images-idx3-ubyte is MNIST's train-images-idx3-ubyte; give a directory of Fashion-MNIST's four files"},
 		{"c", "mnist", "--data-dir c: its train-images-idx3-ubyte is Fashion-MNIST's train-images-idx3-ubyte; give a directory of MNIST's four files"},
 		{"d", "mnist", "--data-dir d: its t10k-images-idx3-ubyte is Fashion-MNIST's t10k-images-idx3-ubyte"},
 		{"e", "mnist", "--data-dir e: its train-images-idx3-ubyte is MNIST's t10k-images-idx3-ubyte"},

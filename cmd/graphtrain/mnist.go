@@ -142,6 +142,9 @@ func mnistSets(e *env, ds *datasets.Dataset, dir string, limit int) (train, test
 	if dir, err = mnistDir(e, ds, dir, false); err != nil {
 		return nil, nil, err
 	}
+	if err := checkDataFiles(ds, dir, datasets.MNISTTrainImages, datasets.MNISTTrainLabels, datasets.MNISTTestImages, datasets.MNISTTestLabels); err != nil {
+		return nil, nil, err
+	}
 	if train, err = datasets.LoadMNISTTrain(dir, limit); err != nil {
 		return nil, nil, dataAdvice(err, ds, dir)
 	}
@@ -153,9 +156,6 @@ func mnistSets(e *env, ds *datasets.Dataset, dir string, limit int) (train, test
 	}
 	if other := datasets.IdentifyTrainSet(dir); other != nil && other != ds {
 		return nil, nil, fmt.Errorf("--data-dir %s: its training files are %s's, not %s's; give a directory of %s's four files (graphtrain data fetch --dataset %s --dir DIR)", dir, other.Title, ds.Title, ds.Title, ds.Name)
-	}
-	if err := checkDataFiles(ds, dir, datasets.MNISTTrainImages, datasets.MNISTTrainLabels, datasets.MNISTTestImages, datasets.MNISTTestLabels); err != nil {
-		return nil, nil, err
 	}
 	return train, test, nil
 }
@@ -173,23 +173,38 @@ func mnistTest(e *env, ds *datasets.Dataset, dir string) (*datasets.Set, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDataFiles(ds, dir, datasets.MNISTTestImages, datasets.MNISTTestLabels); err != nil {
+		return nil, err
+	}
 	test, err := datasets.LoadMNISTTest(dir)
 	if err != nil {
 		return nil, dataAdvice(err, ds, dir)
 	}
-	if err := checkTestSet(ds, dir, test); err != nil {
-		return nil, err
-	}
-	return test, checkDataFiles(ds, dir, datasets.MNISTTestImages, datasets.MNISTTestLabels)
+	return test, checkTestSet(ds, dir, test)
 }
 
 // checkDataFiles refuses a file of dir that is another known file than its name says:
 // another data set's (Fashion-MNIST's images beside MNIST's labels), or the training set's
-// under a test file's name, or the reverse.
+// under a test file's name, or the reverse. It reads 64 KiB of each, before any is loaded.
 func checkDataFiles(ds *datasets.Dataset, dir string, names ...string) error {
-	for _, name := range names {
-		if d, is := datasets.IdentifyFile(dir, name); d != nil && (d != ds || is != name) {
-			return fmt.Errorf("--data-dir %s: its %s is %s's %s; give a directory of %s's four files, each under its own name (graphtrain data fetch%s --dir DIR)", dir, name, d.Title, is, ds.Title, datasetArg(ds))
+	type found struct {
+		d  *datasets.Dataset
+		is string
+	}
+	files := make([]found, len(names))
+	whole := true // every file the same other set's, under its own name
+	for i, name := range names {
+		files[i].d, files[i].is = datasets.IdentifyFile(dir, name)
+		f := files[i]
+		whole = whole && f.d != nil && f.d != ds && f.d == files[0].d && f.is == name
+	}
+	if whole {
+		other := files[0].d
+		return fmt.Errorf("--data-dir %s: holds %s, not %s; give the directory of %s, or --dataset %s for %s", dir, other.Title, ds.Title, ds.Title, other.Name, other.Title)
+	}
+	for i, f := range files {
+		if f.d != nil && (f.d != ds || f.is != names[i]) {
+			return fmt.Errorf("--data-dir %s: its %s is %s's %s; give a directory of %s's four files, each under its own name (graphtrain data fetch%s --dir DIR)", dir, names[i], f.d.Title, f.is, ds.Title, datasetArg(ds))
 		}
 	}
 	return nil
