@@ -782,6 +782,8 @@ func checkHyper(h *Hyperparameters) error {
 		return fmt.Errorf("learning-rate schedule %q: must be constant, cosine or onecycle", model.Short(h.LRSchedule))
 	case h.Batch < 0 || h.Epochs < 0 || h.Limit < 0 || h.Warmup < 0:
 		return fmt.Errorf("hyperparameters batch %d, epochs %d, limit %d, warmup %d: none may be negative", h.Batch, h.Epochs, h.Limit, h.Warmup)
+	case h.Model != "" && h.Batch < 1: // a train mnist run's: it always trains in batches
+		return fmt.Errorf("hyperparameter batch %d: a model's training run records a batch of 1 or more", h.Batch)
 	case h.Batch > MaxBatch || h.Epochs > MaxEpoch:
 		return fmt.Errorf("hyperparameters batch %d and epochs %d: at most %d and %d", h.Batch, h.Epochs, MaxBatch, MaxEpoch)
 	case h.Solver != "" && !knownSolver(h.Solver):

@@ -32,6 +32,7 @@ func TestHostileCheckpointFields(t *testing.T) {
 		{"beta2 2", func(m map[string]any) { solver(m)["beta2"] = 2 }, "each must be below 1"},
 		{"epoch 1e9", func(m map[string]any) { m["epoch"] = 1000000000 }, "epoch 1000000000: more than the 10000000 epochs"},
 		{"epoch 2^63-1", func(m map[string]any) { m["epoch"] = int64(1<<63 - 1) }, "epochs any run trains"},
+		{"batch 0", func(m map[string]any) { hyper(m)["batch"] = 0 }, "hyperparameter batch 0: a model's training run records a batch of 1 or more"},
 		{"batch 1e9", func(m map[string]any) { hyper(m)["batch"] = 1000000000 }, "hyperparameters batch 1000000000 and epochs 2: at most"},
 		{"epochs 1e9", func(m map[string]any) { hyper(m)["epochs"] = 1000000000 }, "at most 1048576 and 10000000"},
 		{"solver rmsprop", func(m map[string]any) { hyper(m)["solver"] = "rmsprop" }, `hyperparameter solver "rmsprop"`},
