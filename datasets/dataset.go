@@ -1,6 +1,8 @@
 package datasets
 
 import (
+	"bufio"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -9,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/graphtrain/graphtrain/internal/safefile"
 )
 
 // Dataset describes a data set in MNIST's format (four IDX files: 60000 training and 10000
@@ -230,4 +234,64 @@ func labelsSHA256(labels []uint8) string {
 	h.Write(hdr[:])
 	h.Write(labels)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// filePrefixBytes is how much of a data file's decompressed contents IdentifyFile hashes: the
+// header and the first images (all of a labels file), which tell the known files apart.
+const filePrefixBytes = 1 << 16
+
+// knownFile is a known data set's file.
+type knownFile struct {
+	ds   *Dataset
+	name string // MNISTTrainImages, MNISTTestLabels...
+}
+
+// knownPrefixes are the known files by the SHA-256 of their first filePrefixBytes bytes,
+// decompressed; measured on the official MNIST files (MD5 sums verified) and Debian's
+// dataset-fashion-mnist.
+var knownPrefixes = map[string]knownFile{
+	"c4dbee65edd7cf0ad455ee19f7867e83c728c3d919a31f56c4a00ad60b612979": {MNIST, MNISTTrainImages},
+	"65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5": {MNIST, MNISTTrainLabels},
+	"aad20425e9c2d9069b958b0b4d8278e640bd8dee8b08f8d50aefac0f2901f430": {MNIST, MNISTTestImages},
+	"ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2": {MNIST, MNISTTestLabels},
+	"8d1850e596b060b18c94b28c4d1cac7eb3cafcd4c17f40d227300579673b7f37": {Fashion, MNISTTrainImages},
+	"bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9": {Fashion, MNISTTrainLabels},
+	"ddf024bf27660e6f3ebd6fe689021b99d2cdf287b0480857aad4a478887c9d95": {Fashion, MNISTTestImages},
+	"0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34": {Fashion, MNISTTestLabels},
+}
+
+// IdentifyFile is the known data set and file (MNISTTrainImages, MNISTTestLabels...) whose
+// contents the file name in dir (plain or gzipped) begins with, or nil and "": a file of
+// one's own, or one it cannot read. It reads 64 KiB of the file, decompressed, so that
+// Fashion-MNIST's images beside MNIST's labels, or a training file under a test file's name,
+// are told apart before any training.
+func IdentifyFile(dir, name string) (*Dataset, string) {
+	path, err := findMNISTFile(dir, name)
+	if err != nil {
+		return nil, ""
+	}
+	f, err := safefile.Open(path, maxMNISTFileBytes)
+	if err != nil {
+		return nil, ""
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, ""
+		}
+		defer zr.Close()
+		r = zr
+	}
+	h := sha256.New()
+	if _, err := io.CopyN(h, r, filePrefixBytes); err != nil && err != io.EOF {
+		return nil, ""
+	}
+	k, ok := knownPrefixes[hex.EncodeToString(h.Sum(nil))]
+	if !ok {
+		return nil, ""
+	}
+	return k.ds, k.name
 }

@@ -109,7 +109,7 @@ func TestFetchByContentSHA256(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Source != srv.URL+"/good/a.gz" || got[0].SHA256 != rf.SHA256 {
 		t.Fatalf("fetch: %+v, %v\n%s", got, err, log.String())
 	}
-	if !strings.Contains(log.String(), "/wrong/a.gz: its contents are 14001 bytes, want 14000") ||
+	if !strings.Contains(log.String(), "/wrong/: a.gz: its contents are 14001 bytes, want 14000") ||
 		!strings.Contains(log.String(), "/good/a.gz: SHA-256 of the contents verified") {
 		t.Errorf("log:\n%s", log.String())
 	}

@@ -12,13 +12,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
 	"github.com/graphtrain/graphtrain/internal/safefile"
 )
 
@@ -27,6 +31,55 @@ import (
 var DefaultMirrors = []string{
 	"https://ossci-datasets.s3.amazonaws.com/mnist/",
 	"https://storage.googleapis.com/cvdf-datasets/mnist/",
+}
+
+// DirError reports a data directory that cannot be created or written, so that no file
+// could be fetched into it. Err is the system's error.
+type DirError struct {
+	Dir string
+	Err error
+}
+
+func (e *DirError) Error() string {
+	return fmt.Sprintf("datasets: the data directory %s cannot be written (%s)", e.Dir, atomicfile.Reason(e.Err))
+}
+
+func (e *DirError) Unwrap() error { return e.Err }
+
+// reason is why a source failed for a file, in a few words: the system's or the network's
+// reason without the URL, the temporary file name or the resolver's address.
+func reason(err error) string {
+	var dns *net.DNSError
+	var op *net.OpError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &dns):
+		return "cannot resolve " + dns.Name + " (no network?)"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return "timed out"
+	case errors.As(err, &op):
+		return "cannot connect (" + atomicfile.Reason(op.Err) + ")"
+	case errors.As(err, &ue):
+		return atomicfile.Reason(ue.Err)
+	}
+	return atomicfile.Reason(err)
+}
+
+// reasons is a source's failures for the files it failed on, each with its file's name
+// ("a.gz: HTTP 404, b.gz: ..."), or the reason alone when several files failed for the same
+// one.
+func reasons(names []string, errs []error) string {
+	var out []string
+	seen := map[string]bool{}
+	for i, err := range errs {
+		why := reason(err)
+		seen[why] = true
+		out = append(out, names[i]+": "+why)
+	}
+	if len(seen) == 1 && len(errs) > 1 {
+		return reason(errs[0])
+	}
+	return strings.Join(out, ", ")
 }
 
 // ErrFetch reports that some files could be had from none of the sources; its message lists
@@ -122,28 +175,39 @@ func (f *Fetcher) Fetch(dir string) ([]Fetched, error) {
 		files = MNISTFiles
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("datasets: create the data directory: %w", err)
+		return nil, &DirError{Dir: dir, Err: err}
 	}
 	r := &fetchRun{f: f, dir: dir}
 	total := r.keepPresent(files)
 	if len(r.missing) == 0 {
 		return r.done, nil
 	}
+	// A directory that takes no file is said at once, before any source is tried: every
+	// download would fail on it, each with its own temporary name.
+	probe, err := os.CreateTemp(dir, ".graphtrain-probe-*")
+	if err != nil {
+		return r.done, &DirError{Dir: dir, Err: err}
+	}
+	probe.Close()
+	os.Remove(probe.Name())
 	f.logFetching(r.missing, total, dir)
 	for _, loc := range f.Locals {
-		if len(r.missing) == 0 {
+		if len(r.missing) == 0 || r.dirErr != nil {
 			break
 		}
 		r.tryLocal(loc)
 	}
-	if f.GoCommand != "" && len(r.missing) > 0 {
+	if f.GoCommand != "" && len(r.missing) > 0 && r.dirErr == nil {
 		r.tryModuleProxy()
 	}
 	for _, base := range f.Mirrors {
-		if len(r.missing) == 0 {
+		if len(r.missing) == 0 || r.dirErr != nil {
 			break
 		}
 		r.tryMirror(base)
+	}
+	if r.dirErr != nil {
+		return r.done, r.dirErr
 	}
 	if len(r.missing) > 0 {
 		return r.done, r.missingErr()
@@ -159,6 +223,7 @@ type fetchRun struct {
 	done     []Fetched
 	missing  []RemoteFile
 	failures []string
+	dirErr   *DirError // the directory's own failure, which ends the fetch
 }
 
 // keepPresent keeps the files already in the directory with the right size and MD5 sum, and
@@ -201,6 +266,17 @@ func (f *Fetcher) logFetching(missing []RemoteFile, total int64, dir string) {
 	}
 }
 
+// stopAt reports whether err is the directory's own (DirError: a full disk, say), which
+// every other source would meet too: the fetch stops there with it.
+func (r *fetchRun) stopAt(err error) bool {
+	var de *DirError
+	if errors.As(err, &de) {
+		r.dirErr = de
+		return true
+	}
+	return false
+}
+
 // add records the files got from a source: done, no longer missing.
 func (r *fetchRun) add(got []Fetched) {
 	r.done = append(r.done, got...)
@@ -209,12 +285,16 @@ func (r *fetchRun) add(got []Fetched) {
 
 // tryLocal copies the missing files from the local directory loc, verifying them.
 func (r *fetchRun) tryLocal(loc LocalSource) {
-	var errs []string
+	var names []string
+	var errs []error
 	var got []Fetched
 	for _, rf := range r.missing {
 		g, err := r.f.copyFile(r.dir, rf, filepath.Join(loc.Dir, rf.Name))
+		if r.stopAt(err) {
+			return
+		}
 		if err != nil {
-			errs = append(errs, rf.Name+": "+err.Error())
+			names, errs = append(names, rf.Name), append(errs, err)
 			continue
 		}
 		g.Source = loc.Label + " (" + loc.Dir + ")"
@@ -225,7 +305,7 @@ func (r *fetchRun) tryLocal(loc LocalSource) {
 		r.f.logf("%s (%s): %d files, checksums verified", loc.Label, loc.Dir, len(got))
 	}
 	if len(errs) > 0 {
-		msg := loc.Label + " (" + loc.Dir + "): " + strings.Join(errs, ", ")
+		msg := loc.Label + " (" + loc.Dir + "): " + reasons(names, errs)
 		if loc.Hint != "" {
 			msg += " (" + loc.Hint + ")"
 		}
@@ -239,6 +319,9 @@ func (r *fetchRun) tryModuleProxy() {
 	f := r.f
 	src := fmt.Sprintf("Go module proxy (%s@%s)", f.module(), f.version())
 	got, err := f.fromModule(r.dir, r.missing)
+	if r.stopAt(err) {
+		return
+	}
 	for i := range got {
 		got[i].Source = src
 	}
@@ -255,14 +338,17 @@ func (r *fetchRun) tryModuleProxy() {
 
 // tryMirror downloads the missing files from the mirror at the base URL, verifying them.
 func (r *fetchRun) tryMirror(base string) {
-	var errs []string
+	var names []string
+	var errs []error
 	var got []Fetched
 	for _, rf := range r.missing {
 		url := base + rf.Name
 		g, err := r.f.fromURL(r.dir, rf, url)
+		if r.stopAt(err) {
+			return
+		}
 		if err != nil {
-			errs = append(errs, rf.Name+": "+err.Error())
-			r.f.logf("%s: %v", url, err)
+			names, errs = append(names, rf.Name), append(errs, err)
 			continue
 		}
 		r.f.logf("%s: %s verified", url, checkName(rf))
@@ -270,7 +356,8 @@ func (r *fetchRun) tryMirror(base string) {
 	}
 	r.add(got)
 	if len(errs) > 0 {
-		r.failures = append(r.failures, base+": "+strings.Join(errs, ", "))
+		r.failures = append(r.failures, base+": "+reasons(names, errs))
+		r.f.logf("%s: %s", base, reasons(names, errs))
 	}
 }
 
@@ -360,9 +447,9 @@ func (f *Fetcher) fromModule(dir string, files []RemoteFile) ([]Fetched, error) 
 	jsonErr := json.Unmarshal(stdout.Bytes(), &info)
 	switch {
 	case info.Error != "":
-		return nil, fmt.Errorf("go mod download: %s", oneLine(info.Error))
+		return nil, fmt.Errorf("go mod download: %s", goError(info.Error))
 	case runErr != nil:
-		msg := oneLine(stderr.String())
+		msg := goError(stderr.String())
 		if msg == "" {
 			return nil, fmt.Errorf("go mod download: %v", runErr)
 		}
@@ -371,18 +458,23 @@ func (f *Fetcher) fromModule(dir string, files []RemoteFile) ([]Fetched, error) 
 		return nil, fmt.Errorf("go mod download printed no module directory (%q)", oneLine(stdout.String()))
 	}
 	var got []Fetched
-	var errs []string
+	var names []string
+	var errs []error
 	for _, rf := range files {
 		src := filepath.Join(info.Dir, filepath.FromSlash(f.moduleDir()), rf.Name)
 		g, err := f.copyFile(dir, rf, src)
+		var de *DirError
+		if errors.As(err, &de) {
+			return got, de
+		}
 		if err != nil {
-			errs = append(errs, rf.Name+": "+err.Error())
+			names, errs = append(names, rf.Name), append(errs, err)
 			continue
 		}
 		got = append(got, g)
 	}
 	if len(errs) > 0 {
-		return got, errors.New(strings.Join(errs, ", "))
+		return got, errors.New(reasons(names, errs))
 	}
 	return got, nil
 }
@@ -435,9 +527,10 @@ func (f *Fetcher) install(dir string, rf RemoteFile, src io.Reader, total int64,
 	}
 	tmp, err := os.CreateTemp(dir, "."+rf.Name+".*.part")
 	if err != nil {
-		return Fetched{}, err
+		return Fetched{}, &DirError{Dir: dir, Err: err}
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	defer atomicfile.Track(tmp.Name())()
 	h := md5.New()
 	var w io.Writer = io.MultiWriter(tmp, h)
 	if f.Progress != nil && label != "" {
@@ -448,6 +541,10 @@ func (f *Fetcher) install(dir string, rf RemoteFile, src io.Reader, total int64,
 	n, err := io.Copy(w, src)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == tmp.Name() { // the directory's fault (a full disk), not the source's
+		return Fetched{}, &DirError{Dir: dir, Err: err}
 	}
 	if err != nil {
 		return Fetched{}, fmt.Errorf("after %d bytes: %w", n, err)
@@ -565,6 +662,21 @@ func fileMD5(path string) (string, int64, error) {
 }
 
 // oneLine puts s on one line, its runs of spaces and newlines each made one space.
+// goError is the go command's error text in a few words: that the network is not there,
+// rather than the resolver's dump, and never more than 160 characters.
+func goError(s string) string {
+	s = oneLine(s)
+	for _, n := range []string{"dial tcp", "no such host", "connection refused", "i/o timeout", "network is unreachable"} {
+		if strings.Contains(s, n) {
+			return "cannot reach the module proxy (no network?)"
+		}
+	}
+	if len(s) > 160 {
+		s = s[:160] + "..."
+	}
+	return s
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // progress shows a download's progress on one line, at most every 100 ms.

@@ -381,7 +381,7 @@ func (d *idxDecoder) setSource(r io.Reader) error {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return d.fail(ErrCorrupt, "the gzip header ends early")
 			}
-			return d.fail(ErrCorrupt, err.Error())
+			return d.fail(ErrCorrupt, "its gzip header is damaged")
 		}
 		d.gz = gz
 		d.src = bufio.NewReaderSize(gzipReader{gz}, idxChunk)
@@ -400,11 +400,11 @@ func (d *idxDecoder) readMagic() (rank int, err error) {
 		return 0, d.readErr(err, fmt.Sprintf("the header ends after %d of its 4 magic bytes", n))
 	}
 	if magic[0] != 0 || magic[1] != 0 {
-		return 0, d.fail(ErrBadMagic, fmt.Sprintf("it starts with % x; an IDX file starts with 00 00, a type code and the number of dimensions (is it an IDX file?)", magic[:]))
+		return 0, d.fail(ErrBadMagic, "it is not an IDX file, whose first bytes are 00 00, a type code and the number of dimensions")
 	}
 	d.typ = DType(magic[2])
 	if d.typ.Size() == 0 {
-		return 0, d.fail(ErrBadType, fmt.Sprintf("type code 0x%02x; want 0x08 uint8, 0x09 int8, 0x0b int16, 0x0c int32, 0x0d float32 or 0x0e float64", magic[2]))
+		return 0, d.fail(ErrBadType, fmt.Sprintf("type code 0x%02x, where IDX has 0x08 uint8, 0x09 int8, 0x0b int16, 0x0c int32, 0x0d float32 or 0x0e float64", magic[2]))
 	}
 	rank = int(magic[3])
 	if rank == 0 {
@@ -469,6 +469,15 @@ func (d *idxDecoder) checkSize(header, size, isize int64) error {
 		}
 	}
 	return nil
+}
+
+// shapeText writes a shape read from a header for a message, its dimensions elided past the
+// fourth: a header may give 255 of them.
+func shapeText(shape []int) string {
+	if len(shape) <= 4 {
+		return fmt.Sprint(shape)
+	}
+	return fmt.Sprintf("%v ...] (%d dimensions)", strings.TrimSuffix(fmt.Sprint(shape[:3]), "]"), len(shape))
 }
 
 // fail makes the FileError for problem, with details.

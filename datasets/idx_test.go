@@ -159,9 +159,9 @@ func TestReadIDXMalformed(t *testing.T) {
 	}{
 		{"empty", nil, ErrTruncated, "empty"},
 		{"short magic", []byte{0, 0, 8}, ErrTruncated, "3 of its 4"},
-		{"bad magic", []byte{1, 0, 8, 1, 0, 0, 0, 0}, ErrBadMagic, "01 00 08 01"},
-		{"png", []byte("\x89PNG\r\n\x1a\n0000"), ErrBadMagic, "is it an IDX file"},
-		{"text", []byte("hello world\n"), ErrBadMagic, "68 65 6c 6c"},
+		{"bad magic", []byte{1, 0, 8, 1, 0, 0, 0, 0}, ErrBadMagic, "is not an IDX file"},
+		{"png", []byte("\x89PNG\r\n\x1a\n0000"), ErrBadMagic, "is not an IDX file"},
+		{"text", []byte("hello world\n"), ErrBadMagic, "is not an IDX file"},
 		{"unknown type 0x0a", idxTestHeader(0x0a, 1), ErrBadType, "0x0a"},
 		{"unknown type 0x00", idxTestHeader(0x00, 1), ErrBadType, "0x00"},
 		{"zero dimensions", []byte{0, 0, 8, 0}, ErrNoDims, "1 to 255"},

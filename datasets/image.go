@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
 	"github.com/graphtrain/graphtrain/internal/safefile"
 )
 
@@ -328,7 +329,7 @@ func decodeProblem(err, readErr error, format string) error {
 	name := strings.ToUpper(format)
 	switch {
 	case readErr != nil:
-		return fmt.Errorf("read: %w", readErr)
+		return problem{"cannot be read (" + atomicfile.Reason(readErr) + ")", readErr}
 	case errors.Is(err, image.ErrFormat):
 		return problem{"not a PNG, JPEG or GIF image; give a picture in one of those formats", err}
 	case endsEarly(err):
@@ -337,6 +338,11 @@ func decodeProblem(err, readErr error, format string) error {
 	why := err.Error()
 	for _, p := range []string{format + ": ", "invalid format: ", "unsupported feature: ", "unsupported JPEG feature: "} {
 		why = strings.TrimPrefix(why, p)
+	}
+	for _, p := range []string{"zlib: ", "flate: "} { // the PNG's compressed pixel data
+		if strings.HasPrefix(why, p) {
+			why = "its compressed pixel data is damaged"
+		}
 	}
 	if len(why) > 80 {
 		why = why[:80] + "..."
@@ -385,8 +391,8 @@ func digitCheckSize(w, h int) error {
 		return fmt.Errorf("zero-size image (%dx%d)", w, h)
 	}
 	if w > MaxDigitImageSide || h > MaxDigitImageSide || int64(w)*int64(h) > MaxDigitImagePixels {
-		return fmt.Errorf("image too large (%dx%d; the limit is %d pixels a side and %d in all)",
-			w, h, MaxDigitImageSide, MaxDigitImagePixels)
+		return fmt.Errorf("%w (%dx%d; the limit is %d pixels a side and %d in all)",
+			ErrImageTooLarge, w, h, MaxDigitImageSide, MaxDigitImagePixels)
 	}
 	return nil
 }

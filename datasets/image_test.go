@@ -281,7 +281,7 @@ func TestDigitFromImageErrors(t *testing.T) {
 		{"zero-size gif", bytes.NewReader(zeroGIF), nil, "zero-size image (0x0)"},
 		{"too wide", bytes.NewReader(digitTestPNGHeader(20000, 10)), nil, "image too large (20000x10;"},
 		{"too many pixels", bytes.NewReader(digitTestPNGHeader(9000, 9000)), nil, "image too large (9000x9000;"},
-		{"read error", digitFailingReader{}, nil, "datasets: digit image: read: disk on fire"},
+		{"read error", digitFailingReader{}, nil, "datasets: digit image: cannot be read (disk on fire)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

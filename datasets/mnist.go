@@ -133,9 +133,21 @@ func findMNISTFile(dir, base string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("datasets: MNIST is not in %s: neither %s nor %s.gz is there (%w); fetch it with 'graphtrain data fetch --dir %s'",
-		dir, base, base, fs.ErrNotExist, dir)
+	return "", &MissingError{Dir: dir, Name: base}
 }
+
+// MissingError reports a data set's file that is in dir neither plain nor gzipped. It is
+// fs.ErrNotExist (errors.Is). Where to get the file is the caller's to say.
+type MissingError struct {
+	Dir  string // the directory looked in
+	Name string // the file's name, without .gz
+}
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("datasets: neither %s nor %s.gz is in %s", e.Name, e.Name, e.Dir)
+}
+
+func (e *MissingError) Is(target error) bool { return target == fs.ErrNotExist }
 
 // loadMNISTSet reads an images file and its labels file. Both headers are read and checked
 // against each other (types, shapes, counts) before any data is: a pair that disagrees, or
@@ -190,9 +202,9 @@ func openMNISTFile(path string, rank int) (*idxDecoder, *os.File, error) {
 	}
 	switch {
 	case rank == 1 && (d.typ != Uint8 || len(d.shape) != 1):
-		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST labels are uint8 [n]", d.typ, d.shape))
+		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST labels are uint8 [n]", d.typ, shapeText(d.shape)))
 	case rank == 3 && (d.typ != Uint8 || len(d.shape) != 3 || d.shape[1] != MNISTRows || d.shape[2] != MNISTCols):
-		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST images are uint8 [n %d %d]", d.typ, d.shape, MNISTRows, MNISTCols))
+		err = d.fail(ErrNotMNIST, fmt.Sprintf("it holds %s %v; MNIST images are uint8 [n %d %d]", d.typ, shapeText(d.shape), MNISTRows, MNISTCols))
 	}
 	if err != nil {
 		f.Close()

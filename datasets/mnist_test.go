@@ -84,7 +84,7 @@ func TestLoadMNISTErrors(t *testing.T) {
 		want   error
 		msg    string
 	}{
-		{"missing labels", func(dir string) { os.Remove(filepath.Join(dir, MNISTTestLabels)) }, fs.ErrNotExist, "graphtrain data fetch"},
+		{"missing labels", func(dir string) { os.Remove(filepath.Join(dir, MNISTTestLabels)) }, fs.ErrNotExist, "neither t10k-labels-idx1-ubyte nor t10k-labels-idx1-ubyte.gz is in"},
 		{"labels not IDX", func(dir string) { os.WriteFile(filepath.Join(dir, MNISTTrainLabels), []byte("<html>"), 0o644) }, ErrBadMagic, MNISTTrainLabels},
 		{"images cut short", func(dir string) {
 			p := filepath.Join(dir, MNISTTestImages)

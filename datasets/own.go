@@ -86,7 +86,7 @@ func imagesHeader(path string) ([]int, error) {
 		shape = []int{shape[0], 1, shape[1], shape[2]}
 	}
 	if d.typ != Uint8 || len(shape) != 4 {
-		return nil, d.fail(ErrSet, fmt.Sprintf("it holds %s %v; images are uint8 [n height width] or [n channels height width]", d.typ, d.shape))
+		return nil, d.fail(ErrSet, fmt.Sprintf("it holds %s %v; images are uint8 [n height width] or [n channels height width]", d.typ, shapeText(d.shape)))
 	}
 	if shape[0] < 1 || shape[1] < 1 || shape[1] > MaxChannels || shape[2] < 1 || shape[2] > MaxSide || shape[3] < 1 || shape[3] > MaxSide {
 		return nil, d.fail(ErrSet, fmt.Sprintf("it holds %v images; want at least one, 1 to %d channels, sides of 1 to %d pixels", shape, MaxChannels, MaxSide))
@@ -103,7 +103,7 @@ func checkLabelsHeader(path, images string, n int) error {
 	}
 	defer f.Close()
 	if d.typ != Uint8 || len(d.shape) != 1 {
-		return d.fail(ErrSet, fmt.Sprintf("it holds %s %v; labels are uint8 [n]", d.typ, d.shape))
+		return d.fail(ErrSet, fmt.Sprintf("it holds %s %v; labels are uint8 [n]", d.typ, shapeText(d.shape)))
 	}
 	if d.shape[0] != n {
 		return fmt.Errorf("%w: %s holds %d labels but %s holds %d images", ErrSet, path, d.shape[0], images, n)

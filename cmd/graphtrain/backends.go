@@ -62,7 +62,7 @@ func autoFallback(e *env) backend.Backend { return backend.Fallback(e.g.Device) 
 func deviceAdvice(err error) error {
 	var le *cuda.LaunchLimitError
 	if errors.As(err, &le) {
-		return fmt.Errorf("%w: use a smaller --batch", err)
+		return fmt.Errorf("%w; use a smaller --batch", err)
 	}
 	return err
 }

@@ -239,7 +239,7 @@ func listedBackends(e *env, devices []string) (backends []backend.Backend, auto 
 		backends = append(backends, b)
 	}
 	if len(backends) == 0 {
-		return nil, false, fmt.Errorf("--devices %s: none of them can run here", strings.Join(devices, ","))
+		return nil, false, fmt.Errorf("--devices %s: none of them can run here; run 'graphtrain devices' to see which can", strings.Join(devices, ","))
 	}
 	return backends, false, nil
 }

@@ -12,7 +12,7 @@ import (
 // version --json is JSON, and output that cannot be written is an error (exit 1).
 func TestCLIContract(t *testing.T) {
 	dir := t.TempDir()
-	if r := runBin(t, dir, "", "train"); r.code != 2 || !strings.Contains(r.stderr, "give one of its commands") {
+	if r := runBin(t, dir, "", "train"); r.code != 2 || !strings.Contains(r.stderr, "no command given; give one of those listed above") {
 		t.Errorf("train alone: exit %d, %s", r.code, r.stderr)
 	}
 	if r := runBin(t, dir, "", "train", "--help"); r.code != 0 || !strings.Contains(r.stdout, "train mnist") {

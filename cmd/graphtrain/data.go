@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -75,7 +76,11 @@ func runDataFetch(e *env, fs *pflag.FlagSet, opts any) error {
 	}
 	got, err := f.Fetch(dir)
 	if err != nil {
-		return fmt.Errorf("%w; check the network, or put the files there by hand", err)
+		flag := "--dir"
+		if o.dir == "" {
+			flag = ""
+		}
+		return fetchAdvice(err, ds, flag)
 	}
 	type file struct {
 		Name   string `json:"name"`
@@ -106,6 +111,17 @@ func runDataFetch(e *env, fs *pflag.FlagSet, opts any) error {
 	return nil
 }
 
+// idxAdvice adds what to do to an error about a file data inspect cannot read.
+func idxAdvice(err error) error {
+	switch {
+	case strings.Contains(err.Error(), "; "):
+		return err
+	case errors.Is(err, datasets.ErrTruncated), errors.Is(err, datasets.ErrCorrupt):
+		return fmt.Errorf("%w; the file is cut short or damaged: fetch or copy it again", err)
+	}
+	return fmt.Errorf("%w; give an IDX file, gzipped or not (such as MNIST's train-images-idx3-ubyte.gz)", err)
+}
+
 // dataJSONFloat is a statistic for JSON: null when it is not a finite number.
 func dataJSONFloat(v float64) any {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -124,7 +140,7 @@ func runDataInspect(e *env, fs *pflag.FlagSet, _ any) error {
 	}
 	info, err := datasets.InspectIDX(fs.Arg(0))
 	if err != nil {
-		return err
+		return idxAdvice(err)
 	}
 	shape := make([]string, len(info.Shape))
 	for i, d := range info.Shape {

@@ -119,7 +119,7 @@ func TestDataInspectErrors(t *testing.T) {
 	dataOneLineError(t, []string{"data", "inspect", "--bogus", text}, 2, "bogus")
 	dataOneLineError(t, []string{"data", "inspect", missing}, 1, missing, "does not exist")
 	dataOneLineError(t, []string{"data", "inspect", dir}, 1, dir, "directory")
-	dataOneLineError(t, []string{"data", "inspect", text}, 1, text, "bad IDX magic", "is it an IDX file")
+	dataOneLineError(t, []string{"data", "inspect", text}, 1, text, "bad IDX magic", "is not an IDX file")
 	dataOneLineError(t, []string{"data", "inspect", short}, 1, short, "truncated", "needs 10 bytes", "holds 3")
 	dataOneLineError(t, []string{"data", "inspect", badType}, 1, badType, "unknown IDX element type", "0x07")
 	dataOneLineError(t, []string{"data", "fetch", "somewhere"}, 2, "no arguments", "--dir")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -91,11 +90,7 @@ func runExportONNX(e *env, fs *pflag.FlagSet, opts any) error {
 		_, err := w.Write(b)
 		return err
 	}); err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("--out %s: cannot write it: %v; check the directory's permissions and free space", out, err)
+		return writeFailed("--out", out, err)
 	}
 	g := model.Graph
 	in, res := g.Inputs[0], g.Outputs[0]

@@ -93,7 +93,7 @@ func runGradcheck(e *env, fs *pflag.FlagSet, opts any) error {
 		}
 	}
 	if !ok {
-		return fmt.Errorf("gradcheck %s: %s's worst relative error %.3g is above --tol %g: the symbolic gradient disagrees with the finite differences", kind, worstName, worst, o.tol)
+		return fmt.Errorf("gradcheck %s: %s's worst relative error %.3g is above --tol %g: the symbolic gradient disagrees with the finite differences; please report it with the command line", kind, worstName, worst, o.tol)
 	}
 	return nil
 }

@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
+	"io"
 	"os/exec"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/graphtrain/graphtrain/inspect"
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
 	"github.com/graphtrain/graphtrain/model"
 )
 
@@ -113,7 +114,7 @@ func checkGraphArgs(fs *pflag.FlagSet, o *graphOpts) (kind, dotProg string, err 
 	case checkArchArg(kind, o.arch) != nil:
 		return "", "", checkArchArg(kind, o.arch)
 	case o.dot == "" && o.svg == "" && !o.cost:
-		return "", "", usagef("graph: give --dot FILE (and/or --svg FILE) to write the graph to, or --cost")
+		return "", "", usagef("graph: nothing to write; give --dot FILE (and/or --svg FILE) to write the graph to, or --cost")
 	case o.target != "cpu" && o.target != "cuda":
 		return "", "", usagef("--target %q: must be cpu or cuda", o.target)
 	case checkSize("batch", o.batch, 1, maxBatch, "the shapes read the same at --batch 4") != nil:
@@ -135,8 +136,11 @@ func checkGraphArgs(fs *pflag.FlagSet, o *graphOpts) (kind, dotProg string, err 
 // writeGraph writes the DOT text to --dot and draws it with dot into --svg.
 func writeGraph(o *graphOpts, dotProg string, dot []byte) error {
 	if o.dot != "" {
-		if err := os.WriteFile(o.dot, dot, 0o644); err != nil {
-			return fmt.Errorf("--dot: %v", err)
+		if err := atomicfile.WriteFile(o.dot, func(w io.Writer) error {
+			_, err := w.Write(dot)
+			return err
+		}); err != nil {
+			return writeFailed("--dot", o.dot, err)
 		}
 	}
 	if o.svg != "" {
@@ -145,7 +149,7 @@ func writeGraph(o *graphOpts, dotProg string, dot []byte) error {
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("--svg: dot failed: %v: %s", err, strings.TrimSpace(stderr.String()))
+			return fmt.Errorf("--svg %s: Graphviz's dot failed (%v: %s); write the DOT with --dot and draw it with 'dot -Tsvg'", o.svg, err, strings.Join(strings.Fields(stderr.String()), " "))
 		}
 	}
 	return nil

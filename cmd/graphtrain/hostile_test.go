@@ -110,7 +110,8 @@ func hostileRun(t *testing.T, dir string, args ...string) (result, int64) {
 // error texts.
 var rawGoText = regexp.MustCompile(`goroutine|panic|(^|[\s(])(graph|datasets|npy|json|gzip|flate|cuda|program): |strconv\.|Go value|bufio\.`)
 
-// checkRefused checks that a run failed the way the CLI promises.
+// checkRefused checks that a run failed the way the CLI promises: one line, "graphtrain:
+// <what>: <why>; <what to do>", no raw Go text, bounded memory.
 func checkRefused(t *testing.T, name string, r result, rss int64, want string) {
 	t.Helper()
 	msg := strings.TrimSuffix(r.stderr, "\n")
@@ -121,6 +122,8 @@ func checkRefused(t *testing.T, name string, r result, rss int64, want string) {
 		t.Errorf("%s: stderr is not one line starting 'graphtrain: ':\n%s", name, r.stderr)
 	case !strings.Contains(msg, want):
 		t.Errorf("%s: %q lacks %q", name, msg, want)
+	case !strings.Contains(msg, "; "):
+		t.Errorf("%s: %q does not say what to do (no '; ')", name, msg)
 	case len(msg) > 600:
 		t.Errorf("%s: a message of %d bytes", name, len(msg))
 	}

@@ -126,6 +126,9 @@ func loadInspectXOR(fs *pflag.FlagSet, o *inspectXOROpts) (*model.Model, error) 
 	if o.out == "" {
 		return nil, usagef("--out: must name a directory")
 	}
+	if err := checkPictureDir("--out", o.out); err != nil {
+		return nil, err
+	}
 	m, _, _, err := checkpoint.LoadCheckpoint(o.weights)
 	if err != nil {
 		return nil, checkpointError("--weights", err, "give a directory that graphtrain train wrote")
@@ -336,10 +339,13 @@ func runInspectMNIST(e *env, fs *pflag.FlagSet, opts any) error {
 	if o.out == "" {
 		return usagef("--out: must name a directory")
 	}
+	if err := checkPictureDir("--out", o.out); err != nil {
+		return err
+	}
 	m, ds, err := loadMNISTModel(o.weights, o.dataset)
 	if err != nil {
-		if strings.Contains(err.Error(), "not an MNIST model") {
-			return fmt.Errorf("%v; use 'graphtrain inspect xor' for an XOR net", err)
+		if msg, ok := strings.CutSuffix(err.Error(), "; "+mnistRunAdvice); ok && strings.Contains(msg, "not an MNIST model") {
+			return fmt.Errorf("%s; use 'graphtrain inspect xor' for an XOR net", msg)
 		}
 		return err
 	}
@@ -657,8 +663,9 @@ func writePNGs(dir string, files map[string]image.Image) ([]string, error) {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return nil, fmt.Errorf("--out %s: is a file, not a directory; give a directory (it is created if missing)", dir)
 	}
+	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("--out %s: cannot create the directory: %v", dir, unwrapPathError(err))
+		return nil, writeFailed("--out", dir, err)
 	}
 	var names []string
 	for name := range files {
@@ -667,7 +674,10 @@ func writePNGs(dir string, files map[string]image.Image) ([]string, error) {
 	slices.Sort(names)
 	for _, name := range names {
 		if err := writePNG(name, files[name]); err != nil {
-			return nil, err
+			if statErr != nil {
+				os.Remove(dir) // made by this run, and empty unless a picture was written
+			}
+			return nil, writeFailed("--out", dir, err)
 		}
 	}
 	return names, nil

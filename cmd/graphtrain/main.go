@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/graphtrain/graphtrain/internal/atomicfile"
 	"github.com/graphtrain/graphtrain/model"
 )
 
@@ -100,11 +101,13 @@ func main() {
 			got.Store(int32(n))
 		}
 		if !graceful.Load() { // evaluation, export, bench...: nothing to save, stop now
+			atomicfile.RemovePending()
 			fmt.Fprintln(os.Stderr, "graphtrain: interrupted: stopping; what the command was writing is not written")
 			os.Exit(128 + int(got.Load()))
 		}
 		close(interrupted)
 		s = <-sig // a second signal stops at once
+		atomicfile.RemovePending()
 		fmt.Fprintln(os.Stderr, "graphtrain: interrupted twice: stopping now")
 		if n, ok := s.(syscall.Signal); ok {
 			os.Exit(128 + int(n))
@@ -162,7 +165,7 @@ func run(e *env, args []string) (code int) {
 		if err == nil && len(lead.rest) > 0 && !asked {
 			// A command group alone ("graphtrain train"): its list, and a usage error.
 			printTopUsage(e.stderr, lead.group)
-			return fail(e, usagef("%s: give one of its commands (above)", lead.rest[0]))
+			return fail(e, usagef("%s: no command given; give one of those listed above", lead.rest[0]))
 		}
 		if err == nil || (lead.help && hasGroup(lead.rest[0])) {
 			printTopUsage(e.stdout, lead.group)
@@ -194,9 +197,19 @@ func run(e *env, args []string) (code int) {
 	switch e.g.Device {
 	case "auto", "vm", "cpu", "cuda":
 	default:
-		return fail(e, usagef("--device %q: must be %s", e.g.Device, devices))
+		return fail(e, usagef("--device %q: must be %s; run 'graphtrain devices' to see which work here", e.g.Device, devices))
 	}
-	return fail(e, c.run(e, fs, opts))
+	return fail(e, helpAdvice(c.run(e, fs, opts), c.path))
+}
+
+// helpAdvice gives a usage error that says what is wrong but not what to do (a flag's value
+// out of its range, a missing argument) the advice to read the command's help, which
+// describes every flag and argument; other errors are returned as they are.
+func helpAdvice(err error, path string) error {
+	if u, ok := err.(usageError); ok && !strings.Contains(u.msg, "; ") {
+		return usageError{fmt.Sprintf("%s; run 'graphtrain %s --help'", u.msg, path)}
+	}
+	return err
 }
 
 // reportPanic, deferred, turns a panic into the exit status 1 with one line for the user. A
@@ -484,8 +497,9 @@ func (e *env) emitJSON(v any) error {
 	if err != nil {
 		return fmt.Errorf("encode JSON result: %w", err)
 	}
-	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-	return err
+	// A failed write is the stdout writer's to report (main): its message says what to do.
+	fmt.Fprintf(e.stdout, "%s\n", b)
+	return nil
 }
 
 // interruptCode is the exit status after an interrupt: 128 plus the signal's number, as

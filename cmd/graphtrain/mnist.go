@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -59,6 +61,9 @@ forward pass runs on --device's backend. With --quiet, the answer and its probab
 	})
 }
 
+// mnistRunAdvice is what to give for a checkpoint of an MNIST model.
+const mnistRunAdvice = "give the --out of a 'graphtrain train mnist' run"
+
 // mnistDir resolves --data-dir for the data set ds: the directory given, which must exist,
 // or the data set's cache, fetched into when missing (the test files only with testOnly).
 func mnistDir(e *env, ds *datasets.Dataset, dir string, testOnly bool) (string, error) {
@@ -76,7 +81,7 @@ func mnistDir(e *env, ds *datasets.Dataset, dir string, testOnly bool) (string, 
 			ensure = ds.EnsureTest
 		}
 		if err := ensure(dir, log); err != nil {
-			return "", err
+			return "", fetchAdvice(err, ds, "")
 		}
 		return dir, nil
 	}
@@ -84,6 +89,26 @@ func mnistDir(e *env, ds *datasets.Dataset, dir string, testOnly bool) (string, 
 		return "", fmt.Errorf("--data-dir %s: no such directory; run 'graphtrain data fetch%s --dir %s' or leave out --data-dir", dir, datasetArg(ds), dir)
 	}
 	return dir, nil
+}
+
+// fetchAdvice adds what to do to a failed fetch of ds: into the directory given with flag
+// (data fetch's --dir), or into the data cache when flag is "".
+func fetchAdvice(err error, ds *datasets.Dataset, flag string) error {
+	var de *datasets.DirError
+	full := errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+	switch {
+	case errors.As(err, &de) && flag != "" && full:
+		return fmt.Errorf("%s %s: cannot be written (%s); free some space there, or choose another directory", flag, de.Dir, plainError(de.Err))
+	case errors.As(err, &de) && flag != "":
+		return fmt.Errorf("%s %s: cannot be written (%s); choose a directory you can write", flag, de.Dir, plainError(de.Err))
+	case errors.As(err, &de) && full:
+		return fmt.Errorf("%v; free some space there, or set %s to another directory", err, ds.EnvVar)
+	case errors.As(err, &de):
+		return fmt.Errorf("%v; set %s to a directory you can write, or give --data-dir DIR with %s's four files (graphtrain data fetch%s --dir DIR)", err, ds.EnvVar, ds.Title, datasetArg(ds))
+	case errors.Is(err, datasets.ErrFetch):
+		return fmt.Errorf("%w; check the network, or put the files there by hand", err)
+	}
+	return err
 }
 
 // datasetArg is the --dataset argument that names ds in a suggested command ("" for mnist).
@@ -117,6 +142,9 @@ func mnistSets(e *env, ds *datasets.Dataset, dir string, limit int) (train, test
 	if dir, err = mnistDir(e, ds, dir, false); err != nil {
 		return nil, nil, err
 	}
+	if err := checkDataFiles(ds, dir, datasets.MNISTTrainImages, datasets.MNISTTrainLabels, datasets.MNISTTestImages, datasets.MNISTTestLabels); err != nil {
+		return nil, nil, err
+	}
 	if train, err = datasets.LoadMNISTTrain(dir, limit); err != nil {
 		return nil, nil, dataAdvice(err, ds, dir)
 	}
@@ -145,6 +173,9 @@ func mnistTest(e *env, ds *datasets.Dataset, dir string) (*datasets.Set, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDataFiles(ds, dir, datasets.MNISTTestImages, datasets.MNISTTestLabels); err != nil {
+		return nil, err
+	}
 	test, err := datasets.LoadMNISTTest(dir)
 	if err != nil {
 		return nil, dataAdvice(err, ds, dir)
@@ -152,8 +183,39 @@ func mnistTest(e *env, ds *datasets.Dataset, dir string) (*datasets.Set, error) 
 	return test, checkTestSet(ds, dir, test)
 }
 
+// checkDataFiles refuses a file of dir that is another known file than its name says:
+// another data set's (Fashion-MNIST's images beside MNIST's labels), or the training set's
+// under a test file's name, or the reverse. It reads 64 KiB of each, before any is loaded.
+func checkDataFiles(ds *datasets.Dataset, dir string, names ...string) error {
+	type found struct {
+		d  *datasets.Dataset
+		is string
+	}
+	files := make([]found, len(names))
+	whole := true // every file the same other set's, under its own name
+	for i, name := range names {
+		files[i].d, files[i].is = datasets.IdentifyFile(dir, name)
+		f := files[i]
+		whole = whole && f.d != nil && f.d != ds && f.d == files[0].d && f.is == name
+	}
+	if whole {
+		other := files[0].d
+		return fmt.Errorf("--data-dir %s: holds %s, not %s; give the directory of %s, or --dataset %s for %s", dir, other.Title, ds.Title, ds.Title, other.Name, other.Title)
+	}
+	for i, f := range files {
+		if f.d != nil && (f.d != ds || f.is != names[i]) {
+			return fmt.Errorf("--data-dir %s: its %s is %s's %s; give a directory of %s's four files, each under its own name (graphtrain data fetch%s --dir DIR)", dir, names[i], f.d.Title, f.is, ds.Title, datasetArg(ds))
+		}
+	}
+	return nil
+}
+
 // dataAdvice adds what to do to an error about a broken data file.
 func dataAdvice(err error, ds *datasets.Dataset, dir string) error {
+	var me *datasets.MissingError
+	if errors.As(err, &me) {
+		return fmt.Errorf("%s is not in %s: %w; fetch it with 'graphtrain data fetch%s --dir %s'", ds.Title, dir, err, datasetArg(ds), dir)
+	}
 	var fe *datasets.FileError
 	if errors.As(err, &fe) || errors.Is(err, datasets.ErrNotMNIST) {
 		flag := ""
@@ -198,11 +260,11 @@ func loadMNISTModel(weights, dataset string) (*model.Model, *datasets.Dataset, e
 		return nil, nil, checkpointError("--weights", err, "give the --out of a 'graphtrain train mnist' run")
 	}
 	if !m.Spec.Classifier() {
-		return nil, nil, fmt.Errorf("--weights %s: holds a %s model, not an MNIST model (%s)", weights, m.Spec.Kind, orList(mnistKinds()))
+		return nil, nil, fmt.Errorf("--weights %s: holds a %s model, not an MNIST model (%s); %s", weights, m.Spec.Kind, orList(mnistKinds()), mnistRunAdvice)
 	}
 	ds, err := datasetFlag(ck.Dataset())
 	if err != nil {
-		return nil, nil, fmt.Errorf("--weights %s: %v", weights, err)
+		return nil, nil, fmt.Errorf("--weights %s: %v; its model.json names a data set graphtrain does not know: give --dataset", weights, err)
 	}
 	if want != nil && want != ds {
 		return nil, nil, usagef("--dataset %s: the %s model in --weights %s was trained on %s, and measures nothing on %s; leave out --dataset, or give --dataset %s",
@@ -345,7 +407,7 @@ func predictInput(e *env, fs *pflag.FlagSet, o *predictOpts, ds *datasets.Datase
 			load = datasets.LoadFashion
 		}
 		px, err := load(fs.Arg(0))
-		return predictIn{pixels: px, source: fs.Arg(0), label: -1}, err
+		return predictIn{pixels: px, source: fs.Arg(0), label: -1}, pictureAdvice(err, ds)
 	}
 	if ds != datasets.Own && o.index > 9999 {
 		return predictIn{}, usagef("--index %d: must be between 0 and 9999", o.index)
@@ -365,6 +427,25 @@ func predictInput(e *env, fs *pflag.FlagSet, o *predictOpts, ds *datasets.Datase
 	}, nil
 }
 
+// pictureAdvice adds what to do to a picture's error that does not say it (a blank or empty
+// picture, one over the size limits).
+func pictureAdvice(err error, ds *datasets.Dataset) error {
+	if err == nil || strings.Contains(err.Error(), "; ") {
+		return err
+	}
+	what := "one digit, dark on light or light on dark"
+	switch ds {
+	case datasets.Fashion:
+		what = "one piece of clothing on a plain background"
+	case datasets.Own:
+		what = "what the model was trained on"
+	}
+	if errors.Is(err, datasets.ErrImageTooLarge) {
+		return fmt.Errorf("%w; scale it down (a few hundred pixels a side is plenty)", err)
+	}
+	return fmt.Errorf("%w; give a PNG, JPEG or GIF picture of %s", err, what)
+}
+
 // ownPicture reads a picture for a model trained on its own data set: its grey levels (or
 // colours, for 3 channels) scaled to the model's image size, with a warning when they were.
 func ownPicture(e *env, path string, m *model.Model) (predictIn, error) {
@@ -377,7 +458,7 @@ func ownPicture(e *env, path string, m *model.Model) (predictIn, error) {
 	}
 	p, err := datasets.LoadPicture(path, img.C, img.H, img.W)
 	if err != nil {
-		return predictIn{}, err
+		return predictIn{}, pictureAdvice(err, datasets.Own)
 	}
 	if p.Scaled {
 		fmt.Fprintf(e.stderr, "graphtrain: warning: %s is %dx%d pixels; scaled to the model's %dx%d\n", path, p.Width, p.Height, img.W, img.H)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/graphtrain/graphtrain/checkpoint"
 	"github.com/graphtrain/graphtrain/internal/atomicfile"
@@ -51,7 +52,7 @@ func claimOut(flag, dir string, replace bool, advice string) (*outDir, error) {
 	}
 	if err := atomicfile.Clean(dir); err != nil {
 		o.release(false)
-		return nil, fmt.Errorf("%s %s: cannot remove what an interrupted save left there (%s)", flag, dir, plainError(err))
+		return nil, fmt.Errorf("%s %s: cannot remove what an interrupted save left there (%s); remove the .graphtrain-tmp-* entries by hand, or choose another %s", flag, dir, plainError(err), flag)
 	}
 	if !replace {
 		for _, d := range []string{dir, checkpoint.LastDir(dir)} {
@@ -94,6 +95,8 @@ func checkWritable(flag, path string) error {
 		return fmt.Errorf("%s %s: is a directory; give a file name", flag, path)
 	case err == nil && !st.Mode().IsRegular():
 		return fmt.Errorf("%s %s: is not a regular file but %s; give the name of a file to write", flag, path, fileKind(st.Mode()))
+	case err == nil && pseudoFS(path) != "":
+		return fmt.Errorf("%s %s: is a file of the kernel's %s, not a place for output; give the name of a file to write", flag, path, pseudoFS(path))
 	case err == nil:
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
@@ -138,20 +141,30 @@ func checkMemory(need int64, advice string) error {
 	return nil
 }
 
-// plainError is the system's reason for a failed file operation, without Go's wrapping.
-func plainError(err error) string {
-	var pe *fs.PathError
-	var le *os.LinkError
+// plainError is the system's reason for a failed file operation, without Go's wrapping and
+// without the names (temporary ones included) it was tried on.
+func plainError(err error) string { return atomicfile.Reason(err) }
+
+// isWriteError reports whether err is a failed write of a file or directory (a checkpoint's
+// save, say), which writeFailed words.
+func isWriteError(err error) bool {
+	var we *atomicfile.Error
+	return errors.As(err, &we)
+}
+
+// writeFailed is the message for an output that could not be written: the flag, the file or
+// directory the user gave (never a temporary name), the system's reason and what to do.
+func writeFailed(flag, path string, err error) error {
+	advice := "choose another " + flag
 	switch {
-	case errors.As(err, &pe):
-		err = pe.Err
-	case errors.As(err, &le):
-		err = le.Err
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		advice = "free some space there, or choose another " + flag
+	case errors.Is(err, syscall.EFBIG):
+		advice = "raise the limit on file sizes (ulimit -f), or choose another " + flag
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
+		advice = "check its permissions, or choose another " + flag
 	}
-	if err == nil {
-		return "unknown error"
-	}
-	return err.Error()
+	return fmt.Errorf("%s %s: cannot be written (%s); %s", flag, path, plainError(err), advice)
 }
 
 // checkpointError is the message for a checkpoint that does not load: the flag, the file

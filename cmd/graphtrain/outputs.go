@@ -115,3 +115,26 @@ func checkOutDirName(flag, dir string) error {
 	}
 	return nil
 }
+
+// checkPictureDir checks, before any work, a directory that pictures are written into (inspect's
+// --out): an existing directory or a new name in one, never a symbolic link (the outputs'
+// policy: no file is written through a link), nor a checkpoint's own directory.
+func checkPictureDir(flag, dir string) error {
+	st, err := os.Lstat(dir)
+	switch {
+	case err == nil && st.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("%s %s: is a symbolic link; graphtrain does not write through links: give the directory itself", flag, dir)
+	case err == nil && !st.IsDir():
+		return fmt.Errorf("%s %s: is a file, not a directory; give a directory (it is created if missing)", flag, dir)
+	case err == nil:
+		if _, err := os.Stat(filepath.Join(dir, "model.json")); err == nil {
+			return fmt.Errorf("%s %s: holds a checkpoint; give a directory of its own for the pictures", flag, dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if st, err := os.Stat(parent); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s %s: the directory %s does not exist; create it or choose another %s", flag, dir, parent, flag)
+	}
+	return nil
+}

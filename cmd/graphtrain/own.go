@@ -103,7 +103,7 @@ func freshSpec(o *trainMNISTOpts) (model.Spec, error) {
 	if o.dataset == datasets.Own.Name {
 		info, err := datasets.ReadSetInfo(o.dataDir)
 		if err != nil {
-			return model.Spec{}, fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
+			return model.Spec{}, ownAdvice(o.dataDir, err)
 		}
 		in, classes = model.Shape{C: info.Channels, H: info.Rows, W: info.Cols}, 0
 	}
@@ -117,6 +117,15 @@ func freshSpec(o *trainMNISTOpts) (model.Spec, error) {
 	return spec, nil
 }
 
+// ownAdvice is the message for an own data set in dir that cannot be read: what is wrong,
+// and, when the error does not say it, what the directory must hold.
+func ownAdvice(dir string, err error) error {
+	if strings.Contains(err.Error(), "; ") {
+		return fmt.Errorf("--data-dir %s: %w", dir, err)
+	}
+	return fmt.Errorf("--data-dir %s: %w; give a directory of your set's four IDX files, named as MNIST's (README: Your own data)", dir, err)
+}
+
 // trainImages is the number of training images the data set holds (before --limit): MNIST's
 // 60000, or what an own set's header says.
 func trainImages(o *trainMNISTOpts) (int, error) {
@@ -125,7 +134,7 @@ func trainImages(o *trainMNISTOpts) (int, error) {
 	}
 	info, err := datasets.ReadSetInfo(o.dataDir)
 	if err != nil {
-		return 0, fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
+		return 0, ownAdvice(o.dataDir, err)
 	}
 	return info.TrainN, nil
 }
@@ -138,7 +147,7 @@ func ownSets(dir string, limit int) (train, test *datasets.Set, err error) {
 		train, test, err = datasets.LoadSet(info, limit)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("--data-dir %s: %w", dir, err)
+		return nil, nil, ownAdvice(dir, err)
 	}
 	return train, test, nil
 }

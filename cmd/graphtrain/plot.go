@@ -64,7 +64,7 @@ func runPlot(e *env, fs *pflag.FlagSet, opts any) error {
 		return err
 	}
 	if err := writeCurves(o.out, stats, filepath.Base(o.metrics)); err != nil {
-		return fmt.Errorf("--out: %w", err)
+		return writeFailed("--out", o.out, err)
 	}
 	e.printf("%d epochs from %s: wrote %s\n", len(stats), o.metrics, o.out)
 	if e.g.JSON {
@@ -140,7 +140,8 @@ func parseMetrics(data []byte) ([]train.EpochStats, error) {
 			problem = fmt.Sprintf("val_accuracy %v is not between 0 and 1", st.ValAccuracy)
 		}
 		if problem != "" {
-			return nil, fmt.Errorf("line %d: not a metrics line of 'train mnist --metrics' (%s): %s", line, problem, safefile.Excerpt(string(b), 60))
+			// The line itself is not shown: the file may be any file at all.
+			return nil, fmt.Errorf("line %d: not a metrics line (%s); give the file 'graphtrain train mnist --metrics FILE' writes", line, problem)
 		}
 		stats = append(stats, st)
 	}
@@ -280,7 +281,7 @@ func plotTraining(e *env, out, metrics string, history []train.EpochStats) error
 		history, title = stats, filepath.Base(metrics)
 	}
 	if err := writeCurves(out, history, title); err != nil {
-		return fmt.Errorf("--plot: %w", err)
+		return writeFailed("--plot", out, err)
 	}
 	e.printf("learning curves drawn in %s\n", out)
 	return nil

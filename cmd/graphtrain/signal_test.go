@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -42,4 +44,48 @@ func TestSignalStopsAnyCommand(t *testing.T) {
 			t.Errorf("%v: %v after %v: exit %d, %q; want exit %d within a second", c.args, c.sig, took.Round(time.Millisecond), code, stderr.String(), c.code)
 		}
 	}
+}
+
+// TestSignalNeverSwallowedInTraining sends SIGTERM to 'train mnist' at moments spread over the
+// last third of a run, the end of training and the test pass included: the run stops with 143 every
+// time it is still running (a signal that came as the last epoch was being saved let the
+// test pass run and the command exit 0).
+func TestSignalNeverSwallowedInTraining(t *testing.T) {
+	needMNIST(t)
+	args := []string{"train", "mnist", "--hidden", "8", "--limit", "3000", "--epochs", "2", "--out", "o", "--force", "-q"}
+	dir := t.TempDir()
+	start := time.Now()
+	if r := runBin(t, dir, "", args...); r.code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+	}
+	whole := time.Since(start)
+	stopped := 0
+	for i := range 8 {
+		cmd := exec.Command(binPath, args...)
+		cmd.Dir = dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(whole * time.Duration(70+5*i) / 100)
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+		if f := strings.Fields(string(stat)); len(f) > 2 && f[2] == "Z" {
+			cmd.Wait() // it had finished
+			continue
+		}
+		sent := time.Now()
+		cmd.Process.Signal(syscall.SIGTERM)
+		err := cmd.Wait()
+		took := time.Since(sent)
+		code := 0
+		if x, ok := err.(*exec.ExitError); ok {
+			code = x.ExitCode()
+		}
+		if code != 143 || took > 2*time.Second || !strings.HasPrefix(stderr.String(), "graphtrain: interrupted") {
+			t.Errorf("SIGTERM at %d%% of the run: exit %d after %v: %q; want 143 within a second", 70+5*i, code, took.Round(time.Millisecond), stderr.String())
+		}
+		stopped++
+	}
+	t.Logf("a run takes %v; %d of 8 signals stopped one", whole.Round(time.Millisecond), stopped)
 }

@@ -208,10 +208,23 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	if metricsErr != nil {
 		return metricsErr
 	}
-	if res.Interrupted {
-		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", checkpoint.LastDir(o.out), o.out)}
+	if err := interruptedTraining(e, o, res); err != nil {
+		return err
 	}
 	return reportTrainMNIST(e, o, res, data.test, show.history)
+}
+
+// interruptedTraining is the exit of a training run a signal stopped: in the loop (its state
+// saved), or as the last epoch was saved, after the loop's last look (stopped before the
+// test pass); nil when no signal came.
+func interruptedTraining(e *env, o *trainMNISTOpts, res *train.TrainResult) error {
+	switch {
+	case res.Interrupted:
+		return exitError{e.interruptCode(), fmt.Errorf("interrupted: the state is saved in %s; continue with 'graphtrain train mnist --resume %s'", checkpoint.LastDir(o.out), o.out)}
+	case e.stopRequested():
+		return exitError{e.interruptCode(), fmt.Errorf("interrupted: training had ended, its model is saved in %s; measure it with 'graphtrain eval mnist --weights %s'", o.out, o.out)}
+	}
+	return nil
 }
 
 // trainGracefully trains m: a signal meanwhile stops it after saving its state.
@@ -397,7 +410,7 @@ func trainConfig(e *env, o *trainMNISTOpts, job *trainJob, data *trainData) trai
 func reportTrainMNIST(e *env, o *trainMNISTOpts, res *train.TrainResult, testSet *datasets.Set, history []train.EpochStats) error {
 	best, _, ck, err := checkpoint.LoadCheckpoint(o.out)
 	if err != nil {
-		return fmt.Errorf("--out %s: the model just saved does not load: %v", o.out, err)
+		return fmt.Errorf("--out %s: the model just saved does not load: %v; please report it with the command line", o.out, err)
 	}
 	pred, err := predictTest(e, best, testSet.Images)
 	if err != nil {
@@ -576,7 +589,7 @@ func resumeMNIST(fs *pflag.FlagSet, o *trainMNISTOpts) (*resumed, error) {
 	r := &resumed{dir: res.Dir, outDir: res.Out, bestVal: res.BestVal}
 	m, solver, ck := res.Model, res.Solver, res.Checkpoint
 	if !m.Spec.Classifier() {
-		return nil, fmt.Errorf("--resume %s: holds a %s model, not an MNIST model", o.resume, m.Spec.Kind)
+		return nil, fmt.Errorf("--resume %s: holds a %s model, not an MNIST model; give the --out of a 'graphtrain train mnist' run", o.resume, m.Spec.Kind)
 	}
 	if fs.Changed("model") && o.model != m.Spec.Kind {
 		return nil, usagef("--model %s: the checkpoint in --resume %s is a %s", o.model, o.resume, m.Spec.Kind)
@@ -681,6 +694,9 @@ func trainError(err error, out string) error {
 		}
 		return fmt.Errorf("training diverged: the loss became %v at epoch %d, by step %d; %s; try a lower --lr", d.Loss, d.Epoch, d.Step, saved)
 	}
+	if isWriteError(err) { // a save failed: a full disk, say
+		return writeFailed("--out", out, err)
+	}
 	return err
 }
 
@@ -704,13 +720,13 @@ func (l *metricsLog) write(st train.EpochStats) error {
 		}
 		f, err := os.OpenFile(l.path, flags, 0o644)
 		if err != nil {
-			return fmt.Errorf("--metrics %s: cannot be written (%s)", l.path, plainError(err))
+			return writeFailed("--metrics", l.path, err)
 		}
 		l.f = f
 	}
 	b, _ := json.Marshal(st)
 	if _, err := l.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("--metrics %s: cannot be written (%s)", l.path, plainError(err))
+		return writeFailed("--metrics", l.path, err)
 	}
 	return nil
 }

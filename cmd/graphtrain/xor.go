@@ -187,7 +187,7 @@ func startXOR(fs *pflag.FlagSet, o *trainXOROpts) (*model.Model, error) {
 	}
 	switch {
 	case m.Spec.Kind != "xor":
-		return nil, fmt.Errorf("--init %s: holds a %s model, not an XOR net", o.init, m.Spec.Kind)
+		return nil, fmt.Errorf("--init %s: holds a %s model, not an XOR net; give the --out of a 'graphtrain train xor' run", o.init, m.Spec.Kind)
 	case fs.Changed("hidden") && o.hidden != m.Spec.Hidden:
 		return nil, usagef("--hidden %d: the weights in --init %s have %d hidden units", o.hidden, o.init, m.Spec.Hidden)
 	case fs.Changed("bias") && o.bias != m.Spec.Bias:
@@ -219,7 +219,7 @@ func saveXOR(o *trainXOROpts, m *model.Model, res *train.XORResult) error {
 		Metrics: map[string]float64{"loss": res.Loss, "seconds": res.Seconds},
 	})
 	if err != nil {
-		return fmt.Errorf("--out %s: the model could not be saved: %v", o.out, plainError(err))
+		return writeFailed("--out", o.out, err)
 	}
 	return nil
 }
@@ -255,7 +255,7 @@ func runPredictXOR(e *env, fs *pflag.FlagSet, opts any) error {
 		return checkpointError("--weights", err, "give the --out of a 'graphtrain train xor' run")
 	}
 	if m.Spec.Kind != "xor" {
-		return fmt.Errorf("--weights %s: holds a %s model, not an XOR net", weights, m.Spec.Kind)
+		return fmt.Errorf("--weights %s: holds a %s model, not an XOR net; give the --out of a 'graphtrain train xor' run", weights, m.Spec.Kind)
 	}
 	if fs.NArg() == 0 {
 		in := bufio.NewReader(e.stdin)

@@ -27,32 +27,39 @@ func ReplaceDir(dir string, fill func(tmp string) error, keep func(name string) 
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", parent, err)
+		return &Error{parent, err}
 	}
 	tmp, err := os.MkdirTemp(parent, TempPrefix+base+"-new-")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", dir, err)
+		return &Error{dir, err}
 	}
+	defer Track(tmp)()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
 		}
 	}()
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", dir, err)
+		return &Error{dir, err}
 	}
 	if err := fill(tmp); err != nil {
+		var fe *Error
+		if errors.As(err, &fe) { // name the file in dir, not in its temporary sibling
+			if rel, relErr := filepath.Rel(tmp, fe.Path); relErr == nil && !strings.HasPrefix(rel, "..") {
+				return &Error{filepath.Join(dir, rel), fe.Err}
+			}
+		}
 		return err
 	}
 	old, statErr := os.Lstat(dir)
 	exists := statErr == nil
 	if exists && !old.IsDir() {
-		return fmt.Errorf("write %s: it exists and is not a directory", dir)
+		return &Error{dir, errors.New("it exists and is not a directory")}
 	}
 	if exists && keep != nil {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return fmt.Errorf("write %s: %w", dir, err)
+			return &Error{dir, err}
 		}
 		for _, e := range entries {
 			if !keep(e.Name()) || strings.HasPrefix(e.Name(), TempPrefix) {
@@ -62,16 +69,16 @@ func ReplaceDir(dir string, fill func(tmp string) error, keep func(name string) 
 				continue // fill wrote its own
 			}
 			if err := linkTree(filepath.Join(dir, e.Name()), filepath.Join(tmp, e.Name())); err != nil {
-				return fmt.Errorf("write %s: keep %s: %w", dir, e.Name(), err)
+				return &Error{filepath.Join(dir, e.Name()), err}
 			}
 		}
 	}
 	if err := SyncDir(tmp); err != nil {
-		return err
+		return &Error{dir, err}
 	}
 	if !exists {
 		if err := os.Rename(tmp, dir); err != nil {
-			return fmt.Errorf("write %s: %w", dir, err)
+			return &Error{dir, err}
 		}
 		return SyncDir(parent)
 	}
@@ -83,16 +90,16 @@ func ReplaceDir(dir string, fill func(tmp string) error, keep func(name string) 
 		os.RemoveAll(tmp)
 		return nil
 	} else if !errors.Is(err, errNoExchange) {
-		return fmt.Errorf("write %s: %w", dir, err)
+		return &Error{dir, err}
 	}
 	aside := filepath.Join(parent, TempPrefix+base+"-old")
 	os.RemoveAll(aside)
 	if err := os.Rename(dir, aside); err != nil {
-		return fmt.Errorf("write %s: %w", dir, err)
+		return &Error{dir, err}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		os.Rename(aside, dir)
-		return fmt.Errorf("write %s: %w", dir, err)
+		return &Error{dir, err}
 	}
 	if err := SyncDir(parent); err != nil {
 		return err
@@ -161,18 +168,18 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 func SyncFile(path string, write func(w io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return &Error{path, err}
 	}
 	if err := write(f); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return &Error{path, err}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return &Error{path, err}
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return &Error{path, err}
 	}
 	return nil
 }
