@@ -169,6 +169,25 @@ __device__ __forceinline__ bool ig_row(const igeom& g, int PH, int PW, int r, in
 // The forward fused convolutions. img (B,C,H,W), w [Cout, K], bias [Cout]; MODE IG_CONV: o1 =
 // out (B,Cout,OH,OW); IG_RELU: o0 = mask, o1 = out; IG_POOL: o0 = route, o1 = pooled
 // (B,Cout,PH,PW). Grid (position tiles, channel tiles), block IG_THREADS.
+// ig_tile adds a step's products to a thread's IG_TM x TN outputs: acc[i][j] += Σ_kk
+// as[kk][i·32 + tm]·bs[kk][tn·TN + j] over the step's IG_BK taps, in order of kk. The forward
+// and the image-gradient kernels share it.
+template <typename T, int TN>
+__device__ __forceinline__ void ig_tile(T (&acc)[IG_TM][TN], const T (*as)[IG_BM], const T (*bs)[4 * TN], int tm, int tn) {
+#pragma unroll
+    for (int kk = 0; kk < IG_BK; kk++) {
+        T a[IG_TM], bv[TN];
+#pragma unroll
+        for (int i = 0; i < IG_TM; i++) a[i] = as[kk][i * 32 + tm];
+#pragma unroll
+        for (int j = 0; j < TN; j++) bv[j] = bs[kk][tn * TN + j];
+#pragma unroll
+        for (int i = 0; i < IG_TM; i++)
+#pragma unroll
+            for (int j = 0; j < TN; j++) acc[i][j] += a[i] * bv[j];
+    }
+}
+
 template <typename T, int TN, int MODE>
 __device__ void conv_fwd(const T* img, const T* w, const T* bias, T* o0, T* o1, igeom g, int PH, int PW) {
     const int BN = 4 * TN;
@@ -206,18 +225,7 @@ __device__ void conv_fwd(const T* img, const T* w, const T* bias, T* o0, T* o1, 
             bs[kk][n] = (o < g.Cout && k < K) ? w[o * K + k] : T(0);
         }
         __syncthreads();
-#pragma unroll
-        for (int kk = 0; kk < IG_BK; kk++) {
-            T a[IG_TM], bv[TN];
-#pragma unroll
-            for (int i = 0; i < IG_TM; i++) a[i] = as[kk][i * 32 + tm];
-#pragma unroll
-            for (int j = 0; j < TN; j++) bv[j] = bs[kk][tn * TN + j];
-#pragma unroll
-            for (int i = 0; i < IG_TM; i++)
-#pragma unroll
-                for (int j = 0; j < TN; j++) acc[i][j] += a[i] * bv[j];
-        }
+        ig_tile<T, TN>(acc, as, bs, tm, tn);
         __syncthreads();
     }
     if (MODE == IG_POOL) {
@@ -340,18 +348,7 @@ __device__ void conv_data(const T* dout, const T* w, T* dimg, igeom g) {
             bs[kk][n] = (c < g.C && kt_in[kk]) ? w[kt_w[kk] + c * khw] : T(0);
         }
         __syncthreads();
-#pragma unroll
-        for (int kk = 0; kk < IG_BK; kk++) {
-            T a[IG_TM], bv[TN];
-#pragma unroll
-            for (int i = 0; i < IG_TM; i++) a[i] = as[kk][i * 32 + tm];
-#pragma unroll
-            for (int j = 0; j < TN; j++) bv[j] = bs[kk][tn * TN + j];
-#pragma unroll
-            for (int i = 0; i < IG_TM; i++)
-#pragma unroll
-                for (int j = 0; j < TN; j++) acc[i][j] += a[i] * bv[j];
-        }
+        ig_tile<T, TN>(acc, as, bs, tm, tn);
         __syncthreads();
     }
 #pragma unroll
