@@ -633,6 +633,24 @@ func TestEmuTrainingMatchesHost(t *testing.T) {
 	}
 }
 
+// emuOdd starts the emulator on o's program with its blocks' threads resumed in order
+// ("forward" or "reverse") and the host interpreter beside it, both holding o's inputs.
+func emuOdd(t *testing.T, o *lowertest.Odd, order string) (*emuRun, *ref.Machine) {
+	t.Helper()
+	e := newEmuRun(t, o.P)
+	h := ref.New(o.P, nil, nil)
+	if err := e.call("order "+order, nil); err != nil {
+		t.Fatal(err)
+	}
+	for id, v := range o.Inputs {
+		copy(h.Buf(id), v)
+		if err := e.write(id, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, h
+}
+
 // TestEmuOddShapes runs the kernels on shapes the models do not exercise, in both precisions,
 // against the host interpreter: GEMMs whose M, N, K are not multiples of the 16x16 tile, with
 // every transpose combination, split along K too; sums longer than reduce_sum's 128 threads; softmax rows spread
@@ -647,17 +665,7 @@ func TestEmuOddShapes(t *testing.T) {
 		// Each block's threads resumed first to last, then last to first: a race that a
 		// missing __syncthreads leaves open would give another result in one of the orders.
 		for _, order := range []string{"forward", "reverse"} {
-			e := newEmuRun(t, o.P)
-			h := ref.New(o.P, nil, nil)
-			if err := e.call("order "+order, nil); err != nil {
-				t.Fatal(err)
-			}
-			for id, v := range o.Inputs {
-				copy(h.Buf(id), v)
-				if err := e.write(id, v); err != nil {
-					t.Fatal(err)
-				}
-			}
+			e, h := emuOdd(t, o, order)
 			stepLaunches(t, dtype.String()+" "+order, e, h, worst)
 		}
 	}
@@ -718,17 +726,7 @@ func TestEmuConvShapes(t *testing.T) {
 		o := lowertest.NewOdd(dtype)
 		o.AddConvs()
 		for _, order := range []string{"forward", "reverse"} {
-			e := newEmuRun(t, o.P)
-			h := ref.New(o.P, nil, nil)
-			if err := e.call("order "+order, nil); err != nil {
-				t.Fatal(err)
-			}
-			for id, v := range o.Inputs {
-				copy(h.Buf(id), v)
-				if err := e.write(id, v); err != nil {
-					t.Fatal(err)
-				}
-			}
+			e, h := emuOdd(t, o, order)
 			stepLaunches(t, dtype.String()+" "+order, e, h, worst)
 			for i, l := range o.P.Launches {
 				out := l.Args[len(l.Args)-1]
