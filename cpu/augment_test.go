@@ -189,13 +189,7 @@ func checkOffAtEvaluation(t *testing.T, m *model.Model) {
 	if err := train.Logits(Backend{}, m, x, 16, collect(&got)); err != nil {
 		t.Fatal(err)
 	}
-	net, _ := m.Build(16, true)
-	s, _ := model.NewSolver("adam", 1e-3)
-	tr, err := Backend{}.NewTrainer(net, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := adamTrainer(t, m, 16)
 	if err := tr.(backend.Forwarder).Logits(x, collect(&trained)); err != nil {
 		t.Fatal(err)
 	}
@@ -219,12 +213,7 @@ func f64s(x []float32) []float64 {
 func TestAugmentStepAllocatesNothing(t *testing.T) {
 	for _, a := range []model.Augment{{Shift: 2, Rotate: 10, Scale: 0.1, Seed: 1}, {Shift: 2, Elastic: 34, Sigma: 4, Seed: 1}} {
 		m := augmentedCNN(t, a)
-		net, _ := m.Build(16, true)
-		s, _ := model.NewSolver("adam", 1e-3)
-		tr, err := Backend{}.NewTrainer(net, s)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tr := adamTrainer(t, m, 16)
 		x, y := lowertest.Batch(m, 16, 1)
 		if n := testing.AllocsPerRun(5, func() {
 			if err := tr.Step(x, y); err != nil {

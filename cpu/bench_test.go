@@ -12,16 +12,7 @@ import (
 // default.
 func benchStep(b *testing.B, m *model.Model) {
 	const batch = 128
-	net, err := m.Build(batch, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, _ := model.NewSolver("adam", 1e-3)
-	tr, err := Backend{}.NewTrainer(net, s)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tr.Close()
+	tr := adamTrainer(b, m, batch)
 	x, y := model.RandomBatch(m, batch, 1)
 	if err := tr.Step(x, y); err != nil {
 		b.Fatal(err)
@@ -51,16 +42,7 @@ func BenchmarkStepCNN(b *testing.B) {
 func BenchmarkCNNLaunches(b *testing.B) {
 	const batch = 128
 	m, _ := model.NewCNN(1)
-	net, err := m.Build(batch, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, _ := model.NewSolver("adam", 1e-3)
-	tr, err := Backend{}.NewTrainer(net, s)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tr.Close()
+	tr := adamTrainer(b, m, batch)
 	x, y := model.RandomBatch(m, batch, 1)
 	for i := 0; i < 3; i++ {
 		if err := tr.Step(x, y); err != nil {

@@ -121,13 +121,7 @@ func TestLayersStepAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, _ := m.Build(16, true)
-	s, _ := model.NewSolver("adam", 1e-3)
-	tr, err := Backend{}.NewTrainer(net, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := adamTrainer(t, m, 16)
 	x, y := lowertest.Batch(m, 16, 1)
 	if n := testing.AllocsPerRun(5, func() {
 		if err := tr.Step(x, y); err != nil {

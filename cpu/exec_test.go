@@ -269,6 +269,23 @@ func checkStepMatchesVM(t *testing.T, what string, c lowertest.Case) {
 	}
 }
 
+// adamTrainer is the CPU's trainer of m at batch with Adam at 1e-3, closed when the test or
+// benchmark ends.
+func adamTrainer(tb testing.TB, m *model.Model, batch int) backend.Trainer {
+	tb.Helper()
+	net, err := m.Build(batch, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, _ := model.NewSolver("adam", 1e-3)
+	tr, err := Backend{}.NewTrainer(net, s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { tr.Close() })
+	return tr
+}
+
 // trainSteps runs steps of the model of kind on a pool of workers and returns its parameters.
 func trainSteps(t *testing.T, kind string, workers, steps int) [][]float32 {
 	t.Helper()
@@ -331,12 +348,7 @@ func TestStepAllocatesNothing(t *testing.T) {
 		if kind == "xor" {
 			batch = 4
 		}
-		net, _ := m.Build(batch, true)
-		s, _ := model.NewSolver("adam", 1e-3)
-		tr, err := Backend{}.NewTrainer(net, s)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tr := adamTrainer(t, m, batch)
 		x, y := lowertest.Batch(m, batch, 1)
 		if n := testing.AllocsPerRun(5, func() {
 			if err := tr.Step(x, y); err != nil {
@@ -431,12 +443,7 @@ func TestResidentMatchesFed(t *testing.T) {
 // TestClosedTrainerSaysSo: every call on a closed trainer is an error, not a crash.
 func TestClosedTrainerSaysSo(t *testing.T) {
 	m := lowertest.Model(t, "mlp")
-	net, _ := m.Build(8, true)
-	s, _ := model.NewSolver("adam", 1e-3)
-	tr, err := Backend{}.NewTrainer(net, s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := adamTrainer(t, m, 8)
 	x, y := lowertest.Batch(m, 8, 1)
 	if err := tr.Step(x, y); err != nil {
 		t.Fatal(err)
