@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/graphtrain/graphtrain/ir"
 	"github.com/graphtrain/graphtrain/model"
 )
 
@@ -37,30 +36,29 @@ func BenchmarkStepCNN(b *testing.B) {
 	benchStep(b, m)
 }
 
-// BenchmarkCNNLaunches times each of the cnn's fused convolution launches (batch 128) alone,
-// after a few training steps: where a step's time goes.
-func BenchmarkCNNLaunches(b *testing.B) {
+// BenchmarkLaunches times each launch of the mlp's and the cnn's training step (batch 128,
+// Adam) alone, after a few steps: where a step's time goes, and which launches gain from a
+// second worker (-cpu 1,2).
+func BenchmarkLaunches(b *testing.B) {
 	const batch = 128
-	m, _ := model.NewCNN(1)
-	tr := adamTrainer(b, m, batch)
-	x, y := model.RandomBatch(m, batch, 1)
-	for i := 0; i < 3; i++ {
-		if err := tr.Step(x, y); err != nil {
-			b.Fatal(err)
-		}
-	}
-	e := executorOf(tr)
-	seen := map[string]int{}
-	for i, l := range e.p.Launches {
-		if l.Op < ir.Conv {
-			continue
-		}
-		seen[l.Op.String()]++
-		f := e.steps[i]
-		b.Run(fmt.Sprintf("%s_%d", l.Op, seen[l.Op.String()]), func(b *testing.B) {
-			for n := 0; n < b.N; n++ {
-				f()
+	mlp, _ := model.NewMLP(256, 1)
+	cnn, _ := model.NewCNN(1)
+	for name, m := range map[string]*model.Model{"mlp": mlp, "cnn": cnn} {
+		tr := adamTrainer(b, m, batch)
+		x, y := model.RandomBatch(m, batch, 1)
+		for i := 0; i < 3; i++ {
+			if err := tr.Step(x, y); err != nil {
+				b.Fatal(err)
 			}
-		})
+		}
+		e := executorOf(tr)
+		for i, l := range e.p.Launches {
+			f := e.steps[i]
+			b.Run(fmt.Sprintf("%s/%02d_%s", name, i, l.Op), func(b *testing.B) {
+				for n := 0; n < b.N; n++ {
+					f()
+				}
+			})
+		}
 	}
 }

@@ -38,6 +38,10 @@ func forEach(pool *parallel.Pool, n, size int, body func(lo, hi int)) func() {
 	return func() { pool.Run(pieces, l) }
 }
 
+// expCost is how many elementwise operations an exponential costs, in the pieces of the
+// softmaxes' rows: a batch's rows of 10 classes are work for several workers.
+const expCost = 64
+
 // perRow is the number of rows of cols values that make about one chunk.
 func perRow(cols int) int { return max(1, chunk/max(1, cols)) }
 
@@ -279,8 +283,9 @@ func reduceSum[T float](pool *parallel.Pool, in, out []T, outer, length, inner i
 		})
 	}
 	// Sums along the rows of [length, inner] matrices: the pieces are column ranges, each
-	// summing its columns down the rows in a float64 scratch row of its own.
-	const cols = 256
+	// summing its columns down the rows in a float64 scratch row of its own (narrow, so that
+	// a layer's bias gradient, [batch, units], is work for several workers).
+	const cols = 64
 	pieces := (inner + cols - 1) / cols
 	scratch := make([][]float64, outer*pieces)
 	for i := range scratch {
@@ -308,7 +313,7 @@ func reduceSum[T float](pool *parallel.Pool, in, out []T, outer, length, inner i
 // softmaxXent: each row's term of the loss and the gradient of its logits (see
 // ir.SoftmaxXent), in float64 as ref.
 func softmaxXent[T float](pool *parallel.Pool, x, y, terms, dx []T, rows, cols int, c float64) func() {
-	per := perRow(cols * 8)
+	per := perRow(cols * expCost)
 	// Each piece's row of exp(x − max), computed once and used twice (the same values ref
 	// computes twice).
 	exps := make([][]float64, (rows+per-1)/per)
@@ -342,7 +347,7 @@ func softmaxXent[T float](pool *parallel.Pool, x, y, terms, dx []T, rows, cols i
 }
 
 func softmax[T float](pool *parallel.Pool, x, y []T, rows, cols int, isLog bool) func() {
-	return forEach(pool, rows, perRow(cols*8), func(lo, hi int) {
+	return forEach(pool, rows, perRow(cols*expCost), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr, yr := x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]
 			mx := float64(xr[0])
@@ -365,7 +370,7 @@ func softmax[T float](pool *parallel.Pool, x, y []T, rows, cols int, isLog bool)
 }
 
 func softmaxBack[T float](pool *parallel.Pool, y, g, dx []T, rows, cols int, isLog bool) func() {
-	return forEach(pool, rows, perRow(cols*8), func(lo, hi int) {
+	return forEach(pool, rows, perRow(cols*expCost), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			yr, gr, dr := y[r*cols:(r+1)*cols], g[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
 			var sum float64

@@ -35,6 +35,7 @@ func (*device) Wait() error { return nil }
 type memory struct {
 	e   *executor
 	set [2][]float32 // the training set that its slots read in place (HoldSet), kept alive
+	cp  copier       // a large Upload or Download in progress
 }
 
 // bare is p without its launches: what its memory is planned from.
@@ -102,15 +103,40 @@ func (m *memory) bytes(b, n int) ([]byte, error) {
 // Upload copies host bytes into buffer b.
 func (m *memory) Upload(b int, src []byte) error {
 	dst, err := m.bytes(b, len(src))
-	copy(dst, src)
+	m.copy(dst, src)
 	return err
 }
 
 // Download copies buffer b out to host bytes.
 func (m *memory) Download(b int, dst []byte) error {
 	src, err := m.bytes(b, len(dst))
-	copy(dst, src)
+	m.copy(dst, src)
 	return err
+}
+
+// copyPiece is how many bytes one worker copies of a large Upload or Download (a batch of
+// MNIST images is 400 KB: a step's input is then no longer copied by one core).
+const copyPiece = 64 << 10
+
+// copy is copy(dst, src) in pieces over the executor's workers when it is large.
+func (m *memory) copy(dst, src []byte) {
+	n := min(len(dst), len(src))
+	if n < 2*copyPiece || m.e.pool.Size() == 1 {
+		copy(dst, src)
+		return
+	}
+	m.cp.dst, m.cp.src = dst[:n], src[:n]
+	m.e.pool.Run((n+copyPiece-1)/copyPiece, &m.cp)
+	m.cp = copier{}
+}
+
+// copier copies piece i of src to dst.
+type copier struct{ dst, src []byte }
+
+func (c *copier) Do(i int) {
+	lo := i * copyPiece
+	hi := min(lo+copyPiece, len(c.dst))
+	copy(c.dst[lo:hi], c.src[lo:hi])
 }
 
 // Free lets the memory go (once the executors over it are gone too).

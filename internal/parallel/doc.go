@@ -9,11 +9,21 @@
 // which worker runs an index, so that a job can keep per-worker scratch
 // buffers (package gemm uses it for its packing buffers).
 //
-// Indices are handed out dynamically (an atomic counter), so which worker
-// runs which index varies from call to call. Results are still deterministic
-// as long as every index computes its output independently of the others and
-// of the worker that runs it; callers that reduce must do so in a fixed
-// order after Run returns.
+// Indices are handed out in spans: worker w of k first takes the indices of
+// [w·n/k, (w+1)·n/k) one at a time, then whatever is left of the others' spans,
+// so that a worker late to a call has its work done by the others, and a worker
+// on time touches the same part of the data as in the previous loop of the same
+// size (it is still in its core's cache). Which worker runs which index still
+// varies from call to call; results are deterministic as long as every index
+// computes its output independently of the others and of the worker that runs
+// it; callers that reduce must do so in a fixed order after Run returns.
+//
+// A training step's loops follow each other within microseconds, and waking a
+// parked goroutine costs tens of them (more than many of the loops take), so
+// helpers poll for their next call for spinFor (100 µs) after each call before
+// they park, and a caller polls for its helpers to finish. Pollers yield to the
+// Go scheduler and to the operating system's after 20 µs, so that with fewer
+// threads than workers the goroutine they wait for gets to run.
 //
 // Default returns a process-wide pool with GOMAXPROCS workers; Current, the process-wide pool
 // of as many workers as GOMAXPROCS is now, after a program changed it.

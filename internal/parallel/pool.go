@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Job is a loop body: Do(i) processes index i. Do must not depend on which
@@ -29,15 +30,43 @@ type WorkerJob interface{ DoWorker(worker, i int) }
 type Pool struct {
 	mu      sync.Mutex // held for the duration of one parallel call
 	size    int
-	wake    []chan struct{} // wake[w] for helper w (index 0 unused)
-	done    chan struct{}
+	hs      []helper // hs[w] for helper w (index 0 unused)
+	active  atomic.Int32
 	closed  bool
-	n       int64
-	next    atomic.Int64
+	spans   []span // the indices of the call, a range per worker taking part
+	takers  int    // how many workers take part in the call
 	job     Job
 	wjob    WorkerJob
 	started sync.Once
 }
+
+// A helper's mailbox. The caller hands it a call by incrementing seq; the helper spins on seq
+// for a while after each call (a training step's launches follow each other within
+// microseconds, and waking a parked goroutine costs tens of them), then parks on wake, saying
+// so in parked so that the next call sends it a token.
+type helper struct {
+	seq    atomic.Uint64
+	parked atomic.Bool
+	quit   atomic.Bool
+	wake   chan struct{}
+	_      [40]byte // keep helpers' mailboxes on separate cache lines
+}
+
+// A span is the range of indices a worker takes first: [next, end), next claimed by atomic
+// increments, by its worker and, once theirs are done, by the others.
+type span struct {
+	next atomic.Int64
+	end  int64
+	_    [48]byte
+}
+
+// spinFor is how long an idle helper polls its mailbox before it parks; pollers yield after
+// yieldAfter (see spinner).
+const (
+	spinFor       = 100 * time.Microsecond
+	yieldAfter    = 20 * time.Microsecond
+	pollsPerCheck = 64
+)
 
 // New returns a pool that runs loops on `workers` goroutines in total,
 // counting the caller's: workers-1 helper goroutines are started (lazily, on
@@ -46,7 +75,7 @@ func New(workers int) *Pool {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	return &Pool{size: workers, done: make(chan struct{}, workers)}
+	return &Pool{size: workers, spans: make([]span, workers)}
 }
 
 var (
@@ -66,9 +95,9 @@ func Default() *Pool {
 
 // Current returns the process-wide pool of runtime.GOMAXPROCS(0) workers, GOMAXPROCS as it
 // is now: Default while GOMAXPROCS is the size Default was made with, else a pool of the new
-// size, made on the first call that asks for it and kept, never closed (its idle helpers wait
-// on their channels). A program that changes GOMAXPROCS while it runs (graphtrain bench
-// --threads) thus runs the work it starts afterwards on as many workers.
+// size, made on the first call that asks for it and kept, never closed (its idle helpers
+// park). A program that changes GOMAXPROCS while it runs (graphtrain bench --threads) thus
+// runs the work it starts afterwards on as many workers.
 func Current() *Pool { return sizedPool(runtime.GOMAXPROCS(0)) }
 
 // sizedPool is the process-wide pool of n workers, made on first use.
@@ -85,39 +114,118 @@ func sizedPool(n int) *Pool {
 func (p *Pool) Size() int { return p.size }
 
 func (p *Pool) start() {
-	p.wake = make([]chan struct{}, p.size)
+	p.hs = make([]helper, p.size)
 	for w := 1; w < p.size; w++ {
-		ch := make(chan struct{}, 1)
-		p.wake[w] = ch
-		go p.helper(w, ch)
+		p.hs[w].wake = make(chan struct{}, 1)
+		go p.helper(w)
 	}
 }
 
-func (p *Pool) helper(w int, wake chan struct{}) {
-	for range wake {
-		p.work(w)
-		p.done <- struct{}{}
+// kick hands helper w the current call (or, with quit set, tells it to stop).
+func (p *Pool) kick(w int) {
+	h := &p.hs[w]
+	h.seq.Add(1)
+	if h.parked.Load() && h.parked.CompareAndSwap(true, false) {
+		h.wake <- struct{}{}
 	}
 }
 
-// work takes indices from the shared counter until none are left.
-func (p *Pool) work(w int) {
-	n := p.n
-	if p.job != nil {
-		for {
-			i := p.next.Add(1) - 1
-			if i >= n {
-				return
-			}
-			p.job.Do(int(i))
-		}
-	}
+// helper runs helper w: it waits for a call in its mailbox, takes indices until none are
+// left, says it is done, and waits again.
+func (p *Pool) helper(w int) {
+	h := &p.hs[w]
+	var seen uint64
 	for {
-		i := p.next.Add(1) - 1
-		if i >= n {
+		seen = h.await(seen)
+		if h.quit.Load() {
 			return
 		}
-		p.wjob.DoWorker(w, int(i))
+		p.work(w)
+		p.active.Add(-1)
+	}
+}
+
+// await returns the mailbox's sequence number once it differs from seen: polling it for
+// spinFor, then parked. A caller that increments seq after parked was set either finds it
+// set and sends a token (winning the CompareAndSwap), or finds it cleared by the helper,
+// which then saw the new seq itself: a call is never missed, nor a token left unread.
+func (h *helper) await(seen uint64) uint64 {
+	var sp spinner
+	for {
+		if s := h.seq.Load(); s != seen {
+			return s
+		}
+		if sp.pause() < spinFor {
+			continue
+		}
+		h.parked.Store(true)
+		if s := h.seq.Load(); s != seen {
+			if !h.parked.CompareAndSwap(true, false) {
+				<-h.wake // the caller saw parked and sends a token
+			}
+			return s
+		}
+		<-h.wake
+		return h.seq.Load()
+	}
+}
+
+// A spinner paces a polling loop: pause is called once a poll and returns how long the loop
+// has polled, measured every pollsPerCheck polls. Past yieldAfter it also yields, to the Go
+// scheduler and to the operating system's, once a check: when there are more pollers than
+// threads or cores (GOMAXPROCS below a pool's size, other processes on the cores), the
+// goroutine or thread being waited for gets to run. Before that it only polls: yielding at
+// once would let the scheduler move goroutines between threads on every call.
+type spinner struct {
+	polls   int
+	start   time.Time
+	elapsed time.Duration
+}
+
+func (sp *spinner) pause() time.Duration {
+	sp.polls++
+	if sp.polls%pollsPerCheck != 0 {
+		return sp.elapsed
+	}
+	if sp.start.IsZero() {
+		sp.start = time.Now()
+		return 0
+	}
+	sp.elapsed = time.Since(sp.start)
+	if sp.elapsed >= yieldAfter {
+		runtime.Gosched()
+		osyield()
+	}
+	return sp.elapsed
+}
+
+// work takes the indices of worker w's own span, then those left in the others' spans (in
+// worker order after w), until none are left. Each worker starting with a range of its own,
+// the same one every call of the same size, a worker tends to touch the same part of the
+// data in successive loops (rows it wrote a loop before are still in its core's cache).
+func (p *Pool) work(w int) {
+	for k := 0; k < p.takers; k++ {
+		sp := &p.spans[(w+k)%p.takers]
+		for {
+			i := sp.next.Add(1) - 1
+			if i >= sp.end {
+				break
+			}
+			if p.job != nil {
+				p.job.Do(int(i))
+			} else {
+				p.wjob.DoWorker(w, int(i))
+			}
+		}
+	}
+}
+
+// split divides [0, n) into the spans of k workers.
+func (p *Pool) split(n, k int) {
+	p.takers = k
+	for w := 0; w < k; w++ {
+		p.spans[w].next.Store(int64(w * n / k))
+		p.spans[w].end = int64((w + 1) * n / k)
 	}
 }
 
@@ -171,27 +279,25 @@ func (p *Pool) RunWorkers(n int, job WorkerJob) {
 	p.mu.Unlock()
 }
 
-// parallel runs the current job over n indices; p.mu is held.
+// parallel runs the current job over n indices; p.mu is held. The caller takes indices
+// too, then polls until every helper it handed the call to is done.
 func (p *Pool) parallel(n int) {
 	if p.closed {
-		p.n = int64(n)
-		p.next.Store(0)
+		p.split(n, 1)
 		p.work(0)
 		return
 	}
 	p.started.Do(p.start)
-	p.n = int64(n)
-	p.next.Store(0)
-	helpers := p.size - 1
-	if helpers > n-1 {
-		helpers = n - 1
-	}
+	helpers := min(p.size-1, n-1)
+	p.split(n, helpers+1)
+	p.active.Store(int32(helpers))
 	for w := 1; w <= helpers; w++ {
-		p.wake[w] <- struct{}{}
+		p.kick(w)
 	}
 	p.work(0)
-	for w := 0; w < helpers; w++ {
-		<-p.done
+	var sp spinner
+	for p.active.Load() != 0 {
+		sp.pause()
 	}
 }
 
@@ -205,9 +311,8 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	if p.wake != nil {
-		for w := 1; w < p.size; w++ {
-			close(p.wake[w])
-		}
+	for w := 1; w < len(p.hs); w++ {
+		p.hs[w].quit.Store(true)
+		p.kick(w)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 type countJob struct{ hits []atomic.Int32 }
@@ -175,5 +176,41 @@ func TestCurrentFollowsGOMAXPROCS(t *testing.T) {
 	}
 	if runtime.GOMAXPROCS(d.Size()); Current() != d {
 		t.Errorf("GOMAXPROCS %d again: Current is not Default", d.Size())
+	}
+}
+
+// Helpers park after spinFor without a call; calls after such pauses (and calls that race
+// with a helper parking) still run every index once.
+func TestParkAndWake(t *testing.T) {
+	p := New(3)
+	defer p.Close()
+	for r := 0; r < 40; r++ {
+		j := &countJob{hits: make([]atomic.Int32, 9)}
+		p.Run(9, j)
+		for i := range j.hits {
+			if h := j.hits[i].Load(); h != 1 {
+				t.Fatalf("round %d: index %d ran %d times", r, i, h)
+			}
+		}
+		// Pauses around spinFor: some calls find the helpers spinning, some parked, some
+		// parking.
+		time.Sleep(time.Duration(r%5) * spinFor / 2)
+	}
+}
+
+// With fewer threads than workers (GOMAXPROCS 1, a pool of 4) calls still finish: pollers
+// yield, so the goroutines they wait for get to run.
+func TestFewerThreadsThanWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	p := New(4)
+	defer p.Close()
+	for r := 0; r < 200; r++ {
+		j := &countJob{hits: make([]atomic.Int32, 16)}
+		p.Run(16, j)
+		for i := range j.hits {
+			if h := j.hits[i].Load(); h != 1 {
+				t.Fatalf("round %d: index %d ran %d times", r, i, h)
+			}
+		}
 	}
 }
