@@ -131,9 +131,9 @@ func (e *executor) compile(l ir.Launch) (func(), error) {
 			return nil, err
 		}
 		if l.Dtype == ir.Float64 {
-			return gatherRows(e.f64(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f64(l.Args[3]), p.Rows, p.Cols), nil
+			return gatherRows(e.pool, e.f64(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f64(l.Args[3]), p.Rows, p.Cols), nil
 		}
-		return gatherRows(e.f32(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f32(l.Args[3]), p.Rows, p.Cols), nil
+		return gatherRows(e.pool, e.f32(l.Args[0]), e.i64(l.Args[1]), e.i64(l.Args[2]), e.f32(l.Args[3]), p.Rows, p.Cols), nil
 	}
 	if l.Dtype == ir.Float64 {
 		return compileTyped(e, l, e.f64)

@@ -804,14 +804,14 @@ func mulMask[T float](x, mask []T) {
 	}
 }
 
-func gatherRows[T float](src []T, order, cursor []int64, dst []T, rows, cols int) func() {
-	return func() {
+func gatherRows[T float](pool *parallel.Pool, src []T, order, cursor []int64, dst []T, rows, cols int) func() {
+	return forEach(pool, rows, perRow(cols), func(lo, hi int) {
 		at := int(cursor[0])
-		for r := 0; r < rows; r++ {
+		for r := lo; r < hi; r++ {
 			k := int(order[at+r])
 			copy(dst[r*cols:(r+1)*cols], src[k*cols:(k+1)*cols])
 		}
-	}
+	})
 }
 
 // sgd is w −= lr·g, the product rounded first, as ref.

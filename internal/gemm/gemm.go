@@ -353,7 +353,7 @@ func (j *job) DoWorker(w, i int) {
 		j.block(sc, 0, j.M, 0, j.N, k0, k1, dst, false)
 		return
 	}
-	ib, jb := i%j.nmb, i/j.nmb // down the columns of blocks: neighbouring blocks share B
+	ib, jb := i/j.nnb, i%j.nnb
 	i0 := ib * j.mbt * j.kern.mr
 	i1 := min(j.M, i0+j.mbt*j.kern.mr)
 	j0 := jb * j.nbt * j.kern.nr
