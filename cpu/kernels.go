@@ -13,7 +13,7 @@ import (
 // that a result is the same bit for bit on any number of cores.
 
 // chunk is the number of elements of an elementwise kernel's piece of work.
-const chunk = 16384
+const chunk = 4096
 
 // loop is a parallel loop over [0, n) in pieces of size: Do(i) runs body on piece i.
 type loop struct {
