@@ -282,14 +282,19 @@ func (p *Pool) RunWorkers(n int, job WorkerJob) {
 // parallel runs the current job over n indices; p.mu is held. The caller takes indices
 // too, then polls until every helper it handed the call to is done.
 func (p *Pool) parallel(n int) {
-	if p.closed {
-		p.split(n, 1)
+	// No more helpers than threads to run them: with GOMAXPROCS below the pool's size
+	// (changed after the pool was made), a helper kicked would wait for a thread while the
+	// caller waits for it. A closed pool has none.
+	helpers := 0
+	if !p.closed {
+		p.started.Do(p.start)
+		helpers = min(p.size-1, n-1, runtime.GOMAXPROCS(0)-1)
+	}
+	p.split(n, helpers+1)
+	if helpers == 0 {
 		p.work(0)
 		return
 	}
-	p.started.Do(p.start)
-	helpers := min(p.size-1, n-1)
-	p.split(n, helpers+1)
 	p.active.Store(int32(helpers))
 	for w := 1; w <= helpers; w++ {
 		p.kick(w)
