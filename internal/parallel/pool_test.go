@@ -218,9 +218,8 @@ func TestFewerThreadsThanWorkers(t *testing.T) {
 // BenchmarkCoreRoundTrip times a cache line's round trip between two threads (one poll and
 // one store on each side), the floor under every handoff between a caller and a helper and
 // a measure of what data written on one core costs the other. Run it beside a -cpu 1,2
-// comparison: on the 2-vCPU EPYC VM (2026-12-04) it measured 380-490 ns, the two vCPUs then
-// apparently on different core complexes (within one, a round trip is nearer 100-150 ns),
-// and the mlp's step gained only 1.3-1.4x from its second worker.
+// comparison: on the 2-vCPU EPYC VM (2026-12-04) it measured 380-510 ns (docs/DESIGN.md,
+// "Helpers poll between launches").
 func BenchmarkCoreRoundTrip(b *testing.B) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		b.Skip("needs GOMAXPROCS >= 2: two threads polling")
