@@ -21,9 +21,10 @@
 // A training step's loops follow each other within microseconds, and waking a
 // parked goroutine costs tens of them (more than many of the loops take), so
 // helpers poll for their next call for spinFor (100 µs) after each call before
-// they park, and a caller polls for its helpers to finish. Pollers yield to the
-// Go scheduler and to the operating system's after 20 µs, so that with fewer
-// threads than workers the goroutine they wait for gets to run.
+// they park, and a caller polls for its helpers to finish. A call kicks no more
+// helpers than GOMAXPROCS and the CPUs can run at once, and pollers yield to the
+// Go scheduler and to the operating system's after 20 µs, so that a poller never
+// keeps from its core the thread it waits for for long.
 //
 // Default returns a process-wide pool with GOMAXPROCS workers; Current, the process-wide pool
 // of as many workers as GOMAXPROCS is now, after a program changed it.
