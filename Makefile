@@ -53,8 +53,8 @@ soak: ## SIGKILL train mnist at SOAK_KILLS random moments (default 200), checkin
 hostile: build ## the hostile-input campaign (cmd/graphtrain/testdata/hostile-campaign.sh, ~10 min): counts by category, each failure
 	bash cmd/graphtrain/testdata/hostile-campaign.sh bin/graphtrain
 
-test-arm64: ## the arm64 NEON kernels (gemm, vec) and the cpu executor under qemu-user: correctness only, no timings
-	GRAPHTRAIN_EMULATED=qemu-aarch64 GOARCH=arm64 $(GO) test -exec qemu-aarch64 ./internal/gemm/ ./internal/vec/ ./cpu/
+test-arm64: ## the arm64 NEON kernels (gemm, vec) and the worker pool and the cpu executor under qemu-user (arm64 orders memory more loosely): correctness only, no timings
+	GRAPHTRAIN_EMULATED=qemu-aarch64 GOARCH=arm64 $(GO) test -exec qemu-aarch64 ./internal/gemm/ ./internal/vec/ ./internal/parallel/ ./cpu/
 
 lint: generate-check ## gofmt, go vet, and the generated files up to date
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
