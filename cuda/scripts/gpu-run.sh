@@ -3,12 +3,18 @@
 # Run from the checkout's root after `make gpu-folder` has built .gpu/ (which holds this script
 # as .gpu/run.sh): `bash .gpu/run.sh [PART...]`, PART one of tests (device tests, devices,
 # bench), torch (PyTorch compiled with reduce-overhead), train (default training runs on the
-# GPU, evaluated on the CPU); all three when none is named. PyTorch eager runs in every call,
+# GPU, evaluated on the CPU), scale (bench at batch 128, 1024 and 8192 and the CPU on 1 to 16
+# threads, beside PyTorch eager at the same batches), sanitize (compute-sanitizer's memcheck,
+# racecheck and initcheck on a short bench of each model at each batch); tests, torch and
+# train when none is named. PyTorch eager runs in every call,
 # so that each call's figures have their peer on the same GPU. Each part takes a few minutes:
 # name one per call where a call has a time limit. Full logs go under $OUT (the device tool's
 # folder that comes back) or ./gpu-out; a summary goes to stdout. docs/GPU.md says more.
 set -u
 parts=${*:-tests torch train}
+for p in $parts; do
+	case $p in tests | torch | train | scale | sanitize) ;; *) echo "gpu-run.sh: unknown part '$p'; the parts are tests, torch, train, scale and sanitize" >&2; exit 2 ;; esac
+done
 want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
 out=${OUT:-gpu-out}
 mkdir -p "$out"
@@ -48,6 +54,27 @@ for m in mlp cnn; do
 	PYTHONUNBUFFERED=1 python3 $P --data-dir $D --model $m --epochs 3 --json > "$out/torch-$m.log" 2>&1
 	echo "exit $?"; tail -5 "$out/torch-$m.log"
 done
+
+if want scale; then
+step "scale: bench of cpu and cuda at batch 128, 1024 and 8192, cpu on 1-16 threads (scale.log)"
+$G bench --devices cpu,cuda --model mlp,cnn --batch 128,1024,8192 --threads 1,2,4,8,16 --data-dir $D --json > "$out/scale.log" 2>&1
+echo "exit $?"; grep -v '^{' "$out/scale.log"
+for b in 1024 8192; do
+	for m in mlp cnn; do
+		step "PyTorch eager, $m, batch $b, 3 epochs (torch-$m-$b.log)"
+		PYTHONUNBUFFERED=1 timeout 240 python3 $P --data-dir $D --model $m --batch $b --epochs 3 --json > "$out/torch-$m-$b.log" 2>&1
+		echo "exit $?"; tail -3 "$out/torch-$m-$b.log"
+	done
+done
+fi
+
+if want sanitize; then
+for tool in memcheck racecheck initcheck; do
+	step "compute-sanitizer --tool $tool: bench of mlp and cnn on cuda, 3 steps at batch 128, 1024, 8192 ($tool.log)"
+	timeout 300 compute-sanitizer --tool $tool --error-exitcode 9 $G bench --devices cuda --model mlp,cnn --batch 128,1024,8192 --steps 3 --data-dir $D > "$out/$tool.log" 2>&1
+	echo "exit $? (9: the sanitizer found errors)"; grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|^========= [A-Z]' "$out/$tool.log" | sort | uniq -c | head -8
+done
+fi
 
 if want torch; then
 for m in mlp cnn; do
