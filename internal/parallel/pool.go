@@ -60,11 +60,11 @@ type span struct {
 	_    [48]byte
 }
 
-// spinFor is how long an idle helper polls its mailbox before it parks; pollers yield after
-// yieldAfter (see spinner).
 // numCPU is how many CPUs the process may run on (its affinity mask at start-up).
 var numCPU = runtime.NumCPU()
 
+// spinFor is how long an idle helper polls its mailbox before it parks; pollers yield after
+// yieldAfter (see spinner).
 const (
 	spinFor       = 100 * time.Microsecond
 	yieldAfter    = 20 * time.Microsecond
