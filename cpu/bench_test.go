@@ -2,8 +2,12 @@ package cpu
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 	"testing"
 
+	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/lower"
 	"github.com/graphtrain/graphtrain/model"
 )
 
@@ -68,5 +72,78 @@ func BenchmarkLaunches(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkDataParallelBound bounds what splitting the batch between workers could gain
+// (docs/DESIGN.md, "Helpers poll between launches"): a step of batch 128 on 1 and on 2
+// workers, against two independent trainers of batch 64 on 1 worker each, stepping at once
+// on their own threads (each with its own parameters and whole Adam update, and no sum of
+// gradients). samples/s counts 128 a step in each.
+func BenchmarkDataParallelBound(b *testing.B) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		b.Skip("needs GOMAXPROCS >= 2: two trainers at once")
+	}
+	mlp, _ := model.NewMLP(256, 1)
+	cnn, _ := model.NewCNN(1)
+	trainer := func(b *testing.B, m *model.Model, batch, workers int) func() {
+		net, err := m.Build(batch, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, _ := model.NewSolver("adam", 1e-3)
+		if err := s.Init(net.Model); err != nil {
+			b.Fatal(err)
+		}
+		p, err := lower.Lower(net, s, lower.CPU)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr, err := newTrainer(p, net, s, parallel.New(workers))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { tr.Close() })
+		x, y := model.RandomBatch(m, batch, 1)
+		step := func() {
+			if err := tr.Step(x, y); err != nil {
+				b.Error(err)
+			}
+		}
+		step()
+		return step
+	}
+	for _, c := range []struct {
+		name string
+		m    *model.Model
+	}{{"mlp", mlp}, {"cnn", cnn}} {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/whole_%d_workers", c.name, workers), func(b *testing.B) {
+				step := trainer(b, c.m, 128, workers)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					step()
+				}
+				b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
+		b.Run(c.name+"/halves_at_once", func(b *testing.B) {
+			halves := []func(){trainer(b, c.m, 64, 1), trainer(b, c.m, 64, 1)}
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for _, step := range halves {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+					for i := 0; i < b.N; i++ {
+						step()
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "samples/s")
+		})
 	}
 }
