@@ -24,3 +24,23 @@ func TestResumeLRZeroKeepsTheRate(t *testing.T) {
 		t.Errorf("--model cnn --hidden 8: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestResumeIntoAnotherOut: a run resumed into an --out other than its own starts from the
+// resumed OUT's best model, so --out holds a model even when no epoch of the new run beats it
+// (a rate of 1e-9 changes nothing: epoch 2 ties epoch 1). Before, --out held only last/ and
+// the run ended with "the model just saved does not load".
+func TestResumeIntoAnotherOut(t *testing.T) {
+	dir := t.TempDir()
+	if r := runBin(t, dir, "", "train", "mnist", "--limit", "600", "--epochs", "1", "--device", "cpu", "--out", "o"); r.code != 0 {
+		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	r := runBin(t, dir, "", "train", "mnist", "--resume", "o", "--epochs", "2", "--lr", "1e-9", "--device", "cpu", "--out", "o2")
+	if r.code != 0 || !strings.Contains(r.stdout, "the epoch 1 model, saved in o2") {
+		t.Fatalf("resume into o2: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, w := range []string{"o", "o2", "o2/last"} {
+		if r := runBin(t, dir, "", "eval", "mnist", "--weights", w, "--device", "cpu"); r.code != 0 {
+			t.Errorf("eval %s after the resumed run: exit %d\n%s", w, r.code, r.stderr)
+		}
+	}
+}

@@ -123,7 +123,7 @@ func trainMNISTFlags(fs *pflag.FlagSet) any {
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory with the data set's four files (default: $GRAPHTRAIN_DATA or the user cache for mnist, $GRAPHTRAIN_FASHION_DATA or the user cache for fashion; fetched when missing)")
 	fs.StringVar(&o.out, "out", "", "checkpoint directory (default checkpoints/MODEL): the best model, and the latest state in OUT/last")
 	fs.StringVar(&o.metrics, "metrics", "", "write one JSON line per epoch to this file (appended to with --resume): "+metricsFields())
-	fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last)")
+	fs.StringVar(&o.resume, "resume", "", "continue training from this checkpoint directory (OUT of an earlier run, or its OUT/last); with another --out, that OUT starts with the earlier run's best model")
 	fs.StringVar(&o.plot, "plot", "", "at the end, draw the loss and validation accuracy per epoch into this PNG (from --metrics when given)")
 	fs.BoolVar(&o.force, "force", false, "replace a checkpoint already in --out; with --resume, accept a --batch, --seed, --limit, --val-split, --warmup, --label-smoothing or --augment other than the checkpoint's")
 	fs.Float64Var(&o.target, "target-accuracy", 0, "stop at the end of the first epoch whose validation accuracy reaches this fraction, in (0, 1]; 0: train every epoch (--json: seconds_to_target)")
@@ -187,6 +187,9 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s, epochs %d to %d\n",
 		job.title(data.ds), backend.Name(), data.train.N, data.val.N, o.batch, recipeText(job.solver, o), job.start+1, o.epochs)
 
+	if err := carryBest(o, job); err != nil {
+		return err
+	}
 	show := newEpochPrinter(e, job.start, o.epochs)
 	var metricsErr error
 	cfg := trainConfig(e, o, job, data)
@@ -258,6 +261,27 @@ type trainJob struct {
 	solver  *model.Solver
 	start   int
 	bestVal float64
+	from    string // the OUT of the run resumed ("" for a fresh model)
+}
+
+// carryBest makes --out, when a resumed run continues into an OUT other than its own, start
+// where the resumed run's OUT stands: it holds the best model so far (OUT's model, which
+// later epochs replace only when they do better), so that --out holds a model even when no
+// epoch of this run beats it. When the resumed OUT holds no model that loads (a bare
+// checkpoint directory was given), the first epoch of this run is saved as the best.
+func carryBest(o *trainMNISTOpts, job *trainJob) error {
+	if job.from == "" || sameDir(o.out, job.from) {
+		return nil
+	}
+	m, s, ck, err := checkpoint.LoadCheckpoint(job.from)
+	if err != nil {
+		job.bestVal = -1 // nothing to beat: the first epoch is saved
+		return nil
+	}
+	if err := checkpoint.SaveCheckpoint(o.out, m, s, *ck); err != nil {
+		return fmt.Errorf("--out %s: cannot copy the resumed run's best model from %s: %v", o.out, job.from, err)
+	}
+	return nil
 }
 
 // title names the model in train's first line: "mlp 784-256-10", "cnn (Fashion-MNIST)".
@@ -306,7 +330,7 @@ func newTrainJob(fs *pflag.FlagSet, o *trainMNISTOpts) (*trainJob, error) {
 		if err := checkTrainMemory(r.model.Spec, o); err != nil {
 			return nil, err
 		}
-		return &trainJob{model: r.model, solver: r.solver, start: r.start, bestVal: r.bestVal}, nil
+		return &trainJob{model: r.model, solver: r.solver, start: r.start, bestVal: r.bestVal, from: r.outDir}, nil
 	}
 	// A fresh model only once the job is known to fit in memory.
 	spec, err := freshSpec(o)
