@@ -187,15 +187,17 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s, epochs %d to %d\n",
 		job.title(data.ds), backend.Name(), data.train.N, data.val.N, o.batch, recipeText(job.solver, o), job.start+1, o.epochs)
 
-	if err := carryBest(o, job); err != nil {
-		return err
-	}
+	carry := resumedElsewhere(o, job)
 	show := newEpochPrinter(e, job.start, o.epochs)
 	var metricsErr error
 	cfg := trainConfig(e, o, job, data)
 	cfg.Backend, cfg.Progress = backend, show.progress
 	cfg.OnEpoch = func(st train.EpochStats) {
 		saved = true
+		if carry && !st.Best && metricsErr == nil {
+			metricsErr = carryBest(o, job)
+		}
+		carry = false
 		show.epoch(st)
 		if err := metrics.write(st); err != nil && metricsErr == nil {
 			metricsErr = err
@@ -264,21 +266,30 @@ type trainJob struct {
 	from    string // the OUT of the run resumed ("" for a fresh model)
 }
 
-// carryBest makes --out, when a resumed run continues into an OUT other than its own, start
-// where the resumed run's OUT stands: it holds the best model so far (OUT's model, which
-// later epochs replace only when they do better), so that --out holds a model even when no
-// epoch of this run beats it. When the resumed OUT holds no model that loads (a bare
-// checkpoint directory was given), the first epoch of this run is saved as the best.
-func carryBest(o *trainMNISTOpts, job *trainJob) error {
+// resumedElsewhere reports whether the job resumes a run into an --out other than that run's
+// OUT. Such an OUT holds no model yet: the resumed OUT's best model is the one to beat, and
+// carryBest copies it in when the first epoch does not beat it. When the resumed OUT holds no
+// model that loads (a bare checkpoint directory was given), the first epoch is saved as the
+// best (bestVal -1).
+func resumedElsewhere(o *trainMNISTOpts, job *trainJob) bool {
 	if job.from == "" || sameDir(o.out, job.from) {
-		return nil
+		return false
 	}
+	if _, _, _, err := checkpoint.LoadCheckpoint(job.from); err != nil {
+		job.bestVal = -1
+	}
+	return true
+}
+
+// carryBest copies the resumed run's best model into --out (see resumedElsewhere): called at
+// the end of the first epoch, when that epoch did not do better, so that a run refused or
+// stopped before then writes nothing of it.
+func carryBest(o *trainMNISTOpts, job *trainJob) error {
 	m, s, ck, err := checkpoint.LoadCheckpoint(job.from)
-	if err != nil {
-		job.bestVal = -1 // nothing to beat: the first epoch is saved
-		return nil
+	if err == nil {
+		err = checkpoint.SaveCheckpoint(o.out, m, s, *ck)
 	}
-	if err := checkpoint.SaveCheckpoint(o.out, m, s, *ck); err != nil {
+	if err != nil {
 		return fmt.Errorf("--out %s: cannot copy the resumed run's best model from %s: %v", o.out, job.from, err)
 	}
 	return nil
