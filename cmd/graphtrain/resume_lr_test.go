@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -42,5 +44,14 @@ func TestResumeIntoAnotherOut(t *testing.T) {
 		if r := runBin(t, dir, "", "eval", "mnist", "--weights", w, "--device", "cpu"); r.code != 0 {
 			t.Errorf("eval %s after the resumed run: exit %d\n%s", w, r.code, r.stderr)
 		}
+	}
+	// An OUT holding last/ alone (its run stopped before an epoch ended): nothing to beat, so
+	// the first epoch is its model, even one that ties the best recorded in last/.
+	if err := os.CopyFS(filepath.Join(dir, "p", "last"), os.DirFS(filepath.Join(dir, "o", "last"))); err != nil {
+		t.Fatal(err)
+	}
+	r = runBin(t, dir, "", "train", "mnist", "--resume", "p", "--epochs", "2", "--lr", "1e-9", "--device", "cpu")
+	if r.code != 0 || !strings.Contains(r.stdout, "the epoch 2 model, saved in p") {
+		t.Fatalf("resume p (last/ alone): exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -269,16 +269,18 @@ type trainJob struct {
 // resumedElsewhere reports whether the job resumes a run into an --out other than that run's
 // OUT. Such an OUT holds no model yet: the resumed OUT's best model is the one to beat, and
 // carryBest copies it in when the first epoch does not beat it. When the resumed OUT holds no
-// model that loads (a bare checkpoint directory was given), the first epoch is saved as the
-// best (bestVal -1).
+// model that loads (a bare checkpoint directory, or an OUT whose run was stopped before its
+// first epoch ended), there is nothing to beat or copy: the first epoch is saved as the best
+// (bestVal -1).
 func resumedElsewhere(o *trainMNISTOpts, job *trainJob) bool {
-	if job.from == "" || sameDir(o.out, job.from) {
+	if job.from == "" {
 		return false
 	}
 	if _, _, _, err := checkpoint.LoadCheckpoint(job.from); err != nil {
 		job.bestVal = -1
+		return false
 	}
-	return true
+	return !sameDir(o.out, job.from)
 }
 
 // carryBest copies the resumed run's best model into --out (see resumedElsewhere): called at
