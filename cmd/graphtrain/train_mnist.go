@@ -187,31 +187,17 @@ func runTrainMNIST(e *env, fs *pflag.FlagSet, opts any) (err error) {
 	e.printf("training %s on %s: %d training and %d validation images, batch %d, %s, epochs %d to %d\n",
 		job.title(data.ds), backend.Name(), data.train.N, data.val.N, o.batch, recipeText(job.solver, o), job.start+1, o.epochs)
 
-	carry := resumedElsewhere(o, job)
 	show := newEpochPrinter(e, job.start, o.epochs)
-	var metricsErr error
+	ends := &epochEnds{o: o, job: job, show: show, metrics: metrics, carry: resumedElsewhere(o, job)}
 	cfg := trainConfig(e, o, job, data)
-	cfg.Backend, cfg.Progress = backend, show.progress
-	cfg.OnEpoch = func(st train.EpochStats) {
-		saved = true
-		if carry && !st.Best && metricsErr == nil {
-			metricsErr = carryBest(o, job)
-		}
-		carry = false
-		show.epoch(st)
-		if err := metrics.write(st); err != nil && metricsErr == nil {
-			metricsErr = err
-		}
-	}
+	cfg.Backend, cfg.Progress, cfg.OnEpoch = backend, show.progress, ends.end
 	res, err := trainGracefully(e, job.model, cfg)
-	if res != nil && res.Interrupted {
-		saved = true
-	}
+	saved = ends.saved || res != nil && res.Interrupted
 	if err != nil {
 		return trainError(err, o.out)
 	}
-	if metricsErr != nil {
-		return metricsErr
+	if ends.err != nil {
+		return ends.err
 	}
 	if err := interruptedTraining(e, o, res); err != nil {
 		return err
@@ -281,6 +267,32 @@ func resumedElsewhere(o *trainMNISTOpts, job *trainJob) bool {
 		return false
 	}
 	return !sameDir(o.out, job.from)
+}
+
+// epochEnds is what a train mnist run does at the end of each epoch (train.TrainConfig's
+// OnEpoch): it notes that OUT holds a model, copies the resumed run's best into another --out
+// when the first epoch does not beat it (carry), prints the epoch and writes its metrics line.
+// err is its first failure.
+type epochEnds struct {
+	o       *trainMNISTOpts
+	job     *trainJob
+	show    *epochPrinter
+	metrics *metricsLog
+	carry   bool
+	saved   bool
+	err     error
+}
+
+func (x *epochEnds) end(st train.EpochStats) {
+	x.saved = true
+	if x.carry && !st.Best && x.err == nil {
+		x.err = carryBest(x.o, x.job)
+	}
+	x.carry = false
+	x.show.epoch(st)
+	if err := x.metrics.write(st); err != nil && x.err == nil {
+		x.err = err
+	}
 }
 
 // carryBest copies the resumed run's best model into --out (see resumedElsewhere): called at
