@@ -10,17 +10,13 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/graphtrain/graphtrain/checkpoint"
 	"github.com/graphtrain/graphtrain/datasets"
-	"github.com/graphtrain/graphtrain/model"
 )
 
 // TestHostileUnwritableDataDir checks a data cache that cannot be written, with files
 // missing: one line saying so and what to do, no source tried, no network errors.
 func TestHostileUnwritableDataDir(t *testing.T) {
-	root := t.TempDir()
-	m, _ := model.NewMLP(8, 1)
-	checkpoint.SaveCheckpoint(filepath.Join(root, "mlp"), m, nil, checkpoint.Checkpoint{})
+	root := modelDirs(t)
 	ro, w := filepath.Join(root, "ro"), filepath.Join(root, "w")
 	os.Mkdir(ro, 0o755)
 	os.Mkdir(w, 0o777)

@@ -5,22 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/graphtrain/graphtrain/checkpoint"
-	"github.com/graphtrain/graphtrain/model"
 )
 
 // TestHostileCheckpointFields checks model.json fields that were read without a check.
 func TestHostileCheckpointFields(t *testing.T) {
 	root := t.TempDir()
-	m, _ := model.NewMLP(16, 1)
-	s, _ := model.NewSolver("adam", 1e-3)
-	s.Init(m)
-	good := filepath.Join(root, "good")
-	if err := checkpoint.SaveCheckpoint(good, m, s, checkpoint.Checkpoint{Epoch: 1, Seed: 1,
-		Hyper: &checkpoint.Hyperparameters{Model: "mlp", Batch: 128, Solver: "adam", LR: 1e-3, ValSplit: 0.1, Seed: 1, Epochs: 2}}); err != nil {
-		t.Fatal(err)
-	}
+	good := goodCheckpoint(t, root)
 	hyper := func(m map[string]any) map[string]any { return m["hyperparameters"].(map[string]any) }
 	solver := func(m map[string]any) map[string]any { return m["solver"].(map[string]any) }
 	cases := []struct {

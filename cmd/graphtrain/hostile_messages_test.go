@@ -2,17 +2,13 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
-	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/graphtrain/graphtrain/checkpoint"
 	"github.com/graphtrain/graphtrain/datasets"
-	"github.com/graphtrain/graphtrain/model"
 )
 
 // The second campaign's faults (testdata/hostile-campaign.sh): refusals that did not say what
@@ -23,11 +19,7 @@ import (
 // TestHostileAdvice checks refusals that named the problem but not what to do, or showed a
 // library's text.
 func TestHostileAdvice(t *testing.T) {
-	root := t.TempDir()
-	m, _ := model.NewMLP(8, 1)
-	checkpoint.SaveCheckpoint(filepath.Join(root, "mlp"), m, nil, checkpoint.Checkpoint{})
-	x, _ := model.NewXOR(4, false, 42)
-	checkpoint.SaveCheckpoint(filepath.Join(root, "xor"), x, nil, checkpoint.Checkpoint{})
+	root := modelDirs(t)
 	write := func(name string, b []byte) string {
 		os.WriteFile(filepath.Join(root, name), b, 0o644)
 		return name
@@ -87,20 +79,7 @@ func TestHostileAdvice(t *testing.T) {
 }
 
 // pngChunks is a PNG of w x h 8-bit grey pixels whose IDAT chunk holds idat as it is.
-func pngChunks(w, h int, idat []byte) []byte {
-	chunk := func(b []byte, typ string, data []byte) []byte {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
-		c := append([]byte(typ), data...)
-		b = append(b, c...)
-		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(c))
-	}
-	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
-	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
-	ihdr = append(ihdr, 8, 0, 0, 0, 0)
-	b := chunk([]byte("\x89PNG\r\n\x1a\n"), "IHDR", ihdr)
-	b = chunk(b, "IDAT", idat)
-	return chunk(b, "IEND", nil)
-}
+func pngChunks(w, h int, idat []byte) []byte { return pngOf(w, h, 8, 0, idat) }
 
 // gif0x0 is a GIF whose screen and only frame are 0x0.
 func gif0x0() []byte {

@@ -223,8 +223,10 @@ func replaceWith(t *testing.T, path string, how string) {
 	}
 }
 
-func TestHostileCheckpoints(t *testing.T) {
-	root := t.TempDir()
+// goodCheckpoint saves, in root/good, the checkpoint of an mlp 784-16-10 after one epoch of
+// Adam, the hyperparameters of a train mnist run: what the checkpoint cases edit.
+func goodCheckpoint(t *testing.T, root string) string {
+	t.Helper()
 	m, _ := model.NewMLP(16, 1)
 	s, _ := model.NewSolver("adam", 1e-3)
 	s.Init(m)
@@ -233,6 +235,27 @@ func TestHostileCheckpoints(t *testing.T) {
 		Hyper: &checkpoint.Hyperparameters{Model: "mlp", Batch: 128, Solver: "adam", LR: 1e-3, ValSplit: 0.1, Seed: 1, Epochs: 2}}); err != nil {
 		t.Fatal(err)
 	}
+	return good
+}
+
+// modelDirs is a temporary directory holding the checkpoints of an mlp 784-8-10 (mlp/) and of
+// the XOR net (xor/), as the hostile cases read them.
+func modelDirs(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	m, _ := model.NewMLP(8, 1)
+	x, _ := model.NewXOR(4, false, 42)
+	for name, net := range map[string]*model.Model{"mlp": m, "xor": x} {
+		if err := checkpoint.SaveCheckpoint(filepath.Join(root, name), net, nil, checkpoint.Checkpoint{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestHostileCheckpoints(t *testing.T) {
+	root := t.TempDir()
+	good := goodCheckpoint(t, root)
 	nanW := make([]float32, 784*16)
 	nanW[5] = float32(math.NaN())
 	infB := make([]float32, 10)
@@ -680,6 +703,20 @@ func TestHostileNumpyXOR(t *testing.T) {
 // blankPNG is a PNG of w x h blank pixels (all bytes zero: black, or transparent), of the
 // bit depth and colour type given, written row by row so that the test holds no image.
 func blankPNG(w, h int, depth, colorType byte) []byte {
+	channels := map[byte]int{0: 1, 2: 3, 4: 2, 6: 4}[colorType]
+	row := make([]byte, 1+w*channels*int(depth)/8)
+	var idat bytes.Buffer
+	z, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
+	for range h {
+		z.Write(row)
+	}
+	z.Close()
+	return pngOf(w, h, depth, colorType, idat.Bytes())
+}
+
+// pngOf is a PNG of w x h pixels of the bit depth and colour type given whose IDAT chunk
+// holds idat as it is.
+func pngOf(w, h int, depth, colorType byte, idat []byte) []byte {
 	chunk := func(b []byte, typ string, data []byte) []byte {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
 		c := append([]byte(typ), data...)
@@ -689,16 +726,8 @@ func blankPNG(w, h int, depth, colorType byte) []byte {
 	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
 	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
 	ihdr = append(ihdr, depth, colorType, 0, 0, 0)
-	channels := map[byte]int{0: 1, 2: 3, 4: 2, 6: 4}[colorType]
-	row := make([]byte, 1+w*channels*int(depth)/8)
-	var idat bytes.Buffer
-	z, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
-	for range h {
-		z.Write(row)
-	}
-	z.Close()
 	b := chunk([]byte("\x89PNG\r\n\x1a\n"), "IHDR", ihdr)
-	b = chunk(b, "IDAT", idat.Bytes())
+	b = chunk(b, "IDAT", idat)
 	return chunk(b, "IEND", nil)
 }
 

@@ -19,11 +19,7 @@ import (
 // the file size limit, ulimit -f): the message names the file the user gave, never the
 // temporary name it was written under, says what to do, and nothing half-written is left.
 func TestHostileWriteFailures(t *testing.T) {
-	root := t.TempDir()
-	m, _ := model.NewMLP(8, 1)
-	checkpoint.SaveCheckpoint(filepath.Join(root, "mlp"), m, nil, checkpoint.Checkpoint{})
-	x, _ := model.NewXOR(4, false, 42)
-	checkpoint.SaveCheckpoint(filepath.Join(root, "xor"), x, nil, checkpoint.Checkpoint{})
+	root := modelDirs(t)
 	os.WriteFile(filepath.Join(root, "m.jsonl"), []byte(`{"epoch":1,"train_loss":0.3,"val_accuracy":0.9,"seconds":1,"samples_per_second":100,"best":true}`+"\n"), 0o644)
 	cases := []struct {
 		name string
