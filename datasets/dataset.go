@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -270,21 +271,11 @@ func IdentifyFile(dir, name string) (*Dataset, string) {
 	if err != nil {
 		return nil, ""
 	}
-	f, err := safefile.Open(path, maxMNISTFileBytes)
+	r, done, err := openContents(path)
 	if err != nil {
 		return nil, ""
 	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, ""
-		}
-		defer zr.Close()
-		r = zr
-	}
+	defer done()
 	h := sha256.New()
 	if _, err := io.CopyN(h, r, filePrefixBytes); err != nil && err != io.EOF {
 		return nil, ""
@@ -294,4 +285,27 @@ func IdentifyFile(dir, name string) (*Dataset, string) {
 		return nil, ""
 	}
 	return k.ds, k.name
+}
+
+// errBadGzip: a file that starts with gzip's magic bytes has a damaged gzip header.
+var errBadGzip = errors.New("not a valid gzip file")
+
+// openContents opens the file at path (at most maxMNISTFileBytes) to read its contents:
+// decompressed when it starts with gzip's magic bytes (a damaged gzip header is an error
+// wrapping errBadGzip). done closes what it opened.
+func openContents(path string) (r io.Reader, done func(), err error) {
+	f, err := safefile.Open(path, maxMNISTFileBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReader(f)
+	if magic, _ := br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		return br, func() { f.Close() }, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%w (%v)", errBadGzip, err)
+	}
+	return zr, func() { zr.Close(); f.Close() }, nil
 }

@@ -1,9 +1,7 @@
 package datasets
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -611,21 +609,14 @@ func verifyFile(path string, rf RemoteFile) (Fetched, error) {
 	if rf.SHA256 == "" {
 		return g, nil
 	}
-	f, err := safefile.Open(path, maxMNISTFileBytes)
+	r, done, err := openContents(path)
+	if errors.Is(err, errBadGzip) {
+		return g, mismatchf("%v", err)
+	}
 	if err != nil {
 		return g, err
 	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return g, mismatchf("not a valid gzip file (%v)", err)
-		}
-		defer zr.Close()
-		r = zr
-	}
+	defer done()
 	h := sha256.New()
 	limit := rf.RawSize
 	if limit <= 0 {
