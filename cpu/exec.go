@@ -17,6 +17,7 @@ type executor struct {
 	slots []unsafe.Pointer // the memory of each slot: owned ([]uint64, 8-byte aligned) or lent
 	owned [][]uint64       // the memory this executor allocated
 	steps []func()         // one per launch
+	calls []func()         // what a step runs: steps, the updates of consecutive launches as one
 	pool  *parallel.Pool
 	ws    *gemm.Workspace   // the packing buffers of the float32 products
 	mm    products[float32] // the fused convolutions' products, packing buffers per worker
@@ -51,21 +52,64 @@ func newExecutorOn(p *ir.Program, base *executor, lent map[int]unsafe.Pointer) (
 			e.slots = append(e.slots, e.alloc(b))
 		}
 	}
+	var updates []work // the updates since the last launch that is not one
 	for i, l := range p.Launches {
+		fail := func(err error) error { return fmt.Errorf("cpu: launch %d (%s for %s): %w", i, l.Op, l.What, err) }
+		if l.Op.IsUpdate() {
+			w, err := e.update(l)
+			if err != nil {
+				return nil, fail(err)
+			}
+			e.steps = append(e.steps, runAll(e.pool, []work{w}))
+			if updates = append(updates, w); i+1 == len(p.Launches) || !p.Launches[i+1].Op.IsUpdate() {
+				e.calls, updates = append(e.calls, runAll(e.pool, updates)), nil
+			}
+			continue
+		}
 		f, err := e.compile(l)
 		if err != nil {
-			return nil, fmt.Errorf("cpu: launch %d (%s for %s): %w", i, l.Op, l.What, err)
+			return nil, fail(err)
 		}
-		e.steps = append(e.steps, f)
+		e.steps, e.calls = append(e.steps, f), append(e.calls, f)
 	}
 	return e, nil
 }
 
 // run runs every launch, in order.
 func (e *executor) run() {
-	for _, f := range e.steps {
+	for _, f := range e.calls {
 		f()
 	}
+}
+
+// update compiles a solver's update of one parameter (SGD, Momentum, Adam) as work, which
+// the executor runs with the updates of the parameters next to it: each reads and writes
+// its parameter and state alone.
+func (e *executor) update(l ir.Launch) (work, error) {
+	if err := e.checkArgs(l); err != nil {
+		return work{}, err
+	}
+	if want := map[ir.Op]int{ir.SGD: 2, ir.Momentum: 3, ir.Adam: 5}[l.Op]; len(l.Args) != want {
+		return work{}, fmt.Errorf("%d buffers, want %d", len(l.Args), want)
+	}
+	if l.Dtype == ir.Float32 {
+		a := func(i int) []float32 { return e.f32(l.Args[i]) }
+		switch l.Op {
+		case ir.SGD:
+			return sgdF32(a(0), a(1), l.Reals), nil
+		case ir.Momentum:
+			return momentumF32(a(0), a(1), a(2), l.Reals), nil
+		}
+		return adamF32(a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
+	}
+	a := func(i int) []float64 { return e.f64(l.Args[i]) }
+	switch l.Op {
+	case ir.SGD:
+		return sgd(a(0), a(1), l.Reals), nil
+	case ir.Momentum:
+		return momentum(a(0), a(1), a(2), l.Reals), nil
+	}
+	return adam(a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
 }
 
 // f32, f64 and i64 are buffer id's contents as float32s, float64s or int64s.
@@ -109,10 +153,8 @@ func (e *executor) real(id, i int) float64 {
 // compile turns one launch into a call over its buffers, for the launch's dtype. Its
 // parameters are decoded here, once (package ir checks them).
 func (e *executor) compile(l ir.Launch) (func(), error) {
-	for _, b := range l.Args {
-		if b < 0 || b >= len(e.p.Buffers) {
-			return nil, fmt.Errorf("buffer %d of %d", b, len(e.p.Buffers))
-		}
+	if err := e.checkArgs(l); err != nil {
+		return nil, err
 	}
 	switch l.Op {
 	case ir.StepInc:
@@ -144,19 +186,32 @@ func (e *executor) compile(l ir.Launch) (func(), error) {
 	return compileTyped(e, l, e.f32)
 }
 
+// checkArgs says which of l's buffers the program does not have.
+func (e *executor) checkArgs(l ir.Launch) error {
+	for _, b := range l.Args {
+		if b < 0 || b >= len(e.p.Buffers) {
+			return fmt.Errorf("buffer %d of %d", b, len(e.p.Buffers))
+		}
+	}
+	return nil
+}
+
 // compileF32 compiles the float32 launches that have kernels of their own (the products on
 // the packed GEMM, Adam), or returns nil and no error for the others.
 func (e *executor) compileF32(l ir.Launch) (func(), error) {
 	a := func(i int) []float32 { return e.f32(l.Args[i]) }
 	switch l.Op {
-	case ir.Gemm, ir.GemmBias:
+	case ir.Gemm, ir.GemmBias, ir.GemmBiasReLU:
 		p, err := l.GemmParams()
 		if err != nil {
 			return nil, err
 		}
 		var ep gemm.Epilogue
-		if l.Op == ir.GemmBias {
+		if l.Op != ir.Gemm {
 			ep.Bias = a(2)
+		}
+		if l.Op == ir.GemmBiasReLU {
+			ep.Mask = a(3)
 		}
 		return e.sgemm(p, a(0), a(1), a(len(l.Args)-1), ep), nil
 	case ir.GemmSplit:
@@ -173,12 +228,6 @@ func (e *executor) compileF32(l ir.Launch) (func(), error) {
 		return convKernel(e.pool, l, p, a, e.mm), nil
 	case ir.ConvFilterSplit:
 		return convSplitKernel(e.pool, l, a, e.mm)
-	case ir.Adam:
-		return adamF32(e.pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
-	case ir.SGD:
-		return sgdF32(e.pool, a(0), a(1), l.Reals), nil
-	case ir.Momentum:
-		return momentumF32(e.pool, a(0), a(1), a(2), l.Reals), nil
 	case ir.Binary:
 		p, err := l.BinaryParams()
 		if err != nil {
@@ -233,7 +282,7 @@ func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(),
 	switch l.Op {
 	case ir.Binary, ir.Unary, ir.Gather4:
 		return compileElementwise(pool, l, a)
-	case ir.Gemm, ir.GemmBias, ir.GemmSplit:
+	case ir.Gemm, ir.GemmBias, ir.GemmBiasReLU, ir.GemmSplit:
 		return gemmRef(l, a)
 	case ir.ReduceSum, ir.SoftmaxXent, ir.Softmax, ir.SoftmaxBack:
 		return compileRows(pool, l, a)
@@ -256,12 +305,6 @@ func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(),
 		return convKernel(pool, l, p, a, refProducts[T]()), nil
 	case ir.ConvFilterSplit:
 		return convSplitKernel(pool, l, a, refProducts[T]())
-	case ir.SGD:
-		return sgd(pool, a(0), a(1), l.Reals), nil
-	case ir.Momentum:
-		return momentum(pool, a(0), a(1), a(2), l.Reals), nil
-	case ir.Adam:
-		return adam(pool, a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
 	case ir.Dropout:
 		p, err := l.DropoutParams()
 		if err != nil || len(l.Reals) != 1 {

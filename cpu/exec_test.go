@@ -122,8 +122,22 @@ func TestOddShapes(t *testing.T) {
 					for _, tb := range []int64{0, 1} {
 						a, b, bias := o.In(m*k, o.Normal), o.In(k*n, o.Normal), o.In(n, o.Normal)
 						o.Launch(ir.GemmBias, fmt.Sprintf("gemm_bias %v ta=%d tb=%d", s, ta, tb), []int{a, b, bias, o.Out(m * n)}, []int64{int64(m), int64(n), int64(k), ta, tb})
+						o.Launch(ir.GemmBiasReLU, fmt.Sprintf("gemm_bias_relu %v ta=%d tb=%d", s, ta, tb), []int{a, b, bias, o.Out(m * n), o.Out(m * n)}, []int64{int64(m), int64(n), int64(k), ta, tb})
 					}
 				}
+			}
+			// The ReLU's mask where the sum is exactly 0 (+0 and −0 both pass): A of zeros, a
+			// bias of zeros of both signs and of values either side; a C that the product
+			// cuts along K (a long K, few outputs).
+			for _, s := range [][3]int{{9, 6, 3}, {5, 7, 5000}} {
+				m, n, k := s[0], s[1], s[2]
+				signed := func() float64 { return []float64{0, math.Copysign(0, -1), 1, -1}[o.Rng.Intn(4)] }
+				zeros := func() float64 { return 0 }
+				if k > 100 {
+					zeros = o.Normal
+				}
+				o.Launch(ir.GemmBiasReLU, fmt.Sprint("gemm_bias_relu at zero ", s), []int{o.In(m*k, zeros), o.In(k*n, o.Normal), o.In(n, signed), o.Out(m * n), o.Out(m * n)},
+					[]int64{int64(m), int64(n), int64(k), 0, 0})
 			}
 			// The 2x2 pooling at stride 2 that the cnn uses has kernels of its own: ties
 			// (values from a small set) check that the first maximum of a window wins.

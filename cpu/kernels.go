@@ -220,9 +220,9 @@ func transpose[T float](dst, src []T, rows, cols int) {
 	}
 }
 
-// gemmRef is a Gemm, GemmBias or GemmSplit of any dtype in plain loops, sums in float64
-// rounded once, as ref computes it: the float64 programs (the XOR net's tiny products) use
-// it.
+// gemmRef is a Gemm, GemmBias, GemmBiasReLU or GemmSplit of any dtype in plain loops, sums
+// in float64 rounded once, as ref computes it: the float64 programs (the XOR net's tiny
+// products) use it.
 func gemmRef[T float](l ir.Launch, a func(int) []T) (func(), error) {
 	var p ir.GemmSplitParams
 	var err error
@@ -237,9 +237,12 @@ func gemmRef[T float](l ir.Launch, a func(int) []T) (func(), error) {
 	}
 	m, n, k, ta, tb, kc := p.M, p.N, p.K, p.TransA, p.TransB, p.KC
 	A, B, C := a(0), a(1), a(len(l.Args)-1)
-	var bias []T
-	if l.Op == ir.GemmBias {
+	var bias, mask []T
+	if l.Op == ir.GemmBias || l.Op == ir.GemmBiasReLU {
 		bias = a(2)
+	}
+	if l.Op == ir.GemmBiasReLU {
+		mask = a(3)
 	}
 	return func() {
 		for z := 0; z*kc < max(k, 1); z++ {
@@ -262,6 +265,13 @@ func gemmRef[T float](l ir.Launch, a func(int) []T) (func(), error) {
 						acc += float64(bias[col])
 					}
 					out[r*n+col] = T(acc)
+					if mask != nil {
+						mask[r*n+col] = 0
+						if out[r*n+col] >= 0 {
+							mask[r*n+col] = 1
+						}
+						out[r*n+col] *= mask[r*n+col]
+					}
 				}
 			}
 		}
@@ -814,29 +824,79 @@ func gatherRows[T float](pool *parallel.Pool, src []T, order, cursor []int64, ds
 	})
 }
 
+// work is a launch as pieces: prep (its scalars, on the caller; or nil) and then body over
+// [0, n) in pieces of size. The solvers' updates are compiled so: the executor runs the
+// updates of every parameter in one call of the pool (runAll), one wait for the helpers
+// instead of one a parameter.
+type work struct {
+	prep    func()
+	n, size int
+	body    func(lo, hi int)
+}
+
+// piece is piece lo..hi of part p of a runAll.
+type piece struct{ p, lo, hi int }
+
+// pieces are the pieces of several works, in order.
+type pieces struct {
+	parts []work
+	at    []piece
+}
+
+func (ps *pieces) Do(i int) {
+	t := ps.at[i]
+	ps.parts[t.p].body(t.lo, t.hi)
+}
+
+// runAll returns a call that runs every work of ws, which must be independent of each
+// other: each prep, then all their pieces on pool at once (inline when there is one).
+func runAll(pool *parallel.Pool, ws []work) func() {
+	ps := &pieces{parts: ws}
+	for p, w := range ws {
+		size := max(1, w.size)
+		for lo := 0; lo < w.n; lo += size {
+			ps.at = append(ps.at, piece{p, lo, min(lo+size, w.n)})
+		}
+	}
+	return func() {
+		for _, w := range ws {
+			if w.prep != nil {
+				w.prep()
+			}
+		}
+		switch len(ps.at) {
+		case 0:
+		case 1:
+			ps.Do(0)
+		default:
+			pool.Run(len(ps.at), ps)
+		}
+	}
+}
+
 // sgd is w −= lr·g, the product rounded first, as ref.
-func sgd[T float](pool *parallel.Pool, w, g []T, reals []float64) func() {
-	return forEach(pool, len(w), chunk, func(lo, hi int) {
+func sgd[T float](w, g []T, reals []float64) work {
+	return work{n: len(w), size: chunk, body: func(lo, hi int) {
 		lr := reals[0]
 		for i := lo; i < hi; i++ {
 			w[i] = T(float64(w[i]) - float64(T(lr*float64(g[i]))))
 		}
-	})
+	}}
 }
 
-func momentum[T float](pool *parallel.Pool, w, g, v []T, reals []float64) func() {
-	return forEach(pool, len(w), chunk, func(lo, hi int) {
+func momentum[T float](w, g, v []T, reals []float64) work {
+	return work{n: len(w), size: chunk, body: func(lo, hi int) {
 		lr, mu := reals[0], reals[1]
 		for i := lo; i < hi; i++ {
 			v[i] = T(mu*float64(v[i]) + float64(g[i]))
 			w[i] = T(float64(w[i]) - lr*float64(v[i]))
 		}
-	})
+	}}
 }
 
 // adam is ref's Adam: every stored value rounded to T, the arithmetic in float64.
-func adam[T float](pool *parallel.Pool, w, g, m, v []T, step []float64, reals []float64) func() {
-	return forEach(pool, len(w), chunk, func(lo, hi int) {
+func adam[T float](w, g, m, v []T, step []float64, reals []float64) work {
+	return work{n: len(w), size: chunk, body: func(lo, hi int) {
 		lr, b1, b2, eps := reals[0], reals[1], reals[2], reals[3]
 		t := step[0]
 		c1, c2 := float64(T(1-math.Pow(b1, t))), float64(T(1-math.Pow(b2, t)))
@@ -850,48 +910,40 @@ func adam[T float](pool *parallel.Pool, w, g, m, v []T, step []float64, reals []
 			v[i] = T(b2*float64(v[i]) + (1-b2)*gi*gi)
 			w[i] = T(float64(w[i]) - lr*(float64(m[i])/c1)/(math.Sqrt(float64(v[i])/c2)+eps))
 		}
-	})
+	}}
 }
 
 // adamF32 is Adam on float32 buffers in float32 arithmetic, on the SIMD kernel of package
 // vec: within a few float32 roundings of ref's float64 arithmetic, and the same on any number
 // of workers (each element's arithmetic is its own). AdamW's decay is vec.SGD of w by itself,
 // w −= round(lr·λ)·w exactly as ref.
-func adamF32(pool *parallel.Pool, w, g, m, v []float32, step []float64, reals []float64) func() {
+func adamF32(w, g, m, v []float32, step []float64, reals []float64) work {
 	var lr, b1, b2, eps, c1, c2, d float32
-	run := forEach(pool, len(w), chunk, func(lo, hi int) {
+	return work{n: len(w), size: chunk, body: func(lo, hi int) {
 		if d != 0 {
 			vec.SGD(w[lo:hi], w[lo:hi], d)
 		}
 		vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], lr, b1, b2, eps, c1, c2)
-	})
-	return func() {
+	}, prep: func() {
 		t := step[0]
 		d = float32(reals[0] * reals[4])
 		lr, b1, b2, eps = float32(reals[0]), float32(reals[1]), float32(reals[2]), float32(reals[3])
 		c1, c2 = float32(1-math.Pow(reals[1], t)), float32(1-math.Pow(reals[2], t))
-		run()
-	}
+	}}
 }
 
 // sgdF32 is SGD on float32 buffers: exactly ref's w −= round(lr·g).
-func sgdF32(pool *parallel.Pool, w, g []float32, reals []float64) func() {
+func sgdF32(w, g []float32, reals []float64) work {
 	var lr float32
-	run := forEach(pool, len(w), chunk, func(lo, hi int) { vec.SGD(w[lo:hi], g[lo:hi], lr) })
-	return func() {
-		lr = float32(reals[0])
-		run()
-	}
+	return work{n: len(w), size: chunk, body: func(lo, hi int) { vec.SGD(w[lo:hi], g[lo:hi], lr) },
+		prep: func() { lr = float32(reals[0]) }}
 }
 
 // momentumF32 is momentum on float32 buffers, in float32 arithmetic.
-func momentumF32(pool *parallel.Pool, w, g, v []float32, reals []float64) func() {
+func momentumF32(w, g, v []float32, reals []float64) work {
 	var lr, mu float32
-	run := forEach(pool, len(w), chunk, func(lo, hi int) { vec.Momentum(w[lo:hi], g[lo:hi], v[lo:hi], lr, mu) })
-	return func() {
-		lr, mu = float32(reals[0]), float32(reals[1])
-		run()
-	}
+	return work{n: len(w), size: chunk, body: func(lo, hi int) { vec.Momentum(w[lo:hi], g[lo:hi], v[lo:hi], lr, mu) },
+		prep: func() { lr, mu = float32(reals[0]), float32(reals[1]) }}
 }
 
 // dropout is y[i] = x[i]·scale where element i of the layer's mask at the step counter's

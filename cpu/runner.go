@@ -178,4 +178,4 @@ func (l *launches) Mode() string {
 }
 
 // Free lets the compiled launches go.
-func (l *launches) Free() { l.e.steps, l.e.slots = nil, nil }
+func (l *launches) Free() { l.e.steps, l.e.calls, l.e.slots = nil, nil, nil }

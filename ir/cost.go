@@ -59,7 +59,7 @@ func (l Launch) flops(p *Program) (int64, error) {
 	n := func(b int) int64 { return int64(p.Buffers[b].Elems) }
 	out := l.Args[len(l.Args)-1]
 	switch l.Op {
-	case Gemm, GemmBias, GemmSplit:
+	case Gemm, GemmBias, GemmBiasReLU, GemmSplit:
 		g, err := l.GemmParams()
 		if l.Op == GemmSplit {
 			var s GemmSplitParams
@@ -67,8 +67,11 @@ func (l Launch) flops(p *Program) (int64, error) {
 			g = s.GemmParams
 		}
 		f := 2 * int64(g.M) * int64(g.N) * int64(g.K)
-		if l.Op == GemmBias {
+		switch l.Op {
+		case GemmBias:
 			f += int64(g.M) * int64(g.N)
+		case GemmBiasReLU: // the bias, the mask and the product with it
+			f += 3 * int64(g.M) * int64(g.N)
 		}
 		return f, err
 	case Conv, ConvReLU, ConvData, ConvFilter:

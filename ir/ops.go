@@ -157,6 +157,12 @@ const (
 	// follows, in order of z, so the sum is the same on every run. A target with SplitK (a
 	// GPU) makes it of a ConvFilter whose output has few tiles: the parts run on many blocks.
 	ConvFilterSplit
+	// GemmBiasReLU: a GemmBias followed by ReLU as the lowering writes it, pre = op(A)·op(B)
+	// + bias, mask = (pre ≥ 0) as 1 or 0, out = pre ⊙ mask. Args A, B, bias, mask, out (mask
+	// and out both outputs); Ints as Gemm (GemmParams). A target with FuseDense (the CPU)
+	// makes it of a GemmBias and the two Binary launches after it: the activation is never
+	// stored before its ReLU, and the step has two launches fewer a layer.
+	GemmBiasReLU
 	numOps
 )
 
@@ -170,7 +176,7 @@ var opNames = [numOps]string{
 	MaxPoolBackMask: "maxpool_back_mask", ConvReLUPool: "conv_relu_pool", PoolRouteBack: "pool_route_back",
 	ConvReLUPoolBack: "conv_relu_pool_back", Dropout: "dropout", Augment: "augment",
 	BatchNormStats: "batchnorm_stats", BatchNorm: "batchnorm", BatchNormBackScale: "batchnorm_back_scale",
-	BatchNormBackData: "batchnorm_back_data", ConvFilterSplit: "conv_filter_split",
+	BatchNormBackData: "batchnorm_back_data", ConvFilterSplit: "conv_filter_split", GemmBiasReLU: "gemm_bias_relu",
 }
 
 func (o Op) String() string {

@@ -324,7 +324,8 @@ func (l *lowering) fuseBack(drop []bool, c, rb int, readers map[int][]int) {
 }
 
 // fuseReLU folds the ReLU that follows a Conv (pre ≥ 0 into a mask, pre ⊙ mask) into a
-// ConvReLU, and the product of that mask with a MaxPoolBack's output into a
+// ConvReLU, and the one that follows a GemmBias into a GemmBiasReLU on a target with
+// FuseDense, and the product of that mask with a MaxPoolBack's output into a
 // MaxPoolBackMask, where nothing else reads pre or the pooled gradient.
 func (l *lowering) fuseReLU(drop []bool) {
 	p := l.p
@@ -343,13 +344,25 @@ func (l *lowering) fuseReLU(drop []bool) {
 		buf := p.Buffers[b]
 		return buf.Kind == ir.Const && len(buf.Value) == 1 && buf.Value[0] == 0
 	}
+	kept := map[int]bool{p.Out: true, p.Loss: true}
+	for _, g := range p.Grads {
+		kept[g] = true
+	}
+	fused := map[ir.Op]ir.Op{ir.Conv: ir.ConvReLU}
+	if l.target.FuseDense {
+		fused[ir.GemmBias] = ir.GemmBiasReLU
+	}
 	for i := range p.Launches {
 		ln := &p.Launches[i]
-		if drop[i] || ln.Op != ir.Conv {
+		op, ok := fused[ln.Op]
+		if drop[i] || !ok {
 			continue
 		}
-		pre := ln.Args[3]
+		pre := ln.Args[3] // Conv's out, GemmBias's C
 		r := readers[pre]
+		if kept[pre] {
+			continue
+		}
 		if len(r) != 2 || !isBinary(p.Launches[r[0]], ir.Ge, 1, 0) || !isBinary(p.Launches[r[1]], ir.Mul, 1, 1) {
 			continue
 		}
@@ -359,7 +372,7 @@ func (l *lowering) fuseReLU(drop []bool) {
 			continue
 		}
 		drop[r[0]], drop[r[1]] = true, true
-		ln.Op, ln.What = ir.ConvReLU, ln.What+", ReLU"
+		ln.Op, ln.What = op, ln.What+", ReLU"
 		ln.Args = []int{ln.Args[0], ln.Args[1], ln.Args[2], mask, mul.Args[2]}
 	}
 	l.fuseMaskBack(drop, writer, readers)

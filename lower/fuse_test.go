@@ -36,3 +36,32 @@ func TestSoftmaxCrossEntropyFused(t *testing.T) {
 		}
 	}
 }
+
+// TestDenseReLUFused: on the CPU target each hidden dense layer's product, bias and ReLU
+// are one gemm_bias_relu, with no mask (ew_binary ≥) or product with it (⊙) left in the
+// forward pass; the CUDA target keeps the three launches (it has no such kernel).
+// TestHostProgramMatchesTapeMachine checks the numbers of both.
+func TestDenseReLUFused(t *testing.T) {
+	hidden := map[string]int{"xor": 0, "mlp": 1, "cnn": 2}
+	for _, tm := range lowertest.Models(t) {
+		for _, target := range []lower.Target{lower.CPU, lower.CUDA} {
+			p, _ := lowertest.Lower(t, tm.M, tm.Batch, tm.Solver, tm.LR, target)
+			fused, masks := 0, 0
+			for _, l := range p.Launches {
+				if l.Op == ir.GemmBiasReLU {
+					fused++
+				}
+				if bp, err := l.BinaryParams(); err == nil && l.Role == ir.Forward && bp.Op == ir.Ge {
+					masks++
+				}
+			}
+			want := hidden[tm.M.Spec.Kind]
+			if target.Name == "cuda" {
+				want = 0
+			}
+			if fused != want || target.Name == "cpu" && masks != 0 {
+				t.Errorf("%s on %s: %d gemm_bias_relu and %d masks in the forward pass, want %d and 0", tm.M.Spec.Kind, target.Name, fused, masks, want)
+			}
+		}
+	}
+}

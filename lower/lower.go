@@ -32,6 +32,10 @@ type Target struct {
 	// image by image. Without it they stay PoolRouteBack, ConvFilter (split along the batch
 	// by SplitK), the bias's sums and ConvData: a GPU runs each with a grid of its own.
 	FuseConvBack bool
+	// FuseDense fuses a GemmBias and the ReLU after it (the mask and the product with it)
+	// into one GemmBiasReLU (needs FuseBias), for an executor whose products apply it to
+	// each block of the output while it is in cache: two launches fewer a layer.
+	FuseDense bool
 	// ConvIndexLimit, when not 0, fuses only the convolutions whose buffers (images,
 	// outputs, filters) each hold fewer than this many values: a GPU's fused kernels index
 	// them with 32-bit integers (CUDA: 2^30, so that an index plus a tile's offset stays
@@ -48,7 +52,7 @@ type SplitK struct{ MinK, MaxTiles, Chunk, Tile int }
 // over 100352 rows, 2 blocks of 6272 tile steps each unsplit, 392 blocks of 32 steps split.
 var (
 	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16}, FuseBias: true, FuseConv: true, ConvIndexLimit: 1 << 30}
-	CPU  = Target{Name: "cpu", FuseBias: true, FuseConv: true, FuseConvBack: true}
+	CPU  = Target{Name: "cpu", FuseBias: true, FuseConv: true, FuseConvBack: true, FuseDense: true}
 )
 
 // maxParts is the most parts a product or a filter gradient is cut into: a GPU's grid
@@ -144,6 +148,10 @@ func Lower(net *model.Net, s *model.Solver, t Target) (*ir.Program, error) {
 		if t.SplitK != nil {
 			l.splitFilters()
 		}
+	} else if t.FuseDense {
+		drop := make([]bool, len(l.p.Launches))
+		l.fuseReLU(drop)
+		l.dropLaunches(drop)
 	}
 	l.plan()
 	return l.p, nil

@@ -2,6 +2,8 @@ package gemm
 
 import (
 	"math/rand"
+	"runtime"
+	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -158,5 +160,39 @@ func BenchmarkConvImage(b *testing.B) {
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
+	}
+}
+
+// BenchmarkCoreCeiling is what a second core adds when nothing is shared: each of 1 or 2
+// threads (locked to its own OS thread) multiplies its own 96x256 by 256x128 matrices, which
+// stay in its core's cache, on a pool of one worker. "2_threads" over "1_thread" (GFLOP/s,
+// the two run back to back) bounds the 1 -> 2 worker gain of any step on this machine: no
+// barrier, no shared data, no memory traffic (docs/DESIGN.md, "Helpers poll between
+// launches").
+func BenchmarkCoreCeiling(b *testing.B) {
+	const m, n, k = 96, 128, 256
+	for _, threads := range []int{1, 2} {
+		b.Run(map[int]string{1: "1_thread", 2: "2_threads"}[threads], func(b *testing.B) {
+			if runtime.GOMAXPROCS(0) < threads || runtime.NumCPU() < threads {
+				b.Skipf("needs %d CPUs and GOMAXPROCS", threads)
+			}
+			var wg sync.WaitGroup
+			for t := 0; t < threads; t++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+					r := rand.New(rand.NewSource(int64(t)))
+					a, bb, c := randSlice(r, m*k), randSlice(r, k*n), make([]float32, m*n)
+					ws, one := NewWorkspace(), parallel.New(1)
+					for i := 0; i < b.N; i++ {
+						ws.Sgemm(one, false, false, m, n, k, a, k, bb, n, c, n, Epilogue{})
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(2*m*n*k*float64(threads*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
 }

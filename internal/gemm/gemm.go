@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/internal/vec"
 )
 
 // Blocking constants. Only KC and KChunk influence the order in which the
@@ -37,10 +38,31 @@ const (
 // with β = 1 if Accumulate else 0, f = max(·, 0) if ReLU else identity
 // (Go's max: NaN stays NaN, -0 becomes +0), and bias (length ≥ n, or nil)
 // added to every row of C.
+//
+// Mask, when not nil (ReLU false), is the ReLU as a graph writes it: each
+// value v of C after the bias becomes v·m with m = 1 if v ≥ 0 (−0 included)
+// and 0 otherwise (NaN included), and m is stored in Mask at v's place (Mask
+// is laid out as C, with ldc): the activation and its derivative's mask
+// from the block of C still in cache.
 type Epilogue struct {
 	Bias       []float32
 	ReLU       bool
 	Accumulate bool
+	Mask       []float32
+}
+
+// check panics when the epilogue does not fit an m x n C of leading
+// dimension ldc.
+func (ep Epilogue) check(m, n, ldc int) {
+	if ep.Bias != nil && len(ep.Bias) < n {
+		panic(fmt.Sprintf("gemm: len(bias) = %d < n = %d", len(ep.Bias), n))
+	}
+	if ep.Mask != nil {
+		if ep.ReLU {
+			panic("gemm: an epilogue with both ReLU and Mask")
+		}
+		checkMat("mask", false, m, n, ep.Mask, ldc)
+	}
 }
 
 // mat is a strided view: element (i, j) is d[i*rs + j*cs]; or, when coff is
@@ -135,9 +157,7 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 	checkMat("a", transA, m, k, a, lda)
 	checkMat("b", transB, k, n, b, ldb)
 	checkMat("c", false, m, n, c, ldc)
-	if ep.Bias != nil && len(ep.Bias) < n {
-		panic(fmt.Sprintf("gemm: len(bias) = %d < n = %d", len(ep.Bias), n))
-	}
+	ep.check(m, n, ldc)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -151,6 +171,9 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 				clear(row)
 			}
 			epilogueRow(row, ep.Bias, 0, ep.ReLU)
+			if ep.Mask != nil {
+				reluMask(row, ep.Mask[i*ldc:i*ldc+n])
+			}
 		}
 		return
 	}
@@ -201,9 +224,7 @@ func (ws *Workspace) byOffsets(p *parallel.Pool, transA bool, m, n, k int, a []f
 			panic(fmt.Sprintf("gemm: a %s at %d of %d values leaves b (%d)", what, o, length, len(b)))
 		}
 	}
-	if ep.Bias != nil && len(ep.Bias) < n {
-		panic(fmt.Sprintf("gemm: len(bias) = %d < n = %d", len(ep.Bias), n))
-	}
+	ep.check(m, n, ldc)
 	if m == 0 || n == 0 || k == 0 {
 		ws.Sgemm(p, transA, false, m, n, 0, a, max(1, lda), nil, max(1, n), c, ldc, ep)
 		return
@@ -251,11 +272,12 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 	}
 	j := &ws.job
 	*j = job{ws: ws, kern: kern, A: A, B: B, C: C, M: m, N: n, K: k,
-		load: ep.Accumulate, bias: ep.Bias, relu: ep.ReLU}
+		load: ep.Accumulate, bias: ep.Bias, relu: ep.ReLU, mask: mat{ep.Mask, ldc, 1, nil, nil}}
 	if swap {
 		j.A = mat{B.d, B.cs, B.rs, nil, nil}
 		j.B = mat{A.d, A.cs, A.rs, nil, nil}
 		j.C = mat{c, 1, ldc, nil, nil}
+		j.mask = mat{ep.Mask, 1, ldc, nil, nil}
 		j.M, j.N = n, m
 		j.biasRows = true
 	}
@@ -338,6 +360,7 @@ type job struct {
 	bias     []float32
 	biasRows bool // bias indexed by row of the destination (transposed case)
 	relu     bool
+	mask     mat // Epilogue.Mask laid out as C (d nil: none)
 	mbt, nbt int // tiles per block
 	nmb, nnb int // blocks along M and N
 	nchunks  int // > 0: split over k
@@ -359,9 +382,7 @@ func (j *job) DoWorker(w, i int) {
 	j0 := jb * j.nbt * j.kern.nr
 	j1 := min(j.N, j0+j.nbt*j.kern.nr)
 	j.block(sc, i0, i1, j0, j1, 0, j.K, j.C, j.load)
-	if j.bias != nil || j.relu {
-		j.epilogue(i0, i1, j0, j1)
-	}
+	j.epilogue(i0, i1, j0, j1)
 }
 
 // block computes dst[i0:i1, j0:j1] (+)= op(A)[i0:i1, k0:k1]·op(B)[k0:k1, j0:j1]
@@ -463,8 +484,53 @@ func (j *job) block(sc *scratch, i0, i1, j0, j1, k0, k1 int, dst mat, load bool)
 	}
 }
 
-// epilogue adds the bias and applies ReLU to destination block [i0:i1, j0:j1].
+// epilogue adds the bias and applies ReLU or the mask to destination block
+// [i0:i1, j0:j1].
 func (j *job) epilogue(i0, i1, j0, j1 int) {
+	if j.bias != nil || j.relu {
+		j.biasReLU(i0, i1, j0, j1)
+	}
+	if j.mask.d != nil {
+		j.applyMask(i0, i1, j0, j1)
+	}
+}
+
+// applyMask is Epilogue.Mask on destination block [i0:i1, j0:j1], along
+// whichever of its dimensions is contiguous in memory.
+func (j *job) applyMask(i0, i1, j0, j1 int) {
+	d, m := j.C, j.mask
+	switch {
+	case d.cs == 1:
+		for i := i0; i < i1; i++ {
+			reluMask(d.d[i*d.rs+j0:i*d.rs+j1], m.d[i*m.rs+j0:i*m.rs+j1])
+		}
+	case d.rs == 1:
+		for jj := j0; jj < j1; jj++ {
+			reluMask(d.d[jj*d.cs+i0:jj*d.cs+i1], m.d[jj*m.cs+i0:jj*m.cs+i1])
+		}
+	default:
+		for i := i0; i < i1; i++ {
+			for jj := j0; jj < j1; jj++ {
+				v := &d.d[i*d.rs+jj*d.cs]
+				mv := float32(0)
+				if *v >= 0 {
+					mv = 1
+				}
+				m.d[i*m.rs+jj*m.cs] = mv
+				*v *= mv
+			}
+		}
+	}
+}
+
+// reluMask sets mask[i] = (x[i] ≥ 0) as 1 or 0, then x[i] = x[i]·mask[i].
+func reluMask(x, mask []float32) {
+	vec.GeZeroMask(mask, x)
+	vec.MaskMul(x, mask, x)
+}
+
+// biasReLU adds the bias and applies ReLU to destination block [i0:i1, j0:j1].
+func (j *job) biasReLU(i0, i1, j0, j1 int) {
 	d := j.C
 	if d.cs == 1 && !j.biasRows {
 		var bias []float32
@@ -559,9 +625,7 @@ func (j *job) reduce() {
 			d.d[i*d.rs+jj*d.cs] = s
 		}
 	}
-	if j.bias != nil || j.relu {
-		j.epilogue(0, j.M, 0, j.N)
-	}
+	j.epilogue(0, j.M, 0, j.N)
 }
 
 func epilogueRow(row, bias []float32, b0 int, relu bool) {

@@ -63,6 +63,12 @@ func newProblem(r *rand.Rand, transA, transB bool, m, n, k, pad int, ep Epilogue
 	if ep.Bias != nil {
 		p.ep.Bias = randSlice(r, n)
 	}
+	if ep.Mask != nil {
+		p.ep.Mask = make([]float32, len(p.c))
+		for i := range p.ep.Mask {
+			p.ep.Mask[i] = float32(math.NaN())
+		}
+	}
 	return p
 }
 
@@ -93,6 +99,9 @@ func (p *problem) check(t *testing.T, what string, c0, got []float32) {
 				if !math.IsNaN(float64(g)) {
 					t.Fatalf("%s: wrote padding C[%d,%d]", what, i, j)
 				}
+				if p.ep.Mask != nil && !math.IsNaN(float64(p.ep.Mask[i*p.ldc+j])) {
+					t.Fatalf("%s: wrote padding mask[%d,%d]", what, i, j)
+				}
 				continue
 			}
 			var s, abs float64
@@ -113,6 +122,16 @@ func (p *problem) check(t *testing.T, what string, c0, got []float32) {
 				s = 0
 			}
 			tol := 2 * float64(p.k+3) * u * abs
+			if p.ep.Mask != nil {
+				// The mask follows the sign of the rounded sum: near 0 either is right, but
+				// the value must then agree with it.
+				switch m := p.ep.Mask[i*p.ldc+j]; {
+				case m != 0 && m != 1 || math.Abs(s) > tol && (m == 1) != (s >= 0):
+					t.Fatalf("%s: mask[%d,%d] = %v for a sum of %v", what, i, j, m, s)
+				case m == 0:
+					s = 0
+				}
+			}
 			if d := math.Abs(float64(g) - s); !(d <= tol) {
 				if bad++; bad < 5 {
 					t.Errorf("%s: C[%d,%d] = %v, want %v (tol %g)", what, i, j, g, s, tol)
@@ -135,7 +154,8 @@ func TestSgemmAgainstReference(t *testing.T) {
 	pool := parallel.New(3)
 	defer pool.Close()
 	r := rand.New(rand.NewSource(1))
-	eps := []Epilogue{{}, {Accumulate: true}, {Bias: []float32{}, ReLU: true}, {Bias: []float32{}, Accumulate: true}, {ReLU: true}}
+	eps := []Epilogue{{}, {Accumulate: true}, {Bias: []float32{}, ReLU: true}, {Bias: []float32{}, Accumulate: true}, {ReLU: true},
+		{Bias: []float32{}, Mask: []float32{}}, {Accumulate: true, Mask: []float32{}}}
 	forEachKernel(t, func(kname string) {
 		for _, sh := range shapes {
 			m, n, k := sh[0], sh[1], sh[2]

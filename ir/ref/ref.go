@@ -135,6 +135,7 @@ var ops = [...]func(h *Machine, l ir.Launch, a [][]float64) error{
 	ir.Gemm:               gemm,
 	ir.GemmSplit:          gemmSplit,
 	ir.GemmBias:           gemmBias,
+	ir.GemmBiasReLU:       gemmBiasReLU,
 	ir.ReduceSum:          reduceSum,
 	ir.SoftmaxXent:        softmaxXent,
 	ir.Softmax:            softmax,
@@ -244,6 +245,21 @@ func gemmBias(h *Machine, l ir.Launch, a [][]float64) error {
 		return err
 	}
 	h.gemm(a[0], a[1], a[3], p, 0, p.K, a[2])
+	return nil
+}
+
+// gemmBiasReLU is GemmBias into pre, then mask a[3] = (pre ≥ 0) and out a[4] = pre ⊙ mask.
+func gemmBiasReLU(h *Machine, l ir.Launch, a [][]float64) error {
+	p, err := l.GemmParams()
+	if err != nil {
+		return err
+	}
+	pre := make([]float64, len(a[4]))
+	h.gemm(a[0], a[1], pre, p, 0, p.K, a[2])
+	for i, v := range pre {
+		a[3][i] = b2f(v >= 0)
+		a[4][i] = h.round(v * a[3][i])
+	}
 	return nil
 }
 
