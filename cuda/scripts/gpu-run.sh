@@ -8,8 +8,10 @@
 # racecheck and initcheck on a short bench of each model at each batch); tests, torch and
 # train when none is named. PyTorch eager runs in every call,
 # so that each call's figures have their peer on the same GPU. Each part takes a few minutes:
-# name one per call where a call has a time limit. Full logs go under $OUT (the device tool's
-# folder that comes back) or ./gpu-out; a summary goes to stdout. docs/GPU.md says more.
+# name one per call where a call has a time limit, or give the call's seconds as BUDGET: each
+# long command then runs under a timeout of what is left (less a margin for the summary), and
+# a part is skipped, saying so, when too little is left. Full logs go under $OUT (the device
+# tool's folder that comes back) or ./gpu-out; a summary goes to stdout. docs/GPU.md says more.
 set -u
 parts=${*:-tests torch train}
 for p in $parts; do
@@ -21,7 +23,23 @@ mkdir -p "$out"
 G=./.gpu/graphtrain
 D=.gpu/mnist
 P=bench/peers/torch_mnist.py # the PyTorch peer, from the checkout
-step() { echo; echo "== $* ($(date +%T))"; }
+step() { echo; echo "== $* ($(date +%T), $SECONDS s in)"; }
+budget=${BUDGET:-0} # 0: no limit
+# cap N: seconds a command may take, N or what BUDGET leaves less 15 s; 0 when under 20 are left.
+cap() {
+	if [ "$budget" -le 0 ]; then echo "$1"; return; fi
+	local left=$((budget - SECONDS - 15))
+	if [ $left -lt 20 ]; then echo 0; elif [ $left -lt "$1" ]; then echo $left; else echo "$1"; fi
+}
+# run N LOG CMD...: CMD under a timeout of cap N, its output into LOG; says when it was cut or skipped.
+run() {
+	local t; t=$(cap "$1"); local log=$2; shift 2
+	if [ "$t" -eq 0 ]; then : > "$log"; echo "skipped: BUDGET=$budget s is spent ($SECONDS s in)"; return 0; fi
+	timeout "$t" "$@" > "$log" 2>&1
+	local rc=$?
+	echo "exit $rc$([ $rc -eq 124 ] && echo " (cut at $t s)")"
+	return 0
+}
 
 step "GPU (parts: $parts)"
 nvidia-smi -L | tee "$out/gpu.txt"
@@ -29,8 +47,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 
 if want tests; then
 step "device tests (cuda.test -test.v; log cuda-test.log)"
-(cd cuda && ../.gpu/cuda.test -test.v -test.timeout 300s) > "$out/cuda-test.log" 2>&1
-echo "exit $?"
+run 300 "$out/cuda-test.log" bash -c 'cd cuda && ../.gpu/cuda.test -test.v -test.timeout 300s'
 grep -E '^(--- |ok|FAIL|PASS)' "$out/cuda-test.log"
 grep -E '^\s+\S+_test\.go:[0-9]+: ' "$out/cuda-test.log" | head -40
 
@@ -38,61 +55,69 @@ step "graphtrain devices"
 $G devices 2>&1 | tee "$out/devices.txt"
 
 step "bench, cpu and cuda on the same MNIST batches (bench.log)"
-$G bench --devices vm,cpu,cuda --model mlp,cnn --data-dir $D --json > "$out/bench.log" 2>&1
-echo "exit $?"; grep -v '^{' "$out/bench.log"
+run 120 "$out/bench.log" $G bench --devices vm,cpu,cuda --model mlp,cnn --data-dir $D --json
+grep -v '^{' "$out/bench.log"
 step "bench on cuda with more steps, CUDA graphs on and off (bench-cuda.log, bench-nograph.log)"
-$G bench --devices cuda --model mlp,cnn --steps 2000 --data-dir $D --json > "$out/bench-cuda.log" 2>&1
-echo "exit $?"; grep -v '^{' "$out/bench-cuda.log"
-GRAPHTRAIN_CUDA_GRAPH=0 $G bench --devices cuda --model mlp,cnn --steps 2000 --data-dir $D --json > "$out/bench-nograph.log" 2>&1
-echo "exit $?"; grep -v '^{' "$out/bench-nograph.log"
+run 60 "$out/bench-cuda.log" $G bench --devices cuda --model mlp,cnn --steps 2000 --data-dir $D --json
+grep -v '^{' "$out/bench-cuda.log"
+run 60 "$out/bench-nograph.log" env GRAPHTRAIN_CUDA_GRAPH=0 $G bench --devices cuda --model mlp,cnn --steps 2000 --data-dir $D --json
+grep -v '^{' "$out/bench-nograph.log"
 
 fi
 
-# PyTorch eager on the same GPU in every call, so that each part's figures have their peer.
+# PyTorch eager on the same GPU in every call that times something, so that each part's figures
+# have their peer (sanitize alone times nothing).
+if [ "$parts" != sanitize ]; then
 for m in mlp cnn; do
 	step "PyTorch eager, $m, 3 epochs (torch-$m.log)"
-	PYTHONUNBUFFERED=1 python3 $P --data-dir $D --model $m --epochs 3 --json > "$out/torch-$m.log" 2>&1
-	echo "exit $?"; tail -5 "$out/torch-$m.log"
+	run 120 "$out/torch-$m.log" env PYTHONUNBUFFERED=1 python3 $P --data-dir $D --model $m --epochs 3 --json
+	tail -5 "$out/torch-$m.log"
 done
+fi
 
 if want scale; then
 step "scale: bench of cpu and cuda at batch 128, 1024 and 8192, cpu on 1-16 threads (scale.log)"
-$G bench --devices cpu,cuda --model mlp,cnn --batch 128,1024,8192 --threads 1,2,4,8,16 --data-dir $D --json > "$out/scale.log" 2>&1
-echo "exit $?"; grep -v '^{' "$out/scale.log"
+run 240 "$out/scale.log" $G bench --devices cpu,cuda --model mlp,cnn --batch 128,1024,8192 --threads 1,2,4,8,16 --data-dir $D --json
+grep -v '^{' "$out/scale.log"
 for b in 1024 8192; do
 	for m in mlp cnn; do
 		step "PyTorch eager, $m, batch $b, 3 epochs (torch-$m-$b.log)"
-		PYTHONUNBUFFERED=1 timeout 240 python3 $P --data-dir $D --model $m --batch $b --epochs 3 --json > "$out/torch-$m-$b.log" 2>&1
-		echo "exit $?"; tail -3 "$out/torch-$m-$b.log"
+		run 120 "$out/torch-$m-$b.log" env PYTHONUNBUFFERED=1 python3 $P --data-dir $D --model $m --batch $b --epochs 3 --json
+		tail -3 "$out/torch-$m-$b.log"
 	done
 done
 fi
 
 if want sanitize; then
+# memcheck at every batch (the large grids of batch 8192 included); racecheck and initcheck,
+# slower, at 128 and 1024.
 for tool in memcheck racecheck initcheck; do
-	step "compute-sanitizer --tool $tool: bench of mlp and cnn on cuda, 3 steps at batch 128, 1024, 8192 ($tool.log)"
-	timeout 300 compute-sanitizer --tool $tool --error-exitcode 9 $G bench --devices cuda --model mlp,cnn --batch 128,1024,8192 --steps 3 --data-dir $D > "$out/$tool.log" 2>&1
-	echo "exit $? (9: the sanitizer found errors)"; grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|^========= [A-Z]' "$out/$tool.log" | sort | uniq -c | head -8
+	batches=128,1024
+	[ $tool = memcheck ] && batches=128,1024,8192
+	step "compute-sanitizer --tool $tool: bench of mlp and cnn on cuda, 3 steps at batch $batches ($tool.log; exit 9: errors found)"
+	run 180 "$out/$tool.log" compute-sanitizer --tool $tool --error-exitcode 9 $G bench --devices cuda --model mlp,cnn --batch $batches --steps 3 --data-dir $D
+	grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|^========= [A-Z]' "$out/$tool.log" | sort | uniq -c | head -8
 done
 fi
 
 if want torch; then
 for m in mlp cnn; do
 	step "PyTorch reduce-overhead, $m, 3 epochs (torch-$m-compiled.log)"
-	PYTHONUNBUFFERED=1 timeout 240 python3 $P --data-dir $D --model $m --epochs 3 --compile reduce-overhead --json > "$out/torch-$m-compiled.log" 2>&1
-	echo "exit $?"; tail -3 "$out/torch-$m-compiled.log"
+	run 240 "$out/torch-$m-compiled.log" env PYTHONUNBUFFERED=1 python3 $P --data-dir $D --model $m --epochs 3 --compile reduce-overhead --json
+	tail -3 "$out/torch-$m-compiled.log"
 done
 fi
 
 if want train; then
 for m in mlp cnn; do
 	step "graphtrain train mnist --device cuda --model $m, defaults (train-$m.log)"
-	$G train mnist --device cuda --model $m --data-dir $D --out "$out/ck-$m" --metrics "$out/metrics-$m.jsonl" --json > "$out/train-$m.log" 2>&1
-	echo "exit $?"; tail -4 "$out/train-$m.log"
+	run 600 "$out/train-$m.log" $G train mnist --device cuda --model $m --data-dir $D --out "$out/ck-$m" --metrics "$out/metrics-$m.jsonl" --json
+	tail -4 "$out/train-$m.log"
 	step "the GPU-trained $m evaluated on the CPU (eval-$m.log)"
-	$G eval mnist --device cpu --weights "$out/ck-$m" --data-dir $D --json > "$out/eval-$m.log" 2>&1
-	echo "exit $?"; tail -1 "$out/eval-$m.log"
+	run 120 "$out/eval-$m.log" $G eval mnist --device cpu --weights "$out/ck-$m" --data-dir $D --json
+	tail -1 "$out/eval-$m.log"
 done
 rm -rf "$out"/ck-*/last
 fi
 du -sh "$out"
+echo "done in $SECONDS s"
