@@ -201,17 +201,19 @@ func (e *executor) checkArgs(l ir.Launch) error {
 func (e *executor) compileF32(l ir.Launch) (func(), error) {
 	a := func(i int) []float32 { return e.f32(l.Args[i]) }
 	switch l.Op {
-	case ir.Gemm, ir.GemmBias, ir.GemmBiasReLU:
+	case ir.Gemm, ir.GemmBias, ir.GemmBiasReLU, ir.GemmMul:
 		p, err := l.GemmParams()
 		if err != nil {
 			return nil, err
 		}
 		var ep gemm.Epilogue
-		if l.Op != ir.Gemm {
+		switch l.Op {
+		case ir.GemmBias:
 			ep.Bias = a(2)
-		}
-		if l.Op == ir.GemmBiasReLU {
-			ep.Mask = a(3)
+		case ir.GemmBiasReLU:
+			ep.Bias, ep.Mask = a(2), a(3)
+		case ir.GemmMul:
+			ep.Times = a(2)
 		}
 		return e.sgemm(p, a(0), a(1), a(len(l.Args)-1), ep), nil
 	case ir.GemmSplit:
@@ -282,7 +284,7 @@ func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(),
 	switch l.Op {
 	case ir.Binary, ir.Unary, ir.Gather4:
 		return compileElementwise(pool, l, a)
-	case ir.Gemm, ir.GemmBias, ir.GemmBiasReLU, ir.GemmSplit:
+	case ir.Gemm, ir.GemmBias, ir.GemmBiasReLU, ir.GemmMul, ir.GemmSplit:
 		return gemmRef(l, a)
 	case ir.ReduceSum, ir.SoftmaxXent, ir.Softmax, ir.SoftmaxBack:
 		return compileRows(pool, l, a)

@@ -109,8 +109,9 @@ func stepLaunches(t *testing.T, what string, e *executor, h *ref.Machine, tol fl
 }
 
 // TestOddShapes runs every CUDA-kernel op on shapes the models do not make (package
-// programtest's list), and the CPU's own fused product with a bias, in both precisions, on
-// every GEMM kernel, against the reference interpreter.
+// programtest's list), and the CPU's own fused products (with a bias, with a bias and a
+// ReLU, times a matrix), in both precisions, on every GEMM kernel, against the reference
+// interpreter.
 func TestOddShapes(t *testing.T) {
 	kernels(t, func(t *testing.T) {
 		for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
@@ -123,6 +124,7 @@ func TestOddShapes(t *testing.T) {
 						a, b, bias := o.In(m*k, o.Normal), o.In(k*n, o.Normal), o.In(n, o.Normal)
 						o.Launch(ir.GemmBias, fmt.Sprintf("gemm_bias %v ta=%d tb=%d", s, ta, tb), []int{a, b, bias, o.Out(m * n)}, []int64{int64(m), int64(n), int64(k), ta, tb})
 						o.Launch(ir.GemmBiasReLU, fmt.Sprintf("gemm_bias_relu %v ta=%d tb=%d", s, ta, tb), []int{a, b, bias, o.Out(m * n), o.Out(m * n)}, []int64{int64(m), int64(n), int64(k), ta, tb})
+						o.Launch(ir.GemmMul, fmt.Sprintf("gemm_mul %v ta=%d tb=%d", s, ta, tb), []int{a, b, o.In(m*n, o.Normal), o.Out(m * n)}, []int64{int64(m), int64(n), int64(k), ta, tb})
 					}
 				}
 			}

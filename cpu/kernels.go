@@ -220,7 +220,7 @@ func transpose[T float](dst, src []T, rows, cols int) {
 	}
 }
 
-// gemmRef is a Gemm, GemmBias, GemmBiasReLU or GemmSplit of any dtype in plain loops, sums
+// gemmRef is a Gemm, GemmBias, GemmBiasReLU, GemmMul or GemmSplit of any dtype in plain loops, sums
 // in float64 rounded once, as ref computes it: the float64 programs (the XOR net's tiny
 // products) use it.
 func gemmRef[T float](l ir.Launch, a func(int) []T) (func(), error) {
@@ -237,12 +237,14 @@ func gemmRef[T float](l ir.Launch, a func(int) []T) (func(), error) {
 	}
 	m, n, k, ta, tb, kc := p.M, p.N, p.K, p.TransA, p.TransB, p.KC
 	A, B, C := a(0), a(1), a(len(l.Args)-1)
-	var bias, mask []T
-	if l.Op == ir.GemmBias || l.Op == ir.GemmBiasReLU {
+	var bias, mask, times []T
+	switch l.Op {
+	case ir.GemmBias:
 		bias = a(2)
-	}
-	if l.Op == ir.GemmBiasReLU {
-		mask = a(3)
+	case ir.GemmBiasReLU:
+		bias, mask = a(2), a(3)
+	case ir.GemmMul:
+		times = a(2)
 	}
 	return func() {
 		for z := 0; z*kc < max(k, 1); z++ {
@@ -271,6 +273,9 @@ func gemmRef[T float](l ir.Launch, a func(int) []T) (func(), error) {
 							mask[r*n+col] = 1
 						}
 						out[r*n+col] *= mask[r*n+col]
+					}
+					if times != nil {
+						out[r*n+col] *= times[r*n+col]
 					}
 				}
 			}

@@ -59,7 +59,7 @@ func (l Launch) flops(p *Program) (int64, error) {
 	n := func(b int) int64 { return int64(p.Buffers[b].Elems) }
 	out := l.Args[len(l.Args)-1]
 	switch l.Op {
-	case Gemm, GemmBias, GemmBiasReLU, GemmSplit:
+	case Gemm, GemmBias, GemmBiasReLU, GemmMul, GemmSplit:
 		g, err := l.GemmParams()
 		if l.Op == GemmSplit {
 			var s GemmSplitParams
@@ -68,7 +68,7 @@ func (l Launch) flops(p *Program) (int64, error) {
 		}
 		f := 2 * int64(g.M) * int64(g.N) * int64(g.K)
 		switch l.Op {
-		case GemmBias:
+		case GemmBias, GemmMul:
 			f += int64(g.M) * int64(g.N)
 		case GemmBiasReLU: // the bias, the mask and the product with it
 			f += 3 * int64(g.M) * int64(g.N)

@@ -163,6 +163,12 @@ const (
 	// makes it of a GemmBias and the two Binary launches after it: the activation is never
 	// stored before its ReLU, and the step has two launches fewer a layer.
 	GemmBiasReLU
+	// GemmMul: C[m,n] = (op(A)·op(B)) ⊙ M, the product rounded, then the elementwise product
+	// with M rounded. Args A, B, M, C; Ints as Gemm (GemmParams). A target with FuseDense
+	// makes it of a Gemm whose output only an elementwise product reads (the gradient of a
+	// dense layer's input through the ReLU before it) and that product; it runs where the
+	// product ran.
+	GemmMul
 	numOps
 )
 
@@ -177,6 +183,7 @@ var opNames = [numOps]string{
 	ConvReLUPoolBack: "conv_relu_pool_back", Dropout: "dropout", Augment: "augment",
 	BatchNormStats: "batchnorm_stats", BatchNorm: "batchnorm", BatchNormBackScale: "batchnorm_back_scale",
 	BatchNormBackData: "batchnorm_back_data", ConvFilterSplit: "conv_filter_split", GemmBiasReLU: "gemm_bias_relu",
+	GemmMul: "gemm_mul",
 }
 
 func (o Op) String() string {

@@ -34,7 +34,7 @@ type Gather4Params struct {
 	Strides [4]int
 }
 
-// GemmParams are a Gemm, GemmBias or GemmBiasReLU launch's: C [M,N] = op(A)·op(B) over K, A [M,K] ([K,M]
+// GemmParams are a Gemm, GemmBias, GemmBiasReLU or GemmMul launch's: C [M,N] = op(A)·op(B) over K, A [M,K] ([K,M]
 // when TransA), B [K,N] ([N,K] when TransB). Ints m, n, k, transA, transB.
 type GemmParams struct {
 	M, N, K        int
@@ -296,9 +296,9 @@ func (l Launch) Gather4Params() (Gather4Params, error) {
 	return Gather4Params{N: v[0], Dims: [4]int(v[1:5]), Strides: [4]int(v[5:9])}, nil
 }
 
-// GemmParams decodes a Gemm, GemmBias or GemmBiasReLU launch's parameters.
+// GemmParams decodes a Gemm, GemmBias, GemmBiasReLU or GemmMul launch's parameters.
 func (l Launch) GemmParams() (GemmParams, error) {
-	v, err := l.ints(gemmLen, Gemm, GemmBias, GemmBiasReLU)
+	v, err := l.ints(gemmLen, Gemm, GemmBias, GemmBiasReLU, GemmMul)
 	if err != nil {
 		return GemmParams{}, err
 	}

@@ -35,7 +35,7 @@ func wireCases() []wireCase {
 			func(l Launch) (any, error) { return l.UnaryParams() }, UnaryParams{N: 5, F: Sigmoid}},
 		{[]Op{Gather4}, Gather4Params{N: 120, Dims: [4]int{2, 3, 5, 4}, Strides: [4]int{1, 40, 2, 10}}.Ints(), []int64{120, 2, 3, 5, 4, 1, 40, 2, 10},
 			func(l Launch) (any, error) { return l.Gather4Params() }, Gather4Params{N: 120, Dims: [4]int{2, 3, 5, 4}, Strides: [4]int{1, 40, 2, 10}}},
-		{[]Op{Gemm, GemmBias, GemmBiasReLU}, GemmParams{M: 1, N: 2, K: 3, TransB: true}.Ints(), []int64{1, 2, 3, 0, 1},
+		{[]Op{Gemm, GemmBias, GemmBiasReLU, GemmMul}, GemmParams{M: 1, N: 2, K: 3, TransB: true}.Ints(), []int64{1, 2, 3, 0, 1},
 			func(l Launch) (any, error) { return l.GemmParams() }, GemmParams{M: 1, N: 2, K: 3, TransB: true}},
 		{[]Op{GemmSplit}, GemmSplitParams{GemmParams: GemmParams{M: 1, N: 2, K: 3, TransA: true}, KC: 4}.Ints(), []int64{1, 2, 3, 1, 0, 4},
 			func(l Launch) (any, error) { return l.GemmSplitParams() }, GemmSplitParams{GemmParams: GemmParams{M: 1, N: 2, K: 3, TransA: true}, KC: 4}},

@@ -376,6 +376,37 @@ func (l *lowering) fuseReLU(drop []bool) {
 		ln.Args = []int{ln.Args[0], ln.Args[1], ln.Args[2], mask, mul.Args[2]}
 	}
 	l.fuseMaskBack(drop, writer, readers)
+	if l.target.FuseDense {
+		fuseMul(p, drop, writer, readers, kept)
+	}
+}
+
+// fuseMul folds a Gemm whose output only an elementwise product (of the same size) reads,
+// and that product, into a GemmMul in the product's place (the other factor may be written
+// after the Gemm ran).
+func fuseMul(p *ir.Program, drop []bool, writer map[int]int, readers map[int][]int, kept map[int]bool) {
+	for i := range p.Launches {
+		ln := &p.Launches[i]
+		bp, err := ln.BinaryParams()
+		if drop[i] || err != nil || !isBinary(*ln, ir.Mul, 1, 1) {
+			continue
+		}
+		for k, prod := range ln.Args[:2] {
+			w, ok := writer[prod]
+			if !ok || drop[w] || p.Launches[w].Op != ir.Gemm || len(readers[prod]) != 1 || kept[prod] || ln.Args[1-k] == prod {
+				continue
+			}
+			g := p.Launches[w]
+			gp, err := g.GemmParams()
+			if err != nil || gp.M*gp.N != bp.N || p.Buffers[ln.Args[1-k]].Elems < bp.N {
+				continue
+			}
+			drop[w] = true
+			*ln = ir.Launch{Op: ir.GemmMul, Dtype: ln.Dtype, Role: ln.Role, Node: ln.Node, What: g.What + " ⊙",
+				Args: []int{g.Args[0], g.Args[1], ln.Args[1-k], ln.Args[2]}, Ints: g.Ints}
+			break
+		}
+	}
 }
 
 // isBinary reports whether ln is a Binary launch of op with strides sa and sb.

@@ -37,31 +37,50 @@ func TestSoftmaxCrossEntropyFused(t *testing.T) {
 	}
 }
 
-// TestDenseReLUFused: on the CPU target each hidden dense layer's product, bias and ReLU
-// are one gemm_bias_relu, with no mask (ew_binary ≥) or product with it (⊙) left in the
-// forward pass; the CUDA target keeps the three launches (it has no such kernel).
+// TestDenseFusions: on the CPU target each hidden dense layer's product, bias and ReLU are
+// one gemm_bias_relu, with no mask (ew_binary ≥) left in the forward pass, and the gradient
+// of each dense layer's input times the derivative of the activation before it (the ReLU's
+// mask, the xor net's sigmoid's) one gemm_mul, with no product of a gemm's output left; the
+// CUDA target keeps the separate launches (it has no such kernels).
 // TestHostProgramMatchesTapeMachine checks the numbers of both.
-func TestDenseReLUFused(t *testing.T) {
-	hidden := map[string]int{"xor": 0, "mlp": 1, "cnn": 2}
+func TestDenseFusions(t *testing.T) {
+	want := map[string][2]int{"xor": {0, 1}, "mlp": {1, 1}, "cnn": {2, 2}}
 	for _, tm := range lowertest.Models(t) {
 		for _, target := range []lower.Target{lower.CPU, lower.CUDA} {
 			p, _ := lowertest.Lower(t, tm.M, tm.Batch, tm.Solver, tm.LR, target)
-			fused, masks := 0, 0
+			var got [2]int
+			masks, products := 0, 0
+			gemmOut := map[int]bool{}
 			for _, l := range p.Launches {
-				if l.Op == ir.GemmBiasReLU {
-					fused++
+				switch l.Op {
+				case ir.GemmBiasReLU:
+					got[0]++
+				case ir.GemmMul:
+					got[1]++
+				case ir.Gemm:
+					gemmOut[l.Args[2]] = true
 				}
 				if bp, err := l.BinaryParams(); err == nil && l.Role == ir.Forward && bp.Op == ir.Ge {
 					masks++
 				}
+				if isMul(l) && (gemmOut[l.Args[0]] || gemmOut[l.Args[1]]) {
+					products++
+				}
 			}
-			want := hidden[tm.M.Spec.Kind]
+			w := want[tm.M.Spec.Kind]
 			if target.Name == "cuda" {
-				want = 0
+				w = [2]int{}
 			}
-			if fused != want || target.Name == "cpu" && masks != 0 {
-				t.Errorf("%s on %s: %d gemm_bias_relu and %d masks in the forward pass, want %d and 0", tm.M.Spec.Kind, target.Name, fused, masks, want)
+			if got != w || target.Name == "cpu" && (masks != 0 || products != 0) {
+				t.Errorf("%s on %s: %d gemm_bias_relu, %d gemm_mul, %d masks in the forward pass and %d products of a gemm's output, want %v and 0, 0",
+					tm.M.Spec.Kind, target.Name, got[0], got[1], masks, products, w)
 			}
 		}
 	}
+}
+
+// isMul reports whether l is an elementwise product of two buffers.
+func isMul(l ir.Launch) bool {
+	bp, err := l.BinaryParams()
+	return err == nil && bp.Op == ir.Mul && bp.SA == 1 && bp.SB == 1
 }

@@ -44,11 +44,17 @@ const (
 // and 0 otherwise (NaN included), and m is stored in Mask at v's place (Mask
 // is laid out as C, with ldc): the activation and its derivative's mask
 // from the block of C still in cache.
+//
+// Times, when not nil (Mask nil), multiplies each value of C, last, by the
+// value of Times at its place (laid out as C, with ldc): one rounded product,
+// as an elementwise product after the GEMM would give (a gradient through a
+// ReLU's mask).
 type Epilogue struct {
 	Bias       []float32
 	ReLU       bool
 	Accumulate bool
 	Mask       []float32
+	Times      []float32
 }
 
 // check panics when the epilogue does not fit an m x n C of leading
@@ -63,6 +69,21 @@ func (ep Epilogue) check(m, n, ldc int) {
 		}
 		checkMat("mask", false, m, n, ep.Mask, ldc)
 	}
+	if ep.Times != nil {
+		if ep.Mask != nil {
+			panic("gemm: an epilogue with both Mask and Times")
+		}
+		checkMat("times", false, m, n, ep.Times, ldc)
+	}
+}
+
+// post is the matrix of Mask or Times (nil when neither), and whether it is
+// Times.
+func (ep Epilogue) post() ([]float32, bool) {
+	if ep.Times != nil {
+		return ep.Times, true
+	}
+	return ep.Mask, false
 }
 
 // mat is a strided view: element (i, j) is d[i*rs + j*cs]; or, when coff is
@@ -171,8 +192,8 @@ func (ws *Workspace) Sgemm(p *parallel.Pool, transA, transB bool, m, n, k int, a
 				clear(row)
 			}
 			epilogueRow(row, ep.Bias, 0, ep.ReLU)
-			if ep.Mask != nil {
-				reluMask(row, ep.Mask[i*ldc:i*ldc+n])
+			if m, times := ep.post(); m != nil {
+				applyMask(row, m[i*ldc:i*ldc+n], times)
 			}
 		}
 		return
@@ -271,13 +292,14 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 		}
 	}
 	j := &ws.job
+	post, times := ep.post()
 	*j = job{ws: ws, kern: kern, A: A, B: B, C: C, M: m, N: n, K: k,
-		load: ep.Accumulate, bias: ep.Bias, relu: ep.ReLU, mask: mat{ep.Mask, ldc, 1, nil, nil}}
+		load: ep.Accumulate, bias: ep.Bias, relu: ep.ReLU, mask: mat{post, ldc, 1, nil, nil}, times: times}
 	if swap {
 		j.A = mat{B.d, B.cs, B.rs, nil, nil}
 		j.B = mat{A.d, A.cs, A.rs, nil, nil}
 		j.C = mat{c, 1, ldc, nil, nil}
-		j.mask = mat{ep.Mask, 1, ldc, nil, nil}
+		j.mask = mat{post, 1, ldc, nil, nil}
 		j.M, j.N = n, m
 		j.biasRows = true
 	}
@@ -360,10 +382,11 @@ type job struct {
 	bias     []float32
 	biasRows bool // bias indexed by row of the destination (transposed case)
 	relu     bool
-	mask     mat // Epilogue.Mask laid out as C (d nil: none)
-	mbt, nbt int // tiles per block
-	nmb, nnb int // blocks along M and N
-	nchunks  int // > 0: split over k
+	mask     mat  // Epilogue.Mask or Times laid out as C (d nil: none)
+	times    bool // mask is Times
+	mbt, nbt int  // tiles per block
+	nmb, nnb int  // blocks along M and N
+	nchunks  int  // > 0: split over k
 }
 
 // DoWorker computes block i (or k-chunk i) on worker w's scratch.
@@ -495,38 +518,29 @@ func (j *job) epilogue(i0, i1, j0, j1 int) {
 	}
 }
 
-// applyMask is Epilogue.Mask on destination block [i0:i1, j0:j1], along
-// whichever of its dimensions is contiguous in memory.
+// applyMask is Epilogue.Mask or Times on destination block [i0:i1, j0:j1],
+// along whichever of its dimensions is contiguous in memory (C's or its
+// transpose's rows).
 func (j *job) applyMask(i0, i1, j0, j1 int) {
 	d, m := j.C, j.mask
-	switch {
-	case d.cs == 1:
+	if d.cs == 1 {
 		for i := i0; i < i1; i++ {
-			reluMask(d.d[i*d.rs+j0:i*d.rs+j1], m.d[i*m.rs+j0:i*m.rs+j1])
+			applyMask(d.d[i*d.rs+j0:i*d.rs+j1], m.d[i*m.rs+j0:i*m.rs+j1], j.times)
 		}
-	case d.rs == 1:
-		for jj := j0; jj < j1; jj++ {
-			reluMask(d.d[jj*d.cs+i0:jj*d.cs+i1], m.d[jj*m.cs+i0:jj*m.cs+i1])
-		}
-	default:
-		for i := i0; i < i1; i++ {
-			for jj := j0; jj < j1; jj++ {
-				v := &d.d[i*d.rs+jj*d.cs]
-				mv := float32(0)
-				if *v >= 0 {
-					mv = 1
-				}
-				m.d[i*m.rs+jj*m.cs] = mv
-				*v *= mv
-			}
-		}
+		return
+	}
+	for jj := j0; jj < j1; jj++ {
+		applyMask(d.d[jj*d.cs+i0:jj*d.cs+i1], m.d[jj*m.cs+i0:jj*m.cs+i1], j.times)
 	}
 }
 
-// reluMask sets mask[i] = (x[i] ≥ 0) as 1 or 0, then x[i] = x[i]·mask[i].
-func reluMask(x, mask []float32) {
-	vec.GeZeroMask(mask, x)
-	vec.MaskMul(x, mask, x)
+// applyMask is x = x·m (times), or the ReLU as a graph writes it: m = (x ≥ 0)
+// as 1 or 0, then x = x·m.
+func applyMask(x, m []float32, times bool) {
+	if !times {
+		vec.GeZeroMask(m, x)
+	}
+	vec.MaskMul(x, m, x)
 }
 
 // biasReLU adds the bias and applies ReLU to destination block [i0:i1, j0:j1].

@@ -63,6 +63,9 @@ func newProblem(r *rand.Rand, transA, transB bool, m, n, k, pad int, ep Epilogue
 	if ep.Bias != nil {
 		p.ep.Bias = randSlice(r, n)
 	}
+	if ep.Times != nil {
+		p.ep.Times = randSlice(r, len(p.c))
+	}
 	if ep.Mask != nil {
 		p.ep.Mask = make([]float32, len(p.c))
 		for i := range p.ep.Mask {
@@ -121,6 +124,10 @@ func (p *problem) check(t *testing.T, what string, c0, got []float32) {
 			if p.ep.ReLU && s < 0 {
 				s = 0
 			}
+			if p.ep.Times != nil {
+				t := float64(p.ep.Times[i*p.ldc+j])
+				s, abs = s*t, abs*math.Abs(t)
+			}
 			tol := 2 * float64(p.k+3) * u * abs
 			if p.ep.Mask != nil {
 				// The mask follows the sign of the rounded sum: near 0 either is right, but
@@ -155,7 +162,7 @@ func TestSgemmAgainstReference(t *testing.T) {
 	defer pool.Close()
 	r := rand.New(rand.NewSource(1))
 	eps := []Epilogue{{}, {Accumulate: true}, {Bias: []float32{}, ReLU: true}, {Bias: []float32{}, Accumulate: true}, {ReLU: true},
-		{Bias: []float32{}, Mask: []float32{}}, {Accumulate: true, Mask: []float32{}}}
+		{Bias: []float32{}, Mask: []float32{}}, {Accumulate: true, Mask: []float32{}}, {Times: []float32{}}, {Bias: []float32{}, Times: []float32{}}}
 	forEachKernel(t, func(kname string) {
 		for _, sh := range shapes {
 			m, n, k := sh[0], sh[1], sh[2]
@@ -254,6 +261,14 @@ func TestSgemmPanicsOnBadArgs(t *testing.T) {
 	mustPanic("short a", func() { Sgemm(nil, false, false, 2, 2, 4, a, 4, b, 2, c, 2, Epilogue{}) })
 	mustPanic("small lda", func() { Sgemm(nil, false, false, 2, 2, 3, a, 2, b, 2, c, 2, Epilogue{}) })
 	mustPanic("short bias", func() { Sgemm(nil, false, false, 2, 2, 3, a, 3, b, 2, c, 2, Epilogue{Bias: []float32{1}}) })
+	mustPanic("short mask", func() { Sgemm(nil, false, false, 2, 2, 3, a, 3, b, 2, c, 2, Epilogue{Mask: make([]float32, 3)}) })
+	mustPanic("short times", func() { Sgemm(nil, false, false, 2, 2, 3, a, 3, b, 2, c, 2, Epilogue{Times: make([]float32, 3)}) })
+	mustPanic("mask and ReLU", func() {
+		Sgemm(nil, false, false, 2, 2, 3, a, 3, b, 2, c, 2, Epilogue{Mask: make([]float32, 4), ReLU: true})
+	})
+	mustPanic("mask and times", func() {
+		Sgemm(nil, false, false, 2, 2, 3, a, 3, b, 2, c, 2, Epilogue{Mask: make([]float32, 4), Times: make([]float32, 4)})
+	})
 	ws := NewWorkspace()
 	mustPanic("cols: too few offsets", func() { ws.SgemmCols(nil, false, 2, 2, 3, a, 3, b, []int{0}, c, 2, Epilogue{}) })
 	mustPanic("cols: a column past b", func() { ws.SgemmCols(nil, false, 2, 2, 3, a, 3, b, []int{0, 4}, c, 2, Epilogue{}) })

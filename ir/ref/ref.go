@@ -136,6 +136,7 @@ var ops = [...]func(h *Machine, l ir.Launch, a [][]float64) error{
 	ir.GemmSplit:          gemmSplit,
 	ir.GemmBias:           gemmBias,
 	ir.GemmBiasReLU:       gemmBiasReLU,
+	ir.GemmMul:            gemmMul,
 	ir.ReduceSum:          reduceSum,
 	ir.SoftmaxXent:        softmaxXent,
 	ir.Softmax:            softmax,
@@ -259,6 +260,20 @@ func gemmBiasReLU(h *Machine, l ir.Launch, a [][]float64) error {
 	for i, v := range pre {
 		a[3][i] = b2f(v >= 0)
 		a[4][i] = h.round(v * a[3][i])
+	}
+	return nil
+}
+
+// gemmMul is Gemm into a product, then out a[3] = product ⊙ a[2].
+func gemmMul(h *Machine, l ir.Launch, a [][]float64) error {
+	p, err := l.GemmParams()
+	if err != nil {
+		return err
+	}
+	prod := make([]float64, len(a[3]))
+	h.gemm(a[0], a[1], prod, p, 0, p.K, nil)
+	for i, v := range prod {
+		a[3][i] = h.round(v * a[2][i])
 	}
 	return nil
 }
