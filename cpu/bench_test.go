@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/graphtrain/graphtrain/internal/parallel"
 	"github.com/graphtrain/graphtrain/lower"
@@ -144,6 +145,57 @@ func BenchmarkDataParallelBound(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
+
+// BenchmarkUpdateTraffic measures what the solver's update costs inside a step: the mlp's
+// step (batch 128, Adam) with and without its update, the first product (the batch times
+// W1, which every worker reads whole) and the update timed on their own inside the step as
+// "product-µs" and "update-µs" (BenchmarkLaunches times the update alone). Without the
+// update nothing writes W1 between steps; with it each worker writes its share of W1
+// (Adam's pieces), which the other worker's next product then reads (docs/DESIGN.md, "What
+// a second core can give here"). Run with -cpu 1,2.
+func BenchmarkUpdateTraffic(b *testing.B) {
+	m, _ := model.NewMLP(256, 1)
+	for _, update := range []bool{true, false} {
+		b.Run(map[bool]string{true: "with_update", false: "without_update"}[update], func(b *testing.B) {
+			tr := adamTrainer(b, m, 128)
+			x, y := model.RandomBatch(m, 128, 1)
+			for i := 0; i < 3; i++ {
+				if err := tr.Step(x, y); err != nil {
+					b.Fatal(err)
+				}
+			}
+			e := executorOf(tr)
+			upd := -1 // the call that runs the updates
+			for i, l := range e.p.Launches {
+				if l.Op.IsUpdate() {
+					upd = i // the updates are one call, after one call a launch before them
+					break
+				}
+			}
+			var product, updates time.Duration
+			b.ResetTimer()
+			for n := 0; n < b.N; n++ {
+				for i, f := range e.calls {
+					switch {
+					case i == upd && !update:
+					case i == upd, i == 0:
+						t0 := time.Now()
+						f()
+						if i == 0 {
+							product += time.Since(t0)
+						} else {
+							updates += time.Since(t0)
+						}
+					default:
+						f()
+					}
+				}
+			}
+			b.ReportMetric(float64(product.Microseconds())/float64(b.N), "product-µs")
+			b.ReportMetric(float64(updates.Microseconds())/float64(b.N), "update-µs")
 		})
 	}
 }
