@@ -1,10 +1,11 @@
 // Package cpu is graphtrain's compiled CPU executor, the "cpu" backend (--device cpu, and
 // --device auto where no GPU is usable). It lowers a training graph for the CPU target
-// (lower.Lower with lower.CPU: products fused with their biases, each convolution with
-// its ReLU and pooling, and its backward pass, fused into launches run image by image,
-// nothing split) and
-// compiles each launch of the Program once into a Go call over views of memory planned once,
-// so that a training step is a loop over those calls and allocates nothing.
+// (lower.Lower with lower.CPU: products fused with their biases, a dense layer's ReLU and
+// the gradient through it, each convolution with its ReLU and pooling, and its backward
+// pass, fused into launches run image by image, nothing split) and compiles each launch of
+// the Program once into a Go call over views of memory planned once, so that a training
+// step is a loop over those calls and allocates nothing; the solver's updates of every
+// parameter are one call.
 //
 // The products run on internal/gemm (packed, cache-blocked, AVX-512 or AVX2+FMA micro-kernels
 // chosen from the CPU's features), Adam, SGD, momentum and the ReLU's passes on internal/vec,

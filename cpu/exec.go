@@ -196,8 +196,9 @@ func (e *executor) checkArgs(l ir.Launch) error {
 	return nil
 }
 
-// compileF32 compiles the float32 launches that have kernels of their own (the products on
-// the packed GEMM, Adam), or returns nil and no error for the others.
+// compileF32 compiles the float32 launches that have kernels of their own (the products and
+// the convolutions on the packed GEMM, the ReLU's elementwise passes on SIMD), or returns
+// nil and no error for the others.
 func (e *executor) compileF32(l ir.Launch) (func(), error) {
 	a := func(i int) []float32 { return e.f32(l.Args[i]) }
 	switch l.Op {

@@ -854,13 +854,33 @@ func (ps *pieces) Do(i int) {
 }
 
 // runAll returns a call that runs every work of ws, which must be independent of each
-// other: each prep, then all their pieces on pool at once (inline when there is one).
+// other: each prep, then all their pieces on pool at once; inline when there is one piece,
+// or when all of them together are no more than a piece of elementwise work (the xor net's
+// updates: waking a helper costs more).
 func runAll(pool *parallel.Pool, ws []work) func() {
 	ps := &pieces{parts: ws}
+	total := 0
 	for p, w := range ws {
 		size := max(1, w.size)
 		for lo := 0; lo < w.n; lo += size {
 			ps.at = append(ps.at, piece{p, lo, min(lo+size, w.n)})
+		}
+		total += w.n
+	}
+	if total <= chunk {
+		ps.at = []piece{}
+		for p, w := range ws {
+			ps.at = append(ps.at, piece{p, 0, w.n})
+		}
+		return func() {
+			for _, w := range ws {
+				if w.prep != nil {
+					w.prep()
+				}
+			}
+			for i := range ps.at {
+				ps.Do(i)
+			}
 		}
 	}
 	return func() {
