@@ -858,43 +858,33 @@ func (ps *pieces) Do(i int) {
 // or when all of them together are no more than a piece of elementwise work (the xor net's
 // updates: waking a helper costs more).
 func runAll(pool *parallel.Pool, ws []work) func() {
-	ps := &pieces{parts: ws}
 	total := 0
+	for _, w := range ws {
+		total += w.n
+	}
+	ps := &pieces{parts: ws}
 	for p, w := range ws {
 		size := max(1, w.size)
+		if total <= chunk {
+			size = max(1, w.n) // the whole work a piece: all of them run inline
+		}
 		for lo := 0; lo < w.n; lo += size {
 			ps.at = append(ps.at, piece{p, lo, min(lo+size, w.n)})
 		}
-		total += w.n
 	}
-	if total <= chunk {
-		ps.at = []piece{}
-		for p, w := range ws {
-			ps.at = append(ps.at, piece{p, 0, w.n})
-		}
-		return func() {
-			for _, w := range ws {
-				if w.prep != nil {
-					w.prep()
-				}
-			}
-			for i := range ps.at {
-				ps.Do(i)
-			}
-		}
-	}
+	inline := total <= chunk || len(ps.at) <= 1
 	return func() {
 		for _, w := range ws {
 			if w.prep != nil {
 				w.prep()
 			}
 		}
-		switch len(ps.at) {
-		case 0:
-		case 1:
-			ps.Do(0)
-		default:
+		if !inline {
 			pool.Run(len(ps.at), ps)
+			return
+		}
+		for i := range ps.at {
+			ps.Do(i)
 		}
 	}
 }

@@ -344,10 +344,7 @@ func (l *lowering) fuseReLU(drop []bool) {
 		buf := p.Buffers[b]
 		return buf.Kind == ir.Const && len(buf.Value) == 1 && buf.Value[0] == 0
 	}
-	kept := map[int]bool{p.Out: true, p.Loss: true}
-	for _, g := range p.Grads {
-		kept[g] = true
-	}
+	keep := kept(p)
 	fused := map[ir.Op]ir.Op{ir.Conv: ir.ConvReLU}
 	if l.target.FuseDense {
 		fused[ir.GemmBias] = ir.GemmBiasReLU
@@ -360,7 +357,7 @@ func (l *lowering) fuseReLU(drop []bool) {
 		}
 		pre := ln.Args[3] // Conv's out, GemmBias's C
 		r := readers[pre]
-		if kept[pre] {
+		if keep[pre] {
 			continue
 		}
 		if len(r) != 2 || !isBinary(p.Launches[r[0]], ir.Ge, 1, 0) || !isBinary(p.Launches[r[1]], ir.Mul, 1, 1) {
@@ -377,23 +374,23 @@ func (l *lowering) fuseReLU(drop []bool) {
 	}
 	l.fuseMaskBack(drop, writer, readers)
 	if l.target.FuseDense {
-		fuseMul(p, drop, writer, readers, kept)
+		fuseMul(p, drop, writer, readers, keep)
 	}
 }
 
 // fuseMul folds a Gemm whose output only an elementwise product (of the same size) reads,
 // and that product, into a GemmMul in the product's place (the other factor may be written
 // after the Gemm ran).
-func fuseMul(p *ir.Program, drop []bool, writer map[int]int, readers map[int][]int, kept map[int]bool) {
+func fuseMul(p *ir.Program, drop []bool, writer map[int]int, readers map[int][]int, keep map[int]bool) {
 	for i := range p.Launches {
 		ln := &p.Launches[i]
-		bp, err := ln.BinaryParams()
-		if drop[i] || err != nil || !isBinary(*ln, ir.Mul, 1, 1) {
+		if drop[i] || !isBinary(*ln, ir.Mul, 1, 1) {
 			continue
 		}
+		bp, _ := ln.BinaryParams()
 		for k, prod := range ln.Args[:2] {
 			w, ok := writer[prod]
-			if !ok || drop[w] || p.Launches[w].Op != ir.Gemm || len(readers[prod]) != 1 || kept[prod] || ln.Args[1-k] == prod {
+			if !ok || drop[w] || p.Launches[w].Op != ir.Gemm || len(readers[prod]) != 1 || keep[prod] || ln.Args[1-k] == prod {
 				continue
 			}
 			g := p.Launches[w]
@@ -407,6 +404,16 @@ func fuseMul(p *ir.Program, drop []bool, writer map[int]int, readers map[int][]i
 			break
 		}
 	}
+}
+
+// kept is the set of buffers the program gives out (the output, the loss, the gradients):
+// a fusion must still write them.
+func kept(p *ir.Program) map[int]bool {
+	k := map[int]bool{p.Out: true, p.Loss: true}
+	for _, g := range p.Grads {
+		k[g] = true
+	}
+	return k
 }
 
 // isBinary reports whether ln is a Binary launch of op with strides sa and sb.
@@ -448,10 +455,7 @@ func (l *lowering) fuseMaskBack(drop []bool, writer map[int]int, readers map[int
 // renumbers the buffers that remain.
 func (l *lowering) dropLaunches(drop []bool) {
 	p := l.p
-	keep := map[int]bool{p.Out: true, p.Loss: true}
-	for _, g := range p.Grads {
-		keep[g] = true
-	}
+	keep := kept(p)
 	for changed := true; changed; {
 		changed = false
 		refs := map[int]int{}

@@ -135,8 +135,8 @@ var ops = [...]func(h *Machine, l ir.Launch, a [][]float64) error{
 	ir.Gemm:               gemm,
 	ir.GemmSplit:          gemmSplit,
 	ir.GemmBias:           gemmBias,
-	ir.GemmBiasReLU:       gemmBiasReLU,
-	ir.GemmMul:            gemmMul,
+	ir.GemmBiasReLU:       gemmThen,
+	ir.GemmMul:            gemmThen,
 	ir.ReduceSum:          reduceSum,
 	ir.SoftmaxXent:        softmaxXent,
 	ir.Softmax:            softmax,
@@ -249,31 +249,27 @@ func gemmBias(h *Machine, l ir.Launch, a [][]float64) error {
 	return nil
 }
 
-// gemmBiasReLU is GemmBias into pre, then mask a[3] = (pre ≥ 0) and out a[4] = pre ⊙ mask.
-func gemmBiasReLU(h *Machine, l ir.Launch, a [][]float64) error {
+// gemmThen is a product rounded, then an elementwise step on it: GemmBiasReLU (the product
+// with bias a[2] is pre; mask a[3] = (pre ≥ 0), out a[4] = pre ⊙ mask) or GemmMul (out a[3]
+// = product ⊙ a[2]).
+func gemmThen(h *Machine, l ir.Launch, a [][]float64) error {
 	p, err := l.GemmParams()
 	if err != nil {
 		return err
 	}
-	pre := make([]float64, len(a[4]))
-	h.gemm(a[0], a[1], pre, p, 0, p.K, a[2])
-	for i, v := range pre {
-		a[3][i] = b2f(v >= 0)
-		a[4][i] = h.round(v * a[3][i])
+	out := a[len(a)-1]
+	prod := make([]float64, len(out))
+	if l.Op == ir.GemmMul {
+		h.gemm(a[0], a[1], prod, p, 0, p.K, nil)
+		for i, v := range prod {
+			out[i] = h.round(v * a[2][i])
+		}
+		return nil
 	}
-	return nil
-}
-
-// gemmMul is Gemm into a product, then out a[3] = product ⊙ a[2].
-func gemmMul(h *Machine, l ir.Launch, a [][]float64) error {
-	p, err := l.GemmParams()
-	if err != nil {
-		return err
-	}
-	prod := make([]float64, len(a[3]))
-	h.gemm(a[0], a[1], prod, p, 0, p.K, nil)
+	h.gemm(a[0], a[1], prod, p, 0, p.K, a[2])
 	for i, v := range prod {
-		a[3][i] = h.round(v * a[2][i])
+		a[3][i] = b2f(v >= 0)
+		out[i] = h.round(v * a[3][i])
 	}
 	return nil
 }
