@@ -19,11 +19,15 @@
 // (e.g. the 6 output channels of a convolution) the package computes
 // Cᵀ = op(B)ᵀ·op(A)ᵀ instead, so that the vector lanes run along m. When C is
 // small and k huge (filter gradients: k = batch·pixels) k is cut into fixed
-// KChunk-long chunks computed in parallel and added in chunk order.
+// KChunk-long chunks computed in parallel and added in chunk order; when op(B)
+// is large and k much larger than m (an MLP's first layer at a small batch),
+// into two halves, so that each of two workers reads half of op(B). C is cut
+// for the workers along its rows first: a worker writes rows of its own.
 //
 // Determinism: the order in which the terms of any C element are summed
-// depends only on the kernel family, m, n, KC and KChunk, never on the number of workers or
-// on the partition of C, so results are bit-identical for any worker count.
+// depends only on the kernel family, m, n, k, KC, KChunk and halfBMin, never on
+// the number of workers or on the partition of C, so results are bit-identical
+// for any worker count.
 // Different kernels (FMA vs separate multiply-add, tile shapes) round
 // differently.
 //

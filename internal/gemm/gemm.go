@@ -8,8 +8,8 @@ import (
 	"github.com/graphtrain/graphtrain/internal/vec"
 )
 
-// Blocking constants. Only KC and KChunk influence the order in which the
-// terms of a C element are summed; they are fixed (independent of the number
+// Blocking constants. Only KC, KChunk and halfBMin influence the order in which
+// the terms of a C element are summed; they are fixed (independent of the number
 // of workers and of how C is partitioned), which is what makes results
 // bit-identical for any worker count.
 const (
@@ -29,6 +29,9 @@ const (
 	directBMax = 1 << 15
 	// minJobFlops: the partition is not refined below this many flops per job.
 	minJobFlops = 1 << 18
+	// halfBMin: an op(B) of this many values (256 KiB) or more, in a product of a k much
+	// larger than m, is multiplied in two halves of k (kChunks).
+	halfBMin = 1 << 16
 )
 
 // Epilogue says how the product is combined with C:
@@ -118,6 +121,7 @@ type Workspace struct {
 	sc      []scratch
 	partial []float32
 	job     job
+	red     reduceJob
 }
 
 // NewWorkspace returns an empty workspace; buffers are sized on first use.
@@ -309,28 +313,31 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 	flops := 2 * float64(M) * float64(N) * float64(k)
 	workers := p.Size()
 
-	if k >= 2*KChunk && mt*mr <= MC && nt*nr <= NC {
-		// Small C, huge k: fixed k-chunks, partial sums reduced in order.
-		j.nchunks = ceilDiv(k, KChunk)
-		j.mbt, j.nbt, j.nmb, j.nnb = mt, nt, 1, 1
-		ws.grow(workers, mt*mr, nt*nr, j.nchunks*M*N)
-		p.RunWorkers(j.nchunks, j)
-		j.reduce()
+	if nch, klen := kChunks(M, N, k, mt*mr, nt*nr, swap); nch > 1 {
+		// Chunks of k computed in parallel, each cut into blocks of C like a product of its
+		// own (chunk 0 straight into C unless C is accumulated into, the others into partial
+		// sums), then the partial sums added to C in chunk order and the epilogue applied,
+		// rows of C in parallel.
+		j.nchunks, j.klen = nch, klen
+		j.mbt, j.nbt = mt, nt // a chunk of a huge k: all of a small C
+		if klen != KChunk {
+			j.mbt, j.nbt = partition(mt, nt, mr, nr, ceilDiv(workers, nch), flops/float64(nch), swap)
+		}
+		j.nmb, j.nnb = ceilDiv(mt, j.mbt), ceilDiv(nt, j.nbt)
+		j.byCols = swap
+		ws.grow(workers, j.mbt*mr, j.nbt*nr, nch*M*N)
+		p.RunWorkers(nch*j.nmb*j.nnb, j)
+		ws.red = reduceJob{j: j, rows: max(1, reduceValues/N)}
+		p.Run(ceilDiv(M, ws.red.rows), &ws.red)
+		ws.red = reduceJob{}
 		*j = job{}
 		return
 	}
 
-	mbt, nbt := min(mt, MC/mr), min(nt, NC/nr)
-	jobs := func() int { return ceilDiv(mt, mbt) * ceilDiv(nt, nbt) }
-	for jobs() < 2*workers && (mbt > 1 || nbt > 1) && flops/float64(2*jobs()) >= minJobFlops {
-		if mbt*mr >= nbt*nr && mbt > 1 || nbt == 1 {
-			mbt = ceilDiv(mbt, 2)
-		} else {
-			nbt = ceilDiv(nbt, 2)
-		}
-	}
+	mbt, nbt := partition(mt, nt, mr, nr, workers, flops, swap)
 	j.mbt, j.nbt = mbt, nbt
 	j.nmb, j.nnb = ceilDiv(mt, mbt), ceilDiv(nt, nbt)
+	j.byCols = swap
 	n0 := j.nmb * j.nnb
 	if flops < smallFlops || workers == 1 || n0 == 1 {
 		ws.grow(1, mbt*mr, nbt*nr, 0)
@@ -342,6 +349,56 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 		p.RunWorkers(n0, j)
 	}
 	*j = job{}
+}
+
+// kChunks returns how many chunks of k, klen long, a product of a destination of m rows
+// (rows x cols in whole tiles) computes apart and adds in chunk order (0: none), from the
+// shape alone, never the workers, so that every worker count sums alike:
+//   - a small destination and a huge k (filter gradients: k = batch·pixels): KChunk-long
+//     chunks, so that the workers have work;
+//   - an op(B) of at least halfBMin values with a k of at least 2·KC and more than twice m,
+//     not transposed (the first layer of an MLP at a small batch: 128 x 256 x 784): two
+//     halves. The workers then each read half of op(B) (the layer's weights) instead of all
+//     of it, the half whose update is theirs too, and add up a destination smaller than
+//     that half (docs/DESIGN.md, "The first product in halves of k").
+func kChunks(m, n, k, rows, cols int, swap bool) (chunks, klen int) {
+	switch {
+	case k >= 2*KChunk && rows <= MC && cols <= NC:
+		return ceilDiv(k, KChunk), KChunk
+	case !swap && k >= 2*KC && k > 2*m && k*n >= halfBMin:
+		return 2, ceilDiv(k, 2)
+	}
+	return 0, 0
+}
+
+// partition returns the tiles per block of a product of mt x nt tiles of mr x nr, flops in
+// all, on workers workers; the blocks are numbered along C's rows (down the destination's
+// columns when swap, where C's rows are the destination's columns). Workers first get C's
+// rows: memory of their own. Cut by columns, each row of C is written by every worker, and
+// on a 2-core EPYC VM a small product with an epilogue ran 3.5x slower on two workers than
+// on one (docs/DESIGN.md, "Workers own whole rows of C"). Then the larger side of a block is
+// halved until every worker has two blocks or the blocks get too small.
+func partition(mt, nt, mr, nr, workers int, flops float64, swap bool) (mbt, nbt int) {
+	mbt, nbt = min(mt, MC/mr), min(nt, NC/nr)
+	jobs := func() int { return ceilDiv(mt, mbt) * ceilDiv(nt, nbt) }
+	split := func() bool { return jobs() < 2*workers && flops/float64(2*jobs()) >= minJobFlops }
+	if swap {
+		for nbt > 1 && ceilDiv(nt, nbt) < workers && split() {
+			nbt = ceilDiv(nbt, 2)
+		}
+	} else {
+		for mbt > 1 && ceilDiv(mt, mbt) < workers && split() {
+			mbt = ceilDiv(mbt, 2)
+		}
+	}
+	for (mbt > 1 || nbt > 1) && split() {
+		if mbt*mr >= nbt*nr && mbt > 1 || nbt == 1 {
+			mbt = ceilDiv(mbt, 2)
+		} else {
+			nbt = ceilDiv(nbt, 2)
+		}
+	}
+	return mbt, nbt
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -386,26 +443,44 @@ type job struct {
 	times    bool // mask is Times
 	mbt, nbt int  // tiles per block
 	nmb, nnb int  // blocks along M and N
-	nchunks  int  // > 0: split over k
+	nchunks  int  // > 0: k in chunks of klen
+	klen     int
+	byCols   bool // blocks numbered down the destination's columns (C's rows when swapped)
 }
 
-// DoWorker computes block i (or k-chunk i) on worker w's scratch.
+// DoWorker computes block i on worker w's scratch: with k in chunks, block i % (blocks a
+// chunk) of chunk i / (blocks a chunk), chunk-major, so that a worker's span keeps to one
+// chunk and its part of op(B).
 func (j *job) DoWorker(w, i int) {
 	sc := &j.ws.sc[w]
-	if j.nchunks > 0 {
-		k0 := i * KChunk
-		k1 := min(j.K, k0+KChunk)
-		dst := mat{j.ws.partial[i*j.M*j.N : (i+1)*j.M*j.N], j.N, 1, nil, nil}
-		j.block(sc, 0, j.M, 0, j.N, k0, k1, dst, false)
-		return
-	}
-	ib, jb := i/j.nnb, i%j.nnb
+	nb := j.nmb * j.nnb
+	ib, jb := j.blockOf(i % nb)
 	i0 := ib * j.mbt * j.kern.mr
 	i1 := min(j.M, i0+j.mbt*j.kern.mr)
 	j0 := jb * j.nbt * j.kern.nr
 	j1 := min(j.N, j0+j.nbt*j.kern.nr)
+	if j.nchunks > 0 {
+		ch := i / nb
+		k0 := ch * j.klen
+		k1 := min(j.K, k0+j.klen)
+		dst := j.C
+		if ch > 0 || j.load {
+			dst = mat{j.ws.partial[ch*j.M*j.N : (ch+1)*j.M*j.N], j.N, 1, nil, nil}
+		}
+		j.block(sc, i0, i1, j0, j1, k0, k1, dst, false)
+		return
+	}
 	j.block(sc, i0, i1, j0, j1, 0, j.K, j.C, j.load)
 	j.epilogue(i0, i1, j0, j1)
+}
+
+// blockOf is block i's place (along M, along N) in the destination's grid of blocks,
+// numbered along C's rows: consecutive blocks, a worker's span, cover consecutive rows of C.
+func (j *job) blockOf(i int) (ib, jb int) {
+	if j.byCols {
+		return i % j.nmb, i / j.nmb
+	}
+	return i / j.nnb, i % j.nnb
 }
 
 // block computes dst[i0:i1, j0:j1] (+)= op(A)[i0:i1, k0:k1]·op(B)[k0:k1, j0:j1]
@@ -621,25 +696,51 @@ func (j *job) biasReLU(i0, i1, j0, j1 int) {
 	}
 }
 
-// reduce adds the k-chunk partial sums to C in ascending chunk order.
-func (j *job) reduce() {
+// reduceJob adds the k-chunks' partial sums to rows [i·rows, (i+1)·rows) of the
+// destination and applies the epilogue there.
+type reduceJob struct {
+	j    *job
+	rows int
+}
+
+// reduceValues is about how many values of C one piece of the reduction adds.
+const reduceValues = 4096
+
+func (r *reduceJob) Do(i int) {
+	j := r.j
+	i0 := i * r.rows
+	i1 := min(j.M, i0+r.rows)
+	j.reduce(i0, i1)
+	j.epilogue(i0, i1, 0, j.N)
+}
+
+// reduce adds the k-chunk partial sums to rows [i0, i1) of the destination in ascending
+// chunk order: C = ((C + P0) + P1) + ... when C is accumulated into, else ((P0 + P1) + P2)
+// + ..., chunk 0 having been written into C.
+func (j *job) reduce(i0, i1 int) {
 	mn := j.M * j.N
 	part := j.ws.partial
 	d := j.C
-	for i := 0; i < j.M; i++ {
-		for jj := 0; jj < j.N; jj++ {
-			idx := i*j.N + jj
-			var s float32
-			if j.load {
-				s = d.d[i*d.rs+jj*d.cs]
+	first := 1
+	if j.load {
+		first = 0
+	}
+	for i := i0; i < i1; i++ {
+		if d.cs == 1 {
+			row := d.d[i*d.rs : i*d.rs+j.N]
+			for ch := first; ch < j.nchunks; ch++ {
+				vec.Add(row, row, part[ch*mn+i*j.N:ch*mn+(i+1)*j.N])
 			}
-			for ch := 0; ch < j.nchunks; ch++ {
-				s += part[ch*mn+idx]
+			continue
+		}
+		for jj := 0; jj < j.N; jj++ {
+			s := d.d[i*d.rs+jj*d.cs]
+			for ch := first; ch < j.nchunks; ch++ {
+				s += part[ch*mn+i*j.N+jj]
 			}
 			d.d[i*d.rs+jj*d.cs] = s
 		}
 	}
-	j.epilogue(0, j.M, 0, j.N)
 }
 
 func epilogueRow(row, bias []float32, b0 int, relu bool) {

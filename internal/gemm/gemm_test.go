@@ -198,7 +198,9 @@ func TestSgemmDeterministicAcrossWorkers(t *testing.T) {
 				if (raceEnabled || testing.Short()) && tr != int(sh[0]+sh[1])%4 {
 					continue
 				}
-				pr := newProblem(r, tr&1 != 0, tr&2 != 0, sh[0], sh[1], sh[2], 1, Epilogue{Accumulate: true, Bias: []float32{}})
+				// Each transposition with its epilogue: the k-chunks add C's partial sums before it.
+				eps := []Epilogue{{Accumulate: true, Bias: []float32{}}, {Bias: []float32{}, Mask: []float32{}}, {Times: []float32{}}, {Accumulate: true, Times: []float32{}}}
+				pr := newProblem(r, tr&1 != 0, tr&2 != 0, sh[0], sh[1], sh[2], 1, eps[tr])
 				var first []float32
 				for pi, p := range pools {
 					c := append([]float32(nil), pr.c...)
@@ -400,4 +402,47 @@ func checkByOffsets(t *testing.T, rows bool, seed int64, shapes [][3]int) {
 			}
 		}
 	})
+}
+
+// TestPartitionGivesWorkersRows checks that a product's blocks are cut for the workers
+// along C's rows before its columns (a worker's blocks then cover rows of C that no other worker writes),
+// and that consecutive blocks, which one worker takes, cover consecutive rows of C.
+func TestPartitionGivesWorkersRows(t *testing.T) {
+	for _, s := range benchShapes {
+		for _, kern := range []*kernel{{mr: 12, nr: 32}, {mr: 6, nr: 16}} {
+			for _, swap := range []bool{false, true} {
+				for workers := 1; workers <= 16; workers++ {
+					m, n := s.m, s.n
+					if swap {
+						m, n = n, m
+					}
+					mt, nt := ceilDiv(m, kern.mr), ceilDiv(n, kern.nr)
+					flops := 2 * float64(m) * float64(n) * float64(s.k)
+					mbt, nbt := partition(mt, nt, kern.mr, kern.nr, workers, flops, swap)
+					j := job{nmb: ceilDiv(mt, mbt), nnb: ceilDiv(nt, nbt), byCols: swap}
+					// The blocks along C's columns without the refinement (NC, or MC when swapped).
+					rowBlocks, colBlocks, rowTiles, colBlocks0 := j.nmb, j.nnb, mbt, ceilDiv(nt, min(nt, NC/kern.nr))
+					if swap {
+						rowBlocks, colBlocks, rowTiles, colBlocks0 = j.nnb, j.nmb, nbt, ceilDiv(mt, min(mt, MC/kern.mr))
+					}
+					name := fmt.Sprintf("%s mr=%d swap=%v workers=%d", s.name, kern.mr, swap, workers)
+					if colBlocks > colBlocks0 && rowBlocks < workers && rowTiles > 1 {
+						t.Errorf("%s: C's columns cut in %d while its rows are in %d blocks of %d tiles", name, colBlocks, rowBlocks, rowTiles)
+					}
+					last := -1
+					for i := 0; i < j.nmb*j.nnb; i++ {
+						ib, jb := j.blockOf(i)
+						row := ib
+						if swap {
+							row = jb
+						}
+						if row < last {
+							t.Errorf("%s: block %d covers rows of C before block %d's", name, i, i-1)
+						}
+						last = row
+					}
+				}
+			}
+		}
+	}
 }
