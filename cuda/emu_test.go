@@ -672,6 +672,55 @@ func TestEmuOddShapes(t *testing.T) {
 	worst.log(t)
 }
 
+// TestEmuWideProducts runs the products of lowertest's AddProducts (whole, with a bias, split
+// along K; every transpose; sides that are not whole tiles, a C of several 64x64 tiles) on the
+// _t64 kernels, which the models' programs take only for a C of many tiles, in both precisions
+// and both orders of a block's threads, against the host interpreter; then each launch again
+// on the 16x16 kernel, which must give the same bits (the same sums in the same order).
+func TestEmuWideProducts(t *testing.T) {
+	worst := worstErrs{}
+	defer func(old int) { gemmWideMin = old }(gemmWideMin)
+	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
+		o := lowertest.NewOdd(dtype)
+		o.AddProducts()
+		for _, order := range []string{"forward", "reverse"} {
+			gemmWideMin = 1
+			e, h := emuOdd(t, o, order)
+			for _, l := range o.P.Launches {
+				if name := kernelFor(l).Name; !strings.Contains(name, "_t64_") {
+					t.Fatalf("%s: kernel %s, want a _t64 one", l.What, name)
+				}
+			}
+			stepLaunches(t, dtype.String()+" "+order, e, h, worst)
+			for _, l := range o.P.Launches {
+				out := l.Args[len(l.Args)-1]
+				wide, err := e.read(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gemmWideMin = 1 << 30
+				err = e.launch(l)
+				gemmWideMin = 1
+				if err != nil {
+					t.Fatal(err)
+				}
+				tiled, err := e.read(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j := range wide {
+					if math.Float64bits(wide[j]) != math.Float64bits(tiled[j]) {
+						t.Errorf("%s %s %s: value %d is %v on the _t64 kernel, %v on the 16x16 one", dtype, order, l.What, j, wide[j], tiled[j])
+						break
+					}
+				}
+			}
+			e.close()
+		}
+	}
+	worst.log(t)
+}
+
 // TestEmuAugmentExact: the augment kernel gives the host interpreter's values bit for bit,
 // elastic distortion included, in both precisions, on every row of lowertest.AugmentCases
 // (odd sides, several channels, steps beyond 32 bits, margin grids of odd width), over

@@ -29,6 +29,7 @@ const (
 	reduceThreads = 128 // reduce_sum: one block per output element
 	bnThreads     = 128 // batchnorm_stats, batchnorm_back_scale: one block per channel (BN_THREADS in norm.cu)
 	gemmTile      = 16  // gemm: one 16x16 block per 16x16 tile of C
+	gemmWide      = 64  // gemm's _t64 kernels: one 16x16 block per 64x64 tile of C
 	// The fused convolutions (kernels/conv.cu): a block of igThreads threads computes igRows
 	// output positions (or igRows/4 pooling windows of 4) by 8 or 16 channels, taking
 	// igStep taps a step; the filter gradient is tiles of [Cout, C·kh·kw], 16 channels by 16
@@ -107,30 +108,24 @@ func convSizes(c ir.ConvParams) []int64 {
 // geometry sets the kernel's grid and block for launch l from its parameters.
 func (k *kernel) geometry(l Launch) error {
 	switch l.Op {
-	case ir.Gemm:
+	case ir.Gemm, ir.GemmBias:
 		p, err := l.GemmParams()
 		if err != nil {
 			return err
 		}
-		k.Grid, k.Block = gemmGrid(p.M, p.N, 1), [3]int{gemmTile, gemmTile, 1}
+		k.gemm(p.M, p.N, 1)
 	case ir.GemmSplit:
 		p, err := l.GemmSplitParams()
 		if err != nil {
 			return err
 		}
-		k.Grid, k.Block = gemmGrid(p.M, p.N, blocks(p.K, p.KC)), [3]int{gemmTile, gemmTile, 1}
+		k.gemm(p.M, p.N, blocks(p.K, p.KC))
 	case ir.ReduceSum:
 		p, err := l.ReduceSumParams()
 		if err != nil {
 			return err
 		}
 		k.Grid, k.Block = [3]int{p.Outer * p.Inner, 1, 1}, reduceBlock(p.Length)
-	case ir.GemmBias:
-		p, err := l.GemmParams()
-		if err != nil {
-			return err
-		}
-		k.Grid, k.Block = gemmGrid(p.M, p.N, 1), [3]int{gemmTile, gemmTile, 1}
 	case ir.Conv, ir.ConvReLU, ir.ConvData:
 		c, err := l.ConvParams()
 		if err != nil {
@@ -264,6 +259,27 @@ func threads(l Launch) (int, error) {
 }
 
 func blocks(n, per int) int { return max(1, (n+per-1)/per) }
+
+// gemmWideMin is the fewest blocks (64x64 tiles of C times parts along K) for which a
+// product of at least 64 rows and 64 columns takes the _t64 kernel: each of its blocks does
+// 16 times the work of a 16x16 one at 4 times fewer reads of shared memory per multiply-add,
+// and a product of fewer tiles leaves most of a GPU's multiprocessors (132 on an H100 or
+// H200) idle, where the 16x16 kernel's blocks fill them; a side under 64 would leave most of
+// a wide tile's values unused (docs/DESIGN.md, "A tiled SGEMM is enough"). A variable so
+// that the emulator's tests can run the _t64 kernels on small shapes.
+var gemmWideMin = 64
+
+// gemm sets the kernel of a product [m,n] in parts along K (1 for gemm and gemm_bias): the
+// _t64 kernel for a C of many tiles, else one 16x16 block per 16x16 tile.
+func (k *kernel) gemm(m, n, parts int) {
+	wide := blocks(m, gemmWide) * blocks(n, gemmWide) * parts
+	if wide >= gemmWideMin && (min(m, n) >= gemmWide || gemmWideMin == 1) {
+		k.Name += "_t64"
+		k.Grid, k.Block = [3]int{blocks(m, gemmWide), blocks(n, gemmWide), parts}, [3]int{gemmTile, gemmTile, 1}
+		return
+	}
+	k.Grid, k.Block = gemmGrid(m, n, parts), [3]int{gemmTile, gemmTile, 1}
+}
 
 // gemmGrid is the grid of a product [m,n] in parts along K (1 for gemm): a block a 16x16 tile,
 // the rows on x, whose limit is 2^31-1 blocks (a conv's product has batch·784 rows), the

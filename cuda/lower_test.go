@@ -74,3 +74,53 @@ func TestConvBeyond32Bits(t *testing.T) {
 		}
 	}
 }
+
+// TestWideProductsByShape: a product takes the _t64 kernel (64x64 tiles) where its C has many
+// tiles and both sides fill one, the 16x16 one elsewhere: at batch 128 none of the mlp's
+// products, at batch 8192 its first layer and the gradient of the hidden layer (8192x256),
+// not the 10-wide output layer nor the 784x256 weights' gradient (52 wide tiles); one grid
+// block per tile either way.
+func TestWideProductsByShape(t *testing.T) {
+	mlp, _ := model.NewMLP(256, 1)
+	for _, c := range []struct {
+		batch int
+		want  map[string]int // kernels of the program's products: how many
+	}{
+		{128, map[string]int{"gemm_bias_f32": 2, "gemm_f32": 3}},
+		{8192, map[string]int{"gemm_bias_t64_f32": 1, "gemm_bias_f32": 1, "gemm_t64_f32": 1, "gemm_f32": 1, "gemm_split_f32": 1}},
+	} {
+		p, _ := lowerModel(t, mlp, c.batch, "adam", 1e-3)
+		got := map[string]int{}
+		for _, l := range p.Launches {
+			if l.Op != ir.Gemm && l.Op != ir.GemmBias && l.Op != ir.GemmSplit {
+				continue
+			}
+			k := kernelFor(l)
+			got[k.Name]++
+			g, err := l.GemmParams()
+			if l.Op == ir.GemmSplit {
+				var sp ir.GemmSplitParams
+				sp, err = l.GemmSplitParams()
+				g = sp.GemmParams
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tile := gemmTile
+			if strings.Contains(k.Name, "_t64_") {
+				tile = gemmWide
+			}
+			if k.Grid[0] != blocks(g.M, tile) || k.Grid[1] != blocks(g.N, tile) || k.Block != [3]int{16, 16, 1} {
+				t.Errorf("batch %d, %s %dx%d: grid %v block %v", c.batch, k.Name, g.M, g.N, k.Grid, k.Block)
+			}
+		}
+		for name, n := range c.want {
+			if got[name] != n {
+				t.Errorf("batch %d: %d products on %s, want %d (all: %v)", c.batch, got[name], name, n, got)
+			}
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("batch %d: products on %v, want %v", c.batch, got, c.want)
+		}
+	}
+}

@@ -50,3 +50,71 @@ __device__ void gemm_split(const T* A, const T* B, T* P, ll M, ll N, ll K, ll ta
 }
 #define GEMMS(T) gemm_split<T>((const T*)A, (const T*)B, (T*)P, M, N, K, ta, tb, kc)
 KERNELS2(gemm_split, (const void* A, const void* B, void* P, ll M, ll N, ll K, ll ta, ll tb, ll kc), GEMMS)
+
+// The same products for a C of many tiles (kernelmap.go: gemmWide): a block of (16,16)
+// threads computes a 64x64 tile of C, each thread 4x4 values in registers, rows ty + 16·i and
+// columns tx + 16·j, from 16-deep slices of op(A) and op(B) in shared memory. The 16x16
+// kernel above reads two values from shared memory for every multiply-add, which bounds it
+// by shared memory's bandwidth; here a thread reads 8 for 16 (docs/DESIGN.md, "A tiled SGEMM
+// is enough", for the figures). Each value of C is one thread's sum over k in ascending
+// order, starting from 0 at k0 with the same zero padding past k1 as gemm_range: the same
+// additions in the same order, so both kernels give the same bits.
+#define WT 64
+#define WK 16
+template <typename T>
+__device__ void gemm_wide_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb, ll k0, ll k1,
+                                const T* bias = nullptr) {
+    __shared__ T As[WK][WT + 1], Bs[WK][WT + 1];
+    const int tx = threadIdx.x, ty = threadIdx.y, t = ty * TILE + tx;
+    const ll r0 = blockIdx.x * (ll)WT, c0 = blockIdx.y * (ll)WT;
+    // Where thread t loads from: 4 values of each slice, consecutive threads at consecutive
+    // addresses of A and B (along k when they are stored k-last, else along their rows).
+    const int arow = ta ? t % WT : t / WK, ak = ta ? t / WT : t % WK, astep = ta ? 0 : TILE, akstep = ta ? 4 : 0;
+    const int bcol = tb ? t / WK : t % WT, bk = tb ? t % WK : t / WT, bstep = tb ? TILE : 0, bkstep = tb ? 0 : 4;
+    T acc[4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j] = T(0);
+    for (ll kt = k0; kt < k1; kt += WK) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            int row = arow + e * astep, kk = ak + e * akstep;
+            ll r = r0 + row, k = kt + kk;
+            As[kk][row] = (r < M && k < k1) ? (ta ? A[k * M + r] : A[r * K + k]) : T(0);
+            int col = bcol + e * bstep, kb = bk + e * bkstep;
+            ll c = c0 + col, kq = kt + kb;
+            Bs[kb][col] = (c < N && kq < k1) ? (tb ? B[c * K + kq] : B[kq * N + c]) : T(0);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < WK; kk++) {
+            T a[4], b[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) a[i] = As[kk][ty + TILE * i];
+#pragma unroll
+            for (int j = 0; j < 4; j++) b[j] = Bs[kk][tx + TILE * j];
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) acc[i][j] += a[i] * b[j];
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        ll r = r0 + ty + TILE * i;
+        if (r >= M) break;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            ll c = c0 + tx + TILE * j;
+            if (c < N) C[r * N + c] = bias ? acc[i][j] + bias[c] : acc[i][j];
+        }
+    }
+}
+#define GEMMW(T) gemm_wide_range<T>((const T*)A, (const T*)B, (T*)C, M, N, K, ta, tb, 0, K)
+KERNELS2(gemm_t64, (const void* A, const void* B, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMMW)
+#define GEMMBW(T) gemm_wide_range<T>((const T*)A, (const T*)B, (T*)C, M, N, K, ta, tb, 0, K, (const T*)bias)
+KERNELS2(gemm_bias_t64, (const void* A, const void* B, const void* bias, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMMBW)
+#define GEMMSW(T) gemm_wide_range<T>((const T*)A, (const T*)B, (T*)P + blockIdx.z * M * N, M, N, K, ta, tb, blockIdx.z * kc, min(K, (blockIdx.z + 1) * kc))
+KERNELS2(gemm_split_t64, (const void* A, const void* B, void* P, ll M, ll N, ll K, ll ta, ll tb, ll kc), GEMMSW)

@@ -63,7 +63,7 @@ func (o *Odd) Launch(op ir.Op, what string, args []int, ints []int64) {
 // channel sums are longer than a block of threads; augmentation of odd image sides with
 // several channels.
 func (o *Odd) AddAll() {
-	o.addProducts()
+	o.AddProducts()
 	o.addRows()
 	o.addWindows()
 	o.addElementwise()
@@ -111,15 +111,20 @@ func (o *Odd) addAugment() {
 	}
 }
 
-// addProducts adds the GEMMs, whole and split along K.
-func (o *Odd) addProducts() {
-	for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {5, 40, 17}, {33, 18, 47}} {
+// AddProducts adds the GEMMs, whole (with a bias too) and split along K: sides that are not
+// whole 16x16 or 64x64 tiles, and C of more than one 64x64 tile.
+func (o *Odd) AddProducts() {
+	for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {5, 40, 17}, {33, 18, 47}, {70, 131, 37}} {
 		m, n, k := s[0], s[1], s[2]
 		for _, ta := range []int{0, 1} {
 			for _, tb := range []int{0, 1} {
 				a, b := o.In(m*k, o.Normal), o.In(k*n, o.Normal)
 				g := ir.GemmParams{M: m, N: n, K: k, TransA: ta == 1, TransB: tb == 1}
 				o.Launch(ir.Gemm, fmt.Sprintf("gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, o.Out(m * n)}, g.Ints())
+				if ta == tb {
+					bias := o.In(n, o.Normal)
+					o.Launch(ir.GemmBias, fmt.Sprintf("gemm_bias %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, bias, o.Out(m * n)}, g.Ints())
+				}
 			}
 		}
 	}
