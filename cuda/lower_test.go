@@ -77,9 +77,10 @@ func TestConvBeyond32Bits(t *testing.T) {
 
 // TestWideProductsByShape: a product takes the _t64 kernel (64x64 tiles) where its C has many
 // tiles and both sides fill one, the 16x16 one elsewhere: at batch 128 none of the mlp's
-// products, at batch 8192 its first layer and the gradient of the hidden layer (8192x256),
-// not the 10-wide output layer nor the 784x256 weights' gradient (52 wide tiles); one grid
-// block per tile either way.
+// products, at batch 8192 its first layer, the gradient of the hidden layer (8192x256) and
+// the first weights' gradient (784x256, 52 wide tiles, split along K in 16 parts: 832
+// blocks), not the 10-wide output layer nor its weights' gradient; one grid block per tile
+// and part either way.
 func TestWideProductsByShape(t *testing.T) {
 	mlp, _ := model.NewMLP(256, 1)
 	for _, c := range []struct {
@@ -87,7 +88,7 @@ func TestWideProductsByShape(t *testing.T) {
 		want  map[string]int // kernels of the program's products: how many
 	}{
 		{128, map[string]int{"gemm_bias_f32": 2, "gemm_f32": 3}},
-		{8192, map[string]int{"gemm_bias_t64_f32": 1, "gemm_bias_f32": 1, "gemm_t64_f32": 1, "gemm_f32": 1, "gemm_split_f32": 1}},
+		{8192, map[string]int{"gemm_bias_t64_f32": 1, "gemm_bias_f32": 1, "gemm_t64_f32": 1, "gemm_split_t64_f32": 1, "gemm_split_f32": 1}},
 	} {
 		p, _ := lowerModel(t, mlp, c.batch, "adam", 1e-3)
 		got := map[string]int{}
@@ -110,7 +111,12 @@ func TestWideProductsByShape(t *testing.T) {
 			if strings.Contains(k.Name, "_t64_") {
 				tile = gemmWide
 			}
-			if k.Grid[0] != blocks(g.M, tile) || k.Grid[1] != blocks(g.N, tile) || k.Block != [3]int{16, 16, 1} {
+			parts := 1
+			if l.Op == ir.GemmSplit {
+				sp, _ := l.GemmSplitParams()
+				parts = blocks(g.K, sp.KC)
+			}
+			if k.Grid != [3]int{blocks(g.M, tile), blocks(g.N, tile), parts} || k.Block != [3]int{16, 16, 1} {
 				t.Errorf("batch %d, %s %dx%d: grid %v block %v", c.batch, k.Name, g.M, g.N, k.Grid, k.Block)
 			}
 		}

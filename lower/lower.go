@@ -44,14 +44,18 @@ type Target struct {
 }
 
 // SplitK is the rule of a target that cuts products along K: a product whose K is longer than
-// MinK and whose output has fewer than MaxTiles tiles of Tile x Tile is cut into parts of
-// about Chunk along K (a whole number of tiles each).
-type SplitK struct{ MinK, MaxTiles, Chunk, Tile int }
+// MinK and whose output has fewer than MaxTiles tiles of Tile x Tile, or, when Wide is not 0,
+// both sides at least Wide and fewer than MaxTiles tiles of Wide x Wide (a GPU's kernel for
+// such products takes a wide tile a block), is cut into parts of about Chunk along K (a whole
+// number of tiles each).
+type SplitK struct{ MinK, MaxTiles, Chunk, Tile, Wide int }
 
 // The targets. CUDA's split rule: the cnn's first filter gradient at batch 128 is [6,25] summed
-// over 100352 rows, 2 blocks of 6272 tile steps each unsplit, 392 blocks of 32 steps split.
+// over 100352 rows, 2 blocks of 6272 tile steps each unsplit, 392 blocks of 32 steps split;
+// the mlp's weight gradient at batch 8192 is [784,256] summed over 8192 rows, 52 tiles of
+// 64x64 (cuda's gemm_t64 kernels) of 512 tile steps each unsplit, 832 of 32 steps split.
 var (
-	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16}, FuseBias: true, FuseConv: true, ConvIndexLimit: 1 << 30}
+	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16, Wide: 64}, FuseBias: true, FuseConv: true, ConvIndexLimit: 1 << 30}
 	CPU  = Target{Name: "cpu", FuseBias: true, FuseConv: true, FuseConvBack: true, FuseDense: true}
 )
 
@@ -74,7 +78,14 @@ func (s *SplitK) Images(cout, kk, b, pix int) int {
 // Parts is how many parts a product [m,n] over k is cut into along k, and the length of each
 // (the last may be shorter): 1 and k when it is not cut.
 func (s *SplitK) Parts(m, n, k int) (parts, kc int) {
-	if s == nil || k <= s.MinK || ceil(m, s.Tile)*ceil(n, s.Tile) >= s.MaxTiles {
+	if s == nil || k <= s.MinK {
+		return 1, k
+	}
+	few := ceil(m, s.Tile)*ceil(n, s.Tile) < s.MaxTiles
+	if s.Wide > 0 && min(m, n) >= s.Wide {
+		few = few || ceil(m, s.Wide)*ceil(n, s.Wide) < s.MaxTiles
+	}
+	if !few {
 		return 1, k
 	}
 	parts = ceil(k, s.Chunk)

@@ -207,3 +207,27 @@ func TestCPUPrograms(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitKParts: CUDA's rule cuts a long K where C has few tiles of 16x16, or where both
+// sides fill a 64x64 tile and C has few of those (the wide kernels' blocks), into parts of
+// about 512 along K, a whole number of 16-deep tiles each; otherwise, and for a short K, not.
+func TestSplitKParts(t *testing.T) {
+	for _, c := range []struct{ m, n, k, parts, kc int }{
+		{6, 25, 100352, 196, 512},   // the cnn's first filter gradient at batch 128
+		{784, 256, 8192, 16, 512},   // the mlp's first weights' gradient at batch 8192: 52 wide tiles
+		{784, 256, 1024, 1, 1024},   // a K of MinK or less
+		{256, 10, 8192, 16, 512},    // 16 tiles of 16x16
+		{1024, 1024, 8192, 1, 8192}, // 256 wide tiles
+		{2048, 60, 8192, 1, 8192},   // 512 tiles of 16x16, a side below 64
+		{1000, 700, 1100, 3, 368},   // a last part shorter than the others
+	} {
+		parts, kc := lower.CUDA.SplitK.Parts(c.m, c.n, c.k)
+		if parts != c.parts || kc != c.kc {
+			t.Errorf("[%d,%d] over %d: %d parts of %d, want %d of %d", c.m, c.n, c.k, parts, kc, c.parts, c.kc)
+		}
+	}
+	var none *lower.SplitK
+	if parts, kc := none.Parts(6, 25, 100352); parts != 1 || kc != 100352 {
+		t.Errorf("no rule: %d parts of %d", parts, kc)
+	}
+}
