@@ -41,8 +41,8 @@ func serialSteps(l Launch) int {
 			sp, _ := l.ConvSplitParams()
 			c, images = sp.Conv, sp.Images
 		}
-		step := filtTile
-		if strings.HasSuffix(kernelFor(l).Name, "_k64_f32") || strings.HasSuffix(kernelFor(l).Name, "_k64_f64") {
+		step, name := filtTile, kernelFor(l).Name
+		if strings.Contains(name, "_k64_") || strings.Contains(name, "_c8_") {
 			step = filtWidePos
 		}
 		return blocks(images*c.OH*c.OW, step)

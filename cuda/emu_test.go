@@ -278,9 +278,12 @@ func clip(s string) string {
 }
 
 // launch runs l on the emulator: its buffers are their slots' starts, as on the device.
-func (e *emuRun) launch(l Launch) error {
+func (e *emuRun) launch(l Launch) error { return e.launchOn(l, kernelFor(l)) }
+
+// launchOn runs l on kernel k (its name, grid and block) rather than kernelFor's.
+func (e *emuRun) launchOn(l Launch, k kernel) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "launch %s %d %d %d %d %d %d", kernelFor(l).Name, kernelFor(l).Grid[0], kernelFor(l).Grid[1], kernelFor(l).Grid[2], kernelFor(l).Block[0], kernelFor(l).Block[1], kernelFor(l).Block[2])
+	fmt.Fprintf(&b, "launch %s %d %d %d %d %d %d", k.Name, k.Grid[0], k.Grid[1], k.Grid[2], k.Block[0], k.Block[1], k.Block[2])
 	for _, id := range l.Args {
 		fmt.Fprintf(&b, " %d", e.p.Buffers[id].Slot)
 	}
@@ -801,6 +804,53 @@ func TestEmuConvShapes(t *testing.T) {
 		}
 	}
 	worst.log(t)
+}
+
+// TestEmuNarrowFilterBits: the filter gradients that take the _c8 kernel (at most 8 channels
+// and 32 taps) give the bits of the _k16 kernel they replace, on every such case of
+// lowertest's AddConvs, in both precisions.
+func TestEmuNarrowFilterBits(t *testing.T) {
+	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
+		o := lowertest.NewOdd(dtype)
+		o.AddConvs()
+		e, _ := emuOdd(t, o, "forward")
+		narrow := 0
+		for _, l := range o.P.Launches {
+			k := kernelFor(l)
+			if !strings.Contains(k.Name, "_c8_") {
+				continue
+			}
+			narrow++
+			out := l.Args[len(l.Args)-1]
+			if err := e.launch(l); err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.read(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k16 := k
+			k16.Name = strings.Replace(k.Name, "_c8_", "_k16_", 1)
+			k16.Grid[0], k16.Grid[1], k16.Block = blocks(k.Grid[0]*2*filtTile, filtTile), blocks(k.Grid[1]*filtNarrow, filtTile), [3]int{filtTile, filtTile, 1}
+			if err := e.launchOn(l, k16); err != nil {
+				t.Fatal(err)
+			}
+			want, err := e.read(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range got {
+				if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
+					t.Errorf("%s %s: value %d is %v on %s, %v on %s", dtype, l.What, j, got[j], k.Name, want[j], k16.Name)
+					break
+				}
+			}
+		}
+		if narrow < 10 {
+			t.Errorf("%s: %d launches on a _c8 kernel, want the cases' 10 or more", dtype, narrow)
+		}
+		e.close()
+	}
 }
 
 // TestEmuCatchesFaults: the sanitizers are on. A launch that reads one element past its

@@ -33,14 +33,16 @@ const (
 	// The fused convolutions (kernels/conv.cu): a block of igThreads threads computes igRows
 	// output positions (or igRows/4 pooling windows of 4) by 8 or 16 channels, taking
 	// igStep taps a step; the filter gradient is tiles of [Cout, C·kh·kw], 16 channels by 16
-	// taps (block 16x16, filtTile positions a step) or, for more than 32 taps, by filtWide
-	// (igThreads threads, filtWidePos positions a step).
+	// taps (block 16x16, filtTile positions a step), for at most filtNarrow channels and 32
+	// taps 8 by 32 (block 32x8, 32 positions a step), or, for more than 32 taps, 16 by
+	// filtWide (igThreads threads, filtWidePos positions a step).
 	igThreads   = 128
 	igRows      = 128
 	igStep      = 16
 	filtTile    = 16
 	filtWide    = 64
 	filtWidePos = 32
+	filtNarrow  = 8
 )
 
 // Lower lowers net and one update by s for the CUDA target (lower.CUDA: products of few
@@ -175,9 +177,13 @@ func (k *kernel) geometry(l Launch) error {
 		if err := fits32(append(convSizes(c), int64(parts)*int64(c.Cout)*int64(kk))...); err != nil {
 			return err
 		}
-		k.Name, k.Grid, k.Block = k.Name+"_k16", [3]int{blocks(kk, filtTile), blocks(c.Cout, filtTile), parts}, [3]int{filtTile, filtTile, 1}
-		if kk > 2*filtTile { // 64 taps a block, 2x4 values a thread
-			k.Name, k.Grid, k.Block = l.Op.String()+"_k64", [3]int{blocks(kk, filtWide), blocks(c.Cout, filtTile), parts}, [3]int{igThreads, 1, 1}
+		switch {
+		case kk > 2*filtTile: // 64 taps a block, 2x4 values a thread
+			k.Name, k.Grid, k.Block = k.Name+"_k64", [3]int{blocks(kk, filtWide), blocks(c.Cout, filtTile), parts}, [3]int{igThreads, 1, 1}
+		case c.Cout <= filtNarrow: // 32 taps by 8 channels a block, a value a thread
+			k.Name, k.Grid, k.Block = k.Name+"_c8", [3]int{blocks(kk, 2*filtTile), blocks(c.Cout, filtNarrow), parts}, [3]int{2 * filtTile, filtNarrow, 1}
+		default:
+			k.Name, k.Grid, k.Block = k.Name+"_k16", [3]int{blocks(kk, filtTile), blocks(c.Cout, filtTile), parts}, [3]int{filtTile, filtTile, 1}
 		}
 	case ir.PoolRouteBack:
 		g, err := l.PoolGeom()

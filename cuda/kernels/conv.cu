@@ -417,6 +417,59 @@ KERNELS2(conv_filter_k16, (const void* dout, const void* img, void* grad, CONV_P
 #define IGFS(T) conv_filter_part<T>((const T*)dout, (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
 KERNELS2(conv_filter_split_k16, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGFS)
 
+// The same sums for at most 8 channels and 32 taps (kernelmap.go's _c8, the LeNet's first
+// layer: 6 by 25): block (32, 8), thread (tx, ty) the sum of channel ty and tap tx, 32
+// positions a step. conv_filter_part's 16x16 block would give 10 of its 16 rows of threads to
+// channels that do not exist (150 of 512 threads useful where this has 150 of 256). Each value
+// of P is one thread's sum in order of the positions, as there: the same bits.
+#define IG_CP 32
+template <typename T>
+__device__ void conv_filter_narrow(const T* dout, const T* img, T* P, igeom g, int images) {
+    __shared__ T ds[IG_CP][8 + 1], cs[IG_CP][IG_CP + 1];
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int khw = g.kh * g.kw, K = g.C * khw, oplane = g.OH * g.OW;
+    const int o = blockIdx.y * 8 + ty, k = blockIdx.x * IG_CP + tx;
+    // Tap k, the column this thread loads (for positions ty + 8·i of a step).
+    const bool kin = k < K;
+    const int c = k / khw, rem = k - c * khw, r = kin ? rem / g.kw : 0, q = rem - r * g.kw;
+    const int dy = r * g.dh, dx = q * g.dw, koff = (c * g.H + dy) * g.W + dx;
+    const int b0 = blockIdx.z * images, b1 = min(g.B, b0 + images);
+    const int m0 = b0 * oplane, m1 = b1 * oplane;
+    T acc = T(0);
+    for (int mt = m0; mt < m1; mt += IG_CP) {
+        {  // the gradient of channel ty at position tx of the step
+            int m = mt + tx;
+            T dv = T(0);
+            if (m < m1 && o < g.Cout) {
+                int b = m / oplane, s = m - b * oplane;
+                dv = dout[(b * g.Cout + o) * oplane + s];
+            }
+            ds[tx][ty] = dv;
+        }
+#pragma unroll
+        for (int i = 0; i < IG_CP / 8; i++) {  // tap tx at positions ty + 8·i
+            int pos = ty + 8 * i, m = mt + pos;
+            T cv = T(0);
+            if (m < m1 && kin) {
+                int b = m / oplane, s = m - b * oplane, y = s / g.OW, x = s - y * g.OW;
+                int ih = y * g.sh - g.ph + dy, iw = x * g.sw - g.pw + dx;
+                if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
+                    cv = img[b * g.C * g.H * g.W + koff + (y * g.sh - g.ph) * g.W + (x * g.sw - g.pw)];
+            }
+            cs[pos][tx] = cv;
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int mm = 0; mm < IG_CP; mm++) acc += ds[mm][ty] * cs[mm][tx];
+        __syncthreads();
+    }
+    if (o < g.Cout && kin) P[(blockIdx.z * g.Cout + o) * K + k] = acc;
+}
+#define IGN(T) conv_filter_narrow<T>((const T*)dout, (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
+KERNELS2(conv_filter_c8, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGN)
+#define IGNS(T) conv_filter_narrow<T>((const T*)dout, (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+KERNELS2(conv_filter_split_c8, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGNS)
+
 // The same sums for filters of more taps (kernelmap.go takes it for more than 32): a block of
 // IG_WT threads computes a tile of 16 channels by IG_WK = 64 taps, each thread 2 channels by 4
 // taps (o = 2·(tid/16) + i, k = tid%16 + 16·j) in registers, over IG_WP = 32 positions a

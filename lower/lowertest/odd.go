@@ -251,12 +251,12 @@ func (o *Odd) addBatchNorm() {
 // ConvCases are geometries of the fused convolutions: B, C, H, W, kh, kw, padH, padW,
 // strideH, strideW, dilH, dilW, Cout. Padding, strides, dilation, one output channel and
 // more than a tile of them (of the image's, for ConvData), taps fewer and more than a step,
-// the LeNet's two layers (the
-// first at 5 images: 3920 positions, not a whole number of tiles).
+// filters of at most 32 taps with at most 8 channels and with more, the LeNet's two layers
+// (the first at 5 images: 3920 positions, not a whole number of tiles).
 var ConvCases = [][13]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1, 4}, {11, 3, 7, 6, 3, 3, 1, 1, 2, 2, 1, 1, 1},
 	{1, 2, 5, 9, 1, 4, 0, 2, 1, 3, 1, 1, 7}, {9, 1, 12, 10, 5, 5, 2, 2, 1, 1, 1, 1, 6}, {3, 6, 8, 8, 5, 5, 0, 0, 1, 1, 1, 1, 16},
 	{2, 4, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 20}, {2, 12, 9, 8, 3, 2, 1, 0, 2, 3, 1, 2, 9}, {5, 1, 28, 28, 5, 5, 2, 2, 1, 1, 1, 1, 6},
-	{3, 6, 14, 14, 5, 5, 0, 0, 1, 1, 1, 1, 16}}
+	{3, 6, 14, 14, 5, 5, 0, 0, 1, 1, 1, 1, 16}, {2, 2, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 20}}
 
 // ConvPoolCases are geometries of a convolution with its ReLU and 2x2 pooling: B, C, H, W,
 // k, padH, padW, Cout (unit strides). Odd sides (the pooling drops the last row or column),
