@@ -110,7 +110,7 @@ func convSizes(c ir.ConvParams) []int64 {
 // geometry sets the kernel's grid and block for launch l from its parameters.
 func (k *kernel) geometry(l Launch) error {
 	switch l.Op {
-	case ir.Gemm, ir.GemmBias:
+	case ir.Gemm, ir.GemmBias, ir.GemmBiasReLU, ir.GemmMul:
 		p, err := l.GemmParams()
 		if err != nil {
 			return err
@@ -275,7 +275,7 @@ func blocks(n, per int) int { return max(1, (n+per-1)/per) }
 // that the emulator's tests can run the _t64 kernels on small shapes.
 var gemmWideMin = 64
 
-// gemm sets the kernel of a product [m,n] in parts along K (1 for gemm and gemm_bias): the
+// gemm sets the kernel of a product [m,n] in parts along K (1 but for gemm_split): the
 // _t64 kernel for a C of many tiles, else one 16x16 block per 16x16 tile.
 func (k *kernel) gemm(m, n, parts int) {
 	wide := blocks(m, gemmWide) * blocks(n, gemmWide) * parts

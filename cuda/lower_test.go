@@ -77,8 +77,8 @@ func TestConvBeyond32Bits(t *testing.T) {
 
 // TestWideProductsByShape: a product takes the _t64 kernel (64x64 tiles) where its C has many
 // tiles and both sides fill one, the 16x16 one elsewhere: at batch 128 none of the mlp's
-// products, at batch 8192 its first layer, the gradient of the hidden layer (8192x256) and
-// the first weights' gradient (784x256, 52 wide tiles, split along K in 16 parts: 832
+// products, at batch 8192 its first layer (with its ReLU), the gradient of the hidden layer
+// (8192x256, times the ReLU's mask) and the first weights' gradient (784x256, 52 wide tiles, split along K in 16 parts: 832
 // blocks), not the 10-wide output layer nor its weights' gradient; one grid block per tile
 // and part either way.
 func TestWideProductsByShape(t *testing.T) {
@@ -87,13 +87,15 @@ func TestWideProductsByShape(t *testing.T) {
 		batch int
 		want  map[string]int // kernels of the program's products: how many
 	}{
-		{128, map[string]int{"gemm_bias_f32": 2, "gemm_f32": 3}},
-		{8192, map[string]int{"gemm_bias_t64_f32": 1, "gemm_bias_f32": 1, "gemm_t64_f32": 1, "gemm_split_t64_f32": 1, "gemm_split_f32": 1}},
+		{128, map[string]int{"gemm_bias_relu_f32": 1, "gemm_bias_f32": 1, "gemm_mul_f32": 1, "gemm_f32": 2}},
+		{8192, map[string]int{"gemm_bias_relu_t64_f32": 1, "gemm_bias_f32": 1, "gemm_mul_t64_f32": 1, "gemm_split_t64_f32": 1, "gemm_split_f32": 1}},
 	} {
 		p, _ := lowerModel(t, mlp, c.batch, "adam", 1e-3)
 		got := map[string]int{}
 		for _, l := range p.Launches {
-			if l.Op != ir.Gemm && l.Op != ir.GemmBias && l.Op != ir.GemmSplit {
+			switch l.Op {
+			case ir.Gemm, ir.GemmBias, ir.GemmBiasReLU, ir.GemmMul, ir.GemmSplit:
+			default:
 				continue
 			}
 			k := kernelFor(l)

@@ -29,9 +29,12 @@ func TestCostCountsProducts(t *testing.T) {
 		switch l.Op {
 		case ir.Gemm, ir.GemmSplit:
 			products += per[i].FLOPs
-		case ir.GemmBias: // and one add a value of the bias
+		case ir.GemmBias, ir.GemmMul: // and one add of the bias, or one product, a value
 			g, _ := l.GemmParams()
 			products += per[i].FLOPs - int64(g.M*g.N)
+		case ir.GemmBiasReLU: // and the bias, the mask and the product with it
+			g, _ := l.GemmParams()
+			products += per[i].FLOPs - 3*int64(g.M*g.N)
 		}
 		bytes += per[i].Bytes()
 	}

@@ -33,8 +33,10 @@ type Target struct {
 	// by SplitK), the bias's sums and ConvData: a GPU runs each with a grid of its own.
 	FuseConvBack bool
 	// FuseDense fuses a GemmBias and the ReLU after it (the mask and the product with it)
-	// into one GemmBiasReLU (needs FuseBias), for an executor whose products apply it to
-	// each block of the output while it is in cache: two launches fewer a layer.
+	// into one GemmBiasReLU (needs FuseBias), and a Gemm whose output only an elementwise
+	// product reads into a GemmMul, for an executor whose products apply them to each value
+	// or block of the output as it is computed: two launches fewer a layer forward, one
+	// backward.
 	FuseDense bool
 	// ConvIndexLimit, when not 0, fuses only the convolutions whose buffers (images,
 	// outputs, filters) each hold fewer than this many values: a GPU's fused kernels index
@@ -55,7 +57,7 @@ type SplitK struct{ MinK, MaxTiles, Chunk, Tile, Wide int }
 // the mlp's weight gradient at batch 8192 is [784,256] summed over 8192 rows, 52 tiles of
 // 64x64 (cuda's gemm_t64 kernels) of 512 tile steps each unsplit, 832 of 32 steps split.
 var (
-	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16, Wide: 64}, FuseBias: true, FuseConv: true, ConvIndexLimit: 1 << 30}
+	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16, Wide: 64}, FuseBias: true, FuseConv: true, FuseDense: true, ConvIndexLimit: 1 << 30}
 	CPU  = Target{Name: "cpu", FuseBias: true, FuseConv: true, FuseConvBack: true, FuseDense: true}
 )
 

@@ -5,10 +5,28 @@
 #include "common.cuh"
 #define TILE 16
 
-// The product over k in [k0, k1) into C, plus bias[c] on column c where bias is not null; one
-// thread per element of C.
+// gemm_store writes value i = r·N + c of C from its sum acc: plus bias[c] where bias is not
+// null; then, where mask is not null, the ReLU as a graph writes it (ir.GemmBiasReLU: mask
+// = 1 where the value is >= 0, else 0, and the value times the mask), or, where times is not
+// null, the value times times[i] (ir.GemmMul): the same operations as the elementwise
+// launches they replace, so the same bits.
 template <typename T>
-__device__ void gemm_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb, ll k0, ll k1, const T* bias = nullptr) {
+__device__ __forceinline__ void gemm_store(T* C, ll i, ll c, T acc, const T* bias, T* mask, const T* times) {
+    T v = bias ? acc + bias[c] : acc;
+    if (mask) {
+        T m = v >= T(0) ? T(1) : T(0);
+        mask[i] = m;
+        v = v * m;
+    }
+    if (times) v = v * times[i];
+    C[i] = v;
+}
+
+// The product over k in [k0, k1) into C, with gemm_store's epilogue; one thread per element
+// of C.
+template <typename T>
+__device__ void gemm_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb, ll k0, ll k1, const T* bias = nullptr,
+                           T* mask = nullptr, const T* times = nullptr) {
     __shared__ T As[TILE][TILE], Bs[TILE][TILE + 1];
     ll r = blockIdx.x * (ll)TILE + threadIdx.y, c = blockIdx.y * (ll)TILE + threadIdx.x;
     T acc = 0;
@@ -21,7 +39,7 @@ __device__ void gemm_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta
         for (int k = 0; k < TILE; k++) acc += As[threadIdx.y][k] * Bs[k][threadIdx.x];
         __syncthreads();
     }
-    if (r < M && c < N) C[r * N + c] = bias ? acc + bias[c] : acc;
+    if (r < M && c < N) gemm_store(C, r * N + c, c, acc, bias, mask, times);
 }
 
 template <typename T>
@@ -38,6 +56,14 @@ __device__ void gemm_bias(const T* A, const T* B, const T* bias, T* C, ll M, ll 
 }
 #define GEMMB(T) gemm_bias<T>((const T*)A, (const T*)B, (const T*)bias, (T*)C, M, N, K, ta, tb)
 KERNELS2(gemm_bias, (const void* A, const void* B, const void* bias, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMMB)
+
+// A dense layer with its ReLU (ir.GemmBiasReLU): out = pre·mask, mask = (pre >= 0), pre =
+// op(A)·op(B) + bias; and a product times another matrix elementwise (ir.GemmMul: a gradient
+// through a ReLU's mask).
+#define GEMMBR(T) gemm_range<T>((const T*)A, (const T*)B, (T*)out, M, N, K, ta, tb, 0, K, (const T*)bias, (T*)mask)
+KERNELS2(gemm_bias_relu, (const void* A, const void* B, const void* bias, void* mask, void* out, ll M, ll N, ll K, ll ta, ll tb), GEMMBR)
+#define GEMMM(T) gemm_range<T>((const T*)A, (const T*)B, (T*)C, M, N, K, ta, tb, 0, K, nullptr, nullptr, (const T*)X)
+KERNELS2(gemm_mul, (const void* A, const void* B, const void* X, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMMM)
 
 // Split K, for a product with few tiles of C and a long K (a conv filter's gradient sums over
 // every pixel of the batch): grid (ceil(M/16), ceil(N/16), S); block z multiplies over
@@ -63,7 +89,7 @@ KERNELS2(gemm_split, (const void* A, const void* B, void* P, ll M, ll N, ll K, l
 #define WK 16
 template <typename T>
 __device__ void gemm_wide_range(const T* A, const T* B, T* C, ll M, ll N, ll K, ll ta, ll tb, ll k0, ll k1,
-                                const T* bias = nullptr) {
+                                const T* bias = nullptr, T* mask = nullptr, const T* times = nullptr) {
     __shared__ T As[WK][WT + 1], Bs[WK][WT + 1];
     const int tx = threadIdx.x, ty = threadIdx.y, t = ty * TILE + tx;
     const ll r0 = blockIdx.x * (ll)WT, c0 = blockIdx.y * (ll)WT;
@@ -108,7 +134,7 @@ __device__ void gemm_wide_range(const T* A, const T* B, T* C, ll M, ll N, ll K, 
 #pragma unroll
         for (int j = 0; j < 4; j++) {
             ll c = c0 + tx + TILE * j;
-            if (c < N) C[r * N + c] = bias ? acc[i][j] + bias[c] : acc[i][j];
+            if (c < N) gemm_store(C, r * N + c, c, acc[i][j], bias, mask, times);
         }
     }
 }
@@ -116,5 +142,9 @@ __device__ void gemm_wide_range(const T* A, const T* B, T* C, ll M, ll N, ll K, 
 KERNELS2(gemm_t64, (const void* A, const void* B, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMMW)
 #define GEMMBW(T) gemm_wide_range<T>((const T*)A, (const T*)B, (T*)C, M, N, K, ta, tb, 0, K, (const T*)bias)
 KERNELS2(gemm_bias_t64, (const void* A, const void* B, const void* bias, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMMBW)
+#define GEMMBRW(T) gemm_wide_range<T>((const T*)A, (const T*)B, (T*)out, M, N, K, ta, tb, 0, K, (const T*)bias, (T*)mask)
+KERNELS2(gemm_bias_relu_t64, (const void* A, const void* B, const void* bias, void* mask, void* out, ll M, ll N, ll K, ll ta, ll tb), GEMMBRW)
+#define GEMMMW(T) gemm_wide_range<T>((const T*)A, (const T*)B, (T*)C, M, N, K, ta, tb, 0, K, nullptr, nullptr, (const T*)X)
+KERNELS2(gemm_mul_t64, (const void* A, const void* B, const void* X, void* C, ll M, ll N, ll K, ll ta, ll tb), GEMMMW)
 #define GEMMSW(T) gemm_wide_range<T>((const T*)A, (const T*)B, (T*)P + blockIdx.z * M * N, M, N, K, ta, tb, blockIdx.z * kc, min(K, (blockIdx.z + 1) * kc))
 KERNELS2(gemm_split_t64, (const void* A, const void* B, void* P, ll M, ll N, ll K, ll ta, ll tb, ll kc), GEMMSW)

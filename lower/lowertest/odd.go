@@ -111,8 +111,9 @@ func (o *Odd) addAugment() {
 	}
 }
 
-// AddProducts adds the GEMMs, whole (with a bias too) and split along K: sides that are not
-// whole 16x16 or 64x64 tiles, and C of more than one 64x64 tile.
+// AddProducts adds the GEMMs, whole (with a bias, a bias and a ReLU, or times a matrix too)
+// and split along K: sides that are not whole 16x16 or 64x64 tiles, and C of more than one
+// 64x64 tile.
 func (o *Odd) AddProducts() {
 	for _, s := range [][3]int{{1, 1, 1}, {17, 5, 33}, {5, 40, 17}, {33, 18, 47}, {70, 131, 37}} {
 		m, n, k := s[0], s[1], s[2]
@@ -124,6 +125,10 @@ func (o *Odd) AddProducts() {
 				if ta == tb {
 					bias := o.In(n, o.Normal)
 					o.Launch(ir.GemmBias, fmt.Sprintf("gemm_bias %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, bias, o.Out(m * n)}, g.Ints())
+					o.Launch(ir.GemmBiasReLU, fmt.Sprintf("gemm_bias_relu %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, bias, o.Out(m * n), o.Out(m * n)}, g.Ints())
+				} else {
+					times := o.In(m*n, o.Normal)
+					o.Launch(ir.GemmMul, fmt.Sprintf("gemm_mul %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb), []int{a, b, times, o.Out(m * n)}, g.Ints())
 				}
 			}
 		}
