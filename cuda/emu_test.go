@@ -299,6 +299,24 @@ func (e *emuRun) launchOn(l Launch, k kernel) error {
 	return nil
 }
 
+// launchRead runs l on kernel k and reads its output (its last buffer) back.
+func (e *emuRun) launchRead(l Launch, k kernel) ([]float64, error) {
+	if err := e.launchOn(l, k); err != nil {
+		return nil, err
+	}
+	return e.read(l.Args[len(l.Args)-1])
+}
+
+// firstDiff is the first index where a and b differ bit for bit, or -1.
+func firstDiff(a, b []float64) int {
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
 // run launches the whole program.
 func (e *emuRun) run() error {
 	for _, l := range e.p.Launches {
@@ -696,26 +714,18 @@ func TestEmuWideProducts(t *testing.T) {
 			}
 			stepLaunches(t, dtype.String()+" "+order, e, h, worst)
 			for _, l := range o.P.Launches {
-				out := l.Args[len(l.Args)-1]
-				wide, err := e.read(out)
+				wide, err := e.read(l.Args[len(l.Args)-1])
 				if err != nil {
 					t.Fatal(err)
 				}
 				gemmWideMin = 1 << 30
-				err = e.launch(l)
+				tiled, err := e.launchRead(l, kernelFor(l))
 				gemmWideMin = 1
 				if err != nil {
 					t.Fatal(err)
 				}
-				tiled, err := e.read(out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for j := range wide {
-					if math.Float64bits(wide[j]) != math.Float64bits(tiled[j]) {
-						t.Errorf("%s %s %s: value %d is %v on the _t64 kernel, %v on the 16x16 one", dtype, order, l.What, j, wide[j], tiled[j])
-						break
-					}
+				if j := firstDiff(wide, tiled); j >= 0 {
+					t.Errorf("%s %s %s: value %d is %v on the _t64 kernel, %v on the 16x16 one", dtype, order, l.What, j, wide[j], tiled[j])
 				}
 			}
 			e.close()
@@ -781,23 +791,16 @@ func TestEmuConvShapes(t *testing.T) {
 			e, h := emuOdd(t, o, order)
 			stepLaunches(t, dtype.String()+" "+order, e, h, worst)
 			for i, l := range o.P.Launches {
-				out := l.Args[len(l.Args)-1]
-				first, err := e.read(out)
+				first, err := e.read(l.Args[len(l.Args)-1])
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := e.launch(l); err != nil {
-					t.Fatal(err)
-				}
-				again, err := e.read(out)
+				again, err := e.launchRead(l, kernelFor(l))
 				if err != nil {
 					t.Fatal(err)
 				}
-				for j := range first {
-					if math.Float64bits(first[j]) != math.Float64bits(again[j]) {
-						t.Errorf("%s %s launch %d %s: value %d is %v, then %v", dtype, order, i, l.What, j, first[j], again[j])
-						break
-					}
+				if j := firstDiff(first, again); j >= 0 {
+					t.Errorf("%s %s launch %d %s: value %d is %v, then %v", dtype, order, i, l.What, j, first[j], again[j])
 				}
 			}
 			e.close()
@@ -821,29 +824,19 @@ func TestEmuNarrowFilterBits(t *testing.T) {
 				continue
 			}
 			narrow++
-			out := l.Args[len(l.Args)-1]
-			if err := e.launch(l); err != nil {
-				t.Fatal(err)
-			}
-			got, err := e.read(out)
+			got, err := e.launchRead(l, k)
 			if err != nil {
 				t.Fatal(err)
 			}
 			k16 := k
 			k16.Name = strings.Replace(k.Name, "_c8_", "_k16_", 1)
 			k16.Grid[0], k16.Grid[1], k16.Block = blocks(k.Grid[0]*2*filtTile, filtTile), blocks(k.Grid[1]*filtNarrow, filtTile), [3]int{filtTile, filtTile, 1}
-			if err := e.launchOn(l, k16); err != nil {
-				t.Fatal(err)
-			}
-			want, err := e.read(out)
+			want, err := e.launchRead(l, k16)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for j := range got {
-				if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
-					t.Errorf("%s %s: value %d is %v on %s, %v on %s", dtype, l.What, j, got[j], k.Name, want[j], k16.Name)
-					break
-				}
+			if j := firstDiff(got, want); j >= 0 {
+				t.Errorf("%s %s: value %d is %v on %s, %v on %s", dtype, l.What, j, got[j], k.Name, want[j], k16.Name)
 			}
 		}
 		if narrow < 10 {
