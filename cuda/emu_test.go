@@ -700,12 +700,12 @@ func TestEmuOddShapes(t *testing.T) {
 // on the 16x16 kernel, which must give the same bits (the same sums in the same order).
 func TestEmuWideProducts(t *testing.T) {
 	worst := worstErrs{}
-	defer func(old int) { gemmWideMin = old }(gemmWideMin)
+	defer func() { gemmWideAlways = false }()
 	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
 		o := lowertest.NewOdd(dtype)
 		o.AddProducts()
 		for _, order := range []string{"forward", "reverse"} {
-			gemmWideMin = 1
+			gemmWideAlways = true
 			e, h := emuOdd(t, o, order)
 			for _, l := range o.P.Launches {
 				if name := kernelFor(l).Name; !strings.Contains(name, "_t64_") {
@@ -718,9 +718,9 @@ func TestEmuWideProducts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				gemmWideMin = 1 << 30
+				gemmWideAlways = false
 				tiled, err := e.launchRead(l, kernelFor(l))
-				gemmWideMin = 1
+				gemmWideAlways = true
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -271,15 +271,18 @@ func blocks(n, per int) int { return max(1, (n+per-1)/per) }
 // 16 times the work of a 16x16 one at 4 times fewer reads of shared memory per multiply-add,
 // and a product of fewer tiles leaves most of a GPU's multiprocessors (132 on an H100 or
 // H200) idle, where the 16x16 kernel's blocks fill them; a side under 64 would leave most of
-// a wide tile's values unused (docs/DESIGN.md, "A tiled SGEMM is enough"). A variable so
-// that the emulator's tests can run the _t64 kernels on small shapes.
-var gemmWideMin = 64
+// a wide tile's values unused (docs/DESIGN.md, "A tiled SGEMM is enough").
+const gemmWideMin = 64
+
+// gemmWideAlways, set by the emulator's tests, runs every product on the _t64 kernels, small
+// ones too.
+var gemmWideAlways bool
 
 // gemm sets the kernel of a product [m,n] in parts along K (1 but for gemm_split): the
 // _t64 kernel for a C of many tiles, else one 16x16 block per 16x16 tile.
 func (k *kernel) gemm(m, n, parts int) {
 	wide := blocks(m, gemmWide) * blocks(n, gemmWide) * parts
-	if wide >= gemmWideMin && (min(m, n) >= gemmWide || gemmWideMin == 1) {
+	if gemmWideAlways || wide >= gemmWideMin && min(m, n) >= gemmWide {
 		k.Name += "_t64"
 		k.Grid, k.Block = [3]int{blocks(m, gemmWide), blocks(n, gemmWide), parts}, [3]int{gemmTile, gemmTile, 1}
 		return
