@@ -164,12 +164,29 @@ func runOne(tr *runner.Trainer, i int) error {
 // TestEveryKernelMatchesHost runs each model's program launch by launch on the device and on
 // the host interpreter (which TestHostProgramMatchesTapeMachine ties to the TapeMachine) and
 // compares every launch's output within 1e-4 relative; the device's result then feeds both,
-// so each op is compared on the same inputs.
+// so each op is compared on the same inputs. The mlp runs at batch 1024 too, where its
+// products of many 64x64 tiles take the _t64 kernels.
 func TestEveryKernelMatchesHost(t *testing.T) {
 	needGPU(t)
-	for _, tm := range lowertest.Models(t) {
+	mlp, err := model.NewMLP(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide := lowertest.Case{M: mlp, Batch: 1024, Solver: "adam", LR: 1e-3}
+	for _, tm := range append(lowertest.Models(t), wide) {
 		tr, s := newDeviceTrainer(t, tm.M, tm.Batch, tm.Solver, tm.LR)
 		p := tr.Program()
+		if tm.Batch == wide.Batch {
+			n := 0
+			for _, l := range p.Launches {
+				if strings.Contains(kernelFor(l).Name, "_t64_") {
+					n++
+				}
+			}
+			if n == 0 {
+				t.Fatalf("the mlp at batch %d takes no _t64 kernel", tm.Batch)
+			}
+		}
 		h := ref.New(p, tm.M, s)
 		x, y := lowertest.Batch(tm.M, tm.Batch, 3)
 		copy(h.Buf(p.X), ref.ToF64(x))
