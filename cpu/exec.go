@@ -93,23 +93,29 @@ func (e *executor) update(l ir.Launch) (work, error) {
 		return work{}, fmt.Errorf("%d buffers, want %d", len(l.Args), want)
 	}
 	if l.Dtype == ir.Float32 {
-		a := func(i int) []float32 { return e.f32(l.Args[i]) }
-		switch l.Op {
-		case ir.SGD:
-			return sgdF32(a(0), a(1), l.Reals), nil
-		case ir.Momentum:
-			return momentumF32(a(0), a(1), a(2), l.Reals), nil
-		}
-		return adamF32(a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
+		return updateWork(l, e.f32, e.f64, solvers[float32]{sgdF32, momentumF32, adamF32}), nil
 	}
-	a := func(i int) []float64 { return e.f64(l.Args[i]) }
+	return updateWork(l, e.f64, e.f64, solvers[float64]{sgd[float64], momentum[float64], adam[float64]}), nil
+}
+
+// solvers are the updates of one dtype: float32's on the SIMD kernels, float64's as ref.
+type solvers[T float] struct {
+	sgd      func(w, g []T, reals []float64) work
+	momentum func(w, g, v []T, reals []float64) work
+	adam     func(w, g, m, v []T, step, reals []float64) work
+}
+
+// updateWork is launch l (SGD, Momentum or Adam, its buffers checked) by s over buf's views;
+// Adam's step counter is a float64 buffer (step).
+func updateWork[T float](l ir.Launch, buf func(int) []T, step func(int) []float64, s solvers[T]) work {
+	a := func(i int) []T { return buf(l.Args[i]) }
 	switch l.Op {
 	case ir.SGD:
-		return sgd(a(0), a(1), l.Reals), nil
+		return s.sgd(a(0), a(1), l.Reals)
 	case ir.Momentum:
-		return momentum(a(0), a(1), a(2), l.Reals), nil
+		return s.momentum(a(0), a(1), a(2), l.Reals)
 	}
-	return adam(a(0), a(1), a(2), a(3), e.f64(l.Args[4]), l.Reals), nil
+	return s.adam(a(0), a(1), a(2), a(3), step(l.Args[4]), l.Reals)
 }
 
 // f32, f64 and i64 are buffer id's contents as float32s, float64s or int64s.

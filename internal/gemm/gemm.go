@@ -305,7 +305,7 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 		j.C = mat{c, 1, ldc, nil, nil}
 		j.mask = mat{post, 1, ldc, nil, nil}
 		j.M, j.N = n, m
-		j.biasRows = true
+		j.swap = true
 	}
 	M, N := j.M, j.N
 	mr, nr := kern.mr, kern.nr
@@ -324,7 +324,6 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 			j.mbt, j.nbt = partition(mt, nt, mr, nr, ceilDiv(workers, nch), flops/float64(nch), swap)
 		}
 		j.nmb, j.nnb = ceilDiv(mt, j.mbt), ceilDiv(nt, j.nbt)
-		j.byCols = swap
 		ws.grow(workers, j.mbt*mr, j.nbt*nr, nch*M*N)
 		p.RunWorkers(nch*j.nmb*j.nnb, j)
 		ws.red = reduceJob{j: j, rows: max(1, reduceValues/N)}
@@ -337,7 +336,6 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 	mbt, nbt := partition(mt, nt, mr, nr, workers, flops, swap)
 	j.mbt, j.nbt = mbt, nbt
 	j.nmb, j.nnb = ceilDiv(mt, mbt), ceilDiv(nt, nbt)
-	j.byCols = swap
 	n0 := j.nmb * j.nnb
 	if flops < smallFlops || workers == 1 || n0 == 1 {
 		ws.grow(1, mbt*mr, nbt*nr, 0)
@@ -437,7 +435,7 @@ type job struct {
 	M, N, K  int
 	load     bool
 	bias     []float32
-	biasRows bool // bias indexed by row of the destination (transposed case)
+	swap     bool // the destination is Cᵀ: bias by its rows, blocks numbered down its columns
 	relu     bool
 	mask     mat  // Epilogue.Mask or Times laid out as C (d nil: none)
 	times    bool // mask is Times
@@ -445,7 +443,6 @@ type job struct {
 	nmb, nnb int  // blocks along M and N
 	nchunks  int  // > 0: k in chunks of klen
 	klen     int
-	byCols   bool // blocks numbered down the destination's columns (C's rows when swapped)
 }
 
 // DoWorker computes block i on worker w's scratch: with k in chunks, block i % (blocks a
@@ -477,7 +474,7 @@ func (j *job) DoWorker(w, i int) {
 // blockOf is block i's place (along M, along N) in the destination's grid of blocks,
 // numbered along C's rows: consecutive blocks, a worker's span, cover consecutive rows of C.
 func (j *job) blockOf(i int) (ib, jb int) {
-	if j.byCols {
+	if j.swap {
 		return i % j.nmb, i / j.nmb
 	}
 	return i / j.nnb, i % j.nnb
@@ -621,7 +618,7 @@ func applyMask(x, m []float32, times bool) {
 // biasReLU adds the bias and applies ReLU to destination block [i0:i1, j0:j1].
 func (j *job) biasReLU(i0, i1, j0, j1 int) {
 	d := j.C
-	if d.cs == 1 && !j.biasRows {
+	if d.cs == 1 && !j.swap {
 		var bias []float32
 		if j.bias != nil {
 			bias = j.bias[j0:j1]
@@ -651,12 +648,12 @@ func (j *job) biasReLU(i0, i1, j0, j1 int) {
 		for jj := j0; jj < j1; jj++ {
 			col := d.d[jj*d.cs+i0 : jj*d.cs+i1]
 			switch {
-			case j.bias != nil && j.biasRows && j.relu:
+			case j.bias != nil && j.swap && j.relu:
 				bias := j.bias[i0:i1]
 				for i, v := range col {
 					col[i] = max(v+bias[i], 0)
 				}
-			case j.bias != nil && j.biasRows:
+			case j.bias != nil && j.swap:
 				bias := j.bias[i0:i1]
 				for i := range col {
 					col[i] += bias[i]
@@ -683,7 +680,7 @@ func (j *job) biasReLU(i0, i1, j0, j1 int) {
 		for jj := j0; jj < j1; jj++ {
 			v := &d.d[i*d.rs+jj*d.cs]
 			if j.bias != nil {
-				if j.biasRows {
+				if j.swap {
 					*v += j.bias[i]
 				} else {
 					*v += j.bias[jj]

@@ -419,7 +419,7 @@ func TestPartitionGivesWorkersRows(t *testing.T) {
 					mt, nt := ceilDiv(m, kern.mr), ceilDiv(n, kern.nr)
 					flops := 2 * float64(m) * float64(n) * float64(s.k)
 					mbt, nbt := partition(mt, nt, kern.mr, kern.nr, workers, flops, swap)
-					j := job{nmb: ceilDiv(mt, mbt), nnb: ceilDiv(nt, nbt), byCols: swap}
+					j := job{nmb: ceilDiv(mt, mbt), nnb: ceilDiv(nt, nbt), swap: swap}
 					// The blocks along C's columns without the refinement (NC, or MC when swapped).
 					rowBlocks, colBlocks, rowTiles, colBlocks0 := j.nmb, j.nnb, mbt, ceilDiv(nt, min(nt, NC/kern.nr))
 					if swap {
