@@ -283,8 +283,9 @@ func gemmRef[T float](l ir.Launch, a func(int) []T) (func(), error) {
 	}, nil
 }
 
-// reduceSum is out[o,i] = Σ_k in[o,k,i], each sum in float64 in order of k and rounded once
-// (as ref), over pieces of the outputs.
+// reduceSum is out[o,i] = Σ_k in[o,k,i] in float64, rounded once, over pieces of the
+// outputs (inner = 1: whole sums in order of k, as ref) or, along the rows of [length, inner]
+// matrices, over blocks of rows by ranges of columns (reduceBlocks).
 func reduceSum[T float](pool *parallel.Pool, in, out []T, outer, length, inner int) func() {
 	if inner == 1 {
 		return forEach(pool, outer, perRow(length), func(lo, hi int) {
@@ -297,32 +298,56 @@ func reduceSum[T float](pool *parallel.Pool, in, out []T, outer, length, inner i
 			}
 		})
 	}
-	// Sums along the rows of [length, inner] matrices: the pieces are column ranges, each
-	// summing its columns down the rows in a float64 scratch row of its own (narrow, so that
-	// a layer's bias gradient, [batch, units], is work for several workers).
-	const cols = 64
-	pieces := (inner + cols - 1) / cols
-	scratch := make([][]float64, outer*pieces)
-	for i := range scratch {
-		scratch[i] = make([]float64, cols)
-	}
-	return forEach(pool, outer*pieces, 1, func(lo, hi int) {
+	return reduceBlocks(pool, in, out, outer, length, inner)
+}
+
+// reduceRows and reduceCols cut a sum along the rows of a [length, inner] matrix into pieces:
+// blocks of reduceRows rows by ranges of reduceCols columns.
+const (
+	reduceRows = 64
+	reduceCols = 512
+)
+
+// reduceBlocks sums along the rows of [length, inner] matrices in pieces of reduceRows rows
+// by reduceCols columns, each summing its rows in order into a float64 row of its own, then
+// adds each column's blocks in order and rounds once: the same order on any number of
+// workers (ref's when length <= reduceRows). A layer's bias gradient, [batch, units], is so
+// cut into blocks of the rows that the workers wrote in the product before: cut by columns
+// instead, each worker read half of its rows from the other worker's cache, and on a 2-core
+// EPYC VM the mlp's took 28 µs on two workers against 17 on one (docs/DESIGN.md, "Workers
+// own whole rows of C").
+func reduceBlocks[T float](pool *parallel.Pool, in, out []T, outer, length, inner int) func() {
+	blocks, ranges := ceilDiv(length, reduceRows), ceilDiv(inner, reduceCols)
+	part := make([]float64, outer*blocks*inner)                           // [outer, blocks, inner]
+	per := max(1, chunk/(min(length, reduceRows)*min(inner, reduceCols))) // small sums inline
+	sum := forEach(pool, outer*blocks*ranges, per, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
-			o, c0 := p/pieces, (p%pieces)*cols
-			c1 := min(inner, c0+cols)
-			acc := scratch[p][:c1-c0]
+			c := p % ranges
+			ob := p / ranges // o*blocks + b
+			o, b := ob/blocks, ob%blocks
+			c0, c1 := c*reduceCols, min(inner, (c+1)*reduceCols)
+			acc := part[ob*inner+c0 : ob*inner+c1]
 			clear(acc)
-			for k := 0; k < length; k++ {
+			for k := b * reduceRows; k < min(length, (b+1)*reduceRows); k++ {
 				row := in[(o*length+k)*inner+c0 : (o*length+k)*inner+c1]
 				for i, v := range row {
 					acc[i] += float64(v)
 				}
 			}
-			for i, v := range acc {
-				out[o*inner+c0+i] = T(v)
-			}
 		}
 	})
+	return func() {
+		sum()
+		for o := 0; o < outer; o++ {
+			first := part[o*blocks*inner:][:inner]
+			for i, v := range first {
+				for b := 1; b < blocks; b++ {
+					v += part[(o*blocks+b)*inner+i]
+				}
+				out[o*inner+i] = T(v)
+			}
+		}
+	}
 }
 
 // softmaxXent: each row's term of the loss and the gradient of its logits (see

@@ -319,12 +319,12 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 		// sums), then the partial sums added to C in chunk order and the epilogue applied,
 		// rows of C in parallel.
 		j.nchunks, j.klen = nch, klen
-		j.mbt, j.nbt = mt, nt // a chunk of a huge k: all of a small C
+		j.nmb, j.nnb = 1, 1 // a chunk of a huge k: all of a small C
 		if klen != KChunk {
-			j.mbt, j.nbt = partition(mt, nt, mr, nr, ceilDiv(workers, nch), flops/float64(nch), swap)
+			j.nmb, j.nnb = partition(mt, nt, mr, nr, ceilDiv(workers, nch), flops/float64(nch), swap)
 		}
-		j.nmb, j.nnb = ceilDiv(mt, j.mbt), ceilDiv(nt, j.nbt)
-		ws.grow(workers, j.mbt*mr, j.nbt*nr, nch*M*N)
+		j.mt, j.nt = mt, nt
+		ws.grow(workers, ceilDiv(mt, j.nmb)*mr, ceilDiv(nt, j.nnb)*nr, nch*M*N)
 		p.RunWorkers(nch*j.nmb*j.nnb, j)
 		ws.red = reduceJob{j: j, rows: max(1, reduceValues/N)}
 		p.Run(ceilDiv(M, ws.red.rows), &ws.red)
@@ -333,17 +333,17 @@ func (ws *Workspace) run(p *parallel.Pool, A, B mat, c []float32, ldc, m, n, k i
 		return
 	}
 
-	mbt, nbt := partition(mt, nt, mr, nr, workers, flops, swap)
-	j.mbt, j.nbt = mbt, nbt
-	j.nmb, j.nnb = ceilDiv(mt, mbt), ceilDiv(nt, nbt)
+	j.nmb, j.nnb = partition(mt, nt, mr, nr, workers, flops, swap)
+	j.mt, j.nt = mt, nt
+	rows, cols := ceilDiv(mt, j.nmb)*mr, ceilDiv(nt, j.nnb)*nr
 	n0 := j.nmb * j.nnb
 	if flops < smallFlops || workers == 1 || n0 == 1 {
-		ws.grow(1, mbt*mr, nbt*nr, 0)
+		ws.grow(1, rows, cols, 0)
 		for i := 0; i < n0; i++ {
 			j.DoWorker(0, i)
 		}
 	} else {
-		ws.grow(workers, mbt*mr, nbt*nr, 0)
+		ws.grow(workers, rows, cols, 0)
 		p.RunWorkers(n0, j)
 	}
 	*j = job{}
@@ -369,15 +369,19 @@ func kChunks(m, n, k, rows, cols int, swap bool) (chunks, klen int) {
 	return 0, 0
 }
 
-// partition returns the tiles per block of a product of mt x nt tiles of mr x nr, flops in
-// all, on workers workers; the blocks are numbered along C's rows (down the destination's
-// columns when swap, where C's rows are the destination's columns). Workers first get C's
-// rows: memory of their own. Cut by columns, each row of C is written by every worker, and
-// on a 2-core EPYC VM a small product with an epilogue ran 3.5x slower on two workers than
-// on one (docs/DESIGN.md, "Workers own whole rows of C"). Then the larger side of a block is
-// halved until every worker has two blocks or the blocks get too small.
-func partition(mt, nt, mr, nr, workers int, flops float64, swap bool) (mbt, nbt int) {
-	mbt, nbt = min(mt, MC/mr), min(nt, NC/nr)
+// partition returns how many blocks a product of mt x nt tiles of mr x nr, flops in all, is
+// cut into along each side on workers workers; the blocks are numbered along C's rows (down
+// the destination's columns when swap, where C's rows are the destination's columns).
+// Workers first get C's rows: memory of their own. Cut by columns, each row of C is written
+// by every worker, and on a 2-core EPYC VM a small product with an epilogue ran 3.5x slower
+// on two workers than on one (docs/DESIGN.md, "Workers own whole rows of C"). Then the
+// larger side of a block is halved until every worker has two blocks or the blocks get too
+// small. Last, the blocks along C's rows are made a multiple of the workers where there are
+// tiles enough: each worker's span then covers as many of C's rows as the others' within a
+// tile (tiles spreads a side's tiles over its blocks). With blocks of a fixed size instead,
+// the mlp's 784-row weight gradient on two workers gave one 432 rows and the other 352.
+func partition(mt, nt, mr, nr, workers int, flops float64, swap bool) (nmb, nnb int) {
+	mbt, nbt := min(mt, MC/mr), min(nt, NC/nr)
 	jobs := func() int { return ceilDiv(mt, mbt) * ceilDiv(nt, nbt) }
 	split := func() bool { return jobs() < 2*workers && flops/float64(2*jobs()) >= minJobFlops }
 	if swap {
@@ -396,8 +400,20 @@ func partition(mt, nt, mr, nr, workers int, flops float64, swap bool) (mbt, nbt 
 			nbt = ceilDiv(nbt, 2)
 		}
 	}
-	return mbt, nbt
+	nmb, nnb = ceilDiv(mt, mbt), ceilDiv(nt, nbt)
+	rows, tilesAlong := &nmb, mt
+	if swap {
+		rows, tilesAlong = &nnb, nt
+	}
+	if r := ceilDiv(*rows, workers) * workers; workers > 1 && nmb*nnb > 1 && r <= tilesAlong {
+		*rows = r
+	}
+	return nmb, nnb
 }
+
+// tiles returns the tiles [lo, hi) of block b of n blocks along a side of t tiles: sizes that
+// differ by one tile at most.
+func tiles(b, n, t int) (lo, hi int) { return b * t / n, (b + 1) * t / n }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
@@ -439,8 +455,8 @@ type job struct {
 	relu     bool
 	mask     mat  // Epilogue.Mask or Times laid out as C (d nil: none)
 	times    bool // mask is Times
-	mbt, nbt int  // tiles per block
-	nmb, nnb int  // blocks along M and N
+	mt, nt   int  // tiles along M and N
+	nmb, nnb int  // blocks along M and N (tiles spreads the tiles over them)
 	nchunks  int  // > 0: k in chunks of klen
 	klen     int
 }
@@ -452,10 +468,10 @@ func (j *job) DoWorker(w, i int) {
 	sc := &j.ws.sc[w]
 	nb := j.nmb * j.nnb
 	ib, jb := j.blockOf(i % nb)
-	i0 := ib * j.mbt * j.kern.mr
-	i1 := min(j.M, i0+j.mbt*j.kern.mr)
-	j0 := jb * j.nbt * j.kern.nr
-	j1 := min(j.N, j0+j.nbt*j.kern.nr)
+	t0, t1 := tiles(ib, j.nmb, j.mt)
+	i0, i1 := t0*j.kern.mr, min(j.M, t1*j.kern.mr)
+	t0, t1 = tiles(jb, j.nnb, j.nt)
+	j0, j1 := t0*j.kern.nr, min(j.N, t1*j.kern.nr)
 	if j.nchunks > 0 {
 		ch := i / nb
 		k0 := ch * j.klen

@@ -405,8 +405,10 @@ func checkByOffsets(t *testing.T, rows bool, seed int64, shapes [][3]int) {
 }
 
 // TestPartitionGivesWorkersRows checks that a product's blocks are cut for the workers
-// along C's rows before its columns (a worker's blocks then cover rows of C that no other worker writes),
-// and that consecutive blocks, which one worker takes, cover consecutive rows of C.
+// along C's rows before its columns (a worker's blocks then cover rows of C that no other
+// worker writes), that consecutive blocks, which one worker takes, cover consecutive rows of
+// C, and that where C has tiles enough the workers' first spans cover as many rows as each
+// other to a tile.
 func TestPartitionGivesWorkersRows(t *testing.T) {
 	for _, s := range benchShapes {
 		for _, kern := range []*kernel{{mr: 12, nr: 32}, {mr: 6, nr: 16}} {
@@ -418,19 +420,19 @@ func TestPartitionGivesWorkersRows(t *testing.T) {
 					}
 					mt, nt := ceilDiv(m, kern.mr), ceilDiv(n, kern.nr)
 					flops := 2 * float64(m) * float64(n) * float64(s.k)
-					mbt, nbt := partition(mt, nt, kern.mr, kern.nr, workers, flops, swap)
-					j := job{nmb: ceilDiv(mt, mbt), nnb: ceilDiv(nt, nbt), swap: swap}
+					nmb, nnb := partition(mt, nt, kern.mr, kern.nr, workers, flops, swap)
+					j := job{nmb: nmb, nnb: nnb, swap: swap}
 					// The blocks along C's columns without the refinement (NC, or MC when swapped).
-					rowBlocks, colBlocks, rowTiles, colBlocks0 := j.nmb, j.nnb, mbt, ceilDiv(nt, min(nt, NC/kern.nr))
+					rowBlocks, colBlocks, rowTiles, colBlocks0 := nmb, nnb, mt, ceilDiv(nt, min(nt, NC/kern.nr))
 					if swap {
-						rowBlocks, colBlocks, rowTiles, colBlocks0 = j.nnb, j.nmb, nbt, ceilDiv(mt, min(mt, MC/kern.mr))
+						rowBlocks, colBlocks, rowTiles, colBlocks0 = nnb, nmb, nt, ceilDiv(mt, min(mt, MC/kern.mr))
 					}
 					name := fmt.Sprintf("%s mr=%d swap=%v workers=%d", s.name, kern.mr, swap, workers)
-					if colBlocks > colBlocks0 && rowBlocks < workers && rowTiles > 1 {
+					if colBlocks > colBlocks0 && rowBlocks < workers && rowTiles > rowBlocks {
 						t.Errorf("%s: C's columns cut in %d while its rows are in %d blocks of %d tiles", name, colBlocks, rowBlocks, rowTiles)
 					}
 					last := -1
-					for i := 0; i < j.nmb*j.nnb; i++ {
+					for i := 0; i < nmb*nnb; i++ {
 						ib, jb := j.blockOf(i)
 						row := ib
 						if swap {
@@ -441,8 +443,34 @@ func TestPartitionGivesWorkersRows(t *testing.T) {
 						}
 						last = row
 					}
+					if workers == 1 || nmb*nnb == 1 || ceilDiv(rowBlocks, workers)*workers > rowTiles {
+						continue // one worker, one block, or too few tiles for a multiple
+					}
+					if rowBlocks%workers != 0 {
+						t.Errorf("%s: C's rows in %d blocks, not a multiple of the workers", name, rowBlocks)
+						continue
+					}
+					// Worker w's first span, as parallel.Pool cuts it: whole rows of blocks.
+					least, most := rowTiles, 0
+					for w := 0; w < workers; w++ {
+						r0, _ := tiles(w*rowBlocks/workers, rowBlocks, rowTiles)
+						_, r1 := tiles((w+1)*rowBlocks/workers-1, rowBlocks, rowTiles)
+						least, most = min(least, r1-r0), max(most, r1-r0)
+					}
+					if most > least+1 {
+						t.Errorf("%s: the workers' spans cover %d to %d tiles of C's rows", name, least, most)
+					}
 				}
 			}
 		}
+	}
+	// The mlp's first weight gradient (784 x 256 over 128) on two workers: 33 tiles of 12
+	// rows each (396 rows and 388). With blocks of a fixed 12 tiles it was 432 and 352.
+	nmb, nnb := partition(ceilDiv(784, 12), ceilDiv(256, 32), 12, 32, 2, 2*784*256*128, false)
+	if a, _ := tiles(0, nmb, 66); nmb%2 != 0 || nnb != 1 || a != 0 {
+		t.Fatalf("mlp weight gradient on two workers: %d x %d blocks", nmb, nnb)
+	}
+	if _, h := tiles(nmb/2-1, nmb, 66); h != 33 {
+		t.Errorf("mlp weight gradient on two workers: the first worker's span ends at tile %d, want 33", h)
 	}
 }
