@@ -47,6 +47,7 @@ func main() {
 	for _, k := range []kern{
 		{name: "kernAVX2", reg: "Y", vbytes: 32, mr: 6, acc0: 4, bc: []int{2, 3}, unroll: 4},
 		{name: "kernAVX512", reg: "Z", vbytes: 64, mr: 12, acc0: 8, bc: []int{2, 3, 4, 5, 6, 7}, unroll: 4},
+		{name: "kernAVX512x8", reg: "Z", vbytes: 64, mr: 8, acc0: 8, bc: []int{2, 3, 4, 5, 6, 7}, unroll: 4},
 		{name: "kernAVX512x6", reg: "Z", vbytes: 64, mr: 6, acc0: 8, bc: []int{2, 3, 4, 5, 6, 7}, unroll: 4},
 	} {
 		off := k

@@ -14,6 +14,12 @@ func kernAVX2(k int, a, b, c *float32, ldc int, load int, sa, sb int)
 //go:noescape
 func kernAVX512(k int, a, b, c *float32, ldc int, load int, sa, sb int)
 
+// kernAVX512x8 is the 8x32 AVX-512F micro-kernel (kern_amd64.s), for products of 16 rows
+// (a convolution's 16 channels: two whole tiles, where 12x32 computes 24 rows).
+//
+//go:noescape
+func kernAVX512x8(k int, a, b, c *float32, ldc int, load int, sa, sb int)
+
 // kernAVX512x6 is the 6x32 AVX-512F micro-kernel (kern_amd64.s), for
 // products with 6 or fewer rows (after the optional transposition).
 //
@@ -29,6 +35,9 @@ func kernAVX2Off(k int, a, b, c *float32, ldc int, load int, sa int, off *int)
 func kernAVX512Off(k int, a, b, c *float32, ldc int, load int, sa int, off *int)
 
 //go:noescape
+func kernAVX512x8Off(k int, a, b, c *float32, ldc int, load int, sa int, off *int)
+
+//go:noescape
 func kernAVX512x6Off(k int, a, b, c *float32, ldc int, load int, sa int, off *int)
 
 func archKernels() []*family {
@@ -38,6 +47,7 @@ func archKernels() []*family {
 		fs = append(fs, &family{name: "avx512", tiles: []*kernel{
 			{mr: 12, nr: 32, fn: kernAVX512, fnOff: kernAVX512Off},
 			{mr: 6, nr: 32, fn: kernAVX512x6, fnOff: kernAVX512x6Off},
+			{mr: 8, nr: 32, fn: kernAVX512x8, fnOff: kernAVX512x8Off},
 		}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
