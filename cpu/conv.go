@@ -354,32 +354,36 @@ func (j *convJob[T]) routeGrid(route, dpooled, grid, gridT []T) {
 	clear(gridT)
 	p, gw, cout := &j.pool, j.gw, j.cout
 	if p.halves() {
-		// By table, without a branch on the route: its place in the window (row, column)
-		// and its mask.
-		var dy, dx [8]int
+		// By table, without a branch on the route: its place in the window as an offset on
+		// the grid (row, column) and its mask; a row of windows at a time, each write's
+		// place from the row's start.
+		var at, atT [8]int
 		var open [8]T
 		for r := range 8 {
-			dy[r], dx[r] = (r>>1&1)*gw, r&1
+			at[r] = (r>>1&1)*gw + r&1
+			atT[r] = at[r] * cout
 			if r < 4 {
 				open[r] = 1
 			}
 		}
+		n := p.OH * p.OW
 		for o := 0; o < cout; o++ {
 			for y := 0; y < p.OH; y++ {
-				rt, dp := route[(o*p.OH+y)*p.OW:][:p.OW], dpooled[(o*p.OH+y)*p.OW:][:p.OW]
-				row := 2 * y * gw
-				for x, r := range rt {
-					place := int(r)
-					if uint(place) >= 8 {
-						continue // no maximum in the window
+				rt, dp := route[o*n+y*p.OW:][:p.OW], dpooled[o*n+y*p.OW:][:p.OW]
+				if grid != nil {
+					row := grid[o*j.Pg+2*y*gw:]
+					for x, r := range rt {
+						if place := uint(int(r)); place < 8 { // else no maximum in the window
+							row[2*x+at[place]] = open[place] * dp[x]
+						}
 					}
-					at := row + dy[place] + 2*x + dx[place]
-					v := open[place] * dp[x]
-					if grid != nil {
-						grid[o*j.Pg+at] = v
-					}
-					if gridT != nil {
-						gridT[at*cout+o] = v
+				}
+				if gridT != nil {
+					row := gridT[2*y*gw*cout+o:]
+					for x, r := range rt {
+						if place := uint(int(r)); place < 8 {
+							row[2*x*cout+atT[place]] = open[place] * dp[x]
+						}
 					}
 				}
 			}
