@@ -25,8 +25,10 @@ const (
 	// smallFlops: below this many flops (2mnk) a product runs on the caller.
 	smallFlops = 1 << 17
 	// directBMax: a row-major B block (a column-major A block) of at most this
-	// many values is read in place by every tile that uses it instead of packed.
-	directBMax = 1 << 15
+	// many values is read in place by every tile that uses it instead of packed
+	// (256 KiB: a KC-deep slice of a 256-wide B, which each block of rows would
+	// otherwise pack again; docs/DESIGN.md, "Packing once or not at all").
+	directBMax = 1 << 16
 	// minJobFlops: the partition is not refined below this many flops per job.
 	minJobFlops = 1 << 18
 	// halfBMin: an op(B) of this many values (256 KiB) or more, in a product of a k much
@@ -376,14 +378,15 @@ func kChunks(m, n, k, rows, cols int, swap bool) (chunks, klen int) {
 // by every worker, and on a 2-core EPYC VM a small product with an epilogue ran 3.5x slower
 // on two workers than on one (docs/DESIGN.md, "Workers own whole rows of C"). Then the
 // larger side of a block is halved until every worker has two blocks or the blocks get too
-// small. Last, the blocks along C's rows are made a multiple of the workers where there are
+// small (never on one worker: no one to even out with, and every block packs its own share
+// of A). Last, the blocks along C's rows are made a multiple of the workers where there are
 // tiles enough: each worker's span then covers as many of C's rows as the others' within a
 // tile (tiles spreads a side's tiles over its blocks). With blocks of a fixed size instead,
 // the mlp's 784-row weight gradient on two workers gave one 432 rows and the other 352.
 func partition(mt, nt, mr, nr, workers int, flops float64, swap bool) (nmb, nnb int) {
 	mbt, nbt := min(mt, MC/mr), min(nt, NC/nr)
 	jobs := func() int { return ceilDiv(mt, mbt) * ceilDiv(nt, nbt) }
-	split := func() bool { return jobs() < 2*workers && flops/float64(2*jobs()) >= minJobFlops }
+	split := func() bool { return workers > 1 && jobs() < 2*workers && flops/float64(2*jobs()) >= minJobFlops }
 	if swap {
 		for nbt > 1 && ceilDiv(nt, nbt) < workers && split() {
 			nbt = ceilDiv(nbt, 2)
