@@ -76,6 +76,50 @@ func BenchmarkLaunches(b *testing.B) {
 	}
 }
 
+// BenchmarkStepByLaunch times each call of the mlp's and the cnn's training step (batch 128,
+// Adam) inside the step, as it runs (BenchmarkLaunches times each alone, its data hot in
+// cache): step-µs is their sum, and -v logs each call's µs a step (the updates are one
+// call). Run with -cpu 1,2 to see which launches a second worker gains on and which lose.
+func BenchmarkStepByLaunch(b *testing.B) {
+	mlp, _ := model.NewMLP(256, 1)
+	cnn, _ := model.NewCNN(1)
+	for _, c := range []struct {
+		name string
+		m    *model.Model
+	}{{"mlp", mlp}, {"cnn", cnn}} {
+		b.Run(c.name, func(b *testing.B) {
+			tr := adamTrainer(b, c.m, 128)
+			x, y := model.RandomBatch(c.m, 128, 1)
+			for i := 0; i < 3; i++ {
+				if err := tr.Step(x, y); err != nil {
+					b.Fatal(err)
+				}
+			}
+			e := executorOf(tr)
+			took := make([]time.Duration, len(e.calls))
+			b.ResetTimer()
+			for n := 0; n < b.N; n++ {
+				for i, f := range e.calls {
+					t0 := time.Now()
+					f()
+					took[i] += time.Since(t0)
+				}
+			}
+			var sum float64
+			line := ""
+			for i, d := range took {
+				us := float64(d.Nanoseconds()) / 1e3 / float64(b.N)
+				sum += us
+				line += fmt.Sprintf(" %d:%.1f", i, us)
+			}
+			b.ReportMetric(sum, "step-µs")
+			if b.N > 1 { // not the first, one-step round
+				b.Logf("µs a step, by call:%s", line)
+			}
+		})
+	}
+}
+
 // BenchmarkDataParallelBound bounds what splitting the batch between workers could gain
 // (docs/DESIGN.md, "Helpers poll between launches"): a step of batch 128 on 1 and on 2
 // workers, against two independent trainers of batch 64 on 1 worker each, stepping at once
