@@ -41,8 +41,9 @@ type products[T float] struct {
 // image is first copied into zero-padded planes of width Wp, and the output is computed
 // over the grid of OH rows of Wp positions (the last Wp − OW of each row are thrown away):
 // there the column row of tap (c, r, q) is the padded image from offset c·plane + r·Wp + q
-// on, one contiguous copy, and an image gradient is summed back by one contiguous add per
-// row. Any other geometry lays its columns out position by position (imRows, rowsIm).
+// on, read in place by the products, and an image gradient is one product over the output
+// gradient's planes read the same way (planDirect). Any other geometry lays its columns out
+// position by position (imRows, rowsIm).
 type convJob[T float] struct {
 	g          conv
 	cout, K, P int
@@ -64,14 +65,24 @@ type convJob[T float] struct {
 	mmCols     colsMatmul[T]
 	mmRows     colsMatmul[T]
 	offs       []int // unit: where tap k's row starts in the padded planes (k = K: the ones after them)
+	// The image gradient as one product at unit geometry (ConvData, ConvReLUPoolBack with
+	// dimg; see dataProduct): the output gradient's planes in dg, each dgAt zeros then the
+	// grid, dgPlane apart; row (o, r, q) of the product's B at offsD[(o·kh + r)·kw + q]; the
+	// filters as its A, wd ([cout·kh·kw, C]); Pn positions of the padded image a channel.
+	direct            bool
+	dgAt, dgPlane, Pn int
+	offsD             []int
+	wd                []T
 }
 
 // convScratch is one worker's: the padded image (then, at unit geometry, kw zeros and a
-// row of Pg ones), the columns (K rows of Pg, then a row of ones that multiplies the bias;
-// at unit geometry only the image gradient's, read from the padded image otherwise), the output or output gradient over the grid and
-// (ConvReLU) the ReLU's mask over the grid, and (image gradients) the padded planes the
-// column rows are summed into: not pad, whose border must stay zero for the columns.
-type convScratch[T float] struct{ pad, col, grid, gridT, mask, acc []T }
+// row of Pg ones), the columns (other geometries: K rows of Pg, then a row of ones that
+// multiplies the bias), the output or output gradient over the grid and (ConvReLU) the ReLU's
+// mask over the grid, (other geometries' image gradients) the padded planes the column rows
+// are summed into: not pad, whose border must stay zero for the columns; and at unit
+// geometry the image gradient's planes of the output gradient and its padded result (dg,
+// dout: planDirect).
+type convScratch[T float] struct{ pad, col, grid, gridT, mask, acc, dg, dout []T }
 
 // convParams decodes a fused convolution launch's parameters: a Conv's, ConvData's,
 // ConvFilter's or ConvReLU's (Pool zero), or a ConvReLUPool's or ConvReLUPoolBack's, whose
@@ -100,6 +111,7 @@ func convParams(l ir.Launch) (ir.ConvPoolParams, error) {
 func convKernel[T float](pool *parallel.Pool, l ir.Launch, p ir.ConvPoolParams, a func(int) []T, pr products[T]) func() {
 	j := newConvJob(l.Op, p, pr)
 	j.bind(a, len(l.Args))
+	j.planDirect()
 	j.alloc(pool.Size())
 	g := j.g
 	n := g.B
@@ -113,6 +125,9 @@ func convKernel[T float](pool *parallel.Pool, l ir.Launch, p ir.ConvPoolParams, 
 	}
 	j.warm()
 	return func() {
+		if j.direct {
+			j.filtersForData()
+		}
 		if j.wb != nil {
 			// Transposed, so that the products read it in place, unpacked.
 			for o := 0; o < j.cout; o++ {
@@ -221,11 +236,14 @@ func (j *convJob[T]) alloc(workers int) {
 			// then Pg ones: the column of the bias in the filter gradient's product.
 			s.pad = make([]T, g.C*j.plane+g.kw+j.Pg)
 			fill(s.pad[g.C*j.plane+g.kw:], 1)
-			if back {
+			if back && !j.direct {
 				s.acc = make([]T, len(s.pad))
 			}
 		}
-		if !j.unit || back {
+		if j.direct {
+			s.dg, s.dout = make([]T, j.cout*j.dgPlane), make([]T, g.C*j.Pn)
+		}
+		if !j.unit || back && !j.direct {
 			// The columns (other geometries) or the image gradient's (unit).
 			s.col = make([]T, (j.K+1)*j.Pg)
 			fill(s.col[j.K*j.Pg:], 1)
@@ -244,17 +262,19 @@ func (j *convJob[T]) alloc(workers int) {
 // buffers have their size before the first step: which worker gets which image changes from
 // step to step, and a step must not allocate.
 func (j *convJob[T]) warm() {
-	K, cout, Pg := j.K, j.cout, j.Pg
+	K, cout := j.K, j.cout
 	for w := range j.scr {
 		s := &j.scr[w]
 		switch j.op {
 		case ir.ConvData:
-			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
+			j.warmData(w, s)
 		case ir.ConvFilter:
 			j.filterProduct(w, s, make([]T, j.g.C*j.g.H*j.g.W), j.part[:cout*K], K, false)
 		case ir.ConvReLUPoolBack:
 			j.filterProduct(w, s, make([]T, j.g.C*j.g.H*j.g.W), j.part[:cout*(K+1)], K+1, false)
-			j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
+			if j.dimg != nil {
+				j.warmData(w, s)
+			}
 		default:
 			j.forwardProduct(w, s, make([]T, j.g.C*j.g.H*j.g.W))
 		}
@@ -297,6 +317,11 @@ func (j *convJob[T]) DoWorker(w, i int) {
 		}
 		j.fromGrid(s.grid, j.out[i*cout*P:][:cout*P])
 	case ir.ConvData:
+		if j.direct {
+			j.toDataGrid(j.in[i*cout*P:][:cout*P], s.dg)
+			j.dataProduct(w, s, j.out[i*img:][:img])
+			return
+		}
 		j.toGrid(j.in[i*cout*P:][:cout*P], s.grid)
 		j.mm(w, true, false, K, Pg, cout, j.w, K, s.grid, Pg, s.col, Pg, false)
 		j.image(s, j.out[i*img:][:img])
@@ -314,12 +339,19 @@ func (j *convJob[T]) DoWorker(w, i int) {
 		n := cout * j.pool.OH * j.pool.OW
 		for b := i * filterGroup; b < min(g.B, (i+1)*filterGroup); b++ {
 			var grid []T
-			if j.dimg != nil || s.gridT == nil {
+			stride := Pg
+			switch {
+			case j.direct:
+				grid, stride = s.dg[j.dgAt:], j.dgPlane
+			case j.dimg != nil || s.gridT == nil:
 				grid = s.grid
 			}
-			j.routeGrid(j.route[b*n:][:n], j.dpooled[b*n:][:n], grid, s.gridT)
+			j.routeGrid(j.route[b*n:][:n], j.dpooled[b*n:][:n], grid, stride, s.gridT)
 			j.filterProduct(w, s, j.in[b*img:][:img], part, K+1, b > i*filterGroup)
-			if j.dimg != nil {
+			switch {
+			case j.direct:
+				j.dataProduct(w, s, j.dimg[b*img:][:img])
+			case j.dimg != nil:
 				j.mm(w, true, false, K, Pg, cout, j.w, K, s.grid, Pg, s.col, Pg, false)
 				j.image(s, j.dimg[b*img:][:img])
 			}
@@ -348,8 +380,9 @@ var routeCodes = [8]float32{0, 1, 2, 3, 4, 5, 6, 7}
 
 // routeGrid puts one image's pooled gradient on the grid, at each window's routed place
 // times the mask the route carries (PoolRouteBack), zeros elsewhere: on grid ([cout, Pg]),
-// on gridT (its transpose, [Pg, cout]), or both; either may be nil.
-func (j *convJob[T]) routeGrid(route, dpooled, grid, gridT []T) {
+// on gridT (its transpose, [Pg, cout]), or both; either may be nil. grid's planes are stride
+// apart (Pg, or the image gradient's dgPlane).
+func (j *convJob[T]) routeGrid(route, dpooled, grid []T, stride int, gridT []T) {
 	clear(grid)
 	clear(gridT)
 	p, gw, cout := &j.pool, j.gw, j.cout
@@ -371,7 +404,7 @@ func (j *convJob[T]) routeGrid(route, dpooled, grid, gridT []T) {
 			for y := 0; y < p.OH; y++ {
 				rt, dp := route[o*n+y*p.OW:][:p.OW], dpooled[o*n+y*p.OW:][:p.OW]
 				if grid != nil {
-					row := grid[o*j.Pg+2*y*gw:]
+					row := grid[o*stride+2*y*gw:]
 					for x, r := range rt {
 						if place := uint(int(r)); place < 8 { // else no maximum in the window
 							row[2*x+at[place]] = open[place] * dp[x]
@@ -406,7 +439,7 @@ func (j *convJob[T]) routeGrid(route, dpooled, grid, gridT []T) {
 				}
 				at, v := ih*gw+iw, m*dp[x]
 				if grid != nil {
-					grid[o*j.Pg+at] += v
+					grid[o*stride+at] += v
 				}
 				if gridT != nil {
 					gridT[at*cout+o] += v
@@ -414,6 +447,83 @@ func (j *convJob[T]) routeGrid(route, dpooled, grid, gridT []T) {
 			}
 		}
 	}
+}
+
+// planDirect decides whether the image gradient is one product (unit geometry: ConvData,
+// and ConvReLUPoolBack when it has one) and lays out its planes. The image gradient's value
+// at position p of a padded plane (Hp x Wp) is Σ over (o, r, q) of w[o, c, r, q] times the
+// output gradient at p − r·Wp − q: the output gradient on the grid (rows Wp wide, zeros past
+// OW, and OW + kw − 1 = Wp) read at those offsets from a plane with (kh−1)·Wp + kw − 1 zeros
+// before it and zeros after its OH rows. So B's row (o, r, q) starts at o·dgPlane + dgAt −
+// r·Wp − q (gemm.SgemmRows reads it in place), A is the filters, and the product is the
+// padded image's gradient, channels by positions, in one pass over k = cout·kh·kw; the
+// columns' product (K x positions over cout) and their sum back into the planes took twice
+// as long on the LeNet's second layer.
+func (j *convJob[T]) planDirect() {
+	g := &j.g
+	j.direct = j.unit && (j.op == ir.ConvData || j.op == ir.ConvReLUPoolBack && j.dimg != nil)
+	if !j.direct {
+		return
+	}
+	j.Pn = ((g.H+2*g.ph)*j.Wp + 31) &^ 31
+	j.dgAt = (g.kh-1)*j.Wp + g.kw - 1
+	j.dgPlane = j.dgAt + j.Pn
+	for o := 0; o < j.cout; o++ {
+		for r := 0; r < g.kh; r++ {
+			for q := 0; q < g.kw; q++ {
+				j.offsD = append(j.offsD, o*j.dgPlane+j.dgAt-r*j.Wp-q)
+			}
+		}
+	}
+	j.wd = make([]T, j.cout*j.K)
+}
+
+// filtersForData lays the filters out as the image gradient's A: wd[(o·kh + r)·kw + q, c] =
+// w[o, c, r, q].
+func (j *convJob[T]) filtersForData() {
+	g := &j.g
+	taps := g.kh * g.kw
+	for o := 0; o < j.cout; o++ {
+		for c := 0; c < g.C; c++ {
+			for t, v := range j.w[(o*g.C+c)*taps:][:taps] {
+				j.wd[(o*taps+t)*g.C+c] = v
+			}
+		}
+	}
+}
+
+// toDataGrid copies one image's output gradient (cout, OH, OW) into the planes of dg (the
+// rest of them zero).
+func (j *convJob[T]) toDataGrid(x, dg []T) {
+	g := &j.g
+	clear(dg)
+	for o := 0; o < j.cout; o++ {
+		for y := 0; y < g.OH; y++ {
+			copy(dg[o*j.dgPlane+j.dgAt+y*j.Wp:][:g.OW], x[(o*g.OH+y)*g.OW:])
+		}
+	}
+}
+
+// dataProduct is one image's gradient from the output gradient in s.dg (planDirect): the
+// product over the padded planes, then their inside copied out.
+func (j *convJob[T]) dataProduct(w int, s *convScratch[T], img []T) {
+	g := &j.g
+	j.mmRows(w, true, g.C, j.Pn, j.cout*g.kh*g.kw, j.wd, g.C, s.dg, j.offsD, s.dout, j.Pn, false)
+	for c := 0; c < g.C; c++ {
+		for h := 0; h < g.H; h++ {
+			copy(img[(c*g.H+h)*g.W:][:g.W], s.dout[c*j.Pn+(h+g.ph)*j.Wp+g.pw:])
+		}
+	}
+}
+
+// warmData runs the image gradient's product once on worker w's scratch (see warm).
+func (j *convJob[T]) warmData(w int, s *convScratch[T]) {
+	if j.direct {
+		j.mmRows(w, true, j.g.C, j.Pn, len(j.offsD), j.wd, j.g.C, s.dg, j.offsD, s.dout, j.Pn, false)
+		return
+	}
+	K, cout, Pg := j.K, j.cout, j.Pg
+	j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
 }
 
 // columns writes the first K rows of s.col for one image.
@@ -718,11 +828,11 @@ func refRowsMatmul[T float](w int, ta bool, m, n, k int, a []T, lda int, b []T, 
 				s = c[i*ldc+jj]
 			}
 			for p := 0; p < k; p++ {
-				av := a[i*lda+p]
+				at := i*lda + p
 				if ta {
-					av = a[p*lda+i]
+					at = p*lda + i
 				}
-				s += av * b[off[p]+jj]
+				s += a[at] * b[off[p]+jj]
 			}
 			c[i*ldc+jj] = s
 		}
