@@ -78,11 +78,9 @@ type convJob[T float] struct {
 // convScratch is one worker's: the padded image (then, at unit geometry, kw zeros and a
 // row of Pg ones), the columns (other geometries: K rows of Pg, then a row of ones that
 // multiplies the bias), the output or output gradient over the grid and (ConvReLU) the ReLU's
-// mask over the grid, (other geometries' image gradients) the padded planes the column rows
-// are summed into: not pad, whose border must stay zero for the columns; and at unit
-// geometry the image gradient's planes of the output gradient and its padded result (dg,
-// dout: planDirect).
-type convScratch[T float] struct{ pad, col, grid, gridT, mask, acc, dg, dout []T }
+// mask over the grid, and at unit geometry the image gradient's planes of the output gradient
+// and its padded result (dg, dout: planDirect).
+type convScratch[T float] struct{ pad, col, grid, gridT, mask, dg, dout []T }
 
 // convParams decodes a fused convolution launch's parameters: a Conv's, ConvData's,
 // ConvFilter's or ConvReLU's (Pool zero), or a ConvReLUPool's or ConvReLUPoolBack's, whose
@@ -227,7 +225,7 @@ func (j *convJob[T]) bind(a func(int) []T, args int) {
 
 // alloc makes each of the workers' scratch.
 func (j *convJob[T]) alloc(workers int) {
-	g, back := j.g, j.op == ir.ConvData || j.op == ir.ConvReLUPoolBack
+	g := j.g
 	j.scr = make([]convScratch[T], workers)
 	for w := range j.scr {
 		s := &j.scr[w]
@@ -236,15 +234,12 @@ func (j *convJob[T]) alloc(workers int) {
 			// then Pg ones: the column of the bias in the filter gradient's product.
 			s.pad = make([]T, g.C*j.plane+g.kw+j.Pg)
 			fill(s.pad[g.C*j.plane+g.kw:], 1)
-			if back && !j.direct {
-				s.acc = make([]T, len(s.pad))
-			}
 		}
 		if j.direct {
 			s.dg, s.dout = make([]T, j.cout*j.dgPlane), make([]T, g.C*j.Pn)
 		}
-		if !j.unit || back && !j.direct {
-			// The columns (other geometries) or the image gradient's (unit).
+		if !j.unit {
+			// The columns, read from the padded image in place at unit geometry.
 			s.col = make([]T, (j.K+1)*j.Pg)
 			fill(s.col[j.K*j.Pg:], 1)
 		}
@@ -324,7 +319,7 @@ func (j *convJob[T]) DoWorker(w, i int) {
 		}
 		j.toGrid(j.in[i*cout*P:][:cout*P], s.grid)
 		j.mm(w, true, false, K, Pg, cout, j.w, K, s.grid, Pg, s.col, Pg, false)
-		j.image(s, j.out[i*img:][:img])
+		rowsIm(g, s.col, j.out[i*img:][:img])
 	case ir.ConvFilter:
 		part := j.part[i*cout*K:][:cout*K]
 		for b := i * filterGroup; b < min(g.B, (i+1)*filterGroup); b++ {
@@ -353,7 +348,7 @@ func (j *convJob[T]) DoWorker(w, i int) {
 				j.dataProduct(w, s, j.dimg[b*img:][:img])
 			case j.dimg != nil:
 				j.mm(w, true, false, K, Pg, cout, j.w, K, s.grid, Pg, s.col, Pg, false)
-				j.image(s, j.dimg[b*img:][:img])
+				rowsIm(g, s.col, j.dimg[b*img:][:img])
 			}
 		}
 	}
@@ -526,18 +521,9 @@ func (j *convJob[T]) warmData(w int, s *convScratch[T]) {
 	j.mm(w, true, false, K, Pg, cout, make([]T, cout*K), K, s.grid, Pg, s.col, Pg, false)
 }
 
-// columns writes the first K rows of s.col for one image.
-func (j *convJob[T]) columns(s *convScratch[T], img []T) {
-	g := &j.g
-	if !j.unit {
-		imRows(g, img, s.col)
-		return
-	}
-	j.padImage(s, img)
-	for k, o := range j.offs[:j.K] {
-		copy(s.col[k*j.Pg:][:j.Pg], s.pad[o:])
-	}
-}
+// columns writes the first K rows of s.col for one image (geometries other than unit, whose
+// products read the padded image in place).
+func (j *convJob[T]) columns(s *convScratch[T], img []T) { imRows(&j.g, img, s.col) }
 
 // padImage copies one image into the padded planes (unit geometry).
 func (j *convJob[T]) padImage(s *convScratch[T], img []T) {
@@ -569,35 +555,6 @@ func (j *convJob[T]) filterProduct(w int, s *convScratch[T], img, part []T, n in
 	}
 	j.columns(s, img)
 	j.mm(w, false, true, j.cout, n, j.Pg, s.grid, j.Pg, s.col, j.Pg, part, n, acc)
-}
-
-// image sums the K rows of s.col back into one image's gradient.
-func (j *convJob[T]) image(s *convScratch[T], img []T) {
-	g := &j.g
-	if !j.unit {
-		rowsIm(g, s.col, img)
-		return
-	}
-	acc := s.acc
-	clear(acc)
-	k := 0
-	for c := 0; c < g.C; c++ {
-		for r := 0; r < g.kh; r++ {
-			for q := 0; q < g.kw; q++ {
-				addTo(acc[c*j.plane+r*j.Wp+q:][:j.Pg], s.col[k*j.Pg:][:j.Pg])
-				k++
-			}
-		}
-	}
-	if g.ph == 0 && g.pw == 0 {
-		copy(img, acc)
-		return
-	}
-	for c := 0; c < g.C; c++ {
-		for h := 0; h < g.H; h++ {
-			copy(img[(c*g.H+h)*g.W:][:g.W], acc[c*j.plane+(h+g.ph)*j.Wp+g.pw:])
-		}
-	}
 }
 
 // poolGrid pools one image's activation on the grid in 2x2 windows at stride 2 (the only
