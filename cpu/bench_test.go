@@ -41,32 +41,42 @@ func BenchmarkStepCNN(b *testing.B) {
 	benchStep(b, m)
 }
 
+// benchModel is a model the step benchmarks train.
+type benchModel struct {
+	name string
+	m    *model.Model
+}
+
+// benchModels are the mlp (784-256-10) and the cnn, seed 1.
+func benchModels() []benchModel {
+	mlp, _ := model.NewMLP(256, 1)
+	cnn, _ := model.NewCNN(1)
+	return []benchModel{{"mlp", mlp}, {"cnn", cnn}}
+}
+
+// trained is the executor of m's trainer (batch 128, Adam) after three steps, made under the
+// GOMAXPROCS of the benchmark it is for (a trainer's workers are fixed when it is made).
+func trained(b *testing.B, m *model.Model) *executor {
+	tr := adamTrainer(b, m, 128)
+	x, y := model.RandomBatch(m, 128, 1)
+	for i := 0; i < 3; i++ {
+		if err := tr.Step(x, y); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return executorOf(tr)
+}
+
 // BenchmarkLaunches times each launch of the mlp's and the cnn's training step (batch 128,
 // Adam) alone, after a few steps: where a step's time goes, and which launches gain from a
 // second worker (-cpu 1,2). Each launch gets a trainer of its own, made under the GOMAXPROCS
 // it is timed with (a trainer's workers are fixed when it is made).
 func BenchmarkLaunches(b *testing.B) {
-	const batch = 128
-	mlp, _ := model.NewMLP(256, 1)
-	cnn, _ := model.NewCNN(1)
-	for _, c := range []struct {
-		name string
-		m    *model.Model
-	}{{"mlp", mlp}, {"cnn", cnn}} {
-		trained := func(b *testing.B) *executor {
-			tr := adamTrainer(b, c.m, batch)
-			x, y := model.RandomBatch(c.m, batch, 1)
-			for i := 0; i < 3; i++ {
-				if err := tr.Step(x, y); err != nil {
-					b.Fatal(err)
-				}
-			}
-			return executorOf(tr)
-		}
-		e := trained(b)
+	for _, c := range benchModels() {
+		e := trained(b, c.m)
 		for i, l := range e.p.Launches {
 			b.Run(fmt.Sprintf("%s/%02d_%s", c.name, i, l.Op), func(b *testing.B) {
-				f := trained(b).steps[i]
+				f := trained(b, c.m).steps[i]
 				b.ResetTimer()
 				for n := 0; n < b.N; n++ {
 					f()
@@ -81,21 +91,9 @@ func BenchmarkLaunches(b *testing.B) {
 // cache): step-µs is their sum, and -v logs each call's µs a step (the updates are one
 // call). Run with -cpu 1,2 to see which launches a second worker gains on and which lose.
 func BenchmarkStepByLaunch(b *testing.B) {
-	mlp, _ := model.NewMLP(256, 1)
-	cnn, _ := model.NewCNN(1)
-	for _, c := range []struct {
-		name string
-		m    *model.Model
-	}{{"mlp", mlp}, {"cnn", cnn}} {
+	for _, c := range benchModels() {
 		b.Run(c.name, func(b *testing.B) {
-			tr := adamTrainer(b, c.m, 128)
-			x, y := model.RandomBatch(c.m, 128, 1)
-			for i := 0; i < 3; i++ {
-				if err := tr.Step(x, y); err != nil {
-					b.Fatal(err)
-				}
-			}
-			e := executorOf(tr)
+			e := trained(b, c.m)
 			took := make([]time.Duration, len(e.calls))
 			b.ResetTimer()
 			for n := 0; n < b.N; n++ {
@@ -129,8 +127,6 @@ func BenchmarkDataParallelBound(b *testing.B) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		b.Skip("needs GOMAXPROCS >= 2: two trainers at once")
 	}
-	mlp, _ := model.NewMLP(256, 1)
-	cnn, _ := model.NewCNN(1)
 	trainer := func(b *testing.B, m *model.Model, batch, workers int) func() {
 		net, err := m.Build(batch, true)
 		if err != nil {
@@ -158,10 +154,7 @@ func BenchmarkDataParallelBound(b *testing.B) {
 		step()
 		return step
 	}
-	for _, c := range []struct {
-		name string
-		m    *model.Model
-	}{{"mlp", mlp}, {"cnn", cnn}} {
+	for _, c := range benchModels() {
 		for _, workers := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/whole_%d_workers", c.name, workers), func(b *testing.B) {
 				step := trainer(b, c.m, 128, workers)

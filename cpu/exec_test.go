@@ -534,13 +534,18 @@ func TestReduceBlocksAnyWorkers(t *testing.T) {
 		reduceSum(pool, in[:outer*length*inner], out, outer, length, inner)()
 		return out
 	}
+	// ordered is ref's sum of [o, :, i] over the first length rows, in order, in float64.
+	ordered := func(o, i, length int) float64 {
+		var acc float64
+		for k := 0; k < length; k++ {
+			acc += float64(in[(o*length+k)*inner+i])
+		}
+		return acc
+	}
 	want := sums(1, length)
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {
-			var exact float64
-			for k := 0; k < length; k++ {
-				exact += float64(in[(o*length+k)*inner+i])
-			}
+			exact := ordered(o, i, length)
 			if got := float64(want[o*inner+i]); math.Abs(got-exact) > math.Abs(exact)*0x1p-23+0x1p-60 {
 				t.Fatalf("sum [%d, %d] is %g, want %g", o, i, got, exact)
 			}
@@ -558,12 +563,8 @@ func TestReduceBlocksAnyWorkers(t *testing.T) {
 	short := sums(2, reduceRows)
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {
-			var acc float64
-			for k := 0; k < reduceRows; k++ {
-				acc += float64(in[(o*reduceRows+k)*inner+i])
-			}
-			if short[o*inner+i] != float32(acc) {
-				t.Fatalf("one block of rows: sum [%d, %d] is %v, ref's %v", o, i, short[o*inner+i], float32(acc))
+			if ref := float32(ordered(o, i, reduceRows)); short[o*inner+i] != ref {
+				t.Fatalf("one block of rows: sum [%d, %d] is %v, ref's %v", o, i, short[o*inner+i], ref)
 			}
 		}
 	}
