@@ -314,8 +314,8 @@ const (
 // workers (ref's when length <= reduceRows). A layer's bias gradient, [batch, units], is so
 // cut into blocks of the rows that the workers wrote in the product before: cut by columns
 // instead, each worker read half of its rows from the other worker's cache, and on a 2-core
-// EPYC VM the mlp's took 28 µs on two workers against 17 on one (docs/DESIGN.md, "Workers
-// own whole rows of C").
+// EPYC VM the mlp's took 28 µs on two workers against 17 on one (docs/DESIGN.md, "Spans of
+// equal rows").
 func reduceBlocks[T float](pool *parallel.Pool, in, out []T, outer, length, inner int) func() {
 	blocks, ranges := ceilDiv(length, reduceRows), ceilDiv(inner, reduceCols)
 	part := make([]float64, outer*blocks*inner)                           // [outer, blocks, inner]
