@@ -338,7 +338,7 @@ func (j *convJob[T]) DoWorker(w, i int) {
 			switch {
 			case j.direct:
 				grid, stride = s.dg[j.dgAt:], j.dgPlane
-			case j.dimg != nil || s.gridT == nil:
+			case s.gridT == nil: // other geometries: the filter gradient's product reads grid too
 				grid = s.grid
 			}
 			j.routeGrid(j.route[b*n:][:n], j.dpooled[b*n:][:n], grid, stride, s.gridT)
