@@ -170,6 +170,88 @@ func convSplitKernel[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T,
 	}, nil
 }
 
+// routeFilterKernel compiles a RouteFilter (the CUDA target's): the routed gradient into a
+// buffer of its own, then for each part its ConvFilter and, in the last column of each
+// channel, the sum of its routed gradient.
+func routeFilterKernel[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T, pr products[T]) (func(), error) {
+	rp, err := l.RouteFilterParams()
+	if err != nil {
+		return nil, err
+	}
+	c := rp.Conv
+	img, out, K := c.C*c.H*c.W, c.Cout*c.OH*c.OW, c.C*c.KH*c.KW
+	dpre, filt, P := make([]T, c.B*out), make([]T, c.Cout*K), a(3)
+	route := poolRouteBack(pool, a(0), a(1), dpre, poolOf(rp.Pool))
+	var parts []func()
+	for z := range rp.Parts() {
+		b0, b1 := z*rp.Images, min(c.B, (z+1)*rp.Images)
+		q := c
+		q.B = b1 - b0
+		views := [][]T{dpre[b0*out : b1*out], a(2)[b0*img : b1*img], filt}
+		pl := ir.Launch{Op: ir.ConvFilter, Dtype: l.Dtype, Args: make([]int, 3), Ints: q.Ints()}
+		filter := convKernel(pool, pl, ir.ConvPoolParams{Conv: q}, func(i int) []T { return views[i] }, pr)
+		parts = append(parts, func() {
+			filter()
+			Pz := P[z*c.Cout*(K+1) : (z+1)*c.Cout*(K+1)]
+			for o := range c.Cout {
+				copy(Pz[o*(K+1):o*(K+1)+K], filt[o*K:(o+1)*K])
+				s := 0.0
+				for b := b0; b < b1; b++ {
+					for _, v := range dpre[(b*c.Cout+o)*c.OH*c.OW:][:c.OH*c.OW] {
+						s += float64(v)
+					}
+				}
+				Pz[o*(K+1)+K] = T(s)
+			}
+		})
+	}
+	return func() {
+		route()
+		for _, f := range parts {
+			f()
+		}
+	}, nil
+}
+
+// routeDataKernel compiles a RouteData (the CUDA target's): the routed gradient into a buffer
+// of its own, then its ConvData.
+func routeDataKernel[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T, pr products[T]) (func(), error) {
+	p, err := l.ConvPoolParams()
+	if err != nil {
+		return nil, err
+	}
+	c := p.Conv
+	dpre := make([]T, c.B*c.Cout*c.OH*c.OW)
+	route := poolRouteBack(pool, a(0), a(1), dpre, poolOf(p.Pool))
+	views := [][]T{dpre, a(2), a(3)}
+	pl := ir.Launch{Op: ir.ConvData, Dtype: l.Dtype, Args: make([]int, 3), Ints: c.Ints()}
+	data := convKernel(pool, pl, ir.ConvPoolParams{Conv: c}, func(i int) []T { return views[i] }, pr)
+	return func() { route(); data() }, nil
+}
+
+// filterSum compiles a FilterSum: each value of the parts summed in order of the parts.
+func filterSum[T float](l ir.Launch, a func(int) []T) (func(), error) {
+	p, err := l.FilterSumParams()
+	if err != nil {
+		return nil, err
+	}
+	P, dw, db := a(0), a(1), a(2)
+	n := p.Cout * (p.K + 1)
+	return func() {
+		for i := range n {
+			s := 0.0
+			for z := range p.Parts {
+				s += float64(P[z*n+i])
+			}
+			if o, k := i/(p.K+1), i%(p.K+1); k < p.K {
+				dw[o*p.K+k] = T(s)
+			} else {
+				db[o] = T(s)
+			}
+		}
+	}, nil
+}
+
 // newConvJob is the job of a fused convolution op with parameters p: its geometry and, at
 // unit geometry, its grid over the padded planes.
 func newConvJob[T float](op ir.Op, p ir.ConvPoolParams, pr products[T]) *convJob[T] {

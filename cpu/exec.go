@@ -314,6 +314,12 @@ func compileTyped[T float](e *executor, l ir.Launch, buf func(int) []T) (func(),
 		return convKernel(pool, l, p, a, refProducts[T]()), nil
 	case ir.ConvFilterSplit:
 		return convSplitKernel(pool, l, a, refProducts[T]())
+	case ir.RouteFilter:
+		return routeFilterKernel(pool, l, a, refProducts[T]())
+	case ir.RouteData:
+		return routeDataKernel(pool, l, a, refProducts[T]())
+	case ir.FilterSum:
+		return filterSum(l, a)
 	case ir.Dropout:
 		p, err := l.DropoutParams()
 		if err != nil || len(l.Reals) != 1 {

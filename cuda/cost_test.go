@@ -34,12 +34,18 @@ func serialSteps(l Launch) int {
 	case ir.ConvData: // the output's channels' taps
 		c, _ := l.ConvParams()
 		return blocks(c.Cout*c.KH*c.KW, igStep)
-	case ir.ConvFilter, ir.ConvFilterSplit: // every output position of the batch, or of a part's images
+	case ir.RouteData:
+		c, _ := l.ConvPoolParams()
+		return blocks(c.Conv.Cout*c.Conv.KH*c.Conv.KW, igStep)
+	case ir.ConvFilter, ir.ConvFilterSplit, ir.RouteFilter: // every output position of the batch, or of a part's images
 		c, err := l.ConvParams()
 		images := c.B
-		if err != nil {
-			sp, _ := l.ConvSplitParams()
+		if sp, e := l.ConvSplitParams(); e == nil {
 			c, images = sp.Conv, sp.Images
+		} else if rp, e := l.RouteFilterParams(); e == nil {
+			c, images = rp.Conv, rp.Images
+		} else if err != nil {
+			return 0
 		}
 		step, name := filtTile, kernelFor(l).Name
 		if strings.Contains(name, "_k64_") || strings.Contains(name, "_c8_") {
@@ -49,6 +55,9 @@ func serialSteps(l Launch) int {
 	case ir.ReduceSum:
 		p, _ := l.ReduceSumParams()
 		return blocks(p.Length, kernelFor(l).Block[0])
+	case ir.FilterSum:
+		p, _ := l.FilterSumParams()
+		return blocks(p.Parts, kernelFor(l).Block[0])
 	}
 	return 0
 }
@@ -69,7 +78,7 @@ func TestNoLongSerialLoops(t *testing.T) {
 			for i, l := range p.Launches {
 				s := serialSteps(l)
 				limit := 64
-				if l.Op == ir.ReduceSum {
+				if l.Op == ir.ReduceSum || l.Op == ir.FilterSum {
 					limit = 256
 				}
 				if s > limit {

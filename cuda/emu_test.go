@@ -846,6 +846,84 @@ func TestEmuNarrowFilterBits(t *testing.T) {
 	}
 }
 
+// TestEmuRouteBits: the kernels that read a gradient through a pooling's route give the bits
+// of the launches they replace, which read the routed gradient that pool_route_back stores:
+// route_filter's first C·kh·kw columns are conv_filter_split's in the same parts, route_data
+// is conv_data, on every such case of lowertest's AddConvs, in both precisions.
+func TestEmuRouteBits(t *testing.T) {
+	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
+		o := lowertest.NewOdd(dtype)
+		o.AddConvs()
+		type pair struct {
+			routed, stored Launch
+			k              int // the columns of a filter gradient; 0 for an image gradient
+		}
+		var pairs []pair
+		for _, l := range slices.Clone(o.P.Launches) {
+			var cp ir.ConvPoolParams
+			images := 0
+			switch l.Op {
+			case ir.RouteFilter:
+				rp, err := l.RouteFilterParams()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cp, images = rp.ConvPoolParams, rp.Images
+			case ir.RouteData:
+				var err error
+				if cp, err = l.ConvPoolParams(); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				continue
+			}
+			c := cp.Conv
+			dpre := o.Out(c.B * c.Cout * c.OH * c.OW)
+			o.Launch(ir.PoolRouteBack, "routed gradient: "+l.What, []int{l.Args[0], l.Args[1], dpre}, cp.Pool.Ints())
+			k := 0
+			if images == 0 {
+				o.Launch(ir.ConvData, "stored: "+l.What, []int{dpre, l.Args[2], o.Out(c.B * c.C * c.H * c.W)}, c.Ints())
+			} else {
+				sp := ir.ConvSplitParams{Conv: c, Images: images}
+				k = c.C * c.KH * c.KW
+				o.Launch(ir.ConvFilterSplit, "stored: "+l.What, []int{dpre, l.Args[2], o.Out(sp.Parts() * c.Cout * k)}, sp.Ints())
+			}
+			pairs = append(pairs, pair{l, o.P.Launches[len(o.P.Launches)-1], k})
+		}
+		if len(pairs) < 3*len(lowertest.ConvPoolCases) {
+			t.Fatalf("%d routed launches, want 4 a case of lowertest.ConvPoolCases", len(pairs))
+		}
+		e, _ := emuOdd(t, o, "forward")
+		if err := e.run(); err != nil {
+			t.Fatal(err)
+		}
+		for _, pr := range pairs {
+			got, err := e.read(pr.routed.Args[len(pr.routed.Args)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := e.read(pr.stored.Args[len(pr.stored.Args)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pr.k > 0 { // drop each row's last column, the bias
+				var cols []float64
+				for r := 0; r < len(got); r += pr.k + 1 {
+					cols = append(cols, got[r:r+pr.k]...)
+				}
+				got = cols
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d values, %d stored", pr.routed.What, len(got), len(want))
+			}
+			if j := firstDiff(got, want); j >= 0 {
+				t.Errorf("%s %s: value %d is %v on %s, %v on %s", dtype, pr.routed.What, j, got[j], kernelFor(pr.routed).Name, want[j], kernelFor(pr.stored).Name)
+			}
+		}
+		e.close()
+	}
+}
+
 // TestEmuCatchesFaults: the sanitizers are on. A launch that reads one element past its
 // buffer, and one whose index arithmetic overflows, kill the emulator with a report that
 // names the kernel's source line, and the test sees it.

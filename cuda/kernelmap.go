@@ -101,6 +101,18 @@ func fits32(sizes ...int64) error {
 	return nil
 }
 
+// pooled2 says why no kernel fuses the pooling of p: the kernels pool 2x2 windows at stride 2
+// without padding, of the convolution's whole output (the last row or column of an odd side
+// dropped), and index every buffer with 32-bit ints.
+func pooled2(p ir.ConvPoolParams) error {
+	c, g := p.Conv, p.Pool
+	if g.KH != 2 || g.KW != 2 || g.PadH != 0 || g.PadW != 0 || g.StrideH != 2 || g.StrideW != 2 || g.B != c.B || g.C != c.Cout ||
+		g.H != c.OH || g.W != c.OW || g.OH != c.OH/2 || g.OW != c.OW/2 {
+		return fmt.Errorf("no CUDA kernel pools a %dx%d output of %d channels with %+v", c.OH, c.OW, c.Cout, g)
+	}
+	return fits32(convSizes(c)...)
+}
+
 // convSizes are the values of a convolution's image, output and filters.
 func convSizes(c ir.ConvParams) []int64 {
 	return []int64{int64(c.B) * int64(c.C) * int64(c.H) * int64(c.W), int64(c.B) * int64(c.Cout) * int64(c.OH) * int64(c.OW),
@@ -143,37 +155,49 @@ func (k *kernel) geometry(l Launch) error {
 		suffix, n := convTiles(channels)
 		k.Name += suffix
 		k.Grid, k.Block = [3]int{blocks(rows, igRows), blocks(channels, n), 1}, [3]int{igThreads, 1, 1}
-	case ir.ConvReLUPool:
+	case ir.ConvReLUPool, ir.RouteData:
 		p, err := l.ConvPoolParams()
 		if err != nil {
 			return err
 		}
-		c, g := p.Conv, p.Pool
-		if g.KH != 2 || g.KW != 2 || g.PadH != 0 || g.PadW != 0 || g.StrideH != 2 || g.StrideW != 2 || g.B != c.B || g.C != c.Cout ||
-			g.H != c.OH || g.W != c.OW || g.OH != c.OH/2 || g.OW != c.OW/2 {
-			return fmt.Errorf("no CUDA kernel pools a %dx%d output of %d channels with %+v", c.OH, c.OW, c.Cout, g)
-		}
-		if err := fits32(convSizes(c)...); err != nil {
+		if err := pooled2(p); err != nil {
 			return err
+		}
+		c, g := p.Conv, p.Pool
+		if l.Op == ir.RouteData { // as conv_data: the image's positions by its channels
+			suffix, n := convTiles(c.C)
+			k.Name += suffix
+			k.Grid, k.Block = [3]int{blocks(c.B*c.H*c.W, igRows), blocks(c.C, n), 1}, [3]int{igThreads, 1, 1}
+			break
 		}
 		suffix, n := convTiles(c.Cout)
 		k.Name += suffix
 		k.Grid, k.Block = [3]int{blocks(c.B*g.OH*g.OW, igRows/4), blocks(c.Cout, n), 1}, [3]int{igThreads, 1, 1}
-	case ir.ConvFilter, ir.ConvFilterSplit:
+	case ir.ConvFilter, ir.ConvFilterSplit, ir.RouteFilter:
 		var c ir.ConvParams
 		parts := 1
 		var err error
-		if l.Op == ir.ConvFilter {
+		switch l.Op {
+		case ir.ConvFilter:
 			c, err = l.ConvParams()
-		} else {
+		case ir.ConvFilterSplit:
 			var sp ir.ConvSplitParams
 			sp, err = l.ConvSplitParams()
 			c, parts = sp.Conv, sp.Parts()
+		default:
+			var rp ir.RouteFilterParams
+			if rp, err = l.RouteFilterParams(); err == nil {
+				err = pooled2(rp.ConvPoolParams)
+			}
+			c, parts = rp.Conv, rp.Parts()
 		}
 		if err != nil {
 			return err
 		}
 		kk := c.C * c.KH * c.KW
+		if l.Op == ir.RouteFilter {
+			kk++ // the bias's tap
+		}
 		if err := fits32(append(convSizes(c), int64(parts)*int64(c.Cout)*int64(kk))...); err != nil {
 			return err
 		}
@@ -185,6 +209,12 @@ func (k *kernel) geometry(l Launch) error {
 		default:
 			k.Name, k.Grid, k.Block = k.Name+"_k16", [3]int{blocks(kk, filtTile), blocks(c.Cout, filtTile), parts}, [3]int{filtTile, filtTile, 1}
 		}
+	case ir.FilterSum:
+		p, err := l.FilterSumParams()
+		if err != nil {
+			return err
+		}
+		k.Grid, k.Block = [3]int{p.Cout * (p.K + 1), 1, 1}, reduceBlock(p.Parts)
 	case ir.PoolRouteBack:
 		g, err := l.PoolGeom()
 		if err != nil {

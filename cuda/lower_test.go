@@ -63,7 +63,7 @@ func TestConvBeyond32Bits(t *testing.T) {
 	for _, l := range p.Launches {
 		count[l.Op]++
 	}
-	if count[ir.Im2col] != 1 || count[ir.Col2im] != 0 || count[ir.ConvReLUPool] != 1 || count[ir.ConvData] != 1 {
+	if count[ir.Im2col] != 1 || count[ir.Col2im] != 0 || count[ir.ConvReLUPool] != 1 || count[ir.RouteData] != 1 || count[ir.RouteFilter] != 1 {
 		t.Errorf("launches by op %v: want the first convolution's im2col and the second fused", count)
 	}
 	huge := ir.ConvParams{ConvGeom: ir.ConvGeom{B: 1 << 20, C: 1, H: 64, W: 64, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, OH: 64, OW: 64}, Cout: 1}
@@ -71,6 +71,14 @@ func TestConvBeyond32Bits(t *testing.T) {
 		k := kernelFor(Launch{Op: op, Dtype: ir.Float32, Ints: huge.Ints()})
 		if k.supported || !strings.Contains(k.unsupportedW, "32-bit") {
 			t.Errorf("%s of 2^32 values: kernel %s, supported %v (%s)", op, k.Name, k.supported, k.unsupportedW)
+		}
+	}
+	pool := ir.ConvPoolParams{Conv: huge, Pool: ir.PoolGeom{B: 1 << 20, C: 1, H: 64, W: 64, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OH: 32, OW: 32}}
+	for _, l := range []Launch{{Op: ir.ConvReLUPool, Ints: pool.Ints()}, {Op: ir.RouteData, Ints: pool.Ints()},
+		{Op: ir.RouteFilter, Ints: ir.RouteFilterParams{ConvPoolParams: pool, Images: 1 << 10}.Ints()}} {
+		l.Dtype = ir.Float32
+		if k := kernelFor(l); k.supported || !strings.Contains(k.unsupportedW, "32-bit") {
+			t.Errorf("%s of 2^32 values: kernel %s, supported %v (%s)", l.Op, k.Name, k.supported, k.unsupportedW)
 		}
 	}
 }

@@ -87,6 +87,16 @@ func (l Launch) flops(p *Program) (int64, error) {
 	case ConvFilterSplit:
 		c, err := l.ConvSplitParams()
 		return convFLOPs(c.Conv), err
+	case RouteFilter: // the filter gradient, and the bias's tap
+		r, err := l.RouteFilterParams()
+		c := r.Conv
+		return convFLOPs(c) + int64(c.B)*int64(c.Cout)*int64(c.OH)*int64(c.OW), err
+	case RouteData:
+		cp, err := l.ConvPoolParams()
+		return convFLOPs(cp.Conv), err
+	case FilterSum:
+		f, err := l.FilterSumParams()
+		return int64(f.Parts) * int64(f.Cout) * int64(f.K+1), err
 	case ReduceSum:
 		r, err := l.ReduceSumParams()
 		return int64(r.Outer) * int64(r.Length) * int64(r.Inner), err

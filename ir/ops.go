@@ -169,6 +169,25 @@ const (
 	// dense layer's input through the ReLU before it) and that product; it runs where the
 	// product ran.
 	GemmMul
+	// RouteFilter: the filter and bias gradients of a ConvReLUPool read through its route,
+	// in parts along the batch of Images images (the last may have fewer): with dpre =
+	// PoolRouteBack(route, dpooled), P[z] [Cout, C·kh·kw + 1] holds ConvFilter(dpre, img)
+	// over images [z·Images, (z+1)·Images) in its first C·kh·kw columns and Σ_{b,y,x}
+	// dpre[b,o,y,x] over them in its last (the bias: a tap whose column is all ones). Args
+	// route, dpooled (B, Cout, OH/2, OW/2 as ConvReLUPool wrote them), img (B, C, H, W), P
+	// [parts, Cout, C·kh·kw + 1]; Ints RouteFilterParams: those of ConvReLUPool, then images.
+	// A FilterSum of the parts follows. A target without FuseConvBack (a GPU) makes it of a
+	// PoolRouteBack, the ConvFilter and the bias's sums that read its output: the routed
+	// gradient, four times the pooled one, is never stored.
+	RouteFilter
+	// RouteData: ConvData(PoolRouteBack(route, dpooled), w), the image gradient read through
+	// the route. Args route, dpooled, w, dimg; Ints as ConvReLUPool (ConvPoolParams). Made
+	// of a PoolRouteBack's ConvData where a RouteFilter replaces the PoolRouteBack.
+	RouteData
+	// FilterSum: the sum of a RouteFilter's parts in order of z: dw[o,k] = Σ_z P[z][o,k] and
+	// db[o] = Σ_z P[z][o,K] (K = C·kh·kw). Args P [parts, Cout, K + 1], dw [Cout, K], db
+	// [Cout]; Ints FilterSumParams: parts, cout, k.
+	FilterSum
 	numOps
 )
 
@@ -183,7 +202,7 @@ var opNames = [numOps]string{
 	ConvReLUPoolBack: "conv_relu_pool_back", Dropout: "dropout", Augment: "augment",
 	BatchNormStats: "batchnorm_stats", BatchNorm: "batchnorm", BatchNormBackScale: "batchnorm_back_scale",
 	BatchNormBackData: "batchnorm_back_data", ConvFilterSplit: "conv_filter_split", GemmBiasReLU: "gemm_bias_relu",
-	GemmMul: "gemm_mul",
+	GemmMul: "gemm_mul", RouteFilter: "route_filter", RouteData: "route_data", FilterSum: "filter_sum",
 }
 
 func (o Op) String() string {

@@ -119,6 +119,20 @@ type ConvSplitParams struct {
 // Parts is the number of parts: ⌈B / Images⌉.
 func (p ConvSplitParams) Parts() int { return (p.Conv.B + p.Images - 1) / p.Images }
 
+// RouteFilterParams are a RouteFilter launch's: the ConvReLUPool's, then the images of each
+// part (the last part may have fewer). Ints those of ConvReLUPool, then images.
+type RouteFilterParams struct {
+	ConvPoolParams
+	Images int
+}
+
+// Parts is the number of parts: ⌈B / Images⌉.
+func (p RouteFilterParams) Parts() int { return (p.Conv.B + p.Images - 1) / p.Images }
+
+// FilterSumParams are a FilterSum launch's: the parts, the channels and the taps (without the
+// bias's column). Ints parts, cout, k.
+type FilterSumParams struct{ Parts, Cout, K int }
+
 // GatherRowsParams are a GatherRows launch's: dst [Rows, Cols] gathers Rows rows of Cols
 // values. Ints rows, cols.
 type GatherRowsParams struct {
@@ -182,6 +196,8 @@ const (
 	poolGeomLen   = 12
 	convPoolLen   = convLen + poolGeomLen
 	convSplitLen  = convLen + 1
+	routeSplitLen = convPoolLen + 1
+	filterSumLen  = 3
 	gatherRowsLen = 2
 	countLen      = 1
 	dropoutLen    = 4
@@ -235,6 +251,12 @@ func (p ConvPoolParams) Ints() []int64 { return append(p.Conv.Ints(), p.Pool.Int
 
 // Ints encodes the parameters: those of Conv, then images.
 func (p ConvSplitParams) Ints() []int64 { return append(p.Conv.Ints(), int64(p.Images)) }
+
+// Ints encodes the parameters: those of ConvReLUPool, then images.
+func (p RouteFilterParams) Ints() []int64 { return append(p.ConvPoolParams.Ints(), int64(p.Images)) }
+
+// Ints encodes the parameters: parts, cout, k.
+func (p FilterSumParams) Ints() []int64 { return i64s(p.Parts, p.Cout, p.K) }
 
 // Ints encodes the parameters: rows, cols.
 func (p GatherRowsParams) Ints() []int64 { return i64s(p.Rows, p.Cols) }
@@ -371,9 +393,9 @@ func (l Launch) PoolGeom() (PoolGeom, error) {
 	return poolGeomOf(v), nil
 }
 
-// ConvPoolParams decodes a ConvReLUPool or ConvReLUPoolBack launch's parameters.
+// ConvPoolParams decodes a ConvReLUPool, ConvReLUPoolBack or RouteData launch's parameters.
 func (l Launch) ConvPoolParams() (ConvPoolParams, error) {
-	v, err := l.ints(convPoolLen, ConvReLUPool, ConvReLUPoolBack)
+	v, err := l.ints(convPoolLen, ConvReLUPool, ConvReLUPoolBack, RouteData)
 	if err != nil {
 		return ConvPoolParams{}, err
 	}
@@ -390,6 +412,28 @@ func (l Launch) ConvSplitParams() (ConvSplitParams, error) {
 		return ConvSplitParams{}, fmt.Errorf("%s: %d images a part", l.Op, v[convLen])
 	}
 	return ConvSplitParams{Conv: convOf(v[:convLen]), Images: v[convLen]}, nil
+}
+
+// RouteFilterParams decodes a RouteFilter launch's parameters.
+func (l Launch) RouteFilterParams() (RouteFilterParams, error) {
+	v, err := l.ints(routeSplitLen, RouteFilter)
+	if err != nil {
+		return RouteFilterParams{}, err
+	}
+	if v[convPoolLen] < 1 {
+		return RouteFilterParams{}, fmt.Errorf("%s: %d images a part", l.Op, v[convPoolLen])
+	}
+	cp := ConvPoolParams{Conv: convOf(v[:convLen]), Pool: poolGeomOf(v[convLen:convPoolLen])}
+	return RouteFilterParams{ConvPoolParams: cp, Images: v[convPoolLen]}, nil
+}
+
+// FilterSumParams decodes a FilterSum launch's parameters.
+func (l Launch) FilterSumParams() (FilterSumParams, error) {
+	v, err := l.ints(filterSumLen, FilterSum)
+	if err != nil {
+		return FilterSumParams{}, err
+	}
+	return FilterSumParams{Parts: v[0], Cout: v[1], K: v[2]}, nil
 }
 
 // GatherRowsParams decodes a GatherRows launch's parameters.

@@ -139,13 +139,13 @@ type Launch struct {
 }
 
 // Inputs are the buffers the launch reads: its Args but the outputs at the end (two for
-// SoftmaxXent, ConvReLU, ConvReLUPool, BatchNormStats, BatchNormBackScale and GemmBiasReLU,
-// all after the fourth for ConvReLUPoolBack, one otherwise). An update's parameter and
+// SoftmaxXent, ConvReLU, ConvReLUPool, BatchNormStats, BatchNormBackScale, GemmBiasReLU and
+// FilterSum, all after the fourth for ConvReLUPoolBack, one otherwise). An update's parameter and
 // state, updated in place, count as inputs.
 func (l Launch) Inputs() []int {
 	outs := 1
 	switch l.Op {
-	case SoftmaxXent, ConvReLU, ConvReLUPool, BatchNormStats, BatchNormBackScale, GemmBiasReLU:
+	case SoftmaxXent, ConvReLU, ConvReLUPool, BatchNormStats, BatchNormBackScale, GemmBiasReLU, FilterSum:
 		outs = 2
 	case ConvReLUPoolBack:
 		outs = len(l.Args) - 4

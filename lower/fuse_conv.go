@@ -255,22 +255,32 @@ func (l *lowering) fusePool(drop []bool) {
 		drop[r[0]] = true
 		*mb = ir.Launch{Op: ir.PoolRouteBack, Dtype: mb.Dtype, Role: mb.Role, Node: mb.Node, What: mb.What + ", routed",
 			Args: []int{route, mb.Args[1], mb.Args[3]}, Ints: g.Ints()}
-		if l.target.FuseConvBack {
+		switch {
+		case l.target.FuseConvBack:
 			l.fuseBack(drop, i, r[1], readers)
+		case l.target.FuseRoutes:
+			l.fuseRoutes(drop, i, r[1], readers)
 		}
 	}
 }
 
-// fuseBack folds into the PoolRouteBack at launch rb, the backward of ConvReLUPool c, the
-// launches that read its gradient dpre: the ConvFilter, the three ReduceSums of the bias
-// gradient (over the columns, the rows, then the images) and the ConvData if there is one,
-// when nothing else reads dpre or the partial sums: one ConvReLUPoolBack.
-func (l *lowering) fuseBack(drop []bool, c, rb int, readers map[int][]int) {
+// convBack is what reads a PoolRouteBack's output dpre, the gradient of ConvReLUPool c's
+// pre-activation: the ConvFilter, the three ReduceSums of the bias gradient (over the columns,
+// the rows, then the images) and the ConvData if there is one (else -1), when nothing else
+// reads dpre or the partial sums.
+type convBack struct {
+	filter, data int
+	sums         []int
+}
+
+// backOf finds the launches that read the output of the PoolRouteBack at launch rb, the
+// backward of the ConvReLUPool at launch c; false when they are not exactly a convBack's.
+func (l *lowering) backOf(c, rb int, readers map[int][]int) (convBack, bool) {
 	p := l.p
 	cv, pr := p.Launches[c], p.Launches[rb]
 	cp, err := cv.ConvPoolParams()
 	if err != nil {
-		return
+		return convBack{}, false
 	}
 	dpre := pr.Args[2]
 	B, Cout, OH, OW := cp.Conv.B, cp.Conv.Cout, cp.Conv.OH, cp.Conv.OW
@@ -280,47 +290,98 @@ func (l *lowering) fuseBack(drop []bool, c, rb int, readers map[int][]int) {
 		q, err := ln.ReduceSumParams()
 		return err == nil && q == want
 	}
-	var filter, data = -1, -1
-	sums := []int{}
+	b := convBack{filter: -1, data: -1}
 	for _, i := range readers[dpre] {
 		ln := p.Launches[i]
 		switch {
 		case ln.Op == ir.ConvFilter && ln.Args[1] == img && sameConv(ln):
-			filter = i
+			b.filter = i
 		case ln.Op == ir.ConvData && ln.Args[1] == w && sameConv(ln):
-			data = i
+			b.data = i
 		case ln.Op == ir.ReduceSum && isSum(ln, ir.ReduceSumParams{Outer: B * Cout * OH, Length: OW, Inner: 1}):
-			sums = append(sums, i)
+			b.sums = append(b.sums, i)
 		case ln.Op == ir.Gather4 && len(readers[ln.Args[1]]) == 0:
 			// A transpose that fed the products fuseConv replaced: dropped later.
 		default:
-			return
+			return convBack{}, false
 		}
 	}
-	if filter < 0 || len(sums) != 1 {
-		return
+	if b.filter < 0 || len(b.sums) != 1 {
+		return convBack{}, false
 	}
 	// The chain of sums: each read by the next alone.
 	for _, want := range []ir.ReduceSumParams{{Outer: B * Cout, Length: OH, Inner: 1}, {Outer: 1, Length: B, Inner: Cout}} {
-		out := p.Launches[sums[len(sums)-1]].Args[1]
+		out := p.Launches[b.sums[len(b.sums)-1]].Args[1]
 		r := readers[out]
 		if len(r) != 1 || p.Launches[r[0]].Op != ir.ReduceSum || !isSum(p.Launches[r[0]], want) {
-			return
+			return convBack{}, false
 		}
-		sums = append(sums, r[0])
+		b.sums = append(b.sums, r[0])
 	}
-	db := p.Launches[sums[2]].Args[1]
-	args := []int{pr.Args[0], pr.Args[1], img, w, p.Launches[filter].Args[2], db}
+	return b, true
+}
+
+// fuseBack folds into the PoolRouteBack at launch rb, the backward of ConvReLUPool c, the
+// launches that read its gradient dpre (a convBack): one ConvReLUPoolBack.
+func (l *lowering) fuseBack(drop []bool, c, rb int, readers map[int][]int) {
+	p := l.p
+	b, ok := l.backOf(c, rb, readers)
+	if !ok {
+		return
+	}
+	cv, pr := p.Launches[c], p.Launches[rb]
+	cp, _ := cv.ConvPoolParams()
+	db := p.Launches[b.sums[2]].Args[1]
+	args := []int{pr.Args[0], pr.Args[1], cv.Args[0], cv.Args[1], p.Launches[b.filter].Args[2], db}
 	what := "the backward of " + cv.What + ": filter and bias gradients"
-	if data >= 0 {
-		args = append(args, p.Launches[data].Args[2])
-		drop[data] = true
+	if b.data >= 0 {
+		args = append(args, p.Launches[b.data].Args[2])
+		drop[b.data] = true
 		what += ", image gradient"
 	}
-	for _, i := range append(sums, filter) {
+	for _, i := range append(b.sums, b.filter) {
 		drop[i] = true
 	}
 	p.Launches[rb] = ir.Launch{Op: ir.ConvReLUPoolBack, Dtype: pr.Dtype, Role: pr.Role, Node: pr.Node, What: what, Args: args, Ints: cp.Ints()}
+}
+
+// fuseRoutes makes the PoolRouteBack at launch rb, the backward of ConvReLUPool c, and the
+// launches that read its gradient dpre (a convBack) read the route instead, where each
+// runs with a grid of its own: a RouteFilter computes the filter and the bias gradients in
+// parts of whole images (the target's SplitK.Images, the bias a tap of its own), a
+// FilterSum adds the parts where the ConvFilter was, and a RouteData replaces the
+// ConvData. dpre, four times the pooled gradient, is never stored, and the bias's three
+// sums are gone.
+func (l *lowering) fuseRoutes(drop []bool, c, rb int, readers map[int][]int) {
+	p := l.p
+	b, ok := l.backOf(c, rb, readers)
+	if !ok {
+		return
+	}
+	cv, pr := p.Launches[c], p.Launches[rb]
+	cp, _ := cv.ConvPoolParams()
+	k := cp.Conv.C * cp.Conv.KH * cp.Conv.KW
+	rp := ir.RouteFilterParams{ConvPoolParams: cp, Images: cp.Conv.B}
+	if s := l.target.SplitK; s != nil {
+		rp.Images = s.Images(cp.Conv.Cout, k+1, cp.Conv.B, cp.Conv.OH*cp.Conv.OW)
+	}
+	route, dpooled := pr.Args[0], pr.Args[1]
+	parts := l.newBuf(ir.Buffer{Name: "filter and bias gradients in parts: " + cv.What, Kind: ir.Temp, Elems: rp.Parts() * cp.Conv.Cout * (k + 1)})
+	fl := p.Launches[b.filter]
+	db := p.Launches[b.sums[2]].Args[1]
+	p.Launches[rb] = ir.Launch{Op: ir.RouteFilter, Dtype: pr.Dtype, Role: pr.Role, Node: pr.Node,
+		What: "filter and bias gradients through the route: " + cv.What, Args: []int{route, dpooled, cv.Args[0], parts}, Ints: rp.Ints()}
+	p.Launches[b.filter] = ir.Launch{Op: ir.FilterSum, Dtype: fl.Dtype, Role: fl.Role, Node: fl.Node,
+		What: "the sum of the parts: " + fl.What, Args: []int{parts, fl.Args[2], db},
+		Ints: ir.FilterSumParams{Parts: rp.Parts(), Cout: cp.Conv.Cout, K: k}.Ints()}
+	if b.data >= 0 {
+		dl := &p.Launches[b.data]
+		*dl = ir.Launch{Op: ir.RouteData, Dtype: dl.Dtype, Role: dl.Role, Node: dl.Node, What: dl.What + ", through the route",
+			Args: []int{route, dpooled, cv.Args[1], dl.Args[2]}, Ints: cp.Ints()}
+	}
+	for _, i := range b.sums {
+		drop[i] = true
+	}
 }
 
 // fuseReLU folds the ReLU that follows a Conv (pre ≥ 0 into a mask, pre ⊙ mask) into a

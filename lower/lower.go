@@ -32,6 +32,11 @@ type Target struct {
 	// image by image. Without it they stay PoolRouteBack, ConvFilter (split along the batch
 	// by SplitK), the bias's sums and ConvData: a GPU runs each with a grid of its own.
 	FuseConvBack bool
+	// FuseRoutes, on a target without FuseConvBack, makes the launches that read a
+	// PoolRouteBack's output (ConvFilter, the bias's sums, ConvData) read its route and the
+	// pooled gradient instead: RouteFilter, FilterSum and RouteData, each with a grid of its
+	// own, and the routed gradient never stored.
+	FuseRoutes bool
 	// FuseDense fuses a GemmBias and the ReLU after it (the mask and the product with it)
 	// into one GemmBiasReLU (needs FuseBias), and a Gemm whose output only an elementwise
 	// product reads into a GemmMul, for an executor whose products apply them to each value
@@ -57,7 +62,7 @@ type SplitK struct{ MinK, MaxTiles, Chunk, Tile, Wide int }
 // the mlp's weight gradient at batch 8192 is [784,256] summed over 8192 rows, 52 tiles of
 // 64x64 (cuda's gemm_t64 kernels) of 512 tile steps each unsplit, 832 of 32 steps split.
 var (
-	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16, Wide: 64}, FuseBias: true, FuseConv: true, FuseDense: true, ConvIndexLimit: 1 << 30}
+	CUDA = Target{Name: "cuda", SplitK: &SplitK{MinK: 1024, MaxTiles: 256, Chunk: 512, Tile: 16, Wide: 64}, FuseBias: true, FuseConv: true, FuseRoutes: true, FuseDense: true, ConvIndexLimit: 1 << 30}
 	CPU  = Target{Name: "cpu", FuseBias: true, FuseConv: true, FuseConvBack: true, FuseDense: true}
 )
 

@@ -295,20 +295,43 @@ KERNELS2(conv_relu_n16, (const void* img, const void* w, const void* bias, void*
 KERNELS2(conv_relu_pool_n8, (const void* img, const void* w, const void* bias, void* route, void* pooled, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGP8)
 KERNELS2(conv_relu_pool_n16, (const void* img, const void* w, const void* bias, void* route, void* pooled, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGP16)
 
+// Where the backward kernels read the output's gradient dpre[b, o, y, x]: stored (B, Cout,
+// OH, OW), or, with RT, through a ConvReLUPool's route (ir.RouteFilter, RouteData) from the
+// pooled gradient dp (B, Cout, PH, PW): dp where the window's route names the place (y%2)·2 +
+// x%2, times the ReLU's mask there (0 for a route of 4 or more), as pool_route_back computes
+// it; 0 elsewhere and past the last pooled row or column. base is the (b, o) plane's first
+// value: b·Cout + o times OH·OW, or PH·PW with RT.
+template <typename T, bool RT>
+struct gsrc {
+    const T* d;
+    const T* route;
+    int PH, PW;
+    __device__ __forceinline__ int plane(const igeom& g) const { return RT ? PH * PW : g.OH * g.OW; }
+    __device__ __forceinline__ T at(const igeom& g, int base, int y, int x) const {
+        if (!RT) return d[base + y * g.OW + x];
+        int py = y >> 1, px = x >> 1;
+        if (py >= PH || px >= PW) return T(0);
+        int i = base + py * PW + px, r = (int)route[i];
+        T v = T(0);
+        if (r >= 0 && (r & 3) == (((y & 1) << 1) | (x & 1))) v += (r < 4 ? T(1) : T(0)) * d[i];
+        return v;
+    }
+};
+
 // The image gradient, dimg[m, c] = Σ_k dcol[m, k]·wt[k, c] over the image's positions m =
 // (b, ih, iw) and k = (o, r, q): dcol[m, k] = dout[b, o, y, x] where y·sh = ih + ph − r·dh
 // and x·sw = iw + pw − q·dw (0 where there is no such output position), wt[k, c] = w[o,
 // (c·kh + r)·kw + q]. The same tiles as conv_fwd, a tile's channels the image's; no atomics:
 // each image value is one thread's sum.
-template <typename T, int TN>
-__device__ void conv_data(const T* dout, const T* w, T* dimg, igeom g) {
+template <typename T, int TN, bool RT>
+__device__ void conv_data(gsrc<T, RT> src, const T* w, T* dimg, igeom g) {
     const int BN = 4 * TN;
     __shared__ T as[IG_BK][IG_BM];
     __shared__ T bs[IG_BK][BN];
     __shared__ int kt_off[IG_BK], kt_dy[IG_BK], kt_dx[IG_BK], kt_in[IG_BK], kt_w[IG_BK];
     const int tid = threadIdx.x, tm = tid & 31, tn = tid >> 5;
     const int khw = g.kh * g.kw, K = g.Cout * khw, KW = g.C * khw, n0 = blockIdx.y * BN;
-    const int plane = g.H * g.W, oplane = g.OH * g.OW, M = g.B * plane;
+    const int plane = g.H * g.W, oplane = src.plane(g), M = g.B * plane;
     // The image position this thread loads.
     int lm = blockIdx.x * IG_BM + tid, lb = 0, ly = 0, lx = 0;
     const bool lok = lm < M;
@@ -341,7 +364,7 @@ __device__ void conv_data(const T* dout, const T* w, T* dimg, igeom g) {
                 y = ty / g.sh, x = tx / g.sw;
                 in = y * g.sh == ty && x * g.sw == tx && y < g.OH && x < g.OW;
             }
-            as[kk][tid] = in ? dout[lbase + kt_off[kk] + y * g.OW + x] : T(0);
+            as[kk][tid] = in ? src.at(g, lbase + kt_off[kk], y, x) : T(0);
         }
         for (int e = tid; e < IG_BK * BN; e += IG_THREADS) {
             int kk = e / BN, n = e - kk * BN, c = n0 + n;
@@ -364,11 +387,18 @@ __device__ void conv_data(const T* dout, const T* w, T* dimg, igeom g) {
         }
     }
 }
-#define IGD(T, TN) conv_data<T, TN>((const T*)dout, (const T*)w, (T*)dimg, ig_make(IG_ARGS))
+#define IGD(T, TN) conv_data<T, TN, false>(gsrc<T, false>{(const T*)dout, 0, 0, 0}, (const T*)w, (T*)dimg, ig_make(IG_ARGS))
 #define IGD8(T) IGD(T, 2)
 #define IGD16(T) IGD(T, 4)
 KERNELS2(conv_data_n8, (const void* dout, const void* w, void* dimg, CONV_PARAMS, ll Cout), IGD8)
 KERNELS2(conv_data_n16, (const void* dout, const void* w, void* dimg, CONV_PARAMS, ll Cout), IGD16)
+// Through the route (ir.RouteData): the pooling's parameters as conv_relu_pool's.
+#define RTSRC(T) gsrc<T, true>{(const T*)dp, (const T*)route, (int)POH, (int)POW}
+#define IGRD(T, TN) conv_data<T, TN, true>(RTSRC(T), (const T*)w, (T*)dimg, ig_make(IG_ARGS))
+#define IGRD8(T) IGRD(T, 2)
+#define IGRD16(T) IGRD(T, 4)
+KERNELS2(route_data_n8, (const void* route, const void* dp, const void* w, void* dimg, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGRD8)
+KERNELS2(route_data_n16, (const void* route, const void* dp, const void* w, void* dimg, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGRD16)
 
 // The filter gradient of the images [z·images, (z+1)·images) (z = blockIdx.z; one part of
 // all B images for conv_filter): P[z][o, k] = Σ_m dout[m, o]·col[m, k] over their output
@@ -378,11 +408,11 @@ KERNELS2(conv_data_n16, (const void* dout, const void* w, void* dimg, CONV_PARAM
 // ReduceSum over z follows a split (ir.ConvFilterSplit). For filters of at most 32 taps (the
 // LeNet's first: 25): kernelmap.go's _k16.
 #define IG_FT 16
-template <typename T>
-__device__ void conv_filter_part(const T* dout, const T* img, T* P, igeom g, int images) {
+template <typename T, bool RT>
+__device__ void conv_filter_part(gsrc<T, RT> src, const T* img, T* P, igeom g, int images) {
     __shared__ T ds[IG_FT][IG_FT + 1], cs[IG_FT][IG_FT + 1];
     const int tx = threadIdx.x, ty = threadIdx.y;
-    const int khw = g.kh * g.kw, K = g.C * khw, oplane = g.OH * g.OW;
+    const int khw = g.kh * g.kw, K = g.C * khw, KO = K + RT, oplane = g.OH * g.OW, dplane = src.plane(g);
     const int o = blockIdx.y * IG_FT + ty, k = blockIdx.x * IG_FT + tx;
     // Tap k0 + ty, the column this thread loads.
     const int lk = blockIdx.x * IG_FT + ty;
@@ -398,10 +428,12 @@ __device__ void conv_filter_part(const T* dout, const T* img, T* P, igeom g, int
         T dv = T(0), cv = T(0);
         if (m < m1) {
             int b = m / oplane, s = m - b * oplane, y = s / g.OW, x = s - y * g.OW;
-            if (lo < g.Cout) dv = dout[(b * g.Cout + lo) * oplane + s];
+            if (lo < g.Cout) dv = src.at(g, (b * g.Cout + lo) * dplane, y, x);
             int ih = y * g.sh - g.ph + ldy, iw = x * g.sw - g.pw + ldx;
             if (lkin && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
                 cv = img[b * g.C * g.H * g.W + loff + (y * g.sh - g.ph) * g.W + (x * g.sw - g.pw)];
+            else if (RT && lk == K)
+                cv = T(1);  // the bias's tap
         }
         ds[tx][ty] = dv;
         cs[tx][ty] = cv;
@@ -410,12 +442,15 @@ __device__ void conv_filter_part(const T* dout, const T* img, T* P, igeom g, int
         for (int mm = 0; mm < IG_FT; mm++) acc += ds[mm][ty] * cs[mm][tx];
         __syncthreads();
     }
-    if (o < g.Cout && k < K) P[(blockIdx.z * g.Cout + o) * K + k] = acc;
+    if (o < g.Cout && k < KO) P[(blockIdx.z * g.Cout + o) * KO + k] = acc;
 }
-#define IGF(T) conv_filter_part<T>((const T*)dout, (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
+#define DSRC(T) gsrc<T, false>{(const T*)dout, 0, 0, 0}
+#define IGF(T) conv_filter_part<T, false>(DSRC(T), (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
 KERNELS2(conv_filter_k16, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGF)
-#define IGFS(T) conv_filter_part<T>((const T*)dout, (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+#define IGFS(T) conv_filter_part<T, false>(DSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
 KERNELS2(conv_filter_split_k16, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGFS)
+#define IGRF(T) conv_filter_part<T, true>(RTSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+KERNELS2(route_filter_k16, (const void* route, const void* dp, const void* img, void* P, CONV_PARAMS, ll Cout, POOL2_PARAMS, ll images), IGRF)
 
 // The same sums for at most 8 channels and 32 taps (kernelmap.go's _c8, the LeNet's first
 // layer: 6 by 25): block (32, 8), thread (tx, ty) the sum of channel ty and tap tx, 32
@@ -423,11 +458,11 @@ KERNELS2(conv_filter_split_k16, (const void* dout, const void* img, void* P, CON
 // channels that do not exist (150 of 512 threads useful where this has 150 of 256). Each value
 // of P is one thread's sum in order of the positions, as there: the same bits.
 #define IG_CP 32
-template <typename T>
-__device__ void conv_filter_narrow(const T* dout, const T* img, T* P, igeom g, int images) {
+template <typename T, bool RT>
+__device__ void conv_filter_narrow(gsrc<T, RT> src, const T* img, T* P, igeom g, int images) {
     __shared__ T ds[IG_CP][8 + 1], cs[IG_CP][IG_CP + 1];
     const int tx = threadIdx.x, ty = threadIdx.y;
-    const int khw = g.kh * g.kw, K = g.C * khw, oplane = g.OH * g.OW;
+    const int khw = g.kh * g.kw, K = g.C * khw, KO = K + RT, oplane = g.OH * g.OW, dplane = src.plane(g);
     const int o = blockIdx.y * 8 + ty, k = blockIdx.x * IG_CP + tx;
     // Tap k, the column this thread loads (for positions ty + 8·i of a step).
     const bool kin = k < K;
@@ -441,8 +476,8 @@ __device__ void conv_filter_narrow(const T* dout, const T* img, T* P, igeom g, i
             int m = mt + tx;
             T dv = T(0);
             if (m < m1 && o < g.Cout) {
-                int b = m / oplane, s = m - b * oplane;
-                dv = dout[(b * g.Cout + o) * oplane + s];
+                int b = m / oplane, s = m - b * oplane, y = RT ? s / g.OW : 0;
+                dv = RT ? src.at(g, (b * g.Cout + o) * dplane, y, s - y * g.OW) : src.d[(b * g.Cout + o) * oplane + s];
             }
             ds[tx][ty] = dv;
         }
@@ -455,6 +490,8 @@ __device__ void conv_filter_narrow(const T* dout, const T* img, T* P, igeom g, i
                 int ih = y * g.sh - g.ph + dy, iw = x * g.sw - g.pw + dx;
                 if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
                     cv = img[b * g.C * g.H * g.W + koff + (y * g.sh - g.ph) * g.W + (x * g.sw - g.pw)];
+            } else if (RT && m < m1 && k == K) {
+                cv = T(1);  // the bias's tap
             }
             cs[pos][tx] = cv;
         }
@@ -463,12 +500,14 @@ __device__ void conv_filter_narrow(const T* dout, const T* img, T* P, igeom g, i
         for (int mm = 0; mm < IG_CP; mm++) acc += ds[mm][ty] * cs[mm][tx];
         __syncthreads();
     }
-    if (o < g.Cout && kin) P[(blockIdx.z * g.Cout + o) * K + k] = acc;
+    if (o < g.Cout && k < KO) P[(blockIdx.z * g.Cout + o) * KO + k] = acc;
 }
-#define IGN(T) conv_filter_narrow<T>((const T*)dout, (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
+#define IGN(T) conv_filter_narrow<T, false>(DSRC(T), (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
 KERNELS2(conv_filter_c8, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGN)
-#define IGNS(T) conv_filter_narrow<T>((const T*)dout, (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+#define IGNS(T) conv_filter_narrow<T, false>(DSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
 KERNELS2(conv_filter_split_c8, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGNS)
+#define IGRN(T) conv_filter_narrow<T, true>(RTSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+KERNELS2(route_filter_c8, (const void* route, const void* dp, const void* img, void* P, CONV_PARAMS, ll Cout, POOL2_PARAMS, ll images), IGRN)
 
 // The same sums for filters of more taps (kernelmap.go takes it for more than 32): a block of
 // IG_WT threads computes a tile of 16 channels by IG_WK = 64 taps, each thread 2 channels by 4
@@ -479,15 +518,15 @@ KERNELS2(conv_filter_split_c8, (const void* dout, const void* img, void* P, CONV
 #define IG_WT 128
 #define IG_WK 64
 #define IG_WP 32
-template <typename T>
-__device__ void conv_filter_wide(const T* dout, const T* img, T* P, igeom g, int images) {
+template <typename T, bool RT>
+__device__ void conv_filter_wide(gsrc<T, RT> src, const T* img, T* P, igeom g, int images) {
     __shared__ T ds[IG_WP][IG_FT + 1], cs[IG_WP][IG_WK + 1];
     __shared__ int wt_off[IG_WK], wt_dy[IG_WK], wt_dx[IG_WK], wt_in[IG_WK];
-    const int tid = threadIdx.x, khw = g.kh * g.kw, K = g.C * khw, oplane = g.OH * g.OW;
+    const int tid = threadIdx.x, khw = g.kh * g.kw, K = g.C * khw, KO = K + RT, oplane = g.OH * g.OW, dplane = src.plane(g);
     const int o0 = blockIdx.y * IG_FT, k0 = blockIdx.x * IG_WK;
     if (tid < IG_WK) {
         int k = k0 + tid, c = k / khw, rem = k - c * khw, r = rem / g.kw, q = rem - r * g.kw;
-        wt_in[tid] = k < K;
+        wt_in[tid] = k < K ? 1 : (RT && k == K ? 2 : 0);  // 2: the bias's tap
         wt_dy[tid] = r * g.dh, wt_dx[tid] = q * g.dw;
         wt_off[tid] = (c * g.H + r * g.dh) * g.W + q * g.dw;
     }
@@ -502,25 +541,26 @@ __device__ void conv_filter_wide(const T* dout, const T* img, T* P, igeom g, int
         for (int j = 0; j < 4; j++) acc[i][j] = T(0);
     __syncthreads();
     for (int mt = m0; mt < m1; mt += IG_WP) {
-        int m = mt + lp, b = 0, s = 0, iy0 = 0, ix0 = 0;
+        int m = mt + lp, b = 0, y = 0, x = 0, iy0 = 0, ix0 = 0;
         const bool in = m < m1;
         if (in) {
-            b = m / oplane, s = m - b * oplane;
-            int y = s / g.OW, x = s - y * g.OW;
+            b = m / oplane;
+            int s = m - b * oplane;
+            y = s / g.OW, x = s - y * g.OW;
             iy0 = y * g.sh - g.ph, ix0 = x * g.sw - g.pw;
         }
-        const int dbase = b * g.Cout * oplane + s, ibase = b * g.C * g.H * g.W + iy0 * g.W + ix0;
+        const int dbase = b * g.Cout * dplane, ibase = b * g.C * g.H * g.W + iy0 * g.W + ix0;
 #pragma unroll
         for (int i = 0; i < IG_FT / (IG_WT / IG_WP); i++) {
             int oo = lrow + i * (IG_WT / IG_WP), o = o0 + oo;
-            ds[lp][oo] = (in && o < g.Cout) ? dout[dbase + o * oplane] : T(0);
+            ds[lp][oo] = (in && o < g.Cout) ? src.at(g, dbase + o * dplane, y, x) : T(0);
         }
 #pragma unroll
         for (int i = 0; i < IG_WK / (IG_WT / IG_WP); i++) {
             int kk = lrow + i * (IG_WT / IG_WP);
             int ih = iy0 + wt_dy[kk], iw = ix0 + wt_dx[kk];
-            bool ok = in && wt_in[kk] && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-            cs[lp][kk] = ok ? img[ibase + wt_off[kk]] : T(0);
+            bool ok = in && wt_in[kk] == 1 && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+            cs[lp][kk] = ok ? img[ibase + wt_off[kk]] : (RT && in && wt_in[kk] == 2 ? T(1) : T(0));
         }
         __syncthreads();
 #pragma unroll 8
@@ -542,14 +582,42 @@ __device__ void conv_filter_wide(const T* dout, const T* img, T* P, igeom g, int
 #pragma unroll
         for (int j = 0; j < 4; j++) {
             int k = k0 + tk + 16 * j;
-            if (k < K) P[(blockIdx.z * g.Cout + o) * K + k] = acc[i][j];
+            if (k < KO) P[(blockIdx.z * g.Cout + o) * KO + k] = acc[i][j];
         }
     }
 }
-#define IGW(T) conv_filter_wide<T>((const T*)dout, (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
+#define IGW(T) conv_filter_wide<T, false>(DSRC(T), (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
 KERNELS2(conv_filter_k64, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGW)
-#define IGWS(T) conv_filter_wide<T>((const T*)dout, (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+#define IGWS(T) conv_filter_wide<T, false>(DSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
 KERNELS2(conv_filter_split_k64, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGWS)
+#define IGRW(T) conv_filter_wide<T, true>(RTSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+KERNELS2(route_filter_k64, (const void* route, const void* dp, const void* img, void* P, CONV_PARAMS, ll Cout, POOL2_PARAMS, ll images), IGRW)
+
+// dw and db from a route_filter's parts P [parts, Cout, K + 1] (ir.FilterSum): one block (a
+// power of two of at most 128 threads) per value of [Cout, K + 1], reduce_sum's fixed-order
+// tree over the parts; column K is the bias.
+template <typename T>
+__device__ void filter_sum(const T* P, T* dw, T* db, ll parts, ll cout, ll K) {
+    __shared__ T part[128];
+    const ll n = cout * (K + 1), i = blockIdx.x;
+    T acc = 0;
+    for (ll z = threadIdx.x; z < parts; z += blockDim.x) acc += P[z * n + i];
+    part[threadIdx.x] = acc;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) part[threadIdx.x] += part[threadIdx.x + s];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        ll o = i / (K + 1), k = i - o * (K + 1);
+        if (k < K)
+            dw[o * K + k] = part[0];
+        else
+            db[o] = part[0];
+    }
+}
+#define FS(T) filter_sum<T>((const T*)P, (T*)dw, (T*)db, parts, cout, K)
+KERNELS2(filter_sum, (const void* P, void* dw, void* db, ll parts, ll cout, ll K), FS)
 
 // The gradient through ConvReLUPool's pooling and ReLU (ir.PoolRouteBack): one thread per
 // value of dx (B, C, H, W) gathers, in order of the windows, m·dpooled of each window that

@@ -166,6 +166,9 @@ var ops = [...]func(h *Machine, l ir.Launch, a [][]float64) error{
 	ir.BatchNormBackData:  batchNormBackData,
 	ir.Augment:            augment,
 	ir.ConvFilterSplit:    convFilterSplit,
+	ir.RouteFilter:        routeFilter,
+	ir.RouteData:          routeData,
+	ir.FilterSum:          filterSum,
 }
 
 func binary(h *Machine, l ir.Launch, a [][]float64) error {
@@ -744,6 +747,73 @@ func convFilterSplit(h *Machine, l ir.Launch, a [][]float64) error {
 		q := c
 		q.B = b1 - b0
 		h.convBack(q, false, [][]float64{a[0][b0*out : b1*out], a[1][b0*img : b1*img], a[2][z*filt : (z+1)*filt]})
+	}
+	return nil
+}
+
+// routeFilter is the filter and bias gradients of each part's images through the route: the
+// routed gradient, then ConvFilter into the part's first K columns and the sum of the
+// part's routed gradient, in the order of its values, into the last.
+func routeFilter(h *Machine, l ir.Launch, a [][]float64) error {
+	p, err := l.RouteFilterParams()
+	if err != nil {
+		return err
+	}
+	c := p.Conv
+	out, img, K := c.Cout*c.OH*c.OW, c.C*c.H*c.W, c.C*c.KH*c.KW
+	dpre := make([]float64, c.B*out)
+	h.poolRouteBack(p.Pool, [][]float64{a[0], a[1], dpre})
+	filt := make([]float64, c.Cout*K)
+	for z := 0; z < p.Parts(); z++ {
+		b0, b1 := z*p.Images, min(c.B, (z+1)*p.Images)
+		q := c
+		q.B = b1 - b0
+		h.convBack(q, false, [][]float64{dpre[b0*out : b1*out], a[2][b0*img : b1*img], filt})
+		P := a[3][z*c.Cout*(K+1):]
+		for o := 0; o < c.Cout; o++ {
+			copy(P[o*(K+1):o*(K+1)+K], filt[o*K:(o+1)*K])
+			s := 0.0
+			for b := b0; b < b1; b++ {
+				for _, v := range dpre[(b*c.Cout+o)*c.OH*c.OW:][:c.OH*c.OW] {
+					s += v
+				}
+			}
+			P[o*(K+1)+K] = h.round(s)
+		}
+	}
+	return nil
+}
+
+// routeData is ConvData of the routed gradient.
+func routeData(h *Machine, l ir.Launch, a [][]float64) error {
+	p, err := l.ConvPoolParams()
+	if err != nil {
+		return err
+	}
+	c := p.Conv
+	dpre := make([]float64, c.B*c.Cout*c.OH*c.OW)
+	h.poolRouteBack(p.Pool, [][]float64{a[0], a[1], dpre})
+	h.convBack(c, true, [][]float64{dpre, a[2], a[3]})
+	return nil
+}
+
+// filterSum adds a RouteFilter's parts, in order, into the filter and bias gradients.
+func filterSum(h *Machine, l ir.Launch, a [][]float64) error {
+	p, err := l.FilterSumParams()
+	if err != nil {
+		return err
+	}
+	n := p.Cout * (p.K + 1)
+	for i := 0; i < n; i++ {
+		s := 0.0
+		for z := 0; z < p.Parts; z++ {
+			s += a[0][z*n+i]
+		}
+		if o, k := i/(p.K+1), i%(p.K+1); k < p.K {
+			a[1][o*p.K+k] = h.round(s)
+		} else {
+			a[2][o] = h.round(s)
+		}
 	}
 	return nil
 }

@@ -265,12 +265,14 @@ var ConvCases = [][13]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1, 4}, {11, 3, 7, 6,
 
 // ConvPoolCases are geometries of a convolution with its ReLU and 2x2 pooling: B, C, H, W,
 // k, padH, padW, Cout (unit strides). Odd sides (the pooling drops the last row or column),
-// the LeNet's two layers, more than a tile of channels.
+// the LeNet's two layers, more than a tile of channels (out, and in: the image gradient's).
 var ConvPoolCases = [][8]int{{3, 2, 9, 7, 3, 1, 1, 5}, {10, 1, 12, 12, 5, 2, 2, 6}, {2, 4, 6, 5, 1, 0, 0, 3},
-	{5, 1, 28, 28, 5, 2, 2, 6}, {3, 6, 14, 14, 5, 0, 0, 16}, {3, 3, 10, 11, 3, 1, 1, 20}}
+	{5, 1, 28, 28, 5, 2, 2, 6}, {3, 6, 14, 14, 5, 0, 0, 16}, {3, 3, 10, 11, 3, 1, 1, 20}, {2, 10, 7, 8, 3, 1, 1, 4}}
 
 // AddConvs adds the fused convolutions on ConvCases (Conv, ConvReLU, ConvData, ConvFilter,
-// and ConvFilterSplit in parts of 1, 2 and 4 images), ConvReLUPool on ConvPoolCases, and
+// and ConvFilterSplit in parts of 1, 2 and 4 images), ConvReLUPool and the backward through
+// its route (RouteData, RouteFilter in parts of 1, 2 and all images, each part's FilterSum)
+// on ConvPoolCases, and
 // the gradients through a pooling (MaxPoolBackMask, PoolRouteBack) on windows of 2x2 at
 // stride 2 and of 3x3 overlapping with padding.
 func (o *Odd) AddConvs() {
@@ -300,6 +302,18 @@ func (o *Odd) AddConvs() {
 		pooled := b * cout * (oh / 2) * (ow / 2)
 		o.Launch(ir.ConvReLUPool, fmt.Sprint("conv_relu_pool ", g), []int{o.In(b*c*h*w, o.Normal), o.In(cout*c*k*k, o.Normal), o.In(cout, o.Normal),
 			o.Out(pooled), o.Out(pooled)}, p.Ints())
+		// The backward through the route: every place, masked or not, and windows with none.
+		places := func() float64 { return float64(o.Rng.Intn(9) - 1) }
+		route, dp, im := o.In(pooled, places), o.In(pooled, o.Normal), o.In(b*c*h*w, o.Normal)
+		o.Launch(ir.RouteData, fmt.Sprint("route_data ", g), []int{route, dp, o.In(cout*c*k*k, o.Normal), o.Out(b * c * h * w)}, p.Ints())
+		kk := c*k*k + 1
+		for _, images := range []int{1, 2, b} {
+			rp := ir.RouteFilterParams{ConvPoolParams: p, Images: images}
+			parts := o.Out(rp.Parts() * cout * kk)
+			o.Launch(ir.RouteFilter, fmt.Sprint("route_filter ", g, images), []int{route, dp, im, parts}, rp.Ints())
+			fs := ir.FilterSumParams{Parts: rp.Parts(), Cout: cout, K: kk - 1}
+			o.Launch(ir.FilterSum, fmt.Sprint("filter_sum ", g, images), []int{parts, o.Out(cout * (kk - 1)), o.Out(cout)}, fs.Ints())
+		}
 	}
 	for _, pg := range [][10]int{{3, 2, 8, 6, 2, 2, 0, 0, 2, 2}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2}, {2, 6, 9, 7, 2, 2, 0, 0, 2, 2}} {
 		b, c, h, w, kh, kw, ph, pw, sh, sw := pg[0], pg[1], pg[2], pg[3], pg[4], pg[5], pg[6], pg[7], pg[8], pg[9]
