@@ -90,7 +90,7 @@ func TestLinksOnlyDriver(t *testing.T) {
 }
 
 // newDeviceTrainer makes a cuda trainer for a test model.
-func newDeviceTrainer(t *testing.T, m *model.Model, batch int, solver string, lr float64) (*runner.Trainer, *model.Solver) {
+func newDeviceTrainer(t testing.TB, m *model.Model, batch int, solver string, lr float64) (*runner.Trainer, *model.Solver) {
 	t.Helper()
 	net, err := m.Build(batch, true)
 	if err != nil {

@@ -5,7 +5,9 @@
 # bench), torch (PyTorch compiled with reduce-overhead), train (default training runs on the
 # GPU, evaluated on the CPU), scale (bench at batch 128, 1024 and 8192 and the CPU on 1 to 16
 # threads, beside PyTorch eager at the same batches), sanitize (compute-sanitizer's memcheck,
-# racecheck and initcheck on a short bench of each model at each batch); tests, torch and
+# racecheck and initcheck on a short bench of each model at each batch), profile (each launch
+# of the mlp's and the cnn's step timed alone at batch 128, 1024 and 8192, with the FLOP/s and
+# bytes/s the cost model gives it: BenchmarkStepByLaunch); tests, torch and
 # train when none is named. PyTorch eager runs in every call,
 # so that each call's figures have their peer on the same GPU. Each part takes a few minutes:
 # name one per call where a call has a time limit, or give the call's seconds as BUDGET: each
@@ -15,7 +17,7 @@
 set -u
 parts=${*:-tests torch train}
 for p in $parts; do
-	case $p in tests | torch | train | scale | sanitize) ;; *) echo "gpu-run.sh: unknown part '$p'; the parts are tests, torch, train, scale and sanitize" >&2; exit 2 ;; esac
+	case $p in tests | torch | train | scale | sanitize | profile) ;; *) echo "gpu-run.sh: unknown part '$p'; the parts are tests, torch, train, scale, sanitize and profile" >&2; exit 2 ;; esac
 done
 want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
 out=${OUT:-gpu-out}
@@ -98,6 +100,12 @@ for tool in memcheck racecheck initcheck; do
 	run 180 "$out/$tool.log" compute-sanitizer --tool $tool --error-exitcode 9 $G bench --devices cuda --model mlp,cnn --batch $batches --steps 3 --data-dir $D
 	grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|^========= [A-Z]' "$out/$tool.log" | sort | uniq -c | head -8
 done
+fi
+
+if want profile; then
+step "profile: each launch of the step alone, with its wait, at batch 128, 1024, 8192 (profile.log)"
+run 150 "$out/profile.log" bash -c "cd cuda && ../.gpu/cuda.test -test.run '^\$' -test.bench StepByLaunch -test.benchtime 20x -test.v"
+grep -E '^Benchmark|samples/s' "$out/profile.log" | head -12
 fi
 
 if want torch; then
