@@ -810,39 +810,51 @@ func TestEmuConvShapes(t *testing.T) {
 }
 
 // TestEmuNarrowFilterBits: the filter gradients that take the _c8 kernel (at most 8 channels
-// and 32 taps) give the bits of the _k16 kernel they replace, on every such case of
-// lowertest's AddConvs, in both precisions.
+// and 32 taps) give the bits of the _k16 kernel they replace, and those of the _t4 kernel that
+// takes them over many parts, on every such case of lowertest's AddConvs (routed too), in both
+// precisions and both orders of a block's threads.
 func TestEmuNarrowFilterBits(t *testing.T) {
+	defer func() { filtTiledAlways = false }()
 	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
 		o := lowertest.NewOdd(dtype)
 		o.AddConvs()
-		e, _ := emuOdd(t, o, "forward")
-		narrow := 0
-		for _, l := range o.P.Launches {
-			k := kernelFor(l)
-			if !strings.Contains(k.Name, "_c8_") {
-				continue
+		for _, order := range []string{"forward", "reverse"} {
+			e, _ := emuOdd(t, o, order)
+			narrow := 0
+			for _, l := range o.P.Launches {
+				k := kernelFor(l)
+				if !strings.Contains(k.Name, "_c8_") {
+					continue
+				}
+				narrow++
+				got, err := e.launchRead(l, k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				k16 := k
+				k16.Name = strings.Replace(k.Name, "_c8_", "_k16_", 1)
+				k16.Grid[0], k16.Grid[1], k16.Block = blocks(k.Grid[0]*2*filtTile, filtTile), blocks(k.Grid[1]*filtNarrow, filtTile), [3]int{filtTile, filtTile, 1}
+				filtTiledAlways = true
+				t4 := kernelFor(l)
+				filtTiledAlways = false
+				if !strings.Contains(t4.Name, "_t4_") {
+					t.Fatalf("%s: kernel %s with filtTiledAlways", l.What, t4.Name)
+				}
+				for _, other := range []kernel{k16, t4} {
+					want, err := e.launchRead(l, other)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if j := firstDiff(got, want); j >= 0 {
+						t.Errorf("%s %s %s: value %d is %v on %s, %v on %s", dtype, order, l.What, j, got[j], k.Name, want[j], other.Name)
+					}
+				}
 			}
-			narrow++
-			got, err := e.launchRead(l, k)
-			if err != nil {
-				t.Fatal(err)
+			if narrow < 10 {
+				t.Errorf("%s: %d launches on a _c8 kernel, want the cases' 10 or more", dtype, narrow)
 			}
-			k16 := k
-			k16.Name = strings.Replace(k.Name, "_c8_", "_k16_", 1)
-			k16.Grid[0], k16.Grid[1], k16.Block = blocks(k.Grid[0]*2*filtTile, filtTile), blocks(k.Grid[1]*filtNarrow, filtTile), [3]int{filtTile, filtTile, 1}
-			want, err := e.launchRead(l, k16)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if j := firstDiff(got, want); j >= 0 {
-				t.Errorf("%s %s: value %d is %v on %s, %v on %s", dtype, l.What, j, got[j], k.Name, want[j], k16.Name)
-			}
+			e.close()
 		}
-		if narrow < 10 {
-			t.Errorf("%s: %d launches on a _c8 kernel, want the cases' 10 or more", dtype, narrow)
-		}
-		e.close()
 	}
 }
 

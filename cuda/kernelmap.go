@@ -43,7 +43,17 @@ const (
 	filtWide    = 64
 	filtWidePos = 32
 	filtNarrow  = 8
+	// For at most filtNarrow channels and 32 taps over filtTiledParts parts or more, the
+	// filter gradient's _t4 kernel: a block of filtTiledGroups groups of 16 threads, a part a
+	// group, 4x4 values a thread. Fewer parts leave too few threads to fill a GPU (2048
+	// parts are 32768 threads), and the _c8 kernel, 256 threads a part, takes them.
+	filtTiledParts  = 2048
+	filtTiledGroups = 8
 )
+
+// filtTiledAlways, set by the emulator's tests, runs every filter gradient that the _t4 kernel
+// can compute on it, of few parts too.
+var filtTiledAlways bool
 
 // Lower lowers net and one update by s for the CUDA target (lower.CUDA: products of few
 // tiles over a long K split, dense layers' biases and convolutions fused, the filter
@@ -202,6 +212,8 @@ func (k *kernel) geometry(l Launch) error {
 			return err
 		}
 		switch {
+		case kk <= 2*filtTile && c.Cout <= filtNarrow && (parts >= filtTiledParts || filtTiledAlways): // 8 parts a block, 4x4 values a thread
+			k.Name, k.Grid, k.Block = k.Name+"_t4", [3]int{1, 1, blocks(parts, filtTiledGroups)}, [3]int{16 * filtTiledGroups, 1, 1}
 		case kk > 2*filtTile: // 64 taps a block, 2x4 values a thread
 			k.Name, k.Grid, k.Block = k.Name+"_k64", [3]int{blocks(kk, filtWide), blocks(c.Cout, filtTile), parts}, [3]int{igThreads, 1, 1}
 		case c.Cout <= filtNarrow: // 32 taps by 8 channels a block, a value a thread

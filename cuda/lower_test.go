@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,6 +138,37 @@ func TestWideProductsByShape(t *testing.T) {
 		}
 		if len(got) != len(c.want) {
 			t.Errorf("batch %d: products on %v, want %v", c.batch, got, c.want)
+		}
+	}
+}
+
+// TestFilterKernelsByShape: the cnn's filter gradients (read through their routes) take the
+// _c8 kernel for its first layer (6 channels, 25 taps and the bias's) up to 2047 parts and the
+// _t4 kernel from 2048 (a part an image: batch 8192), the _k64 kernel for its second (150 taps
+// and the bias's), with a block a part and a 16-thread group a part.
+func TestFilterKernelsByShape(t *testing.T) {
+	cnn, _ := model.NewCNN(1)
+	for _, c := range []struct {
+		batch int
+		want  []string
+		grids [][3]int
+	}{
+		{128, []string{"route_filter_k64_f32", "route_filter_c8_f32"}, [][3]int{{3, 1, 26}, {1, 1, 128}}},
+		{2047, []string{"route_filter_k64_f32", "route_filter_c8_f32"}, [][3]int{{3, 1, 410}, {1, 1, 2047}}},
+		{2048, []string{"route_filter_k64_f32", "route_filter_t4_f32"}, [][3]int{{3, 1, 410}, {1, 1, 256}}},
+		{8192, []string{"route_filter_k64_f32", "route_filter_t4_f32"}, [][3]int{{3, 1, 1639}, {1, 1, 1024}}},
+	} {
+		p, _ := lowerModel(t, cnn, c.batch, "adam", 1e-3)
+		var got []string
+		var grids [][3]int
+		for _, l := range p.Launches {
+			if l.Op == ir.RouteFilter {
+				k := kernelFor(l)
+				got, grids = append(got, k.Name), append(grids, k.Grid)
+			}
+		}
+		if !slices.Equal(got, c.want) || !slices.Equal(grids, c.grids) {
+			t.Errorf("batch %d: filter kernels %v, grids %v; want %v, %v", c.batch, got, grids, c.want, c.grids)
 		}
 	}
 }

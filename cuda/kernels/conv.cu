@@ -509,6 +509,92 @@ KERNELS2(conv_filter_split_c8, (const void* dout, const void* img, void* P, CONV
 #define IGRN(T) conv_filter_narrow<T, true>(RTSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
 KERNELS2(route_filter_c8, (const void* route, const void* dp, const void* img, void* P, CONV_PARAMS, ll Cout, POOL2_PARAMS, ll images), IGRN)
 
+// The same sums for at most 8 channels and 32 taps over many parts (kernelmap.go's _t4, from
+// filtTiledParts parts: the LeNet's first layer at large batches, an image a part): a block of
+// IG_TG = 8 groups of 16 threads, group q computing part blockIdx.z·8 + q; thread t of a group
+// the 4 channels 4·(t/8)... by the 4 taps 4·(t%8)... of its part in registers, IG_TP = 16
+// positions a step. Per position a thread reads 8 values of shared memory for 16
+// multiply-adds, where _c8's threads read 2 for 1. Each value is still one thread's sum in
+// order of the positions: the same bits as _c8 and _k16. Every group runs the same number of
+// steps (a block's barriers); a group past the last part, or past the end of a shorter last
+// part, adds zeros.
+#define IG_TG 8
+#define IG_TP 16
+template <typename T, bool RT>
+__device__ void conv_filter_tiled(gsrc<T, RT> src, const T* img, T* P, igeom g, int images) {
+    __shared__ T ds[IG_TG][IG_TP][8 + 1], cs[IG_TG][IG_TP][IG_CP + 1];
+    __shared__ int kt_off[IG_CP], kt_dy[IG_CP], kt_dx[IG_CP], kt_in[IG_CP];
+    const int tid = threadIdx.x, q = tid >> 4, t = tid & 15;
+    const int khw = g.kh * g.kw, K = g.C * khw, KO = K + RT, oplane = g.OH * g.OW, dplane = src.plane(g);
+    if (tid < IG_CP) {  // the taps, once: 1 an image tap, 2 the bias's, 0 none
+        int k = tid, c = k / khw, rem = k - c * khw, r = rem / g.kw, qq = rem - r * g.kw;
+        kt_in[tid] = k < K ? 1 : (RT && k == K ? 2 : 0);
+        kt_dy[tid] = r * g.dh, kt_dx[tid] = qq * g.dw;
+        kt_off[tid] = (c * g.H + r * g.dh) * g.W + qq * g.dw;
+    }
+    const int z = blockIdx.z * IG_TG + q;  // this group's part
+    const int b0 = min(g.B, z * images), b1 = min(g.B, b0 + images);
+    const int m0 = b0 * oplane, m1 = b1 * oplane, steps = images * oplane;
+    const int oc = (t >> 3) * 4, kc = (t & 7) * 4;  // this thread's channels and taps
+    T acc[4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j] = T(0);
+    __syncthreads();
+    for (int s0 = 0; s0 < steps; s0 += IG_TP) {
+        {  // position t of the step: its 8 channels' gradients and 32 taps' columns
+            int m = m0 + s0 + t, b = 0, y = 0, x = 0;
+            const bool in = m < m1;
+            if (in) {
+                b = m / oplane;
+                int s = m - b * oplane;
+                y = s / g.OW, x = s - y * g.OW;
+            }
+            const int iy0 = y * g.sh - g.ph, ix0 = x * g.sw - g.pw, ibase = b * g.C * g.H * g.W + iy0 * g.W + ix0;
+#pragma unroll
+            for (int o = 0; o < 8; o++) ds[q][t][o] = (in && o < g.Cout) ? src.at(g, (b * g.Cout + o) * dplane, y, x) : T(0);
+#pragma unroll 8
+            for (int kk = 0; kk < IG_CP; kk++) {
+                int ih = iy0 + kt_dy[kk], iw = ix0 + kt_dx[kk];
+                bool ok = in && kt_in[kk] == 1 && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+                cs[q][t][kk] = ok ? img[ibase + kt_off[kk]] : (RT && in && kt_in[kk] == 2 ? T(1) : T(0));
+            }
+        }
+        __syncthreads();
+#pragma unroll 4
+        for (int p = 0; p < IG_TP; p++) {
+            T a[4], bv[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) a[i] = ds[q][p][oc + i];
+#pragma unroll
+            for (int j = 0; j < 4; j++) bv[j] = cs[q][p][kc + j];
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) acc[i][j] += a[i] * bv[j];
+        }
+        __syncthreads();
+    }
+    if (b0 >= b1) return;  // past the last part
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        int o = oc + i;
+        if (o >= g.Cout) break;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            int k = kc + j;
+            if (k < KO) P[(z * g.Cout + o) * KO + k] = acc[i][j];
+        }
+    }
+}
+#define IGT(T) conv_filter_tiled<T, false>(DSRC(T), (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
+KERNELS2(conv_filter_t4, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGT)
+#define IGTS(T) conv_filter_tiled<T, false>(DSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+KERNELS2(conv_filter_split_t4, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGTS)
+#define IGRT(T) conv_filter_tiled<T, true>(RTSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
+KERNELS2(route_filter_t4, (const void* route, const void* dp, const void* img, void* P, CONV_PARAMS, ll Cout, POOL2_PARAMS, ll images), IGRT)
+
 // The same sums for filters of more taps (kernelmap.go takes it for more than 32): a block of
 // IG_WT threads computes a tile of 16 channels by IG_WK = 64 taps, each thread 2 channels by 4
 // taps (o = 2·(tid/16) + i, k = tid%16 + 16·j) in registers, over IG_WP = 32 positions a
