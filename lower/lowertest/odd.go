@@ -263,6 +263,24 @@ var ConvCases = [][13]int{{2, 3, 7, 6, 3, 2, 1, 0, 2, 1, 2, 1, 4}, {11, 3, 7, 6,
 	{2, 4, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 20}, {2, 12, 9, 8, 3, 2, 1, 0, 2, 3, 1, 2, 9}, {5, 1, 28, 28, 5, 5, 2, 2, 1, 1, 1, 1, 6},
 	{3, 6, 14, 14, 5, 5, 0, 0, 1, 1, 1, 1, 16}, {2, 2, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 20}}
 
+// addRouted adds the backward of a ConvReLUPool of parameters p through its route (RouteData,
+// RouteFilter in parts of 1, 2 and all images, each part's FilterSum), on routes to every
+// place, masked or not, and windows with none.
+func (o *Odd) addRouted(p ir.ConvPoolParams, what string) {
+	c := p.Conv
+	pooled, img, filt := c.B*c.Cout*p.Pool.OH*p.Pool.OW, c.B*c.C*c.H*c.W, c.Cout*c.C*c.KH*c.KW
+	places := func() float64 { return float64(o.Rng.Intn(9) - 1) }
+	route, dp, im := o.In(pooled, places), o.In(pooled, o.Normal), o.In(img, o.Normal)
+	o.Launch(ir.RouteData, "route_data "+what, []int{route, dp, o.In(filt, o.Normal), o.Out(img)}, p.Ints())
+	for _, images := range []int{1, 2, c.B} {
+		rp := ir.RouteFilterParams{ConvPoolParams: p, Images: images}
+		parts := o.Out(rp.Parts() * (filt + c.Cout))
+		o.Launch(ir.RouteFilter, fmt.Sprint("route_filter ", what, " ", images), []int{route, dp, im, parts}, rp.Ints())
+		fs := ir.FilterSumParams{Parts: rp.Parts(), Cout: c.Cout, K: filt / c.Cout}
+		o.Launch(ir.FilterSum, fmt.Sprint("filter_sum ", what, " ", images), []int{parts, o.Out(filt), o.Out(c.Cout)}, fs.Ints())
+	}
+}
+
 // ConvPoolCases are geometries of a convolution with its ReLU and 2x2 pooling: B, C, H, W,
 // k, padH, padW, Cout (unit strides). Odd sides (the pooling drops the last row or column),
 // the LeNet's two layers, more than a tile of channels (out, and in: the image gradient's).
@@ -270,9 +288,8 @@ var ConvPoolCases = [][8]int{{3, 2, 9, 7, 3, 1, 1, 5}, {10, 1, 12, 12, 5, 2, 2, 
 	{5, 1, 28, 28, 5, 2, 2, 6}, {3, 6, 14, 14, 5, 0, 0, 16}, {3, 3, 10, 11, 3, 1, 1, 20}, {2, 10, 7, 8, 3, 1, 1, 4}}
 
 // AddConvs adds the fused convolutions on ConvCases (Conv, ConvReLU, ConvData, ConvFilter,
-// and ConvFilterSplit in parts of 1, 2 and 4 images), ConvReLUPool and the backward through
-// its route (RouteData, RouteFilter in parts of 1, 2 and all images, each part's FilterSum)
-// on ConvPoolCases, and
+// and ConvFilterSplit in parts of 1, 2 and 4 images, and the backward through a 2x2 pooling's
+// route: addRouted), ConvReLUPool and the backward through its route on ConvPoolCases, and
 // the gradients through a pooling (MaxPoolBackMask, PoolRouteBack) on windows of 2x2 at
 // stride 2 and of 3x3 overlapping with padding.
 func (o *Odd) AddConvs() {
@@ -291,6 +308,9 @@ func (o *Odd) AddConvs() {
 			sp := ir.ConvSplitParams{Conv: cp, Images: images}
 			o.Launch(ir.ConvFilterSplit, fmt.Sprint("conv_filter_split ", g, images), []int{dout, im, o.Out(sp.Parts() * filt)}, sp.Ints())
 		}
+		if oh >= 2 && ow >= 2 { // strides, dilation, padding under a pooling's route
+			o.addRouted(ir.ConvPoolParams{Conv: cp, Pool: ir.PoolGeom{B: b, C: cout, H: oh, W: ow, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OH: oh / 2, OW: ow / 2}}, fmt.Sprint(g))
+		}
 	}
 	for _, g := range ConvPoolCases {
 		b, c, h, w, k, ph, pw, cout := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]
@@ -302,18 +322,7 @@ func (o *Odd) AddConvs() {
 		pooled := b * cout * (oh / 2) * (ow / 2)
 		o.Launch(ir.ConvReLUPool, fmt.Sprint("conv_relu_pool ", g), []int{o.In(b*c*h*w, o.Normal), o.In(cout*c*k*k, o.Normal), o.In(cout, o.Normal),
 			o.Out(pooled), o.Out(pooled)}, p.Ints())
-		// The backward through the route: every place, masked or not, and windows with none.
-		places := func() float64 { return float64(o.Rng.Intn(9) - 1) }
-		route, dp, im := o.In(pooled, places), o.In(pooled, o.Normal), o.In(b*c*h*w, o.Normal)
-		o.Launch(ir.RouteData, fmt.Sprint("route_data ", g), []int{route, dp, o.In(cout*c*k*k, o.Normal), o.Out(b * c * h * w)}, p.Ints())
-		kk := c*k*k + 1
-		for _, images := range []int{1, 2, b} {
-			rp := ir.RouteFilterParams{ConvPoolParams: p, Images: images}
-			parts := o.Out(rp.Parts() * cout * kk)
-			o.Launch(ir.RouteFilter, fmt.Sprint("route_filter ", g, images), []int{route, dp, im, parts}, rp.Ints())
-			fs := ir.FilterSumParams{Parts: rp.Parts(), Cout: cout, K: kk - 1}
-			o.Launch(ir.FilterSum, fmt.Sprint("filter_sum ", g, images), []int{parts, o.Out(cout * (kk - 1)), o.Out(cout)}, fs.Ints())
-		}
+		o.addRouted(p, fmt.Sprint(g))
 	}
 	for _, pg := range [][10]int{{3, 2, 8, 6, 2, 2, 0, 0, 2, 2}, {2, 3, 7, 6, 3, 3, 1, 1, 2, 2}, {2, 6, 9, 7, 2, 2, 0, 0, 2, 2}} {
 		b, c, h, w, kh, kw, ph, pw, sh, sw := pg[0], pg[1], pg[2], pg[3], pg[4], pg[5], pg[6], pg[7], pg[8], pg[9]
