@@ -152,22 +152,29 @@ func convSplitKernel[T float](pool *parallel.Pool, l ir.Launch, a func(int) []T,
 	if err != nil {
 		return nil, err
 	}
-	c := sp.Conv
-	img, out, filt := c.C*c.H*c.W, c.Cout*c.OH*c.OW, c.Cout*c.C*c.KH*c.KW
-	var parts []func()
-	for z := range sp.Parts() {
-		b0, b1 := z*sp.Images, min(c.B, (z+1)*sp.Images)
-		q := c
-		q.B = b1 - b0
-		views := [][]T{a(0)[b0*out : b1*out], a(1)[b0*img : b1*img], a(2)[z*filt : (z+1)*filt]}
-		pl := ir.Launch{Op: ir.ConvFilter, Dtype: l.Dtype, Args: make([]int, 3), Ints: q.Ints()}
-		parts = append(parts, convKernel(pool, pl, ir.ConvPoolParams{Conv: q}, func(i int) []T { return views[i] }, pr))
-	}
+	filt := sp.Conv.Cout * sp.Conv.C * sp.Conv.KH * sp.Conv.KW
+	parts := filterParts(pool, l.Dtype, sp.Conv, sp.Images, a(0), a(1), func(z int) []T { return a(2)[z*filt : (z+1)*filt] }, pr)
 	return func() {
 		for _, f := range parts {
 			f()
 		}
 	}, nil
+}
+
+// filterParts compiles a ConvFilter kernel for each part of images images of the convolution
+// c, from dout and img into dw(z), the part's filter gradient.
+func filterParts[T float](pool *parallel.Pool, dtype ir.Dtype, c ir.ConvParams, images int, dout, img []T, dw func(z int) []T, pr products[T]) []func() {
+	in, out := c.C*c.H*c.W, c.Cout*c.OH*c.OW
+	var parts []func()
+	for z := 0; z*images < c.B; z++ {
+		b0, b1 := z*images, min(c.B, (z+1)*images)
+		q := c
+		q.B = b1 - b0
+		views := [][]T{dout[b0*out : b1*out], img[b0*in : b1*in], dw(z)}
+		pl := ir.Launch{Op: ir.ConvFilter, Dtype: dtype, Args: make([]int, 3), Ints: q.Ints()}
+		parts = append(parts, convKernel(pool, pl, ir.ConvPoolParams{Conv: q}, func(i int) []T { return views[i] }, pr))
+	}
+	return parts
 }
 
 // routeFilterKernel compiles a RouteFilter (the CUDA target's): the routed gradient into a
@@ -179,17 +186,13 @@ func routeFilterKernel[T float](pool *parallel.Pool, l ir.Launch, a func(int) []
 		return nil, err
 	}
 	c := rp.Conv
-	img, out, K := c.C*c.H*c.W, c.Cout*c.OH*c.OW, c.C*c.KH*c.KW
-	dpre, filt, P := make([]T, c.B*out), make([]T, c.Cout*K), a(3)
+	K := c.C * c.KH * c.KW
+	dpre, filt, P := make([]T, c.B*c.Cout*c.OH*c.OW), make([]T, c.Cout*K), a(3)
 	route := poolRouteBack(pool, a(0), a(1), dpre, poolOf(rp.Pool))
+	filters := filterParts(pool, l.Dtype, c, rp.Images, dpre, a(2), func(int) []T { return filt }, pr)
 	var parts []func()
-	for z := range rp.Parts() {
+	for z, filter := range filters {
 		b0, b1 := z*rp.Images, min(c.B, (z+1)*rp.Images)
-		q := c
-		q.B = b1 - b0
-		views := [][]T{dpre[b0*out : b1*out], a(2)[b0*img : b1*img], filt}
-		pl := ir.Launch{Op: ir.ConvFilter, Dtype: l.Dtype, Args: make([]int, 3), Ints: q.Ints()}
-		filter := convKernel(pool, pl, ir.ConvPoolParams{Conv: q}, func(i int) []T { return views[i] }, pr)
 		parts = append(parts, func() {
 			filter()
 			Pz := P[z*c.Cout*(K+1) : (z+1)*c.Cout*(K+1)]

@@ -56,20 +56,28 @@ func TestCostCountsProducts(t *testing.T) {
 		float64(cpuCost.Bytes())/1e6, float64(cpuCost.FLOPs)/1e6, float64(cudaCost.Bytes())/1e6, float64(cudaCost.FLOPs)/1e6)
 }
 
+// cnnSteps lowers the cnn's training step at batch 8192 (Adam) for targets a and b and costs
+// both.
+func cnnSteps(t *testing.T, a, b lower.Target) (pa, pb *ir.Program, ca, cb ir.Cost) {
+	t.Helper()
+	cnn := lowertest.Model(t, "cnn")
+	pa, _ = lowertest.Lower(t, cnn, 8192, "adam", 1e-3, a)
+	pb, _ = lowertest.Lower(t, cnn, 8192, "adam", 1e-3, b)
+	ca, _, err1 := pa.Cost()
+	cb, _, err2 := pb.Cost()
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	return pa, pb, ca, cb
+}
+
 // TestCUDAConvSaves: at batch 8192 the CUDA target's cnn step (fused convolutions, no column
 // matrix) moves at least 3x fewer bytes than the same program with the convolutions as
 // im2col, products and transposes and the biases as broadcasts (the CUDA target before the
 // fusions), by the cost model.
 func TestCUDAConvSaves(t *testing.T) {
-	cnn := lowertest.Model(t, "cnn")
 	old := lower.Target{Name: "cuda", SplitK: lower.CUDA.SplitK}
-	fused, _ := lowertest.Lower(t, cnn, 8192, "adam", 1e-3, lower.CUDA)
-	plain, _ := lowertest.Lower(t, cnn, 8192, "adam", 1e-3, old)
-	f, _, err1 := fused.Cost()
-	p, _, err2 := plain.Cost()
-	if err1 != nil || err2 != nil {
-		t.Fatal(err1, err2)
-	}
+	fused, plain, f, p := cnnSteps(t, lower.CUDA, old)
 	t.Logf("cnn step at batch 8192, cuda target: %d launches, %.1f MB moved; without the fusions %d launches, %.1f MB (%.2fx)",
 		len(fused.Launches), float64(f.Bytes())/1e6, len(plain.Launches), float64(p.Bytes())/1e6, float64(p.Bytes())/float64(f.Bytes()))
 	if 3*f.Bytes() > p.Bytes() {
@@ -88,16 +96,9 @@ func TestCUDAConvSaves(t *testing.T) {
 // layer): at batch 8192 no PoolRouteBack is left, there are 8 launches fewer and, by the cost
 // model, at least 2x fewer bytes than the same target without FuseRoutes.
 func TestCUDARoutesSave(t *testing.T) {
-	cnn := lowertest.Model(t, "cnn")
 	stored := lower.CUDA
 	stored.FuseRoutes = false
-	routed, _ := lowertest.Lower(t, cnn, 8192, "adam", 1e-3, lower.CUDA)
-	plain, _ := lowertest.Lower(t, cnn, 8192, "adam", 1e-3, stored)
-	r, _, err1 := routed.Cost()
-	p, _, err2 := plain.Cost()
-	if err1 != nil || err2 != nil {
-		t.Fatal(err1, err2)
-	}
+	routed, plain, r, p := cnnSteps(t, lower.CUDA, stored)
 	t.Logf("cnn step at batch 8192, cuda target: %d launches, %.1f MB moved; the routed gradients stored: %d launches, %.1f MB (%.2fx)",
 		len(routed.Launches), float64(r.Bytes())/1e6, len(plain.Launches), float64(p.Bytes())/1e6, float64(p.Bytes())/float64(r.Bytes()))
 	count := map[ir.Op]int{}

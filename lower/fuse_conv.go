@@ -269,8 +269,11 @@ func (l *lowering) fusePool(drop []bool) {
 // the rows, then the images) and the ConvData if there is one (else -1), when nothing else
 // reads dpre or the partial sums.
 type convBack struct {
+	conv, route  ir.Launch // the ConvReLUPool and the PoolRouteBack
+	cp           ir.ConvPoolParams
 	filter, data int
 	sums         []int
+	db           int // the bias gradient: the last sum's output
 }
 
 // backOf finds the launches that read the output of the PoolRouteBack at launch rb, the
@@ -290,7 +293,7 @@ func (l *lowering) backOf(c, rb int, readers map[int][]int) (convBack, bool) {
 		q, err := ln.ReduceSumParams()
 		return err == nil && q == want
 	}
-	b := convBack{filter: -1, data: -1}
+	b := convBack{conv: cv, route: pr, cp: cp, filter: -1, data: -1}
 	for _, i := range readers[dpre] {
 		ln := p.Launches[i]
 		switch {
@@ -318,6 +321,7 @@ func (l *lowering) backOf(c, rb int, readers map[int][]int) (convBack, bool) {
 		}
 		b.sums = append(b.sums, r[0])
 	}
+	b.db = p.Launches[b.sums[2]].Args[1]
 	return b, true
 }
 
@@ -329,10 +333,8 @@ func (l *lowering) fuseBack(drop []bool, c, rb int, readers map[int][]int) {
 	if !ok {
 		return
 	}
-	cv, pr := p.Launches[c], p.Launches[rb]
-	cp, _ := cv.ConvPoolParams()
-	db := p.Launches[b.sums[2]].Args[1]
-	args := []int{pr.Args[0], pr.Args[1], cv.Args[0], cv.Args[1], p.Launches[b.filter].Args[2], db}
+	cv, pr, cp := b.conv, b.route, b.cp
+	args := []int{pr.Args[0], pr.Args[1], cv.Args[0], cv.Args[1], p.Launches[b.filter].Args[2], b.db}
 	what := "the backward of " + cv.What + ": filter and bias gradients"
 	if b.data >= 0 {
 		args = append(args, p.Launches[b.data].Args[2])
@@ -358,8 +360,7 @@ func (l *lowering) fuseRoutes(drop []bool, c, rb int, readers map[int][]int) {
 	if !ok {
 		return
 	}
-	cv, pr := p.Launches[c], p.Launches[rb]
-	cp, _ := cv.ConvPoolParams()
+	cv, pr, cp := b.conv, b.route, b.cp
 	k := cp.Conv.C * cp.Conv.KH * cp.Conv.KW
 	rp := ir.RouteFilterParams{ConvPoolParams: cp, Images: cp.Conv.B}
 	if s := l.target.SplitK; s != nil {
@@ -368,11 +369,10 @@ func (l *lowering) fuseRoutes(drop []bool, c, rb int, readers map[int][]int) {
 	route, dpooled := pr.Args[0], pr.Args[1]
 	parts := l.newBuf(ir.Buffer{Name: "filter and bias gradients in parts: " + cv.What, Kind: ir.Temp, Elems: rp.Parts() * cp.Conv.Cout * (k + 1)})
 	fl := p.Launches[b.filter]
-	db := p.Launches[b.sums[2]].Args[1]
 	p.Launches[rb] = ir.Launch{Op: ir.RouteFilter, Dtype: pr.Dtype, Role: pr.Role, Node: pr.Node,
 		What: "filter and bias gradients through the route: " + cv.What, Args: []int{route, dpooled, cv.Args[0], parts}, Ints: rp.Ints()}
 	p.Launches[b.filter] = ir.Launch{Op: ir.FilterSum, Dtype: fl.Dtype, Role: fl.Role, Node: fl.Node,
-		What: "the sum of the parts: " + fl.What, Args: []int{parts, fl.Args[2], db},
+		What: "the sum of the parts: " + fl.What, Args: []int{parts, fl.Args[2], b.db},
 		Ints: ir.FilterSumParams{Parts: rp.Parts(), Cout: cp.Conv.Cout, K: k}.Ints()}
 	if b.data >= 0 {
 		dl := &p.Launches[b.data]

@@ -740,15 +740,24 @@ func convFilterSplit(h *Machine, l ir.Launch, a [][]float64) error {
 	if err != nil {
 		return err
 	}
-	c := p.Conv
-	img, out, filt := c.C*c.H*c.W, c.Cout*c.OH*c.OW, c.Cout*c.C*c.KH*c.KW
-	for z := 0; z < p.Parts(); z++ {
-		b0, b1 := z*p.Images, min(c.B, (z+1)*p.Images)
+	filt := p.Conv.Cout * p.Conv.C * p.Conv.KH * p.Conv.KW
+	h.filterParts(p.Conv, p.Images, a[0], a[1], func(z int) []float64 { return a[2][z*filt : (z+1)*filt] }, nil)
+	return nil
+}
+
+// filterParts is ConvFilter of each part of images images of the convolution c, from dout and
+// img into dw(z), then done(z, b0, b1) (when not nil) for the part's images [b0, b1).
+func (h *Machine) filterParts(c ir.ConvParams, images int, dout, img []float64, dw func(z int) []float64, done func(z, b0, b1 int)) {
+	in, out := c.C*c.H*c.W, c.Cout*c.OH*c.OW
+	for z := 0; z*images < c.B; z++ {
+		b0, b1 := z*images, min(c.B, (z+1)*images)
 		q := c
 		q.B = b1 - b0
-		h.convBack(q, false, [][]float64{a[0][b0*out : b1*out], a[1][b0*img : b1*img], a[2][z*filt : (z+1)*filt]})
+		h.convBack(q, false, [][]float64{dout[b0*out : b1*out], img[b0*in : b1*in], dw(z)})
+		if done != nil {
+			done(z, b0, b1)
+		}
 	}
-	return nil
 }
 
 // routeFilter is the filter and bias gradients of each part's images through the route: the
@@ -760,15 +769,11 @@ func routeFilter(h *Machine, l ir.Launch, a [][]float64) error {
 		return err
 	}
 	c := p.Conv
-	out, img, K := c.Cout*c.OH*c.OW, c.C*c.H*c.W, c.C*c.KH*c.KW
-	dpre := make([]float64, c.B*out)
+	K := c.C * c.KH * c.KW
+	dpre := make([]float64, c.B*c.Cout*c.OH*c.OW)
 	h.poolRouteBack(p.Pool, [][]float64{a[0], a[1], dpre})
 	filt := make([]float64, c.Cout*K)
-	for z := 0; z < p.Parts(); z++ {
-		b0, b1 := z*p.Images, min(c.B, (z+1)*p.Images)
-		q := c
-		q.B = b1 - b0
-		h.convBack(q, false, [][]float64{dpre[b0*out : b1*out], a[2][b0*img : b1*img], filt})
+	h.filterParts(c, p.Images, dpre, a[2], func(int) []float64 { return filt }, func(z, b0, b1 int) {
 		P := a[3][z*c.Cout*(K+1):]
 		for o := 0; o < c.Cout; o++ {
 			copy(P[o*(K+1):o*(K+1)+K], filt[o*K:(o+1)*K])
@@ -780,7 +785,7 @@ func routeFilter(h *Machine, l ir.Launch, a [][]float64) error {
 			}
 			P[o*(K+1)+K] = h.round(s)
 		}
-	}
+	})
 	return nil
 }
 
