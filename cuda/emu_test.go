@@ -340,9 +340,15 @@ func elemType(p *Program, id int) byte {
 }
 
 func (e *emuRun) write(id int, v []float64) error {
-	b := e.p.Buffers[id]
+	data := encodeBuf(e.p, id, v)
+	return e.call(fmt.Sprintf("write %d %d", e.p.Buffers[id].Slot, len(data)), data)
+}
+
+// encodeBuf is buffer id of p's bytes holding v.
+func encodeBuf(p *Program, id int, v []float64) []byte {
+	b := p.Buffers[id]
 	data := make([]byte, b.Bytes())
-	typ := elemType(e.p, id)
+	typ := elemType(p, id)
 	for i := 0; i < b.Elems; i++ {
 		switch typ {
 		case 'f':
@@ -353,7 +359,7 @@ func (e *emuRun) write(id int, v []float64) error {
 			binary.LittleEndian.PutUint64(data[8*i:], uint64(int64(v[i])))
 		}
 	}
-	return e.call(fmt.Sprintf("write %d %d", b.Slot, len(data)), data)
+	return data
 }
 
 func (e *emuRun) read(id int) ([]float64, error) {
@@ -365,8 +371,13 @@ func (e *emuRun) read(id int) ([]float64, error) {
 	if _, err := io.ReadFull(e.r, data); err != nil {
 		return nil, err
 	}
-	out := make([]float64, b.Elems)
-	typ := elemType(e.p, id)
+	return decodeBuf(e.p, id, data), nil
+}
+
+// decodeBuf is the values of buffer id of p from its bytes.
+func decodeBuf(p *Program, id int, data []byte) []float64 {
+	out := make([]float64, p.Buffers[id].Elems)
+	typ := elemType(p, id)
 	for i := range out {
 		switch typ {
 		case 'f':
@@ -377,7 +388,7 @@ func (e *emuRun) read(id int) ([]float64, error) {
 			out[i] = float64(int64(binary.LittleEndian.Uint64(data[8*i:])))
 		}
 	}
-	return out, nil
+	return out
 }
 
 // loadFrom uploads every buffer of h that is not a temporary (parameters, solver state,

@@ -1,0 +1,146 @@
+//go:build gpu
+
+package cuda
+
+import (
+	"strings"
+	"testing"
+
+	"gorgonia.org/cu"
+
+	"github.com/graphtrain/graphtrain/ir"
+	"github.com/graphtrain/graphtrain/ir/ref"
+	"github.com/graphtrain/graphtrain/lower/lowertest"
+)
+
+// TestOddShapesOnDevice runs lowertest's shapes that the models do not make (AddAll and
+// AddConvs: products, sums, softmaxes, windows, elementwise ops, batch norms, augmentation,
+// every fused convolution and the backward through a pooling's route) on the device, launch
+// by launch, against the host interpreter, as TestEmuOddShapes and TestEmuConvShapes do in the
+// emulator: every buffer of each launch within emuTol, the device's values then fed to both,
+// in both precisions. Then each filter gradient on a _c8 kernel runs again on the _t4 kernel
+// and must give the same bits (TestEmuNarrowFilterBits, on the device's FMAs).
+func TestOddShapesOnDevice(t *testing.T) {
+	needGPU(t)
+	g, err := openGPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &device{g: g}
+	defer func() { filtTiledAlways = false }()
+	worst := worstErrs{}
+	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
+		o := lowertest.NewOdd(dtype)
+		o.AddAll()
+		o.AddConvs()
+		p := o.P
+		h := ref.New(p, nil, nil)
+		var m *memory
+		var plain, tiled *compiled
+		err := d.Do(func() error {
+			mem, err := d.Alloc(p)
+			m = mem.(*memory)
+			if err != nil {
+				return err
+			}
+			for id, v := range o.Inputs {
+				copy(h.Buf(id), v)
+				if err := m.Upload(id, encodeBuf(p, id, v)); err != nil {
+					return err
+				}
+			}
+			ls, err := d.Prepare(p, m)
+			if err != nil {
+				return err
+			}
+			plain = ls.(*compiled)
+			filtTiledAlways = true
+			ls, err = d.Prepare(p, m)
+			filtTiledAlways = false
+			if err != nil {
+				return err
+			}
+			tiled = ls.(*compiled)
+			return nil
+		})
+		t.Cleanup(func() {
+			d.Do(func() error {
+				for _, c := range []*compiled{plain, tiled} {
+					if c != nil {
+						c.Free()
+					}
+				}
+				if m != nil {
+					m.Free()
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := func(id int) ([]float64, error) {
+			data := make([]byte, p.Buffers[id].Bytes())
+			err := d.Do(func() error { return m.Download(id, data) })
+			return decodeBuf(p, id, data), err
+		}
+		run := func(c *compiled, i int) error {
+			return d.Do(func() error {
+				if err := c.ls.only(i).run(c.p); err != nil {
+					return err
+				}
+				return cu.Synchronize()
+			})
+		}
+		narrow := 0
+		for i, l := range p.Launches {
+			if err := run(plain, i); err != nil {
+				t.Fatalf("%s launch %d %s: %v", dtype, i, l.What, err)
+			}
+			if err := h.Exec(l); err != nil {
+				t.Fatalf("%s launch %d %s (host): %v", dtype, i, l.What, err)
+			}
+			seen := map[int]bool{}
+			for _, b := range l.Args {
+				if seen[b] {
+					continue
+				}
+				seen[b] = true
+				got, err := read(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := lowertest.RelErr(got, h.Buf(b))
+				worst.note(kernelFor(l).Name, e)
+				if !(e <= emuTol(p, b)) {
+					t.Errorf("%s launch %d %s (%s), buffer %s: off by %.2g relative", dtype, i, kernelFor(l).Name, l.What, p.Buffers[b].Name, e)
+				}
+				copy(h.Buf(b), got)
+			}
+			if !strings.Contains(kernelFor(l).Name, "_c8_") {
+				continue
+			}
+			narrow++
+			out := l.Args[len(l.Args)-1]
+			want, err := read(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := run(tiled, i); err != nil {
+				t.Fatalf("%s launch %d %s on _t4: %v", dtype, i, l.What, err)
+			}
+			got, err := read(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j := firstDiff(got, want); j >= 0 {
+				t.Errorf("%s %s: value %d is %v on _t4, %v on _c8", dtype, l.What, j, got[j], want[j])
+			}
+		}
+		if narrow < 10 {
+			t.Errorf("%s: %d launches on a _c8 kernel, want 10 or more", dtype, narrow)
+		}
+		t.Logf("%s: %d launches, %d narrow filter gradients also on _t4", dtype, len(p.Launches), narrow)
+	}
+	worst.log(t)
+}
