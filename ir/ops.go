@@ -176,7 +176,7 @@ const (
 	// dpre[b,o,y,x] over them in its last (the bias: a tap whose column is all ones). Args
 	// route, dpooled (B, Cout, OH/2, OW/2 as ConvReLUPool wrote them), img (B, C, H, W), P
 	// [parts, Cout, C·kh·kw + 1]; Ints RouteFilterParams: those of ConvReLUPool, then images.
-	// A FilterSum of the parts follows. A target without FuseConvBack (a GPU) makes it of a
+	// A FilterSum of the parts follows. A target with FuseRoutes (a GPU) makes it of a
 	// PoolRouteBack, the ConvFilter and the bias's sums that read its output: the routed
 	// gradient, four times the pooled one, is never stored.
 	RouteFilter
