@@ -517,12 +517,15 @@ KERNELS2(route_filter_c8, (const void* route, const void* dp, const void* img, v
 // multiply-adds, where _c8's threads read 2 for 1. Each value is still one thread's sum in
 // order of the positions: the same bits as _c8 and _k16. Every group runs the same number of
 // steps (a block's barriers); a group past the last part, or past the end of a shorter last
-// part, adds zeros.
+// part, adds zeros. A group's columns are IG_CSG values apart: 2 more than its 16 rows of 33,
+// so that the two groups of a warp read 4-byte banks 2 apart (their 8 taps each, 4 apart)
+// instead of the same banks.
 #define IG_TG 8
 #define IG_TP 16
+#define IG_CSG (IG_TP * (IG_CP + 1) + 2)
 template <typename T, bool RT>
 __device__ void conv_filter_tiled(gsrc<T, RT> src, const T* img, T* P, igeom g, int images) {
-    __shared__ T ds[IG_TG][IG_TP][8 + 1], cs[IG_TG][IG_TP][IG_CP + 1];
+    __shared__ T ds[IG_TG][IG_TP][8 + 1], cs[IG_TG * IG_CSG];
     __shared__ int kt_off[IG_CP], kt_dy[IG_CP], kt_dx[IG_CP], kt_in[IG_CP];
     const int tid = threadIdx.x, q = tid >> 4, t = tid & 15;
     const int khw = g.kh * g.kw, K = g.C * khw, KO = K + RT, oplane = g.OH * g.OW, dplane = src.plane(g);
@@ -558,7 +561,7 @@ __device__ void conv_filter_tiled(gsrc<T, RT> src, const T* img, T* P, igeom g, 
             for (int kk = 0; kk < IG_CP; kk++) {
                 int ih = iy0 + kt_dy[kk], iw = ix0 + kt_dx[kk];
                 bool ok = in && kt_in[kk] == 1 && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-                cs[q][t][kk] = ok ? img[ibase + kt_off[kk]] : (RT && in && kt_in[kk] == 2 ? T(1) : T(0));
+                cs[q * IG_CSG + t * (IG_CP + 1) + kk] = ok ? img[ibase + kt_off[kk]] : (RT && in && kt_in[kk] == 2 ? T(1) : T(0));
             }
         }
         __syncthreads();
@@ -568,7 +571,7 @@ __device__ void conv_filter_tiled(gsrc<T, RT> src, const T* img, T* P, igeom g, 
 #pragma unroll
             for (int i = 0; i < 4; i++) a[i] = ds[q][p][oc + i];
 #pragma unroll
-            for (int j = 0; j < 4; j++) bv[j] = cs[q][p][kc + j];
+            for (int j = 0; j < 4; j++) bv[j] = cs[q * IG_CSG + p * (IG_CP + 1) + kc + j];
 #pragma unroll
             for (int i = 0; i < 4; i++)
 #pragma unroll
