@@ -115,10 +115,11 @@ gpu-test: ## build, vet and test the gpu build (device tests skip without a GPU)
 	$(GO) test -tags gpu ./cuda/...
 	$(MAKE) --no-print-directory gpu
 
-gpu-folder: ## build .gpu/ for a GPU machine without Go: stripped binaries, MNIST, run.sh (docs/GPU.md)
+gpu-folder: ## build .gpu/ for a GPU machine without Go: stripped binaries (gzipped), MNIST, run.sh (docs/GPU.md)
 	rm -rf .gpu && mkdir -p .gpu/mnist
 	$(GO) test -c -tags gpu -ldflags='-s -w' -o .gpu/cuda.test ./cuda
 	$(GO) build -tags gpu -ldflags='-s -w $(LDFLAGS)' -o .gpu/graphtrain ./cmd/graphtrain
 	cp "$$($(GO) mod download -json $(MNIST_MOD) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"/data/*.gz .gpu/mnist/
 	cp cuda/scripts/gpu-run.sh .gpu/run.sh
+	gzip -9f .gpu/cuda.test .gpu/graphtrain
 	@du -sh .gpu

@@ -20,6 +20,14 @@ for p in $parts; do
 	case $p in tests | torch | train | scale | sanitize | profile) ;; *) echo "gpu-run.sh: unknown part '$p'; the parts are tests, torch, train, scale, sanitize and profile" >&2; exit 2 ;; esac
 done
 want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+# The binaries travel gzipped (the checkout and .gpu/ together must stay under the device
+# tool's 64 MiB): unpacked beside their archives at the first run.
+for b in cuda.test graphtrain; do
+	if [ ! -x .gpu/$b ]; then
+		{ gzip -dc .gpu/$b.gz > .gpu/$b.tmp && chmod +x .gpu/$b.tmp && mv .gpu/$b.tmp .gpu/$b; } ||
+			{ echo "gpu-run.sh: cannot unpack .gpu/$b.gz (run from the checkout's root after make gpu-folder)" >&2; exit 2; }
+	fi
+done
 out=${OUT:-gpu-out}
 mkdir -p "$out"
 G=./.gpu/graphtrain
