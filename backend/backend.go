@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"gorgonia.org/tensor"
 
+	"github.com/graphtrain/graphtrain/ir"
 	"github.com/graphtrain/graphtrain/model"
 )
 
@@ -140,6 +142,19 @@ type Forwarder interface {
 	// Logits runs the forward pass over images [n*inputs], a batch at a time, and hands f
 	// each batch's outputs [rows*outputs], in order (valid during the call).
 	Logits(images []float32, f func(logits []float32)) error
+}
+
+// LaunchTimer is a Trainer that times each launch of its program: rounds steps on the last
+// batch, a launch at a time with a wait after each; the program and each launch's timing.
+type LaunchTimer interface {
+	TimeLaunches(rounds int) (*ir.Program, []LaunchTiming, error)
+}
+
+// LaunchTiming is a launch's mean time over the rounds of LaunchTimer.TimeLaunches, and what
+// ran it where the device names it (a GPU's kernel; "" on the CPU).
+type LaunchTiming struct {
+	Took   time.Duration
+	Kernel string
 }
 
 // StepLauncher is a Trainer that says how it launches a step: the GPU backend's runs as one

@@ -177,5 +177,16 @@ func (l *launches) Mode() string {
 	return fmt.Sprintf("%d compiled launches, %s products", n, gemm.Kernel())
 }
 
+// RunOne runs launch i alone (an update too, without the others it runs with in a step).
+func (l *launches) RunOne(i int) error {
+	if i < 0 || i >= len(l.e.steps) {
+		return fmt.Errorf("cpu: no launch %d among %d", i, len(l.e.steps))
+	}
+	l.e.steps[i]()
+	return nil
+}
+
 // Free lets the compiled launches go.
 func (l *launches) Free() { l.e.steps, l.e.calls, l.e.slots = nil, nil, nil }
+
+var _ runner.OneByOne = (*launches)(nil)

@@ -161,5 +161,21 @@ func (c *compiled) SetReal(i, j int, x float64) error { return c.ls.setReal(c.p,
 // Mode says how they run: "CUDA graph", "one by one", or why not as a graph.
 func (c *compiled) Mode() string { return c.ls.mode() }
 
+// RunOne launches launch i alone, without waiting for it. Call it on the driver thread.
+func (c *compiled) RunOne(i int) error {
+	if i < 0 || i >= c.ls.n {
+		return fmt.Errorf("cuda: no launch %d among %d", i, c.ls.n)
+	}
+	return c.ls.only(i).run(c.p)
+}
+
+// Kernel is the kernel that runs launch i.
+func (c *compiled) Kernel(i int) string { return kernelFor(c.p.Launches[i]).Name }
+
 // Free releases the graph and the launch records.
 func (c *compiled) Free() { c.ls.free() }
+
+var (
+	_ runner.OneByOne = (*compiled)(nil)
+	_ runner.Named    = (*compiled)(nil)
+)

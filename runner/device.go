@@ -57,6 +57,17 @@ type Launches interface {
 	Free()
 }
 
+// OneByOne is Launches that can run one launch of the program alone: launch i has finished
+// once the device's Wait returns (Trainer.TimeLaunches).
+type OneByOne interface {
+	RunOne(i int) error
+}
+
+// Named is Launches that name what runs each launch of the program (a GPU's kernel).
+type Named interface {
+	Kernel(i int) string
+}
+
 // bytesOf is the memory of s as bytes (nil when s is empty).
 func bytesOf[T any](s []T) []byte {
 	if len(s) == 0 {

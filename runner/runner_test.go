@@ -148,3 +148,42 @@ func newFake(t *testing.T, fail string) (*fake, *Trainer, error) {
 
 // since is the log from position i on.
 func (f *fake) since(i int) []string { return append([]string(nil), f.log[i:]...) }
+
+// oneByOne is fakeLaunches that also run a launch alone (runner.OneByOne), logging it.
+type oneByOne struct{ *fakeLaunches }
+
+func (l oneByOne) RunOne(i int) error { l.f.call(fmt.Sprintf("run one %d", i)); return nil }
+
+// TestTimeLaunches: TimeLaunches runs each launch of the step alone, in order, each followed
+// by a wait, for every round, inside Do; counts the rounds as steps; and is an error on a
+// device that cannot run a launch alone, or for no rounds.
+func TestTimeLaunches(t *testing.T) {
+	f, tr, err := newFake(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tr.TimeLaunches(1); err == nil || !strings.Contains(err.Error(), "does not run a launch alone") {
+		t.Errorf("fake launches without RunOne: %v", err)
+	}
+	tr.ls = oneByOne{tr.ls.(*fakeLaunches)}
+	if _, _, err := tr.TimeLaunches(0); err == nil {
+		t.Error("0 rounds: no error")
+	}
+	start, steps := len(f.log), tr.steps
+	p, timed, err := tr.TimeLaunches(2)
+	if err != nil || p != tr.Program() || len(timed) != len(p.Launches) {
+		t.Fatalf("TimeLaunches(2): %v, %d timings for %d launches", err, len(timed), len(p.Launches))
+	}
+	var want []string
+	for r := 0; r < 2; r++ {
+		for i := range p.Launches {
+			want = append(want, fmt.Sprintf("run one %d", i), "wait")
+		}
+	}
+	if got := f.since(start); !slices.Equal(got, want) {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+	if tr.steps != steps+2 || len(f.wrong) > 0 {
+		t.Errorf("steps %d after %d, calls outside Do %q", tr.steps, steps, f.wrong)
+	}
+}

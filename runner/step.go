@@ -3,9 +3,11 @@ package runner
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"gorgonia.org/tensor"
 
+	"github.com/graphtrain/graphtrain/backend"
 	"github.com/graphtrain/graphtrain/ir"
 	"github.com/graphtrain/graphtrain/model"
 )
@@ -208,4 +210,50 @@ func (t *Trainer) Launching() string {
 		return nil
 	})
 	return mode
+}
+
+// TimeLaunches runs rounds training steps on the last batch uploaded, one launch at a time,
+// each followed by a wait for the device, and returns the program and each launch's mean
+// time (and kernel, where the device names it): where a step's time goes (bench
+// --by-launch). The waits make the sum longer than a step as it runs (a GPU's as one CUDA
+// graph); the device's Launches must be a OneByOne.
+func (t *Trainer) TimeLaunches(rounds int) (*ir.Program, []backend.LaunchTiming, error) {
+	if err := t.live(); err != nil {
+		return nil, nil, err
+	}
+	one, ok := t.ls.(OneByOne)
+	if !ok {
+		return nil, nil, fmt.Errorf("the %s device does not run a launch alone", t.dev.Name())
+	}
+	if rounds < 1 {
+		return nil, nil, fmt.Errorf("%d rounds: at least 1", rounds)
+	}
+	out := make([]backend.LaunchTiming, len(t.p.Launches))
+	for r := 0; r < rounds; r++ {
+		err := t.dev.Do(func() error {
+			for i := range out {
+				t0 := time.Now()
+				if err := one.RunOne(i); err != nil {
+					return err
+				}
+				if err := t.dev.Wait(); err != nil {
+					return err
+				}
+				out[i].Took += time.Since(t0)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		t.stepped()
+	}
+	named, _ := t.ls.(Named)
+	for i := range out {
+		out[i].Took /= time.Duration(rounds)
+		if named != nil {
+			out[i].Kernel = named.Kernel(i)
+		}
+	}
+	return t.p, out, nil
 }

@@ -43,6 +43,7 @@ var (
 	_ backend.DatasetTrainer = (*Trainer)(nil)
 	_ backend.Forwarder      = (*Trainer)(nil)
 	_ backend.StepLauncher   = (*Trainer)(nil)
+	_ backend.LaunchTimer    = (*Trainer)(nil)
 )
 
 // NewTrainer runs p, lowered from net with s (whose state is initialised), on dev: it

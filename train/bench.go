@@ -224,3 +224,63 @@ func randomBatches(m *model.Model, batch, n int) (xs, ys []*tensor.Dense) {
 	}
 	return xs, ys
 }
+
+// LaunchTime is one launch of a training step as BenchLaunches timed it: the launch's index
+// in the program, its op and what it computes, its mean time, and by the cost model
+// (ir.Program.LaunchCost) its FLOPs and the bytes it moves.
+type LaunchTime struct {
+	Index  int     `json:"index"`
+	Op     string  `json:"op"`
+	Kernel string  `json:"kernel,omitempty"` // what ran it, where the device names it (a GPU's kernel)
+	What   string  `json:"what"`
+	Micros float64 `json:"microseconds"`
+	FLOPs  int64   `json:"flops"`
+	Bytes  int64   `json:"moved_bytes"`
+}
+
+// BenchLaunches trains m on backend b at batch as Bench does (the batches x and y, or random
+// ones), three warm-up steps, then rounds more a launch at a time, each launch waited for
+// (backend.LaunchTimer): where a step's time goes. A backend that runs no launches (vm, the
+// TapeMachine, runs Gorgonia's nodes) is an error that says so.
+func BenchLaunches(m *model.Model, b backend.Backend, s *model.Solver, batch, rounds int, x, y []*tensor.Dense) ([]LaunchTime, error) {
+	if rounds < 1 || batch < 1 {
+		return nil, fmt.Errorf("graph: timing launches needs at least 1 round and a batch of at least 1")
+	}
+	net, err := m.Build(batch, true)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := b.NewTrainer(net, s)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+	lt, ok := tr.(backend.LaunchTimer)
+	if !ok {
+		return nil, fmt.Errorf("the %s backend runs no launches to time one by one", b.Name())
+	}
+	if len(x) == 0 {
+		x, y = randomBatches(m, batch, 4)
+	}
+	bs, err := newBenchSteps(tr, m, batch, 3, x, y)
+	if err != nil {
+		return nil, err
+	}
+	if err := bs.warmUp(); err != nil {
+		return nil, err
+	}
+	p, timed, err := lt.TimeLaunches(rounds)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LaunchTime, len(timed))
+	for i, d := range timed {
+		c, err := p.LaunchCost(i)
+		if err != nil {
+			return nil, err
+		}
+		l := p.Launches[i]
+		out[i] = LaunchTime{Index: i, Op: l.Op.String(), Kernel: d.Kernel, What: l.What, Micros: float64(d.Took.Nanoseconds()) / 1e3, FLOPs: c.FLOPs, Bytes: c.Bytes()}
+	}
+	return out, nil
+}

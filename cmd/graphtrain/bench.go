@@ -25,6 +25,7 @@ type benchOpts struct {
 	batches, threads string
 	steps            int
 	dataDir          string
+	byLaunch         bool
 }
 
 // maxBenchBatch and maxBenchThreads bound --batch and --threads (the memory check refuses a
@@ -37,11 +38,12 @@ const (
 // benchPlan is what bench times: each model on each backend at each batch size and number of
 // threads.
 type benchPlan struct {
-	models  []string
-	batches []int
-	threads []int         // GOMAXPROCS for each vm and cpu row; none: GOMAXPROCS as it is
-	steps   int           // timed steps; 0: defaultBenchSteps
-	set     *datasets.Set // MNIST's training set to take the batches from, or nil: random ones
+	models   []string
+	batches  []int
+	threads  []int         // GOMAXPROCS for each vm and cpu row; none: GOMAXPROCS as it is
+	steps    int           // timed steps; 0: defaultBenchSteps
+	set      *datasets.Set // MNIST's training set to take the batches from, or nil: random ones
+	byLaunch bool          // time each launch of the cpu and cuda rows' steps too
 }
 
 // benchRow is a row of bench's table and a --json result: train.Bench's figures of a model
@@ -56,6 +58,8 @@ type benchRow struct {
 	MovedBytesPerStep int64   `json:"moved_bytes_per_step,omitempty"`
 	FLOPsPerSec       float64 `json:"flops_per_second,omitempty"`
 	MovedBytesPerSec  float64 `json:"moved_bytes_per_second,omitempty"`
+	// With --by-launch (cpu and cuda): each launch of the step timed alone.
+	Launches []train.LaunchTime `json:"launches,omitempty"`
 }
 
 // defaultBenchSteps keep each measurement to a few seconds on a 2-core CPU: the XOR net's
@@ -91,7 +95,12 @@ against vm at the same batch and threads, when vm is timed too). --batch and --t
 comma-separated lists: a row for each model, backend, batch size and number of threads, in
 that order. The threads are GOMAXPROCS while the row runs (restored after); they do not apply
 to cuda, whose rows run once per batch size (threads "-"). Inputs are random unless
---data-dir gives MNIST, whose first batches are then used.`,
+--data-dir gives MNIST, whose first batches are then used. --by-launch then times the cpu and
+cuda rows' steps a launch at a time, each launch waited for (the waits make the sum longer
+than a step as it runs, a GPU's as one CUDA graph), and prints under each row a line per
+launch: its op (on cuda, its kernel), microseconds, share of the sum, the GFLOP/s and GB/s it
+achieves by the cost model, and what it computes (--json: the row's "launches"); vm runs
+Gorgonia's nodes, not launches, and has none.`,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &benchOpts{}
 			fs.StringVar(&o.models, "model", strings.Join(model.NamedKinds(), ","), "models to time, comma-separated: "+strings.Join(model.NamedKinds(), ", "))
@@ -100,6 +109,7 @@ to cuda, whose rows run once per batch size (threads "-"). Inputs are random unl
 			fs.StringVar(&o.batches, "batch", "128", "the batch `size[,size...]` of mlp and cnn, a row each: 128,1024,8192 (xor always uses its 4 examples)")
 			fs.StringVar(&o.threads, "threads", "", "the GOMAXPROCS `n[,n...]` of the vm and cpu rows, a row each: 1,2,4 (default: GOMAXPROCS as it is; cuda's rows run once, the threads being the host's)")
 			fs.StringVar(&o.dataDir, "data-dir", "", "directory with the MNIST files to take the batches from (default: random inputs)")
+			fs.BoolVar(&o.byLaunch, "by-launch", false, fmt.Sprintf("also time each launch of the cpu and cuda rows' steps alone (%d steps, or --steps if fewer) and print a line per launch under the row", maxLaunchRounds))
 			return o
 		},
 		run: runBench,
@@ -156,7 +166,7 @@ func checkBenchFlags(fs *pflag.FlagSet, o *benchOpts) (*benchPlan, error) {
 	if o.steps < 0 || o.steps > maxBenchSteps {
 		return nil, usagef("--steps %d: must be between 1 and %d (or 0 for the defaults); a few hundred steps time a model well", o.steps, maxBenchSteps)
 	}
-	plan := &benchPlan{models: splitList(o.models), steps: o.steps}
+	plan := &benchPlan{models: splitList(o.models), steps: o.steps, byLaunch: o.byLaunch}
 	for _, k := range plan.models {
 		if _, ok := defaultBenchSteps[k]; !ok {
 			return nil, usagef("--model %q: must be xor, mlp or cnn (or a comma-separated list of them)", k)
@@ -297,6 +307,24 @@ func benchDevice(e *env, plan *benchPlan, kind string, b backend.Backend, vm map
 			}
 			printBenchRow(e, row, vmRate(vm, row), launch)
 			launch, rows = r.Launch, append(rows, row)
+			if plan.byLaunch && b.Name() != "vm" {
+				rounds := min(plan.stepsFor(kind), maxLaunchRounds)
+				_, _, err := benchAt(threads, func() (*train.BenchResult, error) {
+					m, s, batch, err := benchModel(kind, batch)
+					if err != nil {
+						return nil, err
+					}
+					if kind == "xor" {
+						xs, ys = nil, nil
+					}
+					row.Launches, err = train.BenchLaunches(m, b, s, batch, rounds, xs, ys)
+					return nil, err
+				})
+				if err != nil {
+					return rows, err
+				}
+				printLaunches(e, row.Launches, rounds)
+			}
 		}
 	}
 	return rows, nil
@@ -437,6 +465,37 @@ func printBenchRow(e *env, r *benchRow, vmRate float64, launched string) {
 		gflops, gbs, fmt.Sprintf("%.3f", r.StepP50ms), fmt.Sprintf("%.3f", r.StepP95ms), fmt.Sprintf("%.0f", r.AllocsPerStep), ratio)
 	if r.Launch != "" && r.Launch != launched {
 		e.resultf("      %s steps launched: %s\n", r.Device, r.Launch)
+	}
+}
+
+// maxLaunchRounds bounds the steps --by-launch times a launch at a time.
+const maxLaunchRounds = 20
+
+// printLaunches prints --by-launch's lines under a row: each launch's op (a GPU's kernel),
+// mean microseconds over rounds steps, share of their sum, FLOP/s and bytes/s by the cost
+// model, and what it computes.
+func printLaunches(e *env, ls []train.LaunchTime, rounds int) {
+	var sum float64
+	for _, l := range ls {
+		sum += l.Micros
+	}
+	e.resultf("      %d launches timed one by one over %d steps, each waited for: %.1f µs a step\n", len(ls), rounds, sum)
+	for _, l := range ls {
+		what := l.What
+		if r := []rune(what); len(r) > 60 {
+			what = string(r[:57]) + "..."
+		}
+		rate := func(x int64) string {
+			if x == 0 || l.Micros <= 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", float64(x)/l.Micros/1e3)
+		}
+		name := l.Op
+		if l.Kernel != "" {
+			name = l.Kernel
+		}
+		e.resultf("      %4d %-24s %10.2f µs %5.1f%% %9s GFLOP/s %9s GB/s  %s\n", l.Index, name, l.Micros, 100*l.Micros/max(sum, 1e-9), rate(l.FLOPs), rate(l.Bytes), what)
 	}
 }
 

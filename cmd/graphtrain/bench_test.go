@@ -148,3 +148,51 @@ func TestBenchCUDARowHasNoThreads(t *testing.T) {
 		t.Errorf("cpu row at 128, 2 threads: vm rate %v, want 200", got)
 	}
 }
+
+// TestBenchByLaunch: --by-launch adds, under each cpu row and in its --json result, a line
+// and an entry per launch of the step, in the program's order, whose cost model figures add
+// up to the row's (flops_per_step, moved_bytes_per_step) and whose times to more than 0; vm's
+// rows have none.
+func TestBenchByLaunch(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"bench", "--model", "mlp,cnn", "--devices", "vm,cpu", "--batch", "8", "--steps", "2", "--by-launch"}
+	r := runBin(t, dir, "", args...)
+	if r.code != 0 || strings.Count(r.stdout, "launches timed one by one over 2 steps") != 2 {
+		t.Fatalf("exit %d, want a launch table under each cpu row:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runBin(t, dir, "", append(args, "--json", "-q")...)
+	var out struct {
+		Results []struct {
+			Model, Device     string
+			FLOPsPerStep      int64 `json:"flops_per_step"`
+			MovedBytesPerStep int64 `json:"moved_bytes_per_step"`
+			Launches          []train.LaunchTime
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); r.code != 0 || err != nil {
+		t.Fatalf("--json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	if len(out.Results) != 4 {
+		t.Fatalf("%d results, want 4", len(out.Results))
+	}
+	for _, res := range out.Results {
+		if res.Device == "vm" {
+			if len(res.Launches) != 0 {
+				t.Errorf("%s on vm: %d launches timed", res.Model, len(res.Launches))
+			}
+			continue
+		}
+		var flops, bytes int64
+		var us float64
+		ops := map[string]bool{}
+		for i, l := range res.Launches {
+			if l.Index != i || l.Micros < 0 || l.Op == "" || l.What == "" {
+				t.Errorf("%s launch %d: %+v", res.Model, i, l)
+			}
+			flops, bytes, us, ops[l.Op] = flops+l.FLOPs, bytes+l.Bytes, us+l.Micros, true
+		}
+		if len(res.Launches) < 10 || flops != res.FLOPsPerStep || bytes != res.MovedBytesPerStep || us <= 0 || !ops["adam"] {
+			t.Errorf("%s on cpu: %d launches, %d FLOPs and %d bytes (row: %d, %d), %.1f µs, ops %v", res.Model, len(res.Launches), flops, bytes, res.FLOPsPerStep, res.MovedBytesPerStep, us, ops)
+		}
+	}
+}

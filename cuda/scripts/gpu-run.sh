@@ -7,7 +7,7 @@
 # threads, beside PyTorch eager at the same batches), sanitize (compute-sanitizer's memcheck,
 # racecheck and initcheck on a short bench of each model at each batch), profile (each launch
 # of the mlp's and the cnn's step timed alone at batch 128, 1024 and 8192, with the FLOP/s and
-# bytes/s the cost model gives it: BenchmarkStepByLaunch); tests, torch and
+# bytes/s the cost model gives it: bench --by-launch); tests, torch and
 # train when none is named. PyTorch eager runs in every call,
 # so that each call's figures have their peer on the same GPU. Each part takes a few minutes:
 # name one per call where a call has a time limit, or give the call's seconds as BUDGET: each
@@ -112,8 +112,8 @@ fi
 
 if want profile; then
 step "profile: each launch of the step alone, with its wait, at batch 128, 1024, 8192 (profile.log)"
-run 150 "$out/profile.log" bash -c "cd cuda && ../.gpu/cuda.test -test.run '^\$' -test.bench StepByLaunch -test.benchtime 20x -test.v"
-grep -E '^Benchmark|samples/s' "$out/profile.log" | head -12
+run 150 "$out/profile.log" $G bench --devices cuda --model mlp,cnn --batch 128,1024,8192 --steps 200 --by-launch --data-dir $D
+grep -E '^(mlp|cnn) |launches timed' "$out/profile.log"
 fi
 
 if want torch; then
