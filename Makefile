@@ -22,8 +22,8 @@ DEVICES ?= vm,cpu
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-build: ## build the CPU-only binary into bin/graphtrain
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/graphtrain
+build: ## build the CPU-only binary into bin/graphtrain (netgo: no cgo, a static binary; docs/DESIGN.md, "The CPU binary has no cgo")
+	$(GO) build -tags netgo -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/graphtrain
 
 run: build ## the main job: train the XOR net, then ask it all four inputs
 	$(BIN) train xor --out checkpoints/xor --force

@@ -14,7 +14,8 @@ import (
 	"github.com/graphtrain/graphtrain/internal/npy"
 )
 
-// binPath is the graphtrain binary TestMain builds, so that the CLI is tested as users run it.
+// binPath is the graphtrain binary TestMain builds as make build does (netgo), so that the
+// CLI is tested as users run it.
 var binPath string
 
 func TestMain(m *testing.M) {
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "graphtrain")
-	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", "netgo", "-o", binPath, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build graphtrain: %v\n%s", err, out)
 		os.Exit(1)
 	}
