@@ -448,25 +448,32 @@ func stepLaunches(t *testing.T, what string, e *emuRun, h *ref.Machine, worst wo
 		if err := h.Exec(l); err != nil {
 			t.Fatalf("%s launch %d (host): %v", what, i, err)
 		}
-		// Every buffer of the launch: its outputs (an update's parameters and state, both
-		// of softmax_xent's results) and its inputs, which must come out as they went in.
-		seen := map[int]bool{}
-		for _, b := range l.Args {
-			if seen[b] {
-				continue
-			}
-			seen[b] = true
-			got, err := e.read(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := lowertest.RelErr(got, h.Buf(b))
-			worst.note(kernelFor(l).Name, d)
-			if !(d <= emuTol(p, b)) {
-				t.Errorf("%s launch %d %s (%s), buffer %s: off by %.2g relative", what, i, kernelFor(l).Name, l.What, p.Buffers[b].Name, d)
-			}
-			copy(h.Buf(b), got)
+		compareLaunch(t, fmt.Sprintf("%s launch %d", what, i), p, l, e.read, h, worst)
+	}
+}
+
+// compareLaunch compares every buffer of launch l of p as a kernel left it (read) with the
+// host interpreter's h, within emuTol, and then gives h the kernel's values: its outputs (an
+// update's parameters and state, both of softmax_xent's results) and its inputs, which must
+// come out as they went in.
+func compareLaunch(t *testing.T, what string, p *Program, l Launch, read func(int) ([]float64, error), h *ref.Machine, worst worstErrs) {
+	t.Helper()
+	seen := map[int]bool{}
+	for _, b := range l.Args {
+		if seen[b] {
+			continue
 		}
+		seen[b] = true
+		got, err := read(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := lowertest.RelErr(got, h.Buf(b))
+		worst.note(kernelFor(l).Name, d)
+		if !(d <= emuTol(p, b)) {
+			t.Errorf("%s %s (%s), buffer %s: off by %.2g relative", what, kernelFor(l).Name, l.What, p.Buffers[b].Name, d)
+		}
+		copy(h.Buf(b), got)
 	}
 }
 

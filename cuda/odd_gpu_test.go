@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -100,23 +101,7 @@ func TestOddShapesOnDevice(t *testing.T) {
 			if err := h.Exec(l); err != nil {
 				t.Fatalf("%s launch %d %s (host): %v", dtype, i, l.What, err)
 			}
-			seen := map[int]bool{}
-			for _, b := range l.Args {
-				if seen[b] {
-					continue
-				}
-				seen[b] = true
-				got, err := read(b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				e := lowertest.RelErr(got, h.Buf(b))
-				worst.note(kernelFor(l).Name, e)
-				if !(e <= emuTol(p, b)) {
-					t.Errorf("%s launch %d %s (%s), buffer %s: off by %.2g relative", dtype, i, kernelFor(l).Name, l.What, p.Buffers[b].Name, e)
-				}
-				copy(h.Buf(b), got)
-			}
+			compareLaunch(t, fmt.Sprintf("%s launch %d", dtype, i), p, l, read, h, worst)
 			if !strings.Contains(kernelFor(l).Name, "_c8_") {
 				continue
 			}

@@ -36,18 +36,11 @@ func Bench(m *model.Model, b backend.Backend, s *model.Solver, batch, steps int,
 	if steps < 1 || batch < 1 {
 		return nil, fmt.Errorf("graph: bench needs at least 1 step and a batch of at least 1")
 	}
-	net, err := m.Build(batch, true)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := b.NewTrainer(net, s)
+	tr, x, y, err := benchTrainer(m, b, s, batch, x, y)
 	if err != nil {
 		return nil, err
 	}
 	defer tr.Close()
-	if len(x) == 0 {
-		x, y = randomBatches(m, batch, 4)
-	}
 	bs, err := newBenchSteps(tr, m, batch, steps, x, y)
 	if err != nil {
 		return nil, err
@@ -78,6 +71,23 @@ func Bench(m *model.Model, b backend.Backend, s *model.Solver, batch, steps int,
 		Resident:      bs.resident(),
 		Launch:        launch,
 	}, nil
+}
+
+// benchTrainer is a trainer of m at batch on b, and the batches to feed it: x and y, or
+// random ones when x is empty. The caller closes it.
+func benchTrainer(m *model.Model, b backend.Backend, s *model.Solver, batch int, x, y []*tensor.Dense) (backend.Trainer, []*tensor.Dense, []*tensor.Dense, error) {
+	net, err := m.Build(batch, true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tr, err := b.NewTrainer(net, s)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(x) == 0 {
+		x, y = randomBatches(m, batch, 4)
+	}
+	return tr, x, y, nil
 }
 
 // BenchSetBatches bounds the set a trainer that holds its training set is given by Bench:
@@ -246,11 +256,7 @@ func BenchLaunches(m *model.Model, b backend.Backend, s *model.Solver, batch, ro
 	if rounds < 1 || batch < 1 {
 		return nil, fmt.Errorf("graph: timing launches needs at least 1 round and a batch of at least 1")
 	}
-	net, err := m.Build(batch, true)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := b.NewTrainer(net, s)
+	tr, x, y, err := benchTrainer(m, b, s, batch, x, y)
 	if err != nil {
 		return nil, err
 	}
@@ -258,9 +264,6 @@ func BenchLaunches(m *model.Model, b backend.Backend, s *model.Solver, batch, ro
 	lt, ok := tr.(backend.LaunchTimer)
 	if !ok {
 		return nil, fmt.Errorf("the %s backend runs no launches to time one by one", b.Name())
-	}
-	if len(x) == 0 {
-		x, y = randomBatches(m, batch, 4)
 	}
 	bs, err := newBenchSteps(tr, m, batch, 3, x, y)
 	if err != nil {
