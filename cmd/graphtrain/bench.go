@@ -314,10 +314,11 @@ func benchDevice(e *env, plan *benchPlan, kind string, b backend.Backend, vm map
 					if err != nil {
 						return nil, err
 					}
-					if kind == "xor" {
-						xs, ys = nil, nil
+					bx, by := xs, ys
+					if kind == "xor" { // its 4 examples, as benchOne
+						bx, by = nil, nil
 					}
-					row.Launches, err = train.BenchLaunches(m, b, s, batch, rounds, xs, ys)
+					row.Launches, err = train.BenchLaunches(m, b, s, batch, rounds, bx, by)
 					return nil, err
 				})
 				if err != nil {
