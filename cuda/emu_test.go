@@ -876,6 +876,51 @@ func TestEmuNarrowFilterBits(t *testing.T) {
 	}
 }
 
+// TestEmuSixChannelBits: the convolutions of at most 6 channels (output channels forward,
+// the image's for an image gradient) that take the _n6 kernels (3 channels by 2 columns of
+// threads) give the bits of the _n8 kernels they replace, on every such case of lowertest's
+// AddConvs (ConvCases, ConvPoolCases, the routed image gradients), in both precisions and
+// both orders of a block's threads.
+func TestEmuSixChannelBits(t *testing.T) {
+	defer func() { convN8Always = false }()
+	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
+		o := lowertest.NewOdd(dtype)
+		o.AddConvs()
+		for _, order := range []string{"forward", "reverse"} {
+			e, _ := emuOdd(t, o, order)
+			six := 0
+			for _, l := range o.P.Launches {
+				k := kernelFor(l)
+				if !strings.Contains(k.Name, "_n6_") {
+					continue
+				}
+				six++
+				got, err := e.launchRead(l, k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				convN8Always = true
+				k8 := kernelFor(l)
+				convN8Always = false
+				if !strings.Contains(k8.Name, "_n8_") || k8.Block[0] != 128 || k.Block[0] != 64 {
+					t.Fatalf("%s: kernels %s (%v) and %s (%v)", l.What, k.Name, k.Block, k8.Name, k8.Block)
+				}
+				want, err := e.launchRead(l, k8)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if j := firstDiff(got, want); j >= 0 {
+					t.Errorf("%s %s %s: value %d is %v on %s, %v on %s", dtype, order, l.What, j, got[j], k.Name, want[j], k8.Name)
+				}
+			}
+			if six < 20 {
+				t.Errorf("%s: %d launches on an _n6 kernel, want the cases' 20 or more", dtype, six)
+			}
+			e.close()
+		}
+	}
+}
+
 // TestEmuRouteBits: the kernels that read a gradient through a pooling's route give the bits
 // of the launches they replace, which read the routed gradient that pool_route_back stores:
 // route_filter's first C·kh·kw columns are conv_filter_split's in the same parts, route_data

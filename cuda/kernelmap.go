@@ -30,8 +30,9 @@ const (
 	bnThreads     = 128 // batchnorm_stats, batchnorm_back_scale: one block per channel (BN_THREADS in norm.cu)
 	gemmTile      = 16  // gemm: one 16x16 block per 16x16 tile of C
 	gemmWide      = 64  // gemm's _t64 kernels: one 16x16 block per 64x64 tile of C
-	// The fused convolutions (kernels/conv.cu): a block of igThreads threads computes igRows
-	// output positions (or igRows/4 pooling windows of 4) by 8 or 16 channels, taking
+	// The fused convolutions (kernels/conv.cu): a block of igThreads threads (64 for _n6)
+	// computes igRows output positions (or igRows/4 pooling windows of 4) by 6, 8 or 16
+	// channels (convTiles), taking
 	// igStep taps a step; the filter gradient is tiles of [Cout, C·kh·kw], 16 channels by 16
 	// taps (block 16x16, filtTile positions a step), for at most filtNarrow channels and 32
 	// taps 8 by 32 (block 32x8, 32 positions a step), or, for more than 32 taps, 16 by
@@ -90,14 +91,22 @@ func kernelFor(l Launch) kernel {
 	return k
 }
 
-// convTiles is the suffix of a fused convolution's kernel (its tile's channels: _n8 for
-// at most 8, else _n16) and the tile's channels.
-func convTiles(channels int) (string, int) {
-	if channels <= 8 {
-		return "_n8", 8
+// convTiles is the suffix of a fused convolution's kernel (its tile's channels: _n6 for at
+// most 6, _n8 for 7 or 8, else _n16), the tile's channels and its block's threads (32 a
+// column of threads: 2 columns of 3 channels, 4 of 2, 4 of 4).
+func convTiles(channels int) (suffix string, n, threads int) {
+	switch {
+	case channels <= 6 && !convN8Always:
+		return "_n6", 6, 64
+	case channels <= 8:
+		return "_n8", 8, igThreads
 	}
-	return "_n16", 16
+	return "_n16", 16, igThreads
 }
+
+// convN8Always, set by the emulator's tests, gives convolutions of at most 6 channels the _n8
+// kernel they took before _n6, to compare the two.
+var convN8Always bool
 
 // fits32 says why a fused convolution's kernel cannot take sizes: its 32-bit indices reach
 // every value of its buffers, each under 2^30 (lower.CUDA's ConvIndexLimit: the lowering
@@ -162,9 +171,9 @@ func (k *kernel) geometry(l Launch) error {
 		if l.Op == ir.ConvData { // the image's positions by its channels
 			rows, channels = c.B*c.H*c.W, c.C
 		}
-		suffix, n := convTiles(channels)
+		suffix, n, threads := convTiles(channels)
 		k.Name += suffix
-		k.Grid, k.Block = [3]int{blocks(rows, igRows), blocks(channels, n), 1}, [3]int{igThreads, 1, 1}
+		k.Grid, k.Block = [3]int{blocks(rows, igRows), blocks(channels, n), 1}, [3]int{threads, 1, 1}
 	case ir.ConvReLUPool, ir.RouteData:
 		p, err := l.ConvPoolParams()
 		if err != nil {
@@ -175,14 +184,14 @@ func (k *kernel) geometry(l Launch) error {
 		}
 		c, g := p.Conv, p.Pool
 		if l.Op == ir.RouteData { // as conv_data: the image's positions by its channels
-			suffix, n := convTiles(c.C)
+			suffix, n, threads := convTiles(c.C)
 			k.Name += suffix
-			k.Grid, k.Block = [3]int{blocks(c.B*c.H*c.W, igRows), blocks(c.C, n), 1}, [3]int{igThreads, 1, 1}
+			k.Grid, k.Block = [3]int{blocks(c.B*c.H*c.W, igRows), blocks(c.C, n), 1}, [3]int{threads, 1, 1}
 			break
 		}
-		suffix, n := convTiles(c.Cout)
+		suffix, n, threads := convTiles(c.Cout)
 		k.Name += suffix
-		k.Grid, k.Block = [3]int{blocks(c.B*g.OH*g.OW, igRows/4), blocks(c.Cout, n), 1}, [3]int{igThreads, 1, 1}
+		k.Grid, k.Block = [3]int{blocks(c.B*g.OH*g.OW, igRows/4), blocks(c.Cout, n), 1}, [3]int{threads, 1, 1}
 	case ir.ConvFilter, ir.ConvFilterSplit, ir.RouteFilter:
 		var c ir.ConvParams
 		parts := 1

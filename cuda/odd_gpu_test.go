@@ -19,8 +19,9 @@ import (
 // every fused convolution and the backward through a pooling's route) on the device, launch
 // by launch, against the host interpreter, as TestEmuOddShapes and TestEmuConvShapes do in the
 // emulator: every buffer of each launch within emuTol, the device's values then fed to both,
-// in both precisions. Then each filter gradient on a _c8 kernel runs again on the _t4 kernel
-// and must give the same bits (TestEmuNarrowFilterBits, on the device's FMAs).
+// in both precisions. Then each filter gradient on a _c8 kernel runs again on the _t4 kernel,
+// and each convolution on an _n6 kernel on the _n8 one, and must give the same bits
+// (TestEmuNarrowFilterBits, TestEmuSixChannelBits, on the device's FMAs).
 func TestOddShapesOnDevice(t *testing.T) {
 	needGPU(t)
 	g, err := openGPU()
@@ -28,7 +29,7 @@ func TestOddShapesOnDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &device{g: g}
-	defer func() { filtTiledAlways = false }()
+	defer func() { filtTiledAlways, convN8Always = false, false }()
 	worst := worstErrs{}
 	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
 		o := lowertest.NewOdd(dtype)
@@ -37,7 +38,7 @@ func TestOddShapesOnDevice(t *testing.T) {
 		p := o.P
 		h := ref.New(p, nil, nil)
 		var m *memory
-		var plain, tiled *compiled
+		var plain, tiled, eight *compiled
 		err := d.Do(func() error {
 			mem, err := d.Alloc(p)
 			m = mem.(*memory)
@@ -62,11 +63,18 @@ func TestOddShapesOnDevice(t *testing.T) {
 				return err
 			}
 			tiled = ls.(*compiled)
+			convN8Always = true
+			ls, err = d.Prepare(p, m)
+			convN8Always = false
+			if err != nil {
+				return err
+			}
+			eight = ls.(*compiled)
 			return nil
 		})
 		t.Cleanup(func() {
 			d.Do(func() error {
-				for _, c := range []*compiled{plain, tiled} {
+				for _, c := range []*compiled{plain, tiled, eight} {
 					if c != nil {
 						c.Free()
 					}
@@ -93,7 +101,7 @@ func TestOddShapesOnDevice(t *testing.T) {
 				return cu.Synchronize()
 			})
 		}
-		narrow := 0
+		narrow, six := 0, 0
 		for i, l := range p.Launches {
 			if err := run(plain, i); err != nil {
 				t.Fatalf("%s launch %d %s: %v", dtype, i, l.What, err)
@@ -102,30 +110,36 @@ func TestOddShapesOnDevice(t *testing.T) {
 				t.Fatalf("%s launch %d %s (host): %v", dtype, i, l.What, err)
 			}
 			compareLaunch(t, fmt.Sprintf("%s launch %d", dtype, i), p, l, read, h, worst)
-			if !strings.Contains(kernelFor(l).Name, "_c8_") {
+			var other *compiled
+			name, otherName := kernelFor(l).Name, ""
+			switch {
+			case strings.Contains(name, "_c8_"):
+				other, otherName, narrow = tiled, strings.Replace(name, "_c8_", "_t4_", 1), narrow+1
+			case strings.Contains(name, "_n6_"):
+				other, otherName, six = eight, strings.Replace(name, "_n6_", "_n8_", 1), six+1
+			default:
 				continue
 			}
-			narrow++
 			out := l.Args[len(l.Args)-1]
 			want, err := read(out)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := run(tiled, i); err != nil {
-				t.Fatalf("%s launch %d %s on _t4: %v", dtype, i, l.What, err)
+			if err := run(other, i); err != nil {
+				t.Fatalf("%s launch %d %s on %s: %v", dtype, i, l.What, otherName, err)
 			}
 			got, err := read(out)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if j := firstDiff(got, want); j >= 0 {
-				t.Errorf("%s %s: value %d is %v on _t4, %v on _c8", dtype, l.What, j, got[j], want[j])
+				t.Errorf("%s %s: value %d is %v on %s, %v on %s", dtype, l.What, j, got[j], otherName, want[j], name)
 			}
 		}
-		if narrow < 10 {
-			t.Errorf("%s: %d launches on a _c8 kernel, want 10 or more", dtype, narrow)
+		if narrow < 10 || six < 20 {
+			t.Errorf("%s: %d launches on a _c8 kernel and %d on an _n6 one, want 10 and 20 or more", dtype, narrow, six)
 		}
-		t.Logf("%s: %d launches, %d narrow filter gradients also on _t4", dtype, len(p.Launches), narrow)
+		t.Logf("%s: %d launches, %d narrow filter gradients also on _t4, %d convolutions also on _n8", dtype, len(p.Launches), narrow, six)
 	}
 	worst.log(t)
 }

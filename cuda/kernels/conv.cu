@@ -112,14 +112,17 @@ KERNELS2(maxpool_back, (const void* in, const void* g, void* dx, POOL_PARAMS), M
 //
 // The forward product is out[m, o] = Σ_k col[m, k]·w[o, k] over the output positions m =
 // (b, y, x) and the taps k = (c, r, q), col[m, k] = img[b, c, y·sh−ph+r·dh, x·sw−pw+q·dw]
-// (0 outside the image). A block of IG_THREADS threads computes a tile of IG_BM positions by
-// IG_BN(TN) = 4·TN channels: thread (tm, tn) = (tid % 32, tid / 32) the IG_TM = 4 positions
-// tm, tm+32, tm+64, tm+96 of the tile (a warp's positions are consecutive: its loads and
-// stores are) by the TN channels tn·TN... Each step takes IG_BK taps: the block first
-// decodes the taps into offsets (kt_*), then thread t loads position t's IG_BK column values
+// (0 outside the image). A block of NC·32 threads computes a tile of IG_BM positions by BN =
+// NC·TN channels: thread (tm, tn) = (tid % 32, tid / 32) the IG_TM = 4 positions tm, tm+32,
+// tm+64, tm+96 of the tile (a warp's positions are consecutive: its loads and stores are) by
+// the TN channels tn·TN... Each step takes IG_BK taps: the block first decodes the taps into
+// offsets (kt_*), then thread t loads positions t, t + NC·32... IG_BK column values each,
 // straight from the image into shared memory (as[k][m]) and the filters' [IG_BK, BN] tile
-// (bs[k][n]), then every thread multiplies. TN is 2 (BN 8) for at most 8 channels, else 4
-// (BN 16): kernelmap.go picks the _n8 or _n16 kernel by the shape.
+// (bs[k][n]), then every thread multiplies. kernelmap.go picks by the channels: _n6 (TN 3,
+// NC 2) for at most 6 (the LeNet's first layer forward, its image's in the second's image
+// gradient: no column of the tile wasted, 7 reads of shared memory for 12 multiply-adds),
+// _n8 (2, 4) for 7 or 8, _n16 (4, 4) above. Each value is one thread's sum over the taps in
+// order, whatever the tile: the same bits on each.
 //
 // With pooling (ConvReLUPool: 2x2 windows at stride 2, no padding) the tile's rows are 32
 // windows by their 4 places: row i·32 + tm is place i of window tm, so one thread holds a
@@ -127,7 +130,9 @@ KERNELS2(maxpool_back, (const void* in, const void* g, void* dx, POOL_PARAMS), M
 #define IG_BM 128
 #define IG_BK 16
 #define IG_TM 4
-#define IG_THREADS 128
+// IG_FENCE keeps the compiler from moving memory accesses across it: between the rows a
+// thread loads (_n6 loads two), so that it holds one row's loads in registers at a time.
+#define IG_FENCE asm volatile("" ::: "memory")
 
 enum { IG_CONV = 0, IG_RELU = 1, IG_POOL = 2 };
 
@@ -168,12 +173,12 @@ __device__ __forceinline__ bool ig_row(const igeom& g, int PH, int PW, int r, in
 
 // The forward fused convolutions. img (B,C,H,W), w [Cout, K], bias [Cout]; MODE IG_CONV: o1 =
 // out (B,Cout,OH,OW); IG_RELU: o0 = mask, o1 = out; IG_POOL: o0 = route, o1 = pooled
-// (B,Cout,PH,PW). Grid (position tiles, channel tiles), block IG_THREADS.
+// (B,Cout,PH,PW). Grid (position tiles, channel tiles), block NC·32.
 // ig_tile adds a step's products to a thread's IG_TM x TN outputs: acc[i][j] += Σ_kk
 // as[kk][i·32 + tm]·bs[kk][tn·TN + j] over the step's IG_BK taps, in order of kk. The forward
 // and the image-gradient kernels share it.
-template <typename T, int TN>
-__device__ __forceinline__ void ig_tile(T (&acc)[IG_TM][TN], const T (*as)[IG_BM], const T (*bs)[4 * TN], int tm, int tn) {
+template <typename T, int TN, int NC>
+__device__ __forceinline__ void ig_tile(T (&acc)[IG_TM][TN], const T (*as)[IG_BM], const T (*bs)[NC * TN], int tm, int tn) {
 #pragma unroll
     for (int kk = 0; kk < IG_BK; kk++) {
         T a[IG_TM], bv[TN];
@@ -188,19 +193,24 @@ __device__ __forceinline__ void ig_tile(T (&acc)[IG_TM][TN], const T (*as)[IG_BM
     }
 }
 
-template <typename T, int TN, int MODE>
+template <typename T, int TN, int NC, int MODE>
 __device__ void conv_fwd(const T* img, const T* w, const T* bias, T* o0, T* o1, igeom g, int PH, int PW) {
-    const int BN = 4 * TN;
+    constexpr int BN = NC * TN, NT = NC * 32, LR = IG_BM / NT;
     __shared__ T as[IG_BK][IG_BM];
     __shared__ T bs[IG_BK][BN];
     __shared__ int kt_off[IG_BK], kt_dy[IG_BK], kt_dx[IG_BK], kt_in[IG_BK];
     const int tid = threadIdx.x, tm = tid & 31, tn = tid >> 5;
     const int K = g.C * g.kh * g.kw, khw = g.kh * g.kw, n0 = blockIdx.y * BN;
-    // The position this thread loads: row tid of the tile.
-    int lb = 0, ly = 0, lx = 0;
-    const bool lok = ig_row<MODE>(g, PH, PW, tid, lb, ly, lx);
-    const int iy0 = ly * g.sh - g.ph, ix0 = lx * g.sw - g.pw;
-    const int lbase = lb * g.C * g.H * g.W;
+    // The positions this thread loads: rows tid, tid + NT... of the tile.
+    bool lok[LR];
+    int iy0[LR], ix0[LR], lbase[LR];
+#pragma unroll
+    for (int q = 0; q < LR; q++) {
+        int lb = 0, ly = 0, lx = 0;
+        lok[q] = ig_row<MODE>(g, PH, PW, tid + q * NT, lb, ly, lx);
+        iy0[q] = ly * g.sh - g.ph, ix0[q] = lx * g.sw - g.pw;
+        lbase[q] = lb * g.C * g.H * g.W + iy0[q] * g.W + ix0[q];
+    }
     T acc[IG_TM][TN];
 #pragma unroll
     for (int i = 0; i < IG_TM; i++)
@@ -215,17 +225,21 @@ __device__ void conv_fwd(const T* img, const T* w, const T* bias, T* o0, T* o1, 
         }
         __syncthreads();
 #pragma unroll
-        for (int kk = 0; kk < IG_BK; kk++) {
-            int ih = iy0 + kt_dy[kk], iw = ix0 + kt_dx[kk];
-            bool in = lok && kt_in[kk] && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-            as[kk][tid] = in ? img[lbase + (iy0 * g.W + ix0) + kt_off[kk]] : T(0);
+        for (int q = 0; q < LR; q++) {
+#pragma unroll
+            for (int kk = 0; kk < IG_BK; kk++) {
+                int ih = iy0[q] + kt_dy[kk], iw = ix0[q] + kt_dx[kk];
+                bool in = lok[q] && kt_in[kk] && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+                as[kk][tid + q * NT] = in ? img[lbase[q] + kt_off[kk]] : T(0);
+            }
+            IG_FENCE;  // a row's 16 loads in flight at a time, not all rows' (registers)
         }
-        for (int e = tid; e < IG_BK * BN; e += IG_THREADS) {
+        for (int e = tid; e < IG_BK * BN; e += NT) {
             int kk = e / BN, n = e - kk * BN, o = n0 + n, k = k0 + kk;
             bs[kk][n] = (o < g.Cout && k < K) ? w[o * K + k] : T(0);
         }
         __syncthreads();
-        ig_tile<T, TN>(acc, as, bs, tm, tn);
+        ig_tile<T, TN, NC>(acc, as, bs, tm, tn);
         __syncthreads();
     }
     if (MODE == IG_POOL) {
@@ -276,22 +290,30 @@ __device__ void conv_fwd(const T* img, const T* w, const T* bias, T* o0, T* o1, 
 }
 
 #define IG_ARGS B, C, H, W, kh, kw, ph, pw, sh, sw, dh, dw, OH, OW, Cout
-#define IGC(T, TN) conv_fwd<T, TN, IG_CONV>((const T*)img, (const T*)w, (const T*)bias, (T*)0, (T*)out, ig_make(IG_ARGS), 0, 0)
-#define IGC8(T) IGC(T, 2)
-#define IGC16(T) IGC(T, 4)
+// TN channels by NC columns of threads: _n6 (3 by 2, 64 threads) for at most 6 channels, _n8
+// (2 by 4) for 7 or 8, _n16 (4 by 4) above (kernelmap.go's convTiles).
+#define IGC(T, TN, NC) conv_fwd<T, TN, NC, IG_CONV>((const T*)img, (const T*)w, (const T*)bias, (T*)0, (T*)out, ig_make(IG_ARGS), 0, 0)
+#define IGC6(T) IGC(T, 3, 2)
+#define IGC8(T) IGC(T, 2, 4)
+#define IGC16(T) IGC(T, 4, 4)
+KERNELS2(conv_n6, (const void* img, const void* w, const void* bias, void* out, CONV_PARAMS, ll Cout), IGC6)
 KERNELS2(conv_n8, (const void* img, const void* w, const void* bias, void* out, CONV_PARAMS, ll Cout), IGC8)
 KERNELS2(conv_n16, (const void* img, const void* w, const void* bias, void* out, CONV_PARAMS, ll Cout), IGC16)
-#define IGR(T, TN) conv_fwd<T, TN, IG_RELU>((const T*)img, (const T*)w, (const T*)bias, (T*)mask, (T*)out, ig_make(IG_ARGS), 0, 0)
-#define IGR8(T) IGR(T, 2)
-#define IGR16(T) IGR(T, 4)
+#define IGR(T, TN, NC) conv_fwd<T, TN, NC, IG_RELU>((const T*)img, (const T*)w, (const T*)bias, (T*)mask, (T*)out, ig_make(IG_ARGS), 0, 0)
+#define IGR6(T) IGR(T, 3, 2)
+#define IGR8(T) IGR(T, 2, 4)
+#define IGR16(T) IGR(T, 4, 4)
+KERNELS2(conv_relu_n6, (const void* img, const void* w, const void* bias, void* mask, void* out, CONV_PARAMS, ll Cout), IGR6)
 KERNELS2(conv_relu_n8, (const void* img, const void* w, const void* bias, void* mask, void* out, CONV_PARAMS, ll Cout), IGR8)
 KERNELS2(conv_relu_n16, (const void* img, const void* w, const void* bias, void* mask, void* out, CONV_PARAMS, ll Cout), IGR16)
 // The pooling's parameters (pB ... POW) are those of ir.PoolGeom; the kernel pools 2x2
 // windows at stride 2 without padding (kernelmap.go refuses any other) into PH x PW = POH x POW.
 #define POOL2_PARAMS ll pB, ll pC, ll pH, ll pW, ll pkh, ll pkw, ll pph, ll ppw, ll psh, ll psw, ll POH, ll POW
-#define IGP(T, TN) conv_fwd<T, TN, IG_POOL>((const T*)img, (const T*)w, (const T*)bias, (T*)route, (T*)pooled, ig_make(IG_ARGS), (int)POH, (int)POW)
-#define IGP8(T) IGP(T, 2)
-#define IGP16(T) IGP(T, 4)
+#define IGP(T, TN, NC) conv_fwd<T, TN, NC, IG_POOL>((const T*)img, (const T*)w, (const T*)bias, (T*)route, (T*)pooled, ig_make(IG_ARGS), (int)POH, (int)POW)
+#define IGP6(T) IGP(T, 3, 2)
+#define IGP8(T) IGP(T, 2, 4)
+#define IGP16(T) IGP(T, 4, 4)
+KERNELS2(conv_relu_pool_n6, (const void* img, const void* w, const void* bias, void* route, void* pooled, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGP6)
 KERNELS2(conv_relu_pool_n8, (const void* img, const void* w, const void* bias, void* route, void* pooled, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGP8)
 KERNELS2(conv_relu_pool_n16, (const void* img, const void* w, const void* bias, void* route, void* pooled, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGP16)
 
@@ -323,24 +345,29 @@ struct gsrc {
 // and x·sw = iw + pw − q·dw (0 where there is no such output position), wt[k, c] = w[o,
 // (c·kh + r)·kw + q]. The same tiles as conv_fwd, a tile's channels the image's; no atomics:
 // each image value is one thread's sum.
-template <typename T, int TN, bool RT>
+template <typename T, int TN, int NC, bool RT>
 __device__ void conv_data(gsrc<T, RT> src, const T* w, T* dimg, igeom g) {
-    const int BN = 4 * TN;
+    constexpr int BN = NC * TN, NT = NC * 32, LR = IG_BM / NT;
     __shared__ T as[IG_BK][IG_BM];
     __shared__ T bs[IG_BK][BN];
     __shared__ int kt_off[IG_BK], kt_dy[IG_BK], kt_dx[IG_BK], kt_in[IG_BK], kt_w[IG_BK];
     const int tid = threadIdx.x, tm = tid & 31, tn = tid >> 5;
     const int khw = g.kh * g.kw, K = g.Cout * khw, KW = g.C * khw, n0 = blockIdx.y * BN;
     const int plane = g.H * g.W, oplane = src.plane(g), M = g.B * plane;
-    // The image position this thread loads.
-    int lm = blockIdx.x * IG_BM + tid, lb = 0, ly = 0, lx = 0;
-    const bool lok = lm < M;
-    if (lok) {
-        lb = lm / plane;
-        int s = lm - lb * plane;
-        ly = s / g.W, lx = s - ly * g.W;
+    // The image positions this thread loads: rows tid, tid + NT... of the tile.
+    bool lok[LR];
+    int ty0[LR], tx0[LR], lbase[LR];
+#pragma unroll
+    for (int q = 0; q < LR; q++) {
+        int lm = blockIdx.x * IG_BM + tid + q * NT, lb = 0, ly = 0, lx = 0;
+        lok[q] = lm < M;
+        if (lok[q]) {
+            lb = lm / plane;
+            int s = lm - lb * plane;
+            ly = s / g.W, lx = s - ly * g.W;
+        }
+        ty0[q] = ly + g.ph, tx0[q] = lx + g.pw, lbase[q] = lb * g.Cout * oplane;
     }
-    const int ty0 = ly + g.ph, tx0 = lx + g.pw, lbase = lb * g.Cout * oplane;
     T acc[IG_TM][TN];
 #pragma unroll
     for (int i = 0; i < IG_TM; i++)
@@ -356,22 +383,26 @@ __device__ void conv_data(gsrc<T, RT> src, const T* w, T* dimg, igeom g) {
         }
         __syncthreads();
 #pragma unroll
-        for (int kk = 0; kk < IG_BK; kk++) {
-            int ty = ty0 - kt_dy[kk], tx = tx0 - kt_dx[kk];
-            bool in = lok && kt_in[kk] && ty >= 0 && tx >= 0;
-            int y = 0, x = 0;
-            if (in) {
-                y = ty / g.sh, x = tx / g.sw;
-                in = y * g.sh == ty && x * g.sw == tx && y < g.OH && x < g.OW;
+        for (int q = 0; q < LR; q++) {
+#pragma unroll
+            for (int kk = 0; kk < IG_BK; kk++) {
+                int ty = ty0[q] - kt_dy[kk], tx = tx0[q] - kt_dx[kk];
+                bool in = lok[q] && kt_in[kk] && ty >= 0 && tx >= 0;
+                int y = 0, x = 0;
+                if (in) {
+                    y = ty / g.sh, x = tx / g.sw;
+                    in = y * g.sh == ty && x * g.sw == tx && y < g.OH && x < g.OW;
+                }
+                as[kk][tid + q * NT] = in ? src.at(g, lbase[q] + kt_off[kk], y, x) : T(0);
             }
-            as[kk][tid] = in ? src.at(g, lbase + kt_off[kk], y, x) : T(0);
+            IG_FENCE;
         }
-        for (int e = tid; e < IG_BK * BN; e += IG_THREADS) {
+        for (int e = tid; e < IG_BK * BN; e += NT) {
             int kk = e / BN, n = e - kk * BN, c = n0 + n;
             bs[kk][n] = (c < g.C && kt_in[kk]) ? w[kt_w[kk] + c * khw] : T(0);
         }
         __syncthreads();
-        ig_tile<T, TN>(acc, as, bs, tm, tn);
+        ig_tile<T, TN, NC>(acc, as, bs, tm, tn);
         __syncthreads();
     }
 #pragma unroll
@@ -387,16 +418,20 @@ __device__ void conv_data(gsrc<T, RT> src, const T* w, T* dimg, igeom g) {
         }
     }
 }
-#define IGD(T, TN) conv_data<T, TN, false>(gsrc<T, false>{(const T*)dout, 0, 0, 0}, (const T*)w, (T*)dimg, ig_make(IG_ARGS))
-#define IGD8(T) IGD(T, 2)
-#define IGD16(T) IGD(T, 4)
+#define IGD(T, TN, NC) conv_data<T, TN, NC, false>(gsrc<T, false>{(const T*)dout, 0, 0, 0}, (const T*)w, (T*)dimg, ig_make(IG_ARGS))
+#define IGD6(T) IGD(T, 3, 2)
+#define IGD8(T) IGD(T, 2, 4)
+#define IGD16(T) IGD(T, 4, 4)
+KERNELS2(conv_data_n6, (const void* dout, const void* w, void* dimg, CONV_PARAMS, ll Cout), IGD6)
 KERNELS2(conv_data_n8, (const void* dout, const void* w, void* dimg, CONV_PARAMS, ll Cout), IGD8)
 KERNELS2(conv_data_n16, (const void* dout, const void* w, void* dimg, CONV_PARAMS, ll Cout), IGD16)
 // Through the route (ir.RouteData): the pooling's parameters as conv_relu_pool's.
 #define RTSRC(T) gsrc<T, true>{(const T*)dp, (const T*)route, (int)POH, (int)POW}
-#define IGRD(T, TN) conv_data<T, TN, true>(RTSRC(T), (const T*)w, (T*)dimg, ig_make(IG_ARGS))
-#define IGRD8(T) IGRD(T, 2)
-#define IGRD16(T) IGRD(T, 4)
+#define IGRD(T, TN, NC) conv_data<T, TN, NC, true>(RTSRC(T), (const T*)w, (T*)dimg, ig_make(IG_ARGS))
+#define IGRD6(T) IGRD(T, 3, 2)
+#define IGRD8(T) IGRD(T, 2, 4)
+#define IGRD16(T) IGRD(T, 4, 4)
+KERNELS2(route_data_n6, (const void* route, const void* dp, const void* w, void* dimg, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGRD6)
 KERNELS2(route_data_n8, (const void* route, const void* dp, const void* w, void* dimg, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGRD8)
 KERNELS2(route_data_n16, (const void* route, const void* dp, const void* w, void* dimg, CONV_PARAMS, ll Cout, POOL2_PARAMS), IGRD16)
 
