@@ -827,38 +827,29 @@ func TestEmuConvShapes(t *testing.T) {
 	worst.log(t)
 }
 
-// TestEmuNarrowFilterBits: the filter gradients that take the _c8 kernel (at most 8 channels
-// and 32 taps) give the bits of the _k16 kernel they replace, and those of the _t4 kernel that
-// takes them over many parts, on every such case of lowertest's AddConvs (routed too), in both
-// precisions and both orders of a block's threads.
-func TestEmuNarrowFilterBits(t *testing.T) {
-	defer func() { filtTiledAlways = false }()
+// emuSameBits runs every launch of lowertest's AddConvs whose kernel's name holds marker on
+// that kernel and on each kernel others gives for it, in both precisions and both orders of a
+// block's threads, and fails where their values differ by a bit, or where fewer than least
+// launches take such a kernel.
+func emuSameBits(t *testing.T, marker string, least int, others func(l Launch, k kernel) []kernel) {
+	t.Helper()
 	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
 		o := lowertest.NewOdd(dtype)
 		o.AddConvs()
 		for _, order := range []string{"forward", "reverse"} {
 			e, _ := emuOdd(t, o, order)
-			narrow := 0
+			n := 0
 			for _, l := range o.P.Launches {
 				k := kernelFor(l)
-				if !strings.Contains(k.Name, "_c8_") {
+				if !strings.Contains(k.Name, marker) {
 					continue
 				}
-				narrow++
+				n++
 				got, err := e.launchRead(l, k)
 				if err != nil {
 					t.Fatal(err)
 				}
-				k16 := k
-				k16.Name = strings.Replace(k.Name, "_c8_", "_k16_", 1)
-				k16.Grid[0], k16.Grid[1], k16.Block = blocks(k.Grid[0]*2*filtTile, filtTile), blocks(k.Grid[1]*filtNarrow, filtTile), [3]int{filtTile, filtTile, 1}
-				filtTiledAlways = true
-				t4 := kernelFor(l)
-				filtTiledAlways = false
-				if !strings.Contains(t4.Name, "_t4_") {
-					t.Fatalf("%s: kernel %s with filtTiledAlways", l.What, t4.Name)
-				}
-				for _, other := range []kernel{k16, t4} {
+				for _, other := range others(l, k) {
 					want, err := e.launchRead(l, other)
 					if err != nil {
 						t.Fatal(err)
@@ -868,57 +859,48 @@ func TestEmuNarrowFilterBits(t *testing.T) {
 					}
 				}
 			}
-			if narrow < 10 {
-				t.Errorf("%s: %d launches on a _c8 kernel, want the cases' 10 or more", dtype, narrow)
+			if n < least {
+				t.Errorf("%s: %d launches on a %s kernel, want the cases' %d or more", dtype, n, marker, least)
 			}
 			e.close()
 		}
 	}
 }
 
+// TestEmuNarrowFilterBits: the filter gradients that take the _c8 kernel (at most 8 channels
+// and 32 taps) give the bits of the _k16 kernel they replace, and those of the _t4 kernel that
+// takes them over many parts, on every such case of lowertest's AddConvs (routed too).
+func TestEmuNarrowFilterBits(t *testing.T) {
+	defer func() { filtTiledAlways = false }()
+	emuSameBits(t, "_c8_", 10, func(l Launch, k kernel) []kernel {
+		k16 := k
+		k16.Name = strings.Replace(k.Name, "_c8_", "_k16_", 1)
+		k16.Grid[0], k16.Grid[1], k16.Block = blocks(k.Grid[0]*2*filtTile, filtTile), blocks(k.Grid[1]*filtNarrow, filtTile), [3]int{filtTile, filtTile, 1}
+		filtTiledAlways = true
+		t4 := kernelFor(l)
+		filtTiledAlways = false
+		if !strings.Contains(t4.Name, "_t4_") {
+			t.Fatalf("%s: kernel %s with filtTiledAlways", l.What, t4.Name)
+		}
+		return []kernel{k16, t4}
+	})
+}
+
 // TestEmuSixChannelBits: the convolutions of at most 6 channels (output channels forward,
 // the image's for an image gradient) that take the _n6 kernels (3 channels by 2 columns of
 // threads) give the bits of the _n8 kernels they replace, on every such case of lowertest's
-// AddConvs (ConvCases, ConvPoolCases, the routed image gradients), in both precisions and
-// both orders of a block's threads.
+// AddConvs (ConvCases, ConvPoolCases, the routed image gradients).
 func TestEmuSixChannelBits(t *testing.T) {
 	defer func() { convN8Always = false }()
-	for _, dtype := range []ir.Dtype{ir.Float32, ir.Float64} {
-		o := lowertest.NewOdd(dtype)
-		o.AddConvs()
-		for _, order := range []string{"forward", "reverse"} {
-			e, _ := emuOdd(t, o, order)
-			six := 0
-			for _, l := range o.P.Launches {
-				k := kernelFor(l)
-				if !strings.Contains(k.Name, "_n6_") {
-					continue
-				}
-				six++
-				got, err := e.launchRead(l, k)
-				if err != nil {
-					t.Fatal(err)
-				}
-				convN8Always = true
-				k8 := kernelFor(l)
-				convN8Always = false
-				if !strings.Contains(k8.Name, "_n8_") || k8.Block[0] != 128 || k.Block[0] != 64 {
-					t.Fatalf("%s: kernels %s (%v) and %s (%v)", l.What, k.Name, k.Block, k8.Name, k8.Block)
-				}
-				want, err := e.launchRead(l, k8)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if j := firstDiff(got, want); j >= 0 {
-					t.Errorf("%s %s %s: value %d is %v on %s, %v on %s", dtype, order, l.What, j, got[j], k.Name, want[j], k8.Name)
-				}
-			}
-			if six < 20 {
-				t.Errorf("%s: %d launches on an _n6 kernel, want the cases' 20 or more", dtype, six)
-			}
-			e.close()
+	emuSameBits(t, "_n6_", 20, func(l Launch, k kernel) []kernel {
+		convN8Always = true
+		k8 := kernelFor(l)
+		convN8Always = false
+		if !strings.Contains(k8.Name, "_n8_") || k8.Block[0] != 128 || k.Block[0] != 64 {
+			t.Fatalf("%s: kernels %s (%v) and %s (%v)", l.What, k.Name, k.Block, k8.Name, k8.Block)
 		}
-	}
+		return []kernel{k8}
+	})
 }
 
 // TestEmuRouteBits: the kernels that read a gradient through a pooling's route give the bits

@@ -51,25 +51,20 @@ func TestOddShapesOnDevice(t *testing.T) {
 					return err
 				}
 			}
-			ls, err := d.Prepare(p, m)
-			if err != nil {
-				return err
+			// The program's launches on their kernels, then with each flag set.
+			var none bool
+			for _, c := range []struct {
+				flag *bool
+				out  **compiled
+			}{{&none, &plain}, {&filtTiledAlways, &tiled}, {&convN8Always, &eight}} {
+				*c.flag = true
+				ls, err := d.Prepare(p, m)
+				*c.flag = false
+				if err != nil {
+					return err
+				}
+				*c.out = ls.(*compiled)
 			}
-			plain = ls.(*compiled)
-			filtTiledAlways = true
-			ls, err = d.Prepare(p, m)
-			filtTiledAlways = false
-			if err != nil {
-				return err
-			}
-			tiled = ls.(*compiled)
-			convN8Always = true
-			ls, err = d.Prepare(p, m)
-			convN8Always = false
-			if err != nil {
-				return err
-			}
-			eight = ls.(*compiled)
 			return nil
 		})
 		t.Cleanup(func() {
