@@ -52,8 +52,8 @@ const (
 	filtTiledGroups = 8
 )
 
-// filtTiledAlways, set by the emulator's tests, runs every filter gradient that the _t4 kernel
-// can compute on it, of few parts too.
+// filtTiledAlways, set by the emulator's tests, runs every filter gradient in parts that the
+// _t4 kernel can compute on it, of few parts too. (A ConvFilter is one part: never _t4.)
 var filtTiledAlways bool
 
 // Lower lowers net and one update by s for the CUDA target (lower.CUDA: products of few
@@ -221,7 +221,7 @@ func (k *kernel) geometry(l Launch) error {
 			return err
 		}
 		switch {
-		case kk <= 2*filtTile && c.Cout <= filtNarrow && (parts >= filtTiledParts || filtTiledAlways): // 8 parts a block, 4x4 values a thread
+		case l.Op != ir.ConvFilter && kk <= 2*filtTile && c.Cout <= filtNarrow && (parts >= filtTiledParts || filtTiledAlways): // 8 parts a block, 4x4 values a thread
 			k.Name, k.Grid, k.Block = k.Name+"_t4", [3]int{1, 1, blocks(parts, filtTiledGroups)}, [3]int{16 * filtTiledGroups, 1, 1}
 		case kk > 2*filtTile: // 64 taps a block, 2x4 values a thread
 			k.Name, k.Grid, k.Block = k.Name+"_k64", [3]int{blocks(kk, filtWide), blocks(c.Cout, filtTile), parts}, [3]int{igThreads, 1, 1}

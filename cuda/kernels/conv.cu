@@ -626,8 +626,6 @@ __device__ void conv_filter_tiled(gsrc<T, RT> src, const T* img, T* P, igeom g, 
         }
     }
 }
-#define IGT(T) conv_filter_tiled<T, false>(DSRC(T), (const T*)img, (T*)grad, ig_make(IG_ARGS), (int)B)
-KERNELS2(conv_filter_t4, (const void* dout, const void* img, void* grad, CONV_PARAMS, ll Cout), IGT)
 #define IGTS(T) conv_filter_tiled<T, false>(DSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
 KERNELS2(conv_filter_split_t4, (const void* dout, const void* img, void* P, CONV_PARAMS, ll Cout, ll images), IGTS)
 #define IGRT(T) conv_filter_tiled<T, true>(RTSRC(T), (const T*)img, (T*)P, ig_make(IG_ARGS), (int)images)
