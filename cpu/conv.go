@@ -30,11 +30,19 @@ type matmul[T float] func(w int, ta, tb bool, m, n, k int, a []T, lda int, b []T
 // defines it.
 type colsMatmul[T float] func(w int, ta bool, m, n, k int, a []T, lda int, b []T, off []int, c []T, ldc int, acc bool)
 
+// rowsMatmul is C (+)= A·B with A's rows starting at a[off[i]] and B row-major, as
+// gemm.SgemmARows defines it.
+type rowsMatmul[T float] func(w int, m, n, k int, a []T, off []int, b []T, ldb int, c []T, ldc int, acc bool)
+
 // products are the kinds of product the convolutions make: plain, with B's columns at
-// offsets (gemm.SgemmCols) and with B's rows at offsets (gemm.SgemmRows; the same type).
+// offsets (gemm.SgemmCols), with B's rows at offsets (gemm.SgemmRows; the same type), and,
+// where the GEMM has a kernel that reads them in place (aRowsNR, the n it needs a multiple
+// of; 0: none), with A's rows at offsets (gemm.SgemmARows).
 type products[T float] struct {
 	mm         matmul[T]
 	cols, rows colsMatmul[T]
+	aRows      rowsMatmul[T]
+	aRowsNR    int
 }
 
 // convJob is one fused convolution launch. At unit strides and dilations (the cnn's) an
@@ -60,7 +68,9 @@ type convJob[T float] struct {
 	db, dimg   []T // ConvReLUPoolBack: the bias and (or nil) the image gradients; out is dw
 	wb         []T // Conv: the filters with the bias as a last column, transposed: [K+1, cout]
 	scr        []convScratch[T]
-	part       []T // ConvFilter: each group's sum, [groups][cout·K]; ConvReLUPoolBack: [groups][cout·(K+1)], the bias's last
+	part       []T // ConvFilter: each group's sum, [groups][cout·K]; ConvReLUPoolBack: [groups][cout·(K+1)], the bias's last (partT: [groups][(K+1)·cout])
+	partT      bool
+	aRows      rowsMatmul[T]
 	mm         matmul[T]
 	mmCols     colsMatmul[T]
 	mmRows     colsMatmul[T]
@@ -259,7 +269,7 @@ func filterSum[T float](l ir.Launch, a func(int) []T) (func(), error) {
 // unit geometry, its grid over the padded planes.
 func newConvJob[T float](op ir.Op, p ir.ConvPoolParams, pr products[T]) *convJob[T] {
 	g := convOf(p.Conv.ConvGeom)
-	j := &convJob[T]{g: g, cout: p.Conv.Cout, K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: op, mm: pr.mm, mmCols: pr.cols, mmRows: pr.rows, unit: g.unit()}
+	j := &convJob[T]{g: g, cout: p.Conv.Cout, K: g.C * g.kh * g.kw, P: g.OH * g.OW, op: op, mm: pr.mm, mmCols: pr.cols, mmRows: pr.rows, aRows: pr.aRows, unit: g.unit()}
 	if op == ir.ConvReLUPool || op == ir.ConvReLUPoolBack {
 		j.pool = poolOf(p.Pool)
 	}
@@ -283,6 +293,10 @@ func newConvJob[T float](op ir.Op, p ir.ConvPoolParams, pr products[T]) *convJob
 			}
 		}
 		j.offs = append(j.offs, g.C*j.plane+g.kw)
+		// The filter gradient transposed ((K+1) x cout) where a kernel reads the taps'
+		// rows in place and cout fills its width (the LeNet's second layer: 16): neither
+		// operand is packed (filterProduct).
+		j.partT = op == ir.ConvReLUPoolBack && pr.aRowsNR > 0 && j.cout%pr.aRowsNR == 0
 	}
 	return j
 }
@@ -442,6 +456,25 @@ func (j *convJob[T]) DoWorker(w, i int) {
 // sumBackGroups adds the groups' filter and bias gradients, in group order.
 func (j *convJob[T]) sumBackGroups(groups int) {
 	K1 := j.K + 1
+	if j.partT {
+		cout := j.cout
+		for o := 0; o < cout; o++ {
+			dw := j.out[o*j.K:][:j.K]
+			for k := range dw {
+				dw[k] = j.part[k*cout+o]
+			}
+			db := j.part[j.K*cout+o]
+			for i := 1; i < groups; i++ {
+				pt := j.part[i*K1*cout:][:K1*cout]
+				for k := range dw {
+					dw[k] += pt[k*cout+o]
+				}
+				db += pt[j.K*cout+o]
+			}
+			j.db[o] = db
+		}
+		return
+	}
 	for o := 0; o < j.cout; o++ {
 		dw := j.out[o*j.K:][:j.K]
 		copy(dw, j.part[o*K1:][:j.K])
@@ -631,6 +664,12 @@ func (j *convJob[T]) padImage(s *convScratch[T], img []T) {
 func (j *convJob[T]) filterProduct(w int, s *convScratch[T], img, part []T, n int, acc bool) {
 	if j.unit {
 		j.padImage(s, img)
+		if j.partT {
+			// partᵀ += cols·gridT: A's row k (tap k) is the padded image from offs[k], B
+			// is gridT in place; the same sums in the same order as the product below.
+			j.aRows(w, n, j.cout, j.Pg, s.pad, j.offs[:n], s.gridT, j.cout, part, j.cout, acc)
+			return
+		}
 		if s.gridT != nil { // the transposed grid is read in place, unpacked
 			j.mmCols(w, true, j.cout, n, j.Pg, s.gridT, j.cout, s.pad, j.offs[:n], part, n, acc)
 		} else {
@@ -853,7 +892,23 @@ func f32Products(workers int) products[float32] {
 		rows: func(w int, ta bool, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, acc bool) {
 			ws[w].SgemmRows(serial, ta, m, n, k, a, lda, b, off, c, ldc, gemm.Epilogue{Accumulate: acc})
 		},
+		aRows: func(w int, m, n, k int, a []float32, off []int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+			ws[w].SgemmARows(m, n, k, a, off, b, ldb, c, ldc, acc)
+		},
+		aRowsNR: aRowsNR(),
 	}
+}
+
+// noARows, set by tests, makes the convolutions compiled next compute their filter
+// gradients through gemm.SgemmCols alone, as where the GEMM has no rows kernel.
+var noARows bool
+
+// aRowsNR is gemm.ARowsNR unless noARows.
+func aRowsNR() int {
+	if noARows {
+		return 0
+	}
+	return gemm.ARowsNR()
 }
 
 // refProducts are the products in plain loops (float64 programs).

@@ -355,6 +355,29 @@ func TestSameOnAnyWorkers(t *testing.T) {
 	}
 }
 
+// TestFilterRowsSameBits: the cnn's second convolution (16 channels) computes its filter
+// gradient with the GEMM's rows kernel where there is one (gemm.SgemmARows, the taps' rows
+// read in place, the gradient transposed); training gives the same parameters bit for bit as
+// through gemm.SgemmCols, on 1 and 2 workers.
+func TestFilterRowsSameBits(t *testing.T) {
+	if gemm.ARowsNR() == 0 {
+		t.Skipf("the %s GEMM kernels have no rows kernel: nothing to compare", gemm.Kernel())
+	}
+	for _, w := range []int{1, 2} {
+		got := trainSteps(t, "cnn", w, 3)
+		noARows = true
+		want := trainSteps(t, "cnn", w, 3)
+		noARows = false
+		for i := range want {
+			for j := range want[i] {
+				if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("on %d workers: parameter %d element %d is %v, through SgemmCols %v", w, i, j, got[i][j], want[i][j])
+				}
+			}
+		}
+	}
+}
+
 // TestStepAllocatesNothing: after the first step, a training step allocates nothing, fed
 // tensors or gathering from a resident set.
 func TestStepAllocatesNothing(t *testing.T) {

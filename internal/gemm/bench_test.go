@@ -196,3 +196,34 @@ func BenchmarkCoreCeiling(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFilterRows times the LeNet's second filter gradient for one image (16 channels by
+// 151 taps, the bias's included, over 160 grid positions), the way the cnn's backward
+// computes it: by SgemmCols (the taps' columns packed) and by SgemmARows (read in place).
+func BenchmarkFilterRows(b *testing.B) {
+	const cout, taps, pg, plane = 16, 151, 160, 14 * 14
+	r := rand.New(rand.NewSource(1))
+	pad := randSlice(r, 6*plane+5+pg)
+	off := make([]int, taps)
+	for t := range taps - 1 {
+		off[t] = t/25*plane + t%25/5*14 + t%5
+	}
+	off[taps-1] = 6*plane + 5
+	gridT := randSlice(r, pg*cout)
+	part := make([]float32, cout*taps)
+	one := parallel.New(1)
+	ws := NewWorkspace()
+	b.Run("cols", func(b *testing.B) {
+		for range b.N {
+			ws.SgemmCols(one, true, cout, taps, pg, gridT, cout, pad, off, part, taps, Epilogue{Accumulate: true})
+		}
+	})
+	b.Run("arows", func(b *testing.B) {
+		if ARowsNR() == 0 {
+			b.Skipf("no rows kernel in the %s family", Kernel())
+		}
+		for range b.N {
+			ws.SgemmARows(taps, cout, pg, pad, off, gridT, cout, part, cout, true)
+		}
+	})
+}

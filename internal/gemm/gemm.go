@@ -122,6 +122,7 @@ type scratch struct {
 type Workspace struct {
 	sc      []scratch
 	partial []float32
+	last    [maxMR]int // SgemmARows: a last partial tile's row offsets (in the heap already: the kernel is called through a func value)
 	job     job
 	red     reduceJob
 }

@@ -29,6 +29,16 @@ type kernel struct {
 type family struct {
 	name  string
 	tiles []*kernel
+	rowsA *rowsKernel // nil: SgemmARows declines
+}
+
+// rowsKernel is a micro-kernel that reads A in place by rows: row i of an MR x NR tile's A
+// at a + off[i], along p; B is kc rows of NR values sb apart (in place); C and load as
+// kernel's. It sums the same terms in the same order as the family's kernels do for the
+// transposed product, so the two give the same bits.
+type rowsKernel struct {
+	mr, nr int
+	fn     func(k int, a *float32, off *int, b, c *float32, ldc int, load int, sb int)
 }
 
 const (

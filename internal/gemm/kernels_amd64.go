@@ -40,6 +40,12 @@ func kernAVX512x8Off(k int, a, b, c *float32, ldc int, load int, sa int, off *in
 //go:noescape
 func kernAVX512x6Off(k int, a, b, c *float32, ldc int, load int, sa int, off *int)
 
+// kernAVX512Rows8 is the 8x16 AVX-512F micro-kernel whose A is read in place by rows, row
+// i at a + off[i] (kern_amd64.s; SgemmARows).
+//
+//go:noescape
+func kernAVX512Rows8(k int, a *float32, off *int, b, c *float32, ldc int, load int, sb int)
+
 func archKernels() []*family {
 	var fs []*family
 	// x/sys/cpu reports AVX-512 and AVX only when the OS saves the registers.
@@ -48,7 +54,7 @@ func archKernels() []*family {
 			{mr: 12, nr: 32, fn: kernAVX512, fnOff: kernAVX512Off},
 			{mr: 6, nr: 32, fn: kernAVX512x6, fnOff: kernAVX512x6Off},
 			{mr: 8, nr: 32, fn: kernAVX512x8, fnOff: kernAVX512x8Off},
-		}})
+		}, rowsA: &rowsKernel{mr: 8, nr: 16, fn: kernAVX512Rows8}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		fs = append(fs, &family{name: "avx2", tiles: []*kernel{{mr: 6, nr: 16, fn: kernAVX2, fnOff: kernAVX2Off}}})
