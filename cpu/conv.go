@@ -70,11 +70,19 @@ type convJob[T float] struct {
 	scr        []convScratch[T]
 	part       []T // ConvFilter: each group's sum, [groups][cout·K]; ConvReLUPoolBack: [groups][cout·(K+1)], the bias's last (partT: [groups][(K+1)·cout])
 	partT      bool
-	aRows      rowsMatmul[T]
-	mm         matmul[T]
-	mmCols     colsMatmul[T]
-	mmRows     colsMatmul[T]
-	offs       []int // unit: where tap k's row starts in the padded planes (k = K: the ones after them)
+	// unpool: routeGrid writes the grid with vec.Unpool2 (float32, 2x2 windows, a
+	// vectorised Unpool2), then gridT from it, 8 channels at a time (gemm.Interleave8; its
+	// rows ldT apart, the channels rounded up to 8, the extra ones from zeros). Otherwise
+	// the grid is cleared and the routed places written one by one, onto gridT directly
+	// (ldT = cout) where the filter gradient's product reads it.
+	unpool bool
+	ldT    int
+	zeros  []T // unpool: Pg zeros, the channels past cout of gridT's rows
+	aRows  rowsMatmul[T]
+	mm     matmul[T]
+	mmCols colsMatmul[T]
+	mmRows colsMatmul[T]
+	offs   []int // unit: where tap k's row starts in the padded planes (k = K: the ones after them)
 	// The image gradient as one product at unit geometry (ConvData, ConvReLUPoolBack with
 	// dimg; see dataProduct): the output gradient's planes in dg, each dgAt zeros then the
 	// grid, dgPlane apart; row (o, r, q) of the product's B at offsD[(o·kh + r)·kw + q]; the
@@ -298,6 +306,14 @@ func newConvJob[T float](op ir.Op, p ir.ConvPoolParams, pr products[T]) *convJob
 		// operand is packed (filterProduct).
 		j.partT = op == ir.ConvReLUPoolBack && pr.aRowsNR > 0 && j.cout%pr.aRowsNR == 0
 	}
+	var zero T
+	_, f32 := any(zero).(float32)
+	j.unpool = f32 && j.pool.halves() && vec.FastUnpool2() && !noUnpool
+	j.ldT = j.cout
+	if j.unpool {
+		j.ldT = (j.cout + 7) &^ 7
+		j.zeros = make([]T, j.Pg)
+	}
 	return j
 }
 
@@ -344,7 +360,7 @@ func (j *convJob[T]) alloc(workers int) {
 		}
 		s.grid = make([]T, j.cout*j.Pg+vec.PoolSlack) // MaxPool2ReLU reads whole vectors past a plane
 		if j.unit && j.op == ir.ConvReLUPoolBack {
-			s.gridT = make([]T, j.cout*j.Pg)
+			s.gridT = make([]T, j.ldT*j.Pg)
 		}
 		if j.mask != nil || j.route != nil {
 			s.mask = make([]T, j.cout*j.Pg)
@@ -437,7 +453,7 @@ func (j *convJob[T]) DoWorker(w, i int) {
 			switch {
 			case j.direct:
 				grid, stride = s.dg[j.dgAt:], j.dgPlane
-			case s.gridT == nil: // other geometries: the filter gradient's product reads grid too
+			case s.gridT == nil || j.unpool: // the filter gradient's product reads grid, or gridT made from it
 				grid = s.grid
 			}
 			j.routeGrid(j.route[b*n:][:n], j.dpooled[b*n:][:n], grid, stride, s.gridT)
@@ -496,9 +512,36 @@ var routeCodes = [8]float32{0, 1, 2, 3, 4, 5, 6, 7}
 // on gridT (its transpose, [Pg, cout]), or both; either may be nil. grid's planes are stride
 // apart (Pg, or the image gradient's dgPlane).
 func (j *convJob[T]) routeGrid(route, dpooled, grid []T, stride int, gridT []T) {
+	p, gw, cout := &j.pool, j.gw, j.cout
+	if j.unpool {
+		g32 := any(grid).([]float32)
+		// Every place of every window written (vec.Unpool2), so nothing is cleared: what
+		// no window covers (past 2·OW in a row, past 2·OH rows, the planes' margins) is
+		// zero from alloc, and nothing else writes it. gridT, where there is one, is then
+		// grid transposed, 8 channels at a time.
+		n := p.OH * p.OW
+		r32, d32 := any(route).([]float32), any(dpooled).([]float32)
+		for o := 0; o < cout; o++ {
+			vec.Unpool2(g32[o*stride:], r32[o*n:], d32[o*n:], gw, p.OH, p.OW)
+		}
+		if gridT != nil {
+			t32 := any(gridT).([]float32)
+			var cols [8][]float32
+			for o0 := 0; o0 < cout; o0 += 8 {
+				for c := range cols {
+					if o0+c < cout {
+						cols[c] = g32[(o0+c)*stride:][:j.Pg]
+					} else {
+						cols[c] = any(j.zeros).([]float32)
+					}
+				}
+				gemm.Interleave8(t32[o0:], j.ldT, &cols, j.Pg)
+			}
+		}
+		return
+	}
 	clear(grid)
 	clear(gridT)
-	p, gw, cout := &j.pool, j.gw, j.cout
 	if p.halves() {
 		// By table, without a branch on the route: its place in the window as an offset on
 		// the grid (row, column) and its mask; a row of windows at a time, each write's
@@ -667,11 +710,11 @@ func (j *convJob[T]) filterProduct(w int, s *convScratch[T], img, part []T, n in
 		if j.partT {
 			// partᵀ += cols·gridT: A's row k (tap k) is the padded image from offs[k], B
 			// is gridT in place; the same sums in the same order as the product below.
-			j.aRows(w, n, j.cout, j.Pg, s.pad, j.offs[:n], s.gridT, j.cout, part, j.cout, acc)
+			j.aRows(w, n, j.cout, j.Pg, s.pad, j.offs[:n], s.gridT, j.ldT, part, j.cout, acc)
 			return
 		}
 		if s.gridT != nil { // the transposed grid is read in place, unpacked
-			j.mmCols(w, true, j.cout, n, j.Pg, s.gridT, j.cout, s.pad, j.offs[:n], part, n, acc)
+			j.mmCols(w, true, j.cout, n, j.Pg, s.gridT, j.ldT, s.pad, j.offs[:n], part, n, acc)
 		} else {
 			j.mmCols(w, false, j.cout, n, j.Pg, s.grid, j.Pg, s.pad, j.offs[:n], part, n, acc)
 		}
@@ -899,9 +942,10 @@ func f32Products(workers int) products[float32] {
 	}
 }
 
-// noARows, set by tests, makes the convolutions compiled next compute their filter
-// gradients through gemm.SgemmCols alone, as where the GEMM has no rows kernel.
-var noARows bool
+// noARows and noUnpool, set by tests, make the convolutions compiled next compute their
+// filter gradients through gemm.SgemmCols alone, as where the GEMM has no rows kernel, and
+// scatter the routed gradient place by place, as where vec.Unpool2 is not vectorised.
+var noARows, noUnpool bool
 
 // aRowsNR is gemm.ARowsNR unless noARows.
 func aRowsNR() int {

@@ -11,6 +11,7 @@ import (
 	"github.com/graphtrain/graphtrain/backend"
 	"github.com/graphtrain/graphtrain/internal/gemm"
 	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/internal/vec"
 	"github.com/graphtrain/graphtrain/ir"
 	"github.com/graphtrain/graphtrain/ir/ref"
 	"github.com/graphtrain/graphtrain/lower"
@@ -355,23 +356,28 @@ func TestSameOnAnyWorkers(t *testing.T) {
 	}
 }
 
-// TestFilterRowsSameBits: the cnn's second convolution (16 channels) computes its filter
-// gradient with the GEMM's rows kernel where there is one (gemm.SgemmARows, the taps' rows
-// read in place, the gradient transposed); training gives the same parameters bit for bit as
-// through gemm.SgemmCols, on 1 and 2 workers.
-func TestFilterRowsSameBits(t *testing.T) {
-	if gemm.ARowsNR() == 0 {
-		t.Skipf("the %s GEMM kernels have no rows kernel: nothing to compare", gemm.Kernel())
+// TestConvPathsSameBits: the cnn's backward convolutions take the faster paths where the
+// machine has them: the second's filter gradient with the GEMM's rows kernel (16 channels;
+// gemm.SgemmARows, the taps' rows read in place, the gradient transposed) and the routed
+// gradient written a window at a time (vec.Unpool2; the transposed grid made from it, the
+// first layer's filter gradient then from the grid). Training gives the same parameters bit
+// for bit with and without each, on 1 and 2 workers.
+func TestConvPathsSameBits(t *testing.T) {
+	if gemm.ARowsNR() == 0 && !vec.FastUnpool2() {
+		t.Skipf("the %s GEMM kernels have no rows kernel and vec's %s no vectorised Unpool2: nothing to compare", gemm.Kernel(), vec.Impl())
 	}
+	defer func() { noARows, noUnpool = false, false }()
 	for _, w := range []int{1, 2} {
-		got := trainSteps(t, "cnn", w, 3)
-		noARows = true
+		noARows, noUnpool = true, true
 		want := trainSteps(t, "cnn", w, 3)
-		noARows = false
-		for i := range want {
-			for j := range want[i] {
-				if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
-					t.Fatalf("on %d workers: parameter %d element %d is %v, through SgemmCols %v", w, i, j, got[i][j], want[i][j])
+		for _, c := range []struct{ rows, unpool bool }{{true, false}, {false, true}, {true, true}} {
+			noARows, noUnpool = !c.rows, !c.unpool
+			got := trainSteps(t, "cnn", w, 3)
+			for i := range want {
+				for j := range want[i] {
+					if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+						t.Fatalf("on %d workers, rows kernel %v, Unpool2 %v: parameter %d element %d is %v, without either %v", w, c.rows, c.unpool, i, j, got[i][j], want[i][j])
+					}
 				}
 			}
 		}

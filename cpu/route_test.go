@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
+
+	"github.com/graphtrain/graphtrain/internal/vec"
 )
 
 // TestRouteGridHalves: routeGrid's 2x2 windows on buffers a previous image wrote must leave
-// no trace of it (the step reuses a worker's grids from image to image). Twice on the same buffers,
+// no trace of it (the step reuses a worker's grids from image to image), written place by
+// place and, where it is vectorised, by vec.Unpool2 (gridT then transposed from grid). Twice on the same buffers,
 // each time bit for bit against the routed gradient built from zeros (the routed place gets
 // the gradient times the route's mask, negative gradients and masked routes giving −0,
 // routes of 8 and more none), on grid planes with margins, on the transposed grid, and on
@@ -19,19 +23,27 @@ func TestRouteGridHalves(t *testing.T) {
 		{16, 10, 10, 14, 14*14 + 60}, // its second, the image gradient's planes
 		{3, 11, 9, 13, 11*13 + 7},    // odd sides: a last row and column no window covers
 	} {
-		for _, which := range []string{"grid", "gridT", "both"} {
-			t.Run(fmt.Sprintf("%dx%dx%d/%s", tc.cout, tc.h, tc.w, which), func(t *testing.T) {
-				j := &convJob[float32]{cout: tc.cout, gw: tc.gw, pool: pool2{kh: 2, kw: 2, sh: 2, sw: 2, H: tc.h, W: tc.w, OH: tc.h / 2, OW: tc.w / 2}}
+		for _, which := range []string{"grid", "gridT", "both", "unpool grid", "unpool both"} {
+			unpool := strings.HasPrefix(which, "unpool")
+			if unpool && !vec.FastUnpool2() {
+				continue // routeGrid takes vec.Unpool2 only where it is vectorised
+			}
+			which = strings.TrimPrefix(which, "unpool ")
+			t.Run(fmt.Sprintf("%dx%dx%d/%s/unpool=%v", tc.cout, tc.h, tc.w, which, unpool), func(t *testing.T) {
+				pg := tc.h * tc.gw
+				j := &convJob[float32]{cout: tc.cout, gw: tc.gw, Pg: pg, unpool: unpool, ldT: tc.cout, pool: pool2{kh: 2, kw: 2, sh: 2, sw: 2, H: tc.h, W: tc.w, OH: tc.h / 2, OW: tc.w / 2}}
+				if unpool { // as newConvJob makes it
+					j.ldT, j.zeros = (tc.cout+7)&^7, make([]float32, pg)
+				}
 				if !j.pool.halves() {
 					t.Fatal("not the halves pooling")
 				}
-				pg := tc.h * tc.gw
 				var grid, gridT []float32
 				if which != "gridT" {
 					grid = make([]float32, tc.cout*tc.stride)
 				}
 				if which != "grid" {
-					gridT = make([]float32, pg*tc.cout)
+					gridT = make([]float32, pg*j.ldT)
 				}
 				r := rand.New(rand.NewSource(int64(tc.cout)))
 				for round := range 2 {
@@ -60,7 +72,7 @@ func TestRouteGridHalves(t *testing.T) {
 									wantG[o*tc.stride+at] = m * dp[i]
 								}
 								if gridT != nil {
-									wantT[at*tc.cout+o] = m * dp[i]
+									wantT[at*j.ldT+o] = m * dp[i]
 								}
 							}
 						}
@@ -79,33 +91,45 @@ func TestRouteGridHalves(t *testing.T) {
 }
 
 // BenchmarkRouteGrid times routeGrid on the LeNet's two backward launches' shapes for one
-// image: the first layer's transposed grid (6 channels, 28x28 on rows of 32), the second's
-// grid planes and transposed grid (16 channels, 10x10 on rows of 14).
+// image (the first layer: 6 channels, 28x28 on rows of 32; the second: 16 channels, 10x10 on
+// rows of 14, its grid on the image gradient's planes), as the step runs it: place by place
+// (the first layer's onto gridT alone), and with vec.Unpool2 where it is vectorised (grid,
+// then gridT from it).
 func BenchmarkRouteGrid(b *testing.B) {
 	for _, tc := range []struct {
 		name                string
 		cout, h, gw, stride int
 		grid                bool
 	}{
-		{"conv1_gridT", 6, 28, 32, 0, false},
-		{"conv2_both", 16, 10, 14, 14*14 + 60, true},
+		{"conv1", 6, 28, 32, 28 * 32, false},
+		{"conv2", 16, 10, 14, 14*14 + 60, true},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			j := &convJob[float32]{cout: tc.cout, gw: tc.gw, pool: pool2{kh: 2, kw: 2, sh: 2, sw: 2, H: tc.h, W: tc.h, OH: tc.h / 2, OW: tc.h / 2}}
-			var grid []float32
-			if tc.grid {
-				grid = make([]float32, tc.cout*tc.stride)
+		for _, unpool := range []bool{false, true} {
+			if unpool && !vec.FastUnpool2() {
+				continue
 			}
-			gridT := make([]float32, tc.h*tc.gw*tc.cout)
-			n := tc.cout * (tc.h / 2) * (tc.h / 2)
-			route, dp := make([]float32, n), make([]float32, n)
-			r := rand.New(rand.NewSource(1))
-			for i := range route {
-				route[i], dp[i] = float32(r.Intn(8)), float32(r.NormFloat64())
-			}
-			for range b.N {
-				j.routeGrid(route, dp, grid, tc.stride, gridT)
-			}
-		})
+			b.Run(fmt.Sprintf("%s/unpool=%v", tc.name, unpool), func(b *testing.B) {
+				pg := (tc.h*tc.gw + 31) &^ 31
+				j := &convJob[float32]{cout: tc.cout, gw: tc.gw, Pg: pg, unpool: unpool, ldT: tc.cout, pool: pool2{kh: 2, kw: 2, sh: 2, sw: 2, H: tc.h, W: tc.h, OH: tc.h / 2, OW: tc.h / 2}}
+				if unpool {
+					j.ldT, j.zeros = (tc.cout+7)&^7, make([]float32, pg)
+				}
+				var grid []float32
+				if tc.grid || unpool {
+					grid = make([]float32, tc.cout*max(tc.stride, pg))
+				}
+				stride := max(tc.stride, pg)
+				gridT := make([]float32, pg*j.ldT)
+				n := tc.cout * (tc.h / 2) * (tc.h / 2)
+				route, dp := make([]float32, n), make([]float32, n)
+				r := rand.New(rand.NewSource(1))
+				for i := range route {
+					route[i], dp[i] = float32(r.Intn(8)), float32(r.NormFloat64())
+				}
+				for range b.N {
+					j.routeGrid(route, dp, grid, stride, gridT)
+				}
+			})
+		}
 	}
 }

@@ -948,6 +948,19 @@ func packRows6(pan []float32, rows *[maxMR][]float32, kc int) {
 // zeros is a column of zeros for the packing of a panel's missing columns.
 var zeros [KC]float32
 
+// Interleave8 writes dst[p*stride+c] = cols[c][p] for c < 8 and p < n: eight columns
+// transposed into rows (with AVX, 8x8 blocks in registers).
+func Interleave8(dst []float32, stride int, cols *[8][]float32, n int) {
+	if n <= 0 {
+		return
+	}
+	_ = dst[(n-1)*stride+7]
+	for _, c := range cols {
+		_ = c[n-1]
+	}
+	interleave8(dst, stride, cols, n)
+}
+
 // interleave8 writes dst[p*stride+c] = cols[c][p] for c < 8 and p < kc: the
 // transposition of eight columns into packed rows, in assembly where the CPU
 // has a version (interleave8Asm), else in Go.

@@ -59,6 +59,7 @@ func archImpls() []*impl {
 			sgd:      func(w, g []float32, lr float32) { sgdSIMD(true, w, g, lr) },
 			momentum: func(w, g, vel []float32, lr, mu float32) { momentumSIMD(true, w, g, vel, lr, mu) },
 			pool2:    pool2SIMD512,
+			unpool2:  unpool2SIMD512,
 		})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {

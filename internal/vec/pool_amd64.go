@@ -33,3 +33,28 @@ func pool2SIMD512(pooled, route, pre []float32, gw, rows, n int) {
 func pool2SIMD256(pooled, route, pre []float32, gw, rows, n int) {
 	pool2AVX2(&pooled[0], &route[0], &pre[0], gw, rows, n, pc)
 }
+
+// unpoolConsts are the constants of unpool2AVX512 (unpool_amd64.s), at fixed offsets: the
+// indices that interleave the first and the last 8 windows' two places (0, 64), then 1, 2,
+// 3, 4 and 8 (128-144) and 1.0 (148).
+type unpoolConsts struct {
+	lo, hi                       [16]int32
+	one, two, three, four, eight int32
+	fone                         float32
+}
+
+var uc = func() *unpoolConsts {
+	c := &unpoolConsts{one: 1, two: 2, three: 3, four: 4, eight: 8, fone: 1}
+	for i := range 8 {
+		c.lo[2*i], c.lo[2*i+1] = int32(i), int32(16+i)
+		c.hi[2*i], c.hi[2*i+1] = int32(8+i), int32(24+i)
+	}
+	return c
+}()
+
+//go:noescape
+func unpool2AVX512(grid, route, dpooled *float32, gw, rows, n int, c *unpoolConsts)
+
+func unpool2SIMD512(grid, route, dpooled []float32, gw, rows, n int) {
+	unpool2AVX512(&grid[0], &route[0], &dpooled[0], gw, rows, n, uc)
+}

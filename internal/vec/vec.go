@@ -23,6 +23,7 @@ type impl struct {
 	sgd      func(w, g []float32, lr float32)
 	momentum func(w, g, vel []float32, lr, mu float32)
 	pool2    func(pooled, route, pre []float32, gw, rows, n int)
+	unpool2  func(grid, route, dpooled []float32, gw, rows, n int) // nil: Unpool2 in Go
 }
 
 var (
