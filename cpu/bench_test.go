@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/graphtrain/graphtrain/internal/gemm"
 	"github.com/graphtrain/graphtrain/internal/parallel"
+	"github.com/graphtrain/graphtrain/internal/vec"
 	"github.com/graphtrain/graphtrain/lower"
 	"github.com/graphtrain/graphtrain/model"
 )
@@ -234,5 +236,28 @@ func BenchmarkUpdateTraffic(b *testing.B) {
 			b.ReportMetric(float64(product.Microseconds())/float64(b.N), "product-µs")
 			b.ReportMetric(float64(updates.Microseconds())/float64(b.N), "update-µs")
 		})
+	}
+}
+
+// BenchmarkStepFamilies times the mlp's and the cnn's training step (batch 128, Adam) on each
+// SIMD family the machine has, the GEMM's and vec's of the same name: on an AVX-512 machine,
+// what a machine with AVX2 alone (most laptops) runs, too. Run with -cpu 1,2.
+func BenchmarkStepFamilies(b *testing.B) {
+	defer gemm.Use(gemm.Kernel())
+	defer vec.Use(vec.Impl())
+	for _, family := range gemm.Kernels() {
+		if family == "go" || gemm.Use(family) != nil || vec.Use(family) != nil {
+			continue
+		}
+		for _, c := range benchModels() {
+			b.Run(family+"/"+c.name, func(b *testing.B) {
+				e := trained(b, c.m)
+				b.ResetTimer()
+				for n := 0; n < b.N; n++ {
+					e.run()
+				}
+				b.ReportMetric(128*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
 	}
 }

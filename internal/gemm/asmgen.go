@@ -151,52 +151,68 @@ func main() {
 		w("\tVZEROUPPER")
 		w("\tRET")
 	}
-	rowsA(w)
+	rowsA(w, "kernAVX512Rows8", "Z", 64, 8)
+	rowsA(w, "kernAVX2Rows6", "Y", 32, 6)
 	if err := os.WriteFile("kern_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
 }
 
-// rowsA writes kernAVX512Rows8, the 8x16 AVX-512F micro-kernel whose A is read in place by
-// rows: row i of the tile's A starts at a + off[i] and runs along p; B is k rows of 16 floats
-// sb apart; and
+// rowsA writes a micro-kernel whose A is read in place by rows: row i of the tile's A
+// starts at a + off[i] and runs along p; B is k rows of NR floats sb apart; and
 //
 //	acc[i][j] = sum_{p<k} a[off[i]+p] * b[p*sb+j]   (fused multiply-add, p ascending)
 //	c[i*ldc+j] = acc[i][j] + (load != 0 ? c[i*ldc+j] : 0)
 //
-// the same sums in the same order as the other kernels on the transposed product, so the
-// same bits. Eight row pointers (SI, AX, BX, DX, R8, R11, R12, R13) are advanced to the rows'
-// ends and read at a negative byte index (CX) that counts up to zero.
-func rowsA(w func(string, ...any)) {
-	const name = "kernAVX512Rows8"
-	rows := []string{"SI", "AX", "BX", "DX", "R8", "R11", "R12", "R13"}
+// the same sums in the same order as the family's other kernels on the transposed product,
+// so the same bits. kernAVX512Rows8 is 8x16 (one Z register a row), kernAVX2Rows6 6x16 (two
+// Y registers a row, as kernAVX2). The row pointers (SI, AX, BX, DX, R8, R11, R12, R13) are
+// advanced to the rows' ends and read at a negative byte index (CX) that counts up to zero.
+func rowsA(w func(string, ...any), name, reg string, vbytes, mr int) {
+	rows := []string{"SI", "AX", "BX", "DX", "R8", "R11", "R12", "R13"}[:mr]
+	nvec := 64 / vbytes // NR = 16 floats
+	acc0 := 16 - mr*nvec
+	r := func(n int) string { return fmt.Sprintf("%s%d", reg, n) }
+	acc := func(i, h int) string { return r(acc0 + nvec*i + h) }
+	bcast := func(i int) string { // the broadcast registers: those between B's and the accumulators
+		return r(nvec + i%(acc0-nvec))
+	}
 	w("")
 	w("// func %s(k int, a *float32, off *int, b, c *float32, ldc int, load int, sb int)", name)
-	w("// 8x16 tile, A's row i at a + off[i] (k > 0).")
+	w("// %dx16 tile, A's row i at a + off[i] (k > 0).", mr)
 	w("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	w("\tMOVQ k+0(FP), CX")
 	w("\tSHLQ $2, CX")
 	w("\tMOVQ a+8(FP), DI")
 	w("\tADDQ CX, DI")
 	w("\tMOVQ off+16(FP), R10")
-	for i, r := range rows {
-		w("\tMOVQ %d(R10), %s", 8*i, r)
-		w("\tLEAQ (DI)(%s*4), %s", r, r)
+	for i, rr := range rows {
+		w("\tMOVQ %d(R10), %s", 8*i, rr)
+		w("\tLEAQ (DI)(%s*4), %s", rr, rr)
 	}
 	w("\tNEGQ CX")
 	w("\tMOVQ b+24(FP), DI")
 	w("\tMOVQ sb+56(FP), R9")
 	w("\tSHLQ $2, R9")
 	for i := range rows {
-		w("\tVPXORD Z%d, Z%d, Z%d", 8+i, 8+i, 8+i)
+		for h := range nvec {
+			if reg == "Z" {
+				w("\tVPXORD %s, %s, %s", acc(i, h), acc(i, h), acc(i, h))
+			} else {
+				w("\tVXORPS %s, %s, %s", acc(i, h), acc(i, h), acc(i, h))
+			}
+		}
 	}
 	w("%s_loop:", name)
-	w("\tVMOVUPS (DI), Z0")
+	for h := range nvec {
+		w("\tVMOVUPS %d(DI), %s", h*vbytes, r(h))
+	}
 	w("\tADDQ R9, DI")
-	for i, r := range rows {
-		b := 1 + i%6
-		w("\tVBROADCASTSS (%s)(CX*1), Z%d", r, b)
-		w("\tVFMADD231PS Z0, Z%d, Z%d", b, 8+i)
+	for i, rr := range rows {
+		w("\tVBROADCASTSS (%s)(CX*1), %s", rr, bcast(i))
+		for h := range nvec {
+			w("\tVFMADD231PS %s, %s, %s", r(h), bcast(i), acc(i, h))
+		}
 	}
 	w("\tADDQ $4, CX")
 	w("\tJNE %s_loop", name)
@@ -207,8 +223,10 @@ func rowsA(w func(string, ...any)) {
 	w("\tTESTQ AX, AX")
 	w("\tJE %s_plain", name)
 	for i := range rows {
-		w("\tVADDPS (DX), Z%d, Z%d", 8+i, 8+i)
-		w("\tVMOVUPS Z%d, (DX)", 8+i)
+		for h := range nvec {
+			w("\tVADDPS %d(DX), %s, %s", h*vbytes, acc(i, h), acc(i, h))
+			w("\tVMOVUPS %s, %d(DX)", acc(i, h), h*vbytes)
+		}
 		if i < len(rows)-1 {
 			w("\tADDQ R8, DX")
 		}
@@ -217,7 +235,9 @@ func rowsA(w func(string, ...any)) {
 	w("\tRET")
 	w("%s_plain:", name)
 	for i := range rows {
-		w("\tVMOVUPS Z%d, (DX)", 8+i)
+		for h := range nvec {
+			w("\tVMOVUPS %s, %d(DX)", acc(i, h), h*vbytes)
+		}
 		if i < len(rows)-1 {
 			w("\tADDQ R8, DX")
 		}

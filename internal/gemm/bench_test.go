@@ -213,17 +213,22 @@ func BenchmarkFilterRows(b *testing.B) {
 	part := make([]float32, cout*taps)
 	one := parallel.New(1)
 	ws := NewWorkspace()
-	b.Run("cols", func(b *testing.B) {
-		for range b.N {
-			ws.SgemmCols(one, true, cout, taps, pg, gridT, cout, pad, off, part, taps, Epilogue{Accumulate: true})
+	forEachKernel(b, func(name string) {
+		if name == "go" {
+			return
 		}
-	})
-	b.Run("arows", func(b *testing.B) {
-		if ARowsNR() == 0 {
-			b.Skipf("no rows kernel in the %s family", Kernel())
-		}
-		for range b.N {
-			ws.SgemmARows(taps, cout, pg, pad, off, gridT, cout, part, cout, true)
-		}
+		b.Run(name+"/cols", func(b *testing.B) {
+			for range b.N {
+				ws.SgemmCols(one, true, cout, taps, pg, gridT, cout, pad, off, part, taps, Epilogue{Accumulate: true})
+			}
+		})
+		b.Run(name+"/arows", func(b *testing.B) {
+			if ARowsNR() == 0 {
+				b.Skipf("no rows kernel in the %s family", Kernel())
+			}
+			for range b.N {
+				ws.SgemmARows(taps, cout, pg, pad, off, gridT, cout, part, cout, true)
+			}
+		})
 	})
 }

@@ -46,6 +46,11 @@ func kernAVX512x6Off(k int, a, b, c *float32, ldc int, load int, sa int, off *in
 //go:noescape
 func kernAVX512Rows8(k int, a *float32, off *int, b, c *float32, ldc int, load int, sb int)
 
+// kernAVX2Rows6 is its 6x16 AVX2+FMA counterpart (kern_amd64.s).
+//
+//go:noescape
+func kernAVX2Rows6(k int, a *float32, off *int, b, c *float32, ldc int, load int, sb int)
+
 func archKernels() []*family {
 	var fs []*family
 	// x/sys/cpu reports AVX-512 and AVX only when the OS saves the registers.
@@ -57,7 +62,8 @@ func archKernels() []*family {
 		}, rowsA: &rowsKernel{mr: 8, nr: 16, fn: kernAVX512Rows8}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		fs = append(fs, &family{name: "avx2", tiles: []*kernel{{mr: 6, nr: 16, fn: kernAVX2, fnOff: kernAVX2Off}}})
+		fs = append(fs, &family{name: "avx2", tiles: []*kernel{{mr: 6, nr: 16, fn: kernAVX2, fnOff: kernAVX2Off}},
+			rowsA: &rowsKernel{mr: 6, nr: 16, fn: kernAVX2Rows6}})
 	}
 	return fs
 }

@@ -74,6 +74,7 @@ func archImpls() []*impl {
 			sgd:      func(w, g []float32, lr float32) { sgdSIMD(false, w, g, lr) },
 			momentum: func(w, g, vel []float32, lr, mu float32) { momentumSIMD(false, w, g, vel, lr, mu) },
 			pool2:    pool2SIMD256,
+			unpool2:  unpool2SIMD256,
 		})
 	}
 	return is

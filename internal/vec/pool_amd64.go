@@ -58,3 +58,26 @@ func unpool2AVX512(grid, route, dpooled *float32, gw, rows, n int, c *unpoolCons
 func unpool2SIMD512(grid, route, dpooled []float32, gw, rows, n int) {
 	unpool2AVX512(&grid[0], &route[0], &dpooled[0], gw, rows, n, uc)
 }
+
+// unpoolConsts2 are the constants of unpool2AVX2: the lanes' numbers (0), then ^7, 4, 3, 1
+// and 2 (32-48) and 1.0 (52).
+type unpoolConsts2 struct {
+	lane                            [8]int32
+	notSeven, four, three, one, two int32
+	fone                            float32
+}
+
+var uc2 = func() *unpoolConsts2 {
+	c := &unpoolConsts2{notSeven: ^7, four: 4, three: 3, one: 1, two: 2, fone: 1}
+	for i := range c.lane {
+		c.lane[i] = int32(i)
+	}
+	return c
+}()
+
+//go:noescape
+func unpool2AVX2(grid, route, dpooled *float32, gw, rows, n int, c *unpoolConsts2)
+
+func unpool2SIMD256(grid, route, dpooled []float32, gw, rows, n int) {
+	unpool2AVX2(&grid[0], &route[0], &dpooled[0], gw, rows, n, uc2)
+}
