@@ -308,7 +308,7 @@ func newConvJob[T float](op ir.Op, p ir.ConvPoolParams, pr products[T]) *convJob
 	}
 	var zero T
 	_, f32 := any(zero).(float32)
-	j.unpool = f32 && j.pool.halves() && vec.FastUnpool2() && !noUnpool
+	j.unpool = op == ir.ConvReLUPoolBack && f32 && j.pool.halves() && vec.FastUnpool2() && !noUnpool
 	j.ldT = j.cout
 	if j.unpool {
 		j.ldT = (j.cout + 7) &^ 7
@@ -509,8 +509,9 @@ var routeCodes = [8]float32{0, 1, 2, 3, 4, 5, 6, 7}
 
 // routeGrid puts one image's pooled gradient on the grid, at each window's routed place
 // times the mask the route carries (PoolRouteBack), zeros elsewhere: on grid ([cout, Pg]),
-// on gridT (its transpose, [Pg, cout]), or both; either may be nil. grid's planes are stride
-// apart (Pg, or the image gradient's dgPlane).
+// on gridT (its transpose, [Pg, ldT]), or both; either may be nil but grid when j.unpool
+// (gridT is then made from it). grid's planes are stride apart (Pg, or the image gradient's
+// dgPlane).
 func (j *convJob[T]) routeGrid(route, dpooled, grid []T, stride int, gridT []T) {
 	p, gw, cout := &j.pool, j.gw, j.cout
 	if j.unpool {

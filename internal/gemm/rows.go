@@ -22,10 +22,11 @@ func ARowsNR() int {
 //	C(i, j) = c[i*ldc + j], added to when acc
 //
 // With the active family's rows kernel (ARowsNR, n a multiple of its NR) neither operand is
-// packed, and each value is the sum the family's kernels compute for the transposed product
-// Cᵀ = Bᵀ·Aᵀ through SgemmCols (KC-deep steps from zero, each step's sum added to C), the
-// same bits. Otherwise it runs in plain loops, each value's terms in order of p. A Workspace
-// must not be used by two products at the same time.
+// packed, and each value is the family's sum in KC-deep steps (each from zero along p, its sum
+// added to C): the same bits as SgemmCols on the transposed product Cᵀ = Bᵀ·Aᵀ where that
+// takes k in KC steps alone (not in chunks or halves of k, which add in another order).
+// Otherwise it runs in plain loops, each value's terms in order of p. A Workspace must not be
+// used by two products at the same time.
 func (ws *Workspace) SgemmARows(m, n, k int, a []float32, off []int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 	if m < 0 || n < 0 || k < 0 {
 		panic("gemm: negative dimension")
