@@ -283,7 +283,7 @@ func TestSgemmPanicsOnBadArgs(t *testing.T) {
 func TestInterleave8(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	for _, f := range []func([]float32, int, *[8][]float32, int){interleave8, interleave8Go} {
-		for _, kc := range []int{1, 7, 8, 9, 16, 23, 256} {
+		for _, kc := range []int{1, 3, 4, 5, 7, 8, 9, 16, 23, 256} {
 			for _, stride := range []int{8, 12, 32} {
 				var cols [8][]float32
 				for c := range cols {

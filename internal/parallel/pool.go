@@ -161,7 +161,13 @@ func (h *helper) await(seen uint64) uint64 {
 		if sp.pause() < spinFor {
 			continue
 		}
-		h.parked.Store(true)
+		// Swap, not Store: the store must not pass the load of seq below. Go's atomics are
+		// sequentially consistent, but qemu's arm64 emulation on an x86 host (make
+		// test-arm64) let a store-release pass a later load-acquire: the helper then read an
+		// old seq and parked while the caller, reading parked still false, sent no token,
+		// and a call waited for it forever (a 10-minute test timeout, 2026-12-05). An
+		// atomic exchange is a full barrier there too.
+		h.parked.Swap(true)
 		if s := h.seq.Load(); s != seen {
 			if !h.parked.CompareAndSwap(true, false) {
 				<-h.wake // the caller saw parked and sends a token

@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"math/rand"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -245,4 +246,33 @@ func BenchmarkCoreRoundTrip(b *testing.B) {
 		}
 	}
 	<-done
+}
+
+// TestParkRace: calls made just as the helpers park, many times over, each must come back.
+// A helper that parks on a call it missed (its store of parked passing its load of seq) never
+// wakes and the call waits forever; under qemu's arm64 emulation that happened with an atomic
+// Store (see await). A call taking more than 10 s fails the test.
+func TestParkRace(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	r := rand.New(rand.NewSource(1))
+	rounds := 300
+	if testing.Short() {
+		rounds = 50
+	}
+	for i := range rounds {
+		// Around the moment the helper gives up polling and parks.
+		time.Sleep(spinFor + time.Duration(r.Intn(40)-20)*time.Microsecond)
+		done := make(chan struct{})
+		go func() {
+			j := &countJob{hits: make([]atomic.Int32, 2)}
+			p.Run(2, j)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: a call made as the helper parked did not come back in 10 s", i)
+		}
+	}
 }
