@@ -970,6 +970,28 @@ func interleave8(dst []float32, stride int, cols *[8][]float32, kc int) {
 	}
 }
 
+// blockColumns is where each column starts, for an assembly interleave8 of its first n
+// values (n > 0), having checked that dst holds the n rows it writes.
+func blockColumns(dst []float32, stride int, cols *[8][]float32, n int) (p [8]*float32) {
+	_ = dst[(n-1)*stride+7]
+	for c := range p {
+		p[c] = &cols[c][:n][0]
+	}
+	return p
+}
+
+// interleave8Tail is interleave8 of values n to kc, in Go (after an assembly version's blocks).
+func interleave8Tail(dst []float32, stride int, cols *[8][]float32, n, kc int) {
+	if n >= kc {
+		return
+	}
+	var rest [8][]float32
+	for c := range rest {
+		rest[c] = cols[c][n:kc]
+	}
+	interleave8Go(dst[n*stride:], stride, &rest, kc-n)
+}
+
 func interleave8Go(dst []float32, stride int, cols *[8][]float32, kc int) {
 	c0, c1, c2, c3 := cols[0][:kc], cols[1][:kc], cols[2][:kc], cols[3][:kc]
 	c4, c5, c6, c7 := cols[4][:kc], cols[5][:kc], cols[6][:kc], cols[7][:kc]

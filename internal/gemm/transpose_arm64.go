@@ -11,19 +11,9 @@ func interleave8NEON(dst *float32, stride int, cols *[8]*float32, n int)
 func interleave8Asm(dst []float32, stride int, cols *[8][]float32, kc int) bool {
 	n := kc &^ 3
 	if n > 0 {
-		_ = dst[(n-1)*stride+7] // the assembly writes rows up to n−1
-		var p [8]*float32
-		for c := range p {
-			p[c] = &cols[c][:n][0]
-		}
+		p := blockColumns(dst, stride, cols, n)
 		interleave8NEON(&dst[0], stride, &p, n)
 	}
-	if n < kc {
-		var rest [8][]float32
-		for c := range rest {
-			rest[c] = cols[c][n:kc]
-		}
-		interleave8Go(dst[n*stride:], stride, &rest, kc-n)
-	}
+	interleave8Tail(dst, stride, cols, n, kc)
 	return true
 }
