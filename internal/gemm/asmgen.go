@@ -222,26 +222,23 @@ func rowsA(w func(string, ...any), name, reg string, vbytes, mr int) {
 	w("\tMOVQ load+48(FP), AX")
 	w("\tTESTQ AX, AX")
 	w("\tJE %s_plain", name)
-	for i := range rows {
-		for h := range nvec {
-			w("\tVADDPS %d(DX), %s, %s", h*vbytes, acc(i, h), acc(i, h))
-			w("\tVMOVUPS %s, %d(DX)", acc(i, h), h*vbytes)
+	// The tile's rows stored, C added first when load.
+	store := func(load bool) {
+		for i := range rows {
+			for h := range nvec {
+				if load {
+					w("\tVADDPS %d(DX), %s, %s", h*vbytes, acc(i, h), acc(i, h))
+				}
+				w("\tVMOVUPS %s, %d(DX)", acc(i, h), h*vbytes)
+			}
+			if i < len(rows)-1 {
+				w("\tADDQ R8, DX")
+			}
 		}
-		if i < len(rows)-1 {
-			w("\tADDQ R8, DX")
-		}
+		w("\tVZEROUPPER")
+		w("\tRET")
 	}
-	w("\tVZEROUPPER")
-	w("\tRET")
+	store(true)
 	w("%s_plain:", name)
-	for i := range rows {
-		for h := range nvec {
-			w("\tVMOVUPS %s, %d(DX)", acc(i, h), h*vbytes)
-		}
-		if i < len(rows)-1 {
-			w("\tADDQ R8, DX")
-		}
-	}
-	w("\tVZEROUPPER")
-	w("\tRET")
+	store(false)
 }
