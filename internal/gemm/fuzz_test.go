@@ -3,6 +3,8 @@ package gemm
 import (
 	"math/rand"
 	"testing"
+
+	"github.com/graphtrain/graphtrain/internal/parallel"
 )
 
 // FuzzSgemm checks random small shapes, transpositions, paddings and
@@ -22,5 +24,18 @@ func FuzzSgemm(f *testing.F) {
 		c0 := append([]float32(nil), pr.c...)
 		Sgemm(nil, pr.transA, pr.transB, pr.m, pr.n, pr.k, pr.a, pr.lda, pr.b, pr.ldb, pr.c, pr.ldc, pr.ep)
 		pr.check(t, "fuzz", c0, pr.c)
+	})
+}
+
+// FuzzSgemmARows checks random shapes of SgemmARows (rows at random, overlapping offsets)
+// with the default kernel: bit for bit against SgemmCols on the transposed product where
+// both sum in KC steps alone, else against float64 sums (checkARows).
+func FuzzSgemmARows(f *testing.F) {
+	f.Add(uint8(151), uint8(16), uint16(160), false, int64(1))
+	f.Add(uint8(9), uint8(32), uint16(600), true, int64(2))
+	f.Add(uint8(1), uint8(5), uint16(1), false, int64(3))
+	one := parallel.New(1)
+	f.Fuzz(func(t *testing.T, m, n uint8, k uint16, acc bool, seed int64) {
+		checkARows(t, rand.New(rand.NewSource(seed)), one, int(m%64)+1, int(n%64)+1, int(k%1100), acc)
 	})
 }
