@@ -31,7 +31,7 @@ func archImpls() []*impl {
 	return []*impl{{
 		name: "neon", lanes: 4, fma: true,
 		adam: adamN, maskMul: maskMulN, geZero: geZeroN, add: addN, sgd: sgdN, momentum: momentumN,
-		pool2: pool2N,
+		pool2: pool2N, unpool2: unpool2N,
 	}}
 }
 
