@@ -308,13 +308,18 @@ func newConvJob[T float](op ir.Op, p ir.ConvPoolParams, pr products[T]) *convJob
 	}
 	var zero T
 	_, f32 := any(zero).(float32)
-	j.unpool = op == ir.ConvReLUPoolBack && f32 && j.pool.halves() && vec.FastUnpool2() && !noUnpool
-	j.ldT = j.cout
-	if j.unpool {
+	j.setUnpool(op == ir.ConvReLUPoolBack && f32 && j.pool.halves() && vec.FastUnpool2() && !noUnpool)
+	return j
+}
+
+// setUnpool sets unpool and what goes with it: gridT's rows ldT apart (the channels rounded
+// up to 8 with it, else cout) and the zeros its extra channels are made from.
+func (j *convJob[T]) setUnpool(on bool) {
+	j.unpool, j.ldT, j.zeros = on, j.cout, nil
+	if on {
 		j.ldT = (j.cout + 7) &^ 7
 		j.zeros = make([]T, j.Pg)
 	}
-	return j
 }
 
 // bind gives the job its launch's args buffers, a(i) the i-th.

@@ -12,11 +12,11 @@ import (
 
 // TestRouteGridHalves: routeGrid's 2x2 windows on buffers a previous image wrote must leave
 // no trace of it (the step reuses a worker's grids from image to image), written place by
-// place and, where it is vectorised, by vec.Unpool2 (gridT then transposed from grid). Twice on the same buffers,
-// each time bit for bit against the routed gradient built from zeros (the routed place gets
-// the gradient times the route's mask, negative gradients and masked routes giving −0,
-// routes of 8 and more none), on grid planes with margins, on the transposed grid, and on
-// both at once.
+// place and, where it is vectorised, by vec.Unpool2 (gridT then transposed from grid).
+// Twice on the same buffers, each time bit for bit against the routed gradient built from
+// zeros (the routed place gets the gradient times the route's mask, negative gradients and
+// masked routes giving −0, routes of 8 and more none), on grid planes with margins, on the
+// transposed grid, and on both at once.
 func TestRouteGridHalves(t *testing.T) {
 	for _, tc := range []struct{ cout, h, w, gw, stride int }{
 		{6, 28, 28, 32, 28 * 32},     // the LeNet's first layer: rows past 2·OW
@@ -31,10 +31,8 @@ func TestRouteGridHalves(t *testing.T) {
 			which = strings.TrimPrefix(which, "unpool ")
 			t.Run(fmt.Sprintf("%dx%dx%d/%s/unpool=%v", tc.cout, tc.h, tc.w, which, unpool), func(t *testing.T) {
 				pg := tc.h * tc.gw
-				j := &convJob[float32]{cout: tc.cout, gw: tc.gw, Pg: pg, unpool: unpool, ldT: tc.cout, pool: pool2{kh: 2, kw: 2, sh: 2, sw: 2, H: tc.h, W: tc.w, OH: tc.h / 2, OW: tc.w / 2}}
-				if unpool { // as newConvJob makes it
-					j.ldT, j.zeros = (tc.cout+7)&^7, make([]float32, pg)
-				}
+				j := &convJob[float32]{cout: tc.cout, gw: tc.gw, Pg: pg, pool: pool2{kh: 2, kw: 2, sh: 2, sw: 2, H: tc.h, W: tc.w, OH: tc.h / 2, OW: tc.w / 2}}
+				j.setUnpool(unpool)
 				if !j.pool.halves() {
 					t.Fatal("not the halves pooling")
 				}
@@ -110,10 +108,8 @@ func BenchmarkRouteGrid(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("%s/unpool=%v", tc.name, unpool), func(b *testing.B) {
 				pg := (tc.h*tc.gw + 31) &^ 31
-				j := &convJob[float32]{cout: tc.cout, gw: tc.gw, Pg: pg, unpool: unpool, ldT: tc.cout, pool: pool2{kh: 2, kw: 2, sh: 2, sw: 2, H: tc.h, W: tc.h, OH: tc.h / 2, OW: tc.h / 2}}
-				if unpool {
-					j.ldT, j.zeros = (tc.cout+7)&^7, make([]float32, pg)
-				}
+				j := &convJob[float32]{cout: tc.cout, gw: tc.gw, Pg: pg, pool: pool2{kh: 2, kw: 2, sh: 2, sw: 2, H: tc.h, W: tc.h, OH: tc.h / 2, OW: tc.h / 2}}
+				j.setUnpool(unpool)
 				var grid []float32
 				if tc.grid || unpool {
 					grid = make([]float32, tc.cout*max(tc.stride, pg))
