@@ -615,6 +615,11 @@ func (j *job) epilogue(i0, i1, j0, j1 int) {
 // transpose's rows).
 func (j *job) applyMask(i0, i1, j0, j1 int) {
 	d, m := j.C, j.mask
+	if d.cs == 1 && j1-j0 == d.rs && m.rs == d.rs {
+		// Whole rows, back to back: one pass over the block.
+		applyMask(d.d[i0*d.rs+j0:i1*d.rs], m.d[i0*m.rs+j0:i1*m.rs], j.times)
+		return
+	}
 	if d.cs == 1 {
 		for i := i0; i < i1; i++ {
 			applyMask(d.d[i*d.rs+j0:i*d.rs+j1], m.d[i*m.rs+j0:i*m.rs+j1], j.times)
@@ -652,10 +657,7 @@ func (j *job) biasReLU(i0, i1, j0, j1 int) {
 					row[jj] = max(v+bias[jj], 0)
 				}
 			case bias != nil:
-				bias := bias[:len(row)]
-				for jj := range row {
-					row[jj] += bias[jj]
-				}
+				vec.Add(row, row, bias[:len(row)]) // one rounded sum a value: the same bits
 			default:
 				for jj, v := range row {
 					row[jj] = max(v, 0)
