@@ -6,8 +6,9 @@
 // Every kernel is generated twice, for AVX-512F (Z registers, 16 lanes) and
 // AVX2+FMA (Y registers, 8 lanes), from one body. Each one processes n
 // elements, n a multiple of 16 and > 0 (the Go wrappers in impl_amd64.go
-// run the remainder through a 16-element buffer, with the same code, so that
-// every element is computed the same way wherever it lies in the slice).
+// run the remainder through a 16-element buffer, with the same code, or
+// through Go code of the same bits, so that every element is computed the
+// same way wherever it lies in the slice).
 // Scalar parameters come through a pointer p to a [8]float32 and are
 // broadcast into registers before the loop.
 package main
@@ -28,6 +29,12 @@ type op struct {
 	// body emits one vector step. %P0.. are the pointer registers, Rn the
 	// vector register n ("Z"/"Y"), Kn the parameter register n.
 	body []string
+	// ftz: the kernel runs with MXCSR's flush-to-zero and denormals-are-zero
+	// bits set (the caller's MXCSR restored before it returns): a solver's
+	// state decaying towards zero (a gradient that stays 0) passes through
+	// the denormals, which cost this CPU about 3x on every operation that
+	// meets one (see the package documentation).
+	ftz bool
 }
 
 var ptrRegs = []string{"DI", "SI", "DX", "R8", "R9"}
@@ -36,6 +43,7 @@ var ptrRegs = []string{"DI", "SI", "DX", "R8", "R9"}
 var ops = []op{
 	{
 		name:   "adam",
+		ftz:    true,
 		ptrs:   []string{"w", "grad", "m", "v"},
 		params: []string{"lr", "b1", "1-b1", "b2", "1-b2", "eps", "c1", "c2"},
 		// P0=w P1=g P2=m P3=v; K0=lr K1=b1 K2=ob1 K3=b2 K4=ob2 K5=eps K6=c1 K7=c2
@@ -103,6 +111,7 @@ var ops = []op{
 	},
 	{
 		name:   "momentum",
+		ftz:    true,
 		ptrs:   []string{"w", "grad", "vel"},
 		params: []string{"lr", "mu"},
 		body: []string{
@@ -148,7 +157,20 @@ func main() {
 			if len(o.params) > 0 {
 				w("// p = %v", o.params)
 			}
-			w("TEXT ·%s(SB), NOSPLIT, $0-%d", name, 8*nargs)
+			frame := 0
+			if o.ftz {
+				frame = 8 // the caller's MXCSR and ours
+			}
+			w("TEXT ·%s(SB), NOSPLIT, $%d-%d", name, frame, 8*nargs)
+			if o.ftz {
+				// FTZ (bit 15) and DAZ (bit 6). An assembly function is never preempted
+				// asynchronously, so the goroutine keeps this thread until the RET.
+				w("\tSTMXCSR mxcsr-8(SP)")
+				w("\tMOVL mxcsr-8(SP), BX")
+				w("\tORL $0x8040, BX")
+				w("\tMOVL BX, ftz-4(SP)")
+				w("\tLDMXCSR ftz-4(SP)")
+			}
 			for i, p := range o.ptrs {
 				w("\tMOVQ %s+%d(FP), %s", p, 8*i, ptrRegs[i])
 			}
@@ -189,6 +211,9 @@ func main() {
 			}
 			w("\tSUBQ $16, CX")
 			w("\tJNE %s_loop", name)
+			if o.ftz {
+				w("\tLDMXCSR mxcsr-8(SP)")
+			}
 			w("\tVZEROUPPER")
 			w("\tRET")
 		}

@@ -4,7 +4,12 @@
 
 // func adamAVX512(w, grad, m, v *float32, n int, p *[8]float32)
 // p = [lr b1 1-b1 b2 1-b2 eps c1 c2]
-TEXT ·adamAVX512(SB), NOSPLIT, $0-48
+TEXT ·adamAVX512(SB), NOSPLIT, $8-48
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), BX
+	ORL $0x8040, BX
+	MOVL BX, ftz-4(SP)
+	LDMXCSR ftz-4(SP)
 	MOVQ w+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ m+16(FP), DX
@@ -45,12 +50,18 @@ adamAVX512_loop:
 	ADDQ $64, R8
 	SUBQ $16, CX
 	JNE adamAVX512_loop
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func adamAVX2(w, grad, m, v *float32, n int, p *[8]float32)
 // p = [lr b1 1-b1 b2 1-b2 eps c1 c2]
-TEXT ·adamAVX2(SB), NOSPLIT, $0-48
+TEXT ·adamAVX2(SB), NOSPLIT, $8-48
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), BX
+	ORL $0x8040, BX
+	MOVL BX, ftz-4(SP)
+	LDMXCSR ftz-4(SP)
 	MOVQ w+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ m+16(FP), DX
@@ -110,6 +121,7 @@ adamAVX2_loop:
 	ADDQ $64, R8
 	SUBQ $16, CX
 	JNE adamAVX2_loop
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
@@ -283,7 +295,12 @@ sgdAVX2_loop:
 
 // func momentumAVX512(w, grad, vel *float32, n int, p *[8]float32)
 // p = [lr mu]
-TEXT ·momentumAVX512(SB), NOSPLIT, $0-40
+TEXT ·momentumAVX512(SB), NOSPLIT, $8-40
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), BX
+	ORL $0x8040, BX
+	MOVL BX, ftz-4(SP)
+	LDMXCSR ftz-4(SP)
 	MOVQ w+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ vel+16(FP), DX
@@ -304,12 +321,18 @@ momentumAVX512_loop:
 	ADDQ $64, DX
 	SUBQ $16, CX
 	JNE momentumAVX512_loop
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func momentumAVX2(w, grad, vel *float32, n int, p *[8]float32)
 // p = [lr mu]
-TEXT ·momentumAVX2(SB), NOSPLIT, $0-40
+TEXT ·momentumAVX2(SB), NOSPLIT, $8-40
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), BX
+	ORL $0x8040, BX
+	MOVL BX, ftz-4(SP)
+	LDMXCSR ftz-4(SP)
 	MOVQ w+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ vel+16(FP), DX
@@ -337,5 +360,6 @@ momentumAVX2_loop:
 	ADDQ $64, DX
 	SUBQ $16, CX
 	JNE momentumAVX2_loop
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
