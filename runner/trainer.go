@@ -22,11 +22,13 @@ type Trainer struct {
 	xShape, yShape tensor.Shape // what Step takes
 	mem            Memory
 	ls             Launches
-	steps          int      // steps run by this trainer
-	since          int      // steps since the loss sum was last read
-	data           *set     // the training set held on the device (SetDataset), or nil
-	fwd            *forward // the forward program (Logits), made at its first use
-	closed         bool     // Close was called: the memory is gone
+	steps          int          // steps run by this trainer
+	since          int          // steps since the loss sum was last read
+	data           *set         // the training set held on the device (SetDataset), or nil
+	fwd            *forward     // the forward program (Logits), made at its first use
+	closed         bool         // Close was called: the memory is gone
+	readLoss       func() error // Loss's work on the device, made once (see Loss)
+	loss           float64      // what readLoss read
 
 	// What a step hands the functions it runs inside Device.Do, bound once, so that a step
 	// allocates nothing.

@@ -24,6 +24,7 @@ type BenchResult struct {
 	AllocsPerStep float64 `json:"allocs_per_step"`
 	BytesPerStep  float64 `json:"bytes_per_step"`
 	Resident      bool    `json:"resident"`         // the batches were gathered on the device, as training does
+	Rounds        int     `json:"rounds,omitempty"` // timed side by side with other thread counts, in this many rounds (BenchThreads)
 	Launch        string  `json:"launch,omitempty"` // how a GPU ran the step (StepLauncher)
 }
 
@@ -36,41 +37,146 @@ func Bench(m *model.Model, b backend.Backend, s *model.Solver, batch, steps int,
 	if steps < 1 || batch < 1 {
 		return nil, fmt.Errorf("graph: bench needs at least 1 step and a batch of at least 1")
 	}
-	tr, x, y, err := benchTrainer(m, b, s, batch, x, y)
+	rs, err := benchSides(func() (*model.Model, *model.Solver, error) { return m, s, nil }, b, batch, steps, 1, []int{0}, x, y)
 	if err != nil {
 		return nil, err
 	}
-	defer tr.Close()
-	bs, err := newBenchSteps(tr, m, batch, steps, x, y)
-	if err != nil {
-		return nil, err
+	return rs[0], nil
+}
+
+// BenchThreads is Bench at several numbers of threads side by side, so that their ratios
+// hold on a machine whose load changes from one minute to the next: a trainer of a model
+// from build for each GOMAXPROCS of threads (made while it is set: a CPU trainer keeps the
+// workers it was made with), then the steps in rounds, each round running its share of
+// every trainer's steps in turn with GOMAXPROCS set to its threads, and the latencies the
+// same way. A result per entry of threads, in order; GOMAXPROCS is restored. On the 2-core
+// EPYC the speed of the same binary moved by 1.4x between runs a minute apart (2026-12-05),
+// more than the ratio a second core gives, when each thread count ran all its steps in turn.
+func BenchThreads(build func() (*model.Model, *model.Solver, error), b backend.Backend, batch, steps, rounds int, threads []int, x, y []*tensor.Dense) ([]*BenchResult, error) {
+	if steps < 1 || batch < 1 || rounds < 1 || len(threads) == 0 {
+		return nil, fmt.Errorf("graph: bench needs at least 1 step, a batch of at least 1, 1 round and 1 number of threads")
 	}
-	if err := bs.warmUp(); err != nil {
-		return nil, err
+	for _, t := range threads {
+		if t < 1 {
+			return nil, fmt.Errorf("graph: bench at %d threads: at least 1", t)
+		}
 	}
-	total, allocs, bytes, err := bs.throughput(steps)
-	if err != nil {
-		return nil, err
+	return benchSides(build, b, batch, steps, min(rounds, steps), threads, x, y)
+}
+
+// A benchSide is one trainer of a side-by-side bench, at its GOMAXPROCS (0: as it is), and
+// what its rounds measured.
+type benchSide struct {
+	threads       int
+	tr            backend.Trainer
+	bs            *benchSteps
+	secs          float64
+	allocs, bytes float64 // totals over the rounds
+	lat           []float64
+}
+
+// at runs f with GOMAXPROCS set to the side's threads, and sets it back after.
+func (sd *benchSide) at(f func() error) error {
+	if sd.threads > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(sd.threads))
 	}
-	launch := ""
-	if sl, ok := tr.(backend.StepLauncher); ok {
-		launch = sl.Launching()
+	return f()
+}
+
+// benchSides makes a trainer for each of threads, warms each up, and times steps steps and
+// min(steps, 200) latencies of each in rounds (Bench: one side, one round).
+func benchSides(build func() (*model.Model, *model.Solver, error), b backend.Backend, batch, steps, rounds int, threads []int, x, y []*tensor.Dense) ([]*BenchResult, error) {
+	sides := make([]*benchSide, len(threads))
+	defer func() {
+		for _, sd := range sides {
+			if sd != nil {
+				sd.tr.Close()
+			}
+		}
+	}()
+	var set *benchSet // the resident set, tiled once for every side
+	for i, t := range threads {
+		sd := &benchSide{threads: t}
+		err := sd.at(func() error {
+			m, s, err := build()
+			if err != nil {
+				return err
+			}
+			var bx, by []*tensor.Dense
+			if sd.tr, bx, by, err = benchTrainer(m, b, s, batch, x, y); err != nil {
+				return err
+			}
+			sides[i] = sd
+			if set == nil {
+				set = tileSet(m, batch, steps, bx, by)
+			}
+			if sd.bs, err = newBenchSteps(sd.tr, m, set, bx, by); err != nil {
+				return err
+			}
+			return sd.bs.warmUp()
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	lat, err := bs.latencies(min(steps, 200))
-	if err != nil {
-		return nil, err
+	nlat := min(steps, 200)
+	for r := 0; r < rounds; r++ {
+		for _, sd := range sides {
+			err := sd.at(func() error {
+				k := share(steps, rounds, r)
+				secs, allocs, bytes, err := sd.bs.throughput(k)
+				sd.secs, sd.allocs, sd.bytes = sd.secs+secs, sd.allocs+allocs*float64(k), sd.bytes+bytes*float64(k)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
 	}
-	n := len(lat)
-	return &BenchResult{
-		Model: m.Spec.Kind, Device: b.Name(), Batch: batch, Steps: steps,
-		SamplesPerSec: float64(batch*steps) / total,
-		StepP50ms:     lat[n/2],
-		StepP95ms:     lat[min(n-1, n*95/100)],
-		AllocsPerStep: allocs,
-		BytesPerStep:  bytes,
-		Resident:      bs.resident(),
-		Launch:        launch,
-	}, nil
+	for r := 0; r < rounds; r++ {
+		for _, sd := range sides {
+			err := sd.at(func() error {
+				lat, err := sd.bs.latencies(share(nlat, rounds, r))
+				sd.lat = append(sd.lat, lat...)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]*BenchResult, len(sides))
+	for i, sd := range sides {
+		sort.Float64s(sd.lat)
+		n := len(sd.lat)
+		launch := ""
+		if sl, ok := sd.tr.(backend.StepLauncher); ok {
+			launch = sl.Launching()
+		}
+		out[i] = &BenchResult{
+			Model: sd.bs.kind, Device: b.Name(), Batch: batch, Steps: steps,
+			SamplesPerSec: float64(batch*steps) / sd.secs,
+			StepP50ms:     sd.lat[n/2],
+			StepP95ms:     sd.lat[min(n-1, n*95/100)],
+			AllocsPerStep: sd.allocs / float64(steps),
+			BytesPerStep:  sd.bytes / float64(steps),
+			Resident:      sd.bs.resident(),
+			Launch:        launch,
+		}
+		if rounds > 1 {
+			out[i].Rounds = rounds
+		}
+	}
+	return out, nil
+}
+
+// share is round r's part of n steps over rounds: n/rounds, the first n%rounds rounds one more.
+func share(n, rounds, r int) int {
+	k := n / rounds
+	if r < n%rounds {
+		k++
+	}
+	return k
 }
 
 // benchTrainer is a trainer of m at batch on b, and the batches to feed it: x and y, or
@@ -99,6 +205,7 @@ const BenchSetBatches = 128
 // trainer that holds the training set (dtr not nil), the set's batches gathered on its device
 // in order, the order started again when the set is done.
 type benchSteps struct {
+	kind    string // the model's
 	tr      backend.Trainer
 	x, y    []*tensor.Dense
 	dtr     backend.DatasetTrainer // nil: the batches are fed
@@ -107,15 +214,18 @@ type benchSteps struct {
 	taken   int                    // of those, the ones stepped on since the order started
 }
 
-// newBenchSteps prepares the steps of Bench. A float32 model on a trainer that can hold the
-// training set on its device is timed the way Train uses it: the batches tiled into one set
-// of min(max(steps, 3), BenchSetBatches)·batch examples, uploaded once; each step then
-// gathers its batch on the device and uploads nothing (the order, when the set is done).
-func newBenchSteps(tr backend.Trainer, m *model.Model, batch, steps int, x, y []*tensor.Dense) (*benchSteps, error) {
-	bs := &benchSteps{tr: tr, x: x, y: y}
-	dtr, ok := tr.(backend.DatasetTrainer)
-	if !ok || m.Spec.Dtype != "float32" {
-		return bs, nil
+// A benchSet is the training set a trainer that can hold one is given by Bench: the batches
+// tiled into min(max(steps, 3), BenchSetBatches)·batch examples (nil: the model is not
+// float32, and its batches are fed).
+type benchSet struct {
+	x, y     []float32
+	n, batch int
+}
+
+// tileSet tiles the batches x and y into the set of a bench of steps steps of m at batch.
+func tileSet(m *model.Model, batch, steps int, x, y []*tensor.Dense) *benchSet {
+	if m.Spec.Dtype != "float32" {
+		return &benchSet{}
 	}
 	n := min(max(steps, 3), BenchSetBatches) * batch
 	in, out := m.Spec.Inputs, m.Spec.Outputs
@@ -124,14 +234,28 @@ func newBenchSteps(tr backend.Trainer, m *model.Model, batch, steps int, x, y []
 		xs = append(xs, x[k%len(x)].Data().([]float32)...)
 		ys = append(ys, y[k%len(y)].Data().([]float32)...)
 	}
-	if err := dtr.SetDataset(xs, ys, n); err != nil {
+	return &benchSet{xs, ys, n, batch}
+}
+
+// newBenchSteps prepares the steps of Bench. A float32 model on a trainer that can hold the
+// training set on its device is timed the way Train uses it: the set (tileSet) uploaded once
+// (on the CPU read in place, so that the trainers of a side-by-side bench share it); each
+// step then gathers its batch on the device and uploads nothing (the order, when the set is
+// done). Otherwise the batches x and y are fed in turn.
+func newBenchSteps(tr backend.Trainer, m *model.Model, set *benchSet, x, y []*tensor.Dense) (*benchSteps, error) {
+	bs := &benchSteps{tr: tr, x: x, y: y, kind: m.Spec.Kind}
+	dtr, ok := tr.(backend.DatasetTrainer)
+	if !ok || set.n == 0 {
+		return bs, nil
+	}
+	if err := dtr.SetDataset(set.x, set.y, set.n); err != nil {
 		return nil, err
 	}
-	bs.order = make([]int, n)
+	bs.order = make([]int, set.n)
 	for i := range bs.order {
 		bs.order[i] = i
 	}
-	bs.dtr, bs.batches = dtr, n/batch
+	bs.dtr, bs.batches = dtr, set.n/set.batch
 	return bs, nil
 }
 
@@ -265,7 +389,7 @@ func BenchLaunches(m *model.Model, b backend.Backend, s *model.Solver, batch, ro
 	if !ok {
 		return nil, fmt.Errorf("the %s backend runs no launches to time one by one", b.Name())
 	}
-	bs, err := newBenchSteps(tr, m, batch, 3, x, y)
+	bs, err := newBenchSteps(tr, m, tileSet(m, batch, 3, x, y), x, y)
 	if err != nil {
 		return nil, err
 	}

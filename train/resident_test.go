@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -197,4 +198,96 @@ type sizedTrainer struct {
 func (t *sizedTrainer) SetDataset(x, y []float32, n int) error {
 	*t.n = n
 	return t.residentTrainer.SetDataset(x, y, n)
+}
+
+// TestBenchThreads checks BenchThreads: a trainer for each number of threads, each made and
+// stepped with GOMAXPROCS set to its threads and no other, their steps in rounds that
+// alternate between them (the trainers' steps interleave), one training set shared by all,
+// a result for each in order, and GOMAXPROCS restored.
+func TestBenchThreads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	rec := &procsRecord{}
+	b := procsCPU{residentCPU{steps: new(int)}, rec}
+	build := func() (*model.Model, *model.Solver, error) {
+		m, err := model.NewMLP(8, 1)
+		s, _ := model.NewSolver("adam", 1e-3)
+		return m, s, err
+	}
+	const steps = 23
+	rs, err := BenchThreads(build, b, 4, steps, 5, []int{1, 2}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOMAXPROCS(0) != 3 {
+		t.Errorf("GOMAXPROCS %d after the bench, want 3 restored", runtime.GOMAXPROCS(0))
+	}
+	if len(rs) != 2 {
+		t.Fatalf("%d results for 2 thread counts", len(rs))
+	}
+	for i, r := range rs {
+		if r.Steps != steps || r.Rounds != 5 || !(r.SamplesPerSec > 0) || r.AllocsPerStep < 0 || !r.Resident {
+			t.Errorf("result %d: %+v", i, r)
+		}
+	}
+	if len(rec.sets) != 2 || &rec.sets[0][0] != &rec.sets[1][0] {
+		t.Errorf("the trainers were given %d sets, want one shared by both", len(rec.sets))
+	}
+	// Each trainer: 3 warm-up steps, 23 timed, 23 latencies; trainer k at k+1 threads.
+	count, switches := map[int]int{}, 0
+	for i, s := range rec.steps {
+		count[s.trainer]++
+		if s.procs != s.trainer+1 {
+			t.Fatalf("step %d of trainer %d ran at GOMAXPROCS %d", i, s.trainer, s.procs)
+		}
+		if i > 0 && s.trainer != rec.steps[i-1].trainer {
+			switches++
+		}
+	}
+	if count[0] != 3+2*steps || count[1] != 3+2*steps {
+		t.Errorf("steps by trainer %v, want %d each", count, 3+2*steps)
+	}
+	if switches < 2*5 {
+		t.Errorf("the trainers took turns %d times, want at least one a round of each phase", switches)
+	}
+	if _, err := BenchThreads(build, b, 4, steps, 5, []int{1, 0}, nil, nil); err == nil {
+		t.Error("0 threads: no error")
+	}
+}
+
+// procsCPU is residentCPU recording which trainer ran each step at which GOMAXPROCS, and the
+// sets they were given.
+type procsCPU struct {
+	residentCPU
+	rec *procsRecord
+}
+
+type procsRecord struct {
+	trainers int
+	steps    []struct{ trainer, procs int }
+	sets     [][]float32
+}
+
+func (b procsCPU) NewTrainer(net *model.Net, s *model.Solver) (backend.Trainer, error) {
+	tr, err := b.residentCPU.NewTrainer(net, s)
+	if err != nil {
+		return nil, err
+	}
+	b.rec.trainers++
+	return &procsTrainer{tr.(*residentTrainer), b.rec, b.rec.trainers - 1}, nil
+}
+
+type procsTrainer struct {
+	*residentTrainer
+	rec *procsRecord
+	k   int
+}
+
+func (t *procsTrainer) SetDataset(x, y []float32, n int) error {
+	t.rec.sets = append(t.rec.sets, x)
+	return t.residentTrainer.SetDataset(x, y, n)
+}
+
+func (t *procsTrainer) StepNext() error {
+	t.rec.steps = append(t.rec.steps, struct{ trainer, procs int }{t.k, runtime.GOMAXPROCS(0)})
+	return t.residentTrainer.StepNext()
 }

@@ -94,7 +94,10 @@ RSS, and each backend's speed relative to vm, Gorgonia's TapeMachine (the "vs vm
 against vm at the same batch and threads, when vm is timed too). --batch and --threads take
 comma-separated lists: a row for each model, backend, batch size and number of threads, in
 that order. The threads are GOMAXPROCS while the row runs (restored after); they do not apply
-to cuda, whose rows run once per batch size (threads "-"). Inputs are random unless
+to cuda, whose rows run once per batch size (threads "-"). The rows of several thread counts
+(same model, backend and batch) are timed side by side: a trainer for each, their steps in 5
+rounds that take turns, so that their ratios hold when the machine's load changes while they
+run (--json: "rounds"). Inputs are random unless
 --data-dir gives MNIST, whose first batches are then used. --by-launch then times the cpu and
 cuda rows' steps a launch at a time, each launch waited for (the waits make the sum longer
 than a step as it runs, a GPU's as one CUDA graph), and prints under each row a line per
@@ -288,13 +291,13 @@ func benchDevice(e *env, plan *benchPlan, kind string, b backend.Backend, vm map
 	for _, batch := range plan.batchesFor(kind) {
 		xs, ys := benchData(plan.set, batch)
 		cost, costErr := stepCost(kind, b.Name(), batch)
-		for _, threads := range plan.threadsFor(b.Name()) {
-			r, ran, err := benchAt(threads, func() (*train.BenchResult, error) {
-				return benchOne(kind, b, batch, plan.stepsFor(kind), xs, ys)
-			})
-			if err != nil {
-				return rows, err
-			}
+		all := plan.threadsFor(b.Name())
+		results, ran, err := benchThreads(kind, b, batch, plan.stepsFor(kind), all, xs, ys)
+		if err != nil {
+			return rows, err
+		}
+		for i, threads := range all {
+			r, ran := results[i], ran[i]
 			row := &benchRow{BenchResult: r}
 			if b.Name() != "cuda" {
 				row.Threads = &ran
@@ -354,6 +357,35 @@ func (p *benchPlan) stepsFor(kind string) int {
 		return defaultBenchSteps[kind]
 	}
 	return p.steps
+}
+
+// benchRounds is how many rounds the rows of several thread counts are timed in, side by side
+// (train.BenchThreads).
+const benchRounds = 5
+
+// benchThreads times steps steps of kind on backend b at batch at each of threads (0: the
+// GOMAXPROCS as it is), side by side in benchRounds rounds when there are several: the results,
+// and the GOMAXPROCS each ran with.
+func benchThreads(kind string, b backend.Backend, batch, steps int, threads []int, xs, ys []*tensor.Dense) ([]*train.BenchResult, []int, error) {
+	if len(threads) == 1 {
+		r, ran, err := benchAt(threads[0], func() (*train.BenchResult, error) {
+			return benchOne(kind, b, batch, steps, xs, ys)
+		})
+		return []*train.BenchResult{r}, []int{ran}, err
+	}
+	if kind == "xor" { // its 4 examples, as benchOne
+		xs, ys = nil, nil
+	}
+	build := func() (*model.Model, *model.Solver, error) {
+		m, s, _, err := benchModel(kind, batch)
+		return m, s, err
+	}
+	_, _, batch, err := benchModel(kind, batch)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := train.BenchThreads(build, b, batch, steps, benchRounds, threads, xs, ys)
+	return rs, threads, err
 }
 
 // benchAt runs f with GOMAXPROCS set to threads (0: as it is), and sets it back after: f's
