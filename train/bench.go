@@ -94,7 +94,7 @@ func benchSides(build func() (*model.Model, *model.Solver, error), b backend.Bac
 			}
 		}
 	}()
-	var set *benchSet // the resident set, tiled once for every side
+	var set *benchSet // the resident set, tiled once for every side that holds one
 	for i, t := range threads {
 		sd := &benchSide{threads: t}
 		err := sd.at(func() error {
@@ -107,7 +107,7 @@ func benchSides(build func() (*model.Model, *model.Solver, error), b backend.Bac
 				return err
 			}
 			sides[i] = sd
-			if set == nil {
+			if _, ok := sd.tr.(backend.DatasetTrainer); ok && set == nil {
 				set = tileSet(m, batch, steps, bx, by)
 			}
 			if sd.bs, err = newBenchSteps(sd.tr, m, set, bx, by); err != nil {
@@ -245,7 +245,7 @@ func tileSet(m *model.Model, batch, steps int, x, y []*tensor.Dense) *benchSet {
 func newBenchSteps(tr backend.Trainer, m *model.Model, set *benchSet, x, y []*tensor.Dense) (*benchSteps, error) {
 	bs := &benchSteps{tr: tr, x: x, y: y, kind: m.Spec.Kind}
 	dtr, ok := tr.(backend.DatasetTrainer)
-	if !ok || set.n == 0 {
+	if !ok || set == nil || set.n == 0 {
 		return bs, nil
 	}
 	if err := dtr.SetDataset(set.x, set.y, set.n); err != nil {

@@ -61,13 +61,15 @@ func XORMemory(spec model.Spec) (int64, error) {
 // BenchBatches is the most batches of real images bench takes from MNIST.
 const BenchBatches = 8
 
-// BenchMemory estimates the memory of timing spec's training steps with Adam at batch: the
-// steps, BenchBatches batches of real images and one-hot targets, and the set of at most
-// BenchSetBatches batches tiled from them that a trainer holding its set is given.
-func BenchMemory(spec model.Spec, batch int) (int64, error) {
+// BenchMemory estimates the memory of timing spec's training steps with Adam at batch on
+// trainers trainers at once (BenchThreads keeps one a number of threads): their steps,
+// BenchBatches batches of real images and one-hot targets, and the set of at most
+// BenchSetBatches batches tiled from them that trainers holding their set are given (one,
+// shared).
+func BenchMemory(spec model.Spec, batch, trainers int) (int64, error) {
 	need, err := spec.TrainBytes(batch, SolverSlots("adam"))
 	if err != nil {
 		return 0, err
 	}
-	return need + (BenchBatches+BenchSetBatches)*int64(batch)*(model.ImageSize+model.Classes)*4, nil
+	return need*int64(max(1, trainers)) + (BenchBatches+BenchSetBatches)*int64(batch)*(model.ImageSize+model.Classes)*4, nil
 }

@@ -27,9 +27,12 @@ func TestMemoryEstimates(t *testing.T) {
 	if SolverSlots("adam") != 2 || SolverSlots("momentum") != 1 || SolverSlots("sgd") != 0 {
 		t.Errorf("solver slots: adam %d, momentum %d, sgd %d", SolverSlots("adam"), SolverSlots("momentum"), SolverSlots("sgd"))
 	}
-	bench, err := BenchMemory(spec, 128)
+	bench, err := BenchMemory(spec, 128, 1)
 	if err != nil || bench != base+(BenchBatches+BenchSetBatches)*128*(784+10)*4 {
 		t.Errorf("BenchMemory: %d (%v)", bench, err)
+	}
+	if three, err := BenchMemory(spec, 128, 3); err != nil || three != bench+2*base {
+		t.Errorf("BenchMemory of 3 trainers at once: %d (%v), want %d", three, err, bench+2*base)
 	}
 	xor, _ := model.SpecFor("xor", 4, false)
 	if n, err := XORMemory(xor); err != nil || n <= 0 || n > 1<<20 {

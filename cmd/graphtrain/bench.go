@@ -125,7 +125,7 @@ func runBench(e *env, fs *pflag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
-	if err := checkBenchMemory(plan.models, slices.Max(plan.batches)); err != nil {
+	if err := checkBenchMemory(plan.models, slices.Max(plan.batches), max(1, len(plan.threads))); err != nil {
 		return err
 	}
 	backends, autoDevices, err := benchBackends(e, o)
@@ -542,8 +542,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// checkBenchMemory refuses a bench whose largest model would not fit in memory at --batch.
-func checkBenchMemory(models []string, batch int) error {
+// checkBenchMemory refuses a bench whose largest model would not fit in memory at --batch,
+// with trainers of it alive at once (one for each of --threads: they are timed side by side).
+func checkBenchMemory(models []string, batch, trainers int) error {
 	for _, kind := range models {
 		if kind == "xor" {
 			continue // always 4 examples
@@ -552,7 +553,7 @@ func checkBenchMemory(models []string, batch int) error {
 		if err != nil {
 			return err
 		}
-		need, err := train.BenchMemory(spec, batch)
+		need, err := train.BenchMemory(spec, batch, trainers)
 		if err != nil {
 			return err
 		}
