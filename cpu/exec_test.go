@@ -411,6 +411,14 @@ func TestStepAllocatesNothing(t *testing.T) {
 		}); n != 0 {
 			t.Errorf("%s: %v allocations a step", kind, n)
 		}
+		// Reading the loss back (bench waits for its steps so) allocates nothing either.
+		if n := testing.AllocsPerRun(5, func() {
+			if _, err := tr.Loss(); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s: %v allocations a Loss", kind, n)
+		}
 		if kind == "xor" {
 			continue
 		}

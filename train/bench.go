@@ -215,7 +215,7 @@ type benchSteps struct {
 }
 
 // A benchSet is the training set a trainer that can hold one is given by Bench: the batches
-// tiled into min(max(steps, 3), BenchSetBatches)·batch examples (nil: the model is not
+// tiled into min(max(steps, 3), BenchSetBatches)·batch examples (n 0: the model is not
 // float32, and its batches are fed).
 type benchSet struct {
 	x, y     []float32
