@@ -150,7 +150,7 @@ type LaunchTimer interface {
 	TimeLaunches(rounds int) (*ir.Program, []LaunchTiming, error)
 }
 
-// LaunchTiming is a launch's mean time over the rounds of LaunchTimer.TimeLaunches, and what
+// LaunchTiming is a launch's median time over the rounds of LaunchTimer.TimeLaunches, and what
 // ran it where the device names it (a GPU's kernel; "" on the CPU).
 type LaunchTiming struct {
 	Took   time.Duration

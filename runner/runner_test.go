@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/graphtrain/graphtrain/ir"
 	"github.com/graphtrain/graphtrain/lower"
@@ -186,4 +187,30 @@ func TestTimeLaunches(t *testing.T) {
 	if tr.steps != steps+2 || len(f.wrong) > 0 {
 		t.Errorf("steps %d after %d, calls outside Do %q", tr.steps, steps, f.wrong)
 	}
+	// Each launch's time is its median over the rounds: one slow round of five (something
+	// else on the machine) does not move it, where a mean would take a fifth of it.
+	tr.ls = &slowRound{oneByOne: tr.ls.(oneByOne), slow: 2}
+	_, timed, err = tr.TimeLaunches(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if timed[0].Took >= 10*time.Millisecond {
+		t.Errorf("launch 0 took %v: the 50 ms of its slow round moved it", timed[0].Took)
+	}
+}
+
+// slowRound is oneByOne whose launch 0 takes 50 ms in round slow.
+type slowRound struct {
+	oneByOne
+	slow, round int
+}
+
+func (l *slowRound) RunOne(i int) error {
+	if i == 0 {
+		if l.round == l.slow {
+			time.Sleep(50 * time.Millisecond)
+		}
+		l.round++
+	}
+	return l.oneByOne.RunOne(i)
 }

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"gorgonia.org/tensor"
@@ -217,9 +218,12 @@ func (t *Trainer) Launching() string {
 }
 
 // TimeLaunches runs rounds training steps on the last batch uploaded, one launch at a time,
-// each followed by a wait for the device, and returns the program and each launch's mean
-// time (and kernel, where the device names it): where a step's time goes (bench
-// --by-launch). The waits make the sum longer than a step as it runs (a GPU's as one CUDA
+// each followed by a wait for the device, and returns the program and each launch's median
+// time over the rounds (and kernel, where the device names it): where a step's time goes
+// (bench --by-launch). The median, not the mean: on a shared machine a few rounds run while
+// something else takes the cores or the memory, and a mean spread them over every launch
+// (the mlp's weight gradient on two workers read 200 µs in one run and 132 µs in the next,
+// 2026-12-05). The waits make the sum longer than a step as it runs (a GPU's as one CUDA
 // graph); the device's Launches must be a OneByOne.
 func (t *Trainer) TimeLaunches(rounds int) (*ir.Program, []backend.LaunchTiming, error) {
 	if err := t.live(); err != nil {
@@ -233,6 +237,7 @@ func (t *Trainer) TimeLaunches(rounds int) (*ir.Program, []backend.LaunchTiming,
 		return nil, nil, fmt.Errorf("%d rounds: at least 1", rounds)
 	}
 	out := make([]backend.LaunchTiming, len(t.p.Launches))
+	took := make([][]time.Duration, len(out)) // by launch, by round
 	for r := 0; r < rounds; r++ {
 		err := t.dev.Do(func() error {
 			for i := range out {
@@ -243,7 +248,7 @@ func (t *Trainer) TimeLaunches(rounds int) (*ir.Program, []backend.LaunchTiming,
 				if err := t.dev.Wait(); err != nil {
 					return err
 				}
-				out[i].Took += time.Since(t0)
+				took[i] = append(took[i], time.Since(t0))
 			}
 			return nil
 		})
@@ -254,7 +259,12 @@ func (t *Trainer) TimeLaunches(rounds int) (*ir.Program, []backend.LaunchTiming,
 	}
 	named, _ := t.ls.(Named)
 	for i := range out {
-		out[i].Took /= time.Duration(rounds)
+		slices.Sort(took[i])
+		if n := len(took[i]); n%2 == 1 {
+			out[i].Took = took[i][n/2]
+		} else {
+			out[i].Took = (took[i][n/2-1] + took[i][n/2]) / 2
+		}
 		if named != nil {
 			out[i].Kernel = named.Kernel(i)
 		}

@@ -360,8 +360,8 @@ func randomBatches(m *model.Model, batch, n int) (xs, ys []*tensor.Dense) {
 }
 
 // LaunchTime is one launch of a training step as BenchLaunches timed it: the launch's index
-// in the program, its op and what it computes, its mean time, and by the cost model
-// (ir.Program.LaunchCost) its FLOPs and the bytes it moves.
+// in the program, its op and what it computes, its median time over the rounds, and by the
+// cost model (ir.Program.LaunchCost) its FLOPs and the bytes it moves.
 type LaunchTime struct {
 	Index  int     `json:"index"`
 	Op     string  `json:"op"`
