@@ -101,7 +101,7 @@ run (--json: "rounds"). Inputs are random unless
 --data-dir gives MNIST, whose first batches are then used. --by-launch then times the cpu and
 cuda rows' steps a launch at a time, each launch waited for (the waits make the sum longer
 than a step as it runs, a GPU's as one CUDA graph), and prints under each row a line per
-launch: its op (on cuda, its kernel), microseconds, share of the sum, the GFLOP/s and GB/s it
+launch: its op (on cuda, its kernel), microseconds (the median of the rounds), share of the sum, the GFLOP/s and GB/s it
 achieves by the cost model, and what it computes (--json: the row's "launches"); vm runs
 Gorgonia's nodes, not launches, and has none.`,
 		flags: func(fs *pflag.FlagSet) any {
