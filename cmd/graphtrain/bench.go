@@ -512,7 +512,7 @@ func printLaunches(e *env, ls []train.LaunchTime, rounds int) {
 	for _, l := range ls {
 		sum += l.Micros
 	}
-	e.resultf("      %d launches timed one by one over %d steps, each waited for: %.1f µs a step\n", len(ls), rounds, sum)
+	e.resultf("      %d launches timed one by one over %d steps, each waited for: %.1f µs a step (the sum of their medians)\n", len(ls), rounds, sum)
 	for _, l := range ls {
 		what := l.What
 		if r := []rune(what); len(r) > 60 {
