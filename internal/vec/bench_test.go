@@ -105,3 +105,27 @@ func BenchmarkAdamDenormal(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAddWiden sums the mlp's bias gradient at batch 128 as the CPU executor does: 128
+// rows of 256 float32 values added in order into a float64 row, on each implementation.
+func BenchmarkAddWiden(b *testing.B) {
+	const rows, cols = 128, 256
+	x := make([]float32, rows*cols)
+	for i := range x {
+		x[i] = float32(i%97) * 0.01
+	}
+	acc := make([]float64, cols)
+	def := Impl()
+	defer Use(def)
+	for _, name := range Impls() {
+		Use(name)
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				clear(acc)
+				for r := 0; r < rows; r++ {
+					AddWiden(acc, x[r*cols:(r+1)*cols])
+				}
+			}
+		})
+	}
+}

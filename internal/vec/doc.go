@@ -7,6 +7,7 @@
 //	MaskMul(dst, mask, x)                      dst = mask·x
 //	GeZeroMask(mask, x)                        mask = x ≥ 0 ? 1 : 0
 //	Add(dst, a, b)                             dst = a + b
+//	AddWiden(acc, x)                           acc += float64(x), acc float64
 //
 // Every function takes slices of equal length (it panics otherwise), works
 // in float32 and allocates nothing. An output may be the very same slice as
@@ -18,8 +19,8 @@
 //
 //	avx512  16 lanes, AVX-512F
 //	avx2     8 lanes, AVX2+FMA
-//	neon     4 lanes, arm64 ASIMD (every kernel; same operations and
-//	        fusions as avx512/avx2)
+//	neon     4 lanes, arm64 ASIMD (every kernel but AddWiden, which is Go
+//	        there; same operations and fusions as avx512/avx2)
 //	go       portable Go (all architectures; the only one on those other
 //	        than amd64 and arm64)
 //
@@ -40,7 +41,8 @@
 //	Momentum  vel = fma(mu, vel, g), w = fma(−lr, vel, w)
 //	others    never fused: SGD rounds lr·g before subtracting it, so SGD,
 //	          MaskMul, GeZeroMask and Add equal graphtrain's float64 reference
-//	          (every stored value rounded to float32) bit for bit
+//	          (every stored value rounded to float32) bit for bit; AddWiden's
+//	          conversions are exact and its sums float64, as the reference's
 //
 // The portable code fuses nothing (explicit float32 conversions stop the Go
 // compiler from fusing on arm64 and others), so it gives the same bits on

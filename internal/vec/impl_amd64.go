@@ -60,6 +60,7 @@ func archImpls() []*impl {
 			momentum: func(w, g, vel []float32, lr, mu float32) { momentumSIMD(true, w, g, vel, lr, mu) },
 			pool2:    pool2SIMD512,
 			unpool2:  unpool2SIMD512,
+			addWiden: func(acc []float64, x []float32) { addWidenSIMD(true, acc, x) },
 		})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
@@ -75,6 +76,7 @@ func archImpls() []*impl {
 			momentum: func(w, g, vel []float32, lr, mu float32) { momentumSIMD(false, w, g, vel, lr, mu) },
 			pool2:    pool2SIMD256,
 			unpool2:  unpool2SIMD256,
+			addWiden: func(acc []float64, x []float32) { addWidenSIMD(false, acc, x) },
 		})
 	}
 	return is
@@ -82,7 +84,7 @@ func archImpls() []*impl {
 
 // split returns the length of the part done in place (a multiple of 16) and
 // of the remainder (< 16). The remainder of a kernel whose every value is one
-// rounded operation (maskMul, geZero, add) is done by its Go twin, which gives
+// rounded operation (maskMul, geZero, add, addWiden) is done by its Go twin, which gives
 // the same bits; the others run their kernel on a 16-value copy of it. The
 // copies cost more than the arithmetic: a bias and a mask on the rows of 120
 // values of a 128 x 120 product took 8.4 µs through copies.
@@ -141,6 +143,26 @@ func geZeroSIMD(z bool, mask, x []float32) {
 	}
 	if rest > 0 {
 		geZeroGo(mask[body:], x[body:]) // a comparison: the same values
+	}
+}
+
+//go:noescape
+func addWidenAVX512(acc *float64, x *float32, n int)
+
+//go:noescape
+func addWidenAVX2(acc *float64, x *float32, n int)
+
+func addWidenSIMD(z bool, acc []float64, x []float32) {
+	body, rest := split(len(acc))
+	if body > 0 {
+		if z {
+			addWidenAVX512(&acc[0], &x[0], body)
+		} else {
+			addWidenAVX2(&acc[0], &x[0], body)
+		}
+	}
+	if rest > 0 {
+		addWidenGo(acc[body:], x[body:]) // exact conversions, one rounded sum each: the same bits
 	}
 }
 

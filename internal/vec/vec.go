@@ -24,6 +24,7 @@ type impl struct {
 	momentum func(w, g, vel []float32, lr, mu float32)
 	pool2    func(pooled, route, pre []float32, gw, rows, n int)
 	unpool2  func(grid, route, dpooled []float32, gw, rows, n int) // nil: Unpool2 in Go
+	addWiden func(acc []float64, x []float32)                      // nil: AddWiden in Go
 }
 
 var (

@@ -411,6 +411,7 @@ func TestPanicsOnLengthMismatch(t *testing.T) {
 		"Add":        func() { Add(a, a, b) },
 		"SGD":        func() { SGD(a, b, 1) },
 		"Momentum":   func() { Momentum(a, a, b, 1, 0.9) },
+		"AddWiden":   func() { AddWiden(make([]float64, 3), b) },
 	} {
 		func() {
 			defer func() {
