@@ -64,8 +64,8 @@
 //
 // Determinism: lanes are independent and the last len%16 elements (len%4
 // for neon) go through the same vector code (via a stack buffer), or, for
-// MaskMul, GeZeroMask and Add on amd64, through the Go code, which gives
-// the same bits (each value is one rounded operation), so an element's
+// MaskMul, GeZeroMask, Add and AddWiden on amd64, through the Go code, which
+// gives the same bits (each value is one rounded operation), so an element's
 // result never depends on its position: a slice processed whole or split
 // into pieces of any size, on any number of threads, gives the same bits.
 package vec
