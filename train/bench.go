@@ -310,7 +310,12 @@ func (bs *benchSteps) warmUp() error {
 }
 
 // throughput times steps steps back to back, as training runs them, waiting once at the
-// end: the seconds they took, and the allocations and bytes allocated per step.
+// end: the seconds they took, and the allocations and bytes allocated per step. One untimed
+// step comes first, so that the timed ones start as training's do, right after a step: the
+// garbage collection before them lets a CPU trainer's idle workers go to sleep, and on a
+// side-by-side bench's short rounds waking them weighed on every round's first step (the
+// cnn at batch 32 on two threads at half the speed of one, 2026-12-05). Allocations are
+// counted over both.
 func (bs *benchSteps) throughput(steps int) (secs, allocs, bytes float64, err error) {
 	if err := bs.rewind(); err != nil {
 		return 0, 0, 0, err
@@ -318,14 +323,17 @@ func (bs *benchSteps) throughput(steps int) (secs, allocs, bytes float64, err er
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
+	if err := bs.run(1); err != nil {
+		return 0, 0, 0, err
+	}
 	start := time.Now()
 	if err := bs.run(steps); err != nil {
 		return 0, 0, 0, err
 	}
 	secs = time.Since(start).Seconds()
 	runtime.ReadMemStats(&ms1)
-	allocs = float64(ms1.Mallocs-ms0.Mallocs) / float64(steps)
-	bytes = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(steps)
+	allocs = float64(ms1.Mallocs-ms0.Mallocs) / float64(steps+1)
+	bytes = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(steps+1)
 	return secs, allocs, bytes, nil
 }
 

@@ -153,7 +153,7 @@ func TestBenchResident(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Resident || r.Steps != 5 || !(r.SamplesPerSec > 0) || steps != 3+5+5 || r.Launch != "gathered on the host" {
+	if !r.Resident || r.Steps != 5 || !(r.SamplesPerSec > 0) || steps != 3+1+5+5 || r.Launch != "gathered on the host" {
 		t.Errorf("resident bench: %+v", r)
 	}
 }
@@ -171,7 +171,7 @@ func TestBenchResidentSetBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Steps != n || held != BenchSetBatches || steps != 3+n+200 {
+	if r.Steps != n || held != BenchSetBatches || steps != 3+1+n+200 {
 		t.Errorf("bench of %d steps: %d examples held, %d steps run (%+v)", n, held, steps, r)
 	}
 }
@@ -232,7 +232,8 @@ func TestBenchThreads(t *testing.T) {
 	if len(rec.sets) != 2 || &rec.sets[0][0] != &rec.sets[1][0] {
 		t.Errorf("the trainers were given %d sets, want one shared by both", len(rec.sets))
 	}
-	// Each trainer: 3 warm-up steps, 23 timed, 23 latencies; trainer k at k+1 threads.
+	// Each trainer: 3 warm-up steps, one untimed step a round, 23 timed, 23 latencies;
+	// trainer k at k+1 threads.
 	count, switches := map[int]int{}, 0
 	for i, s := range rec.steps {
 		count[s.trainer]++
@@ -243,8 +244,8 @@ func TestBenchThreads(t *testing.T) {
 			switches++
 		}
 	}
-	if count[0] != 3+2*steps || count[1] != 3+2*steps {
-		t.Errorf("steps by trainer %v, want %d each", count, 3+2*steps)
+	if count[0] != 3+5+2*steps || count[1] != 3+5+2*steps {
+		t.Errorf("steps by trainer %v, want %d each", count, 3+5+2*steps)
 	}
 	if switches < 2*5 {
 		t.Errorf("the trainers took turns %d times, want at least one a round of each phase", switches)
