@@ -45,11 +45,16 @@ type op struct {
 	// "FSQRT Vd, Vn" and "FCMGEZ Vd, Vn" (Vd = Vn ≥ 0 ? all ones : 0) are
 	// encoded here, anything else is Go assembly.
 	body []string
+	// ftz: the kernel runs with FPCR's FZ bit set (the caller's FPCR restored
+	// before it returns): denormal results and inputs are zero, as in
+	// asmgen.go's kernels of the same name (MXCSR's FTZ and DAZ).
+	ftz bool
 }
 
 var ops = []op{
 	{
 		name:   "adam",
+		ftz:    true,
 		ptrs:   []string{"w", "grad", "m", "v"},
 		params: []string{"lr", "b1", "1-b1", "b2", "1-b2", "eps", "c1", "c2"},
 		// R0=w R1=g R2=m R3=v; V16=lr V17=b1 V18=ob1 V19=b2 V20=ob2 V21=eps V22=c1 V23=c2
@@ -120,6 +125,7 @@ var ops = []op{
 	},
 	{
 		name:   "momentum",
+		ftz:    true,
 		ptrs:   []string{"w", "grad", "vel"},
 		params: []string{"lr", "mu"},
 		body: []string{
@@ -185,6 +191,13 @@ func main() {
 			w("// p = [%s]", strings.Join(o.params, ", "))
 		}
 		w("TEXT ·%s(SB), NOSPLIT, $0-%d", name, 8*nargs)
+		if o.ftz {
+			// FZ is bit 24. An assembly function is never preempted asynchronously,
+			// so the goroutine keeps this thread until the RET.
+			w("\tMRS FPCR, R9")
+			w("\tORR $(1<<24), R9, R10")
+			w("\tMSR R10, FPCR")
+		}
 		for i, p := range o.ptrs {
 			w("\tMOVD %s+%d(FP), R%d", p, 8*i, i)
 		}
@@ -204,6 +217,9 @@ func main() {
 		}
 		w("\tSUBS $4, R%d, R%d", nr, nr)
 		w("\tBNE %s_loop", name)
+		if o.ftz {
+			w("\tMSR R9, FPCR")
+		}
 		w("\tRET")
 	}
 	if err := os.WriteFile("vec_arm64.s", out.Bytes(), 0o644); err != nil {

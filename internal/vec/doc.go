@@ -51,16 +51,17 @@
 // implementation bit for bit against an exact float32 model of it.
 //
 // Denormals. avx512's and avx2's Adam and Momentum run with MXCSR's
-// flush-to-zero and denormals-are-zero bits set (the caller's MXCSR is
-// restored before they return): a value that would be a denormal (below
+// flush-to-zero and denormals-are-zero bits set, neon's with FPCR's FZ bit
+// (the caller's MXCSR or FPCR is restored before they return), so that the
+// implementations agree: a value that would be a denormal (below
 // 2^-126 in magnitude) is 0, and a denormal given is read as 0. A solver's
 // state whose gradient stays 0 (an input pixel that is always blank, a dead
 // ReLU unit) decays through the denormals, and every operation that meets
 // one costs this CPU about 3x: at the end of the mlp's MNIST recipe 7% of the
 // first layer's m were denormals. The weights do not change (an update
 // computed from a denormal m is far below a weight's last bit, and a
-// denormal v is far below eps); m and v do, by less than 2^-126. neon and go
-// keep denormals.
+// denormal v is far below eps); m and v do, by less than 2^-126. The go
+// code keeps denormals.
 //
 // Determinism: lanes are independent and the last len%16 elements (len%4
 // for neon) go through the same vector code (via a stack buffer), or, for

@@ -7,12 +7,12 @@ import (
 )
 
 // flushes reports whether implementation name's Adam and Momentum flush denormals to zero.
-func flushes(name string) bool { return name == "avx512" || name == "avx2" }
+func flushes(name string) bool { return name == "avx512" || name == "avx2" || name == "neon" }
 
-// TestSolversFlushDenormals: on avx512 and avx2, Adam's and Momentum's state never becomes a
+// TestSolversFlushDenormals: on avx512, avx2 and neon, Adam's and Momentum's state never becomes a
 // denormal (a result that would be one is 0, one given is read as 0), every normal value is
 // what the kernel gave before, and the caller's floating-point mode is untouched afterwards
-// (a denormal product in Go is still a denormal). The other implementations keep denormals.
+// (a denormal product in Go is still a denormal). The Go code keeps denormals.
 func TestSolversFlushDenormals(t *testing.T) {
 	const n = 37                            // two whole vectors of 16 and a tail
 	small := float32(1.176e-38)             // normal (just above 2^-126); 0.9 and 0.999 of it are not

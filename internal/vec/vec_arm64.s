@@ -5,6 +5,9 @@
 // func adamNEON(w, grad, m, v *float32, n int, p *[8]float32)
 // p = [lr, b1, 1-b1, b2, 1-b2, eps, c1, c2]
 TEXT ·adamNEON(SB), NOSPLIT, $0-48
+	MRS FPCR, R9
+	ORR $(1<<24), R9, R10
+	MSR R10, FPCR
 	MOVD w+0(FP), R0
 	MOVD grad+8(FP), R1
 	MOVD m+16(FP), R2
@@ -42,6 +45,7 @@ adamNEON_loop:
 	VST1.P [V5.S4], 16(R0)
 	SUBS $4, R4, R4
 	BNE adamNEON_loop
+	MSR R9, FPCR
 	RET
 
 // func maskMulNEON(dst, mask, x *float32, n int)
@@ -114,6 +118,9 @@ sgdNEON_loop:
 // func momentumNEON(w, grad, vel *float32, n int, p *[8]float32)
 // p = [lr, mu]
 TEXT ·momentumNEON(SB), NOSPLIT, $0-40
+	MRS FPCR, R9
+	ORR $(1<<24), R9, R10
+	MSR R10, FPCR
 	MOVD w+0(FP), R0
 	MOVD grad+8(FP), R1
 	MOVD vel+16(FP), R2
@@ -132,4 +139,5 @@ momentumNEON_loop:
 	VST1.P [V2.S4], 16(R0)
 	SUBS $4, R3, R3
 	BNE momentumNEON_loop
+	MSR R9, FPCR
 	RET
