@@ -19,8 +19,8 @@
 //
 //	avx512  16 lanes, AVX-512F
 //	avx2     8 lanes, AVX2+FMA
-//	neon     4 lanes, arm64 ASIMD (every kernel but AddWiden, which is Go
-//	        there; same operations and fusions as avx512/avx2)
+//	neon     4 lanes, arm64 ASIMD (every kernel; same operations and
+//	        fusions as avx512/avx2)
 //	go       portable Go (all architectures; the only one on those other
 //	        than amd64 and arm64)
 //
@@ -65,8 +65,9 @@
 //
 // Determinism: lanes are independent and the last len%16 elements (len%4
 // for neon) go through the same vector code (via a stack buffer), or, for
-// MaskMul, GeZeroMask, Add and AddWiden on amd64, through the Go code, which
-// gives the same bits (each value is one rounded operation), so an element's
-// result never depends on its position: a slice processed whole or split
-// into pieces of any size, on any number of threads, gives the same bits.
+// MaskMul, GeZeroMask and Add on amd64 and AddWiden everywhere, through the
+// Go code, which gives the same bits (each value is one rounded operation),
+// so an element's result never depends on its position: a slice processed
+// whole or split into pieces of any size, on any number of threads, gives
+// the same bits.
 package vec

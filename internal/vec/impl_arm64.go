@@ -26,12 +26,15 @@ func sgdNEON(w, grad *float32, n int, p *[8]float32)
 //go:noescape
 func momentumNEON(w, grad, vel *float32, n int, p *[8]float32)
 
+//go:noescape
+func addWidenNEON(acc *float64, x *float32, n int) // widen_arm64.s
+
 // archImpls offers NEON unconditionally: ASIMD is mandatory on arm64.
 func archImpls() []*impl {
 	return []*impl{{
 		name: "neon", lanes: 4, fma: true,
 		adam: adamN, maskMul: maskMulN, geZero: geZeroN, add: addN, sgd: sgdN, momentum: momentumN,
-		pool2: pool2N, unpool2: unpool2N,
+		pool2: pool2N, unpool2: unpool2N, addWiden: addWidenN,
 	}}
 }
 
@@ -129,5 +132,17 @@ func momentumN(w, g, vel []float32, lr, mu float32) {
 		momentumNEON(&bw[0], &bg[0], &bv[0], 4, &p)
 		copy(w[body:], bw[:rest])
 		copy(vel[body:], bv[:rest])
+	}
+}
+
+// addWidenN runs the last values in Go: exact conversions and one float64 sum each, the
+// same bits as the kernel.
+func addWidenN(acc []float64, x []float32) {
+	body, rest := split(len(acc))
+	if body > 0 {
+		addWidenNEON(&acc[0], &x[0], body)
+	}
+	if rest > 0 {
+		addWidenGo(acc[body:], x[body:])
 	}
 }
