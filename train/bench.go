@@ -107,8 +107,8 @@ func benchSides(build func() (*model.Model, *model.Solver, error), b backend.Bac
 				return err
 			}
 			sides[i] = sd
-			if _, ok := sd.tr.(backend.DatasetTrainer); ok && set == nil {
-				set = tileSet(m, batch, steps, bx, by)
+			if set == nil {
+				set = setFor(sd.tr, m, batch, steps, bx, by)
 			}
 			if sd.bs, err = newBenchSteps(sd.tr, m, set, bx, by); err != nil {
 				return err
@@ -215,17 +215,17 @@ type benchSteps struct {
 }
 
 // A benchSet is the training set a trainer that can hold one is given by Bench: the batches
-// tiled into min(max(steps, 3), BenchSetBatches)·batch examples (n 0: the model is not
-// float32, and its batches are fed).
+// tiled into min(max(steps, 3), BenchSetBatches)·batch examples.
 type benchSet struct {
 	x, y     []float32
 	n, batch int
 }
 
-// tileSet tiles the batches x and y into the set of a bench of steps steps of m at batch.
-func tileSet(m *model.Model, batch, steps int, x, y []*tensor.Dense) *benchSet {
-	if m.Spec.Dtype != "float32" {
-		return &benchSet{}
+// setFor is the set of a bench of steps steps of m at batch on tr, the batches x and y tiled;
+// nil where tr holds no set or the model is not float32 (its batches are fed).
+func setFor(tr backend.Trainer, m *model.Model, batch, steps int, x, y []*tensor.Dense) *benchSet {
+	if _, ok := tr.(backend.DatasetTrainer); !ok || m.Spec.Dtype != "float32" {
+		return nil
 	}
 	n := min(max(steps, 3), BenchSetBatches) * batch
 	in, out := m.Spec.Inputs, m.Spec.Outputs
@@ -238,14 +238,14 @@ func tileSet(m *model.Model, batch, steps int, x, y []*tensor.Dense) *benchSet {
 }
 
 // newBenchSteps prepares the steps of Bench. A float32 model on a trainer that can hold the
-// training set on its device is timed the way Train uses it: the set (tileSet) uploaded once
+// training set on its device is timed the way Train uses it: the set (setFor) uploaded once
 // (on the CPU read in place, so that the trainers of a side-by-side bench share it); each
 // step then gathers its batch on the device and uploads nothing (the order, when the set is
 // done). Otherwise the batches x and y are fed in turn.
 func newBenchSteps(tr backend.Trainer, m *model.Model, set *benchSet, x, y []*tensor.Dense) (*benchSteps, error) {
 	bs := &benchSteps{tr: tr, x: x, y: y, kind: m.Spec.Kind}
 	dtr, ok := tr.(backend.DatasetTrainer)
-	if !ok || set == nil || set.n == 0 {
+	if !ok || set == nil {
 		return bs, nil
 	}
 	if err := dtr.SetDataset(set.x, set.y, set.n); err != nil {
@@ -397,7 +397,7 @@ func BenchLaunches(m *model.Model, b backend.Backend, s *model.Solver, batch, ro
 	if !ok {
 		return nil, fmt.Errorf("the %s backend runs no launches to time one by one", b.Name())
 	}
-	bs, err := newBenchSteps(tr, m, tileSet(m, batch, 3, x, y), x, y)
+	bs, err := newBenchSteps(tr, m, setFor(tr, m, batch, 3, x, y), x, y)
 	if err != nil {
 		return nil, err
 	}

@@ -55,21 +55,27 @@ func BenchmarkAdam(b *testing.B) {
 func benchAdamImpls(b *testing.B, w, g, m, v []float32, reset func()) {
 	hp := hps[0]
 	c1, c2 := hp.corrections(3)
+	eachImpl(b, func(b *testing.B) {
+		for b.Loop() {
+			if reset != nil {
+				b.StopTimer()
+				reset()
+				b.StartTimer()
+			}
+			Adam(w, g, m, v, hp.lr, hp.b1, hp.b2, hp.eps, c1, c2)
+		}
+		reportGBs(b, len(w), 7)
+	})
+}
+
+// eachImpl runs f as a sub-benchmark named after each implementation, with it in use (the
+// default is restored after).
+func eachImpl(b *testing.B, f func(b *testing.B)) {
 	def := Impl()
 	defer Use(def)
 	for _, name := range Impls() {
 		Use(name)
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				if reset != nil {
-					b.StopTimer()
-					reset()
-					b.StartTimer()
-				}
-				Adam(w, g, m, v, hp.lr, hp.b1, hp.b2, hp.eps, c1, c2)
-			}
-			reportGBs(b, len(w), 7)
-		})
+		b.Run(name, f)
 	}
 }
 
@@ -77,17 +83,12 @@ func benchAdamImpls(b *testing.B, w, g, m, v []float32, reset func()) {
 func BenchmarkSGD(b *testing.B) {
 	n := paramCount
 	w, g, _, _ := adamBuffers(n)
-	def := Impl()
-	defer Use(def)
-	for _, name := range Impls() {
-		Use(name)
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				SGD(w, g, 1e-9)
-			}
-			reportGBs(b, n, 3)
-		})
-	}
+	eachImpl(b, func(b *testing.B) {
+		for b.Loop() {
+			SGD(w, g, 1e-9)
+		}
+		reportGBs(b, n, 3)
+	})
 }
 
 // BenchmarkAdamDenormal is BenchmarkAdam's step on a state that decays towards zero: every
@@ -116,17 +117,12 @@ func BenchmarkAddWiden(b *testing.B) {
 		x[i] = float32(i%97) * 0.01
 	}
 	acc := make([]float64, cols)
-	def := Impl()
-	defer Use(def)
-	for _, name := range Impls() {
-		Use(name)
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				clear(acc)
-				for r := 0; r < rows; r++ {
-					AddWiden(acc, x[r*cols:(r+1)*cols])
-				}
+	eachImpl(b, func(b *testing.B) {
+		for b.Loop() {
+			clear(acc)
+			for r := 0; r < rows; r++ {
+				AddWiden(acc, x[r*cols:(r+1)*cols])
 			}
-		})
-	}
+		}
+	})
 }
